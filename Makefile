@@ -1,0 +1,151 @@
+# kspan - kernel-observed OpenTelemetry spans.
+#
+#   make run    install missing packages, build, start the agent (console exporter)
+#   make test   install missing packages, build, run every test
+#
+# Quiet unless V=1. Header edits rebuild what includes them (-MMD -MP).
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BUILD := build
+OBJ := $(BUILD)/obj
+GEN := $(BUILD)/gen
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PROTOC_C ?= protoc-c
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Debian packages: to build and run, and in addition to test.
+BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev
+TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler \
+	iproute2 wrk procps libclang-rt-14-dev
+
+WARN := -Wall -Wextra -Werror
+USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
+	-Iinclude -Iuser -I$(BUILD) -I$(GEN) $(EXTRA_CFLAGS)
+USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lpthread
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
+	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH)
+
+# OTLP protocol files, written from the OpenTelemetry protocol specification.
+PROTO_DIR := user/proto
+PROTOS := $(shell find $(PROTO_DIR) -name '*.proto' 2>/dev/null | sort)
+PROTO_C := $(patsubst $(PROTO_DIR)/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+PROTO_OBJ := $(patsubst $(GEN)/%.c,$(OBJ)/gen/%.o,$(PROTO_C))
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OBJ)/user/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OBJ)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps test-deps run test unit-tests integration-tests fuzz-tests vm-tests bench \
+	clean format
+
+all: $(BUILD)/kspan
+
+# --- dependencies -----------------------------------------------------------
+# Installs only what is missing; quiet when everything is there.
+define install_missing
+	@missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || \
+			missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "  APT      installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "kspan: run as root to install:$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(BUILD_PACKAGES))
+
+test-deps: deps
+	$(call install_missing,$(TEST_PACKAGES))
+
+# --- BPF ----------------------------------------------------------------------
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# --- protobuf -------------------------------------------------------------------
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: $(PROTO_DIR)/%.proto
+	$(call msg,PROTOC-C,$<)
+	$(Q)mkdir -p $(GEN)
+	$(Q)$(PROTOC_C) --proto_path=$(PROTO_DIR) --c_out=$(GEN) $<
+
+$(OBJ)/gen/%.o: $(GEN)/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -g -I$(GEN) -MMD -MP -c $< -o $@
+
+# --- agent ----------------------------------------------------------------------
+$(OBJ)/user/%.o: user/%.c $(SKELS) $(PROTO_H) | $(OBJ)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/kspan: $(USER_OBJS) $(PROTO_OBJ)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
+
+$(BUILD) $(OBJ)/user $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+# --- tests ----------------------------------------------------------------------
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS) -lcmocka
+
+unit-tests: $(UNIT_BINS)
+	$(Q)tests/run-unit.sh $(UNIT_BINS)
+
+integration-tests: $(BUILD)/kspan
+	$(Q)/usr/bin/python3 tests/integration/run.py
+
+fuzz-tests:
+	$(Q)$(MAKE) -s -f tests/fuzz/fuzz.mk run
+
+bench: $(BUILD)/kspan
+	$(Q)tests/bench/bench_nginx.sh
+
+# `make test` runs every suite even if one fails, then reports one summary.
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)tests/run-all.sh
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/kspan $(ARGS)
+
+format:
+	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

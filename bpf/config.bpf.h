@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* config.bpf.h - run-time configuration, set by the loader in .rodata before
+ * load so the verifier sees constants and dead branches are removed. */
+#ifndef KSPAN_CONFIG_BPF_H
+#define KSPAN_CONFIG_BPF_H
+
+#include "kspan_abi.h"
+
+/* kspan's own tgid: never traced (nor, therefore, its exporter's traffic). */
+const volatile __u32 self_tgid = 0;
+/* Trace only tgids in traced_pids / ports in traced_ports. */
+const volatile __u8 filter_pids = 0;
+const volatile __u8 filter_ports = 0;
+/* Payload bytes captured per syscall, at most KSPAN_CAPTURE_MAX. */
+const volatile __u32 capture_bytes = KSPAN_CAPTURE_DEFAULT;
+/* Wake the reader only once this much data waits (batched wake-ups); the
+ * reader also polls on a short timeout, so nothing waits long. */
+const volatile __u64 wakeup_data_bytes = 64 * 1024;
+
+#endif /* KSPAN_CONFIG_BPF_H */

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * conn_tracking.bpf.h - which processes are traced, and the per-connection
+ * state kept between syscalls.
+ */
+#ifndef KSPAN_CONN_TRACKING_BPF_H
+#define KSPAN_CONN_TRACKING_BPF_H
+
+#include "config.bpf.h"
+#include "counters.bpf.h"
+#include "maps.bpf.h"
+#include "socket_lookup.bpf.h"
+
+/* Filtering happens here, in the kernel, before anything is copied. */
+static __always_inline bool process__selected(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&traced_pids, &tgid))
+		return false;
+	return true;
+}
+
+static __always_inline bool tuple__selected(const struct kspan_conn_tuple *t)
+{
+	__u16 local = t->local_port, remote = t->remote_port;
+
+	if (!filter_ports)
+		return true;
+	return bpf_map_lookup_elem(&traced_ports, &local) ||
+	       bpf_map_lookup_elem(&traced_ports, &remote);
+}
+
+static __always_inline void random__fill(__u8 *dst, __u32 words)
+{
+	for (__u32 i = 0; i < words && i < 4; i++) {
+		__u32 r = bpf_get_prandom_u32();
+		__builtin_memcpy(dst + 4 * i, &r, 4);
+	}
+}
+
+/* A random id that is never zero: zero means "absent" everywhere. */
+static __always_inline __u64 random__id64(void)
+{
+	__u64 id = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+
+	return id ? id : 1;
+}
+
+static __always_inline void conn__send_close(const struct conn_state *c, __u64 now)
+{
+	struct kspan_conn_event ev = {};
+	__u64 id = bpf_get_current_pid_tgid();
+
+	ev.hdr.type = KSPAN_EVENT_CONN_CLOSE;
+	ev.hdr.tgid = id >> 32;
+	ev.hdr.tid = (__u32)id;
+	ev.hdr.ts_ns = now;
+	ev.conn_id = c->conn_id;
+	ev.tuple = c->tuple;
+	ev.role = c->role;
+	ev.protocol = c->protocol;
+	ringbuf__send(&ev, sizeof(ev));
+}
+
+/*
+ * The state of the connection on `fd` of the current process, whose socket is
+ * `sk`; created when absent or stale (the fd or the tgid was reused). A stale
+ * entry that had produced events is closed first, so userspace never merges
+ * two connections. Returns NULL when the table is full (counted).
+ */
+static __always_inline struct conn_state *conn__get(__u32 tgid, __u32 fd, __u64 sk, __u8 role,
+						    bool adopted)
+{
+	struct conn_key key = { .tgid = tgid, .fd = fd };
+	__u64 start = task__process_start_ns();
+	struct conn_state *c = bpf_map_lookup_elem(&conn_table, &key);
+	struct conn_state fresh = {};
+
+	if (c && c->sk == sk && c->proc_start_ns == start) {
+		if (role != KSPAN_ROLE_UNKNOWN)
+			c->role = role;
+		return c;
+	}
+	if (c && c->announced)
+		conn__send_close(c, bpf_ktime_get_ns());
+
+	fresh.sk = sk;
+	fresh.proc_start_ns = start;
+	fresh.conn_id = random__id64();
+	fresh.role = role;
+	fresh.adopted = adopted;
+	socket__read_tuple((struct sock *)sk, &fresh.tuple);
+	fresh.ignored = !tuple__selected(&fresh.tuple);
+	if (bpf_map_update_elem(&conn_table, &key, &fresh, BPF_ANY)) {
+		counter__inc(KSPAN_CNT_CONN_TABLE_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&conn_table, &key);
+}
+
+/* close(fd): tell userspace (if it knew the connection) and forget it. */
+static __always_inline void conn__close(__u32 tgid, __u32 fd)
+{
+	struct conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_state *c = bpf_map_lookup_elem(&conn_table, &key);
+
+	if (!c)
+		return;
+	if (c->announced)
+		conn__send_close(c, bpf_ktime_get_ns());
+	bpf_map_delete_elem(&conn_table, &key);
+}
+
+#endif /* KSPAN_CONN_TRACKING_BPF_H */

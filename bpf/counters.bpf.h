@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* counters.bpf.h - per-CPU counters of what the kernel side lost or sent. */
+#ifndef KSPAN_COUNTERS_BPF_H
+#define KSPAN_COUNTERS_BPF_H
+
+#include "maps.bpf.h"
+
+static __always_inline void counter__inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+
+	if (v)
+		*v += 1; /* per-CPU slot: no other writer */
+}
+
+/* bpf_ringbuf_output() that counts both outcomes. Wake-ups are batched:
+ * the reader is woken only when wakeup_data_bytes are waiting. */
+static __always_inline int ringbuf__send(void *data, __u64 size)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_data_bytes
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+	int err = bpf_ringbuf_output(&events, data, size, flags);
+
+	counter__inc(err ? KSPAN_CNT_RINGBUF_DROPS : KSPAN_CNT_EVENTS_SENT);
+	return err;
+}
+
+#endif /* KSPAN_COUNTERS_BPF_H */

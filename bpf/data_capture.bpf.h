@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * data_capture.bpf.h - turn one completed read/write on a connection into a
+ * DATA event: copy a prefix of the bytes, recognise HTTP/1.x message starts,
+ * decide the trace context of a request, and send it to the ring buffer.
+ */
+#ifndef KSPAN_DATA_CAPTURE_BPF_H
+#define KSPAN_DATA_CAPTURE_BPF_H
+
+#include "conn_tracking.bpf.h"
+#include "http1_detect.h"
+#include "process_info.bpf.h"
+#include "w3c_traceparent.h"
+
+/* Internal syscall kinds that never reach the ABI. */
+#define INFLIGHT_CONNECT 100
+
+/* How many iovec entries a readv/writev/sendmsg capture walks. */
+#define CAPTURE_MAX_IOVECS 4
+
+/* min(n, max) in a register the verifier tracks: without the barrier clang
+ * may pass an unclamped copy of n to the helper call. */
+static __always_inline __u64 bound_len(__u64 n, __u64 max)
+{
+	if (n > max)
+		n = max;
+	asm volatile("" : "+r"(n));
+	return n;
+}
+
+/*
+ * Copies up to `want` (<= KSPAN_CAPTURE_MAX) bytes of the syscall's user
+ * buffer (iovcnt == 0) or iovec array into s->payload; returns how many were
+ * copied. A global function: the verifier checks it once, not once per
+ * caller and path, which keeps every program far below its limits.
+ */
+__noinline int kspan_capture_copy(struct data_scratch *s, __u64 buf, __u32 iovcnt, __u32 want)
+{
+	__u64 off = 0;
+
+	if (!s)
+		return 0;
+	if (iovcnt == 0) {
+		__u64 n = bound_len(want, KSPAN_CAPTURE_MAX);
+		if (bpf_probe_read_user(s->payload, n, (void *)buf)) {
+			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
+			return 0;
+		}
+		return (int)n;
+	}
+	for (__u32 i = 0; i < CAPTURE_MAX_IOVECS && i < iovcnt; i++) {
+		struct iovec iov;
+		__u64 n;
+
+		if (off >= want)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(buf + i * sizeof(iov)))) {
+			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
+			break;
+		}
+		n = iov.iov_len;
+		if (n > want - off)
+			n = want - off;
+		n = bound_len(n, KSPAN_CAPTURE_MAX);
+		off &= KSPAN_CAPTURE_MAX - 1;
+		if (bpf_probe_read_user(&s->payload[off], n, iov.iov_base)) {
+			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
+			break;
+		}
+		off += n;
+	}
+	return (int)off;
+}
+
+/* Does the payload begin an HTTP/1.x request or response? */
+__noinline int kspan_message_start(struct data_scratch *s, __u32 captured)
+{
+	if (!s)
+		return 0;
+	if (captured > KSPAN_CAPTURE_MAX)
+		captured = KSPAN_CAPTURE_MAX;
+	if (http1_request_method_len(s->payload, 0, captured))
+		return KSPAN_DATA_F_MSG_START_REQUEST;
+	if (http1_is_response_start(s->payload, 0, captured))
+		return KSPAN_DATA_F_MSG_START_RESPONSE;
+	return 0;
+}
+
+/*
+ * The trace context of a request that starts in this payload: the one its
+ * `traceparent` header carries when valid (a server receiving a traced
+ * request, or a client whose own instrumentation already propagates), else a
+ * new random trace. The span id is always new.
+ */
+__noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
+{
+	struct kspan_trace_ctx *ctx;
+	struct w3c_trace_context tc = {};
+	__u32 off = 0, len = 0;
+
+	if (!s)
+		return 0;
+	ctx = &s->ev.ctx;
+	if (captured > KSPAN_CAPTURE_MAX)
+		captured = KSPAN_CAPTURE_MAX;
+
+	ctx->flags = KSPAN_CTX_F_VALID;
+	random__fill(ctx->span_id, 2);
+	if (!(ctx->span_id[0] | ctx->span_id[7]))
+		ctx->span_id[7] = 1;
+	if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "traceparent", 11, &off,
+			      &len) == 0 &&
+	    w3c_traceparent_parse(s->payload, off, len, &tc) == 0) {
+		__builtin_memcpy(ctx->trace_id, tc.trace_id, 16);
+		__builtin_memcpy(ctx->parent_span_id, tc.parent_id, 8);
+		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
+		ctx->trace_flags = tc.trace_flags & 1;
+		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10,
+				      &off, &len) == 0)
+			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
+		return 0;
+	}
+	random__fill(ctx->trace_id, 4);
+	if (!(ctx->trace_id[0] | ctx->trace_id[15]))
+		ctx->trace_id[15] = 1;
+	ctx->trace_flags = 1; /* a new trace is sampled; userspace samplers decide later */
+	return 0;
+}
+
+static __always_inline void role__learn(struct conn_state *c, __u8 direction, __u16 start)
+{
+	if (c->role != KSPAN_ROLE_UNKNOWN || !start)
+		return;
+	/* Whoever reads a request, or writes a response, is the server. */
+	if ((start == KSPAN_DATA_F_MSG_START_REQUEST) == (direction == KSPAN_DIR_INGRESS))
+		c->role = KSPAN_ROLE_SERVER;
+	else
+		c->role = KSPAN_ROLE_CLIENT;
+}
+
+/* A read or write of `bytes` bytes completed on a traced socket. */
+static __always_inline void data__handle(const struct inflight_syscall *in, __u32 bytes)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tgid = id >> 32, zero = 0, captured = 0, want;
+	struct conn_state *c;
+	struct data_scratch *s;
+	__u16 start;
+
+	c = conn__get(tgid, in->fd, in->sk, KSPAN_ROLE_UNKNOWN, true);
+	if (!c || c->ignored)
+		return;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	if (c->protocol == KSPAN_PROTO_UNKNOWN) {
+		/* Only connections seen to carry HTTP/1.x produce events: look at
+		 * just enough bytes to tell, and stay quiet otherwise. */
+		if (in->syscall == KSPAN_SYS_SENDFILE)
+			return;
+		captured = kspan_capture_copy(s, in->buf, in->iovcnt, bytes < 16 ? bytes : 16);
+		if (!kspan_message_start(s, captured))
+			return;
+		c->protocol = KSPAN_PROTO_HTTP1;
+	}
+	want = bytes < capture_bytes ? bytes : capture_bytes;
+	if (in->syscall != KSPAN_SYS_SENDFILE)
+		captured = (__u32)bound_len(kspan_capture_copy(s, in->buf, in->iovcnt, want),
+					    KSPAN_CAPTURE_MAX);
+	else
+		captured = 0;
+	start = (__u16)kspan_message_start(s, captured);
+	role__learn(c, in->direction, start);
+
+	__builtin_memset(&s->ev, 0, sizeof(s->ev));
+	s->ev.hdr.type = KSPAN_EVENT_DATA;
+	s->ev.hdr.tgid = tgid;
+	s->ev.hdr.tid = (__u32)id;
+	s->ev.hdr.ts_ns = now;
+	s->ev.conn_id = c->conn_id;
+	s->ev.ts_enter_ns = in->ts_enter;
+	s->ev.tuple = c->tuple;
+	s->ev.bytes_total = bytes;
+	s->ev.captured_len = captured;
+	s->ev.flags = start | (captured < bytes ? KSPAN_DATA_F_TRUNCATED : 0) |
+		      (c->announced ? 0 : KSPAN_DATA_F_NEW_CONN) |
+		      (c->adopted ? KSPAN_DATA_F_ADOPTED : 0);
+	s->ev.direction = in->direction;
+	s->ev.role = c->role;
+	s->ev.protocol = c->protocol;
+	s->ev.syscall = in->syscall;
+	if (start == KSPAN_DATA_F_MSG_START_REQUEST)
+		kspan_trace_ctx_decide(s, captured);
+
+	process__announce(tgid, now);
+	if (ringbuf__send(s, sizeof(s->ev) + bound_len(captured, KSPAN_CAPTURE_MAX)) == 0)
+		c->announced = 1;
+}
+
+#endif /* KSPAN_DATA_CAPTURE_BPF_H */

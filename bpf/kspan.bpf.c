@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kspan.bpf.c - the kernel side of kspan.
+ *
+ * Attach front-end: syscall tracepoints (works on every kernel with
+ * CONFIG_FTRACE_SYSCALLS, including those without kprobes). Each program only
+ * unpacks its tracepoint's arguments and calls the shared probe bodies in
+ * syscall_probes.bpf.h. Program names: kspan_<attach>_<target>.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "syscall_probes.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define ENTER_ARG(ctx, n) ((struct trace_event_raw_sys_enter *)(ctx))->args[n]
+#define EXIT_RET(ctx) ((struct trace_event_raw_sys_exit *)(ctx))->ret
+
+/* read(fd, buf, count), recvfrom(fd, buf, len, flags, ...) */
+SEC("tracepoint/syscalls/sys_enter_read")
+int kspan_tp_enter_read(void *ctx)
+{
+	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_READ,
+			       KSPAN_DIR_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int kspan_tp_enter_readv(void *ctx)
+{
+	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), ENTER_ARG(ctx, 2),
+			       KSPAN_SYS_READV, KSPAN_DIR_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int kspan_tp_enter_recvfrom(void *ctx)
+{
+	return probe__recv_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, ENTER_ARG(ctx, 3),
+				 KSPAN_SYS_RECVFROM);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int kspan_tp_enter_recvmsg(void *ctx)
+{
+	return probe__recvmsg_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), ENTER_ARG(ctx, 2));
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int kspan_tp_enter_write(void *ctx)
+{
+	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_WRITE,
+			       KSPAN_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int kspan_tp_enter_writev(void *ctx)
+{
+	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), ENTER_ARG(ctx, 2),
+			       KSPAN_SYS_WRITEV, KSPAN_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int kspan_tp_enter_sendto(void *ctx)
+{
+	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_SENDTO,
+			       KSPAN_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int kspan_tp_enter_sendmsg(void *ctx)
+{
+	return probe__msg_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), KSPAN_SYS_SENDMSG,
+				KSPAN_DIR_EGRESS);
+}
+
+/* sendfile(out_fd, in_fd, offset, count): body bytes without a user buffer;
+ * counted so that Content-Length framing and timing stay exact. */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int kspan_tp_enter_sendfile(void *ctx)
+{
+	return probe__io_enter(ENTER_ARG(ctx, 0), 0, 0, KSPAN_SYS_SENDFILE, KSPAN_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int kspan_tp_enter_connect(void *ctx)
+{
+	return probe__connect_enter(ENTER_ARG(ctx, 0));
+}
+
+/* One exit body serves every remembered syscall. */
+#define KSPAN_TP_EXIT(name)                                   \
+	SEC("tracepoint/syscalls/sys_exit_" #name)            \
+	int kspan_tp_exit_##name(void *ctx)                   \
+	{                                                     \
+		return probe__io_exit(EXIT_RET(ctx));         \
+	}
+
+KSPAN_TP_EXIT(read)
+KSPAN_TP_EXIT(readv)
+KSPAN_TP_EXIT(recvfrom)
+KSPAN_TP_EXIT(recvmsg)
+KSPAN_TP_EXIT(write)
+KSPAN_TP_EXIT(writev)
+KSPAN_TP_EXIT(sendto)
+KSPAN_TP_EXIT(sendmsg)
+KSPAN_TP_EXIT(sendfile64)
+KSPAN_TP_EXIT(connect)
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int kspan_tp_exit_accept(void *ctx)
+{
+	return probe__accept_exit(EXIT_RET(ctx));
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int kspan_tp_exit_accept4(void *ctx)
+{
+	return probe__accept_exit(EXIT_RET(ctx));
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int kspan_tp_enter_close(void *ctx)
+{
+	return probe__close_enter(ENTER_ARG(ctx, 0));
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int kspan_tp_sched_process_exit(void *ctx __attribute__((unused)))
+{
+	process__exit();
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * maps.bpf.h - every BPF map of kspan, with its key and value.
+ * Sizes come from include/kspan_abi.h.
+ */
+#ifndef KSPAN_MAPS_BPF_H
+#define KSPAN_MAPS_BPF_H
+
+#include "kspan_abi.h"
+#include "kspan_bytes.h"
+
+/* Ring buffer to userspace; records are described in kspan_abi.h. Its size
+ * is set by the loader before load (--ringbuf-bytes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, KSPAN_RINGBUF_DEFAULT_BYTES);
+} events SEC(".maps");
+
+/* enum kspan_counter -> per-CPU count. Summed by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KSPAN_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* A socket syscall between its enter and exit. Kernel-only: holds kernel and
+ * user pointers, never sent. */
+struct inflight_syscall {
+	__u64 sk;	/* struct sock * of the fd at entry (identity check only) */
+	__u64 buf;	/* user buffer, or user iovec array when iovcnt > 0 */
+	__u64 ts_enter; /* CLOCK_MONOTONIC at entry */
+	__u32 fd;
+	__u32 iovcnt;
+	__u8 syscall;	/* enum kspan_syscall */
+	__u8 direction; /* enum kspan_direction */
+	__u8 _pad[6];
+};
+
+/* key: bpf_get_current_pid_tgid() -> the thread's socket syscall in flight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSPAN_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct inflight_syscall);
+} inflight SEC(".maps");
+
+/* {tgid, fd} names a connection only together with the socket behind the fd
+ * and the process's start time: an fd number is reused after close, and a
+ * tgid after exit (exit closes fds without a close() syscall we could see). */
+struct conn_key {
+	__u32 tgid;
+	__u32 fd;
+};
+
+struct conn_state {
+	__u64 sk;	     /* struct sock *: identity check, kernel-only */
+	__u64 proc_start_ns; /* task start time of the owning process */
+	__u64 conn_id;	     /* random id sent to userspace */
+	struct kspan_conn_tuple tuple;
+	__u8 role;	/* enum kspan_role */
+	__u8 protocol;	/* enum kspan_protocol */
+	__u8 ignored;	/* excluded by the port filter, or not TCP */
+	__u8 announced; /* at least one event was sent */
+	__u8 adopted;	/* first seen on data, not at accept/connect */
+	__u8 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_CONNS);
+	__type(key, struct conn_key);
+	__type(value, struct conn_state);
+} conn_table SEC(".maps");
+
+/* tgid -> task start time of processes already announced with PROC_INFO. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} known_procs SEC(".maps");
+
+/* --pid filter: tgid -> 1. Consulted only when filter_pids is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSPAN_MAX_FILTER_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_pids SEC(".maps");
+
+/* --port filter: local or remote TCP port (host order) -> 1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSPAN_MAX_FILTER_PORTS);
+	__type(key, __u16);
+	__type(value, __u8);
+} traced_ports SEC(".maps");
+
+/* Per-CPU scratch: the DATA event under construction, its payload, and room
+ * for masked indexes (kspan_bytes.h). Too big for the 512-byte BPF stack. */
+struct data_scratch {
+	struct kspan_data_event ev;
+	__u8 payload[KSPAN_SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct data_scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kspan_proc_event);
+} proc_scratch SEC(".maps");
+
+#endif /* KSPAN_MAPS_BPF_H */

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * socket_lookup.bpf.h - from a file descriptor of the current process to the
+ * TCP socket behind it, and from the socket to the connection tuple.
+ *
+ * Syscall tracepoints only see the fd number, so the fd table is walked with
+ * CO-RE reads (current->files->fdt->fd[fd]). Works from any program type.
+ */
+#ifndef KSPAN_SOCKET_LOOKUP_BPF_H
+#define KSPAN_SOCKET_LOOKUP_BPF_H
+
+#define KSPAN_AF_INET 2
+#define KSPAN_AF_INET6 10
+#define KSPAN_SOCK_STREAM 1
+#define KSPAN_S_IFMT 00170000
+#define KSPAN_S_IFSOCK 0140000
+
+/* The struct sock of a TCP (stream, IPv4/IPv6) socket at `fd`, or NULL. */
+static __always_inline struct sock *socket__from_fd(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+	short type;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & KSPAN_S_IFMT) != KSPAN_S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return NULL;
+	type = BPF_CORE_READ(sock, type);
+	if (type != KSPAN_SOCK_STREAM)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != KSPAN_AF_INET && family != KSPAN_AF_INET6)
+		return NULL;
+	return sk;
+}
+
+/* Fills the tuple as seen from this end: local = our address and port. */
+static __always_inline void socket__read_tuple(struct sock *sk, struct kspan_conn_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	t->family = family;
+	t->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == KSPAN_AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->local_addr, &l, 4);
+		__builtin_memcpy(t->remote_addr, &r, 4);
+	} else {
+		BPF_CORE_READ_INTO(&t->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	t->netns_ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* Start time of the current process (its thread-group leader): together with
+ * the tgid it names a process across pid reuse. */
+static __always_inline __u64 task__process_start_ns(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, group_leader, start_time);
+}
+
+#endif /* KSPAN_SOCKET_LOOKUP_BPF_H */

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * kspan_abi.h - the whole kernel/user ABI of kspan.
+ *
+ * Everything the BPF programs and the agent exchange is declared here, and only
+ * here: ring-buffer records, map keys and values that userspace reads or
+ * writes, and the configuration constants both sides must agree on.
+ *
+ * Wire format of the ring buffer ("events" map)
+ * ---------------------------------------------
+ * Every record starts with struct kspan_event_header. Its `type` selects the
+ * rest of the record:
+ *
+ *   KSPAN_EVENT_DATA       struct kspan_data_event, followed by `captured_len`
+ *                          payload bytes (the first bytes the syscall moved;
+ *                          `captured_len <= bytes_total`, and
+ *                          `captured_len <= KSPAN_CAPTURE_MAX`).
+ *   KSPAN_EVENT_CONN_CLOSE struct kspan_conn_event: the application closed the
+ *                          socket of a connection that produced DATA events.
+ *   KSPAN_EVENT_PROC_INFO  struct kspan_proc_event: first sight of a traced
+ *                          process; identity read in the kernel so that
+ *                          short-lived processes (curl) are still named.
+ *   KSPAN_EVENT_PROC_EXIT  struct kspan_proc_exit_event: a traced process exited;
+ *                          its connections are gone (exit closes fds without
+ *                          a close() syscall).
+ *
+ * Records are variable-length (header + payload) and 8-byte aligned by the
+ * ring buffer. Fields use fixed-width types with explicit padding so that
+ * the layout is identical for the BPF target and every host ABI; sizes are
+ * pinned with _Static_assert. Timestamps are CLOCK_MONOTONIC nanoseconds
+ * (bpf_ktime_get_ns). Addresses are in network byte order, ports in host
+ * order. No kernel pointer ever appears in a record: connections are named
+ * by a random 64-bit id drawn when the kernel first sees them.
+ */
+#ifndef KSPAN_ABI_H
+#define KSPAN_ABI_H
+
+#ifdef __BPF__
+/* vmlinux.h provides the __u8.. types for BPF builds. */
+#else
+#include <linux/types.h>
+#endif
+
+/* Largest payload prefix an event can carry; a power of two so that BPF code
+ * can bound indexes with a mask. The run-time size (--capture-bytes) is at
+ * most this. */
+#define KSPAN_CAPTURE_MAX 4096
+#define KSPAN_CAPTURE_DEFAULT 1024
+
+/* How far into a captured request the kernel looks for `traceparent`. */
+#define KSPAN_CTX_SCAN_MAX 1024
+
+#define KSPAN_COMM_LEN 16
+#define KSPAN_EXE_NAME_LEN 64
+#define KSPAN_CMDLINE_LEN 256
+
+enum kspan_event_type {
+	KSPAN_EVENT_DATA = 1,
+	KSPAN_EVENT_CONN_CLOSE = 2,
+	KSPAN_EVENT_PROC_INFO = 3,
+	KSPAN_EVENT_PROC_EXIT = 4,
+};
+
+/* Which way the bytes moved, seen from the traced process. */
+enum kspan_direction {
+	KSPAN_DIR_INGRESS = 1, /* read by the process */
+	KSPAN_DIR_EGRESS = 2,  /* written by the process */
+};
+
+/* Role of the traced process on the connection. */
+enum kspan_role {
+	KSPAN_ROLE_UNKNOWN = 0,
+	KSPAN_ROLE_CLIENT = 1, /* it connect()ed, or it wrote a request */
+	KSPAN_ROLE_SERVER = 2, /* it accept()ed, or it read a request */
+};
+
+/* Application protocol the kernel recognised on the connection. */
+enum kspan_protocol {
+	KSPAN_PROTO_UNKNOWN = 0,
+	KSPAN_PROTO_HTTP1 = 1,
+	/* KSPAN_PROTO_HTTP2 = 2 comes with the HTTP/2 work. */
+};
+
+/* The syscall family that moved the bytes (for diagnostics and timing). */
+enum kspan_syscall {
+	KSPAN_SYS_READ = 1,
+	KSPAN_SYS_READV = 2,
+	KSPAN_SYS_RECVFROM = 3,
+	KSPAN_SYS_RECVMSG = 4,
+	KSPAN_SYS_WRITE = 5,
+	KSPAN_SYS_WRITEV = 6,
+	KSPAN_SYS_SENDTO = 7,
+	KSPAN_SYS_SENDMSG = 8,
+	KSPAN_SYS_SENDFILE = 9,
+};
+
+/* kspan_data_event.flags */
+#define KSPAN_DATA_F_MSG_START_REQUEST (1u << 0)  /* payload starts with a request line */
+#define KSPAN_DATA_F_MSG_START_RESPONSE (1u << 1) /* payload starts with "HTTP/1." */
+#define KSPAN_DATA_F_TRUNCATED (1u << 2)	  /* captured_len < bytes_total */
+#define KSPAN_DATA_F_NEW_CONN (1u << 3)		  /* first event of this conn_id */
+#define KSPAN_DATA_F_ADOPTED (1u << 4)		  /* conn opened before kspan saw accept/connect */
+
+/* kspan_trace_ctx.flags */
+#define KSPAN_CTX_F_VALID (1u << 0)	  /* the kernel decided a context for this message */
+#define KSPAN_CTX_F_HAS_PARENT (1u << 1)  /* parent_span_id comes from an incoming traceparent */
+#define KSPAN_CTX_F_HAS_TRACESTATE (1u << 2) /* the request also carries tracestate */
+
+/* W3C trace context as the kernel decided it for the first request that
+ * starts in a DATA event's payload. */
+struct kspan_trace_ctx {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8]; /* all zero when there is no parent */
+	__u8 trace_flags;	/* W3C trace-flags byte (bit 0: sampled) */
+	__u8 flags;		/* KSPAN_CTX_F_* */
+	__u8 _pad[6];
+};
+_Static_assert(sizeof(struct kspan_trace_ctx) == 40, "kspan_trace_ctx layout");
+
+struct kspan_event_header {
+	__u16 type; /* enum kspan_event_type */
+	__u16 _pad0;
+	__u32 tgid; /* process id (thread group id) */
+	__u32 tid;  /* thread id */
+	__u32 _pad1;
+	__u64 ts_ns; /* CLOCK_MONOTONIC when the event happened */
+};
+_Static_assert(sizeof(struct kspan_event_header) == 24, "kspan_event_header layout");
+
+/* Connection identity, repeated in every DATA event so that a lost event
+ * never leaves userspace unable to name a connection. */
+struct kspan_conn_tuple {
+	__u8 local_addr[16];  /* IPv4 in the first 4 bytes, or IPv6 */
+	__u8 remote_addr[16]; /* same */
+	__u16 local_port;
+	__u16 remote_port;
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 _pad;
+	__u32 netns_ino; /* inode number of the socket's network namespace */
+	__u32 _pad2;
+};
+_Static_assert(sizeof(struct kspan_conn_tuple) == 48, "kspan_conn_tuple layout");
+
+struct kspan_data_event {
+	struct kspan_event_header hdr; /* hdr.ts_ns = syscall exit */
+	__u64 conn_id;		       /* random, never 0, stable for the connection's life */
+	__u64 ts_enter_ns;	       /* syscall entry */
+	struct kspan_conn_tuple tuple;
+	__u32 bytes_total;  /* bytes the syscall moved (its return value) */
+	__u32 captured_len; /* payload bytes that follow this struct */
+	__u16 flags;	    /* KSPAN_DATA_F_* */
+	__u8 direction;	    /* enum kspan_direction */
+	__u8 role;	    /* enum kspan_role */
+	__u8 protocol;	    /* enum kspan_protocol */
+	__u8 syscall;	    /* enum kspan_syscall */
+	__u8 _pad[2];
+	struct kspan_trace_ctx ctx; /* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
+	/* __u8 payload[captured_len] follows */
+};
+_Static_assert(sizeof(struct kspan_data_event) == 24 + 8 + 8 + 48 + 8 + 8 + 40,
+	       "kspan_data_event layout");
+
+struct kspan_conn_event {
+	struct kspan_event_header hdr;
+	__u64 conn_id;
+	struct kspan_conn_tuple tuple;
+	__u8 role;
+	__u8 protocol;
+	__u8 _pad[6];
+};
+_Static_assert(sizeof(struct kspan_conn_event) == 24 + 8 + 48 + 8, "kspan_conn_event layout");
+
+struct kspan_proc_event {
+	struct kspan_event_header hdr;
+	__u64 start_time_ns; /* task start (boot-based), tells pid reuse apart */
+	__u32 cmdline_len;   /* bytes of cmdline used (NUL-separated args) */
+	__u32 _pad;
+	char comm[KSPAN_COMM_LEN];
+	char exe_name[KSPAN_EXE_NAME_LEN]; /* basename of /proc/pid/exe */
+	char cmdline[KSPAN_CMDLINE_LEN];   /* prefix of the argument vector */
+};
+_Static_assert(sizeof(struct kspan_proc_event) == 24 + 8 + 8 + 16 + 64 + 256, "kspan_proc_event layout");
+
+struct kspan_proc_exit_event {
+	struct kspan_event_header hdr;
+	__u64 start_time_ns;
+};
+_Static_assert(sizeof(struct kspan_proc_exit_event) == 32, "kspan_proc_exit_event layout");
+
+/* Per-CPU counters (map "counters", a PERCPU_ARRAY indexed by this enum).
+ * Every event the kernel could not deliver is counted here. */
+enum kspan_counter {
+	KSPAN_CNT_RINGBUF_DROPS = 0,	/* bpf_ringbuf_output failed: ring buffer full */
+	KSPAN_CNT_CAPTURE_FAULTS = 1,	/* user memory could not be read */
+	KSPAN_CNT_INFLIGHT_FULL = 2,	/* no room to remember a syscall between enter and exit */
+	KSPAN_CNT_CONN_TABLE_FULL = 3,	/* conn_table update failed */
+	KSPAN_CNT_EVENTS_SENT = 4,	/* records written to the ring buffer */
+	KSPAN_CNT_MAX = 8,
+};
+
+/* Map sizes, in one place. */
+#define KSPAN_MAX_CONNS 65536
+#define KSPAN_MAX_INFLIGHT 16384
+#define KSPAN_MAX_FILTER_PIDS 1024
+#define KSPAN_MAX_FILTER_PORTS 256
+#define KSPAN_MAX_PROCS 16384
+#define KSPAN_RINGBUF_DEFAULT_BYTES (8u << 20)
+
+#endif /* KSPAN_ABI_H */

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * fuzz_traceparent.c - libFuzzer target for the decision code shared with
+ * the BPF programs: w3c_traceparent.h and http1_detect.h.
+ *
+ * The input is used as a captured payload. Every accepted result is checked
+ * against the rule it claims to satisfy (W3C Trace Context Level 1 section
+ * 3.2, RFC 9112 sections 3 and 4), and the sanitizers catch any read past
+ * the input.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http1_detect.h"
+#include "w3c_traceparent.h"
+
+static void check(bool ok)
+{
+	if (!ok)
+		abort();
+}
+
+static bool all_zero(const __u8 *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (b[i])
+			return false;
+	}
+	return true;
+}
+
+/* The decoded bytes must re-encode to the very characters parsed. */
+static void check_hex(const uint8_t *text, const __u8 *bytes, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		check(text[2 * i] == digits[bytes[i] >> 4]);
+		check(text[2 * i + 1] == digits[bytes[i] & 15]);
+	}
+}
+
+static void check_traceparent(const uint8_t *data, __u32 off, __u32 len)
+{
+	struct w3c_trace_context tc;
+
+	if (w3c_traceparent_parse(data, off, len, &tc) != 0)
+		return;
+	data += off;
+	check(len >= W3C_TRACEPARENT_LEN);
+	check(tc.version != 0xff);
+	check(tc.version != 0 || len == W3C_TRACEPARENT_LEN);
+	check(len == W3C_TRACEPARENT_LEN || data[W3C_TRACEPARENT_LEN] == '-');
+	check(data[2] == '-' && data[35] == '-' && data[52] == '-');
+	check(!all_zero(tc.trace_id, sizeof(tc.trace_id)));
+	check(!all_zero(tc.parent_id, sizeof(tc.parent_id)));
+	check_hex(data, &tc.version, 1);
+	check_hex(data + 3, tc.trace_id, sizeof(tc.trace_id));
+	check_hex(data + 36, tc.parent_id, sizeof(tc.parent_id));
+	check_hex(data + 53, &tc.trace_flags, 1);
+}
+
+/* Then parses the value found, as the kernel does. */
+static void check_find_header(const uint8_t *data, __u32 len, const char *name)
+{
+	__u32 off = 0, value_len = 0;
+	__u32 name_len = (__u32)strlen(name);
+
+	if (http1_find_header(data, len, len, name, name_len, &off, &value_len) != 0)
+		return;
+	check(off > name_len && off + value_len < len);
+	check(data[off - 1] == ':' || data[off - 1] == ' ' || data[off - 1] == '\t');
+	for (__u32 i = 0; i < value_len; i++)
+		check(data[off + i] != '\r' && data[off + i] != '\n');
+	/* The value ends at a line end, or at a blank when trimming gave up
+	 * after 16; only values near the 600-byte scan cap end elsewhere. */
+	if (value_len < 500)
+		check(data[off + value_len] != 0 && strchr("\r\n \t", data[off + value_len]));
+	check_traceparent(data, off, value_len);
+}
+
+static void check_request_start(const uint8_t *data, __u32 off, __u32 len)
+{
+	__u32 m = http1_request_method_len(data, off, len);
+
+	if (m == 0)
+		return;
+	check(m >= 4 && m <= 8 && off + m < len);
+	check(data[off + m - 1] == ' ');
+	for (__u32 i = 0; i + 1 < m; i++)
+		check(data[off + i] >= 'A' && data[off + i] <= 'Z');
+}
+
+static void check_response_start(const uint8_t *data, __u32 off, __u32 len)
+{
+	if (!http1_is_response_start(data, off, len))
+		return;
+	check(off + 12 <= len && memcmp(data + off, "HTTP/1.", 7) == 0);
+	check(data[off + 8] == ' ' && data[off + 9] >= '1' && data[off + 9] <= '5');
+	check(data[off + 10] >= '0' && data[off + 10] <= '9');
+	check(data[off + 11] >= '0' && data[off + 11] <= '9');
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	__u32 len = size > 2 * KSPAN_CAPTURE_MAX ? 2 * KSPAN_CAPTURE_MAX : (__u32)size;
+
+	check_traceparent(data, 0, len);
+	check_find_header(data, len, "traceparent");
+	check_find_header(data, len, "tracestate");
+	for (__u32 off = 0; off < 4 && off < len; off++) {
+		check_request_start(data, off, len);
+		check_response_start(data, off, len);
+	}
+	return 0;
+}

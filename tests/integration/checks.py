@@ -1,0 +1,84 @@
+"""Span assertions shared by the test modules."""
+
+import random
+
+import harness
+from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, is_client, is_server
+from otlp_receiver import STATUS_ERROR, STATUS_UNSET
+
+MS = 1_000_000
+# Wall-clock tolerance when comparing span times with times taken by the test
+# (the agent converts CLOCK_MONOTONIC to unix time).
+WALL_SLACK_NS = 100 * MS
+# Client and server stamps come from different syscalls on two threads; the
+# client may see its last byte a few microseconds before the server's write()
+# returns.
+SYSCALL_SLACK_NS = 1 * MS
+
+
+def rand_hex(n):
+    return "".join(random.choice("0123456789abcdef") for _ in range(n))
+
+
+class CommonChecks:
+    """Assertions shared by the python and nginx cases."""
+
+    def check_server_span(self, s, srv_pid, port, path, status, peer_port=None,
+                          peer_addr="127.0.0.1", method="GET", name=None):
+        self.assertEqual(s.kind, SPAN_KIND_SERVER, repr(s))
+        self.assertEqual(s.pid, srv_pid, "SERVER span from the wrong process: %r" % s)
+        self.assertEqual(s.name, name or "%s %s" % (method, path), repr(s))
+        self.assert_attr(s, "http.request.method", method)
+        self.assert_attr(s, "url.path", path)
+        self.assert_attr(s, "url.scheme", "http")
+        self.assert_attr(s, "http.response.status_code", status)
+        self.assert_attr(s, "server.port", port)
+        self.assert_attr(s, "network.peer.address", peer_addr)
+        self.assert_attr(s, "network.protocol.version", "1.1")
+        if peer_port is not None:
+            self.assert_attr(s, "network.peer.port", peer_port)
+        self.assertEqual(s.status_code, STATUS_ERROR if status >= 500 else STATUS_UNSET,
+                         "SERVER span status for HTTP %d: %r" % (status, s))
+        self.assertLessEqual(s.start_ns, s.end_ns, repr(s))
+
+    def check_client_span(self, s, cli_pid, port, path, status, host="127.0.0.1",
+                          peer_addr="127.0.0.1", method="GET", name=None, exe="curl"):
+        self.assertEqual(s.kind, SPAN_KIND_CLIENT, repr(s))
+        self.assertEqual(s.pid, cli_pid, "CLIENT span from the wrong process: %r" % s)
+        if exe is not None:
+            self.assertEqual(s.resource.get("process.executable.name"), exe, repr(s.resource))
+        self.assertEqual(s.name, name or "%s %s" % (method, path), repr(s))
+        self.assert_attr(s, "http.request.method", method)
+        self.assert_attr(s, "url.full", "http://%s:%d%s"
+                         % ("[%s]" % host if ":" in host else host, port, path))
+        self.assert_attr(s, "http.response.status_code", status)
+        self.assert_attr(s, "server.port", port)
+        self.assert_attr(s, "network.peer.address", peer_addr)
+        self.assert_attr(s, "network.peer.port", port)
+        self.assert_attr(s, "network.protocol.version", "1.1")
+        self.assertEqual(s.status_code, STATUS_ERROR if status >= 400 else STATUS_UNSET,
+                         "CLIENT span status for HTTP %d: %r" % (status, s))
+        self.assertLessEqual(s.start_ns, s.end_ns, repr(s))
+
+    def check_covers(self, cli, srv):
+        """The client span (same host) covers the server span."""
+        self.assertLessEqual(cli.start_ns, srv.start_ns + SYSCALL_SLACK_NS,
+                             "client started after server:\n %r\n %r" % (cli, srv))
+        self.assertGreaterEqual(cli.end_ns, srv.end_ns - SYSCALL_SLACK_NS,
+                                "client ended before server:\n %r\n %r" % (cli, srv))
+        self.assertGreaterEqual(cli.duration_ns, srv.duration_ns - SYSCALL_SLACK_NS,
+                                "client shorter than server:\n %r\n %r" % (cli, srv))
+
+    def one_exchange(self, port, srv_pid, r):
+        """Exactly one SERVER span on port (from srv_pid) and exactly one
+        CLIENT span to port (from curl r)."""
+        srv = self.expect_spans(is_server(port), 1, "SERVER span on port %d" % port,
+                                context=[("spans of server pid %d" % srv_pid,
+                                          harness.of_pid(srv_pid))])
+        cli = self.expect_spans(is_client(port), 1, "CLIENT span to port %d" % port,
+                                context=[("spans of curl pid %d" % r.pid, harness.of_pid(r.pid))])
+        return srv[0], cli[0]
+
+
+def fmt(spans):
+    return harness.fmt_spans(spans)

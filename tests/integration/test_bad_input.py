@@ -1,0 +1,70 @@
+"""Garbage, truncated requests and non-HTTP TCP traffic: kspan must not crash,
+must not invent spans, and must keep producing correct spans afterwards."""
+
+import harness
+from checks import CommonChecks, fmt
+from harness import any_of, client, curl, involves_port, of_pid
+
+
+class TestBadInput(CommonChecks, harness.SharedKspanCase):
+
+    @classmethod
+    def setUpServers(cls):
+        cls.srv = harness.http_server()
+        cls.echo = harness.echo_server()
+
+    def normal_request_still_works(self):
+        srv = self.srv
+        r = curl(srv.url("/ok"))
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        s, c = self.one_exchange(srv.port, srv.pid, r)
+        self.check_server_span(s, srv.pid, srv.port, "/ok", 200, peer_port=r.local_port)
+        self.check_client_span(c, r.pid, srv.port, "/ok", 200)
+        self.assert_ids(s)
+        self.assert_ids(c)
+        return s, c
+
+    def test_garbage_and_truncated_requests_to_http_server(self):
+        srv = self.srv
+        senders = []
+        payloads = [
+            ["--random", 4096],
+            ["--random", 65536],
+            ["--random", 17],
+            ["--data", "GET /truncated HTT"],               # request line cut short, then EOF
+            ["--data", "GET /nover\r\n"],                    # no version (HTTP/0.9)
+            ["--data", "\r\n\r\n\r\n"],
+            ["--data", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"],  # a response as request
+        ]
+        for args in payloads:
+            pid, res = client("raw", "127.0.0.1", srv.port, *args)
+            self.assertTrue(res["ok"], res)
+            senders.append((pid, res["local_port"]))
+        self.kspan.assert_alive()
+        s, c = self.normal_request_still_works()
+        # nothing from or for the garbage connections
+        garbage_ports = {lp for _, lp in senders}
+        bogus = self.rx.spans(any_of(*[of_pid(p) for p, _ in senders],
+                                     lambda sp: sp.attr("network.peer.port") in garbage_ports))
+        self.assertEqual(bogus, [], "spans for garbage input:\n%s" % fmt(bogus))
+        self.assertEqual(len(self.rx.spans(involves_port(srv.port))), 2,
+                         fmt(self.rx.spans(involves_port(srv.port))))
+
+    def test_non_http_tcp_echo(self):
+        echo = self.echo
+        pids = []
+        for size, rounds in ((4096, 16), (1, 50), (65536, 4)):
+            pid, res = client("echo", "127.0.0.1", echo.port, "--size", size, "--rounds", rounds)
+            self.assertTrue(res["ok"], "echoed bytes differ: %r" % res)
+            self.assertEqual(res["echoed"], size * rounds, res)
+            pids.append(pid)
+        # HTTP-looking bytes that get a request (not a response) back
+        pid, res = client("raw", "127.0.0.1", echo.port, "--data",
+                          "GET /echoed HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(res["received"], res["sent"], res)
+        pids.append(pid)
+        self.kspan.assert_alive()
+        self.normal_request_still_works()
+        bogus = self.rx.spans(any_of(involves_port(echo.port), of_pid(echo.pid),
+                                     *[of_pid(p) for p in pids]))
+        self.assertEqual(bogus, [], "spans for non-HTTP traffic:\n%s" % fmt(bogus))

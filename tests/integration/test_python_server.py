@@ -1,0 +1,219 @@
+"""A python3 ThreadingHTTPServer observed by one unfiltered kspan, with curl and
+python http.client clients."""
+
+import os
+import socket
+import time
+
+import harness
+from checks import MS, SYSCALL_SLACK_NS, WALL_SLACK_NS, CommonChecks, fmt, rand_hex
+from harness import client, curl, is_client, is_server
+from otlp_receiver import STATUS_ERROR, STATUS_UNSET
+
+class TestPythonServer(CommonChecks, harness.SharedKspanCase):
+
+    @classmethod
+    def setUpServers(cls):
+        cls.srv = harness.http_server()
+
+    def test_curl_get_one_server_one_client_span(self):
+        srv = self.srv
+        t0 = time.time_ns()
+        r = curl(srv.url("/ok"))
+        t1 = time.time_ns()
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        s, c = self.one_exchange(srv.port, srv.pid, r)
+
+        self.check_server_span(s, srv.pid, srv.port, "/ok", 200, peer_port=r.local_port)
+        ua = s.attr("user_agent.original")
+        self.assertIsInstance(ua, str, repr(s))
+        self.assertTrue(ua.startswith("curl/"), "user_agent.original %r" % ua)
+        self.check_client_span(c, r.pid, srv.port, "/ok", 200)
+
+        # resources
+        res = s.resource
+        self.assertEqual(type(res.get("process.pid")), int, repr(res))
+        self.assertIn(res.get("service.name"), srv.names, repr(res))
+        self.assertIn(res.get("process.executable.name"), srv.names, repr(res))
+        self.assertEqual(res.get("process.command_args"),
+                         [harness.PY, os.path.join(harness.SERVERS, "http_server.py"),
+                          "--host", "127.0.0.1", "--port", "0"], repr(res))
+        self.assertEqual(res.get("host.name"), socket.gethostname(), repr(res))
+        self.assertEqual(res.get("telemetry.sdk.name"), "kspan", repr(res))
+        cres = c.resource
+        self.assertEqual(cres.get("service.name"), "curl", repr(cres))
+        self.assertEqual(cres.get("process.executable.name"), "curl", repr(cres))
+        self.assertEqual(cres.get("telemetry.sdk.name"), "kspan", repr(cres))
+        args = cres.get("process.command_args")
+        self.assertIsInstance(args, list, repr(cres))
+        self.assertEqual(args[0], "curl", repr(cres))
+        self.assertEqual(args[-1], srv.url("/ok"), repr(cres))
+
+        # ids: no traceparent was sent, so both are roots of their own traces
+        for sp in (s, c):
+            self.assert_ids(sp, root=True)
+            self.assertEqual(sp.flags & 0xFF, 0x01, "sampled flag: %r" % sp)
+            self.assertEqual(sp.trace_state, "", repr(sp))
+            self.assertEqual(sp.dup_keys, [], "duplicate attribute keys in %r" % sp)
+        self.assertNotEqual(s.span_id, c.span_id)
+
+        # times are unix nanoseconds within the test's own window
+        for sp in (s, c):
+            self.assertGreaterEqual(sp.start_ns, t0 - WALL_SLACK_NS, "start before the request: %r"
+                                    % sp)
+            self.assertLessEqual(sp.end_ns, t1 + WALL_SLACK_NS, "end after curl exited: %r" % sp)
+        self.check_covers(c, s)
+        self.assert_no_receiver_errors()
+
+    def test_delay_duration(self):
+        srv = self.srv
+        r = curl(srv.url("/delay/300"))
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        s, c = self.one_exchange(srv.port, srv.pid, r)
+        self.check_server_span(s, srv.pid, srv.port, "/delay/300", 200, peer_port=r.local_port,
+                               name="GET /delay/{id}")
+        self.check_client_span(c, r.pid, srv.port, "/delay/300", 200, name="GET /delay/{id}")
+        self.assertGreaterEqual(s.duration_ns, 300 * MS, "server slept 300 ms: %r" % s)
+        self.assertLess(s.duration_ns, 300 * MS + int(r.elapsed * 1e9), repr(s))
+        self.assertGreaterEqual(c.duration_ns, s.duration_ns - SYSCALL_SLACK_NS,
+                                "CLIENT shorter than SERVER:\n %r\n %r" % (c, s))
+        self.check_covers(c, s)
+
+    def test_status_404_and_500(self):
+        srv = self.srv
+        for code in (404, 500):
+            with self.subTest(status=code):
+                self.rx.clear()
+                r = curl(srv.url("/status/%d" % code))
+                self.assertEqual((r.rc, r.http_code), (0, code), r)
+                s, c = self.one_exchange(srv.port, srv.pid, r)
+                self.check_server_span(s, srv.pid, srv.port, "/status/%d" % code, code,
+                                       peer_port=r.local_port, name="GET /status/{id}")
+                self.check_client_span(c, r.pid, srv.port, "/status/%d" % code, code,
+                                       name="GET /status/{id}")
+                # spelled out, whatever the helpers above check
+                self.assertEqual(s.status_code, STATUS_ERROR if code == 500 else STATUS_UNSET,
+                                 repr(s))
+                self.assertEqual(c.status_code, STATUS_ERROR, repr(c))
+
+    def test_big_response(self):
+        srv = self.srv
+        n = 1536 * 1024 + 7
+        r = curl(srv.url("/big/%d" % n))
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        self.assertEqual(r.size_download, n, "curl received every byte: %r" % r)
+        s, c = self.one_exchange(srv.port, srv.pid, r)
+        self.check_server_span(s, srv.pid, srv.port, "/big/%d" % n, 200, peer_port=r.local_port,
+                               name="GET /big/{id}")
+        self.check_client_span(c, r.pid, srv.port, "/big/%d" % n, 200, name="GET /big/{id}")
+        for sp in (s, c):
+            self.assertGreater(sp.duration_ns, 0, repr(sp))
+            self.assertLess(sp.duration_ns, int(r.elapsed * 1e9) + WALL_SLACK_NS, repr(sp))
+        self.check_covers(c, s)
+
+    def test_post_echo_body(self):
+        srv = self.srv
+        d = harness.tempdir()
+        body = os.path.join(d, "body.bin")
+        with open(body, "wb") as f:
+            f.write(os.urandom(200 * 1024))
+        out = os.path.join(d, "out.bin")
+        r = curl(srv.url("/echo"), headers=["Content-Type: application/octet-stream"],
+                 extra=["--data-binary", "@" + body], output=out)
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        with open(body, "rb") as a, open(out, "rb") as b:
+            self.assertEqual(a.read(), b.read(), "echoed body differs")
+        s, c = self.one_exchange(srv.port, srv.pid, r)
+        self.check_server_span(s, srv.pid, srv.port, "/echo", 200, peer_port=r.local_port,
+                               method="POST")
+        self.check_client_span(c, r.pid, srv.port, "/echo", 200, method="POST")
+        self.check_covers(c, s)
+
+    def test_keepalive_20_requests_one_connection(self):
+        srv = self.srv
+        pid, res = client("keepalive", "127.0.0.1", srv.port, 20)
+        self.assertTrue(res["ok"], res)
+        self.assertEqual(res["statuses"], [200] * 20, res)
+        ss = self.expect_spans(is_server(srv.port), 20, "SERVER spans on port %d" % srv.port)
+        cs = self.expect_spans(is_client(srv.port), 20, "CLIENT spans to port %d" % srv.port)
+        for i, (s, c) in enumerate(zip(ss, cs)):
+            self.check_server_span(s, srv.pid, srv.port, "/seq/%d" % i, 200,
+                                   peer_port=res["local_port"], name="GET /seq/{id}")
+            self.check_client_span(c, pid, srv.port, "/seq/%d" % i, 200, name="GET /seq/{id}",
+                                   exe=None)
+            self.assertIn(c.resource.get("process.executable.name"), ("python3", "python3.11"),
+                          repr(c.resource))
+            self.assert_ids(s)
+            self.assert_ids(c)
+        ids = [sp.span_id for sp in ss + cs]
+        self.assertEqual(len(set(ids)), 40, "span ids not distinct: %r" % ids)
+        for a, b in zip(ss, ss[1:]):
+            self.assertLessEqual(a.end_ns, b.start_ns, "requests on one connection overlap:\n %r\n"
+                                 " %r" % (a, b))
+        for c, s in zip(cs, ss):
+            self.check_covers(c, s)
+
+    def test_pipelined_requests(self):
+        srv = self.srv
+        paths = ["/seq/7", "/status/404", "/seq/9"]
+        pid, res = client("pipeline", "127.0.0.1", srv.port, *paths)
+        self.assertTrue(res["ok"], res)
+        self.assertEqual(res["statuses"], [200, 404, 200], res)
+        ss = self.expect_spans(is_server(srv.port), 3, "SERVER spans on port %d" % srv.port)
+        ss.sort(key=lambda s: (s.start_ns, s.end_ns))
+        self.assertEqual([s.attr("url.path") for s in ss], paths, fmt(ss))
+        for s, p, code in zip(ss, paths, (200, 404, 200)):
+            self.check_server_span(s, srv.pid, srv.port, p, code, peer_port=res["local_port"],
+                                   name="GET /seq/{id}" if "seq" in p else "GET /status/{id}")
+            self.assert_ids(s)
+        self.assertEqual(len({s.span_id for s in ss}), 3, fmt(ss))
+        for a, b in zip(ss, ss[1:]):
+            self.assertLessEqual(a.end_ns, b.end_ns, fmt(ss))
+
+    def test_traceparent_valid(self):
+        srv = self.srv
+        tid, psid = rand_hex(32), rand_hex(16)
+        r = curl(srv.url("/ok"), headers=["traceparent: 00-%s-%s-01" % (tid, psid),
+                                          "tracestate: vendor=abc"])
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        ss = self.expect_spans(is_server(srv.port), 1, "SERVER span on port %d" % srv.port)
+        s = ss[0]
+        self.check_server_span(s, srv.pid, srv.port, "/ok", 200, peer_port=r.local_port)
+        self.assertEqual(s.trace_id, tid, "trace id from traceparent: %r" % s)
+        self.assertEqual(s.parent_span_id, psid, "parent from traceparent: %r" % s)
+        self.assertRegex(s.span_id, r"^[0-9a-f]{16}$")
+        self.assertNotIn(s.span_id, ("0" * 16, psid), repr(s))
+        self.assertEqual(s.trace_state, "vendor=abc", repr(s))
+        self.assertEqual(s.flags & 0xFF, 0x01, "trace flags from traceparent: %r" % s)
+        if s.flags & 0x100:  # HAS_IS_REMOTE: then the parent must be marked remote
+            self.assertTrue(s.flags & 0x200, "parent came over the wire, IS_REMOTE: flags %#x"
+                            % s.flags)
+
+    def test_traceparent_invalid(self):
+        srv = self.srv
+        tid, psid = rand_hex(32), rand_hex(16)
+        cases = [
+            ("uppercase", "00-%s-%s-01" % (tid.upper()[:31] + "A", psid.upper()[:15] + "B")),
+            ("version ff", "ff-%s-%s-01" % (tid, psid)),
+            ("zero trace id", "00-%s-%s-01" % ("0" * 32, psid)),
+            ("zero parent id", "00-%s-%s-01" % (tid, "0" * 16)),
+            ("short trace id", "00-%s-%s-01" % (tid[:30], psid)),
+            ("garbage", "not-a-traceparent"),
+        ]
+        for i, (what, header) in enumerate(cases):
+            with self.subTest(case=what):
+                self.rx.clear()
+                path = "/seq/%d" % (100 + i)
+                r = curl(srv.url(path), headers=["traceparent: " + header,
+                                                 "tracestate: vendor=abc"])
+                self.assertEqual((r.rc, r.http_code), (0, 200), r)
+                ss = self.expect_spans(is_server(srv.port), 1, "SERVER span on port %d" % srv.port)
+                s = ss[0]
+                self.check_server_span(s, srv.pid, srv.port, path, 200, peer_port=r.local_port,
+                                       name="GET /seq/{id}")
+                self.assert_ids(s, root=True)
+                self.assertNotEqual(s.trace_id, tid, "invalid traceparent %r was used: %r"
+                                    % (header, s))
+                self.assertNotEqual(s.trace_id, tid.lower()[:31] + "a", repr(s))
+                self.assertEqual(s.trace_state, "", "tracestate must be ignored when traceparent "
+                                 "is invalid (%r): %r" % (header, s))

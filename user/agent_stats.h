@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * agent_stats.h - the agent's self-counters. Every drop anywhere in the
+ * pipeline increments one of these; they are printed in the periodic and the
+ * final summary line (and later served as metrics). Updated from the main
+ * thread and exporter threads, hence relaxed atomics.
+ */
+#ifndef KSPAN_AGENT_STATS_H
+#define KSPAN_AGENT_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define AGENT_STATS_FIELDS(X)                                                                    \
+	X(events_received, "ring-buffer records read")                                           \
+	X(events_malformed, "ring-buffer records with an impossible size or type (dropped)")     \
+	X(kernel_ringbuf_drops, "records the kernel could not put in the ring buffer")          \
+	X(kernel_capture_faults, "payloads the kernel could not read from user memory")         \
+	X(kernel_inflight_full, "syscalls not followed: in-flight table full")                  \
+	X(kernel_conn_table_full, "connections not followed: kernel conn table full")            \
+	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")       \
+	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)") \
+	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)") \
+	X(http_unanswered_requests, "requests whose connection ended before any response")      \
+	X(http_unfinished_at_exit, "requests still waiting for a response when kspan stopped")    \
+	X(invalid_kernel_ids, "kernel trace ids that failed validation (replaced)")              \
+	X(spans_created, "spans assembled")                                                      \
+	X(spans_sampled_out, "spans dropped by the sampler")                                     \
+	X(spans_exported, "spans accepted by the collector")                                     \
+	X(spans_export_dropped_queue, "spans dropped: export queue full")                        \
+	X(spans_export_failed, "spans dropped: export failed")                                   \
+	X(export_requests_failed, "export requests that failed")
+
+struct agent_stats {
+#define AGENT_STATS_DECLARE(name, help) uint64_t name;
+	AGENT_STATS_FIELDS(AGENT_STATS_DECLARE)
+#undef AGENT_STATS_DECLARE
+};
+
+#define STAT_ADD(stats, field, n) __atomic_fetch_add(&(stats)->field, (n), __ATOMIC_RELAXED)
+#define STAT_INC(stats, field) STAT_ADD(stats, field, 1)
+#define STAT_GET(stats, field) __atomic_load_n(&(stats)->field, __ATOMIC_RELAXED)
+
+/* Sum of every counter that means "lost data". */
+uint64_t agent_stats_total_drops(const struct agent_stats *s);
+/* One line "name=value ..." of every counter. */
+void agent_stats_print_line(const struct agent_stats *s, FILE *out, const char *prefix);
+
+#endif /* KSPAN_AGENT_STATS_H */

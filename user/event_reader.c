@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* event_reader.c - ring buffer records to their handlers. */
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "event_reader.h"
+#include "log.h"
+
+int event_reader_handle(struct event_reader *r, const void *data, size_t size)
+{
+	const struct kspan_event_header *hdr = data;
+
+	STAT_INC(r->stats, events_received);
+	if (size < sizeof(*hdr))
+		goto malformed;
+	switch (hdr->type) {
+	case KSPAN_EVENT_DATA: {
+		const struct kspan_data_event *ev = data;
+		if (size < sizeof(*ev) || ev->captured_len > KSPAN_CAPTURE_MAX ||
+		    ev->captured_len > ev->bytes_total || size < sizeof(*ev) + ev->captured_len)
+			goto malformed;
+		span_assembler_on_data(r->assembler, ev);
+		return 0;
+	}
+	case KSPAN_EVENT_CONN_CLOSE:
+		if (size < sizeof(struct kspan_conn_event))
+			goto malformed;
+		span_assembler_on_close(r->assembler, data);
+		return 0;
+	case KSPAN_EVENT_PROC_INFO:
+		if (size < sizeof(struct kspan_proc_event))
+			goto malformed;
+		process_table_on_info(r->procs, data);
+		return 0;
+	case KSPAN_EVENT_PROC_EXIT:
+		if (size < sizeof(struct kspan_proc_exit_event))
+			goto malformed;
+		/* Connections first: their spans still need the resource. */
+		span_assembler_on_process_exit(r->assembler, hdr->tgid, hdr->ts_ns);
+		process_table_on_exit(r->procs, hdr->tgid);
+		return 0;
+	}
+malformed:
+	STAT_INC(r->stats, events_malformed);
+	log_debug("dropped a malformed ring-buffer record (%zu bytes)", size);
+	return -EINVAL;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	event_reader_handle(ctx, data, size);
+	return 0; /* never stop consuming because of one bad record */
+}
+
+int event_reader_open(struct event_reader *r, int ringbuf_fd, struct span_assembler *assembler,
+		      struct process_table *procs, struct agent_stats *stats)
+{
+	r->assembler = assembler;
+	r->procs = procs;
+	r->stats = stats;
+	r->rb = ring_buffer__new(ringbuf_fd, on_record, r, NULL);
+	if (!r->rb) {
+		int err = -errno;
+		log_warn("opening the ring buffer failed: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int event_reader_poll(struct event_reader *r, int timeout_ms)
+{
+	return ring_buffer__poll(r->rb, timeout_ms);
+}
+
+int event_reader_drain(struct event_reader *r)
+{
+	return ring_buffer__consume(r->rb);
+}
+
+void event_reader_close(struct event_reader *r)
+{
+	ring_buffer__free(r->rb);
+	r->rb = NULL;
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * main.c - the kspan agent: probes -> ring buffer -> HTTP parsers -> span
+ * assembly -> sampling -> exporters, driven by one loop on one thread
+ * (exporters that do network I/O have their own).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent_stats.h"
+#include "clock.h"
+#include "console_exporter.h"
+#include "event_reader.h"
+#include "http1_span_assembler.h"
+#include "log.h"
+#include "options.h"
+#include "otlp_http_exporter.h"
+#include "pipeline.h"
+#include "probe_loader.h"
+#include "process_table.h"
+#include "version.h"
+
+#define POLL_TIMEOUT_MS 100
+#define TICK_NS (100ull * 1000000)
+#define COUNTERS_NS (1000ull * 1000000)
+#define CLOCK_CALIBRATE_NS (10ull * 1000000000)
+#define DROP_REPORT_NS (60ull * 1000000000)
+/* SIGTERM must end us within 5 s: leave room for the exporters' flush. */
+#define SHUTDOWN_FLUSH_NS (3500ull * 1000000)
+
+/* Set by the signal handler; the only state outside struct agent. */
+static volatile sig_atomic_t stop_requested;
+
+struct agent {
+	struct agent_options opts;
+	struct agent_stats stats;
+	struct mono_to_unix clock;
+	struct probe_loader probes;
+	struct process_table procs;
+	struct pipeline pipeline;
+	struct span_assembler assembler;
+	struct event_reader reader;
+	uint64_t drops_reported;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int install_signal_handlers(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static int add_exporter(struct agent *a, struct exporter *e)
+{
+	if (!e)
+		return -ENOMEM;
+	a->pipeline.exporters[a->pipeline.exporter_count++] = e;
+	return 0;
+}
+
+static int setup_exporters(struct agent *a)
+{
+	int err;
+
+	if (a->opts.export_console) {
+		err = add_exporter(a, console_exporter_new(stdout, &a->stats, NULL));
+		if (err)
+			return err;
+		log_info("exporter: console (traces are printed on stdout when they complete)");
+	}
+	if (a->opts.export_otlp) {
+		struct otlp_http_config cfg;
+		err = otlp_http_config_from_env(&cfg, a->opts.otlp_endpoint);
+		if (err)
+			return err;
+		err = add_exporter(a, otlp_http_exporter_new(&cfg, &a->stats));
+		if (!err)
+			log_info("exporter: OTLP/HTTP protobuf to %s%s", cfg.endpoint,
+				 cfg.compression == OTLP_COMPRESSION_GZIP ? " (gzip)" : "");
+		otlp_http_config_free(&cfg);
+		if (err)
+			return err;
+	}
+	if (!a->pipeline.exporter_count)
+		log_info("exporter: none (spans are assembled and counted, not sent)");
+	return 0;
+}
+
+static void describe_selection(const struct agent_options *o)
+{
+	char line[512] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < o->pid_count && n < sizeof(line) - 16; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%u", i ? "," : "", o->pids[i]);
+	if (o->pid_count)
+		log_info("tracing processes %s%s", line, o->port_count ? "" : ", all TCP ports");
+	n = 0;
+	for (size_t i = 0; i < o->port_count && n < sizeof(line) - 16; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%u", i ? "," : "", o->ports[i]);
+	if (o->port_count)
+		log_info("tracing TCP connections on ports %s%s", line,
+			 o->pid_count ? "" : " of every process");
+	if (!o->pid_count && !o->port_count)
+		log_info("tracing HTTP/1.x of every process on this host (except kspan itself)");
+}
+
+static int agent_start(struct agent *a)
+{
+	struct span_assembler_config acfg = {
+		.capture_query = a->opts.capture_query,
+		.idle_timeout_ns = (uint64_t)a->opts.idle_timeout_ms * 1000000,
+	};
+	int err;
+
+	mono_to_unix_calibrate(&a->clock);
+	a->pipeline.stats = &a->stats;
+	sampler_from_env(&a->pipeline.sampler);
+	err = process_table_init(&a->procs, "/proc");
+	if (!err)
+		err = span_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline, &a->stats,
+					  &a->clock);
+	if (err)
+		return err;
+	err = probe_loader_start(&a->probes, &a->opts);
+	if (err)
+		return err;
+	log_info("attached %d BPF programs (backend: syscall tracepoints; the kprobe and fentry "
+		 "backends are not built into this version)",
+		 a->probes.attached_programs);
+	err = event_reader_open(&a->reader, probe_loader_ringbuf_fd(&a->probes), &a->assembler,
+				&a->procs, &a->stats);
+	if (err)
+		return err;
+	err = setup_exporters(a);
+	if (err)
+		return err;
+	describe_selection(&a->opts);
+	log_info("sampler: %s; payload capture %u bytes/syscall; ring buffer %u bytes",
+		 a->pipeline.sampler.description, a->opts.capture_bytes, a->opts.ringbuf_bytes);
+	log_info("ready");
+	return 0;
+}
+
+/* One line a minute while anything was lost, so drops are never silent. */
+static void report_drops(struct agent *a)
+{
+	uint64_t drops = agent_stats_total_drops(&a->stats);
+
+	if (drops == a->drops_reported)
+		return;
+	a->drops_reported = drops;
+	agent_stats_print_line(&a->stats, stderr, "kspan: data was dropped; counters:");
+}
+
+static int agent_run(struct agent *a)
+{
+	uint64_t now = clock_mono_ns(), next_tick = now, next_counters = now;
+	uint64_t next_calibrate = now + CLOCK_CALIBRATE_NS, next_drops = now + DROP_REPORT_NS;
+
+	while (!stop_requested) {
+		int n = event_reader_poll(&a->reader, POLL_TIMEOUT_MS);
+		if (n < 0 && n != -EINTR) {
+			log_warn("reading the ring buffer failed: %s", strerror(-n));
+			return n;
+		}
+		now = clock_mono_ns();
+		if (now >= next_tick) {
+			span_assembler_tick(&a->assembler, now);
+			pipeline_tick(&a->pipeline, now);
+			next_tick = now + TICK_NS;
+		}
+		if (now >= next_counters) {
+			probe_loader_read_counters(&a->probes, &a->stats);
+			next_counters = now + COUNTERS_NS;
+		}
+		if (now >= next_calibrate) {
+			mono_to_unix_calibrate(&a->clock);
+			next_calibrate = now + CLOCK_CALIBRATE_NS;
+		}
+		if (now >= next_drops) {
+			report_drops(a);
+			next_drops = now + DROP_REPORT_NS;
+		}
+	}
+	return 0;
+}
+
+/* Detach first so nothing new arrives, handle what is already in the ring,
+ * finish what can be finished, then give the exporters a bounded time. */
+static void agent_stop(struct agent *a)
+{
+	probe_loader_detach(&a->probes);
+	if (a->reader.rb)
+		event_reader_drain(&a->reader);
+	probe_loader_read_counters(&a->probes, &a->stats);
+	span_assembler_finish_all(&a->assembler);
+	pipeline_shutdown(&a->pipeline, clock_mono_ns() + SHUTDOWN_FLUSH_NS);
+	event_reader_close(&a->reader);
+	probe_loader_destroy(&a->probes);
+	span_assembler_free(&a->assembler);
+	process_table_free(&a->procs);
+	if (STAT_GET(&a->stats, http_unfinished_at_exit))
+		log_info("%llu requests were still waiting for a response and were not exported",
+			 (unsigned long long)STAT_GET(&a->stats, http_unfinished_at_exit));
+	agent_stats_print_line(&a->stats, stderr, "kspan: counters");
+}
+
+int main(int argc, char **argv)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	int err;
+
+	if (!a)
+		return 1;
+	err = options_parse(&a->opts, argc, argv);
+	if (err) {
+		free(a);
+		return err > 0 ? 0 : 2;
+	}
+	log_set_verbose(a->opts.verbose);
+	log_info("kspan %s starting", KSPAN_VERSION);
+	err = install_signal_handlers();
+	if (!err)
+		err = agent_start(a);
+	if (!err)
+		err = agent_run(a);
+	agent_stop(a);
+	free(a);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* options.c - parse the command line and the OTEL_* exporter selection. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kspan_abi.h"
+#include "log.h"
+#include "options.h"
+
+void options_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: kspan [OPTIONS]\n"
+		"Turns the HTTP traffic of every process on this machine into OpenTelemetry spans.\n"
+		"\n"
+		"  --pid PID             trace only this process (repeatable)\n"
+		"  --port PORT           trace only TCP connections with this local or remote port\n"
+		"                        (repeatable; combined with --pid, both must match)\n"
+		"  --exporter LIST       console, otlp or none; comma-separated for several\n"
+		"                        (default: otlp when an OTLP endpoint is configured,\n"
+		"                        else console; OTEL_TRACES_EXPORTER is honoured)\n"
+		"  --otlp-endpoint URL   OTLP/HTTP base URL, /v1/traces is appended\n"
+		"                        (default: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,\n"
+		"                        else http://localhost:4318)\n"
+		"  --capture-bytes N     payload bytes captured per syscall (default %u, max %u)\n"
+		"  --ringbuf-bytes N     ring buffer size, a power of two (default %u)\n"
+		"  --idle-timeout-ms N   flush an unfinished span after N ms of silence (default 5000)\n"
+		"  --capture-query       keep url.query values (default: values are REDACTED)\n"
+		"  -v, --verbose         debug logging, including libbpf's\n"
+		"  -h, --help            this help\n",
+		KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES);
+}
+
+static int parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		log_warn("%s: '%s' is not a number between %u and %u", name, s, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* "console,otlp" -> flags. Unknown names are an error: a typo must not
+ * silently disable export. */
+static int parse_exporter_list(struct agent_options *o, const char *list, const char *origin)
+{
+	char *copy = strdup(list), *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	o->export_console = o->export_otlp = false;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		if (strcmp(t, "console") == 0 || strcmp(t, "logging") == 0) {
+			o->export_console = true;
+		} else if (strcmp(t, "otlp") == 0) {
+			o->export_otlp = true;
+		} else if (strcmp(t, "none") == 0) {
+			/* nothing */
+		} else {
+			log_warn("%s: unknown exporter '%s' (use console, otlp or none)", origin, t);
+			err = -EINVAL;
+		}
+	}
+	free(copy);
+	return err;
+}
+
+static bool env_set(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v;
+}
+
+int options_parse(struct agent_options *o, int argc, char **argv)
+{
+	enum { OPT_PID = 256, OPT_PORT, OPT_EXPORTER, OPT_ENDPOINT, OPT_CAPTURE, OPT_RINGBUF,
+	       OPT_IDLE, OPT_QUERY };
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "exporter", required_argument, NULL, OPT_EXPORTER },
+		{ "otlp-endpoint", required_argument, NULL, OPT_ENDPOINT },
+		{ "capture-bytes", required_argument, NULL, OPT_CAPTURE },
+		{ "ringbuf-bytes", required_argument, NULL, OPT_RINGBUF },
+		{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE },
+		{ "capture-query", no_argument, NULL, OPT_QUERY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *exporter = NULL;
+	uint32_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->capture_bytes = KSPAN_CAPTURE_DEFAULT;
+	o->ringbuf_bytes = KSPAN_RINGBUF_DEFAULT_BYTES;
+	o->idle_timeout_ms = 5000;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PID:
+			if (o->pid_count == OPTIONS_MAX_PIDS) {
+				log_warn("--pid: at most %d processes", OPTIONS_MAX_PIDS);
+				return -E2BIG;
+			}
+			if (parse_u32("--pid", optarg, 1, 0x3fffffff, &v))
+				return -EINVAL;
+			o->pids[o->pid_count++] = v;
+			break;
+		case OPT_PORT:
+			if (o->port_count == OPTIONS_MAX_PORTS) {
+				log_warn("--port: at most %d ports", OPTIONS_MAX_PORTS);
+				return -E2BIG;
+			}
+			if (parse_u32("--port", optarg, 1, 65535, &v))
+				return -EINVAL;
+			o->ports[o->port_count++] = (uint16_t)v;
+			break;
+		case OPT_EXPORTER:
+			exporter = optarg;
+			break;
+		case OPT_ENDPOINT:
+			o->otlp_endpoint = optarg;
+			break;
+		case OPT_CAPTURE:
+			if (parse_u32("--capture-bytes", optarg, 64, KSPAN_CAPTURE_MAX,
+				      &o->capture_bytes))
+				return -EINVAL;
+			break;
+		case OPT_RINGBUF:
+			if (parse_u32("--ringbuf-bytes", optarg, 4096, 1u << 30, &o->ringbuf_bytes))
+				return -EINVAL;
+			if (o->ringbuf_bytes & (o->ringbuf_bytes - 1)) {
+				log_warn("--ringbuf-bytes: %u is not a power of two", o->ringbuf_bytes);
+				return -EINVAL;
+			}
+			break;
+		case OPT_IDLE:
+			if (parse_u32("--idle-timeout-ms", optarg, 10, 3600000, &o->idle_timeout_ms))
+				return -EINVAL;
+			break;
+		case OPT_QUERY:
+			o->capture_query = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			options_usage(stdout);
+			return 1;
+		default:
+			options_usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		log_warn("unexpected argument '%s' (see --help)", argv[optind]);
+		return -EINVAL;
+	}
+
+	/* Exporter choice: the flag, then OTEL_TRACES_EXPORTER, then "otlp when
+	 * an endpoint is configured, else console" so a bare `kspan` shows
+	 * something useful on a terminal. */
+	if (exporter)
+		return parse_exporter_list(o, exporter, "--exporter");
+	if (env_set("OTEL_TRACES_EXPORTER"))
+		return parse_exporter_list(o, getenv("OTEL_TRACES_EXPORTER"), "OTEL_TRACES_EXPORTER");
+	if (o->otlp_endpoint || env_set("OTEL_EXPORTER_OTLP_ENDPOINT") ||
+	    env_set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+		o->export_otlp = true;
+	else
+		o->export_console = true;
+	return 0;
+}

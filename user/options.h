@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* options.h - command line and environment of the agent. */
+#ifndef KSPAN_OPTIONS_H
+#define KSPAN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define OPTIONS_MAX_PIDS 1024
+#define OPTIONS_MAX_PORTS 256
+
+struct agent_options {
+	uint32_t pids[OPTIONS_MAX_PIDS];
+	size_t pid_count;
+	uint16_t ports[OPTIONS_MAX_PORTS];
+	size_t port_count;
+	bool export_console;
+	bool export_otlp;
+	const char *otlp_endpoint; /* --otlp-endpoint, or NULL for the OTEL_* variables */
+	uint32_t capture_bytes;
+	uint32_t ringbuf_bytes;
+	uint32_t idle_timeout_ms; /* a connection quiet this long flushes its open span */
+	bool capture_query;	  /* keep url.query values instead of redacting them */
+	bool verbose;
+};
+
+/* Returns 0 on success, 1 when --help was printed (exit 0), or a negative
+ * errno after printing what was wrong (exit 2). */
+int options_parse(struct agent_options *o, int argc, char **argv);
+void options_usage(FILE *out);
+
+#endif /* KSPAN_OPTIONS_H */

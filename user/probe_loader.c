@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* probe_loader.c - kernel checks, BPF load and attach, kernel counters. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kspan.skel.h"
+#include "kspan_abi.h"
+#include "log.h"
+#include "probe_loader.h"
+
+#define TRACEFS_PATH "/sys/kernel/tracing"
+#define DEBUGFS_TRACING_PATH "/sys/kernel/debug/tracing"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !log_is_verbose())
+		return 0;
+	fputs("kspan: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Syscall tracepoints need tracefs to resolve their ids; many hosts (and
+ * containers) boot without it mounted, so mount it when we can. */
+static int ensure_tracefs(void)
+{
+	if (access(TRACEFS_PATH "/events/syscalls", F_OK) == 0 ||
+	    access(DEBUGFS_TRACING_PATH "/events/syscalls", F_OK) == 0)
+		return 0;
+	if (mount("nodev", TRACEFS_PATH, "tracefs", 0, NULL) == 0) {
+		log_info("mounted tracefs at " TRACEFS_PATH);
+		if (access(TRACEFS_PATH "/events/syscalls", F_OK) == 0)
+			return 0;
+		log_warn("tracefs has no events/syscalls: the kernel lacks CONFIG_FTRACE_SYSCALLS");
+		return -ENOENT;
+	}
+	log_warn("tracefs is not mounted and could not be mounted (%s): run 'mount -t tracefs "
+		 "nodev " TRACEFS_PATH "' or give kspan CAP_SYS_ADMIN",
+		 strerror(errno));
+	return -ENOENT;
+}
+
+static int check_btf(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
+		return 0;
+	log_warn("this kernel exposes no BTF (/sys/kernel/btf/vmlinux): kspan needs a kernel "
+		 "built with CONFIG_DEBUG_INFO_BTF=y");
+	return -ENOENT;
+}
+
+static int fill_filters(struct kspan_bpf *skel, const struct agent_options *o)
+{
+	__u8 one = 1;
+
+	for (size_t i = 0; i < o->pid_count; i++) {
+		__u32 pid = o->pids[i];
+		if (bpf_map__update_elem(skel->maps.traced_pids, &pid, sizeof(pid), &one, sizeof(one),
+					 BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < o->port_count; i++) {
+		__u16 port = o->ports[i];
+		if (bpf_map__update_elem(skel->maps.traced_ports, &port, sizeof(port), &one,
+					 sizeof(one), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int attach_all(struct probe_loader *l)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, l->skel->obj)
+	{
+		struct bpf_link *link;
+
+		if (l->attached_programs == PROBE_LOADER_MAX_LINKS)
+			return -E2BIG;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			int err = -errno;
+			log_warn("attaching %s (%s) failed: %s", bpf_program__name(prog),
+				 bpf_program__section_name(prog), strerror(-err));
+			return err;
+		}
+		l->links[l->attached_programs++] = link;
+	}
+	return 0;
+}
+
+int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->backend = "tracepoint";
+	libbpf_set_print(libbpf_print);
+	err = check_btf();
+	if (err)
+		return err;
+	err = ensure_tracefs();
+	if (err)
+		return err;
+	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. */
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+
+	l->skel = kspan_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		log_warn("opening the BPF object failed: %s", strerror(-err));
+		return err;
+	}
+	l->skel->rodata->self_tgid = (__u32)getpid();
+	l->skel->rodata->filter_pids = o->pid_count > 0;
+	l->skel->rodata->filter_ports = o->port_count > 0;
+	l->skel->rodata->capture_bytes = o->capture_bytes;
+	l->skel->rodata->wakeup_data_bytes = o->ringbuf_bytes / 16;
+	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
+
+	err = kspan_bpf__load(l->skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			log_warn("loading BPF programs was refused (%s): kspan needs root or the "
+				 "capabilities CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE "
+				 "(CAP_SYS_ADMIN on kernels before 5.8)",
+				 strerror(-err));
+		else
+			log_warn("loading BPF programs failed: %s (run with -v for the verifier log)",
+				 strerror(-err));
+		return err;
+	}
+	err = fill_filters(l->skel, o);
+	if (err) {
+		log_warn("filling the --pid/--port filter maps failed: %s", strerror(-err));
+		return err;
+	}
+	return attach_all(l);
+}
+
+int probe_loader_ringbuf_fd(const struct probe_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.events);
+}
+
+void probe_loader_detach(struct probe_loader *l)
+{
+	for (int i = 0; i < l->attached_programs; i++)
+		bpf_link__destroy(l->links[i]);
+	l->attached_programs = 0;
+}
+
+void probe_loader_destroy(struct probe_loader *l)
+{
+	probe_loader_detach(l);
+	kspan_bpf__destroy(l->skel);
+	l->skel = NULL;
+}
+
+static uint64_t counter_sum(const struct probe_loader *l, __u32 which)
+{
+	int cpus = libbpf_num_possible_cpus();
+	__u64 values[cpus > 0 ? cpus : 1];
+	uint64_t sum = 0;
+
+	if (cpus <= 0 || bpf_map__lookup_elem(l->skel->maps.counters, &which, sizeof(which),
+					      values, sizeof(values), 0))
+		return 0;
+	for (int i = 0; i < cpus; i++)
+		sum += values[i];
+	return sum;
+}
+
+void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats *stats)
+{
+	if (!l->skel)
+		return;
+	__atomic_store_n(&stats->kernel_ringbuf_drops, counter_sum(l, KSPAN_CNT_RINGBUF_DROPS),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_capture_faults, counter_sum(l, KSPAN_CNT_CAPTURE_FAULTS),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_inflight_full, counter_sum(l, KSPAN_CNT_INFLIGHT_FULL),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_conn_table_full, counter_sum(l, KSPAN_CNT_CONN_TABLE_FULL),
+			 __ATOMIC_RELAXED);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * probe_loader.h - check the kernel, load the BPF object, configure it,
+ * attach it, and read its counters.
+ */
+#ifndef KSPAN_PROBE_LOADER_H
+#define KSPAN_PROBE_LOADER_H
+
+#include <stdint.h>
+
+#include "agent_stats.h"
+#include "options.h"
+
+struct kspan_bpf;
+struct bpf_link;
+
+#define PROBE_LOADER_MAX_LINKS 64
+
+struct probe_loader {
+	struct kspan_bpf *skel;
+	struct bpf_link *links[PROBE_LOADER_MAX_LINKS];
+	int attached_programs;
+	const char *backend; /* "tracepoint" */
+};
+
+/* Every failure prints one line saying what failed and what to do, and
+ * returns a negative errno. */
+int probe_loader_start(struct probe_loader *l, const struct agent_options *o);
+int probe_loader_ringbuf_fd(const struct probe_loader *l);
+/* Stops new events; the ring buffer stays readable. */
+void probe_loader_detach(struct probe_loader *l);
+void probe_loader_destroy(struct probe_loader *l);
+/* Copies the kernel's per-CPU counters, summed, into stats. */
+void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats *stats);
+
+#endif /* KSPAN_PROBE_LOADER_H */

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* process_table.c - OTLP resources of observed processes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "version.h"
+#include "process_table.h"
+
+#define PROC_FILE_MAX (256 * 1024)
+
+int process_table_init(struct process_table *t, const char *proc_root)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->proc_root, sizeof(t->proc_root), "%s", proc_root ? proc_root : "/proc");
+	if (gethostname(t->host_name, sizeof(t->host_name) - 1))
+		snprintf(t->host_name, sizeof(t->host_name), "unknown");
+	return u64_map_init(&t->by_pid, 256);
+}
+
+static int unref_resource(uint64_t key, void *value, void *arg)
+{
+	(void)key;
+	(void)arg;
+	resource_unref(value);
+	return 1;
+}
+
+void process_table_free(struct process_table *t)
+{
+	u64_map_visit(&t->by_pid, unref_resource, NULL);
+	u64_map_free(&t->by_pid);
+}
+
+/* Reads a whole /proc file (they report size 0, so read until EOF). */
+static char *read_proc_file(const struct process_table *t, uint32_t pid, const char *name,
+			    size_t *len)
+{
+	char path[128];
+	size_t cap = 4096, n = 0;
+	char *buf;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%u/%s", t->proc_root, pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap + 1);
+	while (buf) {
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == cap) {
+			char *bigger = cap < PROC_FILE_MAX ? realloc(buf, cap * 2 + 1) : NULL;
+			if (!bigger)
+				break;
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	if (buf) {
+		buf[n] = '\0';
+		*len = n;
+	}
+	return buf;
+}
+
+static bool is_hex64(const char *s)
+{
+	for (int i = 0; i < 64; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+int container_id_from_cgroup(const char *text, char out[65])
+{
+	/* Each line is "hierarchy:controllers:path". The id is a 64-hex path
+	 * component, possibly wrapped: docker-<id>.scope, cri-containerd-<id>
+	 * .scope, crio-<id>.scope, libpod-<id>.scope, or plain /docker/<id>. */
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		for (size_t i = 0; i + 64 <= len; i++) {
+			const char *p = line + i;
+			bool starts = i == 0 || p[-1] == '/' || p[-1] == '-' || p[-1] == ':';
+			bool ends = i + 64 == len || p[64] == '.' || p[64] == '/';
+			if (starts && ends && is_hex64(p)) {
+				memcpy(out, p, 64);
+				out[64] = '\0';
+				return 0;
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return -1;
+}
+
+/* The value of key `key` in a "k1=v1,k2=v2" OTEL_RESOURCE_ATTRIBUTES list. */
+static int resource_attrs_lookup(const char *list, const char *key, char *out, size_t out_size)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = list; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		while (len && *p == ' ') {
+			p++;
+			len--;
+		}
+		if (len > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			size_t vlen = len - klen - 1;
+			if (vlen == 0 || vlen >= out_size)
+				return -1;
+			memcpy(out, p + klen + 1, vlen);
+			out[vlen] = '\0';
+			return 0;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return -1;
+}
+
+int service_name_from_environ(const char *env, size_t len, char *out, size_t out_size)
+{
+	const char *attrs = NULL;
+
+	for (size_t off = 0; off < len;) {
+		const char *var = env + off;
+		size_t vlen = strnlen(var, len - off);
+		if (vlen > 18 && strncmp(var, "OTEL_SERVICE_NAME=", 18) == 0 && vlen - 18 < out_size) {
+			memcpy(out, var + 18, vlen - 18);
+			out[vlen - 18] = '\0';
+			return 0;
+		}
+		if (vlen > 25 && strncmp(var, "OTEL_RESOURCE_ATTRIBUTES=", 25) == 0 && vlen < len - off)
+			attrs = var + 25;
+		off += vlen + 1;
+	}
+	if (attrs)
+		return resource_attrs_lookup(attrs, "service.name", out, out_size);
+	return -1;
+}
+
+/* Splits a NUL-separated argument block into an array of strings. */
+static void add_command_args(struct attribute_list *attrs, const char *block, size_t len)
+{
+	const char *args[64];
+	size_t n = 0;
+
+	for (size_t off = 0; off < len && n < 64;) {
+		size_t alen = strnlen(block + off, len - off);
+		if (off + alen == len && alen)
+			break; /* cut by the capture: keep only whole arguments */
+		args[n++] = block + off;
+		off += alen + 1;
+	}
+	if (n)
+		attribute_list_add_str_array(attrs, "process.command_args", args, n);
+}
+
+static struct resource *build_resource(struct process_table *t, uint32_t tgid,
+				       const struct kspan_proc_event *ev)
+{
+	struct resource *r = resource_new(tgid);
+	char service[256] = "", exe_name[KSPAN_EXE_NAME_LEN + 1] = "", container[65];
+	char path[128], exe_path[4096];
+	size_t len = 0;
+	char *text;
+	ssize_t n;
+
+	if (!r)
+		return NULL;
+	if (ev) {
+		snprintf(exe_name, sizeof(exe_name), "%.*s", (int)sizeof(ev->exe_name),
+			 ev->exe_name[0] ? ev->exe_name : ev->comm);
+	}
+	snprintf(path, sizeof(path), "%s/%u/exe", t->proc_root, tgid);
+	n = readlink(path, exe_path, sizeof(exe_path) - 1);
+	if (n > 0) {
+		exe_path[n] = '\0';
+		if (!exe_name[0]) {
+			const char *slash = strrchr(exe_path, '/');
+			snprintf(exe_name, sizeof(exe_name), "%.*s", (int)sizeof(exe_name) - 1,
+				 slash ? slash + 1 : exe_path);
+		}
+	}
+	text = read_proc_file(t, tgid, "environ", &len);
+	if (text) {
+		service_name_from_environ(text, len, service, sizeof(service));
+		/* The environment may hold secrets: keep nothing else from it. */
+		explicit_bzero(text, len);
+		free(text);
+	}
+	if (!exe_name[0]) {
+		text = read_proc_file(t, tgid, "comm", &len);
+		if (text) {
+			text[strcspn(text, "\n")] = '\0';
+			snprintf(exe_name, sizeof(exe_name), "%s", text);
+			free(text);
+		}
+	}
+	if (!exe_name[0])
+		snprintf(exe_name, sizeof(exe_name), "unknown");
+	r->service_name = strdup(service[0] ? service : exe_name);
+
+	attribute_list_add_str(&r->attrs, "service.name", r->service_name ? r->service_name : "");
+	attribute_list_add_int(&r->attrs, "process.pid", tgid);
+	attribute_list_add_str(&r->attrs, "process.executable.name", exe_name);
+	if (n > 0)
+		attribute_list_add_str(&r->attrs, "process.executable.path", exe_path);
+	text = read_proc_file(t, tgid, "cmdline", &len);
+	if (text && len) {
+		/* /proc has the whole vector; the kernel event only a prefix. */
+		add_command_args(&r->attrs, text, len + 1);
+	} else if (ev && ev->cmdline_len) {
+		add_command_args(&r->attrs, ev->cmdline,
+				 ev->cmdline_len < KSPAN_CMDLINE_LEN ? ev->cmdline_len : KSPAN_CMDLINE_LEN);
+	}
+	free(text);
+	attribute_list_add_str(&r->attrs, "host.name", t->host_name);
+	text = read_proc_file(t, tgid, "cgroup", &len);
+	if (text && container_id_from_cgroup(text, container) == 0)
+		attribute_list_add_str(&r->attrs, "container.id", container);
+	free(text);
+	attribute_list_add_str(&r->attrs, "telemetry.sdk.name", "kspan");
+	attribute_list_add_str(&r->attrs, "telemetry.sdk.version", KSPAN_VERSION);
+	attribute_list_add_str(&r->attrs, "telemetry.sdk.language", "cpp");
+	return r;
+}
+
+static void replace(struct process_table *t, uint32_t tgid, struct resource *r)
+{
+	struct resource *old = u64_map_remove(&t->by_pid, tgid);
+
+	resource_unref(old);
+	if (r && u64_map_put(&t->by_pid, tgid, r))
+		resource_unref(r);
+}
+
+void process_table_on_info(struct process_table *t, const struct kspan_proc_event *ev)
+{
+	replace(t, ev->hdr.tgid, build_resource(t, ev->hdr.tgid, ev));
+}
+
+void process_table_on_exit(struct process_table *t, uint32_t tgid)
+{
+	replace(t, tgid, NULL);
+}
+
+struct resource *process_table_resource(struct process_table *t, uint32_t tgid)
+{
+	struct resource *r = u64_map_get(&t->by_pid, tgid);
+
+	if (r)
+		return r;
+	r = build_resource(t, tgid, NULL);
+	if (r && u64_map_put(&t->by_pid, tgid, r)) {
+		resource_unref(r);
+		return NULL;
+	}
+	return r;
+}

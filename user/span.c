@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* span.c - spans, resources and their attribute lists. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "span.h"
+
+/* Cut at most `n` bytes without splitting a UTF-8 sequence. */
+static size_t utf8_safe_len(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	size_t end = n;
+	/* Step back over continuation bytes (10xxxxxx) of a cut sequence. */
+	while (end > 0 && ((unsigned char)s[end] & 0xC0) == 0x80)
+		end--;
+	return end;
+}
+
+static struct attribute *attribute_list_push(struct attribute_list *l, const char *key,
+					     enum attr_type type)
+{
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct attribute *items = realloc(l->items, cap * sizeof(*items));
+		if (!items)
+			return NULL;
+		l->items = items;
+		l->cap = cap;
+	}
+	struct attribute *a = &l->items[l->count];
+	memset(a, 0, sizeof(*a));
+	a->key = strdup(key);
+	if (!a->key)
+		return NULL;
+	a->type = type;
+	l->count++;
+	return a;
+}
+
+int attribute_list_add_strn(struct attribute_list *l, const char *key, const char *val, size_t n)
+{
+	if (n > ATTR_VALUE_MAX_LEN)
+		n = utf8_safe_len(val, ATTR_VALUE_MAX_LEN);
+	char *copy = malloc(n + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, val, n);
+	copy[n] = '\0';
+	struct attribute *a = attribute_list_push(l, key, ATTR_STRING);
+	if (!a) {
+		free(copy);
+		return -ENOMEM;
+	}
+	a->str = copy;
+	a->str_len = n;
+	return 0;
+}
+
+int attribute_list_add_str(struct attribute_list *l, const char *key, const char *val)
+{
+	return attribute_list_add_strn(l, key, val, strlen(val));
+}
+
+int attribute_list_add_int(struct attribute_list *l, const char *key, int64_t val)
+{
+	struct attribute *a = attribute_list_push(l, key, ATTR_INT);
+	if (!a)
+		return -ENOMEM;
+	a->i = val;
+	return 0;
+}
+
+int attribute_list_add_bool(struct attribute_list *l, const char *key, bool val)
+{
+	struct attribute *a = attribute_list_push(l, key, ATTR_BOOL);
+	if (!a)
+		return -ENOMEM;
+	a->b = val;
+	return 0;
+}
+
+int attribute_list_add_double(struct attribute_list *l, const char *key, double val)
+{
+	struct attribute *a = attribute_list_push(l, key, ATTR_DOUBLE);
+	if (!a)
+		return -ENOMEM;
+	a->d = val;
+	return 0;
+}
+
+int attribute_list_add_str_array(struct attribute_list *l, const char *key, const char *const *args,
+				 size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += strlen(args[i]) + 1;
+	char *buf = malloc(total ? total : 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(args[i]) + 1;
+		memcpy(buf + off, args[i], len);
+		off += len;
+	}
+	struct attribute *a = attribute_list_push(l, key, ATTR_STRING_ARRAY);
+	if (!a) {
+		free(buf);
+		return -ENOMEM;
+	}
+	a->str = buf;
+	a->str_len = total;
+	return 0;
+}
+
+const struct attribute *attribute_list_find(const struct attribute_list *l, const char *key)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (strcmp(l->items[i].key, key) == 0)
+			return &l->items[i];
+	return NULL;
+}
+
+void attribute_list_free(struct attribute_list *l)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		free(l->items[i].key);
+		if (l->items[i].type == ATTR_STRING || l->items[i].type == ATTR_STRING_ARRAY)
+			free(l->items[i].str);
+	}
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+struct resource *resource_new(uint32_t pid)
+{
+	struct resource *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->refcount = 1;
+	r->pid = pid;
+	return r;
+}
+
+struct resource *resource_ref(struct resource *r)
+{
+	if (r)
+		__atomic_add_fetch(&r->refcount, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+void resource_unref(struct resource *r)
+{
+	if (!r || __atomic_sub_fetch(&r->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	attribute_list_free(&r->attrs);
+	free(r->service_name);
+	free(r);
+}
+
+struct span *span_new(void)
+{
+	struct span *s = calloc(1, sizeof(*s));
+	if (s)
+		s->refcount = 1;
+	return s;
+}
+
+struct span *span_ref(struct span *s)
+{
+	__atomic_add_fetch(&s->refcount, 1, __ATOMIC_RELAXED);
+	return s;
+}
+
+void span_unref(struct span *s)
+{
+	if (!s || __atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	attribute_list_free(&s->attrs);
+	resource_unref(s->resource);
+	free(s->name);
+	free(s->trace_state);
+	free(s->status_message);
+	free(s);
+}
+
+int span_set_name(struct span *s, const char *name)
+{
+	char *copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	free(s->name);
+	s->name = copy;
+	return 0;
+}
+
+int span_set_trace_state(struct span *s, const char *ts, size_t len)
+{
+	char *copy = strndup(ts, len);
+	if (!copy)
+		return -ENOMEM;
+	free(s->trace_state);
+	s->trace_state = copy;
+	return 0;
+}
+
+bool bytes_all_zero(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+bool span_has_parent(const struct span *s)
+{
+	return !bytes_all_zero(s->parent_span_id, sizeof(s->parent_span_id));
+}
+
+void hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}

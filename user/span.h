@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * span.h - the span as it flows from assembly to sampling to the exporters.
+ *
+ * A span is heap-allocated, reference counted (the console and OTLP exporters
+ * may both hold it, on different threads), and immutable once handed to
+ * span_pipeline (see pipeline.h). Attribute values are copied into the span.
+ * Every span of one process points at that process's shared, immutable
+ * resource.
+ */
+#ifndef KSPAN_SPAN_H
+#define KSPAN_SPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* OTLP Span.SpanKind values (trace.proto). */
+enum span_kind {
+	SPAN_KIND_UNSPECIFIED = 0,
+	SPAN_KIND_INTERNAL = 1,
+	SPAN_KIND_SERVER = 2,
+	SPAN_KIND_CLIENT = 3,
+};
+
+/* OTLP Status.StatusCode values. */
+enum span_status_code {
+	SPAN_STATUS_UNSET = 0,
+	SPAN_STATUS_OK = 1,
+	SPAN_STATUS_ERROR = 2,
+};
+
+enum attr_type {
+	ATTR_STRING = 1,
+	ATTR_INT = 2,
+	ATTR_BOOL = 3,
+	ATTR_DOUBLE = 4,
+	ATTR_STRING_ARRAY = 5, /* NUL-separated strings in str, str_len bytes in all */
+};
+
+struct attribute {
+	char *key;
+	enum attr_type type;
+	union {
+		struct {
+			char *str;
+			size_t str_len;
+		};
+		int64_t i;
+		bool b;
+		double d;
+	};
+};
+
+struct attribute_list {
+	struct attribute *items;
+	size_t count, cap;
+};
+
+/* Attribute values longer than this are cut (UTF-8 safe) when added. */
+#define ATTR_VALUE_MAX_LEN 4096
+
+int attribute_list_add_str(struct attribute_list *l, const char *key, const char *val);
+int attribute_list_add_strn(struct attribute_list *l, const char *key, const char *val, size_t n);
+int attribute_list_add_int(struct attribute_list *l, const char *key, int64_t val);
+int attribute_list_add_bool(struct attribute_list *l, const char *key, bool val);
+int attribute_list_add_double(struct attribute_list *l, const char *key, double val);
+/* args: n strings; stored as ATTR_STRING_ARRAY. */
+int attribute_list_add_str_array(struct attribute_list *l, const char *key, const char *const *args,
+				 size_t n);
+const struct attribute *attribute_list_find(const struct attribute_list *l, const char *key);
+void attribute_list_free(struct attribute_list *l);
+
+/* OTLP Resource: one per observed process. */
+struct resource {
+	int refcount; /* atomic */
+	uint32_t pid;
+	char *service_name; /* also present in attrs as service.name */
+	struct attribute_list attrs;
+};
+
+struct resource *resource_new(uint32_t pid);
+struct resource *resource_ref(struct resource *r);
+void resource_unref(struct resource *r);
+
+struct span {
+	int refcount; /* atomic */
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_span_id[8]; /* all zero: root span */
+	uint8_t trace_flags;	   /* W3C flags; bit 0 = sampled */
+	char *trace_state;	   /* W3C tracestate, or NULL */
+	char *name;
+	enum span_kind kind;
+	uint64_t start_unix_ns;
+	uint64_t end_unix_ns;
+	enum span_status_code status_code;
+	char *status_message; /* or NULL */
+	struct attribute_list attrs;
+	struct resource *resource; /* counted reference */
+	uint32_t tid;		   /* thread that handled the request */
+};
+
+struct span *span_new(void);
+struct span *span_ref(struct span *s);
+void span_unref(struct span *s);
+int span_set_name(struct span *s, const char *name);
+int span_set_trace_state(struct span *s, const char *ts, size_t len);
+bool span_has_parent(const struct span *s);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+bool bytes_all_zero(const uint8_t *b, size_t n);
+
+#endif /* KSPAN_SPAN_H */
