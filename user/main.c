@@ -202,7 +202,7 @@ static int agent_run(struct agent *a)
 
 /* Detach first so nothing new arrives, handle what is already in the ring,
  * finish what can be finished, then give the exporters a bounded time. */
-static void agent_stop(struct agent *a)
+static void agent_stop(struct agent *a, bool print_counters)
 {
 	probe_loader_detach(&a->probes);
 	if (a->reader.rb)
@@ -217,7 +217,8 @@ static void agent_stop(struct agent *a)
 	if (STAT_GET(&a->stats, http_unfinished_at_exit))
 		log_info("%llu requests were still waiting for a response and were not exported",
 			 (unsigned long long)STAT_GET(&a->stats, http_unfinished_at_exit));
-	agent_stats_print_line(&a->stats, stderr, "kspan: counters");
+	if (print_counters)
+		agent_stats_print_line(&a->stats, stderr, "kspan: counters");
 }
 
 int main(int argc, char **argv)
@@ -239,7 +240,7 @@ int main(int argc, char **argv)
 		err = agent_start(a);
 	if (!err)
 		err = agent_run(a);
-	agent_stop(a);
+	agent_stop(a, err == 0);
 	free(a);
 	return err ? 1 : 0;
 }

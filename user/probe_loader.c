@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* probe_loader.c - kernel checks, BPF load and attach, kernel counters. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -26,6 +30,35 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+static bool has_effective_cap(const struct __user_cap_data_struct data[2], int cap)
+{
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Loading tracing programs needs CAP_BPF + CAP_PERFMON (5.8+), or
+ * CAP_SYS_ADMIN; say so up front instead of failing on a later EPERM. */
+static int check_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0; /* cannot tell: let the load decide */
+	if (has_effective_cap(data, CAP_SYS_ADMIN) ||
+	    (has_effective_cap(data, CAP_BPF) && has_effective_cap(data, CAP_PERFMON)))
+		return 0;
+	log_warn("missing capabilities: kspan needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); "
+		 "run it as root or grant them (see deploy/kubernetes for the full list)");
+	return -EPERM;
+}
+
 /* Syscall tracepoints need tracefs to resolve their ids; many hosts (and
  * containers) boot without it mounted, so mount it when we can. */
 static int ensure_tracefs(void)
@@ -33,6 +66,11 @@ static int ensure_tracefs(void)
 	if (access(TRACEFS_PATH "/events/syscalls", F_OK) == 0 ||
 	    access(DEBUGFS_TRACING_PATH "/events/syscalls", F_OK) == 0)
 		return 0;
+	if (errno == EACCES) {
+		log_warn("tracefs at " TRACEFS_PATH " is not readable: kspan needs read access to "
+			 "it (root, or CAP_DAC_READ_SEARCH)");
+		return -EACCES;
+	}
 	if (mount("nodev", TRACEFS_PATH, "tracefs", 0, NULL) == 0) {
 		log_info("mounted tracefs at " TRACEFS_PATH);
 		if (access(TRACEFS_PATH "/events/syscalls", F_OK) == 0)
@@ -104,7 +142,9 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 	memset(l, 0, sizeof(*l));
 	l->backend = "tracepoint";
 	libbpf_set_print(libbpf_print);
-	err = check_btf();
+	err = check_capabilities();
+	if (!err)
+		err = check_btf();
 	if (err)
 		return err;
 	err = ensure_tracefs();

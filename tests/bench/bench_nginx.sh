@@ -68,7 +68,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- setup -------------------------------------------------------------------------------------
+# ---- setup ---------------------------------------------------------------------------------------
 
 check_tools() {
 	[ "$(id -u)" = 0 ] || die "run as root: kspan loads BPF programs"
@@ -78,11 +78,14 @@ check_tools() {
 	command -v curl >/dev/null || die "curl not found: apt-get install curl"
 	[ -x "$PYTHON" ] || die "$PYTHON not found: apt-get install python3"
 	HEY=$(command -v hey || true)
-	[ -n "$HEY" ] || note "hey not found (apt-get install hey): fixed-rate runs use wrk -c 4 -t 1"
+	[ -n "$HEY" ] || note "hey not found (apt-get install hey): fixed-rate runs use wrk -t1 -c4"
 }
 
 free_port() {
-	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 # Waits until `curl URL` succeeds; $2 is the pid that must stay alive meanwhile.
@@ -127,7 +130,8 @@ EOF
 	"$NGINX" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' 2>>"$TMP/nginx/error.log" &
 	NGINX_PID=$!
 	URL=http://127.0.0.1:$NGINX_PORT/
-	wait_http "$URL" "$NGINX_PID" || die "nginx did not start: $(tail -3 "$TMP/nginx/error.log")"
+	wait_http "$URL" "$NGINX_PID" ||
+		die "nginx did not start: $(tail -3 "$TMP/nginx/error.log")"
 }
 
 start_sink() {
@@ -147,7 +151,7 @@ sink_spans() {
 	curl -fsS "$SINK_URL/stats" | sed -n 's/.*spans=\([0-9]*\).*/\1/p'
 }
 
-# ---- load generators ----------------------------------------------------------------------------
+# ---- load generators -----------------------------------------------------------------------------
 # Each sets R_RPS, R_REQUESTS, R_P50, R_P99 (ms) and R_ERRORS for the summary.
 
 parse_wrk() {
@@ -183,14 +187,17 @@ run_fixed_rate() {
 		return
 	fi
 	local per_worker=$((BENCH_RATE / BENCH_RATE_WORKERS))
-	"$HEY" -z "${BENCH_SECONDS}s" -c "$BENCH_RATE_WORKERS" -q "$per_worker" "$URL" >"$out" 2>&1 ||
-		note "hey failed: $(tail -3 "$out")"
+	"$HEY" -z "${BENCH_SECONDS}s" -c "$BENCH_RATE_WORKERS" -q "$per_worker" "$URL" \
+		>"$out" 2>&1 || note "hey failed: $(tail -3 "$out")"
+	# Status lines read "  [200]	49339 responses"; error lines "  [12]	Get ...".
 	R_RPS=$(awk '/Requests\/sec:/ { printf "%.1f\n", $2 }' "$out")
-	R_REQUESTS=$(awk '/^ *\[[0-9]+\][ \t]+[0-9]+ responses/ { n += $2 } END { print n + 0 }' "$out")
+	R_REQUESTS=$(awk '/^ *\[[0-9]+\][ \t]+[0-9]+ responses/ { n += $2 }
+		END { print n + 0 }' "$out")
 	R_P50=$(awk '$1 == "50%" && $2 == "in" { printf "%.2f\n", $3 * 1000 }' "$out")
 	R_P99=$(awk '$1 == "99%" && $2 == "in" { printf "%.2f\n", $3 * 1000 }' "$out")
 	R_ERRORS=$(awk '/^ *\[[0-9]+\][ \t]+[0-9]+ responses/ { if ($1 != "[200]") n += $2 }
-		/^Error distribution:/ { e = 1; next } e && /^ *\[[0-9]+\]/ { gsub(/[\[\]]/, "", $1); n += $1 }
+		/^Error distribution:/ { e = 1; next }
+		e && /^ *\[[0-9]+\]/ { gsub(/[\[\]]/, "", $1); n += $1 }
 		END { print n + 0 }' "$out")
 }
 
@@ -249,7 +256,8 @@ counter() {
 
 # Names in the counters lines of the given logs, in order, each once.
 counter_names() {
-	cat "$@" | grep '^kspan: counters' | tr ' ' '\n' | awk -F= 'NF == 2 && !seen[$1]++ { print $1 }'
+	cat "$@" | grep '^kspan: counters' | tr ' ' '\n' |
+		awk -F= 'NF == 2 && !seen[$1]++ { print $1 }'
 }
 
 # Runs one load phase under a fresh kspan; fills K_* for column $1.
@@ -317,9 +325,11 @@ print_summary() {
 		echo "${ROW[$row]}"
 	done
 	echo
-	echo "saturating, with kspan / without (mean of a and c): $(ratio "${RPS[$b]:-0}" "$baseline")"
-	echo "noise, (c) / (a):                                   $(ratio "${RPS[$c]}" "${RPS[$a]}")"
-	echo "fixed rate, with kspan / without, (e) / (d):        $(ratio "${RPS[$e]:-0}" "${RPS[$d]}")"
+	printf '%-52s %s\n' "saturating, with kspan / without (mean of a and c):" \
+		"$(ratio "${RPS[$b]:-0}" "$baseline")"
+	printf '%-52s %s\n' "noise, (c) / (a):" "$(ratio "${RPS[$c]}" "${RPS[$a]}")"
+	printf '%-52s %s\n' "fixed rate, with kspan / without, (e) / (d):" \
+		"$(ratio "${RPS[$e]:-0}" "${RPS[$d]}")"
 	echo
 	print_kspan_row "kspan" "(b) saturating" "(e) fixed rate"
 	print_kspan_row "state" "${K_STATE[b]:-not run}" "${K_STATE[e]:-not run}"
@@ -344,7 +354,11 @@ print_summary() {
 		print_kspan_row "$name" "$(counter "$lb" "$name")" "$(counter "$le" "$name")"
 	done
 	echo
-	echo "raw outputs and kspan logs: $TMP$([ "${BENCH_KEEP:-0}" = 1 ] || echo ' (removed; BENCH_KEEP=1 keeps them)')"
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "raw outputs and kspan logs: $TMP"
+	else
+		echo "raw outputs and kspan logs: removed (BENCH_KEEP=1 keeps them)"
+	fi
 }
 
 # ---- main ----------------------------------------------------------------------------------------

@@ -1,0 +1,84 @@
+# tests/fuzz/fuzz.mk - libFuzzer targets for the byte-level parsers.
+#
+#   make -s -f tests/fuzz/fuzz.mk run    build every fuzzer, run each for a bounded time
+#   make -s -f tests/fuzz/fuzz.mk build  only build them (into build/fuzz/)
+#
+# Run from the repository root. Each fuzzer is linked from the sources it
+# exercises and nothing else, with clang's fuzzer, address and undefined
+# behaviour sanitizers (libclang-rt-14-dev). Seeds live in
+# tests/fuzz/corpus/<name>/ and are only read; inputs found while fuzzing go
+# to build/fuzz/corpus/<name>/. A crash or sanitizer report fails the run and
+# leaves the input in build/fuzz/<name>-crash-*; the log is build/fuzz/<name>.log.
+#
+# FUZZ_TIME (seconds) and FUZZ_RUNS (executions) bound each fuzzer; the first
+# reached ends it. Quiet unless V=1.
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := run
+
+FUZZ_CC ?= clang
+FUZZ_DIR := build/fuzz
+FUZZ_TIME ?= 20
+FUZZ_RUNS ?= 20000000
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser
+FUZZ_FLAGS := -max_total_time=$(FUZZ_TIME) -runs=$(FUZZ_RUNS) -timeout=10 -print_final_stats=1
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+FUZZERS := http1_parser traceparent
+
+# Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
+# piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
+http1_parser_SRCS := tests/fuzz/fuzz_http1_parser.c user/http1_parser.c
+http1_parser_ARGS := -max_len=4096
+traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
+traceparent_ARGS := -max_len=2048
+
+# Every header they may include; a header edit rebuilds them.
+FUZZ_HEADERS := $(wildcard include/*.h) user/http1_parser.h
+
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZERS))
+
+.PHONY: run build
+
+build: $(FUZZ_BINS)
+
+$(FUZZ_DIR):
+	$(Q)mkdir -p $@
+
+$(FUZZ_DIR)/fuzz_http1_parser: $(http1_parser_SRCS)
+$(FUZZ_DIR)/fuzz_traceparent: $(traceparent_SRCS)
+
+$(FUZZ_BINS): $(FUZZ_HEADERS) tests/fuzz/fuzz.mk | $(FUZZ_DIR)
+	@printf '  %-8s %s\n' FUZZ-CC $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+# $(call run_fuzzer,name): shell text that runs one fuzzer and counts the
+# result in $$pass or $$fail.
+define run_fuzzer
+	mkdir -p $(FUZZ_DIR)/corpus/$(1); \
+	if $(FUZZ_DIR)/fuzz_$(1) $(FUZZ_FLAGS) $($(1)_ARGS) -artifact_prefix=$(FUZZ_DIR)/$(1)- \
+		$(FUZZ_DIR)/corpus/$(1) tests/fuzz/corpus/$(1) >$(FUZZ_DIR)/$(1).log 2>&1; then \
+		pass=$$((pass + 1)); \
+		printf '  %-8s %-14s ok: %s execs in %s s, %s, corpus %s inputs\n' FUZZ $(1) \
+			"$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$(1).log)" \
+			"$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $(FUZZ_DIR)/$(1).log)" \
+			"$$(grep -o 'cov: [0-9]*' $(FUZZ_DIR)/$(1).log | tail -n 1)" \
+			"$$(ls $(FUZZ_DIR)/corpus/$(1) tests/fuzz/corpus/$(1) | grep -vc ':$$')"; \
+	else \
+		fail=$$((fail + 1)); \
+		printf '  %-8s %-14s FAILED (%s):\n' FUZZ $(1) $(FUZZ_DIR)/$(1).log; \
+		tail -n 40 $(FUZZ_DIR)/$(1).log; \
+	fi;
+endef
+
+run: build
+	@pass=0; fail=0; \
+	$(foreach f,$(FUZZERS),$(call run_fuzzer,$(f))) \
+	echo "fuzz: $$pass passed, $$fail failed"; \
+	test $$fail -eq 0
