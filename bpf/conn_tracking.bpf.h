@@ -60,6 +60,7 @@ static __always_inline void conn__send_close(const struct conn_state *c, __u64 n
 	ev.tuple = c->tuple;
 	ev.role = c->role;
 	ev.protocol = c->protocol;
+	ev.seq = c->next_seq;
 	ringbuf__send(&ev, sizeof(ev));
 }
 

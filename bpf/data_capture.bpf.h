@@ -190,6 +190,8 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	s->ev.role = c->role;
 	s->ev.protocol = c->protocol;
 	s->ev.syscall = in->syscall;
+	/* Numbered before sending: a failed send leaves a gap userspace sees. */
+	s->ev.seq = c->next_seq++;
 	if (start == KSPAN_DATA_F_MSG_START_REQUEST)
 		kspan_trace_ctx_decide(s, captured);
 

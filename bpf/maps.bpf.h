@@ -63,7 +63,8 @@ struct conn_state {
 	__u8 ignored;	/* excluded by the port filter, or not TCP */
 	__u8 announced; /* at least one event was sent */
 	__u8 adopted;	/* first seen on data, not at accept/connect */
-	__u8 _pad[3];
+	__u8 _pad;
+	__u16 next_seq; /* seq of the next event, counted even when sending fails */
 };
 
 struct {

@@ -23,6 +23,8 @@
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)") \
 	X(http_unanswered_requests, "requests whose connection ended before any response")      \
 	X(http_unfinished_at_exit, "requests still waiting for a response when kspan stopped")    \
+	X(conn_event_gaps, "connections that missed events (ring buffer full): state reset")        \
+	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")     \
 	X(invalid_kernel_ids, "kernel trace ids that failed validation (replaced)")              \
 	X(spans_created, "spans assembled")                                                      \
 	X(spans_sampled_out, "spans dropped by the sampler")                                     \

@@ -35,6 +35,7 @@ struct http1_conn {
 	struct pending_request fifo[PIPELINE_DEPTH];
 	unsigned fifo_head, fifo_count;
 	bool orphan_response; /* the response being parsed answers nothing we saw */
+	uint16_t next_seq;    /* seq expected of the next event (kspan_abi.h) */
 	uint64_t last_event_mono;
 	uint64_t last_response_mono; /* exit time of the latest response piece */
 	uint64_t prev_response_mono; /* ... and of the one before it */
@@ -392,7 +393,8 @@ static struct http1_conn *conn_new(struct span_assembler *a, const struct kspan_
 static void conn_end(struct span_assembler *a, struct http1_conn *c, uint64_t end_mono)
 {
 	c->ev = NULL;
-	http1_stream_close(c->responses, &response_callbacks, c);
+	if (c->responses)
+		http1_stream_close(c->responses, &response_callbacks, c);
 	while (c->fifo_count) {
 		struct pending_request *p = fifo_front(c);
 		if (p->response_started) {
@@ -446,6 +448,27 @@ void span_assembler_free(struct span_assembler *a)
 	u64_map_free(&a->conns);
 }
 
+/*
+ * Events of this connection were lost (the ring buffer was full): pairing
+ * later responses with the requests still queued could give a span the
+ * wrong response, so they are dropped (counted) and parsing starts afresh
+ * at the next message boundary. No link is better than a wrong one.
+ */
+static void conn_resync(struct span_assembler *a, struct http1_conn *c)
+{
+	STAT_INC(a->stats, conn_event_gaps);
+	STAT_ADD(a->stats, requests_lost_to_gaps, c->fifo_count);
+	while (c->fifo_count) {
+		span_unref(fifo_front(c)->span);
+		fifo_pop(c);
+	}
+	c->orphan_response = false;
+	http1_stream_free(c->requests);
+	http1_stream_free(c->responses);
+	c->requests = http1_stream_new(HTTP1_STREAM_REQUESTS);
+	c->responses = http1_stream_new(HTTP1_STREAM_RESPONSES);
+}
+
 void span_assembler_on_data(struct span_assembler *a, const struct kspan_data_event *ev)
 {
 	struct http1_conn *c = u64_map_get(&a->conns, ev->conn_id);
@@ -458,7 +481,14 @@ void span_assembler_on_data(struct span_assembler *a, const struct kspan_data_ev
 		c = conn_new(a, ev);
 		if (!c)
 			return;
+		if (ev->seq != 0) /* its first events were lost: nothing to undo */
+			STAT_INC(a->stats, conn_event_gaps);
+	} else if (ev->seq != c->next_seq) {
+		conn_resync(a, c);
 	}
+	c->next_seq = (uint16_t)(ev->seq + 1);
+	if (!c->requests || !c->responses)
+		return; /* out of memory in conn_resync */
 	c->ev = ev;
 	c->last_event_mono = ev->hdr.ts_ns;
 	/* A server reads requests and writes responses; a client the reverse. */
@@ -481,6 +511,8 @@ void span_assembler_on_close(struct span_assembler *a, const struct kspan_conn_e
 
 	if (!c)
 		return;
+	if (ev->seq != c->next_seq)
+		conn_resync(a, c);
 	conn_end(a, c, ev->hdr.ts_ns);
 	conn_free(c);
 }

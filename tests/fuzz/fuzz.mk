@@ -69,7 +69,7 @@ define run_fuzzer
 			"$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$(1).log)" \
 			"$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $(FUZZ_DIR)/$(1).log)" \
 			"$$(grep -o 'cov: [0-9]*' $(FUZZ_DIR)/$(1).log | tail -n 1)" \
-			"$$(ls $(FUZZ_DIR)/corpus/$(1) tests/fuzz/corpus/$(1) | grep -vc ':$$')"; \
+			"$$(find $(FUZZ_DIR)/corpus/$(1) tests/fuzz/corpus/$(1) -type f | wc -l)"; \
 	else \
 		fail=$$((fail + 1)); \
 		printf '  %-8s %-14s FAILED (%s):\n' FUZZ $(1) $(FUZZ_DIR)/$(1).log; \
