@@ -24,28 +24,29 @@
 
 #include "agent_stats.h"
 #include "console_exporter.h"
+#include "log.h"
 
 /* Stamp of a trace that received a span since the last tick. */
-#define STAMP_PENDING UINT64_MAX
-#define NSEC_PER_MSEC 1000000ULL
-#define NSEC_PER_SEC 1000000000ULL
+#define STAMP_PENDING		    UINT64_MAX
+#define NSEC_PER_MSEC		    1000000ULL
+#define NSEC_PER_SEC		    1000000000ULL
 #define TRACE_TABLE_INITIAL_BUCKETS 64
 
 /* Line layout, in terminal cells. The tree column holds the indentation,
  * the kind and the span name, so deeper spans get shorter names and the
  * columns to the right stay aligned. */
-#define TREE_WIDTH 40
-#define KIND_WIDTH 6
+#define TREE_WIDTH	40
+#define KIND_WIDTH	6
 #define MAX_SHOWN_DEPTH 8 /* deeper spans are indented like this depth */
-#define SERVICE_WIDTH 12
-#define DURATION_WIDTH 11
-#define BAR_WIDTH 30
+#define SERVICE_WIDTH	12
+#define DURATION_WIDTH	11
+#define BAR_WIDTH	30
 
-#define ANSI_BOLD "\033[1m"
-#define ANSI_RED "\033[31m"
+#define ANSI_BOLD     "\033[1m"
+#define ANSI_RED      "\033[31m"
 #define ANSI_BOLD_RED "\033[1;31m"
-#define ANSI_YELLOW "\033[33m"
-#define ANSI_RESET "\033[0m"
+#define ANSI_YELLOW   "\033[33m"
+#define ANSI_RESET    "\033[0m"
 
 struct held_trace {
 	uint8_t trace_id[16];
@@ -318,7 +319,7 @@ static uint64_t span_end_ns(const struct span *s)
 
 static struct time_range trace_time_range(struct span *const *spans, size_t n)
 {
-	struct time_range r = { spans[0]->start_unix_ns, span_end_ns(spans[0]) };
+	struct time_range r = {spans[0]->start_unix_ns, span_end_ns(spans[0])};
 
 	for (size_t i = 1; i < n; i++) {
 		if (spans[i]->start_unix_ns < r.start_ns)
@@ -329,13 +330,15 @@ static struct time_range trace_time_range(struct span *const *spans, size_t n)
 	return r;
 }
 
-/* "12.40 ms" right-aligned in `width` cells; seconds from 100 s on so it stays narrow. */
+/* "12.400 ms" right-aligned in `width` cells. Microsecond resolution, since
+ * requests over loopback take tens of microseconds; seconds from 10 s on so
+ * that the column stays narrow. */
 static void format_duration(char *buf, size_t len, uint64_t ns, int width)
 {
-	if (ns < 100 * NSEC_PER_SEC)
-		snprintf(buf, len, "%*.2f ms", width, (double)ns / NSEC_PER_MSEC);
+	if (ns < 10 * NSEC_PER_SEC)
+		snprintf(buf, len, "%*.3f ms", width, (double)ns / NSEC_PER_MSEC);
 	else
-		snprintf(buf, len, "%*.2f s", width, (double)ns / NSEC_PER_SEC);
+		snprintf(buf, len, "%*.3f s", width, (double)ns / NSEC_PER_SEC);
 }
 
 static const char *kind_label(enum span_kind kind)
@@ -394,8 +397,7 @@ static void put_error_marker(struct console_exporter *ce, const struct span *s)
 }
 
 /* The span's place on the trace's time line: cells [first, last), at least one. */
-static void bar_cells(const struct span *s, const struct time_range *r, size_t *first,
-		      size_t *last)
+static void bar_cells(const struct span *s, const struct time_range *r, size_t *first, size_t *last)
 {
 	uint64_t range = r->end_ns - r->start_ns;
 
@@ -436,9 +438,8 @@ static void print_span_line(struct console_exporter *ce, const struct span *s, s
 	size_t indent = 2 * (depth < MAX_SHOWN_DEPTH ? depth : MAX_SHOWN_DEPTH);
 	const char *kind = kind_label(s->kind);
 	size_t kind_cells = strlen(kind) > KIND_WIDTH ? strlen(kind) : KIND_WIDTH;
-	const char *service = s->resource && s->resource->service_name ?
-				      s->resource->service_name :
-				      "-";
+	const char *service =
+	    s->resource && s->resource->service_name ? s->resource->service_name : "-";
 	char duration[32];
 
 	fprintf(ce->out, "  %*s%-*s  ", (int)indent, "", KIND_WIDTH, kind);
@@ -544,7 +545,7 @@ static void print_subtree(struct console_exporter *ce, struct tree_node *nodes,
 
 	nodes[root].printed = true;
 	print_span_line(ce, nodes[root].span, 0, r);
-	stack[top++] = (struct tree_walk_step){ nodes[root].first_child, 1 };
+	stack[top++] = (struct tree_walk_step){nodes[root].first_child, 1};
 	while (top > 0) {
 		struct tree_walk_step *step = &stack[top - 1];
 		size_t node = step->next, depth = step->depth;
@@ -559,7 +560,7 @@ static void print_subtree(struct console_exporter *ce, struct tree_node *nodes,
 			continue;
 		nodes[node].printed = true;
 		print_span_line(ce, nodes[node].span, depth, r);
-		stack[top++] = (struct tree_walk_step){ nodes[node].first_child, depth + 1 };
+		stack[top++] = (struct tree_walk_step){nodes[node].first_child, depth + 1};
 	}
 }
 
@@ -624,9 +625,9 @@ static void print_trace(struct console_exporter *ce, struct span *const *spans, 
 	if (ce->stats)
 		STAT_ADD(ce->stats, spans_export_failed, n);
 	if (!ce->write_error_reported)
-		fprintf(stderr, "kspan: console exporter: cannot write spans (%s); "
-				"they are counted in spans_export_failed\n",
-			strerror(errno));
+		log_warn("console exporter: cannot write spans (%s); they are counted in "
+			 "spans_export_failed",
+			 strerror(errno));
 	ce->write_error_reported = true;
 	clearerr(ce->out);
 }
@@ -727,25 +728,25 @@ struct exporter *console_exporter_new(FILE *out, struct agent_stats *stats,
 		cfg = &defaults;
 	}
 	if (!ce || trace_table_init(&ce->table) < 0) {
-		fprintf(stderr, "kspan: console exporter: out of memory\n");
+		log_warn("console exporter: out of memory");
 		free(ce);
 		return NULL;
 	}
 	ce->out = out;
 	ce->stats = stats;
-	ce->idle_ns = (uint64_t)(cfg->trace_idle_ms ? cfg->trace_idle_ms :
-						       CONSOLE_TRACE_IDLE_MS_DEFAULT) *
-		      NSEC_PER_MSEC;
-	ce->max_held_spans = cfg->max_held_spans ? cfg->max_held_spans :
-						   CONSOLE_MAX_HELD_SPANS_DEFAULT;
+	ce->idle_ns =
+	    (uint64_t)(cfg->trace_idle_ms ? cfg->trace_idle_ms : CONSOLE_TRACE_IDLE_MS_DEFAULT) *
+	    NSEC_PER_MSEC;
+	ce->max_held_spans =
+	    cfg->max_held_spans ? cfg->max_held_spans : CONSOLE_MAX_HELD_SPANS_DEFAULT;
 	ce->use_color = cfg->use_color;
 	ce->base = (struct exporter){
-		.name = "console",
-		.export_span = console_export_span,
-		.tick = console_tick,
-		.shutdown = console_shutdown,
-		.destroy = console_destroy,
-		.state = ce,
+	    .name = "console",
+	    .export_span = console_export_span,
+	    .tick = console_tick,
+	    .shutdown = console_shutdown,
+	    .destroy = console_destroy,
+	    .state = ce,
 	};
 	return &ce->base;
 }

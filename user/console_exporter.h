@@ -9,6 +9,8 @@
  * line per span with kind, name, service, HTTP status, duration and a bar
  * placed on the trace's time line. Output goes to `out` (the program's
  * stdout: the console exporter is kspan's output; logs go to stderr).
+ * A span that arrives after its trace was printed starts a new block with the
+ * same trace id: the tree of a trace is only as complete as its quiet time.
  *
  * Single-threaded: every call comes from the agent's main thread.
  */
@@ -21,7 +23,7 @@
 
 #include "exporter.h"
 
-#define CONSOLE_TRACE_IDLE_MS_DEFAULT 1000
+#define CONSOLE_TRACE_IDLE_MS_DEFAULT  1000
 #define CONSOLE_MAX_HELD_SPANS_DEFAULT 10000
 
 struct console_exporter_config {

@@ -31,6 +31,12 @@
 #define CHUNK_LINE_MAX 4096
 /* 15 hex digits keep a chunk size below 2^60: no overflow while counting. */
 #define CHUNK_SIZE_MAX_DIGITS 15
+/* The head buffer starts small and doubles up to HTTP1_MAX_HEAD_BYTES: most
+ * heads take a few hundred bytes, and the agent holds two streams for every
+ * connection it follows. A buffer that grew past HEAD_KEEP_BYTES is given
+ * back once its head is parsed. */
+#define HEAD_INITIAL_BYTES 256
+#define HEAD_KEEP_BYTES	   2048
 
 enum stream_state {
 	ST_IDLE,	    /* in sync between messages: the next byte starts one */
@@ -60,9 +66,10 @@ struct http1_stream {
 	size_t trailer_bytes;
 	unsigned chunk_digits;
 	unsigned crlf_left; /* bytes of the CRLF after chunk data still to come */
-	size_t head_len;    /* bytes in head[] */
-	size_t line_start;  /* where the current head line starts in head[] */
-	uint8_t head[HTTP1_MAX_HEAD_BYTES];
+	uint8_t *head;	    /* head_cap bytes, or NULL */
+	size_t head_cap;
+	size_t head_len;   /* bytes in head[] */
+	size_t line_start; /* where the current head line starts in head[] */
 };
 
 /* The piece being fed and where the state machine is in it. */
@@ -116,8 +123,8 @@ static void complete_message(struct http1_stream *s, const struct piece *p,
 			     enum http1_framing framing)
 {
 	struct http1_complete_info info = {
-		.framing = framing,
-		.body_bytes = framing == HTTP1_FRAMING_EXACT ? s->body_bytes : 0,
+	    .framing = framing,
+	    .body_bytes = framing == HTTP1_FRAMING_EXACT ? s->body_bytes : 0,
 	};
 
 	s->state = ST_IDLE;
@@ -157,7 +164,7 @@ static bool is_ows(char c)
 
 static struct http1_slice slice_of(const char *ptr, size_t len)
 {
-	return (struct http1_slice){ .ptr = ptr, .len = len };
+	return (struct http1_slice){.ptr = ptr, .len = len};
 }
 
 static struct http1_slice trim_ows(struct http1_slice v)
@@ -264,8 +271,8 @@ static bool parse_status_line(struct http1_head *h, struct http1_slice line)
 {
 	int code = 0;
 
-	if (line.len < STATUS_LINE_MIN || !parse_http_version(slice_of(line.ptr, 8), &h->version_minor) ||
-	    line.ptr[8] != ' ')
+	if (line.len < STATUS_LINE_MIN ||
+	    !parse_http_version(slice_of(line.ptr, 8), &h->version_minor) || line.ptr[8] != ' ')
 		return false;
 	for (size_t i = 9; i < 12; i++) {
 		if (line.ptr[i] < '0' || line.ptr[i] > '9')
@@ -437,7 +444,7 @@ static void parse_head(const struct http1_stream *s, struct head_parse *hp)
 	/* HTTP/1.0 closes after each message unless keep-alive was agreed
 	 * (RFC 9112 section 9.3). */
 	hp->head.connection_close =
-		hp->conn_close || (hp->head.version_minor == 0 && !hp->conn_keep_alive);
+	    hp->conn_close || (hp->head.version_minor == 0 && !hp->conn_keep_alive);
 	hp->head.chunked = hp->te_present && hp->te_chunked_last;
 }
 
@@ -474,6 +481,34 @@ static bool start_byte_plausible(const struct http1_stream *s, uint8_t c)
 	if (c == ' ')
 		return i >= 3;
 	return c >= 'A' && c <= 'Z' && i < METHOD_MAX_LEN;
+}
+
+/* Room for one more head byte; false at the size limit or without memory. */
+static bool head_reserve(struct http1_stream *s)
+{
+	size_t cap;
+	uint8_t *grown;
+
+	if (s->head_len < s->head_cap)
+		return true;
+	if (s->head_cap >= HTTP1_MAX_HEAD_BYTES)
+		return false;
+	cap = s->head_cap ? 2 * s->head_cap : HEAD_INITIAL_BYTES;
+	if (cap > HTTP1_MAX_HEAD_BYTES)
+		cap = HTTP1_MAX_HEAD_BYTES;
+	grown = realloc(s->head, cap);
+	if (!grown)
+		return false;
+	s->head = grown;
+	s->head_cap = cap;
+	return true;
+}
+
+static void head_release(struct http1_stream *s)
+{
+	free(s->head);
+	s->head = NULL;
+	s->head_cap = 0;
 }
 
 static void check_start_byte(struct http1_stream *s, struct piece *p)
@@ -536,8 +571,8 @@ static void begin_request_body(struct http1_stream *s, struct piece *p, const st
 		complete_message(s, p, HTTP1_FRAMING_EXACT);
 }
 
-static void begin_response_body(struct http1_stream *s, struct piece *p, const struct head_parse *hp,
-				bool answers_head)
+static void begin_response_body(struct http1_stream *s, struct piece *p,
+				const struct head_parse *hp, bool answers_head)
 {
 	int code = hp->head.status_code;
 
@@ -634,13 +669,13 @@ static void head_line_ended(struct http1_stream *s, struct piece *p)
 	s->line_start = s->head_len;
 }
 
-static void step_head(struct http1_stream *s, struct piece *p)
+static void collect_head(struct http1_stream *s, struct piece *p)
 {
 	const uint8_t *from = p->data + p->pos;
 	const uint8_t *lf;
 	size_t n;
 
-	if (p->pos >= p->captured) {
+	if (p->pos >= p->captured || !head_reserve(s)) {
 		head_cut_short(s, p);
 		return;
 	}
@@ -648,13 +683,9 @@ static void step_head(struct http1_stream *s, struct piece *p)
 		check_start_byte(s, p);
 		return;
 	}
-	if (s->head_len == sizeof(s->head)) {
-		head_cut_short(s, p);
-		return;
-	}
 	n = p->captured - p->pos;
-	if (n > sizeof(s->head) - s->head_len)
-		n = sizeof(s->head) - s->head_len;
+	if (n > s->head_cap - s->head_len)
+		n = s->head_cap - s->head_len;
 	lf = memchr(from, '\n', n);
 	if (lf)
 		n = (size_t)(lf - from) + 1;
@@ -663,6 +694,13 @@ static void step_head(struct http1_stream *s, struct piece *p)
 	p->pos += n;
 	if (lf)
 		head_line_ended(s, p);
+}
+
+static void step_head(struct http1_stream *s, struct piece *p)
+{
+	collect_head(s, p);
+	if (s->state != ST_HEAD && s->head_cap > HEAD_KEEP_BYTES)
+		head_release(s);
 }
 
 static void step_idle(struct http1_stream *s, struct piece *p)
@@ -902,6 +940,7 @@ static void reset_stream(struct http1_stream *s)
 	s->body_bytes = 0;
 	s->head_len = 0;
 	s->line_start = 0;
+	head_release(s);
 }
 
 struct http1_stream *http1_stream_new(enum http1_stream_kind kind)
@@ -920,6 +959,9 @@ struct http1_stream *http1_stream_new(enum http1_stream_kind kind)
 
 void http1_stream_free(struct http1_stream *s)
 {
+	if (!s)
+		return;
+	free(s->head);
 	free(s);
 }
 
@@ -927,11 +969,11 @@ void http1_stream_feed(struct http1_stream *s, const uint8_t *data, size_t captu
 		       const struct http1_callbacks *cb, void *ctx)
 {
 	struct piece p = {
-		.data = data,
-		.captured = data ? (captured < total ? captured : total) : 0,
-		.total = total,
-		.cb = cb,
-		.ctx = ctx,
+	    .data = data,
+	    .captured = data ? (captured < total ? captured : total) : 0,
+	    .total = total,
+	    .cb = cb,
+	    .ctx = ctx,
 	};
 
 	if (!s || total == 0 || s->state == ST_TUNNEL)
@@ -951,7 +993,7 @@ void http1_stream_feed(struct http1_stream *s, const uint8_t *data, size_t captu
 
 void http1_stream_close(struct http1_stream *s, const struct http1_callbacks *cb, void *ctx)
 {
-	struct piece p = { .cb = cb, .ctx = ctx };
+	struct piece p = {.cb = cb, .ctx = ctx};
 
 	if (!s)
 		return;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* http_naming.c - span names and redacted URLs. */
 #include <string.h>
+#include <strings.h>
 
 #include "http_naming.h"
 
@@ -95,8 +96,10 @@ void http_split_target(const char *target, size_t len, const char **path, size_t
 {
 	const char *p = target, *end = target + len, *q;
 
-	/* absolute-form: skip "scheme://authority" (RFC 9112 section 3.2.2) */
-	if (len > 7 && (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0)) {
+	/* absolute-form: skip "scheme://authority" (RFC 9112 section 3.2.2); the
+	 * scheme is case-insensitive (RFC 9110 section 4.2.3). */
+	if (len > 7 &&
+	    (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0)) {
 		const char *auth = memchr(target, ':', len) + 3;
 		p = auth;
 		while (p < end && *p != '/' && *p != '?')

@@ -105,27 +105,32 @@ int container_id_from_cgroup(const char *text, char out[65])
 	return -1;
 }
 
-/* The value of key `key` in a "k1=v1,k2=v2" OTEL_RESOURCE_ATTRIBUTES list. */
-static int resource_attrs_lookup(const char *list, const char *key, char *out, size_t out_size)
+/* The value of key `key` in a "k1=v1,k2=v2" OTEL_RESOURCE_ATTRIBUTES list of
+ * `len` bytes (not NUL-terminated when it is the environment's last entry). */
+static int resource_attrs_lookup(const char *list, size_t len, const char *key, char *out,
+				 size_t out_size)
 {
+	const char *end = list + len;
 	size_t klen = strlen(key);
 
-	for (const char *p = list; p && *p;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		while (len && *p == ' ') {
+	for (const char *p = list; p < end;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t elen = (size_t)((comma ? comma : end) - p);
+		while (elen && *p == ' ') {
 			p++;
-			len--;
+			elen--;
 		}
-		if (len > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-			size_t vlen = len - klen - 1;
+		if (elen > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			size_t vlen = elen - klen - 1;
 			if (vlen == 0 || vlen >= out_size)
 				return -1;
 			memcpy(out, p + klen + 1, vlen);
 			out[vlen] = '\0';
 			return 0;
 		}
-		p = comma ? comma + 1 : NULL;
+		if (!comma)
+			break;
+		p = comma + 1;
 	}
 	return -1;
 }
@@ -133,6 +138,7 @@ static int resource_attrs_lookup(const char *list, const char *key, char *out, s
 int service_name_from_environ(const char *env, size_t len, char *out, size_t out_size)
 {
 	const char *attrs = NULL;
+	size_t attrs_len = 0;
 
 	for (size_t off = 0; off < len;) {
 		const char *var = env + off;
@@ -142,12 +148,14 @@ int service_name_from_environ(const char *env, size_t len, char *out, size_t out
 			out[vlen - 18] = '\0';
 			return 0;
 		}
-		if (vlen > 25 && strncmp(var, "OTEL_RESOURCE_ATTRIBUTES=", 25) == 0 && vlen < len - off)
+		if (vlen > 25 && strncmp(var, "OTEL_RESOURCE_ATTRIBUTES=", 25) == 0) {
 			attrs = var + 25;
+			attrs_len = vlen - 25;
+		}
 		off += vlen + 1;
 	}
 	if (attrs)
-		return resource_attrs_lookup(attrs, "service.name", out, out_size);
+		return resource_attrs_lookup(attrs, attrs_len, "service.name", out, out_size);
 	return -1;
 }
 
@@ -220,8 +228,10 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 		attribute_list_add_str(&r->attrs, "process.executable.path", exe_path);
 	text = read_proc_file(t, tgid, "cmdline", &len);
 	if (text && len) {
-		/* /proc has the whole vector; the kernel event only a prefix. */
-		add_command_args(&r->attrs, text, len + 1);
+		/* /proc has the whole vector; the kernel event only a prefix. The
+		 * last argument ends with NUL unless the process rewrote its
+		 * arguments; then read_proc_file's terminator ends it. */
+		add_command_args(&r->attrs, text, text[len - 1] ? len + 1 : len);
 	} else if (ev && ev->cmdline_len) {
 		add_command_args(&r->attrs, ev->cmdline,
 				 ev->cmdline_len < KSPAN_CMDLINE_LEN ? ev->cmdline_len : KSPAN_CMDLINE_LEN);

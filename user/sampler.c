@@ -36,7 +36,7 @@ void sampler_from_env(struct sampler *s)
 	if (s->root == SAMPLER_TRACE_ID_RATIO && arg && *arg) {
 		char *end;
 		double r = strtod(arg, &end);
-		if (*end || r < 0.0 || r > 1.0)
+		if (*end || !(r >= 0.0 && r <= 1.0)) /* also rejects NaN */
 			log_warn("OTEL_TRACES_SAMPLER_ARG=%s is not a ratio in [0, 1]; using 1.0", arg);
 		else
 			s->ratio = r;
@@ -57,11 +57,14 @@ void sampler_from_env(struct sampler *s)
  * the random part (W3C Trace Context Level 2 "random" flag). */
 static bool ratio_sample(double ratio, const uint8_t trace_id[16])
 {
+	/* Compared as integers: a double cannot hold every 56-bit value, and
+	 * ids near the top would round up and go unsampled even at 1.0. */
+	uint64_t bound = (uint64_t)(ratio * (double)(1ull << 56));
 	uint64_t v = 0;
 
 	for (int i = 9; i < 16; i++)
 		v = v << 8 | trace_id[i];
-	return (double)v < ratio * (double)(1ull << 56);
+	return v < bound;
 }
 
 bool sampler_should_sample(const struct sampler *s, struct span *span)

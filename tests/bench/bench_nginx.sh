@@ -78,6 +78,10 @@ check_tools() {
 	command -v curl >/dev/null || die "curl not found: apt-get install curl"
 	[ -x "$PYTHON" ] || die "$PYTHON not found: apt-get install python3"
 	HEY=$(command -v hey || true)
+	# Another agent tracing the same syscalls would add its cost to every run.
+	if pgrep -x kspan >/dev/null 2>&1; then
+		note "warning: other kspan processes are running ($(pgrep -x kspan | tr '\n' ' '))"
+	fi
 	[ -n "$HEY" ] || note "hey not found (apt-get install hey): fixed-rate runs use wrk -t1 -c4"
 }
 
@@ -337,7 +341,7 @@ print_summary() {
 	print_kspan_row "CPU seconds (utime+stime)" "${K_CPU[b]:-?}" "${K_CPU[e]:-?}"
 	print_kspan_row "CPU seconds per 100k requests" "${K_PER100K[b]:-?}" "${K_PER100K[e]:-?}"
 	print_kspan_row "max RSS (VmHWM)" "${K_RSS[b]:-?}" "${K_RSS[e]:-?}"
-	local name lb le
+	local name lb le vb ve
 	lb=${K_LOG[b]:-/dev/null} le=${K_LOG[e]:-/dev/null}
 	for name in kernel_ringbuf_drops spans_export_dropped_queue spans_created spans_exported; do
 		print_kspan_row "$name" "$(counter "$lb" "$name")" "$(counter "$le" "$name")"
@@ -350,8 +354,11 @@ print_summary() {
 			continue
 			;;
 		esac
-		[ "$(counter "$lb" "$name")$(counter "$le" "$name")" = 00 ] && continue
-		print_kspan_row "$name" "$(counter "$lb" "$name")" "$(counter "$le" "$name")"
+		vb=$(counter "$lb" "$name") ve=$(counter "$le" "$name")
+		case "$vb$ve" in
+		00 | '0?' | '?0' | '??') continue ;;
+		esac
+		print_kspan_row "$name" "$vb" "$ve"
 	done
 	echo
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then

@@ -61,19 +61,20 @@ $(FUZZ_BINS): $(FUZZ_HEADERS) tests/fuzz/fuzz.mk | $(FUZZ_DIR)
 # $(call run_fuzzer,name): shell text that runs one fuzzer and counts the
 # result in $$pass or $$fail.
 define run_fuzzer
+	log=$(FUZZ_DIR)/$(1).log; \
 	mkdir -p $(FUZZ_DIR)/corpus/$(1); \
 	if $(FUZZ_DIR)/fuzz_$(1) $(FUZZ_FLAGS) $($(1)_ARGS) -artifact_prefix=$(FUZZ_DIR)/$(1)- \
-		$(FUZZ_DIR)/corpus/$(1) tests/fuzz/corpus/$(1) >$(FUZZ_DIR)/$(1).log 2>&1; then \
+		$(FUZZ_DIR)/corpus/$(1) tests/fuzz/corpus/$(1) >$$log 2>&1; then \
 		pass=$$((pass + 1)); \
 		printf '  %-8s %-14s ok: %s execs in %s s, %s, corpus %s inputs\n' FUZZ $(1) \
-			"$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$(1).log)" \
-			"$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $(FUZZ_DIR)/$(1).log)" \
-			"$$(grep -o 'cov: [0-9]*' $(FUZZ_DIR)/$(1).log | tail -n 1)" \
+			"$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log)" \
+			"$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $$log)" \
+			"$$(grep -o 'cov: [0-9]*' $$log | tail -n 1)" \
 			"$$(find $(FUZZ_DIR)/corpus/$(1) tests/fuzz/corpus/$(1) -type f | wc -l)"; \
 	else \
 		fail=$$((fail + 1)); \
-		printf '  %-8s %-14s FAILED (%s):\n' FUZZ $(1) $(FUZZ_DIR)/$(1).log; \
-		tail -n 40 $(FUZZ_DIR)/$(1).log; \
+		printf '  %-8s %-14s FAILED (%s):\n' FUZZ $(1) $$log; \
+		tail -n 40 $$log; \
 	fi;
 endef
 

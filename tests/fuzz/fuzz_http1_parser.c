@@ -29,7 +29,7 @@
 
 #define REPEAT_TIMES 40
 
-static const size_t extra_bytes[8] = { 0, 0, 0, 1, 2, 9, 700, (size_t)1 << 20 };
+static const size_t extra_bytes[8] = {0, 0, 0, 1, 2, 9, 700, (size_t)1 << 20};
 
 struct fuzz_stream {
 	struct http1_stream *s;
@@ -98,9 +98,9 @@ static void on_error(void *ctx, const char *why)
 }
 
 static const struct http1_callbacks callbacks = {
-	.on_head = on_head,
-	.on_complete = on_complete,
-	.on_error = on_error,
+    .on_head = on_head,
+    .on_complete = on_complete,
+    .on_error = on_error,
 };
 
 /* After every call: one message at most is open, and the stream knows it. */
@@ -151,8 +151,8 @@ static void feed_piece(struct fuzz_stream *f, uint8_t control, const uint8_t *pa
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_stream streams[2] = {
-		{ .s = http1_stream_new(HTTP1_STREAM_REQUESTS) },
-		{ .s = http1_stream_new(HTTP1_STREAM_RESPONSES) },
+	    {.s = http1_stream_new(HTTP1_STREAM_REQUESTS)},
+	    {.s = http1_stream_new(HTTP1_STREAM_RESPONSES)},
 	};
 	size_t pos = 0;
 

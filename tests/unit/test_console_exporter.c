@@ -50,9 +50,9 @@ static struct resource *service(uint32_t pid, const char *name)
 static void open_exporter(struct fixture *f, uint32_t max_held_spans, bool use_color)
 {
 	struct console_exporter_config cfg = {
-		.trace_idle_ms = 1000,
-		.max_held_spans = max_held_spans,
-		.use_color = use_color,
+	    .trace_idle_ms = 1000,
+	    .max_held_spans = max_held_spans,
+	    .use_color = use_color,
 	};
 
 	f->exporter = console_exporter_new(f->out, &f->stats, &cfg);
@@ -153,28 +153,32 @@ static void export(struct fixture *f, struct span_spec spec)
 	span_unref(s);
 }
 
-/* Trace A: python3 serves /users/{id}, calls nginx for /db, then /cache and /ping. */
-static const struct span_spec A1 = { TRACE_A, 0xa1, 0, SPAN_KIND_SERVER, "GET /users/{id}",
-				     NULL, 0, 30000, 200, SPAN_STATUS_UNSET };
-static const struct span_spec A2 = { TRACE_A, 0xa2, 0xa1, SPAN_KIND_CLIENT, "GET /db",
-				     NULL, 3000, 18000, 200, SPAN_STATUS_UNSET };
-static const struct span_spec A3 = { TRACE_A, 0xa3, 0xa2, SPAN_KIND_SERVER, "GET /db",
-				     NULL, 4000, 17000, 200, SPAN_STATUS_UNSET };
-static const struct span_spec A4 = { TRACE_A, 0xa4, 0xa1, SPAN_KIND_CLIENT, "GET /cache",
-				     NULL, 20000, 21500, 404, SPAN_STATUS_UNSET };
+/* Tables: one span per line reads better than clang-format's layout. */
+/* clang-format off */
+/* Trace A: python3 serves /users/{id}, calls nginx for /db, then /cache and /ping.
+ *                                   trace    id    parent kind              name
+ *                                   resource start_us end_us http status */
+static const struct span_spec A1 = { TRACE_A, 0xa1, 0,     SPAN_KIND_SERVER, "GET /users/{id}",
+				     NULL,    0,       30000, 200, SPAN_STATUS_UNSET };
+static const struct span_spec A2 = { TRACE_A, 0xa2, 0xa1,  SPAN_KIND_CLIENT, "GET /db",
+				     NULL,    3000,    18000, 200, SPAN_STATUS_UNSET };
+static const struct span_spec A3 = { TRACE_A, 0xa3, 0xa2,  SPAN_KIND_SERVER, "GET /db",
+				     NULL,    4000,    17000, 200, SPAN_STATUS_UNSET };
+static const struct span_spec A4 = { TRACE_A, 0xa4, 0xa1,  SPAN_KIND_CLIENT, "GET /cache",
+				     NULL,    20000,   21537, 404, SPAN_STATUS_UNSET };
 /* No response at all (connection reset): no status code, OTLP status Error. */
-static const struct span_spec A5 = { TRACE_A, 0xa5, 0xa1, SPAN_KIND_CLIENT, "GET /ping",
-				     NULL, 25000, 25000, 0, SPAN_STATUS_ERROR };
+static const struct span_spec A5 = { TRACE_A, 0xa5, 0xa1,  SPAN_KIND_CLIENT, "GET /ping",
+				     NULL,    25000,   25000, 0,   SPAN_STATUS_ERROR };
 
-/* Trace B: its root's parent (0x77) lives in another process, not in this trace. */
-static const struct span_spec B1 = { TRACE_B, 0xb1, 0x77, SPAN_KIND_SERVER, "POST /orders",
-				     NULL, 100000, 160000, 201, SPAN_STATUS_UNSET };
-static const struct span_spec B2 = {
-	TRACE_B,    0xb2, 0xb1, SPAN_KIND_CLIENT, "POST /payments/very/long/path/that/does/not/fit",
-	NULL,	    110000, 150000, 500, SPAN_STATUS_ERROR
-};
-static const struct span_spec B3 = { TRACE_B, 0xb3, 0x78, SPAN_KIND_SERVER, "GET /audit",
-				     NULL, 130000, 145000, 0, SPAN_STATUS_UNSET };
+/* Trace B: its roots' parents (0x77, 0x78) live in other processes, not in this trace. */
+static const struct span_spec B1 = { TRACE_B, 0xb1, 0x77,  SPAN_KIND_SERVER, "POST /orders",
+				     NULL,    100000,  160000, 201, SPAN_STATUS_UNSET };
+static const struct span_spec B2 = { TRACE_B, 0xb2, 0xb1,  SPAN_KIND_CLIENT,
+				     "POST /payments/very/long/path/that/does/not/fit",
+				     NULL,    110000,  150000, 500, SPAN_STATUS_ERROR };
+static const struct span_spec B3 = { TRACE_B, 0xb3, 0x78,  SPAN_KIND_SERVER, "GET /audit",
+				     NULL,    130000,  145000, 0,   SPAN_STATUS_UNSET };
+/* clang-format on */
 
 static struct span_spec with(struct span_spec spec, struct resource *r)
 {
@@ -183,28 +187,28 @@ static struct span_spec with(struct span_spec spec, struct resource *r)
 }
 
 static const char TRACE_A_TEXT[] =
-	"trace " TRACE_A "  5 spans  30.00 ms\n"
-	"  SERVER  GET /users/{id}                   python3       200           30.00 ms  "
-	"|##############################|\n"
-	"    CLIENT  GET /db                         python3       200           15.00 ms  "
-	"|   ###############            |\n"
-	"      SERVER  GET /db                       nginx         200           13.00 ms  "
-	"|    #############             |\n"
-	"    CLIENT  GET /cache                      python3       404            1.50 ms  "
-	"|                    ##        |\n"
-	"    CLIENT  GET /ping                       python3       ERR ERROR      0.00 ms  "
-	"|                         #    |\n"
-	"\n";
+    "trace " TRACE_A "  5 spans  30.000 ms\n"
+    "  SERVER  GET /users/{id}                   python3       200          30.000 ms  "
+    "|##############################|\n"
+    "    CLIENT  GET /db                         python3       200          15.000 ms  "
+    "|   ###############            |\n"
+    "      SERVER  GET /db                       nginx         200          13.000 ms  "
+    "|    #############             |\n"
+    "    CLIENT  GET /cache                      python3       404           1.537 ms  "
+    "|                    ##        |\n"
+    "    CLIENT  GET /ping                       python3       ERR ERROR     0.000 ms  "
+    "|                         #    |\n"
+    "\n";
 
 static const char TRACE_B_TEXT[] =
-	"trace " TRACE_B "  3 spans  60.00 ms\n"
-	"  SERVER  POST /orders                      orders        201           60.00 ms  "
-	"|##############################|\n"
-	"    CLIENT  POST /payments/very/long/path~  payment-gat~  500 ERROR     40.00 ms  "
-	"|     ####################     |\n"
-	"  SERVER  GET /audit                        orders          -           15.00 ms  "
-	"|               ########       |\n"
-	"\n";
+    "trace " TRACE_B "  3 spans  60.000 ms\n"
+    "  SERVER  POST /orders                      orders        201          60.000 ms  "
+    "|##############################|\n"
+    "    CLIENT  POST /payments/very/long/path~  payment-gat~  500 ERROR    40.000 ms  "
+    "|     ####################     |\n"
+    "  SERVER  GET /audit                        orders          -          15.000 ms  "
+    "|               ########       |\n"
+    "\n";
 
 /* Children arrive before parents, as the agent produces them; the two traces interleave. */
 static void export_interleaved_traces(struct fixture *f, bool with_b1)
@@ -267,7 +271,7 @@ static void test_a_new_span_restarts_the_idle_time(void **state)
 	e->tick(e, MONO_T0 + 1901 * MS);
 	char *text = new_output(f);
 
-	assert_non_null(strstr(text, "trace " TRACE_A "  2 spans  30.00 ms\n"));
+	assert_non_null(strstr(text, "trace " TRACE_A "  2 spans  30.000 ms\n"));
 	free(text);
 }
 
@@ -294,44 +298,39 @@ static void test_too_many_held_spans_print_the_quietest_trace_early(void **state
 {
 	struct fixture *f = *state;
 	struct exporter *e;
-	struct span_spec a = { "000000000000000000000000000000aa", 1, 0, SPAN_KIND_SERVER,
-			       "GET /a", f->svc, 0, 10000, 200, SPAN_STATUS_UNSET };
-	struct span_spec a2 = { "000000000000000000000000000000aa", 2, 1, SPAN_KIND_CLIENT,
-				"GET /a2", f->svc, 0, 5000, 200, SPAN_STATUS_UNSET };
-	struct span_spec b = a, c = a;
-
-	b.trace_id = "000000000000000000000000000000bb";
-	b.name = "GET /b";
-	c.trace_id = "000000000000000000000000000000cc";
-	c.name = "GET /c";
+	const char *ta = "000000000000000000000000000000aa";
+	const char *tb = "000000000000000000000000000000bb";
+	const char *tc = "000000000000000000000000000000cc";
 
 	open_exporter(f, 3, false);
 	e = f->exporter;
-	export(f, a2);
-	export(f, a);
-	export(f, b);
+	export(f, (struct span_spec){ta, 2, 1, SPAN_KIND_CLIENT, "GET /a2", f->svc, 0, 5000, 200,
+				     SPAN_STATUS_UNSET});
+	export(f, (struct span_spec){ta, 1, 0, SPAN_KIND_SERVER, "GET /a", f->svc, 0, 10000, 200,
+				     SPAN_STATUS_UNSET});
+	export(f, (struct span_spec){tb, 1, 0, SPAN_KIND_SERVER, "GET /b", f->svc, 0, 10000, 200,
+				     SPAN_STATUS_UNSET});
 	assert_new_output(f, "");
 	/* The fourth span: no tick needed, A goes out at once, complete. */
-	export(f, c);
+	export(f, (struct span_spec){tc, 1, 0, SPAN_KIND_SERVER, "GET /c", f->svc, 0, 10000, 200,
+				     SPAN_STATUS_UNSET});
 	assert_new_output(
-		f,
-		"trace 000000000000000000000000000000aa  2 spans  10.00 ms\n"
-		"  SERVER  GET /a                            svc           200           10.00 ms  "
-		"|##############################|\n"
-		"    CLIENT  GET /a2                         svc           200            5.00 ms  "
-		"|###############               |\n"
-		"\n");
+	    f, "trace 000000000000000000000000000000aa  2 spans  10.000 ms\n"
+	       "  SERVER  GET /a                            svc           200          10.000 ms  "
+	       "|##############################|\n"
+	       "    CLIENT  GET /a2                         svc           200           5.000 ms  "
+	       "|###############               |\n"
+	       "\n");
 	e->shutdown(e, 0);
 	assert_new_output(
-		f,
-		"trace 000000000000000000000000000000bb  1 span  10.00 ms\n"
-		"  SERVER  GET /b                            svc           200           10.00 ms  "
-		"|##############################|\n"
-		"\n"
-		"trace 000000000000000000000000000000cc  1 span  10.00 ms\n"
-		"  SERVER  GET /c                            svc           200           10.00 ms  "
-		"|##############################|\n"
-		"\n");
+	    f, "trace 000000000000000000000000000000bb  1 span  10.000 ms\n"
+	       "  SERVER  GET /b                            svc           200          10.000 ms  "
+	       "|##############################|\n"
+	       "\n"
+	       "trace 000000000000000000000000000000cc  1 span  10.000 ms\n"
+	       "  SERVER  GET /c                            svc           200          10.000 ms  "
+	       "|##############################|\n"
+	       "\n");
 }
 
 static void test_parent_cycles_still_print_every_span(void **state)
@@ -340,24 +339,23 @@ static void test_parent_cycles_still_print_every_span(void **state)
 	const char *t = "00000000000000000000000000000c1c";
 
 	open_exporter(f, 0, false);
-	export(f, (struct span_spec){ t, 1, 2, SPAN_KIND_SERVER, "GET /x", f->svc, 0, 1000, 0,
-				      SPAN_STATUS_UNSET });
-	export(f, (struct span_spec){ t, 2, 1, SPAN_KIND_CLIENT, "GET /y", f->svc, 1000, 2000, 0,
-				      SPAN_STATUS_UNSET });
-	export(f, (struct span_spec){ t, 3, 3, SPAN_KIND_SERVER, "GET /self", f->svc, 2000, 3000,
-				      0, SPAN_STATUS_UNSET });
+	export(f, (struct span_spec){t, 1, 2, SPAN_KIND_SERVER, "GET /x", f->svc, 0, 1000, 0,
+				     SPAN_STATUS_UNSET});
+	export(f, (struct span_spec){t, 2, 1, SPAN_KIND_CLIENT, "GET /y", f->svc, 1000, 2000, 0,
+				     SPAN_STATUS_UNSET});
+	export(f, (struct span_spec){t, 3, 3, SPAN_KIND_SERVER, "GET /self", f->svc, 2000, 3000, 0,
+				     SPAN_STATUS_UNSET});
 	f->exporter->shutdown(f->exporter, 0);
 	/* The self-parented span is a root; the 1<->2 cycle is shown from its earliest span. */
 	assert_new_output(
-		f,
-		"trace 00000000000000000000000000000c1c  3 spans  3.00 ms\n"
-		"  SERVER  GET /self                         svc             -            1.00 ms  "
-		"|                    ##########|\n"
-		"  SERVER  GET /x                            svc             -            1.00 ms  "
-		"|##########                    |\n"
-		"    CLIENT  GET /y                          svc             -            1.00 ms  "
-		"|          ##########          |\n"
-		"\n");
+	    f, "trace 00000000000000000000000000000c1c  3 spans  3.000 ms\n"
+	       "  SERVER  GET /self                         svc             -           1.000 ms  "
+	       "|                    ##########|\n"
+	       "  SERVER  GET /x                            svc             -           1.000 ms  "
+	       "|##########                    |\n"
+	       "    CLIENT  GET /y                          svc             -           1.000 ms  "
+	       "|          ##########          |\n"
+	       "\n");
 }
 
 static void test_terminal_controls_in_names_are_neutralised(void **state)
@@ -367,17 +365,31 @@ static void test_terminal_controls_in_names_are_neutralised(void **state)
 
 	open_exporter(f, 0, false);
 	/* ESC, a C1 CSI (0xc2 0x9b) and a stray 0xff byte. */
-	export(f, (struct span_spec){ "000000000000000000000000000000ee", 1, 0, SPAN_KIND_SERVER,
-				      "GET /\x1b[2Jx\xc2\x9b\xff", evil, 0, 0, 0,
-				      SPAN_STATUS_UNSET });
+	export(f,
+	       (struct span_spec){"000000000000000000000000000000ee", 1, 0, SPAN_KIND_SERVER,
+				  "GET /\x1b[2Jx\xc2\x9b\xff", evil, 0, 0, 0, SPAN_STATUS_UNSET});
 	resource_unref(evil);
 	f->exporter->shutdown(f->exporter, 0);
 	assert_new_output(
-		f,
-		"trace 000000000000000000000000000000ee  1 span  0.00 ms\n"
-		"  SERVER  GET /?[2Jx???                     evil?svc        -            0.00 ms  "
-		"|##############################|\n"
-		"\n");
+	    f, "trace 000000000000000000000000000000ee  1 span  0.000 ms\n"
+	       "  SERVER  GET /?[2Jx???                     evil?svc        -           0.000 ms  "
+	       "|##############################|\n"
+	       "\n");
+}
+
+static void test_long_durations_in_seconds(void **state)
+{
+	struct fixture *f = *state;
+
+	open_exporter(f, 0, false);
+	export(f, (struct span_spec){"0000000000000000000000000000510e", 1, 0, SPAN_KIND_SERVER,
+				     "GET /slow", f->svc, 0, 12500000, 200, SPAN_STATUS_UNSET});
+	f->exporter->shutdown(f->exporter, 0);
+	assert_new_output(
+	    f, "trace 0000000000000000000000000000510e  1 span  12.500 s\n"
+	       "  SERVER  GET /slow                         svc           200          12.500 s   "
+	       "|##############################|\n"
+	       "\n");
 }
 
 static void test_color_output(void **state)
@@ -394,10 +406,10 @@ static void test_color_output(void **state)
 		strcat(bar, "\xe2\x96\x88"); /* U+2588 FULL BLOCK */
 
 	open_exporter(f, 0, true);
-	export(f, (struct span_spec){ t, 2, 1, SPAN_KIND_CLIENT, name, f->svc, 0, 2000, 0,
-				      SPAN_STATUS_UNSET });
-	export(f, (struct span_spec){ t, 1, 0, SPAN_KIND_SERVER, "GET /caf\xc3\xa9", f->svc, 0,
-				      2000, 503, SPAN_STATUS_ERROR });
+	export(f, (struct span_spec){t, 2, 1, SPAN_KIND_CLIENT, name, f->svc, 0, 2000, 0,
+				     SPAN_STATUS_UNSET});
+	export(f, (struct span_spec){t, 1, 0, SPAN_KIND_SERVER, "GET /caf\xc3\xa9", f->svc, 0, 2000,
+				     503, SPAN_STATUS_ERROR});
 	f->exporter->shutdown(f->exporter, 0);
 
 	/* The child's name column is 30 cells: "GET /", 24 u-umlauts and an ellipsis. */
@@ -407,10 +419,10 @@ static void test_color_output(void **state)
 		strcat(cut, "\xc3\xbc");
 	strcat(cut, "\xe2\x80\xa6");
 	snprintf(expected, sizeof(expected),
-		 "\033[1mtrace %s  2 spans  2.00 ms\033[0m\n"
+		 "\033[1mtrace %s  2 spans  2.000 ms\033[0m\n"
 		 "  SERVER  GET /caf\xc3\xa9                         svc           "
-		 "\033[31m503\033[0m \033[1;31mERROR\033[0m      2.00 ms  |%s|\n"
-		 "    CLIENT  %s  svc             -            2.00 ms  |%s|\n"
+		 "\033[31m503\033[0m \033[1;31mERROR\033[0m     2.000 ms  |%s|\n"
+		 "    CLIENT  %s  svc             -           2.000 ms  |%s|\n"
 		 "\n",
 		 t, bar, cut, bar);
 	assert_new_output(f, expected);
@@ -421,7 +433,7 @@ static void test_write_errors_are_counted(void **state)
 	struct fixture *f = *state;
 	/* Writes to a read-only stream fail. */
 	FILE *read_only = fopen("/dev/null", "r");
-	struct console_exporter_config cfg = { .trace_idle_ms = 1000 };
+	struct console_exporter_config cfg = {.trace_idle_ms = 1000};
 
 	assert_non_null(read_only);
 	f->exporter = console_exporter_new(read_only, &f->stats, &cfg);
@@ -456,7 +468,7 @@ static void test_defaults(void **state)
 	f->exporter = NULL;
 	char *text = new_output(f);
 
-	assert_non_null(strstr(text, "trace " TRACE_A "  1 span  30.00 ms\n"));
+	assert_non_null(strstr(text, "trace " TRACE_A "  1 span  30.000 ms\n"));
 	free(text);
 }
 
@@ -468,10 +480,10 @@ static void test_many_traces_grow_the_table(void **state)
 	open_exporter(f, 0, false);
 	for (int i = 0; i < 300; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "%032x", i + 1);
-		export(f, (struct span_spec){ ids[i], 1, 0, SPAN_KIND_SERVER, "GET /", f->svc, 0,
-					      1000, 200, SPAN_STATUS_UNSET });
-		export(f, (struct span_spec){ ids[i], 2, 1, SPAN_KIND_CLIENT, "GET /", f->svc, 0,
-					      1000, 200, SPAN_STATUS_UNSET });
+		export(f, (struct span_spec){ids[i], 1, 0, SPAN_KIND_SERVER, "GET /", f->svc, 0,
+					     1000, 200, SPAN_STATUS_UNSET});
+		export(f, (struct span_spec){ids[i], 2, 1, SPAN_KIND_CLIENT, "GET /", f->svc, 0,
+					     1000, 200, SPAN_STATUS_UNSET});
 	}
 	f->exporter->shutdown(f->exporter, 0);
 	char *text = new_output(f);
@@ -488,21 +500,22 @@ static void test_many_traces_grow_the_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_prints_each_trace_as_a_tree_once_quiet, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_a_new_span_restarts_the_idle_time, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_shutdown_prints_what_is_held, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_too_many_held_spans_print_the_quietest_trace_early, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parent_cycles_still_print_every_span, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_terminal_controls_in_names_are_neutralised,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_color_output, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_errors_are_counted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_traces_grow_the_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prints_each_trace_as_a_tree_once_quiet, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_new_span_restarts_the_idle_time, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_shutdown_prints_what_is_held, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_too_many_held_spans_print_the_quietest_trace_early,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parent_cycles_still_print_every_span, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_terminal_controls_in_names_are_neutralised, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_long_durations_in_seconds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_color_output, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_errors_are_counted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_traces_grow_the_table, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,7 @@
 #include "http1_parser.h"
 
 #define MAX_EVENTS 64
-#define TEXT_MAX 160
+#define TEXT_MAX   160
 
 enum event_type {
 	EV_HEAD = 1,
@@ -112,9 +112,9 @@ static void on_error(void *ctx, const char *why)
 }
 
 static const struct http1_callbacks callbacks = {
-	.on_head = on_head,
-	.on_complete = on_complete,
-	.on_error = on_error,
+    .on_head = on_head,
+    .on_complete = on_complete,
+    .on_error = on_error,
 };
 
 /* --- fixtures and feeding --------------------------------------------------- */
@@ -245,13 +245,13 @@ static void assert_simple_get(const struct recorder *r, size_t i, unsigned msg_i
 	assert_complete(r, i + 1, msg_index, HTTP1_FRAMING_EXACT, 0);
 }
 
-#define SIMPLE_GET                                                                          \
-	"GET /a/b?q=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.0\r\n"         \
+#define SIMPLE_GET                                                                                 \
+	"GET /a/b?q=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.0\r\n"                   \
 	"Accept: */*\r\n\r\n"
 
-#define CHUNKED_RESPONSE                                                                    \
-	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"                           \
-	"4\r\nWiki\r\n5;name=\"quoted;value\"\r\npedia\r\nE ; ext\r\n in\r\n\r\nchunks.\r\n" \
+#define CHUNKED_RESPONSE                                                                           \
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"                                    \
+	"4\r\nWiki\r\n5;name=\"quoted;value\"\r\npedia\r\nE ; ext\r\n in\r\n\r\nchunks.\r\n"       \
 	"0\r\nExpires: never\r\nX-Trailer: 1\r\n\r\n"
 #define CHUNKED_RESPONSE_BODY (4 + 5 + 14)
 
@@ -524,8 +524,8 @@ static void test_empty_lines_before_request(void **state)
 static void test_garbage_then_recovery(void **state)
 {
 	struct recorder *r = *state;
-	static const uint8_t tls_hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01,
-					     0xfc, 0x03, 0x03, 0x00, 0x00, 0x00 };
+	static const uint8_t tls_hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00,
+					    0x01, 0xfc, 0x03, 0x03, 0x00, 0x00, 0x00};
 
 	feed_bytes(r, tls_hello, sizeof(tls_hello));
 	assert_int_equal(r->n, 1);
@@ -563,11 +563,11 @@ static void test_garbage_after_a_message_in_the_same_piece(void **state)
 static void test_near_miss_request_lines(void **state)
 {
 	static const char *const lines[] = {
-		"GETX / HTTP/1.1\r\n\r\n",    "get / HTTP/1.1\r\n\r\n",
-		"GET  / HTTP/1.1\r\n\r\n",    "GET /\r\n\r\n",
-		"GET / HTTP/2.0\r\n\r\n",     "GET / http/1.1\r\n\r\n",
-		"PROPFIND / HTTP/1.1\r\n\r\n", "GET /no-version\r\n\r\n",
-		"POST x HTTP/1.1\r\n\r\n",
+	    "GETX / HTTP/1.1\r\n\r\n",	   "get / HTTP/1.1\r\n\r\n",
+	    "GET  / HTTP/1.1\r\n\r\n",	   "GET /\r\n\r\n",
+	    "GET / HTTP/2.0\r\n\r\n",	   "GET / http/1.1\r\n\r\n",
+	    "PROPFIND / HTTP/1.1\r\n\r\n", "GET /no-version\r\n\r\n",
+	    "POST x HTTP/1.1\r\n\r\n",
 	};
 	struct recorder *r = *state;
 
@@ -660,10 +660,36 @@ static void test_head_too_large(void **state)
 	assert_complete(r, 1, 0, HTTP1_FRAMING_UNKNOWN, 0);
 }
 
+/* A head just under the limit is whole; the buffer that grew for it serves
+ * the next, small head too. */
+static void test_large_head_within_limit(void **state)
+{
+	struct recorder *r = *state;
+	size_t len = HTTP1_MAX_HEAD_BYTES;
+	char *req = malloc(len + 1);
+	const char *start = "GET /large HTTP/1.1\r\nX-Big: ";
+	const char *end = "\r\nHost: last.example\r\n\r\n";
+
+	assert_non_null(req);
+	memset(req, 'b', len);
+	memcpy(req, start, strlen(start));
+	memcpy(req + len - strlen(end), end, strlen(end));
+	req[len] = '\0';
+	feed_in_pieces(r, req, 700);
+	free(req);
+	assert_int_equal(r->n, 2);
+	assert_false(request_at(r, 0, 0, "GET", "/large")->head.head_truncated);
+	assert_string_equal(r->ev[0].host, "last.example");
+	assert_int_equal(r->ev[0].head.head_bytes, HTTP1_MAX_HEAD_BYTES);
+	assert_complete(r, 1, 0, HTTP1_FRAMING_EXACT, 0);
+	feed(r, SIMPLE_GET);
+	assert_simple_get(r, 2, 0, "/a/b?q=1");
+}
+
 static void test_invalid_content_length(void **state)
 {
 	static const char *const values[] = {
-		"99999999999999999999999", "12a", "-1", "", "0x10", "5, 6", "1 2",
+	    "99999999999999999999999", "12a", "-1", "", "0x10", "5, 6", "1 2",
 	};
 	struct recorder *r = *state;
 	char req[256];
@@ -705,8 +731,8 @@ static void test_repeated_identical_content_length(void **state)
 static void test_websocket_request_then_frames(void **state)
 {
 	struct recorder *r = *state;
-	static const uint8_t frame[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d,
-					 0x51, 0x58 };
+	static const uint8_t frame[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
+					0x7f, 0x9f, 0x4d, 0x51, 0x58};
 
 	feed(r, "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
 		"Connection: Upgrade\r\n\r\n");
@@ -746,14 +772,14 @@ static void test_close_mid_message(void **state)
 static void test_no_callbacks_and_bad_arguments(void **state)
 {
 	struct recorder *r = *state;
-	const struct http1_callbacks none = { 0 };
+	const struct http1_callbacks none = {0};
 
 	assert_null(http1_stream_new(0));
 	assert_null(http1_stream_new(3));
 	http1_stream_feed(r->s, (const uint8_t *)SIMPLE_GET, strlen(SIMPLE_GET), strlen(SIMPLE_GET),
 			  NULL, NULL);
-	http1_stream_feed(r->s, (const uint8_t *)"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n",
-			  38, 38, &none, NULL);
+	http1_stream_feed(r->s, (const uint8_t *)"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n", 38,
+			  38, &none, NULL);
 	assert_true(http1_stream_in_message(r->s));
 	http1_stream_close(r->s, NULL, NULL);
 	assert_false(http1_stream_in_message(r->s));
@@ -850,19 +876,15 @@ static void test_chunk_size_line_past_the_capture(void **state)
 static void test_malformed_chunks(void **state)
 {
 	static const char *const bodies[] = {
-		"zz\r\n",
-		"1234567890abcdef0\r\nx",
-		"3\r\nabcX\r\n0\r\n\r\n",
-		"3\rX",
-		"3x\r\n",
+	    "zz\r\n", "1234567890abcdef0\r\nx", "3\r\nabcX\r\n0\r\n\r\n", "3\rX", "3x\r\n",
 	};
 	struct recorder *r = *state;
 	char piece[256];
 
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		restart(r);
-		snprintf(piece, sizeof(piece), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s",
-			 bodies[i]);
+		snprintf(piece, sizeof(piece),
+			 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s", bodies[i]);
 		feed(r, piece);
 		assert_int_equal(r->n, 2);
 		assert_error(r, 1);
@@ -924,7 +946,7 @@ static void test_head_response_has_no_body(void **state)
 static void test_101_switching_protocols_stops_parsing(void **state)
 {
 	struct recorder *r = *state;
-	static const uint8_t frame[] = { 0x81, 0x05, 'h', 'e', 'l', 'l', 'o' };
+	static const uint8_t frame[] = {0x81, 0x05, 'h', 'e', 'l', 'l', 'o'};
 	const char *switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 				"Connection: Upgrade\r\n\r\n\x81\x05hello";
 
@@ -975,9 +997,9 @@ static void test_response_delimited_by_close(void **state)
 static void test_response_garbage_and_near_misses(void **state)
 {
 	static const char *const lines[] = {
-		"HTTP/2.0 200 OK\r\n\r\n", "HTTP/1.1 999 Nope\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
-		"HTTP/1.1 20x OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n",	"HTTP/1.1 20\r\n\r\n",
-		"<html>hi</html>",
+	    "HTTP/2.0 200 OK\r\n\r\n", "HTTP/1.1 999 Nope\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+	    "HTTP/1.1 20x OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n",   "HTTP/1.1 20\r\n\r\n",
+	    "<html>hi</html>",
 	};
 	struct recorder *r = *state;
 
@@ -1031,47 +1053,48 @@ int main(void)
 #define REQ(t) cmocka_unit_test_setup_teardown(t, setup_requests, teardown)
 #define RSP(t) cmocka_unit_test_setup_teardown(t, setup_responses, teardown)
 	const struct CMUnitTest tests[] = {
-		REQ(test_simple_get),
-		REQ(test_head_split_in_two),
-		REQ(test_head_in_one_byte_pieces),
-		REQ(test_pipelined_requests),
-		REQ(test_message_continued_into_next_piece),
-		REQ(test_content_length_body_one_piece),
-		REQ(test_content_length_body_across_pieces),
-		REQ(test_body_past_the_capture),
-		REQ(test_unseen_bytes_after_a_message),
-		REQ(test_chunked_request),
-		REQ(test_request_transfer_encoding_not_chunked),
-		REQ(test_http10_request),
-		REQ(test_connection_close),
-		REQ(test_header_extraction),
-		REQ(test_field_line_edge_cases),
-		REQ(test_empty_lines_before_request),
-		REQ(test_garbage_then_recovery),
-		REQ(test_garbage_after_a_message_in_the_same_piece),
-		REQ(test_near_miss_request_lines),
-		REQ(test_truncated_head),
-		REQ(test_truncated_request_line),
-		REQ(test_head_too_large),
-		REQ(test_invalid_content_length),
-		REQ(test_repeated_identical_content_length),
-		REQ(test_websocket_request_then_frames),
-		REQ(test_close_mid_message),
-		REQ(test_no_callbacks_and_bad_arguments),
-		RSP(test_pipelined_responses),
-		RSP(test_chunked_one_piece),
-		RSP(test_chunked_split_everywhere),
-		RSP(test_chunk_data_past_the_capture),
-		RSP(test_chunk_size_line_past_the_capture),
-		RSP(test_malformed_chunks),
-		RSP(test_100_continue_then_200),
-		RSP(test_204_and_304_have_no_body),
-		RSP(test_head_response_has_no_body),
-		RSP(test_101_switching_protocols_stops_parsing),
-		RSP(test_response_delimited_by_close),
-		RSP(test_response_garbage_and_near_misses),
-		RSP(test_response_invalid_content_length),
-		RSP(test_huge_valid_content_length),
+	    REQ(test_simple_get),
+	    REQ(test_head_split_in_two),
+	    REQ(test_head_in_one_byte_pieces),
+	    REQ(test_pipelined_requests),
+	    REQ(test_message_continued_into_next_piece),
+	    REQ(test_content_length_body_one_piece),
+	    REQ(test_content_length_body_across_pieces),
+	    REQ(test_body_past_the_capture),
+	    REQ(test_unseen_bytes_after_a_message),
+	    REQ(test_chunked_request),
+	    REQ(test_request_transfer_encoding_not_chunked),
+	    REQ(test_http10_request),
+	    REQ(test_connection_close),
+	    REQ(test_header_extraction),
+	    REQ(test_field_line_edge_cases),
+	    REQ(test_empty_lines_before_request),
+	    REQ(test_garbage_then_recovery),
+	    REQ(test_garbage_after_a_message_in_the_same_piece),
+	    REQ(test_near_miss_request_lines),
+	    REQ(test_truncated_head),
+	    REQ(test_truncated_request_line),
+	    REQ(test_head_too_large),
+	    REQ(test_large_head_within_limit),
+	    REQ(test_invalid_content_length),
+	    REQ(test_repeated_identical_content_length),
+	    REQ(test_websocket_request_then_frames),
+	    REQ(test_close_mid_message),
+	    REQ(test_no_callbacks_and_bad_arguments),
+	    RSP(test_pipelined_responses),
+	    RSP(test_chunked_one_piece),
+	    RSP(test_chunked_split_everywhere),
+	    RSP(test_chunk_data_past_the_capture),
+	    RSP(test_chunk_size_line_past_the_capture),
+	    RSP(test_malformed_chunks),
+	    RSP(test_100_continue_then_200),
+	    RSP(test_204_and_304_have_no_body),
+	    RSP(test_head_response_has_no_body),
+	    RSP(test_101_switching_protocols_stops_parsing),
+	    RSP(test_response_delimited_by_close),
+	    RSP(test_response_garbage_and_near_misses),
+	    RSP(test_response_invalid_content_length),
+	    RSP(test_huge_valid_content_length),
 	};
 #undef REQ
 #undef RSP

@@ -18,9 +18,9 @@
 #include "http1_detect.h"
 #include "w3c_traceparent.h"
 
-#define TRACE_ID "4bf92f3577b34da6a3ce929d0e0e4736"
+#define TRACE_ID  "4bf92f3577b34da6a3ce929d0e0e4736"
 #define PARENT_ID "00f067aa0ba902b7"
-#define VALID_00 "00-" TRACE_ID "-" PARENT_ID "-01"
+#define VALID_00  "00-" TRACE_ID "-" PARENT_ID "-01"
 
 static const __u8 *bytes(const char *s)
 {
@@ -52,9 +52,9 @@ static const char *valid_with(char *buf, size_t at, char c)
 
 static void test_traceparent_valid_version_00(void **state)
 {
-	static const __u8 trace_id[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
-					   0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36 };
-	static const __u8 parent_id[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7 };
+	static const __u8 trace_id[16] = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+					  0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
+	static const __u8 parent_id[8] = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
 	struct w3c_trace_context tc;
 
 	(void)state;
@@ -132,7 +132,7 @@ static void test_traceparent_wrong_length_for_version_00(void **state)
 	assert_invalid("");
 	strcpy(buf, VALID_00);
 	assert_int_equal(w3c_traceparent_parse(bytes(buf), 0, W3C_TRACEPARENT_LEN - 1,
-					       &(struct w3c_trace_context){ 0 }),
+					       &(struct w3c_trace_context){0}),
 			 -1);
 }
 
@@ -155,7 +155,7 @@ static void test_traceparent_future_versions(void **state)
 
 static void test_traceparent_bad_separators(void **state)
 {
-	static const size_t dashes[] = { 2, 35, 52 };
+	static const size_t dashes[] = {2, 35, 52};
 	char buf[64];
 
 	(void)state;
@@ -298,12 +298,11 @@ static void test_find_header_cut_by_the_buffer_end(void **state)
 					   "traceparent", 11, &off, &len),
 			 -1);
 	assert_int_equal(
-		http1_find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len),
-		0);
+	    http1_find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len),
+	    0);
 	assert_int_equal(len, W3C_TRACEPARENT_LEN);
-	assert_int_equal(w3c_traceparent_parse(bytes(block), off, len,
-					       &(struct w3c_trace_context){ 0 }),
-			 0);
+	assert_int_equal(
+	    w3c_traceparent_parse(bytes(block), off, len, &(struct w3c_trace_context){0}), 0);
 }
 
 /* The kernel looks no further than KSPAN_CTX_SCAN_MAX bytes, whatever the
@@ -321,16 +320,16 @@ static void test_find_header_scan_limit(void **state)
 	memcpy(block, start, strlen(start));
 	memcpy(block + pad_end, tail, strlen(tail) + 1);
 	block_len = (__u32)strlen(block);
-	assert_int_equal(http1_find_header(bytes(block), block_len, block_len, "traceparent", 11,
-					   &off, &len),
-			 -1);
+	assert_int_equal(
+	    http1_find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len),
+	    -1);
 	/* Moved inside the window, it is found. */
 	pad_end = KSPAN_CTX_SCAN_MAX - 200;
 	memcpy(block + pad_end, tail, strlen(tail) + 1);
 	block_len = (__u32)strlen(block);
-	assert_int_equal(http1_find_header(bytes(block), block_len, block_len, "traceparent", 11,
-					   &off, &len),
-			 0);
+	assert_int_equal(
+	    http1_find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len),
+	    0);
 	assert_int_equal(len, 4);
 	assert_memory_equal(block + off, "late", 4);
 }
@@ -370,12 +369,22 @@ static void test_request_method_len_all_methods(void **state)
 static void test_request_method_len_near_misses(void **state)
 {
 	static const char *const misses[] = {
-		"GETX / HTTP/1.1\r\n",	  "get / HTTP/1.1\r\n",	    "GET  / HTTP/1.1\r\n",
-		"GET\t/ HTTP/1.1\r\n",	  "POST x HTTP/1.1\r\n",    "PRI * HTTP/2.0\r\n\r\n",
-		"HTTP/1.1 200 OK\r\n",	  "PROPFIND / HTTP/1.1\r\n", "DELETEX /x HTTP/1.1",
-		"OPTION * HTTP/1.1\r\n", "TRACE* HTTP/1.1\r\n",	    "\x16\x03\x01\x02\x00\x01\x00\x01\xfc",
-		"HEAD",			  "GET /",		    "GET / HT",
-		"",
+	    "GETX / HTTP/1.1\r\n",
+	    "get / HTTP/1.1\r\n",
+	    "GET  / HTTP/1.1\r\n",
+	    "GET\t/ HTTP/1.1\r\n",
+	    "POST x HTTP/1.1\r\n",
+	    "PRI * HTTP/2.0\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\n",
+	    "PROPFIND / HTTP/1.1\r\n",
+	    "DELETEX /x HTTP/1.1",
+	    "OPTION * HTTP/1.1\r\n",
+	    "TRACE* HTTP/1.1\r\n",
+	    "\x16\x03\x01\x02\x00\x01\x00\x01\xfc",
+	    "HEAD",
+	    "GET /",
+	    "GET / HT",
+	    "",
 	};
 
 	(void)state;
@@ -403,11 +412,20 @@ static void test_response_start(void **state)
 static void test_response_start_near_misses(void **state)
 {
 	static const char *const misses[] = {
-		"HTTP/2.0 200 OK\r\n",	"HTTP/1.1 999 Nope\r\n", "HTTP/1.1 099 Low\r\n",
-		"HTTP/1.2 200 OK\r\n",	"HTTP/1.1  200 OK\r\n",	 "http/1.1 200 OK\r\n",
-		"HTTP/1.1 20",		"HTTP/1.1 2xx OK\r\n",	 "HTTP/1.1 20 OK\r\n",
-		"HTTP/1.1 600 Big\r\n", "HTTP/1.1\t200 OK\r\n",	 "GET / HTTP/1.1\r\n",
-		"HTTP/1.1",		"",
+	    "HTTP/2.0 200 OK\r\n",
+	    "HTTP/1.1 999 Nope\r\n",
+	    "HTTP/1.1 099 Low\r\n",
+	    "HTTP/1.2 200 OK\r\n",
+	    "HTTP/1.1  200 OK\r\n",
+	    "http/1.1 200 OK\r\n",
+	    "HTTP/1.1 20",
+	    "HTTP/1.1 2xx OK\r\n",
+	    "HTTP/1.1 20 OK\r\n",
+	    "HTTP/1.1 600 Big\r\n",
+	    "HTTP/1.1\t200 OK\r\n",
+	    "GET / HTTP/1.1\r\n",
+	    "HTTP/1.1",
+	    "",
 	};
 
 	(void)state;
@@ -421,25 +439,25 @@ static void test_response_start_near_misses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_traceparent_valid_version_00),
-		cmocka_unit_test(test_traceparent_at_an_offset),
-		cmocka_unit_test(test_traceparent_uppercase_hex_invalid),
-		cmocka_unit_test(test_traceparent_version_ff_invalid),
-		cmocka_unit_test(test_traceparent_zero_ids_invalid),
-		cmocka_unit_test(test_traceparent_wrong_length_for_version_00),
-		cmocka_unit_test(test_traceparent_future_versions),
-		cmocka_unit_test(test_traceparent_bad_separators),
-		cmocka_unit_test(test_traceparent_non_hex_digits),
-		cmocka_unit_test(test_byte_helpers),
-		cmocka_unit_test(test_find_header_case_insensitive_and_trimmed),
-		cmocka_unit_test(test_find_header_only_at_line_starts),
-		cmocka_unit_test(test_find_header_stops_at_blank_line),
-		cmocka_unit_test(test_find_header_cut_by_the_buffer_end),
-		cmocka_unit_test(test_find_header_scan_limit),
-		cmocka_unit_test(test_request_method_len_all_methods),
-		cmocka_unit_test(test_request_method_len_near_misses),
-		cmocka_unit_test(test_response_start),
-		cmocka_unit_test(test_response_start_near_misses),
+	    cmocka_unit_test(test_traceparent_valid_version_00),
+	    cmocka_unit_test(test_traceparent_at_an_offset),
+	    cmocka_unit_test(test_traceparent_uppercase_hex_invalid),
+	    cmocka_unit_test(test_traceparent_version_ff_invalid),
+	    cmocka_unit_test(test_traceparent_zero_ids_invalid),
+	    cmocka_unit_test(test_traceparent_wrong_length_for_version_00),
+	    cmocka_unit_test(test_traceparent_future_versions),
+	    cmocka_unit_test(test_traceparent_bad_separators),
+	    cmocka_unit_test(test_traceparent_non_hex_digits),
+	    cmocka_unit_test(test_byte_helpers),
+	    cmocka_unit_test(test_find_header_case_insensitive_and_trimmed),
+	    cmocka_unit_test(test_find_header_only_at_line_starts),
+	    cmocka_unit_test(test_find_header_stops_at_blank_line),
+	    cmocka_unit_test(test_find_header_cut_by_the_buffer_end),
+	    cmocka_unit_test(test_find_header_scan_limit),
+	    cmocka_unit_test(test_request_method_len_all_methods),
+	    cmocka_unit_test(test_request_method_len_near_misses),
+	    cmocka_unit_test(test_response_start),
+	    cmocka_unit_test(test_response_start_near_misses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_process_table.c - what a process's OTLP resource is built from
+ * (process_table.h): the container id in /proc/PID/cgroup for the layouts of
+ * docker, containerd, CRI-O and podman (cgroup v2 and v1), the service name
+ * from the environment block (OpenTelemetry SDK environment variables
+ * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES), and the resource of a
+ * process read from a fake /proc.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "process_table.h"
+
+#define ID_A "4f1c6b0e2a9d8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa00"
+#define ID_B "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void assert_container(const char *cgroup, const char *expected)
+{
+	char out[65];
+
+	memset(out, '#', sizeof(out));
+	if (container_id_from_cgroup(cgroup, out) != 0)
+		fail_msg("no container id found in \"%s\"", cgroup);
+	assert_int_equal(out[64], '\0');
+	assert_string_equal(out, expected);
+}
+
+static void assert_no_container(const char *cgroup)
+{
+	char out[65];
+
+	if (container_id_from_cgroup(cgroup, out) != -1)
+		fail_msg("container id found in \"%s\"", cgroup);
+}
+
+/* --- container_id_from_cgroup ------------------------------------------------ */
+
+static void test_container_docker(void **state)
+{
+	(void)state;
+	assert_container("0::/system.slice/docker-" ID_A ".scope\n", ID_A);
+	assert_container("0::/system.slice/docker-" ID_A ".scope", ID_A);
+}
+
+static void test_container_containerd(void **state)
+{
+	(void)state;
+	assert_container("0::/kubepods.slice/kubepods-burstable.slice/"
+			 "kubepods-burstable-pod5d7c5c52_0d8e_4b1f_9bd1_0a6f2c1e7f1d.slice/"
+			 "cri-containerd-" ID_A ".scope\n",
+			 ID_A);
+	/* cgroupfs driver, cgroup v1: the id is a whole path component. */
+	assert_container("12:pids:/kubepods/besteffort/pod5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d/" ID_B
+			 "\n",
+			 ID_B);
+}
+
+static void test_container_crio(void **state)
+{
+	(void)state;
+	assert_container("0::/kubepods.slice/kubepods-besteffort.slice/"
+			 "kubepods-besteffort-pod0f0e0d0c_0b0a_0908_0706_050403020100.slice/"
+			 "crio-" ID_B ".scope\n",
+			 ID_B);
+}
+
+static void test_container_podman(void **state)
+{
+	(void)state;
+	assert_container("0::/user.slice/user-1000.slice/user@1000.service/user.slice/"
+			 "libpod-" ID_A ".scope\n",
+			 ID_A);
+	assert_container("0::/machine.slice/libpod-" ID_B ".scope/container\n", ID_B);
+}
+
+static void test_container_cgroup_v1(void **state)
+{
+	(void)state;
+	assert_container("12:pids:/docker/" ID_A "\n"
+			 "11:memory:/docker/" ID_A "\n"
+			 "1:name=systemd:/docker/" ID_A "\n",
+			 ID_A);
+	/* A host controller line before the container's. */
+	assert_container("13:rdma:/\n"
+			 "12:cpu,cpuacct:/docker/" ID_B "\n",
+			 ID_B);
+}
+
+static void test_container_host_paths(void **state)
+{
+	(void)state;
+	assert_no_container("0::/user.slice/user-1000.slice/session-3.scope\n");
+	assert_no_container("0::/system.slice/nginx.service\n");
+	assert_no_container("0::/\n");
+	assert_no_container("12:pids:/\n11:memory:/user.slice\n");
+	assert_no_container("");
+	/* Not 64 lowercase hex characters as one component. */
+	assert_no_container("0::/system.slice/docker-" "123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			    ".scope\n");
+	assert_no_container("0::/system.slice/docker-" ID_A "0.scope\n");
+	assert_no_container("0::/system.slice/docker-"
+			    "4F1C6B0E2A9D8C7B6A5F4E3D2C1B0A99887766554433221100FFEEDDCCBBAA00.scope\n");
+	assert_no_container("0::/system.slice/x" ID_A ".scope\n");
+}
+
+/* --- service_name_from_environ ------------------------------------------------- */
+
+/* Environment blocks are NUL-separated; sizeof includes the final NUL that
+ * /proc/PID/environ also ends with. */
+#define ENV(literal) literal, sizeof(literal)
+
+static void test_service_name_from_otel_service_name(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(
+		service_name_from_environ(ENV("PATH=/usr/bin\0OTEL_SERVICE_NAME=checkout\0HOME=/"),
+					  out, sizeof(out)),
+		0);
+	assert_string_equal(out, "checkout");
+}
+
+static void test_service_name_otel_service_name_wins(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(service_name_from_environ(
+				 ENV("OTEL_RESOURCE_ATTRIBUTES=service.name=from-attrs\0"
+				     "OTEL_SERVICE_NAME=from-name"),
+				 out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "from-name");
+	assert_int_equal(service_name_from_environ(
+				 ENV("OTEL_SERVICE_NAME=from-name\0"
+				     "OTEL_RESOURCE_ATTRIBUTES=service.name=from-attrs"),
+				 out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "from-name");
+}
+
+static void test_service_name_from_resource_attributes(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(service_name_from_environ(
+				 ENV("A=1\0OTEL_RESOURCE_ATTRIBUTES=deployment.environment=prod,"
+				     "service.name=payments,service.version=2\0B=2"),
+				 out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "payments");
+	assert_int_equal(service_name_from_environ(
+				 ENV("OTEL_RESOURCE_ATTRIBUTES=k=v, service.name=cart"), out,
+				 sizeof(out)),
+			 0);
+	assert_string_equal(out, "cart");
+	/* A longer key that starts like service.name is another key. */
+	assert_int_equal(service_name_from_environ(
+				 ENV("OTEL_RESOURCE_ATTRIBUTES=service.namespace=shop"), out,
+				 sizeof(out)),
+			 -1);
+	/* An empty OTEL_SERVICE_NAME is unset. */
+	assert_int_equal(service_name_from_environ(
+				 ENV("OTEL_SERVICE_NAME=\0OTEL_RESOURCE_ATTRIBUTES=service.name=cart"),
+				 out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "cart");
+}
+
+static void test_service_name_absent(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(service_name_from_environ(ENV("PATH=/usr/bin\0HOME=/root"), out,
+						   sizeof(out)),
+			 -1);
+	assert_int_equal(service_name_from_environ("", 0, out, sizeof(out)), -1);
+	assert_int_equal(service_name_from_environ(ENV("OTEL_SERVICE_NAMEX=no\0XOTEL_SERVICE_NAME=no"),
+						   out, sizeof(out)),
+			 -1);
+	/* Too long for out: not cut, absent. */
+	assert_int_equal(service_name_from_environ(ENV("OTEL_SERVICE_NAME=0123456789"), out, 8), -1);
+}
+
+/* A process may rewrite its environment; the block then need not end with
+ * NUL, and nothing past `len` may be read. */
+static void test_service_name_last_var_without_nul(void **state)
+{
+	static const char name_block[] = "A=1\0OTEL_SERVICE_NAME=cart-and-more";
+	static const char attrs_block[] = "A=1\0OTEL_RESOURCE_ATTRIBUTES=service.name=cart,x=y";
+	char out[64];
+
+	(void)state;
+	/* len stops before "-and-more": the bytes after it are not the value. */
+	assert_int_equal(service_name_from_environ(name_block, sizeof("A=1\0OTEL_SERVICE_NAME=cart") - 1,
+						   out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "cart");
+	assert_int_equal(service_name_from_environ(attrs_block, sizeof(attrs_block) - 1, out,
+						   sizeof(out)),
+			 0);
+	assert_string_equal(out, "cart");
+	/* len stops right after "cart": ",x=y" lies beyond it. */
+	assert_int_equal(service_name_from_environ(
+				 attrs_block,
+				 sizeof("A=1\0OTEL_RESOURCE_ATTRIBUTES=service.name=cart") - 1, out,
+				 sizeof(out)),
+			 0);
+	assert_string_equal(out, "cart");
+}
+
+/* --- resources from a fake /proc ----------------------------------------------- */
+
+struct fake_proc {
+	char root[64];
+};
+
+static void write_file(const char *root, unsigned pid, const char *name, const void *data,
+		       size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%u/%s", root, pid, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void make_pid_dir(const char *root, unsigned pid)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%u", root, pid);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void remove_pid_dir(const char *root, unsigned pid)
+{
+	static const char *const names[] = { "comm", "cmdline", "environ", "cgroup", "exe" };
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%u/%s", root, pid, names[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%u", root, pid);
+	rmdir(path);
+}
+
+static int setup_fake_proc(void **state)
+{
+	struct fake_proc *fp = calloc(1, sizeof(*fp));
+
+	if (!fp)
+		return -1;
+	snprintf(fp->root, sizeof(fp->root), "/tmp/kspan-proc-XXXXXX");
+	if (!mkdtemp(fp->root)) {
+		free(fp);
+		return -1;
+	}
+	*state = fp;
+	return 0;
+}
+
+static int teardown_fake_proc(void **state)
+{
+	struct fake_proc *fp = *state;
+
+	remove_pid_dir(fp->root, 4242);
+	remove_pid_dir(fp->root, 4343);
+	rmdir(fp->root);
+	free(fp);
+	return 0;
+}
+
+static const struct attribute *find_attr(const struct resource *r, const char *key,
+					 enum attr_type type)
+{
+	const struct attribute *a = attribute_list_find(&r->attrs, key);
+
+	if (!a)
+		fail_msg("resource has no %s", key);
+	assert_int_equal(a->type, type);
+	return a;
+}
+
+/* The ATTR_STRING_ARRAY `key` holds exactly `n` strings `want`. */
+static void assert_args(const struct resource *r, const char *const *want, size_t n)
+{
+	const struct attribute *a = find_attr(r, "process.command_args", ATTR_STRING_ARRAY);
+	size_t off = 0, i = 0;
+
+	while (off < a->str_len) {
+		const char *arg = a->str + off;
+		if (i >= n)
+			fail_msg("extra argument %zu: \"%s\"", i, arg);
+		assert_string_equal(arg, want[i]);
+		off += strlen(arg) + 1;
+		i++;
+	}
+	assert_int_equal(off, a->str_len);
+	assert_int_equal(i, n);
+}
+
+static void test_resource_from_proc(void **state)
+{
+	static const char cmdline[] = "/usr/bin/checkout\0--port\0" "8080";
+	static const char environ[] = "PATH=/usr/bin\0OTEL_SERVICE_NAME=checkout\0"
+				      "DB_PASSWORD=hunter2-do-not-export";
+	static const char cgroup[] = "0::/system.slice/docker-" ID_A ".scope\n";
+	static const char *const args[] = { "/usr/bin/checkout", "--port", "8080" };
+	struct fake_proc *fp = *state;
+	struct process_table t;
+	struct resource *r;
+
+	make_pid_dir(fp->root, 4242);
+	write_file(fp->root, 4242, "comm", "checkout\n", 9);
+	/* sizeof: /proc/PID/cmdline ends with the NUL of the last argument. */
+	write_file(fp->root, 4242, "cmdline", cmdline, sizeof(cmdline));
+	write_file(fp->root, 4242, "environ", environ, sizeof(environ));
+	write_file(fp->root, 4242, "cgroup", cgroup, sizeof(cgroup) - 1);
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+
+	r = process_table_resource(&t, 4242);
+	assert_non_null(r);
+	assert_ptr_equal(process_table_resource(&t, 4242), r);
+	assert_int_equal(r->pid, 4242);
+	assert_string_equal(r->service_name, "checkout");
+	assert_string_equal(find_attr(r, "service.name", ATTR_STRING)->str, "checkout");
+	assert_int_equal(find_attr(r, "process.pid", ATTR_INT)->i, 4242);
+	/* No exe link: the name comes from comm. */
+	assert_string_equal(find_attr(r, "process.executable.name", ATTR_STRING)->str, "checkout");
+	assert_null(attribute_list_find(&r->attrs, "process.executable.path"));
+	assert_args(r, args, 3);
+	assert_string_equal(find_attr(r, "container.id", ATTR_STRING)->str, ID_A);
+	assert_string_equal(find_attr(r, "telemetry.sdk.name", ATTR_STRING)->str, "kspan");
+	for (size_t i = 0; i < r->attrs.count; i++) {
+		const struct attribute *a = &r->attrs.items[i];
+		if (a->type != ATTR_STRING && a->type != ATTR_STRING_ARRAY)
+			continue;
+		if (memmem(a->str, a->str_len, "hunter2", 7))
+			fail_msg("the environment leaked into %s", a->key);
+	}
+	process_table_free(&t);
+}
+
+/* A process that rewrote its argument vector ("nginx: master process")
+ * leaves /proc/PID/cmdline without a final NUL; the whole text is one
+ * argument. */
+static void test_resource_rewritten_cmdline(void **state)
+{
+	static const char *const args[] = { "nginx: master process /usr/sbin/nginx" };
+	struct fake_proc *fp = *state;
+	struct process_table t;
+	struct resource *r;
+	char path[256];
+
+	make_pid_dir(fp->root, 4343);
+	write_file(fp->root, 4343, "cmdline", args[0], strlen(args[0]));
+	snprintf(path, sizeof(path), "%s/4343/exe", fp->root);
+	assert_int_equal(symlink("/usr/sbin/nginx", path), 0);
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	r = process_table_resource(&t, 4343);
+	assert_non_null(r);
+	assert_args(r, args, 1);
+	assert_string_equal(find_attr(r, "process.executable.name", ATTR_STRING)->str, "nginx");
+	assert_string_equal(find_attr(r, "process.executable.path", ATTR_STRING)->str,
+			    "/usr/sbin/nginx");
+	/* No environment readable: the executable names the service. */
+	assert_string_equal(r->service_name, "nginx");
+	assert_null(attribute_list_find(&r->attrs, "container.id"));
+	process_table_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_container_docker),
+		cmocka_unit_test(test_container_containerd),
+		cmocka_unit_test(test_container_crio),
+		cmocka_unit_test(test_container_podman),
+		cmocka_unit_test(test_container_cgroup_v1),
+		cmocka_unit_test(test_container_host_paths),
+		cmocka_unit_test(test_service_name_from_otel_service_name),
+		cmocka_unit_test(test_service_name_otel_service_name_wins),
+		cmocka_unit_test(test_service_name_from_resource_attributes),
+		cmocka_unit_test(test_service_name_absent),
+		cmocka_unit_test(test_service_name_last_var_without_nul),
+		cmocka_unit_test_setup_teardown(test_resource_from_proc, setup_fake_proc,
+						teardown_fake_proc),
+		cmocka_unit_test_setup_teardown(test_resource_rewritten_cmdline, setup_fake_proc,
+						teardown_fake_proc),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
