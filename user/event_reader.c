@@ -71,7 +71,16 @@ int event_reader_open(struct event_reader *r, int ringbuf_fd, struct span_assemb
 
 int event_reader_poll(struct event_reader *r, int timeout_ms)
 {
-	return ring_buffer__poll(r->rb, timeout_ms);
+	int n = ring_buffer__poll(r->rb, timeout_ms);
+	int m;
+
+	if (n < 0)
+		return n;
+	/* The kernel wakes us only once much data waits (batched wake-ups),
+	 * and ring_buffer__poll() reads only rings epoll reported: read what
+	 * arrived without a wake-up too, at least once per timeout. */
+	m = ring_buffer__consume(r->rb);
+	return m < 0 ? m : n + m;
 }
 
 int event_reader_drain(struct event_reader *r)

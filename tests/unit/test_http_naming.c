@@ -16,7 +16,7 @@
 #include "http_naming.h"
 
 #define OUT_MAX 256
-#define CANARY '#'
+#define CANARY	'#'
 
 static const char *template_of(const char *path, char *out, size_t out_size)
 {
@@ -57,10 +57,8 @@ static void test_template_numbers(void **state)
 static void test_template_uuids(void **state)
 {
 	(void)state;
-	assert_template("/carts/550e8400-e29b-41d4-a716-446655440000",
-			"/carts/{id}");
-	assert_template("/carts/550E8400-E29B-41D4-A716-446655440000/items",
-			"/carts/{id}/items");
+	assert_template("/carts/550e8400-e29b-41d4-a716-446655440000", "/carts/{id}");
+	assert_template("/carts/550E8400-E29B-41D4-A716-446655440000/items", "/carts/{id}/items");
 	/* Right length, not hex: a word. */
 	assert_template("/x/zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
 			"/x/zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz");
@@ -298,21 +296,21 @@ static void test_split_respects_len(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_template_numbers),
-		cmocka_unit_test(test_template_uuids),
-		cmocka_unit_test(test_template_long_hex),
-		cmocka_unit_test(test_template_long_mixed_tokens),
-		cmocka_unit_test(test_template_words_kept),
-		cmocka_unit_test(test_template_empty_path),
-		cmocka_unit_test(test_template_truncated_to_out_size),
-		cmocka_unit_test(test_template_respects_len),
-		cmocka_unit_test(test_query_redact),
-		cmocka_unit_test(test_query_redact_truncated_and_bounded),
-		cmocka_unit_test(test_split_origin_form),
-		cmocka_unit_test(test_split_absolute_form),
-		cmocka_unit_test(test_split_no_query),
-		cmocka_unit_test(test_split_empty_query),
-		cmocka_unit_test(test_split_respects_len),
+	    cmocka_unit_test(test_template_numbers),
+	    cmocka_unit_test(test_template_uuids),
+	    cmocka_unit_test(test_template_long_hex),
+	    cmocka_unit_test(test_template_long_mixed_tokens),
+	    cmocka_unit_test(test_template_words_kept),
+	    cmocka_unit_test(test_template_empty_path),
+	    cmocka_unit_test(test_template_truncated_to_out_size),
+	    cmocka_unit_test(test_template_respects_len),
+	    cmocka_unit_test(test_query_redact),
+	    cmocka_unit_test(test_query_redact_truncated_and_bounded),
+	    cmocka_unit_test(test_split_origin_form),
+	    cmocka_unit_test(test_split_absolute_form),
+	    cmocka_unit_test(test_split_no_query),
+	    cmocka_unit_test(test_split_empty_query),
+	    cmocka_unit_test(test_split_respects_len),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

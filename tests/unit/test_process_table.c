@@ -60,9 +60,9 @@ static void test_container_containerd(void **state)
 			 "cri-containerd-" ID_A ".scope\n",
 			 ID_A);
 	/* cgroupfs driver, cgroup v1: the id is a whole path component. */
-	assert_container("12:pids:/kubepods/besteffort/pod5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d/" ID_B
-			 "\n",
-			 ID_B);
+	assert_container(
+	    "12:pids:/kubepods/besteffort/pod5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d/" ID_B "\n",
+	    ID_B);
 }
 
 static void test_container_crio(void **state)
@@ -105,11 +105,13 @@ static void test_container_host_paths(void **state)
 	assert_no_container("12:pids:/\n11:memory:/user.slice\n");
 	assert_no_container("");
 	/* Not 64 lowercase hex characters as one component. */
-	assert_no_container("0::/system.slice/docker-" "123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	assert_no_container("0::/system.slice/docker-"
+			    "123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 			    ".scope\n");
 	assert_no_container("0::/system.slice/docker-" ID_A "0.scope\n");
-	assert_no_container("0::/system.slice/docker-"
-			    "4F1C6B0E2A9D8C7B6A5F4E3D2C1B0A99887766554433221100FFEEDDCCBBAA00.scope\n");
+	assert_no_container(
+	    "0::/system.slice/docker-"
+	    "4F1C6B0E2A9D8C7B6A5F4E3D2C1B0A99887766554433221100FFEEDDCCBBAA00.scope\n");
 	assert_no_container("0::/system.slice/x" ID_A ".scope\n");
 }
 
@@ -125,9 +127,9 @@ static void test_service_name_from_otel_service_name(void **state)
 
 	(void)state;
 	assert_int_equal(
-		service_name_from_environ(ENV("PATH=/usr/bin\0OTEL_SERVICE_NAME=checkout\0HOME=/"),
-					  out, sizeof(out)),
-		0);
+	    service_name_from_environ(ENV("PATH=/usr/bin\0OTEL_SERVICE_NAME=checkout\0HOME=/"), out,
+				      sizeof(out)),
+	    0);
 	assert_string_equal(out, "checkout");
 }
 
@@ -136,17 +138,17 @@ static void test_service_name_otel_service_name_wins(void **state)
 	char out[64];
 
 	(void)state;
-	assert_int_equal(service_name_from_environ(
-				 ENV("OTEL_RESOURCE_ATTRIBUTES=service.name=from-attrs\0"
-				     "OTEL_SERVICE_NAME=from-name"),
-				 out, sizeof(out)),
-			 0);
+	assert_int_equal(
+	    service_name_from_environ(ENV("OTEL_RESOURCE_ATTRIBUTES=service.name=from-attrs\0"
+					  "OTEL_SERVICE_NAME=from-name"),
+				      out, sizeof(out)),
+	    0);
 	assert_string_equal(out, "from-name");
-	assert_int_equal(service_name_from_environ(
-				 ENV("OTEL_SERVICE_NAME=from-name\0"
-				     "OTEL_RESOURCE_ATTRIBUTES=service.name=from-attrs"),
-				 out, sizeof(out)),
-			 0);
+	assert_int_equal(
+	    service_name_from_environ(ENV("OTEL_SERVICE_NAME=from-name\0"
+					  "OTEL_RESOURCE_ATTRIBUTES=service.name=from-attrs"),
+				      out, sizeof(out)),
+	    0);
 	assert_string_equal(out, "from-name");
 }
 
@@ -156,25 +158,25 @@ static void test_service_name_from_resource_attributes(void **state)
 
 	(void)state;
 	assert_int_equal(service_name_from_environ(
-				 ENV("A=1\0OTEL_RESOURCE_ATTRIBUTES=deployment.environment=prod,"
-				     "service.name=payments,service.version=2\0B=2"),
-				 out, sizeof(out)),
+			     ENV("A=1\0OTEL_RESOURCE_ATTRIBUTES=deployment.environment=prod,"
+				 "service.name=payments,service.version=2\0B=2"),
+			     out, sizeof(out)),
 			 0);
 	assert_string_equal(out, "payments");
-	assert_int_equal(service_name_from_environ(
-				 ENV("OTEL_RESOURCE_ATTRIBUTES=k=v, service.name=cart"), out,
-				 sizeof(out)),
-			 0);
+	assert_int_equal(
+	    service_name_from_environ(ENV("OTEL_RESOURCE_ATTRIBUTES=k=v, service.name=cart"), out,
+				      sizeof(out)),
+	    0);
 	assert_string_equal(out, "cart");
 	/* A longer key that starts like service.name is another key. */
-	assert_int_equal(service_name_from_environ(
-				 ENV("OTEL_RESOURCE_ATTRIBUTES=service.namespace=shop"), out,
-				 sizeof(out)),
-			 -1);
+	assert_int_equal(
+	    service_name_from_environ(ENV("OTEL_RESOURCE_ATTRIBUTES=service.namespace=shop"), out,
+				      sizeof(out)),
+	    -1);
 	/* An empty OTEL_SERVICE_NAME is unset. */
 	assert_int_equal(service_name_from_environ(
-				 ENV("OTEL_SERVICE_NAME=\0OTEL_RESOURCE_ATTRIBUTES=service.name=cart"),
-				 out, sizeof(out)),
+			     ENV("OTEL_SERVICE_NAME=\0OTEL_RESOURCE_ATTRIBUTES=service.name=cart"),
+			     out, sizeof(out)),
 			 0);
 	assert_string_equal(out, "cart");
 }
@@ -184,15 +186,15 @@ static void test_service_name_absent(void **state)
 	char out[64];
 
 	(void)state;
-	assert_int_equal(service_name_from_environ(ENV("PATH=/usr/bin\0HOME=/root"), out,
-						   sizeof(out)),
-			 -1);
+	assert_int_equal(
+	    service_name_from_environ(ENV("PATH=/usr/bin\0HOME=/root"), out, sizeof(out)), -1);
 	assert_int_equal(service_name_from_environ("", 0, out, sizeof(out)), -1);
-	assert_int_equal(service_name_from_environ(ENV("OTEL_SERVICE_NAMEX=no\0XOTEL_SERVICE_NAME=no"),
-						   out, sizeof(out)),
+	assert_int_equal(service_name_from_environ(
+			     ENV("OTEL_SERVICE_NAMEX=no\0XOTEL_SERVICE_NAME=no"), out, sizeof(out)),
 			 -1);
 	/* Too long for out: not cut, absent. */
-	assert_int_equal(service_name_from_environ(ENV("OTEL_SERVICE_NAME=0123456789"), out, 8), -1);
+	assert_int_equal(service_name_from_environ(ENV("OTEL_SERVICE_NAME=0123456789"), out, 8),
+			 -1);
 }
 
 /* A process may rewrite its environment; the block then need not end with
@@ -205,20 +207,20 @@ static void test_service_name_last_var_without_nul(void **state)
 
 	(void)state;
 	/* len stops before "-and-more": the bytes after it are not the value. */
-	assert_int_equal(service_name_from_environ(name_block, sizeof("A=1\0OTEL_SERVICE_NAME=cart") - 1,
-						   out, sizeof(out)),
-			 0);
-	assert_string_equal(out, "cart");
-	assert_int_equal(service_name_from_environ(attrs_block, sizeof(attrs_block) - 1, out,
+	assert_int_equal(service_name_from_environ(name_block,
+						   sizeof("A=1\0OTEL_SERVICE_NAME=cart") - 1, out,
 						   sizeof(out)),
 			 0);
 	assert_string_equal(out, "cart");
+	assert_int_equal(
+	    service_name_from_environ(attrs_block, sizeof(attrs_block) - 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "cart");
 	/* len stops right after "cart": ",x=y" lies beyond it. */
-	assert_int_equal(service_name_from_environ(
-				 attrs_block,
-				 sizeof("A=1\0OTEL_RESOURCE_ATTRIBUTES=service.name=cart") - 1, out,
-				 sizeof(out)),
-			 0);
+	assert_int_equal(
+	    service_name_from_environ(attrs_block,
+				      sizeof("A=1\0OTEL_RESOURCE_ATTRIBUTES=service.name=cart") - 1,
+				      out, sizeof(out)),
+	    0);
 	assert_string_equal(out, "cart");
 }
 
@@ -251,7 +253,7 @@ static void make_pid_dir(const char *root, unsigned pid)
 
 static void remove_pid_dir(const char *root, unsigned pid)
 {
-	static const char *const names[] = { "comm", "cmdline", "environ", "cgroup", "exe" };
+	static const char *const names[] = {"comm", "cmdline", "environ", "cgroup", "exe"};
 	char path[256];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -319,11 +321,12 @@ static void assert_args(const struct resource *r, const char *const *want, size_
 
 static void test_resource_from_proc(void **state)
 {
-	static const char cmdline[] = "/usr/bin/checkout\0--port\0" "8080";
+	static const char cmdline[] = "/usr/bin/checkout\0--port\0"
+				      "8080";
 	static const char environ[] = "PATH=/usr/bin\0OTEL_SERVICE_NAME=checkout\0"
 				      "DB_PASSWORD=hunter2-do-not-export";
 	static const char cgroup[] = "0::/system.slice/docker-" ID_A ".scope\n";
-	static const char *const args[] = { "/usr/bin/checkout", "--port", "8080" };
+	static const char *const args[] = {"/usr/bin/checkout", "--port", "8080"};
 	struct fake_proc *fp = *state;
 	struct process_table t;
 	struct resource *r;
@@ -364,7 +367,7 @@ static void test_resource_from_proc(void **state)
  * argument. */
 static void test_resource_rewritten_cmdline(void **state)
 {
-	static const char *const args[] = { "nginx: master process /usr/sbin/nginx" };
+	static const char *const args[] = {"nginx: master process /usr/sbin/nginx"};
 	struct fake_proc *fp = *state;
 	struct process_table t;
 	struct resource *r;
@@ -390,21 +393,21 @@ static void test_resource_rewritten_cmdline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_container_docker),
-		cmocka_unit_test(test_container_containerd),
-		cmocka_unit_test(test_container_crio),
-		cmocka_unit_test(test_container_podman),
-		cmocka_unit_test(test_container_cgroup_v1),
-		cmocka_unit_test(test_container_host_paths),
-		cmocka_unit_test(test_service_name_from_otel_service_name),
-		cmocka_unit_test(test_service_name_otel_service_name_wins),
-		cmocka_unit_test(test_service_name_from_resource_attributes),
-		cmocka_unit_test(test_service_name_absent),
-		cmocka_unit_test(test_service_name_last_var_without_nul),
-		cmocka_unit_test_setup_teardown(test_resource_from_proc, setup_fake_proc,
-						teardown_fake_proc),
-		cmocka_unit_test_setup_teardown(test_resource_rewritten_cmdline, setup_fake_proc,
-						teardown_fake_proc),
+	    cmocka_unit_test(test_container_docker),
+	    cmocka_unit_test(test_container_containerd),
+	    cmocka_unit_test(test_container_crio),
+	    cmocka_unit_test(test_container_podman),
+	    cmocka_unit_test(test_container_cgroup_v1),
+	    cmocka_unit_test(test_container_host_paths),
+	    cmocka_unit_test(test_service_name_from_otel_service_name),
+	    cmocka_unit_test(test_service_name_otel_service_name_wins),
+	    cmocka_unit_test(test_service_name_from_resource_attributes),
+	    cmocka_unit_test(test_service_name_absent),
+	    cmocka_unit_test(test_service_name_last_var_without_nul),
+	    cmocka_unit_test_setup_teardown(test_resource_from_proc, setup_fake_proc,
+					    teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_resource_rewritten_cmdline, setup_fake_proc,
+					    teardown_fake_proc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

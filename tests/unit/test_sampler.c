@@ -153,15 +153,15 @@ static void test_env_invalid_sampler(void **state)
 
 static void test_env_invalid_ratio(void **state)
 {
-	static const char *const bad[] = { "abc", "1.5", "-0.1", "0.5x", "nan", "inf", " " };
+	static const char *const bad[] = {"abc", "1.5", "-0.1", "0.5x", "nan", "inf", " "};
 	struct sampler s;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		s = sampler_for("traceidratio", bad[i]);
 		if (!(s.ratio == 1.0))
-			fail_msg("OTEL_TRACES_SAMPLER_ARG=\"%s\" gave ratio %g, expected 1.0", bad[i],
-				 s.ratio);
+			fail_msg("OTEL_TRACES_SAMPLER_ARG=\"%s\" gave ratio %g, expected 1.0",
+				 bad[i], s.ratio);
 		assert_sampler(&s, SAMPLER_TRACE_ID_RATIO, false, 1.0, "traceidratio(1)");
 		s = sampler_for("parentbased_traceidratio", bad[i]);
 		assert_sampler(&s, SAMPLER_TRACE_ID_RATIO, true, 1.0,
@@ -268,15 +268,15 @@ static void test_ratio_half_deterministic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_env_default, clear_env),
-		cmocka_unit_test_teardown(test_env_every_sampler, clear_env),
-		cmocka_unit_test_teardown(test_env_invalid_sampler, clear_env),
-		cmocka_unit_test_teardown(test_env_invalid_ratio, clear_env),
-		cmocka_unit_test_teardown(test_parent_based_honours_parent, clear_env),
-		cmocka_unit_test_teardown(test_non_parent_based_ignores_parent, clear_env),
-		cmocka_unit_test_teardown(test_sampled_flag_set_to_decision, clear_env),
-		cmocka_unit_test_teardown(test_ratio_zero_and_one, clear_env),
-		cmocka_unit_test_teardown(test_ratio_half_deterministic, clear_env),
+	    cmocka_unit_test_teardown(test_env_default, clear_env),
+	    cmocka_unit_test_teardown(test_env_every_sampler, clear_env),
+	    cmocka_unit_test_teardown(test_env_invalid_sampler, clear_env),
+	    cmocka_unit_test_teardown(test_env_invalid_ratio, clear_env),
+	    cmocka_unit_test_teardown(test_parent_based_honours_parent, clear_env),
+	    cmocka_unit_test_teardown(test_non_parent_based_ignores_parent, clear_env),
+	    cmocka_unit_test_teardown(test_sampled_flag_set_to_decision, clear_env),
+	    cmocka_unit_test_teardown(test_ratio_zero_and_one, clear_env),
+	    cmocka_unit_test_teardown(test_ratio_half_deterministic, clear_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

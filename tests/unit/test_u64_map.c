@@ -179,7 +179,7 @@ static int remove_all(uint64_t key, void *value, void *arg)
 static void test_visit_with_removal(void **state)
 {
 	const uint64_t n = 1000;
-	struct visit_log log = { 0 };
+	struct visit_log log = {0};
 	struct u64_map m;
 
 	(void)state;
@@ -194,7 +194,7 @@ static void test_visit_with_removal(void **state)
 	assert_int_equal(log.key_sum, n * (n + 1) / 2);
 
 	/* Every entry is visited exactly once, removed ones included. */
-	log = (struct visit_log){ 0 };
+	log = (struct visit_log){0};
 	u64_map_visit(&m, remove_even, &log);
 	assert_int_equal(log.visits, n);
 	assert_int_equal(log.removed, n / 2);
@@ -206,7 +206,7 @@ static void test_visit_with_removal(void **state)
 			assert_null(u64_map_get(&m, k));
 	}
 
-	log = (struct visit_log){ 0 };
+	log = (struct visit_log){0};
 	u64_map_visit(&m, count_entry, &log);
 	assert_int_equal(log.visits, n / 2);
 	assert_int_equal(log.key_sum, (n / 2) * (n / 2));
@@ -223,12 +223,12 @@ static void test_visit_with_removal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_rounds_buckets_up),
-		cmocka_unit_test(test_put_get),
-		cmocka_unit_test(test_put_replaces),
-		cmocka_unit_test(test_remove),
-		cmocka_unit_test(test_grows_past_many_entries),
-		cmocka_unit_test(test_visit_with_removal),
+	    cmocka_unit_test(test_init_rounds_buckets_up),
+	    cmocka_unit_test(test_put_get),
+	    cmocka_unit_test(test_put_replaces),
+	    cmocka_unit_test(test_remove),
+	    cmocka_unit_test(test_grows_past_many_entries),
+	    cmocka_unit_test(test_visit_with_removal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
