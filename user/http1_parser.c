@@ -15,6 +15,9 @@
  * msg_index counts the messages whose first byte is in the current piece; a
  * message continued from an earlier piece is reported with index 0, as it is
  * the first message the piece holds.
+ *
+ * body_bytes of a chunked message counts chunk data only (what a
+ * Content-Length would have said), not chunk-size lines or trailers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -1037,4 +1040,9 @@ bool http1_stream_in_message(const struct http1_stream *s)
 	default:
 		return true;
 	}
+}
+
+bool http1_stream_framing_lost(const struct http1_stream *s)
+{
+	return s && s->state == ST_LOST_IN_MESSAGE;
 }

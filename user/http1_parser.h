@@ -100,4 +100,8 @@ void http1_stream_close(struct http1_stream *s, const struct http1_callbacks *cb
 /* True while a message has started and not completed. */
 bool http1_stream_in_message(const struct http1_stream *s);
 
+/* True while a message has started and its end can no longer be framed
+ * (it will complete at the next message start, or at close). */
+bool http1_stream_framing_lost(const struct http1_stream *s);
+
 #endif /* KSPAN_HTTP1_PARSER_H */

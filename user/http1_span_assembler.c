@@ -36,6 +36,16 @@ struct http1_conn {
 	unsigned fifo_head, fifo_count;
 	bool orphan_response; /* the response being parsed answers nothing we saw */
 	uint16_t next_seq;    /* seq expected of the next event (kspan_abi.h) */
+	/* Where the request being parsed began: its head may end pieces later,
+	 * but its start time and kernel-decided context belong to the piece
+	 * that held its first byte. */
+	struct request_origin {
+		uint64_t read_exit_mono;   /* SERVER start */
+		uint64_t write_enter_mono; /* CLIENT start */
+		struct kspan_trace_ctx ctx;
+		bool has_ctx;
+		bool pending; /* no head has used it yet */
+	} origin;
 	uint64_t last_event_mono;
 	uint64_t last_response_mono; /* exit time of the latest response piece */
 	uint64_t prev_response_mono; /* ... and of the one before it */
@@ -208,14 +218,11 @@ static bool kernel_ctx_valid(const struct kspan_trace_ctx *k)
  * requests whose traceparent the kernel could not see (header split across
  * reads, or past its scan window), are decided here with the same parser.
  */
-static void decide_context(struct http1_conn *c, unsigned msg_index, const struct http1_head *head,
-			   struct span *s)
+static void decide_context(struct http1_conn *c, const struct kspan_trace_ctx *k,
+			   const struct http1_head *head, struct span *s)
 {
-	const struct kspan_data_event *ev = c->ev;
-	const struct kspan_trace_ctx *k = &ev->ctx;
 	struct w3c_trace_context tc;
-	bool from_kernel = msg_index == 0 && (ev->flags & KSPAN_DATA_F_MSG_START_REQUEST) &&
-			   (k->flags & KSPAN_CTX_F_VALID);
+	bool from_kernel = k && (k->flags & KSPAN_CTX_F_VALID);
 	bool has_header = head->traceparent.len &&
 			  w3c_traceparent_parse((const __u8 *)head->traceparent.ptr, 0,
 						(__u32)head->traceparent.len, &tc) == 0;
@@ -264,10 +271,27 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 	struct http1_conn *c = ctx;
 	struct span_assembler *a = c->assembler;
 	const struct kspan_data_event *ev = c->ev;
+	const struct kspan_trace_ctx *kernel_ctx = NULL;
+	uint64_t read_exit = ev->hdr.ts_ns, write_enter = ev->ts_enter_ns;
 	struct pending_request *p;
 	struct span *s;
 	uint64_t start;
 
+	(void)msg_index;
+	/* The first head since a message began at a piece start; later ones
+	 * (pipelined in the same piece) start here and get userspace ids. */
+	if (c->origin.pending) {
+		c->origin.pending = false;
+		read_exit = c->origin.read_exit_mono;
+		write_enter = c->origin.write_enter_mono;
+		kernel_ctx = c->origin.has_ctx ? &c->origin.ctx : NULL;
+	}
+
+	/* A response we could not frame is over once the client sends its next
+	 * request (pipelining clients wait for framed responses). */
+	if (fifo_front(c) && fifo_front(c)->response_started &&
+	    http1_stream_framing_lost(c->responses))
+		finish_span(c, c->last_response_mono);
 	if (c->fifo_count == PIPELINE_DEPTH) {
 		STAT_INC(a->stats, http_pipeline_overflow);
 		return false;
@@ -280,9 +304,9 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 	s->resource = resource_ref(process_table_resource(a->procs, c->tgid));
 	/* SERVER: when the request's first byte reached the process (read
 	 * returned); CLIENT: when the process began writing it. */
-	start = c->role == KSPAN_ROLE_SERVER ? ev->hdr.ts_ns : ev->ts_enter_ns;
+	start = c->role == KSPAN_ROLE_SERVER ? read_exit : write_enter;
 	s->start_unix_ns = mono_to_unix_ns(a->clock, start);
-	decide_context(c, msg_index, head, s);
+	decide_context(c, kernel_ctx, head, s);
 	add_request_attributes(c, s, head);
 
 	p = &c->fifo[(c->fifo_head + c->fifo_count) % PIPELINE_DEPTH];
@@ -463,6 +487,7 @@ static void conn_resync(struct span_assembler *a, struct http1_conn *c)
 		fifo_pop(c);
 	}
 	c->orphan_response = false;
+	c->origin.pending = false;
 	http1_stream_free(c->requests);
 	http1_stream_free(c->responses);
 	c->requests = http1_stream_new(HTTP1_STREAM_REQUESTS);
@@ -494,6 +519,18 @@ void span_assembler_on_data(struct span_assembler *a, const struct kspan_data_ev
 	/* A server reads requests and writes responses; a client the reverse. */
 	requests = (ev->direction == KSPAN_DIR_INGRESS) == (c->role == KSPAN_ROLE_SERVER);
 	if (requests) {
+		if (!http1_stream_in_message(c->requests)) {
+			/* The kernel decides the context of a request that
+			 * starts at the beginning of a piece (kspan_abi.h). */
+			c->origin = (struct request_origin){
+				.read_exit_mono = ev->hdr.ts_ns,
+				.write_enter_mono = ev->ts_enter_ns,
+				.ctx = ev->ctx,
+				.has_ctx = (ev->flags & KSPAN_DATA_F_MSG_START_REQUEST) &&
+					   (ev->ctx.flags & KSPAN_CTX_F_VALID),
+				.pending = true,
+			};
+		}
 		http1_stream_feed(c->requests, payload, ev->captured_len, ev->bytes_total,
 				  &request_callbacks, c);
 	} else {
