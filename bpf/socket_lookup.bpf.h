@@ -18,8 +18,9 @@
 /* The struct sock of a TCP (stream, IPv4/IPv6) socket at `fd`, or NULL. */
 static __always_inline struct sock *socket__from_fd(__u32 fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	/* A BTF pointer: the first hops are plain loads, no helper calls. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *file = NULL;
 	struct socket *sock;
@@ -27,9 +28,9 @@ static __always_inline struct sock *socket__from_fd(__u32 fd)
 	__u16 family;
 	short type;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & KSPAN_S_IFMT) != KSPAN_S_IFSOCK)
