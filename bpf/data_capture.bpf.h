@@ -195,7 +195,9 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	if (start == KSPAN_DATA_F_MSG_START_REQUEST)
 		kspan_trace_ctx_decide(s, captured);
 
-	process__announce(tgid, now);
+	/* A process is new only on a connection that never sent an event. */
+	if (!c->announced)
+		process__announce(tgid, c->proc_start_ns, now);
 	if (ringbuf__send(s, sizeof(s->ev) + bound_len(captured, KSPAN_CAPTURE_MAX)) == 0)
 		c->announced = 1;
 }

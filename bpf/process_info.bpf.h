@@ -11,10 +11,11 @@
 #include "counters.bpf.h"
 #include "maps.bpf.h"
 
-static __always_inline void process__announce(__u32 tgid, __u64 now)
+/* Called on a process's connections until their first event is sent; `start`
+ * is the process's start time (task__process_start_ns). */
+static __always_inline void process__announce(__u32 tgid, __u64 start, __u64 now)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 start = BPF_CORE_READ(task, group_leader, start_time);
 	__u64 *known = bpf_map_lookup_elem(&known_procs, &tgid);
 	struct kspan_proc_event *ev;
 	__u32 zero = 0;

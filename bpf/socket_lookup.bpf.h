@@ -74,9 +74,7 @@ static __always_inline void socket__read_tuple(struct sock *sk, struct kspan_con
  * the tgid it names a process across pid reuse. */
 static __always_inline __u64 task__process_start_ns(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
-	return BPF_CORE_READ(task, group_leader, start_time);
+	return bpf_get_current_task_btf()->group_leader->start_time;
 }
 
 #endif /* KSPAN_SOCKET_LOOKUP_BPF_H */

@@ -428,7 +428,7 @@ static void conn_end(struct span_assembler *a, struct http1_conn *c, uint64_t en
 		/* No response ever came: the request failed; say so. */
 		STAT_INC(a->stats, http_unanswered_requests);
 		p->span->status_code = SPAN_STATUS_ERROR;
-		p->span->status_message = strdup("connection closed before a response");
+		span_set_status_message(p->span, "connection closed before a response");
 		attribute_list_add_str(&p->span->attrs, "error.type", "connection_closed");
 		finish_span(c, end_mono);
 	}

@@ -107,82 +107,14 @@ static void arena_free(struct arena *a)
 /* protobuf-c skips empty proto3 strings; it only reads this, never writes. */
 static char empty_string[] = "";
 
-static bool utf8_continuation(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
 /*
- * Length of the well-formed UTF-8 sequence at s, or 0 (RFC 3629 section 4:
- * no overlong forms, no surrogates, nothing above U+10FFFF). s is
- * NUL-terminated and the checks short-circuit, so no read passes the NUL.
+ * A string for a proto3 string field. Span and resource strings are valid
+ * UTF-8 already (span.c repairs them when they are set), so they are used
+ * as they are; NULL becomes "".
  */
-static size_t utf8_sequence_len(const unsigned char *s)
+static char *wire_string(const char *s)
 {
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return utf8_continuation(s[1]) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
-		unsigned char hi = c == 0xed ? 0x9f : 0xbf;
-		return s[1] >= lo && s[1] <= hi && utf8_continuation(s[2]) ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
-		unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
-		return s[1] >= lo && s[1] <= hi && utf8_continuation(s[2]) &&
-				       utf8_continuation(s[3])
-			       ? 4
-			       : 0;
-	}
-	return 0;
-}
-
-static bool utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		size_t n = utf8_sequence_len(p);
-		if (!n)
-			return false;
-		p += n;
-	}
-	return true;
-}
-
-/*
- * A string fit for a proto3 string field: s itself when it is valid UTF-8,
- * else an arena copy with U+FFFD for each byte that starts no valid sequence.
- * NULL becomes "". Returns NULL only when out of memory.
- */
-static char *wire_string(struct arena *a, char *s)
-{
-	if (!s)
-		return empty_string;
-	if (utf8_valid(s))
-		return s;
-	static const char replacement[] = "\xef\xbf\xbd";
-	char *copy = arena_alloc(a, 3 * strlen(s) + 1);
-	if (!copy)
-		return NULL;
-	const unsigned char *p = (const unsigned char *)s;
-	char *o = copy;
-	while (*p) {
-		size_t n = utf8_sequence_len(p);
-		if (n) {
-			memcpy(o, p, n);
-			o += n;
-			p += n;
-		} else {
-			memcpy(o, replacement, 3);
-			o += 3;
-			p++;
-		}
-	}
-	*o = '\0';
-	return copy;
+	return s ? (char *)s : empty_string;
 }
 
 /* --- attributes ------------------------------------------------------------------------------- */
@@ -194,7 +126,7 @@ static AnyValue *new_string_value(struct arena *a, char *s)
 		return NULL;
 	*v = (AnyValue)OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
 	v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-	v->string_value = wire_string(a, s);
+	v->string_value = wire_string(s);
 	return v->string_value ? v : NULL;
 }
 
@@ -273,7 +205,7 @@ static int encode_attributes(struct arena *a, const struct attribute_list *l, Ke
 		if (!kv)
 			return -ENOMEM;
 		*kv = (KeyValue)OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-		kv->key = wire_string(a, l->items[i].key);
+		kv->key = wire_string(l->items[i].key);
 		kv->value = new_any_value(a, &l->items[i]);
 		if (!kv->key || !kv->value)
 			return -ENOMEM;
@@ -309,7 +241,7 @@ static Status *encode_status(struct arena *a, struct span *s)
 		return NULL;
 	*st = (Status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
 	st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status_code;
-	st->message = wire_string(a, s->status_message);
+	st->message = wire_string(s->status_message);
 	return st->message ? st : NULL;
 }
 
@@ -326,8 +258,8 @@ static Span *encode_span(struct arena *a, struct span *s)
 		out->parent_span_id =
 			(ProtobufCBinaryData){ sizeof(s->parent_span_id), s->parent_span_id };
 	out->flags = otlp_span_flags(s);
-	out->trace_state = wire_string(a, s->trace_state);
-	out->name = wire_string(a, s->name);
+	out->trace_state = wire_string(s->trace_state);
+	out->name = wire_string(s->name);
 	out->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
 	out->start_time_unix_nano = s->start_unix_ns;
 	out->end_time_unix_nano = s->end_unix_ns;

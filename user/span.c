@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "span.h"
+#include "utf8.h"
 
 /* Cut at most `n` bytes without splitting a UTF-8 sequence. */
 static size_t utf8_safe_len(const char *s, size_t n)
@@ -31,9 +32,7 @@ static struct attribute *attribute_list_push(struct attribute_list *l, const cha
 	}
 	struct attribute *a = &l->items[l->count];
 	memset(a, 0, sizeof(*a));
-	a->key = strdup(key);
-	if (!a->key)
-		return NULL;
+	a->key = key;
 	a->type = type;
 	l->count++;
 	return a;
@@ -43,11 +42,9 @@ int attribute_list_add_strn(struct attribute_list *l, const char *key, const cha
 {
 	if (n > ATTR_VALUE_MAX_LEN)
 		n = utf8_safe_len(val, ATTR_VALUE_MAX_LEN);
-	char *copy = malloc(n + 1);
+	char *copy = utf8_sanitized_dup(val, n, &n);
 	if (!copy)
 		return -ENOMEM;
-	memcpy(copy, val, n);
-	copy[n] = '\0';
 	struct attribute *a = attribute_list_push(l, key, ATTR_STRING);
 	if (!a) {
 		free(copy);
@@ -95,16 +92,24 @@ int attribute_list_add_str_array(struct attribute_list *l, const char *key, cons
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
-		total += strlen(args[i]) + 1;
+		total += 3 * strlen(args[i]) + 1; /* room for U+FFFD repairs */
 	char *buf = malloc(total ? total : 1);
 	if (!buf)
 		return -ENOMEM;
 	size_t off = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(args[i]) + 1;
-		memcpy(buf + off, args[i], len);
-		off += len;
+		size_t len;
+		char *clean = utf8_sanitized_dup(args[i], strlen(args[i]), &len);
+		if (!clean || off + len + 1 > total) {
+			/* repairs grew the text: keep the elements that fit */
+			free(clean);
+			break;
+		}
+		memcpy(buf + off, clean, len + 1);
+		off += len + 1;
+		free(clean);
 	}
+	total = off;
 	struct attribute *a = attribute_list_push(l, key, ATTR_STRING_ARRAY);
 	if (!a) {
 		free(buf);
@@ -126,7 +131,6 @@ const struct attribute *attribute_list_find(const struct attribute_list *l, cons
 void attribute_list_free(struct attribute_list *l)
 {
 	for (size_t i = 0; i < l->count; i++) {
-		free(l->items[i].key);
 		if (l->items[i].type == ATTR_STRING || l->items[i].type == ATTR_STRING_ARRAY)
 			free(l->items[i].str);
 	}
@@ -188,7 +192,7 @@ void span_unref(struct span *s)
 
 int span_set_name(struct span *s, const char *name)
 {
-	char *copy = strdup(name);
+	char *copy = utf8_sanitized_dup(name, strlen(name), NULL);
 	if (!copy)
 		return -ENOMEM;
 	free(s->name);
@@ -198,11 +202,21 @@ int span_set_name(struct span *s, const char *name)
 
 int span_set_trace_state(struct span *s, const char *ts, size_t len)
 {
-	char *copy = strndup(ts, len);
+	char *copy = utf8_sanitized_dup(ts, strnlen(ts, len), NULL);
 	if (!copy)
 		return -ENOMEM;
 	free(s->trace_state);
 	s->trace_state = copy;
+	return 0;
+}
+
+int span_set_status_message(struct span *s, const char *msg)
+{
+	char *copy = utf8_sanitized_dup(msg, strlen(msg), NULL);
+	if (!copy)
+		return -ENOMEM;
+	free(s->status_message);
+	s->status_message = copy;
 	return 0;
 }
 

@@ -39,7 +39,7 @@ enum attr_type {
 };
 
 struct attribute {
-	char *key;
+	const char *key; /* static storage (a string literal): not copied, not freed */
 	enum attr_type type;
 	union {
 		struct {
@@ -57,7 +57,9 @@ struct attribute_list {
 	size_t count, cap;
 };
 
-/* Attribute values longer than this are cut (UTF-8 safe) when added. */
+/* Attribute values longer than this are cut (UTF-8 safe) when added. Every
+ * string added to a span or resource is made valid UTF-8 (utf8.h). Keys must
+ * be string literals. */
 #define ATTR_VALUE_MAX_LEN 4096
 
 int attribute_list_add_str(struct attribute_list *l, const char *key, const char *val);
@@ -106,6 +108,7 @@ struct span *span_ref(struct span *s);
 void span_unref(struct span *s);
 int span_set_name(struct span *s, const char *name);
 int span_set_trace_state(struct span *s, const char *ts, size_t len);
+int span_set_status_message(struct span *s, const char *msg);
 bool span_has_parent(const struct span *s);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */

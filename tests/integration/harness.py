@@ -13,6 +13,8 @@ Every child process is registered and killed in teardown (also on failure and
 at exit); every temporary directory is removed; every wait has a timeout.
 """
 
+import atexit
+import ctypes
 import json
 import os
 import shutil
@@ -111,12 +113,28 @@ def _cleanup(procs, dirs):
 
 
 REG = Registry()
+atexit.register(REG.cleanup_all)
+
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    _LIBC = None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL it if the harness dies (even by
+    SIGKILL), so that no test process outlives a crashed run."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def spawn(argv, **kw):
-    """Popen registered for cleanup, in its own session (process group)."""
+    """Popen registered for cleanup, in its own session (process group),
+    killed if the harness dies."""
     kw.setdefault("stdin", subprocess.DEVNULL)
     kw.setdefault("start_new_session", True)
+    kw.setdefault("preexec_fn", _die_with_parent)
     log("spawn %s" % " ".join(argv))
     return REG.add_proc(subprocess.Popen(argv, **kw))
 
@@ -508,12 +526,42 @@ def client(cmd, *args, timeout=30.0):
     return p.pid, res
 
 
+def clients_parallel(runs, timeout=60.0):
+    """Starts every client.py run in `runs` (each a tuple: cmd, args...) at
+    once, then waits for all; returns [(pid, result dict)] in order."""
+    procs = [spawn([PY, os.path.join(CLIENTS, "client.py")] + [str(a) for a in run],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE) for run in runs]
+    deadline = time.monotonic() + timeout
+    results = []
+    for run, p in zip(runs, procs):
+        try:
+            out, err = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _kill(p)
+            raise AssertionError("client %s hung" % (run,))
+        try:
+            res = json.loads(out.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise AssertionError("client %s failed rc=%s: %s"
+                                 % (run, p.returncode, err.decode("utf-8", "replace")))
+        res["rc"] = p.returncode
+        results.append((p.pid, res))
+    return results
+
+
 # --- span selection ----------------------------------------------------------------
 
 def is_server(port, pid=None):
     """SERVER spans of requests received on `port` (by process `pid`)."""
     return lambda s: (s.kind == SPAN_KIND_SERVER and s.attr("server.port") == port
                       and (pid is None or s.pid == pid))
+
+
+def is_server_conn(port, peer_port):
+    """SERVER spans of one connection: received on `port` from a client
+    whose ephemeral port is `peer_port`."""
+    return lambda s: (s.kind == SPAN_KIND_SERVER and s.attr("server.port") == port
+                      and s.attr("network.peer.port") == peer_port)
 
 
 def is_client(port, pid=None):
@@ -595,6 +643,7 @@ class KspanCase(unittest.TestCase):
         REG.push(self.id())
         self.addCleanup(REG.pop)
         self.rx.clear()
+        self.addCleanup(self.assert_no_receiver_errors)
 
     def diagnostics(self, already=""):
         out = []

@@ -19,6 +19,7 @@ Spans are stored flattened (see Span below). Anything the receiver did not like
     rx.close()
 """
 
+import atexit
 import gzip
 import importlib
 import os
@@ -78,6 +79,7 @@ def generate_classes(proto_dir, timeout=60.0):
         return mod
 
 
+@atexit.register
 def cleanup_generated():
     with _PB_LOCK:
         for out, _ in _PB.values():

@@ -58,6 +58,12 @@ class Result(unittest.TestResult):
         self.skipped_ = []
         self.started = set()
         self.t0 = 0.0
+        self.frozen = False  # set by the watchdog: report nothing more
+
+    def _write(self, text):
+        if not self.frozen:
+            self.out.write(text)
+            self.out.flush()
 
     def startTest(self, test):
         super().startTest(test)
@@ -67,8 +73,7 @@ class Result(unittest.TestResult):
     def _line(self, word, test):
         name = test.id() if hasattr(test, "id") else str(test)
         dt = time.monotonic() - self.t0
-        self.out.write("  %-5s %s (%.2fs)\n" % (word, name, dt))
-        self.out.flush()
+        self._write("  %-5s %s (%.2fs)\n" % (word, name, dt))
 
     def _detail(self, test, err):
         text = self._exc_info_to_string(err, test)
@@ -82,6 +87,8 @@ class Result(unittest.TestResult):
 
     def addSuccess(self, test):
         super().addSuccess(test)
+        if self.frozen:
+            return
         self.passed.append(test.id())
         self._line("ok", test)
 
@@ -94,29 +101,29 @@ class Result(unittest.TestResult):
         self._bad("ERROR", test, err)
 
     def _bad(self, word, test, err):
+        if self.frozen:
+            return
         name = test.id() if hasattr(test, "id") else str(test)
         if name in self.passed:  # a cleanup failed after the test body passed
             self.passed.remove(name)
         detail = self._detail(test, err)
         self.failed.append((name, detail))
         self._line(word, test)
-        self.out.write(_indent(detail) + "\n")
-        self.out.flush()
+        self._write(_indent(detail) + "\n")
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         self.skipped_.append(test.id())
         self._line("skip", test)
-        self.out.write("        %s\n" % reason)
+        self._write("        %s\n" % reason)
 
     def addSubTest(self, test, subtest, err):
         super().addSubTest(test, subtest, err)
-        if err is not None:
+        if err is not None and not self.frozen:
             detail = self._detail(test, err)
             if test.id() not in {n for n, _ in self.failed}:
                 self.failed.append((test.id(), "subtest failed"))
-            self.out.write("  FAIL  %s\n%s\n" % (subtest.id(), _indent(detail)))
-            self.out.flush()
+            self._write("  FAIL  %s\n%s\n" % (subtest.id(), _indent(detail)))
 
 
 def _indent(text):
@@ -124,22 +131,28 @@ def _indent(text):
 
 
 def summarize(result, selected, out, extra_failed=()):
+    """Every selected test is passed, skipped or failed (failed includes
+    tests that never reported: their class setup failed, or the run was cut
+    short). Errors outside tests (a class teardown: kspan did not exit 0;
+    the watchdog) count as failures of their own."""
+    ids = [t.id() for t in selected]
     # a failed class setup is counted through the tests it kept from running
-    failed_names = {n for n, _ in result.failed if not n.startswith("setUpClass (")}
-    failed_names |= set(extra_failed)
-    not_run = [t.id() for t in selected if t.id() not in result.started]
-    passed = [n for n in result.passed if n not in failed_names]
-    failed = len(failed_names) + len(not_run)
-    for n in not_run:
-        out.write("  FAIL  %s (not run)\n" % n)
-    skipped = len(result.skipped_)
+    bad = {n for n, _ in result.failed if not n.startswith("setUpClass (")} | set(extra_failed)
+    passed = [i for i in ids if i in result.passed and i not in bad]
+    skipped = [i for i in ids if i in result.skipped_ and i not in bad]
+    failed_tests = [i for i in ids if i not in passed and i not in skipped]
+    unreported = [i for i in failed_tests if i not in bad]
+    extra = sorted(n for n in bad if n not in ids)
+    for n in unreported:
+        out.write("  FAIL  %s (not run to completion)\n" % n)
+    failed = len(failed_tests) + len(extra)
+    if failed:
+        out.write("\nfailures:\n")
+        for n in failed_tests + extra:
+            out.write("  %s\n" % n)
     line = "integration: %d passed, %d failed" % (len(passed), failed)
     if skipped:
-        line += ", %d skipped" % skipped
-    if result.failed or extra_failed:
-        out.write("\nfailures:\n")
-        for n in sorted(failed_names):
-            out.write("  %s\n" % n)
+        line += ", %d skipped" % len(skipped)
     out.write(line + "\n")
     out.flush()
     return failed
@@ -178,10 +191,11 @@ def main():
     limit = float(os.environ.get("KSPAN_IT_TIMEOUT", "300"))
 
     def watchdog():
+        result.frozen = True
         out.write("\nWATCHDOG: the suite ran longer than %.0f s; stacks:\n" % limit)
         out.flush()
         faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
-        harness.REG.cleanup_all()
+        harness.shutdown_suite()
         summarize(result, tests, out, extra_failed=["watchdog: suite timed out"])
         out.flush()
         os._exit(1)
@@ -191,7 +205,8 @@ def main():
     timer.start()
 
     def on_signal(signum, frame):
-        harness.REG.cleanup_all()
+        result.frozen = True
+        harness.shutdown_suite()
         out.write("\ninterrupted by %s\n" % signal.Signals(signum).name)
         summarize(result, tests, out, extra_failed=["interrupted"])
         os._exit(1)
@@ -208,6 +223,9 @@ def main():
         traceback.print_exc(file=out)
         result.failed.append(("runner", traceback.format_exc()))
     finally:
+        if result.frozen:  # the watchdog or a signal handler is ending the run
+            time.sleep(60)
+            os._exit(1)
         timer.cancel()
         harness.shutdown_suite()
     out.write("\n%.1f s\n" % (time.monotonic() - t0))

@@ -3,7 +3,9 @@ must not invent spans, and must keep producing correct spans afterwards."""
 
 import harness
 from checks import CommonChecks, fmt
-from harness import any_of, client, curl, involves_port, of_pid
+from harness import (SPAN_KIND_CLIENT, SPAN_KIND_SERVER, any_of, client, curl, involves_port,
+                     of_pid)
+from otlp_receiver import STATUS_ERROR
 
 
 class TestBadInput(CommonChecks, harness.SharedKspanCase):
@@ -58,13 +60,26 @@ class TestBadInput(CommonChecks, harness.SharedKspanCase):
             self.assertTrue(res["ok"], "echoed bytes differ: %r" % res)
             self.assertEqual(res["echoed"], size * rounds, res)
             pids.append(pid)
-        # HTTP-looking bytes that get a request (not a response) back
-        pid, res = client("raw", "127.0.0.1", echo.port, "--data",
-                          "GET /echoed HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertEqual(res["received"], res["sent"], res)
-        pids.append(pid)
         self.kspan.assert_alive()
         self.normal_request_still_works()
         bogus = self.rx.spans(any_of(involves_port(echo.port), of_pid(echo.pid),
                                      *[of_pid(p) for p in pids]))
         self.assertEqual(bogus, [], "spans for non-HTTP traffic:\n%s" % fmt(bogus))
+
+    def test_http_request_to_echo_server_never_succeeds(self):
+        """A real HTTP request to the echo server gets the request itself back,
+        not a response: kspan may report the unanswered request, but nothing
+        may claim an HTTP status, and at most one span per side."""
+        echo = self.echo
+        pid, res = client("raw", "127.0.0.1", echo.port, "--data",
+                          "GET /echoed HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(res["received"], res["sent"], res)
+        self.kspan.assert_alive()
+        self.normal_request_still_works()
+        spans = self.rx.settle(any_of(involves_port(echo.port), of_pid(echo.pid), of_pid(pid)), 0)
+        for sp in spans:
+            self.assertNotIn("http.response.status_code", sp.attributes,
+                             "the echo server sent no HTTP response: %r" % sp)
+            self.assertEqual(sp.status_code, STATUS_ERROR, "unanswered request: %r" % sp)
+        for kind in (SPAN_KIND_SERVER, SPAN_KIND_CLIENT):
+            self.assertLessEqual(len([sp for sp in spans if sp.kind == kind]), 1, fmt(spans))

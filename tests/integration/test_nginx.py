@@ -3,7 +3,7 @@
 import unittest
 
 import harness
-from harness import client, curl, is_client, is_server
+from harness import client, curl, is_client, is_server, is_server_conn
 from otlp_receiver import STATUS_ERROR, STATUS_UNSET
 from checks import WALL_SLACK_NS, CommonChecks, fmt
 
@@ -30,6 +30,9 @@ class TestNginx(CommonChecks, harness.SharedKspanCase):
         self.assert_ids(s)
         self.assert_ids(c)
         self.check_covers(c, s)
+        on_port = self.rx.spans(harness.involves_port(ng.port))
+        self.assertEqual(len(on_port), 2, "nothing but these two spans on port %d:\n%s"
+                         % (ng.port, fmt(on_port)))
         self.assert_no_receiver_errors()
 
     def test_nginx_status_404_and_500(self):
@@ -89,7 +92,10 @@ class TestNginx(CommonChecks, harness.SharedKspanCase):
         pid, res = client("pipeline", "127.0.0.1", ng.port, *paths)
         self.assertTrue(res["ok"], res)
         self.assertEqual(res["statuses"], [200, 404, 200, 200], res)
-        ss = self.expect_spans(is_server(ng.port), 4, "SERVER spans on port %d" % ng.port)
+        ss = self.expect_spans(is_server_conn(ng.port, res["local_port"]), 4,
+                               "SERVER spans on port %d for the connection from port %d"
+                               % (ng.port, res["local_port"]),
+                               context=[("all SERVER spans on the port", is_server(ng.port))])
         ss.sort(key=lambda s: (s.start_ns, s.end_ns))
         self.assertEqual([s.attr("url.path") for s in ss], paths, fmt(ss))
         for s, p, code in zip(ss, paths, (200, 404, 200, 200)):
@@ -106,8 +112,12 @@ class TestNginx(CommonChecks, harness.SharedKspanCase):
         self.assertEqual([t[0] for t in r.transfers], [200, 404, 200], r.transfers)
         self.assertEqual(len({t[2] for t in r.transfers}), 1, "curl reused its connection: %r"
                          % r.transfers)
-        ss = self.expect_spans(is_server(ng.port), 3, "SERVER spans on port %d" % ng.port)
-        cs = self.expect_spans(is_client(ng.port), 3, "CLIENT spans to port %d" % ng.port)
+        ss = self.expect_spans(is_server_conn(ng.port, r.local_port), 3,
+                               "SERVER spans on port %d for the connection from port %d"
+                               % (ng.port, r.local_port),
+                               context=[("all SERVER spans on the port", is_server(ng.port))])
+        cs = self.expect_spans(is_client(ng.port, r.pid), 3, "CLIENT spans of curl pid %d" % r.pid,
+                               context=[("all CLIENT spans to the port", is_client(ng.port))])
         self.assertEqual([s.attr("url.path") for s in ss], ["/ok", "/status/404", "/ok"], fmt(ss))
         self.assertEqual([c.attr("http.response.status_code") for c in cs], [200, 404, 200],
                          fmt(cs))

@@ -7,7 +7,7 @@ import time
 
 import harness
 from checks import MS, SYSCALL_SLACK_NS, WALL_SLACK_NS, CommonChecks, fmt, rand_hex
-from harness import client, curl, is_client, is_server
+from harness import client, curl, is_client, is_server, is_server_conn
 from otlp_receiver import STATUS_ERROR, STATUS_UNSET
 
 class TestPythonServer(CommonChecks, harness.SharedKspanCase):
@@ -63,6 +63,9 @@ class TestPythonServer(CommonChecks, harness.SharedKspanCase):
                                     % sp)
             self.assertLessEqual(sp.end_ns, t1 + WALL_SLACK_NS, "end after curl exited: %r" % sp)
         self.check_covers(c, s)
+        on_port = self.rx.spans(harness.involves_port(srv.port))
+        self.assertEqual(len(on_port), 2, "nothing but these two spans on port %d:\n%s"
+                         % (srv.port, fmt(on_port)))
         self.assert_no_receiver_errors()
 
     def test_delay_duration(self):
@@ -134,8 +137,13 @@ class TestPythonServer(CommonChecks, harness.SharedKspanCase):
         pid, res = client("keepalive", "127.0.0.1", srv.port, 20)
         self.assertTrue(res["ok"], res)
         self.assertEqual(res["statuses"], [200] * 20, res)
-        ss = self.expect_spans(is_server(srv.port), 20, "SERVER spans on port %d" % srv.port)
-        cs = self.expect_spans(is_client(srv.port), 20, "CLIENT spans to port %d" % srv.port)
+        ss = self.expect_spans(is_server_conn(srv.port, res["local_port"]), 20,
+                               "SERVER spans on port %d for the connection from port %d"
+                               % (srv.port, res["local_port"]),
+                               context=[("all SERVER spans on the port", is_server(srv.port))])
+        cs = self.expect_spans(is_client(srv.port, pid), 20, "CLIENT spans of pid %d to port %d"
+                               % (pid, srv.port),
+                               context=[("all CLIENT spans to the port", is_client(srv.port))])
         for i, (s, c) in enumerate(zip(ss, cs)):
             self.check_server_span(s, srv.pid, srv.port, "/seq/%d" % i, 200,
                                    peer_port=res["local_port"], name="GET /seq/{id}")
@@ -153,13 +161,43 @@ class TestPythonServer(CommonChecks, harness.SharedKspanCase):
         for c, s in zip(cs, ss):
             self.check_covers(c, s)
 
+    def test_concurrent_keepalive_connections(self):
+        """8 clients at once, 10 requests each on its own connection, served
+        by 8 server threads: spans must not be mixed up between connections."""
+        srv = self.srv
+        n_clients, n_req = 8, 10
+        runs = harness.clients_parallel([("keepalive", "127.0.0.1", srv.port, n_req)] * n_clients)
+        total = n_clients * n_req
+        self.expect_spans(is_server(srv.port, srv.pid), total, "SERVER spans on port %d"
+                          % srv.port)
+        self.expect_spans(is_client(srv.port), total, "CLIENT spans to port %d" % srv.port)
+        for pid, res in runs:
+            self.assertTrue(res["ok"], res)
+            ss = sorted(self.rx.spans(is_server_conn(srv.port, res["local_port"])),
+                        key=lambda s: s.start_ns)
+            cs = sorted(self.rx.spans(is_client(srv.port, pid)), key=lambda s: s.start_ns)
+            self.assertEqual([s.attr("url.path") for s in ss],
+                             ["/seq/%d" % i for i in range(n_req)],
+                             "SERVER spans of the connection from port %d:\n%s"
+                             % (res["local_port"], fmt(ss)))
+            self.assertEqual([c.attr("url.full") for c in cs],
+                             [srv.url("/seq/%d" % i) for i in range(n_req)],
+                             "CLIENT spans of pid %d:\n%s" % (pid, fmt(cs)))
+            for c, s in zip(cs, ss):
+                self.check_covers(c, s)
+        all_ids = [sp.span_id for sp in self.rx.spans(harness.involves_port(srv.port))]
+        self.assertEqual(len(set(all_ids)), 2 * total, "span ids not distinct")
+
     def test_pipelined_requests(self):
         srv = self.srv
         paths = ["/seq/7", "/status/404", "/seq/9"]
         pid, res = client("pipeline", "127.0.0.1", srv.port, *paths)
         self.assertTrue(res["ok"], res)
         self.assertEqual(res["statuses"], [200, 404, 200], res)
-        ss = self.expect_spans(is_server(srv.port), 3, "SERVER spans on port %d" % srv.port)
+        ss = self.expect_spans(is_server_conn(srv.port, res["local_port"]), 3,
+                               "SERVER spans on port %d for the connection from port %d"
+                               % (srv.port, res["local_port"]),
+                               context=[("all SERVER spans on the port", is_server(srv.port))])
         ss.sort(key=lambda s: (s.start_ns, s.end_ns))
         self.assertEqual([s.attr("url.path") for s in ss], paths, fmt(ss))
         for s, p, code in zip(ss, paths, (200, 404, 200)):
@@ -176,8 +214,7 @@ class TestPythonServer(CommonChecks, harness.SharedKspanCase):
         r = curl(srv.url("/ok"), headers=["traceparent: 00-%s-%s-01" % (tid, psid),
                                           "tracestate: vendor=abc"])
         self.assertEqual((r.rc, r.http_code), (0, 200), r)
-        ss = self.expect_spans(is_server(srv.port), 1, "SERVER span on port %d" % srv.port)
-        s = ss[0]
+        s = self.one_exchange(srv.port, srv.pid, r)[0]
         self.check_server_span(s, srv.pid, srv.port, "/ok", 200, peer_port=r.local_port)
         self.assertEqual(s.trace_id, tid, "trace id from traceparent: %r" % s)
         self.assertEqual(s.parent_span_id, psid, "parent from traceparent: %r" % s)
@@ -207,8 +244,7 @@ class TestPythonServer(CommonChecks, harness.SharedKspanCase):
                 r = curl(srv.url(path), headers=["traceparent: " + header,
                                                  "tracestate: vendor=abc"])
                 self.assertEqual((r.rc, r.http_code), (0, 200), r)
-                ss = self.expect_spans(is_server(srv.port), 1, "SERVER span on port %d" % srv.port)
-                s = ss[0]
+                s = self.one_exchange(srv.port, srv.pid, r)[0]
                 self.check_server_span(s, srv.pid, srv.port, path, 200, peer_port=r.local_port,
                                        name="GET /seq/{id}")
                 self.assert_ids(s, root=True)

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * utf8.h - every string a span carries is valid UTF-8 (OTLP string fields
+ * must be, and Go receivers reject a whole request otherwise). Captured bytes
+ * are made so once, when they enter a span, not at every export.
+ */
+#ifndef KSPAN_UTF8_H
+#define KSPAN_UTF8_H
+
+#include <stddef.h>
+
+/* A NUL-terminated copy of s[0..n) with every byte that starts no well-formed
+ * sequence (RFC 3629 section 4) replaced by U+FFFD; an embedded NUL also
+ * becomes U+FFFD. *out_len (optional) gets the copy's length. NULL when out
+ * of memory. */
+char *utf8_sanitized_dup(const char *s, size_t n, size_t *out_len);
+
+#endif /* KSPAN_UTF8_H */
