@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * otlp_http_config.c - the OTLP/HTTP exporter's configuration from the
+ * standard OTEL_* environment variables (OpenTelemetry specification:
+ * protocol/exporter.md and configuration/sdk-environment-variables.md).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "otlp_http_config.h"
+
+/* Largest accepted value of a millisecond or count variable. */
+#define CONFIG_NUMBER_MAX 0x7fffffffu
+
+/* sdk-environment-variables.md: "an empty value ... MUST be treated as unset". */
+static const char *env_get(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+/* The signal-specific variable if set, else the general one; *which names the one used. */
+static const char *env_get_either(const char *traces_name, const char *general_name,
+				  const char **which)
+{
+	const char *v = env_get(traces_name);
+	*which = traces_name;
+	if (!v) {
+		v = env_get(general_name);
+		*which = general_name;
+	}
+	return v;
+}
+
+/* A decimal number in [min, CONFIG_NUMBER_MAX], surrounding blanks allowed. */
+static bool parse_number(const char *s, uint32_t min, uint32_t *out)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno || *end || v < min || v > CONFIG_NUMBER_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static uint32_t env_number(const char *name, const char *value, uint32_t min, uint32_t def)
+{
+	uint32_t v;
+	if (!value)
+		return def;
+	if (parse_number(value, min, &v))
+		return v;
+	log_warn("%s=\"%s\" is not a number from %u to %u; using %u", name, value, min,
+		 CONFIG_NUMBER_MAX, def);
+	return def;
+}
+
+static enum otlp_compression env_compression(void)
+{
+	const char *name;
+	const char *v = env_get_either("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+				       "OTEL_EXPORTER_OTLP_COMPRESSION", &name);
+	if (!v || strcasecmp(v, "none") == 0)
+		return OTLP_COMPRESSION_NONE;
+	if (strcasecmp(v, "gzip") == 0)
+		return OTLP_COMPRESSION_GZIP;
+	log_warn("%s=\"%s\" is not gzip or none; using none", name, v);
+	return OTLP_COMPRESSION_NONE;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode [s, s+len) into a new string. A '%' not followed by two hex
+ * digits is kept as it is, so unencoded values also work. *bad is set when
+ * the result has a byte no HTTP header value may hold (NUL, CR, LF).
+ */
+static char *percent_decode(const char *s, size_t len, bool *bad)
+{
+	char *out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	*bad = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		int hi, lo;
+		if (c == '%' && i + 2 < len && (hi = hex_digit(s[i + 1])) >= 0 &&
+		    (lo = hex_digit(s[i + 2])) >= 0) {
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0' || c == '\r' || c == '\n')
+			*bad = true;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* RFC 9110 section 5.6.2: a header name is a token. */
+static bool header_name_valid(const char *s, size_t len)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+			return false;
+	return true;
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && isspace((unsigned char)(*s)[*len - 1]))
+		(*len)--;
+}
+
+/* Add or, for a name already there (HTTP names are case-insensitive), replace. */
+static int config_set_header(struct otlp_http_config *cfg, char *name, char *value)
+{
+	for (size_t i = 0; i < cfg->n_headers; i++) {
+		if (strcasecmp(cfg->headers[i].name, name) == 0) {
+			free(cfg->headers[i].name);
+			free(cfg->headers[i].value);
+			cfg->headers[i].name = name;
+			cfg->headers[i].value = value;
+			return 0;
+		}
+	}
+	struct otlp_http_header *h =
+		realloc(cfg->headers, (cfg->n_headers + 1) * sizeof(*cfg->headers));
+	if (!h)
+		return -ENOMEM;
+	cfg->headers = h;
+	h[cfg->n_headers].name = name;
+	h[cfg->n_headers].value = value;
+	cfg->n_headers++;
+	return 0;
+}
+
+/*
+ * protocol/exporter.md, "Specifying headers via environment variables": a
+ * comma-separated list of key=value in the W3C Baggage format, values
+ * percent-encoded. A malformed entry is reported and skipped, not fatal.
+ */
+static int parse_headers(struct otlp_http_config *cfg, const char *var, const char *list)
+{
+	const char *p = list;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t entry_len = comma ? (size_t)(comma - p) : strlen(p);
+		const char *entry = p;
+		p += entry_len + (comma ? 1 : 0);
+		trim(&entry, &entry_len);
+		if (!entry_len)
+			continue;
+
+		const char *eq = memchr(entry, '=', entry_len);
+		const char *key = entry, *val = eq ? eq + 1 : NULL;
+		size_t key_len = eq ? (size_t)(eq - entry) : entry_len;
+		size_t val_len = eq ? entry_len - key_len - 1 : 0;
+		trim(&key, &key_len);
+		trim(&val, &val_len);
+		bool bad = false;
+		char *name = NULL, *value = NULL;
+		if (eq && header_name_valid(key, key_len)) {
+			name = strndup(key, key_len);
+			value = percent_decode(val, val_len, &bad);
+			if (!name || !value) {
+				free(name);
+				free(value);
+				return -ENOMEM;
+			}
+		}
+		if (!name || bad) {
+			log_warn("%s: ignoring \"%.*s\": not a valid name=value header", var,
+				 (int)entry_len, entry);
+			free(name);
+			free(value);
+			continue;
+		}
+		if (config_set_header(cfg, name, value)) {
+			free(name);
+			free(value);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static bool url_is_http(const char *url)
+{
+	size_t skip = strncasecmp(url, "http://", 7) == 0    ? 7
+		      : strncasecmp(url, "https://", 8) == 0 ? 8
+							     : 0;
+	return skip && url[skip] && url[skip] != '/';
+}
+
+/*
+ * base + "/v1/traces" without doubling a trailing slash (protocol/exporter.md,
+ * "Endpoint URLs for OTLP/HTTP").
+ */
+static char *url_with_traces_path(const char *base)
+{
+	size_t len = strlen(base);
+	bool slash = len && base[len - 1] == '/';
+	char *url;
+	if (asprintf(&url, "%s%s%s", base, slash ? "" : "/", OTLP_HTTP_TRACES_PATH) < 0)
+		return NULL;
+	return url;
+}
+
+/* True when the URL has a path beyond "/" (scheme checked by url_is_http). */
+static bool url_has_path(const char *url)
+{
+	const char *slash = strchr(strstr(url, "://") + 3, '/');
+	return slash && slash[1];
+}
+
+static int config_endpoint(struct otlp_http_config *cfg, const char *endpoint_override)
+{
+	const char *source = "the command line", *url = endpoint_override;
+	bool append = false;
+	if (url && *url) {
+		append = url_is_http(url) && !url_has_path(url);
+	} else if ((url = env_get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))) {
+		source = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+	} else if ((url = env_get("OTEL_EXPORTER_OTLP_ENDPOINT"))) {
+		source = "OTEL_EXPORTER_OTLP_ENDPOINT";
+		append = true;
+	} else {
+		url = OTLP_HTTP_DEFAULT_ENDPOINT;
+	}
+	if (!url_is_http(url)) {
+		log_warn("OTLP endpoint \"%s\" from %s is not an http:// or https:// URL", url,
+			 source);
+		return -EINVAL;
+	}
+	cfg->endpoint = append ? url_with_traces_path(url) : strdup(url);
+	return cfg->endpoint ? 0 : -ENOMEM;
+}
+
+int otlp_http_config_from_env(struct otlp_http_config *cfg, const char *endpoint_override)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	int err = config_endpoint(cfg, endpoint_override);
+	const char *v;
+	if (!err && (v = env_get("OTEL_EXPORTER_OTLP_HEADERS")))
+		err = parse_headers(cfg, "OTEL_EXPORTER_OTLP_HEADERS", v);
+	if (!err && (v = env_get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")))
+		err = parse_headers(cfg, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", v);
+	if (err) {
+		otlp_http_config_free(cfg);
+		return err;
+	}
+
+	cfg->compression = env_compression();
+	const char *name;
+	v = env_get_either("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT",
+			   &name);
+	cfg->timeout_ms = env_number(name, v, 1, OTLP_HTTP_DEFAULT_TIMEOUT_MS);
+	cfg->schedule_delay_ms =
+		env_number("OTEL_BSP_SCHEDULE_DELAY", env_get("OTEL_BSP_SCHEDULE_DELAY"), 0,
+			   OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS);
+	cfg->export_timeout_ms =
+		env_number("OTEL_BSP_EXPORT_TIMEOUT", env_get("OTEL_BSP_EXPORT_TIMEOUT"), 1,
+			   OTLP_BSP_DEFAULT_EXPORT_TIMEOUT_MS);
+	cfg->max_queue_size =
+		env_number("OTEL_BSP_MAX_QUEUE_SIZE", env_get("OTEL_BSP_MAX_QUEUE_SIZE"), 1,
+			   OTLP_BSP_DEFAULT_MAX_QUEUE_SIZE);
+	cfg->max_export_batch_size = env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+						env_get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), 1,
+						OTLP_BSP_DEFAULT_MAX_EXPORT_BATCH_SIZE);
+	/* trace/sdk.md, Batching processor: "It must be less than or equal to maxQueueSize." */
+	if (cfg->max_export_batch_size > cfg->max_queue_size) {
+		log_warn("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%u is larger than "
+			 "OTEL_BSP_MAX_QUEUE_SIZE=%u; using %u",
+			 cfg->max_export_batch_size, cfg->max_queue_size, cfg->max_queue_size);
+		cfg->max_export_batch_size = cfg->max_queue_size;
+	}
+	return 0;
+}
+
+void otlp_http_config_free(struct otlp_http_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_headers; i++) {
+		free(cfg->headers[i].name);
+		free(cfg->headers[i].value);
+	}
+	free(cfg->headers);
+	free(cfg->endpoint);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int otlp_http_config_copy(struct otlp_http_config *dst, const struct otlp_http_config *src)
+{
+	*dst = *src;
+	dst->headers = NULL;
+	dst->n_headers = 0;
+	dst->endpoint = strdup(src->endpoint);
+	if (!dst->endpoint)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n_headers; i++) {
+		char *name = strdup(src->headers[i].name);
+		char *value = strdup(src->headers[i].value);
+		if (!name || !value || config_set_header(dst, name, value)) {
+			free(name);
+			free(value);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
