@@ -18,6 +18,8 @@
 /* A connection silent this long, with nothing pending, is forgotten (its
  * close was lost, e.g. to a ring-buffer overflow). */
 #define CONN_FORGET_NS (15ull * 60 * 1000000000ull)
+/* Attributes an HTTP span carries at most (add_*_attributes below). */
+#define SPAN_HTTP_ATTRS 20
 
 struct pending_request {
 	struct span *span;
@@ -299,6 +301,7 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 	s = span_new();
 	if (!s)
 		return false;
+	attribute_list_reserve(&s->attrs, SPAN_HTTP_ATTRS);
 	s->kind = c->role == KSPAN_ROLE_SERVER ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT;
 	s->tid = ev->hdr.tid;
 	s->resource = resource_ref(process_table_resource(a->procs, c->tgid));

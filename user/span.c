@@ -19,17 +19,25 @@ static size_t utf8_safe_len(const char *s, size_t n)
 	return end;
 }
 
+int attribute_list_reserve(struct attribute_list *l, size_t n)
+{
+	struct attribute *items;
+
+	if (n <= l->cap)
+		return 0;
+	items = realloc(l->items, n * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	l->items = items;
+	l->cap = n;
+	return 0;
+}
+
 static struct attribute *attribute_list_push(struct attribute_list *l, const char *key,
 					     enum attr_type type)
 {
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct attribute *items = realloc(l->items, cap * sizeof(*items));
-		if (!items)
-			return NULL;
-		l->items = items;
-		l->cap = cap;
-	}
+	if (l->count == l->cap && attribute_list_reserve(l, l->cap ? l->cap * 2 : 8))
+		return NULL;
 	struct attribute *a = &l->items[l->count];
 	memset(a, 0, sizeof(*a));
 	a->key = key;

@@ -62,6 +62,8 @@ struct attribute_list {
  * be string literals. */
 #define ATTR_VALUE_MAX_LEN 4096
 
+/* Room for n attributes in one allocation (spans know roughly how many). */
+int attribute_list_reserve(struct attribute_list *l, size_t n);
 int attribute_list_add_str(struct attribute_list *l, const char *key, const char *val);
 int attribute_list_add_strn(struct attribute_list *l, const char *key, const char *val, size_t n);
 int attribute_list_add_int(struct attribute_list *l, const char *key, int64_t val);
