@@ -30,7 +30,8 @@ endif
 BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler \
-	iproute2 wrk procps libclang-rt-14-dev
+	iproute2 procps libclang-rt-14-dev valgrind
+BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps
 
 WARN := -Wall -Wextra -Werror
 USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
@@ -58,7 +59,7 @@ LIB_OBJS := $(filter-out $(OBJ)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test-deps run test unit-tests integration-tests fuzz-tests vm-tests bench \
+.PHONY: all deps test-deps bench-deps run test unit-tests integration-tests fuzz-tests vm-tests bench \
 	clean format
 
 all: $(BUILD)/kspan
@@ -83,6 +84,9 @@ deps:
 
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
+
+bench-deps: deps
+	$(call install_missing,$(BENCH_PACKAGES))
 
 # --- BPF ----------------------------------------------------------------------
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
@@ -130,7 +134,8 @@ integration-tests: $(BUILD)/kspan
 fuzz-tests:
 	$(Q)$(MAKE) -s -f tests/fuzz/fuzz.mk run
 
-bench: $(BUILD)/kspan
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/bench/bench_nginx.sh
 
 # `make test` runs every suite even if one fails, then reports one summary.
