@@ -381,6 +381,7 @@ http {{
         server_name localhost;
         root {dir}/html;
         location = /ok {{ default_type text/plain; return 200 "ok\\n"; }}
+        location = /status/200 {{ default_type text/plain; return 200 "s200\\n"; }}
         location = /status/404 {{ return 404; }}
         location = /status/500 {{ return 500; }}
         location /static/ {{ }}

@@ -10,6 +10,9 @@ expected, 1 otherwise. Every socket operation has a timeout.
       one GET with http.client; reports status and body length
   keepalive HOST PORT N
       N GETs of /seq/<i> on ONE http.client connection; checks each body
+  mixed HOST PORT N
+      N GETs on ONE connection alternating /status/200, /status/404 and
+      /status/503, so that a response paired with the wrong request shows
   pipeline HOST PORT PATH [PATH...]
       writes all requests in ONE send() on a raw socket (the last one says
       Connection: close), reads until EOF, counts the responses in order
@@ -92,6 +95,24 @@ def cmd_keepalive(a):
                 "statuses": statuses}, ok)
 
 
+MIXED_CODES = (200, 404, 503)
+
+
+def cmd_mixed(a):
+    conn = http.client.HTTPConnection(a.host, a.port, timeout=TIMEOUT)
+    statuses, ok = [], True
+    for i in range(a.n):
+        code = MIXED_CODES[i % len(MIXED_CODES)]
+        conn.request("GET", "/status/%d" % code)
+        r = conn.getresponse()
+        r.read()
+        statuses.append(r.status)
+        ok = ok and r.status == code
+    local_port = conn.sock.getsockname()[1]
+    conn.close()
+    return out({"local_port": local_port, "statuses": statuses}, ok)
+
+
 def cmd_pipeline(a):
     host_hdr = "[%s]:%d" % (a.host, a.port) if ":" in a.host else "%s:%d" % (a.host, a.port)
     reqs = []
@@ -155,14 +176,14 @@ def cmd_echo(a):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("get", "keepalive", "pipeline", "raw", "echo"):
+    for name in ("get", "keepalive", "mixed", "pipeline", "raw", "echo"):
         p = sub.add_parser(name)
         p.add_argument("host")
         p.add_argument("port", type=int)
         if name == "get":
             p.add_argument("path")
             p.add_argument("-H", "--header", action="append")
-        elif name == "keepalive":
+        elif name in ("keepalive", "mixed"):
             p.add_argument("n", type=int)
         elif name == "pipeline":
             p.add_argument("paths", nargs="+")
@@ -174,7 +195,8 @@ def main():
             p.add_argument("--size", type=int, default=4096)
             p.add_argument("--rounds", type=int, default=8)
     a = ap.parse_args()
-    return {"get": cmd_get, "keepalive": cmd_keepalive, "pipeline": cmd_pipeline,
+    return {"get": cmd_get, "keepalive": cmd_keepalive, "mixed": cmd_mixed,
+            "pipeline": cmd_pipeline,
             "raw": cmd_raw, "echo": cmd_echo}[a.cmd](a)
 
 
