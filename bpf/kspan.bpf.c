@@ -90,24 +90,25 @@ int kspan_tp_enter_connect(void *ctx)
 	return probe__connect_enter(ENTER_ARG(ctx, 0));
 }
 
-/* One exit body serves every remembered syscall. */
-#define KSPAN_TP_EXIT(name)                                   \
-	SEC("tracepoint/syscalls/sys_exit_" #name)            \
-	int kspan_tp_exit_##name(void *ctx)                   \
-	{                                                     \
-		return probe__io_exit(EXIT_RET(ctx));         \
+/* One exit body serves every remembered syscall; read-like ones name
+ * themselves so that a read blocked since before attach is still seen. */
+#define KSPAN_TP_EXIT(name, unseen_read)                              \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                    \
+	int kspan_tp_exit_##name(void *ctx)                           \
+	{                                                             \
+		return probe__io_exit(EXIT_RET(ctx), (unseen_read));  \
 	}
 
-KSPAN_TP_EXIT(read)
-KSPAN_TP_EXIT(readv)
-KSPAN_TP_EXIT(recvfrom)
-KSPAN_TP_EXIT(recvmsg)
-KSPAN_TP_EXIT(write)
-KSPAN_TP_EXIT(writev)
-KSPAN_TP_EXIT(sendto)
-KSPAN_TP_EXIT(sendmsg)
-KSPAN_TP_EXIT(sendfile64)
-KSPAN_TP_EXIT(connect)
+KSPAN_TP_EXIT(read, KSPAN_SYS_READ)
+KSPAN_TP_EXIT(readv, KSPAN_SYS_READV)
+KSPAN_TP_EXIT(recvfrom, KSPAN_SYS_RECVFROM)
+KSPAN_TP_EXIT(recvmsg, KSPAN_SYS_RECVMSG)
+KSPAN_TP_EXIT(write, 0)
+KSPAN_TP_EXIT(writev, 0)
+KSPAN_TP_EXIT(sendto, 0)
+KSPAN_TP_EXIT(sendmsg, 0)
+KSPAN_TP_EXIT(sendfile64, 0)
+KSPAN_TP_EXIT(connect, 0)
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int kspan_tp_exit_accept(void *ctx)

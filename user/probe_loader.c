@@ -15,12 +15,15 @@
 #include <bpf/libbpf.h>
 
 #include "kspan.skel.h"
+#include "clock.h"
 #include "kspan_abi.h"
 #include "log.h"
 #include "probe_loader.h"
 
 #define TRACEFS_PATH "/sys/kernel/tracing"
 #define DEBUGFS_TRACING_PATH "/sys/kernel/debug/tracing"
+/* How long after attach a read that was already blocked is still adopted. */
+#define ADOPT_BLOCKED_READS_NS (10ull * 60 * 1000000000)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -183,7 +186,13 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 		log_warn("filling the --pid/--port filter maps failed: %s", strerror(-err));
 		return err;
 	}
-	return attach_all(l);
+	err = attach_all(l);
+	if (err)
+		return err;
+	/* Reads blocked since before attach (idle keep-alive connections) are
+	 * adopted at their exit for a while; see probe__read_exit_unseen. */
+	l->skel->bss->adopt_reads_until_ns = clock_mono_ns() + ADOPT_BLOCKED_READS_NS;
+	return 0;
 }
 
 int probe_loader_ringbuf_fd(const struct probe_loader *l)
