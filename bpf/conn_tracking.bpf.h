@@ -31,6 +31,46 @@ static __always_inline bool tuple__selected(const struct kspan_conn_tuple *t)
 	       bpf_map_lookup_elem(&traced_ports, &remote);
 }
 
+/* An address and port as a self_endpoints key (IPv4 mapped into IPv6). */
+static __always_inline void endpoint__key(struct endpoint_key *k, __u16 family, const __u8 *addr,
+					  __u16 port)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->port = port;
+	if (family == KSPAN_AF_INET) {
+		k->addr[10] = 0xff;
+		k->addr[11] = 0xff;
+		__builtin_memcpy(&k->addr[12], addr, 4);
+	} else {
+		__builtin_memcpy(k->addr, addr, 16);
+	}
+}
+
+/* kspan connected (or closes) socket `sk`: remember (or forget) its local
+ * endpoint. */
+static __always_inline void self__note_endpoint(struct sock *sk, bool add)
+{
+	struct kspan_conn_tuple t = {};
+	struct endpoint_key k;
+	__u8 one = 1;
+
+	socket__read_tuple(sk, &t);
+	endpoint__key(&k, t.family, t.local_addr, t.local_port);
+	if (add)
+		bpf_map_update_elem(&self_endpoints, &k, &one, BPF_ANY);
+	else
+		bpf_map_delete_elem(&self_endpoints, &k);
+}
+
+/* Is the peer of this connection one of kspan's own sockets? */
+static __always_inline bool tuple__peer_is_self(const struct kspan_conn_tuple *t)
+{
+	struct endpoint_key k;
+
+	endpoint__key(&k, t->family, t->remote_addr, t->remote_port);
+	return bpf_map_lookup_elem(&self_endpoints, &k) != NULL;
+}
+
 static __always_inline void random__fill(__u8 *dst, __u32 words)
 {
 	for (__u32 i = 0; i < words && i < 4; i++) {

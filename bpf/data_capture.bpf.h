@@ -14,6 +14,7 @@
 
 /* Internal syscall kinds that never reach the ABI. */
 #define INFLIGHT_CONNECT 100
+#define INFLIGHT_SELF_CONNECT 101
 
 /* How many iovec entries a readv/writev/sendmsg capture walks. */
 #define CAPTURE_MAX_IOVECS 4
@@ -159,6 +160,12 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		 * just enough bytes to tell, and stay quiet otherwise. */
 		if (in->syscall == KSPAN_SYS_SENDFILE)
 			return;
+		/* Checked at the first data rather than at accept: kspan's
+		 * connect() may still be returning when the peer accepts. */
+		if (tuple__peer_is_self(&c->tuple)) {
+			c->ignored = 1;
+			return;
+		}
 		captured = kspan_capture_copy(s, in->buf, in->iovcnt, bytes < 16 ? bytes : 16);
 		if (!kspan_message_start(s, captured))
 			return;

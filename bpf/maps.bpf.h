@@ -82,6 +82,24 @@ struct {
 	__type(value, __u64);
 } known_procs SEC(".maps");
 
+/* The local endpoints of kspan's own TCP connections (its exporter's), so
+ * that the peer's side - a collector on this node - is not traced either:
+ * otherwise every export would produce a span that the next export sends.
+ * Addresses are stored IPv6-style, IPv4 as ::ffff:a.b.c.d, because the peer
+ * may see a v4 client through a dual-stack socket. */
+struct endpoint_key {
+	__u8 addr[16];
+	__u16 port;
+	__u8 _pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_SELF_ENDPOINTS);
+	__type(key, struct endpoint_key);
+	__type(value, __u8);
+} self_endpoints SEC(".maps");
+
 /* --pid filter: tgid -> 1. Consulted only when filter_pids is set. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -136,6 +136,11 @@ static __always_inline int probe__io_exit(long ret, __u8 unseen_read)
 			conn__get(id >> 32, in.fd, in.sk, KSPAN_ROLE_CLIENT, false);
 		return 0;
 	}
+	if (in.syscall == INFLIGHT_SELF_CONNECT) {
+		if (ret == 0 || ret == -KSPAN_EINPROGRESS)
+			self__note_endpoint((struct sock *)in.sk, true);
+		return 0;
+	}
 	if (ret <= 0)
 		return 0;
 	data__handle(&in, (__u32)ret);
@@ -144,7 +149,16 @@ static __always_inline int probe__io_exit(long ret, __u8 unseen_read)
 
 static __always_inline int probe__connect_enter(__u32 fd)
 {
-	return probe__io_enter(fd, 0, 0, INFLIGHT_CONNECT, 0);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock *sk;
+
+	if ((__u32)(id >> 32) != self_tgid)
+		return probe__io_enter(fd, 0, 0, INFLIGHT_CONNECT, 0);
+	/* kspan's own connection (its exporter): remember its endpoint. */
+	sk = socket__from_fd(fd);
+	if (sk)
+		probe__remember(id, fd, (__u64)sk, 0, 0, INFLIGHT_SELF_CONNECT, 0);
+	return 0;
 }
 
 /* accept/accept4 returned a new connection: we are its server. */
@@ -165,6 +179,12 @@ static __always_inline int probe__close_enter(__u32 fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
+	if ((__u32)(id >> 32) == self_tgid) {
+		struct sock *sk = socket__from_fd(fd);
+		if (sk)
+			self__note_endpoint(sk, false);
+		return 0;
+	}
 	if (!process__selected(id >> 32))
 		return 0;
 	conn__close(id >> 32, fd);
