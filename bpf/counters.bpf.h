@@ -13,7 +13,7 @@ static __always_inline void counter__inc(__u32 which)
 		*v += 1; /* per-CPU slot: no other writer */
 }
 
-/* bpf_ringbuf_output() that counts both outcomes. Wake-ups are batched:
+/* bpf_ringbuf_output() that counts what it could not send. Wake-ups are batched:
  * the reader is woken only when wakeup_data_bytes are waiting. */
 static __always_inline int ringbuf__send(void *data, __u64 size)
 {
@@ -22,7 +22,8 @@ static __always_inline int ringbuf__send(void *data, __u64 size)
 			      : BPF_RB_NO_WAKEUP;
 	int err = bpf_ringbuf_output(&events, data, size, flags);
 
-	counter__inc(err ? KSPAN_CNT_RINGBUF_DROPS : KSPAN_CNT_EVENTS_SENT);
+	if (err)
+		counter__inc(KSPAN_CNT_RINGBUF_DROPS);
 	return err;
 }
 

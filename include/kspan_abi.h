@@ -196,7 +196,6 @@ enum kspan_counter {
 	KSPAN_CNT_CAPTURE_FAULTS = 1,	/* user memory could not be read */
 	KSPAN_CNT_INFLIGHT_FULL = 2,	/* no room to remember a syscall between enter and exit */
 	KSPAN_CNT_CONN_TABLE_FULL = 3,	/* conn_table update failed */
-	KSPAN_CNT_EVENTS_SENT = 4,	/* records written to the ring buffer */
 	KSPAN_CNT_MAX = 8,
 };
 
