@@ -9,6 +9,8 @@
 #   (b) the same with `kspan --exporter otlp` sending to a local counting sink
 #   (c) (a) again, to show how noisy the machine is
 #   (d) hey at a fixed BENCH_RATE req/s without kspan, (e) the same with kspan
+#   (f) (b) with kspan tracing only the nginx worker (--pid), as on a node
+#       whose load comes from elsewhere: wrk's own syscalls then cost little
 # and prints requests/s, the with/without ratio, kspan's CPU seconds per 100k
 # requests (utime+stime from /proc/PID/stat, load phase only), its peak RSS
 # (VmHWM), the drop counters of its final "kspan: counters" line, and the
@@ -309,13 +311,14 @@ ratio() {
 }
 
 print_kspan_row() {
-	local label=$1 b=$2 e=$3
-	printf '%-34s %18s %18s\n' "$label" "$b" "$e"
+	local label=$1 b=$2 e=$3 f=$4
+	printf '%-34s %18s %18s %18s\n' "$label" "$b" "$e" "$f"
 }
 
 print_summary() {
 	local a="(a) wrk, no kspan" b="(b) wrk, kspan otlp" c="(c) wrk, no kspan (again)"
 	local d="(d) $RATE_LABEL, no kspan" e="(e) $RATE_LABEL, kspan otlp"
+	local f="(f) wrk, kspan otlp --pid nginx"
 	local baseline
 	baseline=$(awk -v x="${RPS[$a]}" -v y="${RPS[$c]}" 'BEGIN { print (x + y) / 2 }')
 
@@ -331,34 +334,41 @@ print_summary() {
 	echo
 	printf '%-52s %s\n' "saturating, with kspan / without (mean of a and c):" \
 		"$(ratio "${RPS[$b]:-0}" "$baseline")"
+	printf '%-52s %s\n' "saturating, kspan --pid nginx / without, (f):" \
+		"$(ratio "${RPS[$f]:-0}" "$baseline")"
 	printf '%-52s %s\n' "noise, (c) / (a):" "$(ratio "${RPS[$c]}" "${RPS[$a]}")"
 	printf '%-52s %s\n' "fixed rate, with kspan / without, (e) / (d):" \
 		"$(ratio "${RPS[$e]:-0}" "${RPS[$d]}")"
 	echo
-	print_kspan_row "kspan" "(b) saturating" "(e) fixed rate"
-	print_kspan_row "state" "${K_STATE[b]:-not run}" "${K_STATE[e]:-not run}"
-	print_kspan_row "requests during the run" "${K_REQUESTS[b]:-?}" "${K_REQUESTS[e]:-?}"
-	print_kspan_row "CPU seconds (utime+stime)" "${K_CPU[b]:-?}" "${K_CPU[e]:-?}"
-	print_kspan_row "CPU seconds per 100k requests" "${K_PER100K[b]:-?}" "${K_PER100K[e]:-?}"
-	print_kspan_row "max RSS (VmHWM)" "${K_RSS[b]:-?}" "${K_RSS[e]:-?}"
-	local name lb le vb ve
-	lb=${K_LOG[b]:-/dev/null} le=${K_LOG[e]:-/dev/null}
+	print_kspan_row "kspan" "(b) saturating" "(e) fixed rate" "(f) --pid nginx"
+	print_kspan_row "state" "${K_STATE[b]:-not run}" "${K_STATE[e]:-not run}" \
+		"${K_STATE[f]:-not run}"
+	print_kspan_row "requests during the run" "${K_REQUESTS[b]:-?}" "${K_REQUESTS[e]:-?}" \
+		"${K_REQUESTS[f]:-?}"
+	print_kspan_row "CPU seconds (utime+stime)" "${K_CPU[b]:-?}" "${K_CPU[e]:-?}" "${K_CPU[f]:-?}"
+	print_kspan_row "CPU seconds per 100k requests" "${K_PER100K[b]:-?}" "${K_PER100K[e]:-?}" \
+		"${K_PER100K[f]:-?}"
+	print_kspan_row "max RSS (VmHWM)" "${K_RSS[b]:-?}" "${K_RSS[e]:-?}" "${K_RSS[f]:-?}"
+	local name lb le lf vb ve vf
+	lb=${K_LOG[b]:-/dev/null} le=${K_LOG[e]:-/dev/null} lf=${K_LOG[f]:-/dev/null}
 	for name in kernel_ringbuf_drops spans_export_dropped_queue spans_created spans_exported; do
-		print_kspan_row "$name" "$(counter "$lb" "$name")" "$(counter "$le" "$name")"
+		print_kspan_row "$name" "$(counter "$lb" "$name")" "$(counter "$le" "$name")" \
+			"$(counter "$lf" "$name")"
 	done
-	print_kspan_row "spans received by the sink" "${K_SINK[b]:-?}" "${K_SINK[e]:-?}"
+	print_kspan_row "spans received by the sink" "${K_SINK[b]:-?}" "${K_SINK[e]:-?}" \
+		"${K_SINK[f]:-?}"
 	# Every other counter kspan reported as non-zero, whatever its name.
-	for name in $(counter_names "$lb" "$le"); do
+	for name in $(counter_names "$lb" "$le" "$lf"); do
 		case $name in
 		kernel_ringbuf_drops | spans_export_dropped_queue | spans_created | spans_exported)
 			continue
 			;;
 		esac
-		vb=$(counter "$lb" "$name") ve=$(counter "$le" "$name")
-		case "$vb$ve" in
-		00 | '0?' | '?0' | '??') continue ;;
+		vb=$(counter "$lb" "$name") ve=$(counter "$le" "$name") vf=$(counter "$lf" "$name")
+		case "$vb$ve$vf" in
+		000 | *'?'*'?'*) continue ;;
 		esac
-		print_kspan_row "$name" "$vb" "$ve"
+		print_kspan_row "$name" "$vb" "$ve" "$vf"
 	done
 	echo
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -383,7 +393,7 @@ main() {
 	else
 		RATE_LABEL="wrk -t1 -c4"
 	fi
-	note "nginx on $URL, OTLP sink on $SINK_URL; $((BENCH_SECONDS * 5 + 2))s of load follow"
+	note "nginx on $URL, OTLP sink on $SINK_URL; $((BENCH_SECONDS * 6 + 2))s of load follow"
 
 	# Unreported warm-up: the first run after nginx starts is otherwise the slowest.
 	BENCH_SECONDS=2 saturating_load "$TMP/warmup.out"
@@ -403,6 +413,14 @@ main() {
 		measure_with_kspan e fixed_rate_load "$TMP/e.out" || true
 	fi
 	record_row "(e) $RATE_LABEL, kspan otlp"
+	clear_results
+	if [ -x "$KSPAN" ]; then
+		local worker
+		worker=$(pgrep -P "$NGINX_PID" | head -n 1)
+		KSPAN_ARGS="$KSPAN_ARGS --pid $worker" measure_with_kspan f saturating_load \
+			"$TMP/f.out" || true
+	fi
+	record_row "(f) wrk, kspan otlp --pid nginx"
 
 	print_summary
 	return $FAILED
