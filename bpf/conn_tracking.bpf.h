@@ -100,7 +100,8 @@ static __always_inline void conn__send_close(const struct conn_state *c, __u64 n
 	ev.tuple = c->tuple;
 	ev.role = c->role;
 	ev.protocol = c->protocol;
-	ev.seq = c->next_seq;
+	ev.seq_ingress = c->next_seq[0];
+	ev.seq_egress = c->next_seq[1];
 	ringbuf__send(&ev, sizeof(ev));
 }
 

@@ -198,7 +198,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	s->ev.protocol = c->protocol;
 	s->ev.syscall = in->syscall;
 	/* Numbered before sending: a failed send leaves a gap userspace sees. */
-	s->ev.seq = c->next_seq++;
+	s->ev.seq = c->next_seq[in->direction == KSPAN_DIR_EGRESS]++;
 	if (start == KSPAN_DATA_F_MSG_START_REQUEST)
 		kspan_trace_ctx_decide(s, captured);
 

@@ -63,8 +63,12 @@ struct conn_state {
 	__u8 ignored;	/* excluded by the port filter, or not TCP */
 	__u8 announced; /* at least one event was sent */
 	__u8 adopted;	/* first seen on data, not at accept/connect */
-	__u8 _pad;
-	__u16 next_seq; /* seq of the next event, counted even when sending fails */
+	__u8 _pad[3];
+	/* seq of the next event per direction (index: direction - 1), counted
+	 * even when sending fails. Per direction because a reader and a writer
+	 * thread may race on one socket (Go does): their events can reach the
+	 * ring in either order, which is no loss. */
+	__u16 next_seq[2];
 };
 
 struct {

@@ -154,7 +154,7 @@ struct kspan_data_event {
 	__u8 role;	    /* enum kspan_role */
 	__u8 protocol;	    /* enum kspan_protocol */
 	__u8 syscall;	    /* enum kspan_syscall */
-	__u16 seq;	    /* per-connection event number: a gap means lost events */
+	__u16 seq;	    /* per connection and direction: a gap means lost events */
 	struct kspan_trace_ctx ctx; /* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
 	/* __u8 payload[captured_len] follows */
 };
@@ -167,8 +167,9 @@ struct kspan_conn_event {
 	struct kspan_conn_tuple tuple;
 	__u8 role;
 	__u8 protocol;
-	__u16 seq; /* the seq the next DATA event would have had */
-	__u8 _pad[4];
+	__u16 seq_ingress; /* the seq the next DATA event of each direction */
+	__u16 seq_egress;  /* would have had */
+	__u8 _pad[2];
 };
 _Static_assert(sizeof(struct kspan_conn_event) == 24 + 8 + 48 + 8, "kspan_conn_event layout");
 

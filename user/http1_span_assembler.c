@@ -37,7 +37,7 @@ struct http1_conn {
 	struct pending_request fifo[PIPELINE_DEPTH];
 	unsigned fifo_head, fifo_count;
 	bool orphan_response; /* the response being parsed answers nothing we saw */
-	uint16_t next_seq;    /* seq expected of the next event (kspan_abi.h) */
+	uint16_t next_seq[2]; /* seq expected next, per direction (kspan_abi.h) */
 	/* Where the request being parsed began: its head may end pieces later,
 	 * but its start time and kernel-decided context belong to the piece
 	 * that held its first byte. */
@@ -502,19 +502,21 @@ void span_assembler_on_data(struct span_assembler *a, const struct kspan_data_ev
 	struct http1_conn *c = u64_map_get(&a->conns, ev->conn_id);
 	const uint8_t *payload = (const uint8_t *)(ev + 1);
 	bool requests;
+	int dir;
 
 	if (ev->protocol != KSPAN_PROTO_HTTP1 || ev->role == KSPAN_ROLE_UNKNOWN)
 		return;
+	dir = ev->direction == KSPAN_DIR_EGRESS;
 	if (!c) {
 		c = conn_new(a, ev);
 		if (!c)
 			return;
 		if (ev->seq != 0) /* its first events were lost: nothing to undo */
 			STAT_INC(a->stats, conn_event_gaps);
-	} else if (ev->seq != c->next_seq) {
+	} else if (ev->seq != c->next_seq[dir]) {
 		conn_resync(a, c);
 	}
-	c->next_seq = (uint16_t)(ev->seq + 1);
+	c->next_seq[dir] = (uint16_t)(ev->seq + 1);
 	if (!c->requests || !c->responses)
 		return; /* out of memory in conn_resync */
 	c->ev = ev;
@@ -551,7 +553,7 @@ void span_assembler_on_close(struct span_assembler *a, const struct kspan_conn_e
 
 	if (!c)
 		return;
-	if (ev->seq != c->next_seq)
+	if (ev->seq_ingress != c->next_seq[0] || ev->seq_egress != c->next_seq[1])
 		conn_resync(a, c);
 	conn_end(a, c, ev->hdr.ts_ns);
 	conn_free(c);
