@@ -114,7 +114,7 @@ static __always_inline void conn__send_close(const struct conn_state *c, __u64 n
 static __always_inline struct conn_state *conn__get(__u32 tgid, __u32 fd, __u64 sk, __u8 role,
 						    bool adopted)
 {
-	struct conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_key key = {.tgid = tgid, .fd = fd};
 	__u64 start = task__process_start_ns();
 	struct conn_state *c = bpf_map_lookup_elem(&conn_table, &key);
 	struct conn_state fresh = {};
@@ -144,7 +144,7 @@ static __always_inline struct conn_state *conn__get(__u32 tgid, __u32 fd, __u64 
 /* close(fd): tell userspace (if it knew the connection) and forget it. */
 static __always_inline void conn__close(__u32 tgid, __u32 fd)
 {
-	struct conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_key key = {.tgid = tgid, .fd = fd};
 	struct conn_state *c = bpf_map_lookup_elem(&conn_table, &key);
 
 	if (!c)

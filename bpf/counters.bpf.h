@@ -18,8 +18,8 @@ static __always_inline void counter__inc(__u32 which)
 static __always_inline int ringbuf__send(void *data, __u64 size)
 {
 	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_data_bytes
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
+			  ? BPF_RB_FORCE_WAKEUP
+			  : BPF_RB_NO_WAKEUP;
 	int err = bpf_ringbuf_output(&events, data, size, flags);
 
 	if (err)

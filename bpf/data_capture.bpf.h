@@ -13,7 +13,7 @@
 #include "w3c_traceparent.h"
 
 /* Internal syscall kinds that never reach the ABI. */
-#define INFLIGHT_CONNECT 100
+#define INFLIGHT_CONNECT      100
 #define INFLIGHT_SELF_CONNECT 101
 
 /* How many iovec entries a readv/writev/sendmsg capture walks. */

@@ -18,7 +18,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define ENTER_ARG(ctx, n) ((struct trace_event_raw_sys_enter *)(ctx))->args[n]
-#define EXIT_RET(ctx) ((struct trace_event_raw_sys_exit *)(ctx))->ret
+#define EXIT_RET(ctx)	  ((struct trace_event_raw_sys_exit *)(ctx))->ret
 
 /* read(fd, buf, count), recvfrom(fd, buf, len, flags, ...) */
 SEC("tracepoint/syscalls/sys_enter_read")
@@ -92,11 +92,11 @@ int kspan_tp_enter_connect(void *ctx)
 
 /* One exit body serves every remembered syscall; read-like ones name
  * themselves so that a read blocked since before attach is still seen. */
-#define KSPAN_TP_EXIT(name, unseen_read)                              \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                    \
-	int kspan_tp_exit_##name(void *ctx)                           \
-	{                                                             \
-		return probe__io_exit(EXIT_RET(ctx), (unseen_read));  \
+#define KSPAN_TP_EXIT(name, unseen_read)                                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int kspan_tp_exit_##name(void *ctx)                                                        \
+	{                                                                                          \
+		return probe__io_exit(EXIT_RET(ctx), (unseen_read));                               \
 	}
 
 KSPAN_TP_EXIT(read, KSPAN_SYS_READ)

@@ -9,11 +9,11 @@
 #ifndef KSPAN_SOCKET_LOOKUP_BPF_H
 #define KSPAN_SOCKET_LOOKUP_BPF_H
 
-#define KSPAN_AF_INET 2
-#define KSPAN_AF_INET6 10
+#define KSPAN_AF_INET	  2
+#define KSPAN_AF_INET6	  10
 #define KSPAN_SOCK_STREAM 1
-#define KSPAN_S_IFMT 00170000
-#define KSPAN_S_IFSOCK 0140000
+#define KSPAN_S_IFMT	  00170000
+#define KSPAN_S_IFSOCK	  0140000
 
 /* The struct sock of a TCP (stream, IPv4/IPv6) socket at `fd`, or NULL. */
 static __always_inline struct sock *socket__from_fd(__u32 fd)

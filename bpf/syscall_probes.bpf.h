@@ -9,20 +9,20 @@
 
 #include "data_capture.bpf.h"
 
-#define KSPAN_MSG_PEEK 2
+#define KSPAN_MSG_PEEK	  2
 #define KSPAN_EINPROGRESS 115
 
 static __always_inline void probe__remember(__u64 id, __u32 fd, __u64 sk, __u64 buf, __u32 iovcnt,
 					    __u8 syscall, __u8 direction)
 {
 	struct inflight_syscall in = {
-		.sk = sk,
-		.buf = buf,
-		.ts_enter = bpf_ktime_get_ns(),
-		.fd = fd,
-		.iovcnt = iovcnt,
-		.syscall = syscall,
-		.direction = direction,
+	    .sk = sk,
+	    .buf = buf,
+	    .ts_enter = bpf_ktime_get_ns(),
+	    .fd = fd,
+	    .iovcnt = iovcnt,
+	    .syscall = syscall,
+	    .direction = direction,
 	};
 
 	if (bpf_map_update_elem(&inflight, &id, &in, BPF_ANY))
@@ -82,7 +82,7 @@ static __always_inline int probe__recvmsg_enter(__u32 fd, __u64 user_msg, __u64 
  */
 static __always_inline int probe__read_exit_unseen(__u64 id, long ret, __u8 syscall)
 {
-	struct inflight_syscall in = { .syscall = syscall, .direction = KSPAN_DIR_INGRESS };
+	struct inflight_syscall in = {.syscall = syscall, .direction = KSPAN_DIR_INGRESS};
 	struct pt_regs *regs;
 	struct sock *sk;
 

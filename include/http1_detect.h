@@ -15,7 +15,7 @@
 #define HTTP1_DETECT_MIN 9
 
 /* Matches `lit` (a string literal) at buf[off..]; `len` is the valid length. */
-#define HTTP1_HAS_PREFIX(buf, off, len, lit) \
+#define HTTP1_HAS_PREFIX(buf, off, len, lit)                                                       \
 	http1_has_prefix((buf), (off), (len), (const char *)(lit), sizeof(lit) - 1)
 
 KSPAN_INLINE int http1_has_prefix(const __u8 *buf, __u32 off, __u32 len, const char *lit,

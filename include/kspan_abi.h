@@ -44,15 +44,15 @@
 /* Largest payload prefix an event can carry; a power of two so that BPF code
  * can bound indexes with a mask. The run-time size (--capture-bytes) is at
  * most this. */
-#define KSPAN_CAPTURE_MAX 4096
+#define KSPAN_CAPTURE_MAX     4096
 #define KSPAN_CAPTURE_DEFAULT 1024
 
 /* How far into a captured request the kernel looks for `traceparent`. */
 #define KSPAN_CTX_SCAN_MAX 1024
 
-#define KSPAN_COMM_LEN 16
+#define KSPAN_COMM_LEN	   16
 #define KSPAN_EXE_NAME_LEN 64
-#define KSPAN_CMDLINE_LEN 256
+#define KSPAN_CMDLINE_LEN  256
 
 enum kspan_event_type {
 	KSPAN_EVENT_DATA = 1,
@@ -95,15 +95,15 @@ enum kspan_syscall {
 };
 
 /* kspan_data_event.flags */
-#define KSPAN_DATA_F_MSG_START_REQUEST (1u << 0)  /* payload starts with a request line */
+#define KSPAN_DATA_F_MSG_START_REQUEST	(1u << 0) /* payload starts with a request line */
 #define KSPAN_DATA_F_MSG_START_RESPONSE (1u << 1) /* payload starts with "HTTP/1." */
-#define KSPAN_DATA_F_TRUNCATED (1u << 2)	  /* captured_len < bytes_total */
-#define KSPAN_DATA_F_NEW_CONN (1u << 3)		  /* first event of this conn_id */
-#define KSPAN_DATA_F_ADOPTED (1u << 4)		  /* conn opened before kspan saw accept/connect */
+#define KSPAN_DATA_F_TRUNCATED		(1u << 2) /* captured_len < bytes_total */
+#define KSPAN_DATA_F_NEW_CONN		(1u << 3) /* first event of this conn_id */
+#define KSPAN_DATA_F_ADOPTED		(1u << 4) /* conn opened before kspan saw accept/connect */
 
 /* kspan_trace_ctx.flags */
-#define KSPAN_CTX_F_VALID (1u << 0)	  /* the kernel decided a context for this message */
-#define KSPAN_CTX_F_HAS_PARENT (1u << 1)  /* parent_span_id comes from an incoming traceparent */
+#define KSPAN_CTX_F_VALID	   (1u << 0) /* the kernel decided a context for this message */
+#define KSPAN_CTX_F_HAS_PARENT	   (1u << 1) /* parent_span_id comes from an incoming traceparent */
 #define KSPAN_CTX_F_HAS_TRACESTATE (1u << 2) /* the request also carries tracestate */
 
 /* W3C trace context as the kernel decided it for the first request that
@@ -147,16 +147,16 @@ struct kspan_data_event {
 	__u64 conn_id;		       /* random, never 0, stable for the connection's life */
 	__u64 ts_enter_ns;	       /* syscall entry */
 	struct kspan_conn_tuple tuple;
-	__u32 bytes_total;  /* bytes the syscall moved (its return value) */
-	__u32 captured_len; /* payload bytes that follow this struct */
-	__u16 flags;	    /* KSPAN_DATA_F_* */
-	__u8 direction;	    /* enum kspan_direction */
-	__u8 role;	    /* enum kspan_role */
-	__u8 protocol;	    /* enum kspan_protocol */
-	__u8 syscall;	    /* enum kspan_syscall */
-	__u16 seq;	    /* per connection and direction: a gap means lost events */
+	__u32 bytes_total;	    /* bytes the syscall moved (its return value) */
+	__u32 captured_len;	    /* payload bytes that follow this struct */
+	__u16 flags;		    /* KSPAN_DATA_F_* */
+	__u8 direction;		    /* enum kspan_direction */
+	__u8 role;		    /* enum kspan_role */
+	__u8 protocol;		    /* enum kspan_protocol */
+	__u8 syscall;		    /* enum kspan_syscall */
+	__u16 seq;		    /* per connection and direction: a gap means lost events */
 	struct kspan_trace_ctx ctx; /* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
-	/* __u8 payload[captured_len] follows */
+				    /* __u8 payload[captured_len] follows */
 };
 _Static_assert(sizeof(struct kspan_data_event) == 24 + 8 + 8 + 48 + 8 + 8 + 40,
 	       "kspan_data_event layout");
@@ -182,7 +182,8 @@ struct kspan_proc_event {
 	char exe_name[KSPAN_EXE_NAME_LEN]; /* basename of /proc/pid/exe */
 	char cmdline[KSPAN_CMDLINE_LEN];   /* prefix of the argument vector */
 };
-_Static_assert(sizeof(struct kspan_proc_event) == 24 + 8 + 8 + 16 + 64 + 256, "kspan_proc_event layout");
+_Static_assert(sizeof(struct kspan_proc_event) == 24 + 8 + 8 + 16 + 64 + 256,
+	       "kspan_proc_event layout");
 
 struct kspan_proc_exit_event {
 	struct kspan_event_header hdr;
@@ -193,20 +194,20 @@ _Static_assert(sizeof(struct kspan_proc_exit_event) == 32, "kspan_proc_exit_even
 /* Per-CPU counters (map "counters", a PERCPU_ARRAY indexed by this enum).
  * Every event the kernel could not deliver is counted here. */
 enum kspan_counter {
-	KSPAN_CNT_RINGBUF_DROPS = 0,	/* bpf_ringbuf_output failed: ring buffer full */
-	KSPAN_CNT_CAPTURE_FAULTS = 1,	/* user memory could not be read */
-	KSPAN_CNT_INFLIGHT_FULL = 2,	/* no room to remember a syscall between enter and exit */
-	KSPAN_CNT_CONN_TABLE_FULL = 3,	/* conn_table update failed */
+	KSPAN_CNT_RINGBUF_DROPS = 0,   /* bpf_ringbuf_output failed: ring buffer full */
+	KSPAN_CNT_CAPTURE_FAULTS = 1,  /* user memory could not be read */
+	KSPAN_CNT_INFLIGHT_FULL = 2,   /* no room to remember a syscall between enter and exit */
+	KSPAN_CNT_CONN_TABLE_FULL = 3, /* conn_table update failed */
 	KSPAN_CNT_MAX = 8,
 };
 
 /* Map sizes, in one place. */
-#define KSPAN_MAX_CONNS 65536
-#define KSPAN_MAX_INFLIGHT 16384
-#define KSPAN_MAX_FILTER_PIDS 1024
-#define KSPAN_MAX_FILTER_PORTS 256
-#define KSPAN_MAX_PROCS 16384
-#define KSPAN_MAX_SELF_ENDPOINTS 256
+#define KSPAN_MAX_CONNS		    65536
+#define KSPAN_MAX_INFLIGHT	    16384
+#define KSPAN_MAX_FILTER_PIDS	    1024
+#define KSPAN_MAX_FILTER_PORTS	    256
+#define KSPAN_MAX_PROCS		    16384
+#define KSPAN_MAX_SELF_ENDPOINTS    256
 #define KSPAN_RINGBUF_DEFAULT_BYTES (8u << 20)
 
 #endif /* KSPAN_ABI_H */

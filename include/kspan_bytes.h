@@ -21,8 +21,8 @@
 /* The BPF scratch buffer is twice the capture size so that any index below
  * 2 * KSPAN_CAPTURE_MAX stays inside it after masking. */
 #define KSPAN_SCRATCH_SIZE (2 * KSPAN_CAPTURE_MAX)
-#define KSPAN_AT(buf, i) ((buf)[(i) & (KSPAN_SCRATCH_SIZE - 1)])
-#define KSPAN_NO_UNROLL _Pragma("clang loop unroll(disable)")
+#define KSPAN_AT(buf, i)   ((buf)[(i) & (KSPAN_SCRATCH_SIZE - 1)])
+#define KSPAN_NO_UNROLL	   _Pragma("clang loop unroll(disable)")
 #else
 #include <stdint.h>
 #ifndef KSPAN_INLINE

@@ -156,7 +156,7 @@ static long http1_header_search_cb(__u32 index, void *ctx)
 KSPAN_INLINE int http1_find_header(const __u8 *buf, __u32 len, __u32 limit, const char *name,
 				   __u32 name_len, __u32 *value_off, __u32 *value_len)
 {
-	struct http1_header_search s = { .buf = buf };
+	struct http1_header_search s = {.buf = buf};
 
 	if (limit > KSPAN_CTX_SCAN_MAX)
 		limit = KSPAN_CTX_SCAN_MAX;

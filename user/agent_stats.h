@@ -11,26 +11,26 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define AGENT_STATS_FIELDS(X)                                                                    \
-	X(events_received, "ring-buffer records read")                                           \
-	X(events_malformed, "ring-buffer records with an impossible size or type (dropped)")     \
-	X(kernel_ringbuf_drops, "records the kernel could not put in the ring buffer")          \
-	X(kernel_capture_faults, "payloads the kernel could not read from user memory")         \
-	X(kernel_inflight_full, "syscalls not followed: in-flight table full")                  \
-	X(kernel_conn_table_full, "connections not followed: kernel conn table full")            \
-	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")       \
-	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)") \
-	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)") \
-	X(http_unanswered_requests, "requests whose connection ended before any response")      \
-	X(http_unfinished_at_exit, "requests still waiting for a response when kspan stopped")    \
-	X(conn_event_gaps, "connections that missed events (ring buffer full): state reset")        \
-	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")     \
-	X(invalid_kernel_ids, "kernel trace ids that failed validation (replaced)")              \
-	X(spans_created, "spans assembled")                                                      \
-	X(spans_sampled_out, "spans dropped by the sampler")                                     \
-	X(spans_exported, "spans accepted by the collector")                                     \
-	X(spans_export_dropped_queue, "spans dropped: export queue full")                        \
-	X(spans_export_failed, "spans dropped: export failed")                                   \
+#define AGENT_STATS_FIELDS(X)                                                                      \
+	X(events_received, "ring-buffer records read")                                             \
+	X(events_malformed, "ring-buffer records with an impossible size or type (dropped)")       \
+	X(kernel_ringbuf_drops, "records the kernel could not put in the ring buffer")             \
+	X(kernel_capture_faults, "payloads the kernel could not read from user memory")            \
+	X(kernel_inflight_full, "syscalls not followed: in-flight table full")                     \
+	X(kernel_conn_table_full, "connections not followed: kernel conn table full")              \
+	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
+	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
+	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \
+	X(http_unanswered_requests, "requests whose connection ended before any response")         \
+	X(http_unfinished_at_exit, "requests still waiting for a response when kspan stopped")     \
+	X(conn_event_gaps, "connections that missed events (ring buffer full): state reset")       \
+	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")      \
+	X(invalid_kernel_ids, "kernel trace ids that failed validation (replaced)")                \
+	X(spans_created, "spans assembled")                                                        \
+	X(spans_sampled_out, "spans dropped by the sampler")                                       \
+	X(spans_exported, "spans accepted by the collector")                                       \
+	X(spans_export_dropped_queue, "spans dropped: export queue full")                          \
+	X(spans_export_failed, "spans dropped: export failed")                                     \
 	X(export_requests_failed, "export requests that failed")
 
 struct agent_stats {
@@ -40,8 +40,8 @@ struct agent_stats {
 };
 
 #define STAT_ADD(stats, field, n) __atomic_fetch_add(&(stats)->field, (n), __ATOMIC_RELAXED)
-#define STAT_INC(stats, field) STAT_ADD(stats, field, 1)
-#define STAT_GET(stats, field) __atomic_load_n(&(stats)->field, __ATOMIC_RELAXED)
+#define STAT_INC(stats, field)	  STAT_ADD(stats, field, 1)
+#define STAT_GET(stats, field)	  __atomic_load_n(&(stats)->field, __ATOMIC_RELAXED)
 
 /* Sum of every counter that means "lost data". */
 uint64_t agent_stats_total_drops(const struct agent_stats *s);

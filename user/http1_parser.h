@@ -49,7 +49,7 @@ struct http1_head {
 	/* Responses. */
 	int status_code; /* 100..599 */
 	/* Both. */
-	int version_minor; /* 0 or 1 for HTTP/1.0, HTTP/1.1 */
+	int version_minor;		/* 0 or 1 for HTTP/1.0, HTTP/1.1 */
 	struct http1_slice host;	/* Host header value, or empty */
 	struct http1_slice user_agent;	/* User-Agent value, or empty */
 	struct http1_slice traceparent; /* raw header values, or empty */

@@ -75,7 +75,7 @@ static struct pending_request *fifo_front(struct http1_conn *c)
 
 static void fifo_pop(struct http1_conn *c)
 {
-	c->fifo[c->fifo_head] = (struct pending_request){ 0 };
+	c->fifo[c->fifo_head] = (struct pending_request){0};
 	c->fifo_head = (c->fifo_head + 1) % PIPELINE_DEPTH;
 	c->fifo_count--;
 }
@@ -84,7 +84,7 @@ static void fifo_pop(struct http1_conn *c)
 
 static void format_addr(uint16_t family, const uint8_t addr[16], char *out, size_t size)
 {
-	static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	if (family == AF_INET6 && memcmp(addr, v4_mapped, 12) == 0)
 		inet_ntop(AF_INET, addr + 12, out, (socklen_t)size);
@@ -94,7 +94,7 @@ static void format_addr(uint16_t family, const uint8_t addr[16], char *out, size
 
 static bool addr_is_v4(uint16_t family, const uint8_t addr[16])
 {
-	static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	return family == AF_INET || memcmp(addr, v4_mapped, 12) == 0;
 }
@@ -225,9 +225,9 @@ static void decide_context(struct http1_conn *c, const struct kspan_trace_ctx *k
 {
 	struct w3c_trace_context tc;
 	bool from_kernel = k && (k->flags & KSPAN_CTX_F_VALID);
-	bool has_header = head->traceparent.len &&
-			  w3c_traceparent_parse((const __u8 *)head->traceparent.ptr, 0,
-						(__u32)head->traceparent.len, &tc) == 0;
+	bool has_header =
+	    head->traceparent.len && w3c_traceparent_parse((const __u8 *)head->traceparent.ptr, 0,
+							   (__u32)head->traceparent.len, &tc) == 0;
 
 	if (from_kernel && !kernel_ctx_valid(k)) {
 		STAT_INC(c->assembler->stats, invalid_kernel_ids);
@@ -314,8 +314,8 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 
 	p = &c->fifo[(c->fifo_head + c->fifo_count) % PIPELINE_DEPTH];
 	*p = (struct pending_request){
-		.span = s,
-		.is_head_method = head->method.len == 4 && memcmp(head->method.ptr, "HEAD", 4) == 0,
+	    .span = s,
+	    .is_head_method = head->method.len == 4 && memcmp(head->method.ptr, "HEAD", 4) == 0,
 	};
 	c->fifo_count++;
 	return false;
@@ -381,15 +381,15 @@ static void on_parse_error(void *ctx, const char *why)
 }
 
 static const struct http1_callbacks request_callbacks = {
-	.on_head = on_request_head,
-	.on_complete = on_request_complete,
-	.on_error = on_parse_error,
+    .on_head = on_request_head,
+    .on_complete = on_request_complete,
+    .on_error = on_parse_error,
 };
 
 static const struct http1_callbacks response_callbacks = {
-	.on_head = on_response_head,
-	.on_complete = on_response_complete,
-	.on_error = on_parse_error,
+    .on_head = on_response_head,
+    .on_complete = on_response_complete,
+    .on_error = on_parse_error,
 };
 
 /* --- connections --------------------------------------------------------- */
@@ -528,12 +528,12 @@ void span_assembler_on_data(struct span_assembler *a, const struct kspan_data_ev
 			/* The kernel decides the context of a request that
 			 * starts at the beginning of a piece (kspan_abi.h). */
 			c->origin = (struct request_origin){
-				.read_exit_mono = ev->hdr.ts_ns,
-				.write_enter_mono = ev->ts_enter_ns,
-				.ctx = ev->ctx,
-				.has_ctx = (ev->flags & KSPAN_DATA_F_MSG_START_REQUEST) &&
-					   (ev->ctx.flags & KSPAN_CTX_F_VALID),
-				.pending = true,
+			    .read_exit_mono = ev->hdr.ts_ns,
+			    .write_enter_mono = ev->ts_enter_ns,
+			    .ctx = ev->ctx,
+			    .has_ctx = (ev->flags & KSPAN_DATA_F_MSG_START_REQUEST) &&
+				       (ev->ctx.flags & KSPAN_CTX_F_VALID),
+			    .pending = true,
 			};
 		}
 		http1_stream_feed(c->requests, payload, ev->captured_len, ev->bytes_total,
@@ -580,7 +580,7 @@ static int end_conns_of_process(uint64_t key, void *value, void *arg)
 
 void span_assembler_on_process_exit(struct span_assembler *a, uint32_t tgid, uint64_t ts_ns)
 {
-	struct exit_visit v = { .a = a, .tgid = tgid, .ts = ts_ns };
+	struct exit_visit v = {.a = a, .tgid = tgid, .ts = ts_ns};
 
 	u64_map_visit(&a->conns, end_conns_of_process, &v);
 }
@@ -615,7 +615,7 @@ static int flush_idle_conn(uint64_t key, void *value, void *arg)
 
 void span_assembler_tick(struct span_assembler *a, uint64_t now_mono_ns)
 {
-	struct tick_visit v = { .a = a, .now = now_mono_ns };
+	struct tick_visit v = {.a = a, .now = now_mono_ns};
 
 	u64_map_visit(&a->conns, flush_idle_conn, &v);
 }

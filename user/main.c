@@ -24,11 +24,11 @@
 #include "process_table.h"
 #include "version.h"
 
-#define POLL_TIMEOUT_MS 100
-#define TICK_NS (100ull * 1000000)
-#define COUNTERS_NS (1000ull * 1000000)
+#define POLL_TIMEOUT_MS	   100
+#define TICK_NS		   (100ull * 1000000)
+#define COUNTERS_NS	   (1000ull * 1000000)
 #define CLOCK_CALIBRATE_NS (10ull * 1000000000)
-#define DROP_REPORT_NS (60ull * 1000000000)
+#define DROP_REPORT_NS	   (60ull * 1000000000)
 /* SIGTERM must end us within 5 s: leave room for the exporters' flush. */
 #define SHUTDOWN_FLUSH_NS (3500ull * 1000000)
 
@@ -55,7 +55,7 @@ static void on_signal(int sig)
 
 static int install_signal_handlers(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
@@ -111,7 +111,8 @@ static void describe_selection(const struct agent_options *o)
 		log_info("tracing processes %s%s", line, o->port_count ? "" : ", all TCP ports");
 	n = 0;
 	for (size_t i = 0; i < o->port_count && n < sizeof(line) - 16; i++)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%u", i ? "," : "", o->ports[i]);
+		n +=
+		    (size_t)snprintf(line + n, sizeof(line) - n, "%s%u", i ? "," : "", o->ports[i]);
 	if (o->port_count)
 		log_info("tracing TCP connections on ports %s%s", line,
 			 o->pid_count ? "" : " of every process");
@@ -122,8 +123,8 @@ static void describe_selection(const struct agent_options *o)
 static int agent_start(struct agent *a)
 {
 	struct span_assembler_config acfg = {
-		.capture_query = a->opts.capture_query,
-		.idle_timeout_ns = (uint64_t)a->opts.idle_timeout_ms * 1000000,
+	    .capture_query = a->opts.capture_query,
+	    .idle_timeout_ns = (uint64_t)a->opts.idle_timeout_ms * 1000000,
 	};
 	int err;
 

@@ -11,26 +11,28 @@
 
 void options_usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: kspan [OPTIONS]\n"
-		"Turns the HTTP traffic of every process on this machine into OpenTelemetry spans.\n"
-		"\n"
-		"  --pid PID             trace only this process (repeatable)\n"
-		"  --port PORT           trace only TCP connections with this local or remote port\n"
-		"                        (repeatable; combined with --pid, both must match)\n"
-		"  --exporter LIST       console, otlp or none; comma-separated for several\n"
-		"                        (default: otlp when an OTLP endpoint is configured,\n"
-		"                        else console; OTEL_TRACES_EXPORTER is honoured)\n"
-		"  --otlp-endpoint URL   OTLP/HTTP base URL, /v1/traces is appended\n"
-		"                        (default: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,\n"
-		"                        else http://localhost:4318)\n"
-		"  --capture-bytes N     payload bytes captured per syscall (default %u, max %u)\n"
-		"  --ringbuf-bytes N     ring buffer size, a power of two (default %u)\n"
-		"  --idle-timeout-ms N   flush an unfinished span after N ms of silence (default 5000)\n"
-		"  --capture-query       keep url.query values (default: values are REDACTED)\n"
-		"  -v, --verbose         debug logging, including libbpf's\n"
-		"  -h, --help            this help\n",
-		KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES);
+	fprintf(
+	    out,
+	    "Usage: kspan [OPTIONS]\n"
+	    "Turns the HTTP traffic of every process on this machine into OpenTelemetry spans.\n"
+	    "\n"
+	    "  --pid PID             trace only this process (repeatable)\n"
+	    "  --port PORT           trace only TCP connections with this local or remote port\n"
+	    "                        (repeatable; combined with --pid, both must match)\n"
+	    "  --exporter LIST       console, otlp or none; comma-separated for several\n"
+	    "                        (default: otlp when an OTLP endpoint is configured,\n"
+	    "                        else console; OTEL_TRACES_EXPORTER is honoured)\n"
+	    "  --otlp-endpoint URL   OTLP/HTTP base URL, /v1/traces is appended\n"
+	    "                        (default: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,\n"
+	    "                        else http://localhost:4318)\n"
+	    "  --capture-bytes N     payload bytes captured per syscall (default %u, max %u)\n"
+	    "  --ringbuf-bytes N     ring buffer size, a power of two (default %u)\n"
+	    "  --idle-timeout-ms N   flush an unfinished span after N ms of silence (default "
+	    "5000)\n"
+	    "  --capture-query       keep url.query values (default: values are REDACTED)\n"
+	    "  -v, --verbose         debug logging, including libbpf's\n"
+	    "  -h, --help            this help\n",
+	    KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES);
 }
 
 static int parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -68,7 +70,8 @@ static int parse_exporter_list(struct agent_options *o, const char *list, const 
 		} else if (strcmp(t, "none") == 0) {
 			/* nothing */
 		} else {
-			log_warn("%s: unknown exporter '%s' (use console, otlp or none)", origin, t);
+			log_warn("%s: unknown exporter '%s' (use console, otlp or none)", origin,
+				 t);
 			err = -EINVAL;
 		}
 	}
@@ -84,20 +87,28 @@ static bool env_set(const char *name)
 
 int options_parse(struct agent_options *o, int argc, char **argv)
 {
-	enum { OPT_PID = 256, OPT_PORT, OPT_EXPORTER, OPT_ENDPOINT, OPT_CAPTURE, OPT_RINGBUF,
-	       OPT_IDLE, OPT_QUERY };
+	enum {
+		OPT_PID = 256,
+		OPT_PORT,
+		OPT_EXPORTER,
+		OPT_ENDPOINT,
+		OPT_CAPTURE,
+		OPT_RINGBUF,
+		OPT_IDLE,
+		OPT_QUERY
+	};
 	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, OPT_PID },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "exporter", required_argument, NULL, OPT_EXPORTER },
-		{ "otlp-endpoint", required_argument, NULL, OPT_ENDPOINT },
-		{ "capture-bytes", required_argument, NULL, OPT_CAPTURE },
-		{ "ringbuf-bytes", required_argument, NULL, OPT_RINGBUF },
-		{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE },
-		{ "capture-query", no_argument, NULL, OPT_QUERY },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"pid", required_argument, NULL, OPT_PID},
+	    {"port", required_argument, NULL, OPT_PORT},
+	    {"exporter", required_argument, NULL, OPT_EXPORTER},
+	    {"otlp-endpoint", required_argument, NULL, OPT_ENDPOINT},
+	    {"capture-bytes", required_argument, NULL, OPT_CAPTURE},
+	    {"ringbuf-bytes", required_argument, NULL, OPT_RINGBUF},
+	    {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
+	    {"capture-query", no_argument, NULL, OPT_QUERY},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *exporter = NULL;
 	uint32_t v;
@@ -143,12 +154,14 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 			if (parse_u32("--ringbuf-bytes", optarg, 4096, 1u << 30, &o->ringbuf_bytes))
 				return -EINVAL;
 			if (o->ringbuf_bytes & (o->ringbuf_bytes - 1)) {
-				log_warn("--ringbuf-bytes: %u is not a power of two", o->ringbuf_bytes);
+				log_warn("--ringbuf-bytes: %u is not a power of two",
+					 o->ringbuf_bytes);
 				return -EINVAL;
 			}
 			break;
 		case OPT_IDLE:
-			if (parse_u32("--idle-timeout-ms", optarg, 10, 3600000, &o->idle_timeout_ms))
+			if (parse_u32("--idle-timeout-ms", optarg, 10, 3600000,
+				      &o->idle_timeout_ms))
 				return -EINVAL;
 			break;
 		case OPT_QUERY:
@@ -176,7 +189,8 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 	if (exporter)
 		return parse_exporter_list(o, exporter, "--exporter");
 	if (env_set("OTEL_TRACES_EXPORTER"))
-		return parse_exporter_list(o, getenv("OTEL_TRACES_EXPORTER"), "OTEL_TRACES_EXPORTER");
+		return parse_exporter_list(o, getenv("OTEL_TRACES_EXPORTER"),
+					   "OTEL_TRACES_EXPORTER");
 	if (o->otlp_endpoint || env_set("OTEL_EXPORTER_OTLP_ENDPOINT") ||
 	    env_set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 		o->export_otlp = true;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define OPTIONS_MAX_PIDS 1024
+#define OPTIONS_MAX_PIDS  1024
 #define OPTIONS_MAX_PORTS 256
 
 struct agent_options {

@@ -40,24 +40,22 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse E
 
 /* The numeric values of span.h's enums are the OTLP ones; keep it that way. */
 #define SAME_VALUE(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME_VALUE(SPAN_KIND_INTERNAL,
+			  OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL) &&
+		   SAME_VALUE(SPAN_KIND_SERVER,
+			      OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER) &&
+		   SAME_VALUE(SPAN_KIND_CLIENT,
+			      OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT),
+	       "span_kind must match Span.SpanKind");
 _Static_assert(
-	SAME_VALUE(SPAN_KIND_INTERNAL,
-		   OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL) &&
-		SAME_VALUE(SPAN_KIND_SERVER,
-			   OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER) &&
-		SAME_VALUE(SPAN_KIND_CLIENT,
-			   OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT),
-	"span_kind must match Span.SpanKind");
-_Static_assert(
-	SAME_VALUE(SPAN_STATUS_OK,
-		   OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK) &&
-		SAME_VALUE(SPAN_STATUS_ERROR,
-			   OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR),
-	"span_status_code must match Status.StatusCode");
-_Static_assert(
-	OTLP_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK ==
-		OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK,
-	"span flag masks must match trace.proto");
+    SAME_VALUE(SPAN_STATUS_OK,
+	       OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK) &&
+	SAME_VALUE(SPAN_STATUS_ERROR,
+		   OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR),
+    "span_status_code must match Status.StatusCode");
+_Static_assert(OTLP_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK ==
+		   OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK,
+	       "span flag masks must match trace.proto");
 
 /* --- arena ---------------------------------------------------------------------------------- */
 
@@ -251,12 +249,12 @@ static Span *encode_span(struct arena *a, struct span *s)
 	if (!out)
 		return NULL;
 	*out = (Span)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
-	out->trace_id = (ProtobufCBinaryData){ sizeof(s->trace_id), s->trace_id };
-	out->span_id = (ProtobufCBinaryData){ sizeof(s->span_id), s->span_id };
+	out->trace_id = (ProtobufCBinaryData){sizeof(s->trace_id), s->trace_id};
+	out->span_id = (ProtobufCBinaryData){sizeof(s->span_id), s->span_id};
 	/* trace.proto: "If this is a root span, then this field must be empty." */
 	if (span_has_parent(s))
 		out->parent_span_id =
-			(ProtobufCBinaryData){ sizeof(s->parent_span_id), s->parent_span_id };
+		    (ProtobufCBinaryData){sizeof(s->parent_span_id), s->parent_span_id};
 	out->flags = otlp_span_flags(s);
 	out->trace_state = wire_string(s->trace_state);
 	out->name = wire_string(s->name);
@@ -329,7 +327,7 @@ static int build_request(struct arena *a, struct span *const *spans, size_t n, E
 	if (!scope || !groups || !group_of || !group_len)
 		return -ENOMEM;
 	*scope =
-		(InstrumentationScope)OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+	    (InstrumentationScope)OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
 	scope->name = scope_name;
 	scope->version = scope_version;
 
@@ -379,9 +377,9 @@ int otlp_encode_traces(struct span *const *spans, size_t n, uint8_t **out, size_
 	*out = NULL;
 	*out_len = 0;
 
-	struct arena arena = { 0 };
+	struct arena arena = {0};
 	ExportRequest req =
-		OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
 	int err = build_request(&arena, spans, n, &req);
 	if (!err) {
 		size_t len = request_packed_size(&req);

@@ -30,9 +30,9 @@
  * Span.flags bits 8 and 9 (trace.proto, enum SpanFlags): bit 8 says bit 9 is
  * meaningful, bit 9 says the parent span lives in another process.
  */
-#define OTLP_SPAN_FLAGS_TRACE_FLAGS_MASK 0x000000ffu
+#define OTLP_SPAN_FLAGS_TRACE_FLAGS_MASK	   0x000000ffu
 #define OTLP_SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK 0x00000100u
-#define OTLP_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK 0x00000200u
+#define OTLP_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK	   0x00000200u
 
 /*
  * Encode n spans (n may be 0: an empty request) into a newly allocated buffer

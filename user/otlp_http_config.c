@@ -154,7 +154,7 @@ static int config_set_header(struct otlp_http_config *cfg, char *name, char *val
 		}
 	}
 	struct otlp_http_header *h =
-		realloc(cfg->headers, (cfg->n_headers + 1) * sizeof(*cfg->headers));
+	    realloc(cfg->headers, (cfg->n_headers + 1) * sizeof(*cfg->headers));
 	if (!h)
 		return -ENOMEM;
 	cfg->headers = h;
@@ -286,17 +286,17 @@ int otlp_http_config_from_env(struct otlp_http_config *cfg, const char *endpoint
 			   &name);
 	cfg->timeout_ms = env_number(name, v, 1, OTLP_HTTP_DEFAULT_TIMEOUT_MS);
 	cfg->schedule_delay_ms =
-		env_number("OTEL_BSP_SCHEDULE_DELAY", env_get("OTEL_BSP_SCHEDULE_DELAY"), 0,
-			   OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS);
+	    env_number("OTEL_BSP_SCHEDULE_DELAY", env_get("OTEL_BSP_SCHEDULE_DELAY"), 0,
+		       OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS);
 	cfg->export_timeout_ms =
-		env_number("OTEL_BSP_EXPORT_TIMEOUT", env_get("OTEL_BSP_EXPORT_TIMEOUT"), 1,
-			   OTLP_BSP_DEFAULT_EXPORT_TIMEOUT_MS);
+	    env_number("OTEL_BSP_EXPORT_TIMEOUT", env_get("OTEL_BSP_EXPORT_TIMEOUT"), 1,
+		       OTLP_BSP_DEFAULT_EXPORT_TIMEOUT_MS);
 	cfg->max_queue_size =
-		env_number("OTEL_BSP_MAX_QUEUE_SIZE", env_get("OTEL_BSP_MAX_QUEUE_SIZE"), 1,
-			   OTLP_BSP_DEFAULT_MAX_QUEUE_SIZE);
-	cfg->max_export_batch_size = env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-						env_get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), 1,
-						OTLP_BSP_DEFAULT_MAX_EXPORT_BATCH_SIZE);
+	    env_number("OTEL_BSP_MAX_QUEUE_SIZE", env_get("OTEL_BSP_MAX_QUEUE_SIZE"), 1,
+		       OTLP_BSP_DEFAULT_MAX_QUEUE_SIZE);
+	cfg->max_export_batch_size =
+	    env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", env_get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
+		       1, OTLP_BSP_DEFAULT_MAX_EXPORT_BATCH_SIZE);
 	/* trace/sdk.md, Batching processor: "It must be less than or equal to maxQueueSize." */
 	if (cfg->max_export_batch_size > cfg->max_queue_size) {
 		log_warn("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%u is larger than "

@@ -17,12 +17,12 @@ struct otlp_http_header {
 };
 
 /* Spec defaults (protocol/exporter.md, configuration/sdk-environment-variables.md). */
-#define OTLP_HTTP_DEFAULT_ENDPOINT "http://localhost:4318/v1/traces"
-#define OTLP_HTTP_TRACES_PATH "v1/traces"
-#define OTLP_HTTP_DEFAULT_TIMEOUT_MS 10000
-#define OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS 5000
-#define OTLP_BSP_DEFAULT_EXPORT_TIMEOUT_MS 30000
-#define OTLP_BSP_DEFAULT_MAX_QUEUE_SIZE 2048
+#define OTLP_HTTP_DEFAULT_ENDPOINT	       "http://localhost:4318/v1/traces"
+#define OTLP_HTTP_TRACES_PATH		       "v1/traces"
+#define OTLP_HTTP_DEFAULT_TIMEOUT_MS	       10000
+#define OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS     5000
+#define OTLP_BSP_DEFAULT_EXPORT_TIMEOUT_MS     30000
+#define OTLP_BSP_DEFAULT_MAX_QUEUE_SIZE	       2048
 #define OTLP_BSP_DEFAULT_MAX_EXPORT_BATCH_SIZE 512
 
 struct otlp_http_config {

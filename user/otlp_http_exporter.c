@@ -123,7 +123,7 @@ static int gzip_compress(const uint8_t *in, size_t in_len, uint8_t **out, size_t
 {
 	if (in_len > UINT32_MAX)
 		return -E2BIG;
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
 	    Z_OK)
 		return -ENOMEM;
@@ -306,7 +306,7 @@ static void otlp_http_post(struct otlp_http_exporter *x, const uint8_t *body, si
 	}
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &res->http_status);
 	res->outcome =
-		res->http_status >= 200 && res->http_status < 300 ? POST_OK : POST_HTTP_ERROR;
+	    res->http_status >= 200 && res->http_status < 300 ? POST_OK : POST_HTTP_ERROR;
 }
 
 /* protocol/otlp.md, "Partial Success": count the rejected spans, do not retry them. */
@@ -384,7 +384,7 @@ static void export_batch(struct otlp_http_exporter *x, size_t n, uint32_t timeou
 static size_t take_batch(struct otlp_http_exporter *x)
 {
 	size_t n =
-		x->count < x->cfg.max_export_batch_size ? x->count : x->cfg.max_export_batch_size;
+	    x->count < x->cfg.max_export_batch_size ? x->count : x->cfg.max_export_batch_size;
 	for (size_t i = 0; i < n; i++) {
 		x->batch[i] = x->queue[x->head];
 		x->head = (x->head + 1) % x->cfg.max_queue_size;
@@ -396,8 +396,8 @@ static size_t take_batch(struct otlp_http_exporter *x)
 static void wait_until(struct otlp_http_exporter *x, uint64_t deadline_ns)
 {
 	struct timespec ts = {
-		.tv_sec = (time_t)(deadline_ns / 1000000000ull),
-		.tv_nsec = (long)(deadline_ns % 1000000000ull),
+	    .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+	    .tv_nsec = (long)(deadline_ns % 1000000000ull),
 	};
 	pthread_cond_timedwait(&x->wake, &x->lock, &ts);
 }
@@ -595,19 +595,19 @@ struct exporter *otlp_http_exporter_new(const struct otlp_http_config *cfg,
 		return NULL;
 	}
 	x->base = (struct exporter){
-		.name = "otlp-http",
-		.export_span = otlp_http_export_span,
-		.tick = otlp_http_tick,
-		.shutdown = otlp_http_shutdown,
-		.destroy = otlp_http_destroy,
-		.state = x,
+	    .name = "otlp-http",
+	    .export_span = otlp_http_export_span,
+	    .tick = otlp_http_tick,
+	    .shutdown = otlp_http_shutdown,
+	    .destroy = otlp_http_destroy,
+	    .state = x,
 	};
 	x->stats = stats;
 	int err = otlp_http_config_copy(&x->cfg, cfg);
 	if (!err) {
 		x->request_timeout_ms = x->cfg.timeout_ms < x->cfg.export_timeout_ms
-						? x->cfg.timeout_ms
-						: x->cfg.export_timeout_ms;
+					    ? x->cfg.timeout_ms
+					    : x->cfg.export_timeout_ms;
 		x->queue = calloc(x->cfg.max_queue_size, sizeof(*x->queue));
 		x->batch = calloc(x->cfg.max_export_batch_size, sizeof(*x->batch));
 		err = x->queue && x->batch ? 0 : -ENOMEM;

@@ -20,7 +20,7 @@
 #include "log.h"
 #include "probe_loader.h"
 
-#define TRACEFS_PATH "/sys/kernel/tracing"
+#define TRACEFS_PATH	     "/sys/kernel/tracing"
 #define DEBUGFS_TRACING_PATH "/sys/kernel/debug/tracing"
 /* How long after attach a read that was already blocked is still adopted. */
 #define ADOPT_BLOCKED_READS_NS (10ull * 60 * 1000000000)
@@ -49,7 +49,7 @@ static bool has_effective_cap(const struct __user_cap_data_struct data[2], int c
  * CAP_SYS_ADMIN; say so up front instead of failing on a later EPERM. */
 static int check_capabilities(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {};
 
 	if (syscall(SYS_capget, &hdr, data))
@@ -102,8 +102,8 @@ static int fill_filters(struct kspan_bpf *skel, const struct agent_options *o)
 
 	for (size_t i = 0; i < o->pid_count; i++) {
 		__u32 pid = o->pids[i];
-		if (bpf_map__update_elem(skel->maps.traced_pids, &pid, sizeof(pid), &one, sizeof(one),
-					 BPF_ANY))
+		if (bpf_map__update_elem(skel->maps.traced_pids, &pid, sizeof(pid), &one,
+					 sizeof(one), BPF_ANY))
 			return -errno;
 	}
 	for (size_t i = 0; i < o->port_count; i++) {
@@ -119,8 +119,7 @@ static int attach_all(struct probe_loader *l)
 {
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, l->skel->obj)
-	{
+	bpf_object__for_each_program (prog, l->skel->obj) {
 		struct bpf_link *link;
 
 		if (l->attached_programs == PROBE_LOADER_MAX_LINKS)
@@ -139,7 +138,7 @@ static int attach_all(struct probe_loader *l)
 
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 {
-	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
 	int err;
 
 	memset(l, 0, sizeof(*l));
@@ -177,8 +176,9 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 				 "(CAP_SYS_ADMIN on kernels before 5.8)",
 				 strerror(-err));
 		else
-			log_warn("loading BPF programs failed: %s (run with -v for the verifier log)",
-				 strerror(-err));
+			log_warn(
+			    "loading BPF programs failed: %s (run with -v for the verifier log)",
+			    strerror(-err));
 		return err;
 	}
 	err = fill_filters(l->skel, o);
@@ -220,8 +220,8 @@ static uint64_t counter_sum(const struct probe_loader *l, __u32 which)
 	__u64 values[cpus > 0 ? cpus : 1];
 	uint64_t sum = 0;
 
-	if (cpus <= 0 || bpf_map__lookup_elem(l->skel->maps.counters, &which, sizeof(which),
-					      values, sizeof(values), 0))
+	if (cpus <= 0 || bpf_map__lookup_elem(l->skel->maps.counters, &which, sizeof(which), values,
+					      sizeof(values), 0))
 		return 0;
 	for (int i = 0; i < cpus; i++)
 		sum += values[i];

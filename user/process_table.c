@@ -143,7 +143,8 @@ int service_name_from_environ(const char *env, size_t len, char *out, size_t out
 	for (size_t off = 0; off < len;) {
 		const char *var = env + off;
 		size_t vlen = strnlen(var, len - off);
-		if (vlen > 18 && strncmp(var, "OTEL_SERVICE_NAME=", 18) == 0 && vlen - 18 < out_size) {
+		if (vlen > 18 && strncmp(var, "OTEL_SERVICE_NAME=", 18) == 0 &&
+		    vlen - 18 < out_size) {
 			memcpy(out, var + 18, vlen - 18);
 			out[vlen - 18] = '\0';
 			return 0;
@@ -234,7 +235,8 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 		add_command_args(&r->attrs, text, text[len - 1] ? len + 1 : len);
 	} else if (ev && ev->cmdline_len) {
 		add_command_args(&r->attrs, ev->cmdline,
-				 ev->cmdline_len < KSPAN_CMDLINE_LEN ? ev->cmdline_len : KSPAN_CMDLINE_LEN);
+				 ev->cmdline_len < KSPAN_CMDLINE_LEN ? ev->cmdline_len
+								     : KSPAN_CMDLINE_LEN);
 	}
 	free(text);
 	attribute_list_add_str(&r->attrs, "host.name", t->host_name);

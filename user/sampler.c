@@ -29,15 +29,17 @@ void sampler_from_env(struct sampler *s)
 		} else if (strcmp(name, "parentbased_traceidratio") == 0) {
 			s->root = SAMPLER_TRACE_ID_RATIO;
 		} else if (strcmp(name, "parentbased_always_on") != 0) {
-			log_warn("OTEL_TRACES_SAMPLER=%s is not supported; using parentbased_always_on",
-				 name);
+			log_warn(
+			    "OTEL_TRACES_SAMPLER=%s is not supported; using parentbased_always_on",
+			    name);
 		}
 	}
 	if (s->root == SAMPLER_TRACE_ID_RATIO && arg && *arg) {
 		char *end;
 		double r = strtod(arg, &end);
 		if (*end || !(r >= 0.0 && r <= 1.0)) /* also rejects NaN */
-			log_warn("OTEL_TRACES_SAMPLER_ARG=%s is not a ratio in [0, 1]; using 1.0", arg);
+			log_warn("OTEL_TRACES_SAMPLER_ARG=%s is not a ratio in [0, 1]; using 1.0",
+				 arg);
 		else
 			s->ratio = r;
 	}

@@ -30,9 +30,9 @@ static size_t sequence_len(const unsigned char *s, size_t avail)
 		unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
 		unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
 		return avail >= 4 && s[1] >= lo && s[1] <= hi && is_continuation(s[2]) &&
-				       is_continuation(s[3])
-			       ? 4
-			       : 0;
+			       is_continuation(s[3])
+			   ? 4
+			   : 0;
 	}
 	return 0;
 }

@@ -371,11 +371,11 @@ static void test_terminal_controls_in_names_are_neutralised(void **state)
 				  "GET /\x1b[2Jx\xc2\x9b\xff", evil, 0, 0, 0, SPAN_STATUS_UNSET});
 	resource_unref(evil);
 	f->exporter->shutdown(f->exporter, 0);
-	assert_new_output(
-	    f, "trace 000000000000000000000000000000ee  1 span  0.000 ms\n"
-	       "  SERVER  GET /?[2Jx??\xef\xbf\xbd                     evil?svc        -           0.000 ms  "
-	       "|##############################|\n"
-	       "\n");
+	assert_new_output(f, "trace 000000000000000000000000000000ee  1 span  0.000 ms\n"
+			     "  SERVER  GET /?[2Jx??\xef\xbf\xbd                     evil?svc      "
+			     "  -           0.000 ms  "
+			     "|##############################|\n"
+			     "\n");
 }
 
 static void test_long_durations_in_seconds(void **state)

@@ -50,8 +50,8 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 static ExportRequest *unpack_request(const uint8_t *buf, size_t len)
 {
 	ExportRequest *req =
-		opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-			NULL, len, buf);
+	    opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+		NULL, len, buf);
 	assert_non_null(req);
 	return req;
 }
@@ -59,7 +59,7 @@ static ExportRequest *unpack_request(const uint8_t *buf, size_t len)
 static void free_request(ExportRequest *req)
 {
 	opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
-		req, NULL);
+	    req, NULL);
 }
 
 static const AnyValue *find_value(KeyValue *const *kvs, size_t n, const char *key)
@@ -138,9 +138,9 @@ static int setup_fixture(void **state)
 	assert_int_equal(attribute_list_add_bool(&root->attrs, "kspan.truncated", true), 0);
 	assert_int_equal(attribute_list_add_bool(&root->attrs, "kspan.false", false), 0);
 	assert_int_equal(attribute_list_add_double(&root->attrs, "ratio", 0.625), 0);
-	const char *args[] = { "/usr/bin/app", "--port", "", "8080" };
+	const char *args[] = {"/usr/bin/app", "--port", "", "8080"};
 	assert_int_equal(
-		attribute_list_add_str_array(&root->attrs, "process.command_args", args, 4), 0);
+	    attribute_list_add_str_array(&root->attrs, "process.command_args", args, 4), 0);
 	assert_int_equal(attribute_list_add_str_array(&root->attrs, "empty.array", NULL, 0), 0);
 	f->spans[0] = root;
 
@@ -273,7 +273,7 @@ static void test_encode_every_field(void **state)
 	v = find_value(kv, n, "process.command_args");
 	assert_int_equal(v->value_case, ANY_CASE(ARRAY_VALUE));
 	assert_int_equal(v->array_value->n_values, 4);
-	const char *want_args[] = { "/usr/bin/app", "--port", "", "8080" };
+	const char *want_args[] = {"/usr/bin/app", "--port", "", "8080"};
 	for (size_t i = 0; i < 4; i++) {
 		assert_int_equal(v->array_value->values[i]->value_case, ANY_CASE(STRING_VALUE));
 		assert_string_equal(v->array_value->values[i]->string_value, want_args[i]);
@@ -357,9 +357,9 @@ static void test_encode_empty_and_bad_arguments(void **state)
 static uint8_t *pack_response(int64_t rejected, const char *msg, size_t *len)
 {
 	ExportResponse resp =
-		OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
 	PartialSuccess ps =
-		OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
 	ps.rejected_spans = rejected;
 	ps.error_message = (char *)msg;
 	resp.partial_success = &ps;
@@ -385,21 +385,21 @@ static void test_decode_export_response(void **state)
 	assert_int_equal(rejected, 0);
 	assert_string_equal(msg, "");
 
-	static const uint8_t garbage[] = { 0x0a, 0x7f, 0x01 };
+	static const uint8_t garbage[] = {0x0a, 0x7f, 0x01};
 	assert_int_equal(
-		otlp_decode_export_response(garbage, sizeof(garbage), &rejected, msg, sizeof(msg)),
-		-EBADMSG);
+	    otlp_decode_export_response(garbage, sizeof(garbage), &rejected, msg, sizeof(msg)),
+	    -EBADMSG);
 }
 
 /* ============================ configuration =============================== */
 
 static const char *const otel_vars[] = {
-	"OTEL_EXPORTER_OTLP_ENDPOINT",	  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-	"OTEL_EXPORTER_OTLP_HEADERS",	  "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-	"OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-	"OTEL_EXPORTER_OTLP_TIMEOUT",	  "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-	"OTEL_BSP_SCHEDULE_DELAY",	  "OTEL_BSP_EXPORT_TIMEOUT",
-	"OTEL_BSP_MAX_QUEUE_SIZE",	  "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS",     "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",     "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_BSP_SCHEDULE_DELAY",	      "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_BSP_MAX_QUEUE_SIZE",	      "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
 };
 
 static int clear_otel_env(void **state)
@@ -582,7 +582,7 @@ struct test_server {
 
 static void set_io_timeout(int fd)
 {
-	struct timeval tv = { .tv_sec = SERVER_IO_TIMEOUT_S };
+	struct timeval tv = {.tv_sec = SERVER_IO_TIMEOUT_S};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
@@ -591,8 +591,8 @@ static int listen_loopback(uint16_t *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
-	struct sockaddr_in addr = { .sin_family = AF_INET,
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	assert_int_equal(listen(fd, 4), 0);
 	socklen_t alen = sizeof(addr);
@@ -671,7 +671,7 @@ static void *server_main(void *arg)
 					*/
 			set_io_timeout(conn);
 		}
-		struct captured_request req = { 0 };
+		struct captured_request req = {0};
 		if (!read_request(conn, &req)) {
 			close(conn);
 			conn = -1;
@@ -774,7 +774,7 @@ static uint64_t far_deadline(void)
 
 static uint8_t *gunzip(const uint8_t *in, size_t in_len, size_t *out_len)
 {
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
 	size_t cap = 4 * in_len + 64;
 	uint8_t *out = malloc(cap);
@@ -810,7 +810,7 @@ static void test_exporter_gzip_post_on_shutdown(void **state)
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
 	struct otlp_http_config cfg;
 	exporter_config(&cfg, srv.port);
-	struct agent_stats stats = { 0 };
+	struct agent_stats stats = {0};
 	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
 	otlp_http_config_free(&cfg);
 	assert_non_null(e);
@@ -862,7 +862,7 @@ static void test_exporter_http_500_counts_failure(void **state)
 	server_run(&srv);
 	struct otlp_http_config cfg;
 	exporter_config(&cfg, srv.port);
-	struct agent_stats stats = { 0 };
+	struct agent_stats stats = {0};
 	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
 	otlp_http_config_free(&cfg);
 	assert_non_null(e);
@@ -898,7 +898,7 @@ static void test_exporter_partial_success(void **state)
 	server_run(&srv);
 	struct otlp_http_config cfg;
 	exporter_config(&cfg, srv.port);
-	struct agent_stats stats = { 0 };
+	struct agent_stats stats = {0};
 	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
 	otlp_http_config_free(&cfg);
 	assert_non_null(e);
@@ -932,7 +932,7 @@ static void test_exporter_full_batch_and_full_queue(void **state)
 	exporter_config(&cfg, srv.port);
 	cfg.max_queue_size = 2;
 	cfg.max_export_batch_size = 2;
-	struct agent_stats stats = { 0 };
+	struct agent_stats stats = {0};
 	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
 	otlp_http_config_free(&cfg);
 	assert_non_null(e);
@@ -976,7 +976,7 @@ static void test_exporter_zero_delay_sends_without_shutdown(void **state)
 	struct otlp_http_config cfg;
 	exporter_config(&cfg, srv.port);
 	cfg.schedule_delay_ms = 0;
-	struct agent_stats stats = { 0 };
+	struct agent_stats stats = {0};
 	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
 	otlp_http_config_free(&cfg);
 	assert_non_null(e);
@@ -1011,7 +1011,7 @@ static void test_exporter_connection_refused(void **state)
 	(void)state;
 	struct otlp_http_config cfg;
 	exporter_config(&cfg, closed_port());
-	struct agent_stats stats = { 0 };
+	struct agent_stats stats = {0};
 	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
 	otlp_http_config_free(&cfg);
 	assert_non_null(e);
@@ -1031,7 +1031,7 @@ static void test_exporter_deadline_passed_and_destroy(void **state)
 	(void)state;
 	struct otlp_http_config cfg;
 	exporter_config(&cfg, closed_port());
-	struct agent_stats stats = { 0 };
+	struct agent_stats stats = {0};
 	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
 	assert_non_null(e);
 	struct resource *r = make_resource(42, "svc");
@@ -1047,7 +1047,7 @@ static void test_exporter_deadline_passed_and_destroy(void **state)
 	e->destroy(e);
 
 	/* Destroy without shutdown also releases what is queued. */
-	struct agent_stats stats2 = { 0 };
+	struct agent_stats stats2 = {0};
 	e = otlp_http_exporter_new(&cfg, &stats2);
 	otlp_http_config_free(&cfg);
 	assert_non_null(e);
@@ -1061,24 +1061,23 @@ static void test_exporter_deadline_passed_and_destroy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_encode_every_field, setup_fixture,
-						teardown_fixture),
-		cmocka_unit_test(test_encode_span_without_resource),
-		cmocka_unit_test(test_invalid_utf8_is_repaired_before_encoding),
-		cmocka_unit_test(test_encode_empty_and_bad_arguments),
-		cmocka_unit_test(test_decode_export_response),
-		cmocka_unit_test_setup(test_config_defaults, clear_otel_env),
-		cmocka_unit_test_setup(test_config_endpoint, clear_otel_env),
-		cmocka_unit_test_setup(test_config_headers, clear_otel_env),
-		cmocka_unit_test_setup(test_config_numbers_and_compression, clear_otel_env),
-		cmocka_unit_test_setup(test_exporter_gzip_post_on_shutdown, clear_otel_env),
-		cmocka_unit_test_setup(test_exporter_http_500_counts_failure, clear_otel_env),
-		cmocka_unit_test_setup(test_exporter_partial_success, clear_otel_env),
-		cmocka_unit_test_setup(test_exporter_full_batch_and_full_queue, clear_otel_env),
-		cmocka_unit_test_setup(test_exporter_zero_delay_sends_without_shutdown,
-				       clear_otel_env),
-		cmocka_unit_test_setup(test_exporter_connection_refused, clear_otel_env),
-		cmocka_unit_test_setup(test_exporter_deadline_passed_and_destroy, clear_otel_env),
+	    cmocka_unit_test_setup_teardown(test_encode_every_field, setup_fixture,
+					    teardown_fixture),
+	    cmocka_unit_test(test_encode_span_without_resource),
+	    cmocka_unit_test(test_invalid_utf8_is_repaired_before_encoding),
+	    cmocka_unit_test(test_encode_empty_and_bad_arguments),
+	    cmocka_unit_test(test_decode_export_response),
+	    cmocka_unit_test_setup(test_config_defaults, clear_otel_env),
+	    cmocka_unit_test_setup(test_config_endpoint, clear_otel_env),
+	    cmocka_unit_test_setup(test_config_headers, clear_otel_env),
+	    cmocka_unit_test_setup(test_config_numbers_and_compression, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_gzip_post_on_shutdown, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_http_500_counts_failure, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_partial_success, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_full_batch_and_full_queue, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_zero_delay_sends_without_shutdown, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_connection_refused, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_deadline_passed_and_destroy, clear_otel_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
