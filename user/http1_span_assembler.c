@@ -20,6 +20,8 @@
 #define CONN_FORGET_NS (15ull * 60 * 1000000000ull)
 /* Attributes an HTTP span carries at most (add_*_attributes below). */
 #define SPAN_HTTP_ATTRS 20
+/* How long a client's early response waits for its request's event. */
+#define EARLY_RESPONSE_WAIT_NS (1000ull * 1000000)
 
 struct pending_request {
 	struct span *span;
@@ -37,6 +39,16 @@ struct http1_conn {
 	struct pending_request fifo[PIPELINE_DEPTH];
 	unsigned fifo_head, fifo_count;
 	bool orphan_response; /* the response being parsed answers nothing we saw */
+	/* A client's response whose request has not arrived yet: with a reader
+	 * and a writer thread (Go), the read can return - and its event reach
+	 * the ring - before the write() that sent the request has returned. */
+	struct early_response {
+		bool held;
+		bool complete;
+		int status;
+		uint64_t read_mono; /* exit of its first read */
+		uint64_t end_mono;  /* exit of its last read, once complete */
+	} early;
 	uint16_t next_seq[2]; /* seq expected next, per direction (kspan_abi.h) */
 	/* Where the request being parsed began: its head may end pieces later,
 	 * but its start time and kernel-decided context belong to the piece
@@ -268,6 +280,37 @@ static void finish_span(struct http1_conn *c, uint64_t end_mono)
 	pipeline_submit(c->assembler->pipeline, s);
 }
 
+/* The held response answers nothing after all. */
+static void early_response_drop(struct http1_conn *c)
+{
+	if (!c->early.held)
+		return;
+	c->early.held = false;
+	STAT_INC(c->assembler->stats, http_orphan_responses);
+}
+
+/* The request just queued may be the one a held response answers: it must
+ * be the only one waiting, and its write must have begun before the
+ * response was read. */
+static void early_response_pair(struct http1_conn *c, uint64_t write_enter)
+{
+	struct pending_request *p = fifo_front(c);
+
+	if (!c->early.held)
+		return;
+	if (c->fifo_count != 1 || write_enter > c->early.read_mono) {
+		early_response_drop(c);
+		return;
+	}
+	c->early.held = false;
+	p->response_started = true;
+	add_response_attributes(c, p->span, c->early.status);
+	if (c->early.complete)
+		finish_span(c, c->early.end_mono);
+	else
+		c->orphan_response = false; /* its completion is this span's */
+}
+
 static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_head *head)
 {
 	struct http1_conn *c = ctx;
@@ -318,6 +361,8 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 	    .is_head_method = head->method.len == 4 && memcmp(head->method.ptr, "HEAD", 4) == 0,
 	};
 	c->fifo_count++;
+	if (c->role == KSPAN_ROLE_CLIENT)
+		early_response_pair(c, write_enter);
 	return false;
 }
 
@@ -337,6 +382,15 @@ static bool on_response_head(void *ctx, unsigned msg_index, const struct http1_h
 	(void)msg_index;
 	if (!p) {
 		c->orphan_response = true;
+		early_response_drop(c); /* a second one: the first answered nothing */
+		if (c->role == KSPAN_ROLE_CLIENT && head->status_code >= 200 && c->ev) {
+			c->early = (struct early_response){
+			    .held = true,
+			    .status = head->status_code,
+			    .read_mono = c->ev->hdr.ts_ns,
+			};
+			return false;
+		}
 		STAT_INC(c->assembler->stats, http_orphan_responses);
 		return false;
 	}
@@ -357,6 +411,12 @@ static void on_response_complete(void *ctx, unsigned msg_index,
 	(void)msg_index;
 	if (c->orphan_response) {
 		c->orphan_response = false;
+		if (c->early.held && !c->early.complete) {
+			c->early.complete = true;
+			c->early.end_mono = c->ev && info->framing == HTTP1_FRAMING_EXACT
+						? c->ev->hdr.ts_ns
+						: c->last_response_mono;
+		}
 		return;
 	}
 	if (!p || !p->response_started)
@@ -422,6 +482,7 @@ static void conn_end(struct span_assembler *a, struct http1_conn *c, uint64_t en
 	c->ev = NULL;
 	if (c->responses)
 		http1_stream_close(c->responses, &response_callbacks, c);
+	early_response_drop(c);
 	while (c->fifo_count) {
 		struct pending_request *p = fifo_front(c);
 		if (p->response_started) {
@@ -490,6 +551,7 @@ static void conn_resync(struct span_assembler *a, struct http1_conn *c)
 		fifo_pop(c);
 	}
 	c->orphan_response = false;
+	early_response_drop(c);
 	c->origin.pending = false;
 	http1_stream_free(c->requests);
 	http1_stream_free(c->responses);
@@ -598,6 +660,8 @@ static int flush_idle_conn(uint64_t key, void *value, void *arg)
 	struct pending_request *p;
 
 	(void)key;
+	if (c->early.held && v->now > c->early.read_mono + EARLY_RESPONSE_WAIT_NS)
+		early_response_drop(c);
 	if (idle < v->a->cfg.idle_timeout_ns)
 		return 0;
 	/* A response whose end nobody could frame: it ended with its last
@@ -626,6 +690,7 @@ static int finish_conn_at_exit(uint64_t key, void *value, void *arg)
 	struct http1_conn *c = value;
 
 	(void)key;
+	early_response_drop(c);
 	while (c->fifo_count) {
 		struct pending_request *p = fifo_front(c);
 		if (!p->response_started) {

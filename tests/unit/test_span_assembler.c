@@ -1603,6 +1603,44 @@ static void test_malformed_records(void **state)
 	assert_int_equal(STAT(h, conn_event_gaps), 0);
 }
 
+/* A client with a reader and a writer thread (Go) can read the response - and
+ * its event reach the ring - before the write() that sent the request has
+ * returned: the response waits for its request instead of being dropped. */
+static void test_client_response_before_its_request_event(void **state)
+{
+	struct harness *h = *state;
+	struct test_conn c = client_conn(0x2a2a);
+	const struct span *s;
+
+	ingress(h, &c, T0 + 300, "HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nno");
+	assert_span_count(h, 0);
+	/* The write began before the read returned. */
+	egress(h, &c, T0 + 200 + SYSCALL_NS, "GET /early HTTP/1.1\r\nHost: h\r\n\r\n");
+	assert_span_count(h, 1);
+	s = span_at(h, 0);
+	assert_string_equal(s->name, "GET /early");
+	assert_times(s, T0 + 200, T0 + 300);
+	assert_int_attr(&s->attrs, "http.response.status_code", 503);
+	assert_int_equal(s->status_code, SPAN_STATUS_ERROR);
+	assert_int_equal(STAT(h, http_orphan_responses), 0);
+
+	/* A response no request claims within a second is an orphan. */
+	ingress(h, &c, T0 + 1000, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	span_assembler_tick(&h->assembler, T0 + 1000 + 999000000ull);
+	assert_int_equal(STAT(h, http_orphan_responses), 0);
+	span_assembler_tick(&h->assembler, T0 + 1000 + 1001000000ull);
+	assert_int_equal(STAT(h, http_orphan_responses), 1);
+
+	/* Nor does a request written after the response was read. */
+	ingress(h, &c, T0 + 3000000000ull, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	egress(h, &c, T0 + 3000000500ull + SYSCALL_NS, "GET /late HTTP/1.1\r\nHost: h\r\n\r\n");
+	assert_int_equal(STAT(h, http_orphan_responses), 2);
+	assert_span_count(h, 1);
+	ingress(h, &c, T0 + 3000000900ull, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_span_count(h, 2);
+	assert_times(span_at(h, 1), T0 + 3000000500ull, T0 + 3000000900ull);
+}
+
 /* --- lost events -------------------------------------------------------------------------------
  */
 
@@ -1670,6 +1708,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    TEST(test_server_span),
 	    TEST(test_client_span),
+	    TEST(test_client_response_before_its_request_event),
 	    TEST(test_capture_query_keeps_values),
 	    TEST(test_ipv6_host_header),
 	    TEST(test_no_host_uses_tuple_v4_mapped),
