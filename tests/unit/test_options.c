@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* test_options.c - the command line and the OTEL_* exporter selection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "kspan_abi.h"
+#include "options.h"
+
+static const char *const otel_vars[] = {
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+};
+
+static int clear_env(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(otel_vars) / sizeof(otel_vars[0]); i++)
+		unsetenv(otel_vars[i]);
+	return 0;
+}
+
+#define PARSE(o, ...)                                                                              \
+	({                                                                                         \
+		char *argv_[] = {"kspan", __VA_ARGS__, NULL};                                      \
+		options_parse((o), (int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_);            \
+	})
+
+static void test_defaults_print_to_the_console(void **state)
+{
+	struct agent_options o;
+	char *argv[] = {"kspan", NULL};
+
+	(void)state;
+	assert_int_equal(options_parse(&o, 1, argv), 0);
+	assert_true(o.export_console);
+	assert_false(o.export_otlp);
+	assert_int_equal(o.capture_bytes, KSPAN_CAPTURE_DEFAULT);
+	assert_int_equal(o.ringbuf_bytes, KSPAN_RINGBUF_DEFAULT_BYTES);
+	assert_int_equal(o.idle_timeout_ms, 5000);
+	assert_false(o.capture_query);
+	assert_int_equal(o.pid_count, 0);
+	assert_int_equal(o.port_count, 0);
+}
+
+static void test_an_endpoint_selects_otlp(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--otlp-endpoint", "http://c:4318"), 0);
+	assert_true(o.export_otlp);
+	assert_false(o.export_console);
+	assert_string_equal(o.otlp_endpoint, "http://c:4318");
+
+	setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces", 1);
+	assert_int_equal(PARSE(&o, "-v"), 0);
+	assert_true(o.export_otlp);
+	assert_false(o.export_console);
+	assert_true(o.verbose);
+	unsetenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "", 1); /* empty counts as unset */
+	assert_int_equal(PARSE(&o, "-v"), 0);
+	assert_true(o.export_console);
+}
+
+static void test_exporter_flag_beats_environment(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	setenv("OTEL_TRACES_EXPORTER", "otlp", 1);
+	assert_int_equal(PARSE(&o, "--exporter", "console"), 0);
+	assert_true(o.export_console);
+	assert_false(o.export_otlp);
+
+	assert_int_equal(PARSE(&o, "--port", "80"), 0); /* the variable alone */
+	assert_true(o.export_otlp);
+	assert_false(o.export_console);
+
+	setenv("OTEL_TRACES_EXPORTER", "none", 1);
+	assert_int_equal(PARSE(&o, "--port", "80"), 0);
+	assert_false(o.export_otlp);
+	assert_false(o.export_console);
+
+	assert_int_equal(PARSE(&o, "--exporter", "console, otlp"), 0);
+	assert_true(o.export_otlp);
+	assert_true(o.export_console);
+}
+
+static void test_unknown_exporter_is_an_error(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--exporter", "otlp,zipkin"), -EINVAL);
+	setenv("OTEL_TRACES_EXPORTER", "jaeger", 1);
+	assert_int_equal(PARSE(&o, "-v"), -EINVAL);
+}
+
+static void test_filters_repeat(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--pid", "10", "--pid", "20", "--port", "8080", "--port", "443"),
+			 0);
+	assert_int_equal(o.pid_count, 2);
+	assert_int_equal(o.pids[0], 10);
+	assert_int_equal(o.pids[1], 20);
+	assert_int_equal(o.port_count, 2);
+	assert_int_equal(o.ports[0], 8080);
+	assert_int_equal(o.ports[1], 443);
+}
+
+static void test_bad_numbers_are_rejected(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--pid", "0"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--pid", "12x"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--port", "65536"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--port", "-1"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--capture-bytes", "4097"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--capture-bytes", "63"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--ringbuf-bytes", "12288"), -EINVAL); /* not a power of two */
+	assert_int_equal(PARSE(&o, "--idle-timeout-ms", ""), -EINVAL);
+	assert_int_equal(PARSE(&o, "stray"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--no-such-option"), -EINVAL);
+
+	assert_int_equal(PARSE(&o, "--capture-bytes", "4096", "--ringbuf-bytes", "4096",
+			       "--idle-timeout-ms", "250", "--capture-query"),
+			 0);
+	assert_int_equal(o.capture_bytes, 4096);
+	assert_int_equal(o.ringbuf_bytes, 4096);
+	assert_int_equal(o.idle_timeout_ms, 250);
+	assert_true(o.capture_query);
+}
+
+static void test_help_asks_to_exit_0(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--help"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_defaults_print_to_the_console, clear_env),
+	    cmocka_unit_test_setup(test_an_endpoint_selects_otlp, clear_env),
+	    cmocka_unit_test_setup(test_exporter_flag_beats_environment, clear_env),
+	    cmocka_unit_test_setup(test_unknown_exporter_is_an_error, clear_env),
+	    cmocka_unit_test_setup(test_filters_repeat, clear_env),
+	    cmocka_unit_test_setup(test_bad_numbers_are_rejected, clear_env),
+	    cmocka_unit_test_setup(test_help_asks_to_exit_0, clear_env),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
