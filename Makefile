@@ -136,6 +136,7 @@ fuzz-tests:
 
 bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/bench_syscalls.sh
 	$(Q)tests/bench/bench_nginx.sh
 
 # `make test` runs every suite even if one fails, then reports one summary.

@@ -23,7 +23,7 @@
 #define TRACEFS_PATH	     "/sys/kernel/tracing"
 #define DEBUGFS_TRACING_PATH "/sys/kernel/debug/tracing"
 /* How long after attach a read that was already blocked is still adopted. */
-#define ADOPT_BLOCKED_READS_NS (10ull * 60 * 1000000000)
+#define ADOPT_BLOCKED_READS_NS (60ull * 1000000000)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
