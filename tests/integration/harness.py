@@ -670,7 +670,14 @@ class KspanCase(unittest.TestCase):
             k.returncode = k.proc.returncode
             k._close()
             raise
+        self.addCleanup(self._stop_own_kspan, k)
         return k
+
+    def _stop_own_kspan(self, k):
+        """A kspan started by a test stops with it (SIGINT, exit 0 asserted),
+        unless the test stopped it already."""
+        if k.returncode is None:
+            k.stop()
 
     def settle(self, match, count, timeout=SPAN_TIMEOUT, quiet=0.6):
         return self.rx.settle(match, count, timeout, quiet)

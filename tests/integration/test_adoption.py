@@ -15,11 +15,6 @@ class TestAdoption(harness.KspanCase):
         super().setUp()
         self.srv = harness.http_server()
 
-    def tearDown(self):
-        if self.kspan is not None and self.kspan.returncode is None:
-            self.kspan.stop()
-        super().tearDown()
-
     def test_keepalive_connection_opened_before_kspan(self):
         srv = self.srv
         conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)

@@ -13,11 +13,6 @@ class TestFiltering(CommonChecks, harness.KspanCase):
         super().setUp()
         self.a = harness.http_server()
         self.b = harness.http_server()
-        self.addCleanup(self._stop_kspan)
-
-    def _stop_kspan(self):
-        if self.kspan is not None and self.kspan.returncode is None:
-            self.kspan.stop()
 
     def _traffic(self):
         ra = curl(self.a.url("/ok"))

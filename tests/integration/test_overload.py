@@ -27,11 +27,6 @@ class TestOverload(harness.KspanCase):
         self.nginx = harness.Nginx()
         self.addCleanup(self.nginx.stop)
 
-    def tearDown(self):
-        if self.kspan is not None and self.kspan.returncode is None:
-            self.kspan.stop()
-        super().tearDown()
-
     def burst(self):
         """CLIENTS curls at once, each REQUESTS requests on one connection,
         the status codes alternating so that a mispaired span shows."""

@@ -15,11 +15,6 @@ class TestSelfExclusion(harness.KspanCase):
         super().setUp()
         self.srv = harness.http_server()
 
-    def tearDown(self):
-        if self.kspan is not None and self.kspan.returncode is None:
-            self.kspan.stop()
-        super().tearDown()
-
     def test_exports_to_a_local_collector_are_not_traced(self):
         rx_port = urllib.parse.urlsplit(self.rx.endpoint).port
         k = self.start_kspan()  # no filter: every process, the receiver's included

@@ -9,14 +9,6 @@ from harness import curl, is_client, is_server
 
 class TestShutdown(CommonChecks, harness.KspanCase):
 
-    def setUp(self):
-        super().setUp()
-        self.addCleanup(self._stop_kspan)
-
-    def _stop_kspan(self):
-        if self.kspan is not None and self.kspan.returncode is None:
-            self.kspan.stop()
-
     def test_sigint_idle_exits_0(self):
         k = self.start_kspan()
         rc, took = k.stop()
