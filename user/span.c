@@ -198,34 +198,31 @@ void span_unref(struct span *s)
 	free(s);
 }
 
-int span_set_name(struct span *s, const char *name)
+/* Replaces *field with a valid UTF-8 copy of s[0..n). */
+static int replace_string(char **field, const char *s, size_t n)
 {
-	char *copy = utf8_sanitized_dup(name, strlen(name), NULL);
+	char *copy = utf8_sanitized_dup(s, n, NULL);
+
 	if (!copy)
 		return -ENOMEM;
-	free(s->name);
-	s->name = copy;
+	free(*field);
+	*field = copy;
 	return 0;
+}
+
+int span_set_name(struct span *s, const char *name)
+{
+	return replace_string(&s->name, name, strlen(name));
 }
 
 int span_set_trace_state(struct span *s, const char *ts, size_t len)
 {
-	char *copy = utf8_sanitized_dup(ts, strnlen(ts, len), NULL);
-	if (!copy)
-		return -ENOMEM;
-	free(s->trace_state);
-	s->trace_state = copy;
-	return 0;
+	return replace_string(&s->trace_state, ts, strnlen(ts, len));
 }
 
 int span_set_status_message(struct span *s, const char *msg)
 {
-	char *copy = utf8_sanitized_dup(msg, strlen(msg), NULL);
-	if (!copy)
-		return -ENOMEM;
-	free(s->status_message);
-	s->status_message = copy;
-	return 0;
+	return replace_string(&s->status_message, msg, strlen(msg));
 }
 
 bool bytes_all_zero(const uint8_t *b, size_t n)
