@@ -36,7 +36,7 @@ BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps
 WARN := -Wall -Wextra -Werror
 USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
 	-Iinclude -Iuser -I$(BUILD) -I$(GEN) $(EXTRA_CFLAGS)
-USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lpthread
+USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lnghttp2 -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
 	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH)

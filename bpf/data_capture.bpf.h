@@ -9,6 +9,7 @@
 
 #include "conn_tracking.bpf.h"
 #include "http1_detect.h"
+#include "http2_detect.h"
 #include "process_info.bpf.h"
 #include "w3c_traceparent.h"
 
@@ -31,11 +32,13 @@ static __always_inline __u64 bound_len(__u64 n, __u64 max)
 
 /*
  * Copies up to `want` (<= KSPAN_CAPTURE_MAX) bytes of the syscall's user
- * buffer (iovcnt == 0) or iovec array into s->payload; returns how many were
- * copied. A global function: the verifier checks it once, not once per
- * caller and path, which keeps every program far below its limits.
+ * buffer (iovcnt == 0) or iovec array into s->payload, starting `skip` bytes
+ * into the data; returns how many were copied. Callers bound iovcnt to the
+ * entries they want walked (at most KSPAN_H2_MAX_IOVECS). A global function: the verifier checks it
+ * once, not once per caller and path, which keeps every program far below its limits.
  */
-__noinline int kspan_capture_copy(struct data_scratch *s, __u64 buf, __u32 iovcnt, __u32 want)
+__noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32 iovcnt, __u32 skip,
+					__u32 want)
 {
 	__u64 off = 0;
 
@@ -43,13 +46,13 @@ __noinline int kspan_capture_copy(struct data_scratch *s, __u64 buf, __u32 iovcn
 		return 0;
 	if (iovcnt == 0) {
 		__u64 n = bound_len(want, KSPAN_CAPTURE_MAX);
-		if (bpf_probe_read_user(s->payload, n, (void *)buf)) {
+		if (bpf_probe_read_user(s->payload, n, (void *)(buf + skip))) {
 			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
 			return 0;
 		}
 		return (int)n;
 	}
-	for (__u32 i = 0; i < CAPTURE_MAX_IOVECS && i < iovcnt; i++) {
+	for (__u32 i = 0; i < KSPAN_H2_MAX_IOVECS && i < iovcnt; i++) {
 		struct iovec iov;
 		__u64 n;
 
@@ -59,18 +62,32 @@ __noinline int kspan_capture_copy(struct data_scratch *s, __u64 buf, __u32 iovcn
 			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
 			break;
 		}
-		n = iov.iov_len;
+		if (skip >= iov.iov_len) {
+			skip -= iov.iov_len;
+			continue;
+		}
+		n = iov.iov_len - skip;
 		if (n > want - off)
 			n = want - off;
 		n = bound_len(n, KSPAN_CAPTURE_MAX);
 		off &= KSPAN_CAPTURE_MAX - 1;
-		if (bpf_probe_read_user(&s->payload[off], n, iov.iov_base)) {
+		if (bpf_probe_read_user(&s->payload[off], n,
+					(void *)((__u64)iov.iov_base + skip))) {
 			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
 			break;
 		}
+		skip = 0;
 		off += n;
 	}
 	return (int)off;
+}
+
+/* The first `want` bytes, through at most CAPTURE_MAX_IOVECS entries. */
+static __always_inline int kspan_capture_copy(struct data_scratch *s, __u64 buf, __u32 iovcnt,
+					      __u32 want)
+{
+	return kspan_capture_copy_range(
+	    s, buf, iovcnt < CAPTURE_MAX_IOVECS ? iovcnt : CAPTURE_MAX_IOVECS, 0, want);
 }
 
 /* Does the payload begin an HTTP/1.x request or response? */
@@ -140,6 +157,34 @@ static __always_inline void role__learn(struct conn_state *c, __u8 direction, __
 		c->role = KSPAN_ROLE_CLIENT;
 }
 
+/* The fields of a DATA event that only depend on the connection and the
+ * syscall. Numbered (seq) by the caller, before sending: a failed send leaves
+ * a gap userspace sees. */
+static __always_inline void data__fill_event(struct data_scratch *s, const struct conn_state *c,
+					     const struct inflight_syscall *in, __u64 id, __u64 now,
+					     __u32 bytes, __u32 captured)
+{
+	__builtin_memset(&s->ev, 0, sizeof(s->ev));
+	s->ev.hdr.type = KSPAN_EVENT_DATA;
+	s->ev.hdr.tgid = id >> 32;
+	s->ev.hdr.tid = (__u32)id;
+	s->ev.hdr.ts_ns = now;
+	s->ev.conn_id = c->conn_id;
+	s->ev.ts_enter_ns = in->ts_enter;
+	s->ev.tuple = c->tuple;
+	s->ev.bytes_total = bytes;
+	s->ev.captured_len = captured;
+	s->ev.flags = (captured < bytes ? KSPAN_DATA_F_TRUNCATED : 0) |
+		      (c->announced ? 0 : KSPAN_DATA_F_NEW_CONN) |
+		      (c->adopted ? KSPAN_DATA_F_ADOPTED : 0);
+	s->ev.direction = in->direction;
+	s->ev.role = c->role;
+	s->ev.protocol = c->protocol;
+	s->ev.syscall = in->syscall;
+}
+
+#include "http2_capture.bpf.h"
+
 /* A read or write of `bytes` bytes completed on a traced socket. */
 static __always_inline void data__handle(const struct inflight_syscall *in, __u32 bytes)
 {
@@ -156,8 +201,9 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	if (!s)
 		return;
 	if (c->protocol == KSPAN_PROTO_UNKNOWN) {
-		/* Only connections seen to carry HTTP/1.x produce events: look at
-		 * just enough bytes to tell, and stay quiet otherwise. */
+		/* Only connections seen to carry HTTP/1.x or HTTP/2 produce
+		 * events: look at just enough bytes to tell, and stay quiet
+		 * otherwise. */
 		if (in->syscall == KSPAN_SYS_SENDFILE)
 			return;
 		/* Checked at the first data rather than at accept: kspan's
@@ -167,9 +213,16 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			return;
 		}
 		captured = kspan_capture_copy(s, in->buf, in->iovcnt, bytes < 16 ? bytes : 16);
-		if (!kspan_message_start(s, captured))
+		if (http2_is_preface_start(s->payload, captured))
+			h2__begin(c, in->direction);
+		else if (kspan_message_start(s, captured))
+			c->protocol = KSPAN_PROTO_HTTP1;
+		else
 			return;
-		c->protocol = KSPAN_PROTO_HTTP1;
+	}
+	if (c->protocol == KSPAN_PROTO_HTTP2) {
+		h2__capture(c, s, in, id, now, bytes);
+		return;
 	}
 	want = bytes < capture_bytes ? bytes : capture_bytes;
 	if (in->syscall != KSPAN_SYS_SENDFILE)
@@ -177,27 +230,18 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 					    KSPAN_CAPTURE_MAX);
 	else
 		captured = 0;
+	if (http2_is_preface_start(s->payload, captured)) {
+		/* h2c upgrade: the client's preface follows "101 Switching
+		 * Protocols" (RFC 7540 section 3.2). */
+		h2__begin(c, in->direction);
+		h2__capture(c, s, in, id, now, bytes);
+		return;
+	}
 	start = (__u16)kspan_message_start(s, captured);
 	role__learn(c, in->direction, start);
 
-	__builtin_memset(&s->ev, 0, sizeof(s->ev));
-	s->ev.hdr.type = KSPAN_EVENT_DATA;
-	s->ev.hdr.tgid = tgid;
-	s->ev.hdr.tid = (__u32)id;
-	s->ev.hdr.ts_ns = now;
-	s->ev.conn_id = c->conn_id;
-	s->ev.ts_enter_ns = in->ts_enter;
-	s->ev.tuple = c->tuple;
-	s->ev.bytes_total = bytes;
-	s->ev.captured_len = captured;
-	s->ev.flags = start | (captured < bytes ? KSPAN_DATA_F_TRUNCATED : 0) |
-		      (c->announced ? 0 : KSPAN_DATA_F_NEW_CONN) |
-		      (c->adopted ? KSPAN_DATA_F_ADOPTED : 0);
-	s->ev.direction = in->direction;
-	s->ev.role = c->role;
-	s->ev.protocol = c->protocol;
-	s->ev.syscall = in->syscall;
-	/* Numbered before sending: a failed send leaves a gap userspace sees. */
+	data__fill_event(s, c, in, id, now, bytes, captured);
+	s->ev.flags |= start;
 	s->ev.seq = c->next_seq[in->direction == KSPAN_DIR_EGRESS]++;
 	if (start == KSPAN_DATA_F_MSG_START_REQUEST)
 		kspan_trace_ctx_decide(s, captured);

@@ -15,6 +15,14 @@
  *                          payload bytes (the first bytes the syscall moved;
  *                          `captured_len <= bytes_total`, and
  *                          `captured_len <= KSPAN_CAPTURE_MAX`).
+ *                          On HTTP/2 connections one syscall becomes several
+ *                          DATA events with consecutive seq: each carries the
+ *                          next KSPAN_CAPTURE_MAX bytes in full (bytes_total ==
+ *                          captured_len), up to KSPAN_H2_CAPTURE_MAX bytes;
+ *                          what lies beyond is one last event whose
+ *                          bytes_total counts the bytes that were not copied.
+ *                          Userspace frames HTTP/2 itself and needs every
+ *                          frame header, which a prefix would lose.
  *   KSPAN_EVENT_CONN_CLOSE struct kspan_conn_event: the application closed the
  *                          socket of a connection that produced DATA events.
  *   KSPAN_EVENT_PROC_INFO  struct kspan_proc_event: first sight of a traced
@@ -47,6 +55,11 @@
 #define KSPAN_CAPTURE_MAX     4096
 #define KSPAN_CAPTURE_DEFAULT 1024
 
+/* HTTP/2 connections: bytes of one syscall copied to userspace at most (in
+ * KSPAN_CAPTURE_MAX pieces), and iovec entries walked. */
+#define KSPAN_H2_CAPTURE_MAX (256 * 1024)
+#define KSPAN_H2_MAX_IOVECS  64
+
 /* How far into a captured request the kernel looks for `traceparent`. */
 #define KSPAN_CTX_SCAN_MAX 1024
 
@@ -78,7 +91,7 @@ enum kspan_role {
 enum kspan_protocol {
 	KSPAN_PROTO_UNKNOWN = 0,
 	KSPAN_PROTO_HTTP1 = 1,
-	/* KSPAN_PROTO_HTTP2 = 2 comes with the HTTP/2 work. */
+	KSPAN_PROTO_HTTP2 = 2, /* the client preface was seen (prior knowledge or h2c upgrade) */
 };
 
 /* The syscall family that moved the bytes (for diagnostics and timing). */
@@ -156,7 +169,7 @@ struct kspan_data_event {
 	__u8 syscall;		    /* enum kspan_syscall */
 	__u16 seq;		    /* per connection and direction: a gap means lost events */
 	struct kspan_trace_ctx ctx; /* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
-				    /* __u8 payload[captured_len] follows */
+	/* __u8 payload[captured_len] follows */
 };
 _Static_assert(sizeof(struct kspan_data_event) == 24 + 8 + 8 + 48 + 8 + 8 + 40,
 	       "kspan_data_event layout");

@@ -10,7 +10,7 @@ uint64_t agent_stats_total_drops(const struct agent_stats *s)
 	       STAT_GET(s, kernel_inflight_full) + STAT_GET(s, kernel_conn_table_full) +
 	       STAT_GET(s, http_pipeline_overflow) + STAT_GET(s, requests_lost_to_gaps) +
 	       STAT_GET(s, spans_export_dropped_queue) + STAT_GET(s, spans_export_failed) +
-	       STAT_GET(s, events_malformed);
+	       STAT_GET(s, events_malformed) + STAT_GET(s, h2_streams_dropped);
 }
 
 void agent_stats_print_line(const struct agent_stats *s, FILE *out, const char *prefix)

@@ -23,6 +23,12 @@
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \
 	X(http_unanswered_requests, "requests whose connection ended before any response")         \
 	X(http_unfinished_at_exit, "requests still waiting for a response when kspan stopped")     \
+	X(h2_framing_lost, "HTTP/2 connections no longer followed: frames lost or malformed")      \
+	X(h2_header_decode_errors, "HTTP/2 header blocks HPACK failed to decode")                  \
+	X(h2_header_blocks_partial, "HTTP/2 header blocks decoded without the dynamic table")      \
+	X(h2_orphan_responses, "HTTP/2 responses for a stream whose request was not seen")         \
+	X(h2_streams_reset, "HTTP/2 streams ended by RST_STREAM before their response ended")      \
+	X(h2_streams_dropped, "HTTP/2 streams not traced: too many open on one connection")        \
 	X(conn_event_gaps, "connections that missed events (ring buffer full): state reset")       \
 	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")      \
 	X(invalid_kernel_ids, "kernel trace ids that failed validation (replaced)")                \

@@ -21,13 +21,20 @@ int event_reader_handle(struct event_reader *r, const void *data, size_t size)
 		if (size < sizeof(*ev) || ev->captured_len > KSPAN_CAPTURE_MAX ||
 		    ev->captured_len > ev->bytes_total || size < sizeof(*ev) + ev->captured_len)
 			goto malformed;
-		span_assembler_on_data(r->assembler, ev);
+		if (ev->protocol == KSPAN_PROTO_HTTP2) {
+			if (r->h2)
+				http2_assembler_on_data(r->h2, ev);
+		} else {
+			span_assembler_on_data(r->assembler, ev);
+		}
 		return 0;
 	}
 	case KSPAN_EVENT_CONN_CLOSE:
 		if (size < sizeof(struct kspan_conn_event))
 			goto malformed;
 		span_assembler_on_close(r->assembler, data);
+		if (r->h2)
+			http2_assembler_on_close(r->h2, data);
 		return 0;
 	case KSPAN_EVENT_PROC_INFO:
 		if (size < sizeof(struct kspan_proc_event))
@@ -39,6 +46,8 @@ int event_reader_handle(struct event_reader *r, const void *data, size_t size)
 			goto malformed;
 		/* Connections first: their spans still need the resource. */
 		span_assembler_on_process_exit(r->assembler, hdr->tgid, hdr->ts_ns);
+		if (r->h2)
+			http2_assembler_on_process_exit(r->h2, hdr->tgid, hdr->ts_ns);
 		process_table_on_exit(r->procs, hdr->tgid);
 		return 0;
 	}

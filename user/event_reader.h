@@ -6,13 +6,15 @@
 
 #include "agent_stats.h"
 #include "http1_span_assembler.h"
+#include "http2_span_assembler.h"
 #include "process_table.h"
 
 struct ring_buffer;
 
 struct event_reader {
 	struct ring_buffer *rb;
-	struct span_assembler *assembler;
+	struct span_assembler *assembler; /* HTTP/1.x */
+	struct http2_assembler *h2;	  /* HTTP/2; optional */
 	struct process_table *procs;
 	struct agent_stats *stats;
 };

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* http1_span_assembler.c - HTTP/1.x connections to spans. */
-#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/socket.h>
 
 #include "http1_parser.h"
 #include "http1_span_assembler.h"
 #include "http_naming.h"
 #include "log.h"
+#include "net_address.h"
 #include "w3c_traceparent.h"
 
 /* Pipelined requests kept per connection while they await responses. */
@@ -68,18 +67,6 @@ struct http1_conn {
 	const struct kspan_data_event *ev;
 };
 
-static void random_bytes(uint8_t *out, size_t n)
-{
-	do {
-		if (getrandom(out, n, 0) != (ssize_t)n) {
-			/* getrandom on a booted system does not fail for small n;
-			 * keep ids unique anyway. */
-			for (size_t i = 0; i < n; i++)
-				out[i] = (uint8_t)rand();
-		}
-	} while (bytes_all_zero(out, n));
-}
-
 static struct pending_request *fifo_front(struct http1_conn *c)
 {
 	return c->fifo_count ? &c->fifo[c->fifo_head] : NULL;
@@ -94,50 +81,6 @@ static void fifo_pop(struct http1_conn *c)
 
 /* --- attributes ---------------------------------------------------------- */
 
-static void format_addr(uint16_t family, const uint8_t addr[16], char *out, size_t size)
-{
-	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	if (family == AF_INET6 && memcmp(addr, v4_mapped, 12) == 0)
-		inet_ntop(AF_INET, addr + 12, out, (socklen_t)size);
-	else if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, out, (socklen_t)size))
-		snprintf(out, size, "unknown");
-}
-
-static bool addr_is_v4(uint16_t family, const uint8_t addr[16])
-{
-	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	return family == AF_INET || memcmp(addr, v4_mapped, 12) == 0;
-}
-
-/* "host", "host:port", "[v6]:port" -> host and port (0 when absent). */
-static void split_host_header(const struct http1_slice *h, char *host, size_t host_size,
-			      unsigned *port)
-{
-	const char *p = h->ptr, *end = h->ptr + h->len, *colon = NULL;
-
-	*port = 0;
-	if (h->len && p[0] == '[') {
-		const char *close = memchr(p, ']', h->len);
-		if (close) {
-			snprintf(host, host_size, "%.*s", (int)(close - p - 1), p + 1);
-			if (close + 1 < end && close[1] == ':')
-				*port = (unsigned)strtoul(close + 2, NULL, 10);
-			return;
-		}
-	}
-	colon = memchr(p, ':', h->len);
-	snprintf(host, host_size, "%.*s", (int)((colon ? colon : end) - p), p);
-	if (colon) {
-		char digits[8];
-		snprintf(digits, sizeof(digits), "%.*s", (int)(end - colon - 1), colon + 1);
-		*port = (unsigned)strtoul(digits, NULL, 10);
-		if (*port > 65535)
-			*port = 0;
-	}
-}
-
 static void add_request_attributes(struct http1_conn *c, struct span *s,
 				   const struct http1_head *head)
 {
@@ -150,8 +93,8 @@ static void add_request_attributes(struct http1_conn *c, struct span *s,
 	bool server = c->role == KSPAN_ROLE_SERVER;
 	unsigned port;
 
-	format_addr(c->tuple.family, c->tuple.remote_addr, peer, sizeof(peer));
-	format_addr(c->tuple.family, c->tuple.local_addr, local, sizeof(local));
+	net_format_addr(c->tuple.family, c->tuple.remote_addr, peer, sizeof(peer));
+	net_format_addr(c->tuple.family, c->tuple.local_addr, local, sizeof(local));
 	http_split_target(head->target.ptr, head->target.len, &path, &path_len, &q, &q_len);
 	http_path_template(path, path_len, route, sizeof(route));
 	if (q) {
@@ -163,7 +106,7 @@ static void add_request_attributes(struct http1_conn *c, struct span *s,
 
 	/* server.address: the Host the request names, else the address the
 	 * bytes went to (HTTP semantic conventions, server.address). */
-	split_host_header(&head->host, host, sizeof(host), &host_port);
+	net_split_host_port(head->host.ptr, head->host.len, host, sizeof(host), &host_port);
 	if (!host[0])
 		snprintf(host, sizeof(host), "%s", server ? local : peer);
 	port = host_port ? host_port : (server ? c->tuple.local_port : c->tuple.remote_port);
@@ -196,7 +139,8 @@ static void add_request_attributes(struct http1_conn *c, struct span *s,
 	attribute_list_add_str(a, "network.protocol.version", head->version_minor ? "1.1" : "1.0");
 	attribute_list_add_str(a, "network.transport", "tcp");
 	attribute_list_add_str(a, "network.type",
-			       addr_is_v4(c->tuple.family, c->tuple.remote_addr) ? "ipv4" : "ipv6");
+			       net_addr_is_v4(c->tuple.family, c->tuple.remote_addr) ? "ipv4"
+										     : "ipv6");
 	if (head->user_agent.len)
 		attribute_list_add_strn(a, "user_agent.original", head->user_agent.ptr,
 					head->user_agent.len);
@@ -252,14 +196,14 @@ static void decide_context(struct http1_conn *c, const struct kspan_trace_ctx *k
 		if (k->flags & KSPAN_CTX_F_HAS_PARENT)
 			memcpy(s->parent_span_id, k->parent_span_id, 8);
 	} else {
-		random_bytes(s->span_id, 8);
+		span_random_id(s->span_id, 8);
 	}
 	if (!span_has_parent(s) && has_header) {
 		memcpy(s->trace_id, tc.trace_id, 16);
 		memcpy(s->parent_span_id, tc.parent_id, 8);
 		s->trace_flags = tc.trace_flags & 1;
 	} else if (!from_kernel) {
-		random_bytes(s->trace_id, 16);
+		span_random_id(s->trace_id, 16);
 		s->trace_flags = 1;
 	}
 	/* tracestate is only meaningful next to a valid traceparent (W3C 3.3). */

@@ -16,6 +16,7 @@
 #include "console_exporter.h"
 #include "event_reader.h"
 #include "http1_span_assembler.h"
+#include "http2_span_assembler.h"
 #include "log.h"
 #include "options.h"
 #include "otlp_http_exporter.h"
@@ -43,6 +44,7 @@ struct agent {
 	struct process_table procs;
 	struct pipeline pipeline;
 	struct span_assembler assembler;
+	struct http2_assembler h2_assembler;
 	struct event_reader reader;
 	uint64_t drops_reported;
 };
@@ -117,7 +119,8 @@ static void describe_selection(const struct agent_options *o)
 		log_info("tracing TCP connections on ports %s%s", line,
 			 o->pid_count ? "" : " of every process");
 	if (!o->pid_count && !o->port_count)
-		log_info("tracing HTTP/1.x of every process on this host (except kspan itself)");
+		log_info("tracing HTTP/1.x and HTTP/2 of every process on this host (except kspan "
+			 "itself)");
 }
 
 static int agent_start(struct agent *a)
@@ -135,6 +138,9 @@ static int agent_start(struct agent *a)
 	if (!err)
 		err = span_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline, &a->stats,
 					  &a->clock);
+	if (!err)
+		err = http2_assembler_init(&a->h2_assembler, a->opts.capture_query, &a->procs,
+					   &a->pipeline, &a->stats, &a->clock);
 	if (err)
 		return err;
 	err = probe_loader_start(&a->probes, &a->opts);
@@ -147,6 +153,7 @@ static int agent_start(struct agent *a)
 				&a->procs, &a->stats);
 	if (err)
 		return err;
+	a->reader.h2 = &a->h2_assembler;
 	err = setup_exporters(a);
 	if (err)
 		return err;
@@ -182,6 +189,7 @@ static int agent_run(struct agent *a)
 		now = clock_mono_ns();
 		if (now >= next_tick) {
 			span_assembler_tick(&a->assembler, now);
+			http2_assembler_tick(&a->h2_assembler, now);
 			pipeline_tick(&a->pipeline, now);
 			next_tick = now + TICK_NS;
 		}
@@ -210,10 +218,12 @@ static void agent_stop(struct agent *a, bool print_counters)
 		event_reader_drain(&a->reader);
 	probe_loader_read_counters(&a->probes, &a->stats);
 	span_assembler_finish_all(&a->assembler);
+	http2_assembler_finish_all(&a->h2_assembler);
 	pipeline_shutdown(&a->pipeline, clock_mono_ns() + SHUTDOWN_FLUSH_NS);
 	event_reader_close(&a->reader);
 	probe_loader_destroy(&a->probes);
 	span_assembler_free(&a->assembler);
+	http2_assembler_free(&a->h2_assembler);
 	process_table_free(&a->procs);
 	if (STAT_GET(&a->stats, http_unfinished_at_exit))
 		log_info("%llu requests were still waiting for a response and were not exported",

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "span.h"
 #include "utf8.h"
@@ -246,4 +247,16 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 0xf];
 	}
 	out[2 * n] = '\0';
+}
+
+void span_random_id(uint8_t *out, size_t n)
+{
+	do {
+		if (getrandom(out, n, 0) != (ssize_t)n) {
+			/* getrandom on a booted system does not fail for small n;
+			 * keep ids unique anyway. */
+			for (size_t i = 0; i < n; i++)
+				out[i] = (uint8_t)rand();
+		}
+	} while (bytes_all_zero(out, n));
 }

@@ -113,6 +113,9 @@ int span_set_trace_state(struct span *s, const char *ts, size_t len);
 int span_set_status_message(struct span *s, const char *msg);
 bool span_has_parent(const struct span *s);
 
+/* n random bytes, not all zero (zero ids mean "absent"). */
+void span_random_id(uint8_t *out, size_t n);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 bool bytes_all_zero(const uint8_t *b, size_t n);

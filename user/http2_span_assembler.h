@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * http2_span_assembler.h - from DATA/CLOSE events of HTTP/2 connections to
+ * one SERVER or CLIENT span per stream (RFC 9113), with gRPC attributes.
+ *
+ * Each direction of a connection has a frame parser (http2_frame_parser.h)
+ * and an HPACK decoder (hpack_decoder.h) fed every header block in order. A
+ * stream's span starts with the first HEADERS frame of its request and ends
+ * with END_STREAM of its response (trailers included), or with RST_STREAM,
+ * a GOAWAY that excludes it, or the connection's end (status ERROR).
+ *
+ * A direction whose first bytes kspan did not see (a connection upgraded
+ * from HTTP/1.1 on the server side, or one older than kspan) cannot be
+ * decoded reliably: its header blocks are decoded without the dynamic table
+ * (static entries and literals only) and its spans carry
+ * kspan.http2.headers_partial = true. Lost framing (events lost to a full
+ * ring, bytes beyond the capture bound) drops the connection's open streams
+ * (counted) rather than guess.
+ */
+#ifndef KSPAN_HTTP2_SPAN_ASSEMBLER_H
+#define KSPAN_HTTP2_SPAN_ASSEMBLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent_stats.h"
+#include "clock.h"
+#include "hpack_decoder.h"
+#include "kspan_abi.h"
+#include "pipeline.h"
+#include "process_table.h"
+#include "u64_map.h"
+
+struct http2_assembler {
+	bool capture_query;	      /* keep url.query values */
+	struct u64_map conns;	      /* conn_id -> struct h2_conn * */
+	struct hpack_decoder scratch; /* for hpack_decode_static_only() */
+	struct process_table *procs;
+	struct pipeline *pipeline;
+	struct agent_stats *stats;
+	const struct mono_to_unix *clock;
+};
+
+int http2_assembler_init(struct http2_assembler *a, bool capture_query, struct process_table *procs,
+			 struct pipeline *pipeline, struct agent_stats *stats,
+			 const struct mono_to_unix *clock);
+void http2_assembler_free(struct http2_assembler *a);
+
+/* `ev` was checked by the reader; only KSPAN_PROTO_HTTP2 events belong here. */
+void http2_assembler_on_data(struct http2_assembler *a, const struct kspan_data_event *ev);
+void http2_assembler_on_close(struct http2_assembler *a, const struct kspan_conn_event *ev);
+void http2_assembler_on_process_exit(struct http2_assembler *a, uint32_t tgid, uint64_t ts_ns);
+/* Forgets long-silent connections and responses that never met their request. */
+void http2_assembler_tick(struct http2_assembler *a, uint64_t now_mono_ns);
+/* Shutdown: open streams are counted as unfinished and dropped. */
+void http2_assembler_finish_all(struct http2_assembler *a);
+
+#endif /* KSPAN_HTTP2_SPAN_ASSEMBLER_H */
