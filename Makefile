@@ -30,7 +30,7 @@ endif
 BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler \
-	iproute2 procps libclang-rt-14-dev valgrind
+	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps
 
 WARN := -Wall -Wextra -Werror

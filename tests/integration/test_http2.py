@@ -1,0 +1,180 @@
+"""Plain HTTP/2 (h2c) observed by one unfiltered kspan: nghttpd (nghttp2-server)
+answering curl --http2-prior-knowledge and nghttp (nghttp2-client)."""
+
+import os
+import subprocess
+
+import harness
+from checks import CommonChecks, fmt, rand_hex
+from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, is_client, is_server
+from otlp_receiver import STATUS_ERROR, STATUS_UNSET
+
+H2 = ["--http2-prior-knowledge"]
+
+
+class Nghttpd:
+    """nghttpd --no-tls serving a temp directory on a free port."""
+
+    def __init__(self, timeout=10.0):
+        self.dir = harness.tempdir("kspan-it-nghttpd-")
+        with open(os.path.join(self.dir, "index.html"), "w") as f:
+            f.write("<html>kspan h2</html>\n")
+        self.big_size = 1024 * 1024 + 4321
+        with open(os.path.join(self.dir, "big.bin"), "wb") as f:
+            f.write(os.urandom(self.big_size))
+        for _ in range(5):
+            self.port = harness.free_port()
+            self.proc = harness.spawn(["nghttpd", "--no-tls", "-a", "127.0.0.1", "-d", self.dir,
+                                       str(self.port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if harness.wait_port("127.0.0.1", self.port, timeout):
+                break
+            harness._kill(self.proc)
+        else:
+            raise AssertionError("nghttpd did not start")
+        self.pid = self.proc.pid
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+
+def nghttp(urls, extra=(), timeout=30.0):
+    """nghttp (one connection, concurrent streams); returns (pid, rc, stdout)."""
+    p = harness.spawn(["nghttp", "-n", "--no-dep"] + list(extra) + list(urls),
+                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        harness._kill(p)
+        raise AssertionError("nghttp %s hung" % urls)
+    return p.pid, p.returncode, out.decode("utf-8", "replace")
+
+
+class H2Checks(CommonChecks):
+
+    def check_h2_span(self, s, kind, pid, port, path, status, method="GET"):
+        self.assertEqual(s.kind, kind, repr(s))
+        self.assertEqual(s.pid, pid, "span from the wrong process: %r" % s)
+        self.assertEqual(s.name, "%s %s" % (method, path), repr(s))
+        self.assert_attr(s, "http.request.method", method)
+        self.assert_attr(s, "url.path", path)
+        self.assert_attr(s, "url.scheme", "http")
+        self.assert_attr(s, "http.response.status_code", status)
+        self.assert_attr(s, "server.address", "127.0.0.1")
+        self.assert_attr(s, "server.port", port)
+        self.assert_attr(s, "network.peer.address", "127.0.0.1")
+        self.assert_attr(s, "network.protocol.name", "http")
+        self.assert_attr(s, "network.protocol.version", "2")
+        self.assert_attr(s, "network.transport", "tcp")
+        self.assertNotIn("kspan.http2.headers_partial", s.attributes, repr(s))
+        self.assertNotIn("rpc.system", s.attributes, repr(s))
+        if kind == SPAN_KIND_SERVER:
+            self.assert_attr(s, "client.address", "127.0.0.1")
+            self.assertEqual(s.status_code, STATUS_ERROR if status >= 500 else STATUS_UNSET,
+                             repr(s))
+        else:
+            self.assert_attr(s, "network.peer.port", port)
+            self.assert_attr(s, "url.full", "http://127.0.0.1:%d%s" % (port, path))
+            self.assertEqual(s.status_code, STATUS_ERROR if status >= 400 else STATUS_UNSET,
+                             repr(s))
+        self.assertLessEqual(s.start_ns, s.end_ns, repr(s))
+        self.assertEqual(s.dup_keys, [], "duplicate attribute keys in %r" % s)
+
+    def exchange(self, srv, r, count=1):
+        """`count` SERVER spans for curl r's connection and `count` CLIENT spans of curl r."""
+        ctx = [("spans on port %d" % srv.port, harness.involves_port(srv.port))]
+        ss = self.expect_spans(harness.is_server_conn(srv.port, r.local_port), count,
+                               "SERVER spans of curl's connection", context=ctx)
+        cs = self.expect_spans(is_client(srv.port, r.pid), count, "CLIENT spans of curl pid %d"
+                               % r.pid, context=ctx)
+        return ss, cs
+
+
+class TestH2c(H2Checks, harness.SharedKspanCase):
+
+    @classmethod
+    def setUpServers(cls):
+        cls.srv = Nghttpd()
+
+    def test_curl_prior_knowledge_get(self):
+        srv = self.srv
+        r = harness.curl(srv.url("/index.html"), extra=H2)
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        (s,), (c,) = self.exchange(srv, r)
+        self.check_h2_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "/index.html", 200)
+        self.assert_attr(s, "network.peer.port", r.local_port)
+        self.assertTrue(s.attr("user_agent.original", "").startswith("curl/"), repr(s))
+        self.check_h2_span(c, SPAN_KIND_CLIENT, r.pid, srv.port, "/index.html", 200)
+        for sp in (s, c):
+            self.assert_ids(sp, root=True)
+        self.assertNotEqual(s.trace_id, c.trace_id, "no traceparent: two separate traces")
+        self.check_covers(c, s)
+        on_port = self.rx.spans(harness.involves_port(srv.port))
+        self.assertEqual(len(on_port), 2, "nothing but these two spans:\n%s" % fmt(on_port))
+
+    def test_status_404(self):
+        srv = self.srv
+        r = harness.curl(srv.url("/missing"), extra=H2)
+        self.assertEqual((r.rc, r.http_code), (0, 404), r)
+        (s,), (c,) = self.exchange(srv, r)
+        self.check_h2_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "/missing", 404)
+        self.check_h2_span(c, SPAN_KIND_CLIENT, r.pid, srv.port, "/missing", 404)
+        self.assertEqual(s.status_code, STATUS_UNSET, repr(s))
+        self.assertEqual(c.status_code, STATUS_ERROR, repr(c))
+        self.assert_attr(c, "error.type", "404")
+
+    def test_traceparent_parents_the_server_span(self):
+        srv = self.srv
+        trace, parent = rand_hex(32), rand_hex(16)
+        r = harness.curl(srv.url("/index.html"), extra=H2,
+                         headers=["traceparent: 00-%s-%s-01" % (trace, parent),
+                                  "tracestate: vendor=1"])
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        (s,), (c,) = self.exchange(srv, r)
+        self.check_h2_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "/index.html", 200)
+        self.assertEqual((s.trace_id, s.parent_span_id), (trace, parent), repr(s))
+        self.assertEqual(s.trace_state, "vendor=1", repr(s))
+        self.assertEqual(s.flags & 0xff, 1, repr(s))
+        # curl's own header is the context its request carries: the CLIENT
+        # span belongs to the same trace (as for HTTP/1.x).
+        self.assertEqual(c.trace_id, trace, repr(c))
+        self.assertNotEqual(s.span_id, c.span_id)
+
+    def test_several_paths_on_one_connection(self):
+        srv = self.srv
+        paths = {"/index.html": 200, "/missing": 404, "/big.bin": 200}
+        pid, rc, out = nghttp([srv.url(p) for p in paths])
+        self.assertEqual(rc, 0, out)
+        ctx = [("spans on port %d" % srv.port, harness.involves_port(srv.port))]
+        ss = self.expect_spans(is_server(srv.port, srv.pid), 3, "SERVER spans", context=ctx)
+        cs = self.expect_spans(is_client(srv.port, pid), 3, "CLIENT spans of nghttp", context=ctx)
+        for kind, spans, p in ((SPAN_KIND_SERVER, ss, srv.pid), (SPAN_KIND_CLIENT, cs, pid)):
+            self.assertEqual(sorted(s.attr("url.path") for s in spans), sorted(paths), fmt(spans))
+            for s in spans:
+                path = s.attr("url.path")
+                self.check_h2_span(s, kind, p, srv.port, path, paths[path])
+
+    def test_large_response_spans_its_frames(self):
+        srv = self.srv
+        r = harness.curl(srv.url("/big.bin"), extra=H2)
+        self.assertEqual((r.rc, r.http_code, r.size_download), (0, 200, srv.big_size), r)
+        (s,), (c,) = self.exchange(srv, r)
+        self.check_h2_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "/big.bin", 200)
+        self.check_h2_span(c, SPAN_KIND_CLIENT, r.pid, srv.port, "/big.bin", 200)
+        self.check_covers(c, s)
+
+    def test_nghttp_concurrent_streams(self):
+        srv = self.srv
+        n = 20
+        pid, rc, out = nghttp([srv.url("/index.html")], extra=["-m", str(n)])
+        self.assertEqual(rc, 0, out)
+        ctx = [("spans on port %d" % srv.port, harness.involves_port(srv.port))]
+        ss = self.expect_spans(is_server(srv.port, srv.pid), n, "SERVER spans", context=ctx)
+        cs = self.expect_spans(is_client(srv.port, pid), n, "CLIENT spans of nghttp", context=ctx)
+        for s in ss:
+            self.check_h2_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "/index.html", 200)
+        for c in cs:
+            self.check_h2_span(c, SPAN_KIND_CLIENT, pid, srv.port, "/index.html", 200)
+        self.assertEqual(len({s.attr("network.peer.port") for s in ss}), 1,
+                         "one connection: %s" % fmt(ss))
+        self.assertEqual(len({s.span_id for s in ss + cs}), 2 * n, "distinct span ids")
