@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""gRPC client (python3-grpcio) for the kspan integration tests: one channel
+(one HTTP/2 connection) to grpc_server.py, one scenario, one JSON line out.
+
+Usage: grpc_client.py HOST:PORT SCENARIO [ARGS...]
+  unary N SIZE          N sequential unary calls with SIZE-byte requests
+  status NAME           one unary call the server aborts with status NAME
+  deadline MS SLEEP_MS  one unary call with a MS deadline the server overruns
+  server_stream N SIZE  one call, N response messages of SIZE bytes
+  client_stream N SIZE  one call, N request messages of SIZE bytes
+  bidi N SIZE           one call, N messages each way
+  concurrent N          N unary calls in flight at once on the channel
+Output: {"codes": [status code name of each call, in order], "sizes": [...]}
+"""
+
+import json
+import sys
+
+import grpc
+
+SERVICE = "/kspan.test.Echo/"
+OPTIONS = [("grpc.max_receive_message_length", 16 << 20),
+           ("grpc.max_send_message_length", 16 << 20),
+           ("grpc.enable_http_proxy", 0)]
+
+
+def code_of(call_fn):
+    try:
+        r = call_fn()
+        return "OK", r
+    except grpc.RpcError as e:
+        return e.code().name, None
+
+
+def main():
+    target, scenario, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    ch = grpc.insecure_channel(target, options=OPTIONS)
+    grpc.channel_ready_future(ch).result(timeout=20)
+    unary = ch.unary_unary(SERVICE + "Unary")
+    codes, sizes = [], []
+
+    def record(code, r):
+        codes.append(code)
+        sizes.append(len(r) if isinstance(r, bytes) else None)
+
+    if scenario == "unary":
+        n, size = int(args[0]), int(args[1])
+        for _ in range(n):
+            record(*code_of(lambda: unary(b"x" * size, timeout=20)))
+    elif scenario == "status":
+        record(*code_of(lambda: unary(("status:%s:failed on purpose" % args[0]).encode(),
+                                      timeout=20)))
+    elif scenario == "deadline":
+        record(*code_of(lambda: unary(("sleep:%s" % args[1]).encode(),
+                                      timeout=int(args[0]) / 1000.0)))
+    elif scenario == "server_stream":
+        call = ch.unary_stream(SERVICE + "ServerStream")
+        msgs = list(call(("%s:%s" % (args[0], args[1])).encode(), timeout=20))
+        codes.append("OK")
+        sizes.append(sum(len(m) for m in msgs))
+    elif scenario == "client_stream":
+        n, size = int(args[0]), int(args[1])
+        call = ch.stream_unary(SERVICE + "ClientStream")
+        record(*code_of(lambda: call(iter([b"y" * size] * n), timeout=20)))
+    elif scenario == "bidi":
+        n, size = int(args[0]), int(args[1])
+        call = ch.stream_stream(SERVICE + "Bidi")
+        msgs = list(call(iter([b"z" * size] * n), timeout=20))
+        codes.append("OK")
+        sizes.append(sum(len(m) for m in msgs))
+    elif scenario == "concurrent":
+        futs = [unary.future(b"c%d" % i, timeout=30) for i in range(int(args[0]))]
+        for f in futs:
+            try:
+                record("OK", f.result())
+            except grpc.RpcError as e:
+                record(e.code().name, None)
+    else:
+        sys.exit("unknown scenario %s" % scenario)
+    ch.close()
+    print(json.dumps({"codes": codes, "sizes": sizes}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""gRPC server (python3-grpcio) for the kspan integration tests.
+
+Usage: grpc_server.py [--host 127.0.0.1] [--port 0]
+
+Service `kspan.test.Echo`, raw bytes in and out (generic handlers, no code
+generation). The request text steers the reply:
+  Unary         "status:NAME[:message]" aborts with that status code,
+                "sleep:MS" sleeps first (deadline tests), anything else is
+                echoed.
+  ServerStream  "N:SIZE" replies with N messages of SIZE bytes.
+  ClientStream  replies with the total size of all request messages.
+  Bidi          echoes every message.
+Prints `READY <port>` on stdout once listening; serves until killed.
+"""
+
+import argparse
+import sys
+import time
+from concurrent import futures
+
+import grpc
+
+SERVICE = "kspan.test.Echo"
+
+
+def unary(req, ctx):
+    if req.startswith(b"status:"):
+        parts = req.decode().split(":", 2)
+        ctx.abort(getattr(grpc.StatusCode, parts[1]), parts[2] if len(parts) > 2 else parts[1])
+    if req.startswith(b"sleep:"):
+        time.sleep(int(req[6:]) / 1000.0)
+    return req
+
+
+def server_stream(req, ctx):
+    n, size = (int(x) for x in req.decode().split(":"))
+    for i in range(n):
+        yield bytes([65 + i % 26]) * size
+
+
+def client_stream(it, ctx):
+    return str(sum(len(m) for m in it)).encode()
+
+
+def bidi(it, ctx):
+    for m in it:
+        yield m
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    a = ap.parse_args()
+    handler = grpc.method_handlers_generic_handler(SERVICE, {
+        "Unary": grpc.unary_unary_rpc_method_handler(unary),
+        "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
+        "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
+        "Bidi": grpc.stream_stream_rpc_method_handler(bidi),
+    })
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=128),
+                         options=[("grpc.max_receive_message_length", 16 << 20),
+                                  ("grpc.max_send_message_length", 16 << 20)])
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("%s:%d" % (a.host, a.port))
+    server.start()
+    sys.stdout.write("READY %d\n" % port)
+    sys.stdout.flush()
+    server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""gRPC over h2c between python3-grpcio peers, observed by one unfiltered kspan:
+unary, server-, client- and bidirectional streaming calls, error statuses,
+100 concurrent streams on one connection, messages larger than a frame."""
+
+import os
+import subprocess
+import json
+
+import harness
+from checks import CommonChecks, fmt
+from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, is_client, is_server
+from otlp_receiver import STATUS_ERROR, STATUS_UNSET
+
+SERVICE = "kspan.test.Echo"
+# grpc status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html)
+CODES = {"OK": 0, "DEADLINE_EXCEEDED": 4, "NOT_FOUND": 5, "INTERNAL": 13}
+
+
+def grpc_server():
+    return harness.ScriptServer("grpc_server.py")
+
+
+def python_client(port, scenario, *args, timeout=60.0):
+    """clients/grpc_client.py; returns (pid, result dict)."""
+    p = harness.spawn([harness.PY, os.path.join(harness.CLIENTS, "grpc_client.py"),
+                       "127.0.0.1:%d" % port, scenario] + [str(a) for a in args],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        harness._kill(p)
+        raise AssertionError("grpc client %s %s hung" % (scenario, args))
+    try:
+        res = json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise AssertionError("grpc client %s %s failed rc=%s: %s"
+                             % (scenario, args, p.returncode, err.decode("utf-8", "replace")))
+    return p.pid, res
+
+
+class GrpcChecks(CommonChecks):
+
+    def check_grpc_span(self, s, kind, pid, port, method, code, error=None):
+        """One call's span; `error` overrides the semconv error rule (for
+        calls that end without a status)."""
+        self.assertEqual(s.kind, kind, repr(s))
+        self.assertEqual(s.pid, pid, "span from the wrong process: %r" % s)
+        self.assertEqual(s.name, "%s/%s" % (SERVICE, method), repr(s))
+        self.assert_attr(s, "rpc.system", "grpc")
+        self.assert_attr(s, "rpc.service", SERVICE)
+        self.assert_attr(s, "rpc.method", method)
+        self.assert_attr(s, "http.request.method", "POST")
+        self.assert_attr(s, "url.path", "/%s/%s" % (SERVICE, method))
+        self.assert_attr(s, "url.scheme", "http")
+        self.assert_attr(s, "server.port", port)
+        self.assert_attr(s, "network.protocol.version", "2")
+        self.assert_attr(s, "network.peer.address", "127.0.0.1")
+        self.assertNotIn("kspan.http2.headers_partial", s.attributes, repr(s))
+        self.assertTrue(s.attr("user_agent.original", "").startswith("grpc-python/"), repr(s))
+        if code is None:
+            self.assertNotIn("rpc.grpc.status_code", s.attributes, repr(s))
+        else:
+            self.assert_attr(s, "rpc.grpc.status_code", code)
+            self.assert_attr(s, "http.response.status_code", 200)
+        if error is None:
+            server_errors = (2, 4, 12, 13, 14, 15)
+            error = code in server_errors if kind == SPAN_KIND_SERVER else code != 0
+        self.assertEqual(s.status_code, STATUS_ERROR if error else STATUS_UNSET, repr(s))
+        if kind == SPAN_KIND_SERVER:
+            self.assert_attr(s, "client.address", "127.0.0.1")
+        else:
+            self.assert_attr(s, "network.peer.port", port)
+        self.assertLessEqual(s.start_ns, s.end_ns, repr(s))
+        self.assertEqual(s.dup_keys, [], "duplicate attribute keys in %r" % s)
+
+    def calls(self, srv, cli_pid, n):
+        """n SERVER spans of the server and n CLIENT spans of the client."""
+        ctx = [("spans on port %d" % srv.port, harness.involves_port(srv.port))]
+        ss = self.expect_spans(is_server(srv.port, srv.pid), n, "SERVER spans", context=ctx)
+        cs = self.expect_spans(is_client(srv.port, cli_pid), n, "CLIENT spans of pid %d"
+                               % cli_pid, context=ctx)
+        return ss, cs
+
+
+class TestGrpcPython(GrpcChecks, harness.SharedKspanCase):
+
+    @classmethod
+    def setUpServers(cls):
+        cls.srv = grpc_server()
+
+    def test_unary_ok(self):
+        srv = self.srv
+        pid, res = python_client(srv.port, "unary", 3, 10)
+        self.assertEqual(res["codes"], ["OK"] * 3, res)
+        ss, cs = self.calls(srv, pid, 3)
+        for s in ss:
+            self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 0)
+        for c in cs:
+            self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", 0)
+            self.assert_ids(c, root=True)
+        self.assertEqual(len({s.attr("network.peer.port") for s in ss}), 1, "one connection")
+        for s, c in zip(ss, cs):
+            self.check_covers(c, s)
+        on_port = self.rx.spans(harness.involves_port(srv.port))
+        self.assertEqual(len(on_port), 6, "nothing but these spans:\n%s" % fmt(on_port))
+
+    def test_error_statuses(self):
+        srv = self.srv
+        for name in ("NOT_FOUND", "INTERNAL"):
+            with self.subTest(status=name):
+                self.rx.clear()
+                pid, res = python_client(srv.port, "status", name)
+                self.assertEqual(res["codes"], [name], res)
+                (s,), (c,) = self.calls(srv, pid, 1)
+                self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary",
+                                     CODES[name])
+                self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", CODES[name])
+                # NOT_FOUND is the caller's problem: no error on the server.
+                self.assertEqual(s.status_code,
+                                 STATUS_ERROR if name == "INTERNAL" else STATUS_UNSET, repr(s))
+                self.assertEqual(c.status_code, STATUS_ERROR, repr(c))
+                self.assert_attr(c, "error.type", name)
+
+    def test_deadline_exceeded(self):
+        srv = self.srv
+        pid, res = python_client(srv.port, "deadline", 300, 1500)
+        self.assertEqual(res["codes"], ["DEADLINE_EXCEEDED"], res)
+        (s,), (c,) = self.calls(srv, pid, 1)
+        # Both runtimes enforce the deadline (grpc-timeout): the server's
+        # answers DEADLINE_EXCEEDED (trailers-only), the client's resets the
+        # stream (RST_STREAM CANCEL). Which comes first is a race; each span
+        # shows the one its process saw first, always as an error.
+        for sp, pid_, kind in ((s, srv.pid, SPAN_KIND_SERVER), (c, pid, SPAN_KIND_CLIENT)):
+            if "rpc.grpc.status_code" in sp.attributes:
+                self.check_grpc_span(sp, kind, pid_, srv.port, "Unary", 4)
+                self.assert_attr(sp, "error.type", "DEADLINE_EXCEEDED")
+            else:
+                self.check_grpc_span(sp, kind, pid_, srv.port, "Unary", None, error=True)
+                self.assert_attr(sp, "error.type", "rst_stream")
+                self.assertEqual(sp.status_message, "stream reset (RST_STREAM CANCEL)", repr(sp))
+        self.assertGreaterEqual(c.duration_ns, 300 * 1000000, repr(c))
+
+    def test_server_streaming_large_messages(self):
+        srv = self.srv
+        pid, res = python_client(srv.port, "server_stream", 4, 100000)
+        self.assertEqual((res["codes"], res["sizes"]), (["OK"], [400000]), res)
+        (s,), (c,) = self.calls(srv, pid, 1)
+        self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "ServerStream", 0)
+        self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "ServerStream", 0)
+        self.check_covers(c, s)
+
+    def test_client_streaming(self):
+        srv = self.srv
+        pid, res = python_client(srv.port, "client_stream", 5, 40000)
+        self.assertEqual(res["codes"], ["OK"], res)
+        (s,), (c,) = self.calls(srv, pid, 1)
+        self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "ClientStream", 0)
+        self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "ClientStream", 0)
+        self.check_covers(c, s)
+
+    def test_bidi_streaming(self):
+        srv = self.srv
+        pid, res = python_client(srv.port, "bidi", 5, 30000)
+        self.assertEqual((res["codes"], res["sizes"]), (["OK"], [150000]), res)
+        (s,), (c,) = self.calls(srv, pid, 1)
+        self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Bidi", 0)
+        self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Bidi", 0)
+        self.check_covers(c, s)
+
+    def test_100_concurrent_streams_on_one_connection(self):
+        srv = self.srv
+        pid, res = python_client(srv.port, "concurrent", 100)
+        self.assertEqual(res["codes"], ["OK"] * 100, res)
+        ss, cs = self.calls(srv, pid, 100)
+        for s in ss:
+            self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 0)
+        for c in cs:
+            self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", 0)
+        self.assertEqual(len({s.attr("network.peer.port") for s in ss}), 1,
+                         "one connection: %s" % fmt(ss))
+        self.assertEqual(len({s.span_id for s in ss + cs}), 200, "distinct span ids")
