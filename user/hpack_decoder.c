@@ -38,6 +38,10 @@ int hpack_decoder_set_max_table_size(struct hpack_decoder *d, size_t size)
 static int inflate_block(nghttp2_hd_inflater *inf, const uint8_t *in, size_t len, hpack_field_fn fn,
 			 void *ctx)
 {
+	static const uint8_t empty[1];
+
+	if (!len)
+		in = empty; /* an empty block (valid) may come without a buffer */
 	for (;;) {
 		nghttp2_nv nv;
 		int flags = 0;

@@ -57,6 +57,12 @@ struct h2_direction {
 	struct http2_frame_parser frames;
 	struct hpack_decoder hpack;
 	struct h2_block block;
+	/* SETTINGS_HEADER_TABLE_SIZE values the peer announced for this
+	 * direction's encoder, applied in order as the encoder acknowledges
+	 * them (SETTINGS ACK travels in this direction, in step with the
+	 * header blocks it governs; RFC 9113 6.5.3). */
+	uint32_t pending[8]; /* oldest first; SIZE_UNCHANGED: no table size */
+	unsigned pending_count;
 	uint16_t next_seq;
 	bool seen;	    /* an event of this direction arrived */
 	bool full_decoding; /* its HPACK state is known from the start */
@@ -441,6 +447,8 @@ static void block_done(struct h2_conn *c)
 
 static bool block_append(struct h2_block *b, const uint8_t *p, size_t n)
 {
+	if (!n)
+		return true;
 	if (b->too_big || b->len + n > HEADER_BLOCK_MAX) {
 		b->too_big = true;
 		return true;
@@ -495,6 +503,8 @@ static const uint8_t *header_fragment(const struct http2_frame *f, size_t *len)
 
 /* --- frames -------------------------------------------------------------- */
 
+#define SIZE_UNCHANGED UINT32_MAX
+
 static void conn_kill(struct h2_conn *c, const char *why);
 
 static void on_headers_frame(struct h2_conn *c, const struct http2_frame *f)
@@ -539,22 +549,41 @@ static void on_headers_frame(struct h2_conn *c, const struct http2_frame *f)
 		block_done(c);
 }
 
-/* SETTINGS_HEADER_TABLE_SIZE bounds the table of the encoder that sends
- * towards the frame's sender: the decoder of the other direction. */
+/*
+ * SETTINGS_HEADER_TABLE_SIZE bounds the table of the encoder that sends
+ * towards the frame's sender: the decoder of the other direction. It takes
+ * effect when that encoder acknowledges it; an ACK answers the oldest
+ * unacknowledged SETTINGS.
+ */
 static void on_settings(struct h2_conn *c, const struct http2_frame *f)
 {
-	struct hpack_decoder *peer_dec = &c->dir[!c->cur].hpack;
+	struct h2_direction *peer = &c->dir[!c->cur], *self = &c->dir[c->cur];
+	uint32_t size = SIZE_UNCHANGED;
 
-	if ((f->flags & H2_FLAG_ACK) || !f->complete)
+	if (f->flags & H2_FLAG_ACK) {
+		/* None pending: the SETTINGS went out before kspan followed
+		 * the connection (a server's first frame). */
+		if (!self->pending_count)
+			return;
+		if (self->pending[0] != SIZE_UNCHANGED)
+			hpack_decoder_set_max_table_size(&self->hpack, self->pending[0]);
+		memmove(self->pending, self->pending + 1,
+			(--self->pending_count) * sizeof(self->pending[0]));
 		return;
+	}
 	for (size_t i = 0; i + 6 <= f->payload_len; i += 6) {
 		const uint8_t *p = f->payload + i;
-		uint16_t id = (uint16_t)(p[0] << 8 | p[1]);
-		uint32_t v =
-		    (uint32_t)p[2] << 24 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 8 | p[5];
-		if (id == 1 && c->dir[!c->cur].full_decoding)
-			hpack_decoder_set_max_table_size(peer_dec, v);
+		if (p[0] == 0 && p[1] == 1)
+			size = (uint32_t)p[2] << 24 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 8 |
+			       p[5];
 	}
+	if (peer->pending_count == sizeof(peer->pending) / sizeof(peer->pending[0])) {
+		/* Far more unacknowledged SETTINGS than peers send: which
+		 * size applies is no longer known. */
+		peer->hpack.broken = true;
+		return;
+	}
+	peer->pending[peer->pending_count++] = size;
 }
 
 static const char *h2_error_name(uint32_t code)

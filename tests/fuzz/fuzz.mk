@@ -30,7 +30,7 @@ else
 Q := @
 endif
 
-FUZZERS := http1_parser traceparent
+FUZZERS := http1_parser traceparent http2
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
@@ -38,9 +38,16 @@ http1_parser_SRCS := tests/fuzz/fuzz_http1_parser.c user/http1_parser.c
 http1_parser_ARGS := -max_len=4096
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
 traceparent_ARGS := -max_len=2048
+# The HTTP/2 path from DATA events to spans: frames, HPACK, streams.
+http2_SRCS := tests/fuzz/fuzz_http2.c user/http2_span_assembler.c user/http2_frame_parser.c \
+	user/hpack_decoder.c user/grpc_semconv.c user/net_address.c user/http_naming.c \
+	user/span.c user/utf8.c user/u64_map.c user/process_table.c user/pipeline.c \
+	user/sampler.c user/clock.c user/log.c
+http2_ARGS := -max_len=8192
+http2_LIBS := -lnghttp2
 
 # Every header they may include; a header edit rebuilds them.
-FUZZ_HEADERS := $(wildcard include/*.h) user/http1_parser.h
+FUZZ_HEADERS := $(wildcard include/*.h) $(wildcard user/*.h)
 
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZERS))
 
@@ -53,10 +60,11 @@ $(FUZZ_DIR):
 
 $(FUZZ_DIR)/fuzz_http1_parser: $(http1_parser_SRCS)
 $(FUZZ_DIR)/fuzz_traceparent: $(traceparent_SRCS)
+$(FUZZ_DIR)/fuzz_http2: $(http2_SRCS)
 
 $(FUZZ_BINS): $(FUZZ_HEADERS) tests/fuzz/fuzz.mk | $(FUZZ_DIR)
 	@printf '  %-8s %s\n' FUZZ-CC $@
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $($(patsubst fuzz_%,%,$(notdir $@))_LIBS)
 
 # $(call run_fuzzer,name): shell text that runs one fuzzer and counts the
 # result in $$pass or $$fail.

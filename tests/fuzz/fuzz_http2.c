@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * fuzz_http2.c - libFuzzer target for the HTTP/2 path: the frame parser,
+ * HPACK decoding (full and without the dynamic table) and stream assembly,
+ * driven through http2_assembler_on_data() with synthetic DATA events.
+ *
+ * The input is a sequence of pieces, each [control][size][size bytes] (the
+ * last may be short):
+ *
+ *   control bit 0     direction: 0 ingress, 1 egress
+ *   control bits 1-2  uncaptured bytes after the payload (extra_bytes[])
+ *   control bit 3     skip a seq number first (a lost event)
+ *   control bit 4     the event is flagged ADOPTED (partial decoding)
+ *   control bit 5     the connection closes after the piece
+ *   control bit 6     a fresh connection id afterwards
+ *   control bit 7     the process exits after the piece
+ *
+ * The first input byte picks the role (even: server, odd: client). Spans go
+ * to a pipeline without exporters. Besides the sanitizers, the assembler
+ * must not leak (LeakSanitizer) or crash on any input.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http2_span_assembler.h"
+
+static const uint32_t extra_bytes[4] = {0, 3, 700, 1u << 20};
+
+struct fuzz_env {
+	struct agent_stats stats;
+	struct mono_to_unix clock;
+	struct process_table procs;
+	struct pipeline pipeline;
+	struct http2_assembler a;
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fuzz_env env;
+	static uint8_t buf[sizeof(struct kspan_data_event) + KSPAN_CAPTURE_MAX];
+	struct kspan_data_event *ev = (struct kspan_data_event *)buf;
+	struct kspan_conn_event close_ev = {0};
+	uint16_t seq[2] = {0, 0};
+	uint64_t conn_id = 1, ts = 1000;
+	uint8_t role;
+	size_t pos = 1;
+
+	if (size < 1)
+		return 0;
+	role = (data[0] & 1) ? KSPAN_ROLE_CLIENT : KSPAN_ROLE_SERVER;
+	memset(&env, 0, sizeof(env));
+	env.pipeline.stats = &env.stats;
+	sampler_from_env(&env.pipeline.sampler);
+	if (process_table_init(&env.procs, "/nonexistent-proc") ||
+	    http2_assembler_init(&env.a, false, &env.procs, &env.pipeline, &env.stats, &env.clock))
+		abort();
+	while (pos + 2 <= size) {
+		uint8_t ctl = data[pos], len = data[pos + 1];
+		int dir = ctl & 1;
+		size_t n = size - pos - 2 < len ? size - pos - 2 : len;
+
+		pos += 2;
+		memset(ev, 0, sizeof(*ev));
+		ev->hdr.type = KSPAN_EVENT_DATA;
+		ev->hdr.tgid = 4242;
+		ev->hdr.ts_ns = ts += 1000;
+		ev->ts_enter_ns = ts - 500;
+		ev->conn_id = conn_id;
+		ev->tuple.family = 2;
+		ev->tuple.local_port = 50051;
+		ev->tuple.remote_port = 40000;
+		ev->direction = dir ? KSPAN_DIR_EGRESS : KSPAN_DIR_INGRESS;
+		ev->role = role;
+		ev->protocol = KSPAN_PROTO_HTTP2;
+		if (ctl & 0x08)
+			seq[dir]++;
+		ev->seq = seq[dir]++;
+		ev->flags = (ctl & 0x10) ? KSPAN_DATA_F_ADOPTED : 0;
+		ev->captured_len = (uint32_t)n;
+		ev->bytes_total = (uint32_t)n + extra_bytes[(ctl >> 1) & 3];
+		memcpy(ev + 1, data + pos, n);
+		pos += n;
+		http2_assembler_on_data(&env.a, ev);
+		if (ctl & 0x20) {
+			close_ev.hdr.type = KSPAN_EVENT_CONN_CLOSE;
+			close_ev.hdr.ts_ns = ts += 1000;
+			close_ev.conn_id = conn_id;
+			close_ev.seq_ingress = seq[0];
+			close_ev.seq_egress = seq[1];
+			http2_assembler_on_close(&env.a, &close_ev);
+		}
+		if (ctl & 0x40) {
+			conn_id++;
+			seq[0] = seq[1] = 0;
+		}
+		if (ctl & 0x80)
+			http2_assembler_on_process_exit(&env.a, 4242, ts += 1000);
+		http2_assembler_tick(&env.a, ts);
+	}
+	http2_assembler_finish_all(&env.a);
+	http2_assembler_free(&env.a);
+	process_table_free(&env.procs);
+	return 0;
+}
