@@ -11,6 +11,8 @@ const volatile __u32 self_tgid = 0;
 /* Trace only tgids in traced_pids / ports in traced_ports. */
 const volatile __u8 filter_pids = 0;
 const volatile __u8 filter_ports = 0;
+/* KSPAN_PROPAGATE_* bits (--propagation). */
+const volatile __u32 propagation = KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE;
 /* Payload bytes captured per syscall, at most KSPAN_CAPTURE_MAX. */
 const volatile __u32 capture_bytes = KSPAN_CAPTURE_DEFAULT;
 /* Wake the reader only once this much data waits (batched wake-ups); the

@@ -9,8 +9,10 @@
 
 #include "conn_tracking.bpf.h"
 #include "http1_detect.h"
+#include "http1_request_shape.h"
 #include "http2_detect.h"
 #include "process_info.bpf.h"
+#include "trace_propagation.bpf.h"
 #include "w3c_traceparent.h"
 
 /* Internal syscall kinds that never reach the ABI. */
@@ -127,8 +129,12 @@ __noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
 	if (!(ctx->span_id[0] | ctx->span_id[7]))
 		ctx->span_id[7] = 1;
 	if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "traceparent", 11, &off,
-			      &len) == 0 &&
-	    w3c_traceparent_parse(s->payload, off, len, &tc) == 0) {
+			      &len) == 0) {
+		/* Present, even if invalid: a request that names its own
+		 * context is never given a second traceparent. */
+		ctx->flags |= KSPAN_CTX_F_HAS_HEADER;
+		if (w3c_traceparent_parse(s->payload, off, len, &tc))
+			goto new_trace;
 		__builtin_memcpy(ctx->trace_id, tc.trace_id, 16);
 		__builtin_memcpy(ctx->parent_span_id, tc.parent_id, 8);
 		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
@@ -139,10 +145,80 @@ __noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
 			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
 		return 0;
 	}
+new_trace:
 	random__fill(ctx->trace_id, 4);
 	if (!(ctx->trace_id[0] | ctx->trace_id[15]))
 		ctx->trace_id[15] = 1;
 	ctx->trace_flags = 1; /* a new trace is sampled; userspace samplers decide later */
+	return 0;
+}
+
+/* Bytes a write(2)/sendto(2) was asked to move (its third argument): the
+ * capture at entry must not look past them. */
+static __always_inline __u32 entry__write_len(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return (__u32)bound_len(PT_REGS_PARM3_CORE_SYSCALL(regs), KSPAN_CAPTURE_MAX);
+}
+
+/*
+ * Entry of a write on a client (or not yet known) connection: when the bytes
+ * start an HTTP/1.x request, its CLIENT context is decided now - before the
+ * bytes can reach the peer - and kept in `in` for the DATA event at exit. Its
+ * parent is the request's own traceparent, else the SERVER request the thread
+ * serves. Without a traceparent of its own, the request is remembered for the
+ * peer on this node and marked for header insertion (header_injection.bpf.h).
+ */
+__noinline int kspan_client_request_enter(struct inflight_syscall *in)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct thread_request serving;
+	struct http1_request_shape shape;
+	struct kspan_trace_ctx *ctx;
+	struct conn_state *c;
+	struct data_scratch *s;
+	__u32 zero = 0, want, captured;
+
+	if (!in || !in->buf)
+		return 0;
+	c = conn__get(id >> 32, in->fd, in->sk, KSPAN_ROLE_UNKNOWN, true);
+	if (!c || c->ignored || c->role == KSPAN_ROLE_SERVER ||
+	    (c->protocol != KSPAN_PROTO_UNKNOWN && c->protocol != KSPAN_PROTO_HTTP1))
+		return 0;
+	if (c->protocol == KSPAN_PROTO_UNKNOWN && tuple__peer_is_self(&c->tuple))
+		return 0;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	want = in->iovcnt ? capture_bytes : entry__write_len();
+	if (want > capture_bytes)
+		want = capture_bytes;
+	captured =
+	    (__u32)bound_len(kspan_capture_copy(s, in->buf, in->iovcnt, want), KSPAN_CAPTURE_MAX);
+	if (!http1_request_method_len(s->payload, 0, captured))
+		return 0;
+	ctx = &s->ev.ctx;
+	__builtin_memset(ctx, 0, sizeof(*ctx));
+	kspan_trace_ctx_decide(s, captured);
+	if (!(ctx->flags & KSPAN_CTX_F_HAS_HEADER)) {
+		if (thread__serving(&serving)) {
+			__builtin_memcpy(ctx->trace_id, serving.trace_id, 16);
+			__builtin_memcpy(ctx->parent_span_id, serving.span_id, 8);
+			ctx->trace_flags = serving.trace_flags;
+			ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		}
+		peer__remember(&c->tuple, in->sk, ctx);
+		if (propagation & KSPAN_PROPAGATE_HEADERS) {
+			http1_request_shape_scan(s->payload, captured, &shape);
+			if (shape.line_end && shape.block_end)
+				in->inject_off = (__u16)shape.line_end;
+			else
+				counter__inc(KSPAN_CNT_INJECT_SKIPPED);
+		}
+	}
+	in->local_port = c->tuple.local_port;
+	in->ctx = *ctx;
 	return 0;
 }
 
@@ -243,8 +319,21 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	data__fill_event(s, c, in, id, now, bytes, captured);
 	s->ev.flags |= start;
 	s->ev.seq = c->next_seq[in->direction == KSPAN_DIR_EGRESS]++;
-	if (start == KSPAN_DATA_F_MSG_START_REQUEST)
-		kspan_trace_ctx_decide(s, captured);
+	if (start == KSPAN_DATA_F_MSG_START_REQUEST) {
+		if (in->ctx.flags & KSPAN_CTX_F_VALID) {
+			s->ev.ctx = in->ctx; /* a CLIENT request, decided at entry */
+		} else {
+			kspan_trace_ctx_decide(s, captured);
+			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
+				peer__claim(&c->tuple, in->sk, bytes, &s->ev.ctx);
+				thread__begin_server(c->conn_id, &s->ev.ctx);
+			}
+		}
+		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */
+	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
+		   in->direction == KSPAN_DIR_EGRESS) {
+		thread__end_server(c->conn_id);
+	}
 
 	/* A process is new only on a connection that never sent an event. */
 	if (!c->announced)

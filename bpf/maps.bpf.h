@@ -32,9 +32,15 @@ struct inflight_syscall {
 	__u64 ts_enter; /* CLOCK_MONOTONIC at entry */
 	__u32 fd;
 	__u32 iovcnt;
-	__u8 syscall;	/* enum kspan_syscall */
-	__u8 direction; /* enum kspan_direction */
-	__u8 _pad[6];
+	__u8 syscall;	  /* enum kspan_syscall */
+	__u8 direction;	  /* enum kspan_direction */
+	__u16 local_port; /* of the socket, for the sk_msg program's identity check */
+	__u16 inject_off; /* where the sk_msg program inserts traceparent; 0: nowhere */
+	__u8 _pad[2];
+	/* A request written by a client: its context, decided at entry so that
+	 * the header inserted during the syscall and the DATA event at its exit
+	 * carry the same ids (ctx.flags & KSPAN_CTX_F_VALID when decided). */
+	struct kspan_trace_ctx ctx;
 };
 
 /* key: bpf_get_current_pid_tgid() -> the thread's socket syscall in flight. */

@@ -25,6 +25,8 @@ static __always_inline void probe__remember(__u64 id, __u32 fd, __u64 sk, __u64 
 	    .direction = direction,
 	};
 
+	if (direction == KSPAN_DIR_EGRESS && syscall != KSPAN_SYS_SENDFILE)
+		kspan_client_request_enter(&in);
 	if (bpf_map_update_elem(&inflight, &id, &in, BPF_ANY))
 		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
 }

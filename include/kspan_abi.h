@@ -118,6 +118,8 @@ enum kspan_syscall {
 #define KSPAN_CTX_F_VALID	   (1u << 0) /* the kernel decided a context for this message */
 #define KSPAN_CTX_F_HAS_PARENT	   (1u << 1) /* parent_span_id comes from an incoming traceparent */
 #define KSPAN_CTX_F_HAS_TRACESTATE (1u << 2) /* the request also carries tracestate */
+#define KSPAN_CTX_F_HAS_HEADER	   (1u << 3) /* kernel-internal, never sent: a traceparent is present \
+					      */
 
 /* W3C trace context as the kernel decided it for the first request that
  * starts in a DATA event's payload. */
@@ -211,8 +213,15 @@ enum kspan_counter {
 	KSPAN_CNT_CAPTURE_FAULTS = 1,  /* user memory could not be read */
 	KSPAN_CNT_INFLIGHT_FULL = 2,   /* no room to remember a syscall between enter and exit */
 	KSPAN_CNT_CONN_TABLE_FULL = 3, /* conn_table update failed */
+	KSPAN_CNT_TRACEPARENT_INJECTED = 4, /* requests that got kspan's traceparent */
+	KSPAN_CNT_INJECT_SKIPPED = 5, /* requests left alone: header block not in the first write */
+	KSPAN_CNT_INJECT_FAILED = 6,  /* push/pull of the sk_msg failed: request left unchanged */
 	KSPAN_CNT_MAX = 8,
 };
+
+/* --propagation: how a request's context reaches the next process. Bits. */
+#define KSPAN_PROPAGATE_HEADERS (1u << 0) /* insert traceparent into outgoing requests */
+#define KSPAN_PROPAGATE_TUPLE	(1u << 1) /* join both ends of a connection seen on this node */
 
 /* Map sizes, in one place. */
 #define KSPAN_MAX_CONNS		    65536
@@ -221,6 +230,9 @@ enum kspan_counter {
 #define KSPAN_MAX_FILTER_PORTS	    256
 #define KSPAN_MAX_PROCS		    16384
 #define KSPAN_MAX_SELF_ENDPOINTS    256
+#define KSPAN_MAX_THREADS	    16384
+#define KSPAN_MAX_PEER_REQUESTS	    16384
+#define KSPAN_MAX_INJECT_SOCKETS    65536
 #define KSPAN_RINGBUF_DEFAULT_BYTES (8u << 20)
 
 #endif /* KSPAN_ABI_H */

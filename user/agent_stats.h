@@ -18,6 +18,10 @@
 	X(kernel_capture_faults, "payloads the kernel could not read from user memory")            \
 	X(kernel_inflight_full, "syscalls not followed: in-flight table full")                     \
 	X(kernel_conn_table_full, "connections not followed: kernel conn table full")              \
+	X(traceparent_injected, "outgoing requests given kspan's traceparent")                     \
+	X(traceparent_inject_skipped,                                                              \
+	  "requests sent without traceparent: header block not whole in the first write")          \
+	X(traceparent_inject_failed, "requests sent unchanged: the kernel could not insert")       \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \

@@ -30,6 +30,9 @@ void options_usage(FILE *out)
 	    "  --idle-timeout-ms N   flush an unfinished span after N ms of silence (default "
 	    "5000)\n"
 	    "  --capture-query       keep url.query values (default: values are REDACTED)\n"
+	    "  --propagation MODE    how traces cross processes: headers (insert traceparent\n"
+	    "                        into outgoing HTTP/1.x requests), tuple (join both ends\n"
+	    "                        of connections seen on this node), all (default) or off\n"
 	    "  -v, --verbose         debug logging, including libbpf's\n"
 	    "  -h, --help            this help\n",
 	    KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES);
@@ -79,6 +82,23 @@ static int parse_exporter_list(struct agent_options *o, const char *list, const 
 	return err;
 }
 
+static int parse_propagation(const char *s, uint32_t *out)
+{
+	if (strcmp(s, "headers") == 0)
+		*out = KSPAN_PROPAGATE_HEADERS;
+	else if (strcmp(s, "tuple") == 0)
+		*out = KSPAN_PROPAGATE_TUPLE;
+	else if (strcmp(s, "all") == 0)
+		*out = KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE;
+	else if (strcmp(s, "off") == 0)
+		*out = 0;
+	else {
+		log_warn("--propagation: unknown mode '%s' (use headers, tuple, all or off)", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static bool env_set(const char *name)
 {
 	const char *v = getenv(name);
@@ -95,7 +115,8 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 		OPT_CAPTURE,
 		OPT_RINGBUF,
 		OPT_IDLE,
-		OPT_QUERY
+		OPT_QUERY,
+		OPT_PROPAGATION
 	};
 	static const struct option longopts[] = {
 	    {"pid", required_argument, NULL, OPT_PID},
@@ -106,6 +127,7 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 	    {"ringbuf-bytes", required_argument, NULL, OPT_RINGBUF},
 	    {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
 	    {"capture-query", no_argument, NULL, OPT_QUERY},
+	    {"propagation", required_argument, NULL, OPT_PROPAGATION},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -118,6 +140,7 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 	o->capture_bytes = KSPAN_CAPTURE_DEFAULT;
 	o->ringbuf_bytes = KSPAN_RINGBUF_DEFAULT_BYTES;
 	o->idle_timeout_ms = 5000;
+	o->propagation = KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -166,6 +189,10 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 			break;
 		case OPT_QUERY:
 			o->capture_query = true;
+			break;
+		case OPT_PROPAGATION:
+			if (parse_propagation(optarg, &o->propagation))
+				return -EINVAL;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -23,6 +23,7 @@ struct agent_options {
 	uint32_t ringbuf_bytes;
 	uint32_t idle_timeout_ms; /* a connection quiet this long flushes its open span */
 	bool capture_query;	  /* keep url.query values instead of redacting them */
+	uint32_t propagation;	  /* KSPAN_PROPAGATE_* bits (--propagation) */
 	bool verbose;
 };
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* probe_loader.c - kernel checks, BPF load and attach, kernel counters. */
 #include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <string.h>
@@ -115,7 +117,71 @@ static int fill_filters(struct kspan_bpf *skel, const struct agent_options *o)
 	return 0;
 }
 
-static int attach_all(struct probe_loader *l)
+/* Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on
+ * hybrid hosts); "" when nowhere. */
+static void find_cgroup2(char *out, size_t size)
+{
+	FILE *f = setmntent("/proc/mounts", "r");
+	struct mntent *m;
+
+	out[0] = 0;
+	if (!f)
+		return;
+	while ((m = getmntent(f))) {
+		if (strcmp(m->mnt_type, "cgroup2") == 0) {
+			snprintf(out, size, "%s", m->mnt_dir);
+			break;
+		}
+	}
+	endmntent(f);
+}
+
+/*
+ * Header injection (header_injection.bpf.h): sock_ops on the root cgroup v2
+ * sees every connect() on the node and fills the sockhash; sk_msg on the
+ * sockhash edits outgoing requests. Without cgroup v2 kspan still traces and
+ * joins same-node traces by tuple; it says so and goes on.
+ */
+static int attach_injection(struct probe_loader *l)
+{
+	char root[256];
+	struct bpf_link *link;
+	int cg, err;
+
+	find_cgroup2(root, sizeof(root));
+	if (!root[0]) {
+		log_warn("no cgroup v2 mount in /proc/mounts: traceparent insertion is off (mount "
+			 "one: mount -t cgroup2 none /sys/fs/cgroup/unified)");
+		return 0;
+	}
+	cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0) {
+		log_warn("opening cgroup v2 root %s failed (%s): traceparent insertion is off",
+			 root, strerror(errno));
+		return 0;
+	}
+	link = bpf_program__attach_cgroup(l->skel->progs.kspan_sockops_inject, cg);
+	err = link ? 0 : -errno;
+	close(cg);
+	if (err) {
+		log_warn("attaching sock_ops to %s failed (%s): traceparent insertion is off", root,
+			 strerror(-err));
+		return 0;
+	}
+	l->links[l->attached_programs++] = link;
+	l->sk_msg_map_fd = bpf_map__fd(l->skel->maps.inject_sockets);
+	if (bpf_prog_attach(bpf_program__fd(l->skel->progs.kspan_sk_msg_inject), l->sk_msg_map_fd,
+			    BPF_SK_MSG_VERDICT, 0)) {
+		err = -errno;
+		l->sk_msg_map_fd = -1;
+		log_warn("attaching sk_msg failed: %s", strerror(-err));
+		return err;
+	}
+	log_info("traceparent insertion: sock_ops on cgroup %s, sk_msg on its sockhash", root);
+	return 0;
+}
+
+static int attach_all(struct probe_loader *l, const struct agent_options *o)
 {
 	struct bpf_program *prog;
 
@@ -124,6 +190,8 @@ static int attach_all(struct probe_loader *l)
 
 		if (l->attached_programs == PROBE_LOADER_MAX_LINKS)
 			return -E2BIG;
+		if (!bpf_program__autoattach(prog))
+			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {
 			int err = -errno;
@@ -133,6 +201,8 @@ static int attach_all(struct probe_loader *l)
 		}
 		l->links[l->attached_programs++] = link;
 	}
+	if (o->propagation & KSPAN_PROPAGATE_HEADERS)
+		return attach_injection(l);
 	return 0;
 }
 
@@ -143,6 +213,7 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 
 	memset(l, 0, sizeof(*l));
 	l->backend = "tracepoint";
+	l->sk_msg_map_fd = -1;
 	libbpf_set_print(libbpf_print);
 	err = check_capabilities();
 	if (!err)
@@ -165,6 +236,14 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 	l->skel->rodata->filter_pids = o->pid_count > 0;
 	l->skel->rodata->filter_ports = o->port_count > 0;
 	l->skel->rodata->capture_bytes = o->capture_bytes;
+	l->skel->rodata->propagation = o->propagation;
+	/* Attached by attach_injection(), or not loaded at all. */
+	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
+	bpf_program__set_autoattach(l->skel->progs.kspan_sk_msg_inject, false);
+	if (!(o->propagation & KSPAN_PROPAGATE_HEADERS)) {
+		bpf_program__set_autoload(l->skel->progs.kspan_sockops_inject, false);
+		bpf_program__set_autoload(l->skel->progs.kspan_sk_msg_inject, false);
+	}
 	l->skel->rodata->wakeup_data_bytes = o->ringbuf_bytes / 16;
 	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
 
@@ -186,7 +265,7 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 		log_warn("filling the --pid/--port filter maps failed: %s", strerror(-err));
 		return err;
 	}
-	err = attach_all(l);
+	err = attach_all(l, o);
 	if (err)
 		return err;
 	/* Reads blocked since before attach (idle keep-alive connections) are
@@ -202,6 +281,10 @@ int probe_loader_ringbuf_fd(const struct probe_loader *l)
 
 void probe_loader_detach(struct probe_loader *l)
 {
+	if (l->sk_msg_map_fd >= 0)
+		bpf_prog_detach2(bpf_program__fd(l->skel->progs.kspan_sk_msg_inject),
+				 l->sk_msg_map_fd, BPF_SK_MSG_VERDICT);
+	l->sk_msg_map_fd = -1;
 	for (int i = 0; i < l->attached_programs; i++)
 		bpf_link__destroy(l->links[i]);
 	l->attached_programs = 0;
@@ -239,5 +322,11 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 	__atomic_store_n(&stats->kernel_inflight_full, counter_sum(l, KSPAN_CNT_INFLIGHT_FULL),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->kernel_conn_table_full, counter_sum(l, KSPAN_CNT_CONN_TABLE_FULL),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->traceparent_injected,
+			 counter_sum(l, KSPAN_CNT_TRACEPARENT_INJECTED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->traceparent_inject_skipped,
+			 counter_sum(l, KSPAN_CNT_INJECT_SKIPPED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->traceparent_inject_failed, counter_sum(l, KSPAN_CNT_INJECT_FAILED),
 			 __ATOMIC_RELAXED);
 }

@@ -21,6 +21,7 @@ struct probe_loader {
 	struct bpf_link *links[PROBE_LOADER_MAX_LINKS];
 	int attached_programs;
 	const char *backend; /* "tracepoint" */
+	int sk_msg_map_fd;   /* sockhash the sk_msg program is attached to, or -1 */
 };
 
 /* Every failure prints one line saying what failed and what to do, and

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * header_injection.bpf.h - insert `traceparent` into the HTTP/1.x requests
+ * that traced processes send without one, inside the kernel (sock_ops +
+ * sk_msg; bpf_probe_write_user is never used).
+ *
+ * Which sockets: a sock_ops program on the root cgroup marks the active opens
+ * of traced processes at connect() (process context), and puts them in the
+ * `inject_sockets` sockhash once established (the only point where sock_ops
+ * may add them). No other socket enters the sockhash: on kernels with the
+ * FIONREAD regression (commit 929e30f93125) a socket in a sockhash reports
+ * FIONREAD 0, so server sockets, and every socket of untraced processes, stay
+ * out. The sockhash is freed with kspan, which takes every socket out again.
+ *
+ * What and where: the write's entry hook (kspan_client_request_enter) decided
+ * the request's CLIENT context and the offset just past its request line, in
+ * the thread's `inflight` entry. The sk_msg program runs inside that same
+ * sendmsg, in the writer's context: it inserts the header at that offset of
+ * the write's first piece, once, then writes every inserted byte (pushed
+ * memory is uninitialised). Anything else - later pieces of the write, other
+ * writes, requests that carry a traceparent - passes unchanged.
+ */
+#ifndef KSPAN_HEADER_INJECTION_BPF_H
+#define KSPAN_HEADER_INJECTION_BPF_H
+
+#include "conn_tracking.bpf.h"
+
+#define KSPAN_SK_PASS 1
+#define KSPAN_SK_DROP 0
+/* "traceparent: 00-" 32 hex "-" 16 hex "-" 2 hex "\r\n" */
+#define TRACEPARENT_LINE_LEN 70
+
+/* Active opens of traced processes, marked at connect(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} inject_candidates SEC(".maps");
+
+/* socket cookie -> socket: the sockets the sk_msg program sees. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, KSPAN_MAX_INJECT_SOCKETS);
+	__type(key, __u64);
+	__type(value, __u64);
+} inject_sockets SEC(".maps");
+
+SEC("sockops")
+int kspan_sockops_inject(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	__u64 cookie;
+
+	if (!sk)
+		return 1;
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB: {
+		/* connect() runs in the caller's context: who is it? */
+		__u16 local = (__u16)skops->local_port;
+		__u16 remote = (__u16)bpf_ntohl(skops->remote_port);
+
+		if (!process__selected(bpf_get_current_pid_tgid() >> 32))
+			return 1;
+		if (filter_ports && !bpf_map_lookup_elem(&traced_ports, &local) &&
+		    !bpf_map_lookup_elem(&traced_ports, &remote))
+			return 1;
+		bpf_sk_storage_get(&inject_candidates, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		return 1;
+	}
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		if (!bpf_sk_storage_get(&inject_candidates, sk, 0, 0))
+			return 1;
+		cookie = bpf_get_socket_cookie(skops);
+		bpf_sock_hash_update(skops, &inject_sockets, &cookie, BPF_NOEXIST);
+		return 1;
+	}
+	return 1;
+}
+
+static __always_inline char hex_digit(__u8 v)
+{
+	return v < 10 ? '0' + v : 'a' + (v - 10);
+}
+
+static __always_inline void hex_put(char *out, const __u8 *in, __u32 n)
+{
+	for (__u32 i = 0; i < n; i++) {
+		out[2 * i] = hex_digit(in[i] >> 4);
+		out[2 * i + 1] = hex_digit(in[i] & 15);
+	}
+}
+
+/* The header line for a CLIENT span's context (W3C Trace Context 3.2). */
+static __always_inline void traceparent__format(char *line, const struct kspan_trace_ctx *ctx)
+{
+	__u8 flags = ctx->trace_flags & 1;
+
+	__builtin_memcpy(line, "traceparent: 00-", 16);
+	hex_put(line + 16, ctx->trace_id, 16);
+	line[48] = '-';
+	hex_put(line + 49, ctx->span_id, 8);
+	line[65] = '-';
+	hex_put(line + 66, &flags, 1);
+	line[68] = '\r';
+	line[69] = '\n';
+}
+
+SEC("sk_msg")
+int kspan_sk_msg_inject(struct sk_msg_md *msg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct inflight_syscall *in = bpf_map_lookup_elem(&inflight, &id);
+	char line[TRACEPARENT_LINE_LEN];
+	__u32 off;
+	void *data, *end;
+
+	/* Only the first piece of the write whose entry asked for it, on the
+	 * socket that write is on. */
+	if (!in || !in->inject_off || in->local_port != msg->local_port)
+		return KSPAN_SK_PASS;
+	off = in->inject_off;
+	in->inject_off = 0;
+	if (off >= msg->size) {
+		counter__inc(KSPAN_CNT_INJECT_SKIPPED);
+		return KSPAN_SK_PASS;
+	}
+	traceparent__format(line, &in->ctx);
+	if (bpf_msg_push_data(msg, off, TRACEPARENT_LINE_LEN, 0)) {
+		counter__inc(KSPAN_CNT_INJECT_FAILED);
+		return KSPAN_SK_PASS;
+	}
+	/* msg->data now points at `off`, the inserted bytes. */
+	if (bpf_msg_pull_data(msg, off, off + TRACEPARENT_LINE_LEN, 0))
+		goto undo;
+	data = (void *)(long)msg->data;
+	end = (void *)(long)msg->data_end;
+	if (data + TRACEPARENT_LINE_LEN > end)
+		goto undo;
+	__builtin_memcpy(data, line, TRACEPARENT_LINE_LEN);
+	counter__inc(KSPAN_CNT_TRACEPARENT_INJECTED);
+	return KSPAN_SK_PASS;
+undo:
+	counter__inc(KSPAN_CNT_INJECT_FAILED);
+	/* Uninitialised kernel memory must never leave: take the bytes out
+	 * again, or fail the write rather than send them. */
+	if (bpf_msg_pop_data(msg, off, TRACEPARENT_LINE_LEN, 0))
+		return KSPAN_SK_DROP;
+	return KSPAN_SK_PASS;
+}
+
+#endif /* KSPAN_HEADER_INJECTION_BPF_H */

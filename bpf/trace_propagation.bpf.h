@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * trace_propagation.bpf.h - how a request's trace context reaches the
+ * requests it causes, decided in the kernel so that the ids kspan inserts into
+ * an outgoing request and the ids of the spans it reports are the same.
+ *
+ * In-process parenting: a thread that read a SERVER request and has not yet
+ * begun its response is "serving" it; a CLIENT request the thread writes
+ * meanwhile is its child. Threads created while serving inherit the request
+ * for as long as the creator still serves it. A thread seen serving two
+ * connections at once (an event loop: node, nginx) can no longer tell which
+ * request a CLIENT request belongs to, and is never linked again: no link is
+ * better than a wrong one.
+ *
+ * Same-node joining: when a CLIENT request is written, its context is
+ * remembered under the connection's tuple and the TCP sequence number of its
+ * first byte; the process that reads that byte on the other end (any network
+ * namespace on this node) takes the CLIENT span as its SERVER span's parent.
+ * The sequence number is the same on both ends of a connection, so the match
+ * is exact even for keep-alive connections and counts no requests. The write
+ * begins before the peer can read, so the entry is always there first.
+ */
+#ifndef KSPAN_TRACE_PROPAGATION_BPF_H
+#define KSPAN_TRACE_PROPAGATION_BPF_H
+
+#include "conn_tracking.bpf.h"
+
+/* The SERVER request a thread serves. */
+struct thread_request {
+	__u8 trace_id[16];
+	__u8 span_id[8];  /* the SERVER span: parent of the thread's CLIENT requests */
+	__u64 conn_id;	  /* connection the request arrived on */
+	__u32 parent_tid; /* inherited: the creating thread, which must still serve it */
+	__u8 trace_flags;
+	__u8 open;	  /* request read, response not begun */
+	__u8 interleaved; /* served two connections at once: never linked */
+	__u8 inherited;	  /* copied from parent_tid when this thread was created */
+};
+
+/* key: thread id -> the request it serves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct thread_request);
+} thread_requests SEC(".maps");
+
+/* A request's first byte on a connection, named from the writer's side. */
+struct peer_request_key {
+	struct endpoint_key src; /* the CLIENT's end */
+	struct endpoint_key dst; /* the SERVER's end */
+	__u32 seq;		 /* TCP sequence number of the request's first byte */
+};
+
+struct peer_request {
+	__u8 trace_id[16];
+	__u8 span_id[8]; /* the CLIENT span */
+	__u8 trace_flags;
+	__u8 _pad[7];
+};
+
+/* CLIENT requests written on this node, until their SERVER end reads them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_PEER_REQUESTS);
+	__type(key, struct peer_request_key);
+	__type(value, struct peer_request);
+} peer_requests SEC(".maps");
+
+/* The current thread read the start of a SERVER request on conn_id. */
+static __always_inline void thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_request *old = bpf_map_lookup_elem(&thread_requests, &tid);
+	struct thread_request t = {};
+
+	if (old) {
+		t.interleaved = old->interleaved;
+		if (old->open && !old->inherited && old->conn_id != conn_id)
+			t.interleaved = 1;
+	}
+	__builtin_memcpy(t.trace_id, ctx->trace_id, 16);
+	__builtin_memcpy(t.span_id, ctx->span_id, 8);
+	t.trace_flags = ctx->trace_flags;
+	t.conn_id = conn_id;
+	t.open = 1;
+	bpf_map_update_elem(&thread_requests, &tid, &t, BPF_ANY);
+}
+
+/* The current thread began a SERVER response on conn_id. */
+static __always_inline void thread__end_server(__u64 conn_id)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
+
+	if (!t || t->inherited)
+		return;
+	if (t->open && t->conn_id != conn_id)
+		t->interleaved = 1; /* answering another connection while one is open */
+	t->open = 0;
+}
+
+/* The request the current thread serves, when it can be told for sure. */
+static __always_inline bool thread__serving(struct thread_request *out)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
+
+	if (!t || t->interleaved || !t->open)
+		return false;
+	if (t->inherited) {
+		__u32 ptid = t->parent_tid;
+		struct thread_request *p = bpf_map_lookup_elem(&thread_requests, &ptid);
+		__u64 mine, theirs;
+
+		__builtin_memcpy(&mine, t->span_id, 8);
+		if (!p)
+			return false;
+		__builtin_memcpy(&theirs, p->span_id, 8);
+		if (!p->open || p->interleaved || p->inherited || mine != theirs)
+			return false; /* the creator has moved on: so has this thread */
+	}
+	*out = *t;
+	return true;
+}
+
+/* A thread or process was created: it serves what its creator serves. */
+static __always_inline void thread__created(__u32 parent_tid, __u32 child_tid)
+{
+	struct thread_request *p = bpf_map_lookup_elem(&thread_requests, &parent_tid);
+	struct thread_request t;
+
+	if (!p || !p->open || p->interleaved)
+		return;
+	t = *p;
+	if (!p->inherited)
+		t.parent_tid = parent_tid;
+	t.inherited = 1;
+	bpf_map_update_elem(&thread_requests, &child_tid, &t, BPF_ANY);
+}
+
+static __always_inline void thread__exited(__u32 tid)
+{
+	bpf_map_delete_elem(&thread_requests, &tid);
+}
+
+static __always_inline void peer__key(struct peer_request_key *k, const struct kspan_conn_tuple *t,
+				      bool client_side, __u32 seq)
+{
+	if (client_side) {
+		endpoint__key(&k->src, t->family, t->local_addr, t->local_port);
+		endpoint__key(&k->dst, t->family, t->remote_addr, t->remote_port);
+	} else {
+		endpoint__key(&k->src, t->family, t->remote_addr, t->remote_port);
+		endpoint__key(&k->dst, t->family, t->local_addr, t->local_port);
+	}
+	k->seq = seq;
+}
+
+/* A CLIENT request starts with the next byte written on sk. */
+static __always_inline void peer__remember(const struct kspan_conn_tuple *t, __u64 sk,
+					   const struct kspan_trace_ctx *ctx)
+{
+	struct peer_request_key k;
+	struct peer_request v = {};
+
+	if (!(propagation & KSPAN_PROPAGATE_TUPLE))
+		return;
+	peer__key(&k, t, true, BPF_CORE_READ((struct tcp_sock *)sk, write_seq));
+	__builtin_memcpy(v.trace_id, ctx->trace_id, 16);
+	__builtin_memcpy(v.span_id, ctx->span_id, 8);
+	v.trace_flags = ctx->trace_flags;
+	bpf_map_update_elem(&peer_requests, &k, &v, BPF_ANY);
+}
+
+/* A SERVER request began `bytes` before the read position of sk: if its
+ * CLIENT end was seen on this node, that span is its parent. */
+static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 sk, __u32 bytes,
+					struct kspan_trace_ctx *ctx)
+{
+	struct peer_request_key k;
+	struct peer_request *v;
+
+	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
+		return;
+	peer__key(&k, t, false, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes);
+	v = bpf_map_lookup_elem(&peer_requests, &k);
+	if (!v)
+		return;
+	__builtin_memcpy(ctx->trace_id, v->trace_id, 16);
+	__builtin_memcpy(ctx->parent_span_id, v->span_id, 8);
+	ctx->trace_flags = v->trace_flags;
+	ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+	bpf_map_delete_elem(&peer_requests, &k);
+}
+
+#endif /* KSPAN_TRACE_PROPAGATION_BPF_H */
