@@ -375,6 +375,7 @@ http {{
     fastcgi_temp_path {dir}/tmp_fastcgi;
     uwsgi_temp_path {dir}/tmp_uwsgi;
     scgi_temp_path {dir}/tmp_scgi;
+    {http_extra}
     server {{
         listen 127.0.0.1:{port};
         {listen6}
@@ -386,6 +387,7 @@ http {{
         location = /status/500 {{ return 500; }}
         location /static/ {{ }}
         location /sendfile/ {{ alias {dir}/html/static/; sendfile on; }}
+        {extra}
     }}
 }}
 """
@@ -397,7 +399,9 @@ class Nginx:
 
     BIG_SIZE = 1024 * 1024 + 12345
 
-    def __init__(self, timeout=10.0):
+    def __init__(self, timeout=10.0, extra="", http_extra=""):
+        """extra: more directives for the server block (locations);
+        http_extra: for the http block (upstreams)."""
         self.dir = tempdir("kspan-it-nginx-")
         os.chmod(self.dir, 0o755)
         os.makedirs(os.path.join(self.dir, "html", "static"))
@@ -412,7 +416,7 @@ class Nginx:
             self.port = free_port()
             if self.ipv6 and not _port_free6(self.port):
                 continue
-            conf = NGINX_CONF.format(dir=self.dir, port=self.port,
+            conf = NGINX_CONF.format(dir=self.dir, port=self.port, extra=extra, http_extra=http_extra,
                                      listen6="listen [::1]:%d;" % self.port if self.ipv6 else "")
             self.conf = os.path.join(self.dir, "nginx.conf")
             with open(self.conf, "w") as f:
@@ -701,6 +705,17 @@ class KspanCase(unittest.TestCase):
         if root:
             self.assertEqual(s.parent_span_id, "", "root span must have an empty parent_span_id: %r"
                              % s)
+
+    def assert_joined(self, srv, cli):
+        """srv is the SERVER end of cli's request, both seen on this node:
+        kspan joins them (--propagation all: inserted traceparent and
+        tuple), cli being the root."""
+        self.assert_ids(cli, root=True)
+        self.assert_ids(srv, root=False)
+        self.assertEqual(srv.trace_id, cli.trace_id, "SERVER span not in its client's trace:\n"
+                         " %r\n %r" % (srv, cli))
+        self.assertEqual(srv.parent_span_id, cli.span_id, "SERVER span's parent is not its "
+                         "CLIENT span:\n %r\n %r" % (srv, cli))
 
     def assert_attr(self, s, key, value):
         self.assertIn(key, s.attributes, "span has no attribute %s: %r" % (key, s))

@@ -22,8 +22,7 @@ class TestBadInput(CommonChecks, harness.SharedKspanCase):
         s, c = self.one_exchange(srv.port, srv.pid, r)
         self.check_server_span(s, srv.pid, srv.port, "/ok", 200, peer_port=r.local_port)
         self.check_client_span(c, r.pid, srv.port, "/ok", 200)
-        self.assert_ids(s)
-        self.assert_ids(c)
+        self.assert_joined(s, c)
         return s, c
 
     def test_garbage_and_truncated_requests_to_http_server(self):
@@ -73,7 +72,10 @@ class TestBadInput(CommonChecks, harness.SharedKspanCase):
         echo = self.echo
         pid, res = client("raw", "127.0.0.1", echo.port, "--data",
                           "GET /echoed HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertEqual(res["received"], res["sent"], res)
+        # What came back is the request as it went out: with the 70-byte
+        # traceparent line kspan inserted after the request line.
+        self.assertEqual(res["received"], res["sent"] + 70, res)
+        self.assertTrue(res["head"].startswith("GET /echoed HTTP/1.1\r\ntraceparent: 00-"), res)
         self.kspan.assert_alive()
         self.normal_request_still_works()
         spans = self.rx.settle(any_of(involves_port(echo.port), of_pid(echo.pid), of_pid(pid)), 0)

@@ -27,8 +27,7 @@ class TestNginx(CommonChecks, harness.SharedKspanCase):
                          "span from the worker (%d), not the master (%d)"
                          % (ng.worker_pid, ng.master_pid))
         self.check_client_span(c, r.pid, ng.port, "/ok", 200)
-        self.assert_ids(s)
-        self.assert_ids(c)
+        self.assert_joined(s, c)
         self.check_covers(c, s)
         on_port = self.rx.spans(harness.involves_port(ng.port))
         self.assertEqual(len(on_port), 2, "nothing but these two spans on port %d:\n%s"

@@ -44,6 +44,7 @@ static void test_defaults_print_to_the_console(void **state)
 	assert_int_equal(o.ringbuf_bytes, KSPAN_RINGBUF_DEFAULT_BYTES);
 	assert_int_equal(o.idle_timeout_ms, 5000);
 	assert_false(o.capture_query);
+	assert_int_equal(o.propagation, KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE);
 	assert_int_equal(o.pid_count, 0);
 	assert_int_equal(o.port_count, 0);
 }
@@ -104,6 +105,23 @@ static void test_unknown_exporter_is_an_error(void **state)
 	assert_int_equal(PARSE(&o, "-v"), -EINVAL);
 }
 
+static void test_propagation_modes(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--propagation", "headers"), 0);
+	assert_int_equal(o.propagation, KSPAN_PROPAGATE_HEADERS);
+	assert_int_equal(PARSE(&o, "--propagation", "tuple"), 0);
+	assert_int_equal(o.propagation, KSPAN_PROPAGATE_TUPLE);
+	assert_int_equal(PARSE(&o, "--propagation", "all"), 0);
+	assert_int_equal(o.propagation, KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE);
+	assert_int_equal(PARSE(&o, "--propagation", "off"), 0);
+	assert_int_equal(o.propagation, 0);
+	assert_int_equal(PARSE(&o, "--propagation", "b3"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--propagation", "ALL"), -EINVAL);
+}
+
 static void test_filters_repeat(void **state)
 {
 	struct agent_options o;
@@ -159,6 +177,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_an_endpoint_selects_otlp, clear_env),
 	    cmocka_unit_test_setup(test_exporter_flag_beats_environment, clear_env),
 	    cmocka_unit_test_setup(test_unknown_exporter_is_an_error, clear_env),
+	    cmocka_unit_test_setup(test_propagation_modes, clear_env),
 	    cmocka_unit_test_setup(test_filters_repeat, clear_env),
 	    cmocka_unit_test_setup(test_bad_numbers_are_rejected, clear_env),
 	    cmocka_unit_test_setup(test_help_asks_to_exit_0, clear_env),
