@@ -38,20 +38,54 @@
 	X(invalid_kernel_ids, "kernel trace ids that failed validation (replaced)")                \
 	X(spans_created, "spans assembled")                                                        \
 	X(spans_sampled_out, "spans dropped by the sampler")                                       \
+	X(spans_export_queued, "spans the OTLP exporter took into its queue")                      \
 	X(spans_exported, "spans accepted by the collector")                                       \
-	X(spans_export_dropped_queue, "spans dropped: export queue full")                          \
-	X(spans_export_failed, "spans dropped: export failed")                                     \
-	X(export_requests_failed, "export requests that failed")
+	X(spans_export_dropped_queue, "spans dropped: export queue full (oldest batches first)")   \
+	X(spans_export_dropped_rejected,                                                           \
+	  "spans dropped: the collector answered a permanent error")                               \
+	X(spans_export_dropped_partial, "spans the collector rejected in a partial success")       \
+	X(spans_export_dropped_expired, "spans dropped: retries ran out of time")                  \
+	X(spans_export_dropped_shutdown, "spans not sent because kspan stopped")                   \
+	X(spans_export_failed, "spans dropped: could not be encoded or written")                   \
+	X(spans_spooled, "spans written to the spool directory")                                   \
+	X(spans_spool_dropped, "spans dropped: spool directory full or unwritable")                \
+	X(export_requests, "export requests sent (every attempt)")                                 \
+	X(export_requests_failed, "export requests that failed (any reason)")                      \
+	X(export_retries, "export requests that were retries")
+
+/* Values that go up and down (set, not added). */
+#define AGENT_GAUGES_FIELDS(X)                                                                     \
+	X(export_queue_spans, "spans waiting in the export queue")                                 \
+	X(export_queue_bytes, "encoded bytes waiting in the export queue")                         \
+	X(export_queue_batches, "batches waiting in the export queue")
+
+/* Upper bounds (microseconds) of the export latency histogram; +Inf follows. */
+#define EXPORT_LATENCY_BOUNDS_US                                                                   \
+	{                                                                                          \
+		5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,      \
+		    10000000                                                                       \
+	}
+#define EXPORT_LATENCY_BUCKETS 12 /* the bounds above and +Inf */
 
 struct agent_stats {
 #define AGENT_STATS_DECLARE(name, help) uint64_t name;
 	AGENT_STATS_FIELDS(AGENT_STATS_DECLARE)
+	AGENT_GAUGES_FIELDS(AGENT_STATS_DECLARE)
 #undef AGENT_STATS_DECLARE
+	/* One export request, send to answer: not cumulative per bucket. */
+	uint64_t export_latency_buckets[EXPORT_LATENCY_BUCKETS];
+	uint64_t export_latency_sum_us;
 };
 
 #define STAT_ADD(stats, field, n) __atomic_fetch_add(&(stats)->field, (n), __ATOMIC_RELAXED)
 #define STAT_INC(stats, field)	  STAT_ADD(stats, field, 1)
 #define STAT_GET(stats, field)	  __atomic_load_n(&(stats)->field, __ATOMIC_RELAXED)
+#define STAT_SET(stats, field, v) __atomic_store_n(&(stats)->field, (v), __ATOMIC_RELAXED)
+
+/* Count one export request that took `us` microseconds. */
+void agent_stats_observe_export_latency(struct agent_stats *s, uint64_t us);
+/* Prometheus text exposition format 0.0.4 of every counter, gauge and the histogram. */
+void agent_stats_write_prometheus(const struct agent_stats *s, FILE *out);
 
 /* Sum of every counter that means "lost data". */
 uint64_t agent_stats_total_drops(const struct agent_stats *s);

@@ -18,8 +18,9 @@
 #include "http1_span_assembler.h"
 #include "http2_span_assembler.h"
 #include "log.h"
+#include "metrics_server.h"
 #include "options.h"
-#include "otlp_http_exporter.h"
+#include "otlp_exporter.h"
 #include "pipeline.h"
 #include "probe_loader.h"
 #include "process_table.h"
@@ -46,6 +47,7 @@ struct agent {
 	struct span_assembler assembler;
 	struct http2_assembler h2_assembler;
 	struct event_reader reader;
+	struct metrics_server metrics;
 	uint64_t drops_reported;
 };
 
@@ -85,15 +87,16 @@ static int setup_exporters(struct agent *a)
 		log_info("exporter: console (traces are printed on stdout when they complete)");
 	}
 	if (a->opts.export_otlp) {
-		struct otlp_http_config cfg;
-		err = otlp_http_config_from_env(&cfg, a->opts.otlp_endpoint);
+		struct otlp_config cfg;
+		err = otlp_config_from_env(&cfg, a->opts.otlp_endpoint);
 		if (err)
 			return err;
-		err = add_exporter(a, otlp_http_exporter_new(&cfg, &a->stats));
+		err = add_exporter(a, otlp_exporter_new(&cfg, &a->stats));
 		if (!err)
-			log_info("exporter: OTLP/HTTP protobuf to %s%s", cfg.endpoint,
+			log_info("exporter: OTLP %s to %s%s", otlp_protocol_name(cfg.protocol),
+				 cfg.endpoint,
 				 cfg.compression == OTLP_COMPRESSION_GZIP ? " (gzip)" : "");
-		otlp_http_config_free(&cfg);
+		otlp_config_free(&cfg);
 		if (err)
 			return err;
 	}
@@ -157,6 +160,11 @@ static int agent_start(struct agent *a)
 	err = setup_exporters(a);
 	if (err)
 		return err;
+	/* Metrics are an aid, not a requirement: a taken port is logged, not fatal. */
+	if (a->opts.metrics_addr[0] &&
+	    metrics_server_start(&a->metrics, a->opts.metrics_addr, &a->stats) == 0)
+		log_info("metrics: Prometheus text on %s (port %u), path /metrics",
+			 a->opts.metrics_addr, a->metrics.port);
 	describe_selection(&a->opts);
 	log_info("sampler: %s; payload capture %u bytes/syscall; ring buffer %u bytes",
 		 a->pipeline.sampler.description, a->opts.capture_bytes, a->opts.ringbuf_bytes);
@@ -213,13 +221,17 @@ static int agent_run(struct agent *a)
  * finish what can be finished, then give the exporters a bounded time. */
 static void agent_stop(struct agent *a, bool print_counters)
 {
+	/* The exporters' budget counts from the signal, not from after the detach. */
+	uint64_t flush_deadline = clock_mono_ns() + SHUTDOWN_FLUSH_NS;
+
 	probe_loader_detach(&a->probes);
 	if (a->reader.rb)
 		event_reader_drain(&a->reader);
 	probe_loader_read_counters(&a->probes, &a->stats);
 	span_assembler_finish_all(&a->assembler);
 	http2_assembler_finish_all(&a->h2_assembler);
-	pipeline_shutdown(&a->pipeline, clock_mono_ns() + SHUTDOWN_FLUSH_NS);
+	pipeline_shutdown(&a->pipeline, flush_deadline);
+	metrics_server_stop(&a->metrics);
 	event_reader_close(&a->reader);
 	probe_loader_destroy(&a->probes);
 	span_assembler_free(&a->assembler);
@@ -239,6 +251,7 @@ int main(int argc, char **argv)
 
 	if (!a)
 		return 1;
+	a->metrics.listen_fd = a->metrics.stop_pipe[0] = a->metrics.stop_pipe[1] = -1;
 	err = options_parse(&a->opts, argc, argv);
 	if (err) {
 		free(a);

@@ -7,6 +7,7 @@
 
 #include "kspan_abi.h"
 #include "log.h"
+#include "metrics_server.h"
 #include "options.h"
 
 void options_usage(FILE *out)
@@ -33,9 +34,12 @@ void options_usage(FILE *out)
 	    "  --propagation MODE    how traces cross processes: headers (insert traceparent\n"
 	    "                        into outgoing HTTP/1.x requests), tuple (join both ends\n"
 	    "                        of connections seen on this node), all (default) or off\n"
+	    "  --metrics-addr ADDR   serve Prometheus metrics on http://ADDR/metrics\n"
+	    "                        (default %s; empty: off)\n"
 	    "  -v, --verbose         debug logging, including libbpf's\n"
 	    "  -h, --help            this help\n",
-	    KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES);
+	    KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES,
+	    METRICS_DEFAULT_ADDR);
 }
 
 static int parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -116,7 +120,8 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 		OPT_RINGBUF,
 		OPT_IDLE,
 		OPT_QUERY,
-		OPT_PROPAGATION
+		OPT_PROPAGATION,
+		OPT_METRICS_ADDR,
 	};
 	static const struct option longopts[] = {
 	    {"pid", required_argument, NULL, OPT_PID},
@@ -128,6 +133,7 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 	    {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
 	    {"capture-query", no_argument, NULL, OPT_QUERY},
 	    {"propagation", required_argument, NULL, OPT_PROPAGATION},
+	    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -141,6 +147,7 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 	o->ringbuf_bytes = KSPAN_RINGBUF_DEFAULT_BYTES;
 	o->idle_timeout_ms = 5000;
 	o->propagation = KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE;
+	o->metrics_addr = METRICS_DEFAULT_ADDR;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -193,6 +200,9 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 		case OPT_PROPAGATION:
 			if (parse_propagation(optarg, &o->propagation))
 				return -EINVAL;
+			break;
+		case OPT_METRICS_ADDR:
+			o->metrics_addr = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -24,6 +24,7 @@ struct agent_options {
 	uint32_t idle_timeout_ms; /* a connection quiet this long flushes its open span */
 	bool capture_query;	  /* keep url.query values instead of redacting them */
 	uint32_t propagation;	  /* KSPAN_PROPAGATE_* bits (--propagation) */
+	const char *metrics_addr; /* --metrics-addr host:port; "" serves no metrics */
 	bool verbose;
 };
 

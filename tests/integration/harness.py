@@ -17,6 +17,7 @@ import atexit
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +27,8 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 from otlp_receiver import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, OtlpReceiver, cleanup_generated
 
@@ -221,7 +224,7 @@ class Kspan:
     """build/kspan with the OTLP exporter pointed at a receiver."""
 
     def __init__(self, endpoint, pids=(), ports=(), extra_args=(), env=None, exporter="otlp",
-                 schedule_delay_ms=100):
+                 schedule_delay_ms=100, metrics_addr="127.0.0.1:0"):
         if not os.access(KSPAN_BIN, os.X_OK):
             raise AssertionError("no executable %s: build it with `make`" % KSPAN_BIN)
         self.dir = tempdir("kspan-it-agent-")
@@ -234,6 +237,8 @@ class Kspan:
             argv += ["--pid", str(p)]
         for p in ports:
             argv += ["--port", str(p)]
+        # A free port by default: several agents run at once on a test machine.
+        argv += ["--metrics-addr", metrics_addr]
         argv += list(extra_args)
         e = dict(os.environ)
         for k in list(e):
@@ -276,6 +281,26 @@ class Kspan:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def metrics_port(self):
+        m = re.search(r"metrics: Prometheus text on \S+ \(port (\d+)\)", self.log_text())
+        if not m:
+            raise AssertionError("kspan logged no metrics port; stderr:\n%s" % self.log_tail())
+        return int(m.group(1))
+
+    def metrics_text(self):
+        url = "http://127.0.0.1:%d/metrics" % self.metrics_port()
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.read().decode()
+
+    def metrics(self):
+        """GET /metrics: {sample name (with labels): value}."""
+        out = {}
+        for line in self.metrics_text().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
 
     def assert_alive(self):
         if not self.alive():

@@ -5,7 +5,12 @@ POST /v1/traces with Content-Type application/x-protobuf (optionally
 Content-Encoding gzip). The body is decoded as ExportTraceServiceRequest with
 the python protobuf library (Debian python3-protobuf), using classes generated
 at test time by protoc from the repository's own user/proto/*.proto files.
-Every request is answered 200 with an empty ExportTraceServiceResponse.
+Every request is answered 200 with an empty ExportTraceServiceResponse,
+unless the test scripted other answers (see Answer): an HTTP error status,
+429/503 with Retry-After, a partial success, a stall; `go_down()` closes the
+port and every open connection (a collector outage), `come_up()` listens on
+the same port again. Every request is also kept in `attempts` (arrival time,
+answer, the span ids it carried), including the ones not answered 200.
 
 Spans are stored flattened (see Span below). Anything the receiver did not like
 (wrong path, method, content type, undecodable body) is recorded in
@@ -24,6 +29,7 @@ import gzip
 import importlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -148,8 +154,53 @@ class Span:
                                self.attributes))
 
 
+class Answer:
+    """How the receiver answers one request: status (200: the spans are
+    stored), retry_after (seconds, sent as Retry-After), rejected (a
+    partial_success with that many rejected spans and `message`), stall
+    (seconds to wait before answering, or until the receiver goes down)."""
+
+    def __init__(self, status=200, retry_after=None, rejected=0, message="", stall=0.0):
+        self.status, self.retry_after, self.rejected = status, retry_after, rejected
+        self.message, self.stall = message, stall
+
+    def __repr__(self):
+        return "<Answer %d%s%s%s>" % (self.status,
+                                      " retry-after=%s" % self.retry_after
+                                      if self.retry_after is not None else "",
+                                      " rejected=%d" % self.rejected if self.rejected else "",
+                                      " stall=%s" % self.stall if self.stall else "")
+
+
+class Attempt:
+    """One request as the receiver saw it."""
+
+    __slots__ = ("at", "answer", "span_keys", "protocol")
+
+    def __init__(self, at, answer, span_keys, protocol="http"):
+        self.at, self.answer, self.span_keys, self.protocol = at, answer, span_keys, protocol
+
+    def __repr__(self):
+        return "<Attempt t=%.3f %r spans=%d>" % (self.at, self.answer, len(self.span_keys))
+
+
+def span_keys_of(req):
+    return [(s.trace_id.hex(), s.span_id.hex()) for rs in req.resource_spans
+            for ss in rs.scope_spans for s in ss.spans]
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        self.server.receiver._track(self.connection, True)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.server.receiver._track(self.connection, False)
 
     def log_message(self, fmt, *args):
         pass
@@ -188,8 +239,25 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as e:  # noqa: BLE001 - any decode failure is an exporter bug
             rx._error("undecodable request (%d bytes): %r" % (len(body), e))
             return self._reply(400, b"bad request", "text/plain")
+        answer = rx._next_answer()
+        rx._attempt(Attempt(time.monotonic(), answer, span_keys_of(req)))
+        if answer.stall and not rx.down_event.wait(answer.stall):
+            pass
+        if rx.down_event.is_set():
+            self.close_connection = True
+            return
+        if answer.status != 200:
+            self.send_response(answer.status)
+            if answer.retry_after is not None:
+                self.send_header("Retry-After", str(answer.retry_after))
+            body = b"scripted error"
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         rx._ingest(req, self.headers)
-        self._reply(200, rx.pb.ExportTraceServiceResponse().SerializeToString())
+        self._reply(200, rx.response_bytes(answer))
 
 
 class _Server(ThreadingHTTPServer):
@@ -205,15 +273,48 @@ class OtlpReceiver:
         self.errors = []
         self.requests = 0
         self.user_agents = set()
-        self.httpd = _Server((host, 0), _Handler)
+        self.attempts = []
+        self.script = []  # Answers for the next requests, in order
+        self.default_answer = Answer()
+        self.down_event = threading.Event()
+        self._conns = set()
+        self.host = host
+        self.port = 0
+        self._listen()
+        self.endpoint = "http://%s:%d" % (host, self.port)
+
+    def _listen(self):
+        self.httpd = _Server((self.host, self.port), _Handler)
         self.httpd.receiver = self
         self.port = self.httpd.server_address[1]
-        self.endpoint = "http://%s:%d" % (host, self.port)
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                        name="otlp-receiver", daemon=True)
         self.thread.start()
 
     # --- server side -----------------------------------------------------------
+    def _track(self, conn, add):
+        with self.cond:
+            if add:
+                self._conns.add(conn)
+            else:
+                self._conns.discard(conn)
+
+    def _next_answer(self):
+        with self.cond:
+            return self.script.pop(0) if self.script else self.default_answer
+
+    def _attempt(self, a):
+        with self.cond:
+            self.attempts.append(a)
+            self.cond.notify_all()
+
+    def response_bytes(self, answer):
+        resp = self.pb.ExportTraceServiceResponse()
+        if answer.rejected or answer.message:
+            resp.partial_success.rejected_spans = answer.rejected
+            resp.partial_success.error_message = answer.message
+        return resp.SerializeToString()
+
     def _error(self, msg):
         with self.cond:
             self.errors.append(msg)
@@ -253,6 +354,9 @@ class OtlpReceiver:
         with self.cond:
             self._spans = []
             self.errors = []
+            self.attempts = []
+            self.script = []
+            self.default_answer = Answer()
 
     def wait_for(self, match=None, count=1, timeout=10.0):
         """Waits until at least `count` stored spans satisfy `match` (all spans
@@ -283,9 +387,47 @@ class OtlpReceiver:
                 stable_since = time.monotonic()
         return self.spans(match)
 
-    def close(self):
+    def wait_attempts(self, count, timeout=10.0):
+        """Waits until at least `count` requests arrived; returns them all."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.attempts) < count and time.monotonic() < deadline:
+                self.cond.wait(0.1)
+            return list(self.attempts)
+
+    def go_down(self):
+        """A collector outage: stop listening (connections are refused) and
+        cut every open connection, stalled requests included."""
+        self.down_event.set()
+        self._stop_server()
+        with self.cond:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def come_up(self):
+        """Listen on the same port again."""
+        self.down_event.clear()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._listen()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _stop_server(self):
         try:
             self.httpd.shutdown()
         finally:
             self.httpd.server_close()
             self.thread.join(timeout=5)
+
+    def close(self):
+        self.down_event.set()
+        self._stop_server()

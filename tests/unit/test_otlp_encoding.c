@@ -30,7 +30,7 @@
 #include "clock.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "otlp_encoder.h"
-#include "otlp_http_exporter.h"
+#include "otlp_exporter.h"
 #include "span.h"
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest ExportRequest;
@@ -400,6 +400,11 @@ static const char *const otel_vars[] = {
     "OTEL_EXPORTER_OTLP_TIMEOUT",     "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
     "OTEL_BSP_SCHEDULE_DELAY",	      "OTEL_BSP_EXPORT_TIMEOUT",
     "OTEL_BSP_MAX_QUEUE_SIZE",	      "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_INSECURE",    "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    "KSPAN_OTLP_QUEUE_MAX_BYTES",     "KSPAN_OTLP_RETRY_INITIAL_INTERVAL",
+    "KSPAN_OTLP_RETRY_MAX_INTERVAL",  "KSPAN_OTLP_RETRY_MAX_ELAPSED_TIME",
 };
 
 static int clear_otel_env(void **state)
@@ -410,7 +415,7 @@ static int clear_otel_env(void **state)
 	return 0;
 }
 
-static const char *header_value(const struct otlp_http_config *cfg, const char *name)
+static const char *header_value(const struct otlp_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_headers; i++)
 		if (strcasecmp(cfg->headers[i].name, name) == 0)
@@ -421,8 +426,8 @@ static const char *header_value(const struct otlp_http_config *cfg, const char *
 static void test_config_defaults(void **state)
 {
 	(void)state;
-	struct otlp_http_config cfg;
-	assert_int_equal(otlp_http_config_from_env(&cfg, NULL), 0);
+	struct otlp_config cfg;
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
 	assert_string_equal(cfg.endpoint, "http://localhost:4318/v1/traces");
 	assert_int_equal(cfg.n_headers, 0);
 	assert_int_equal(cfg.compression, OTLP_COMPRESSION_NONE);
@@ -431,15 +436,56 @@ static void test_config_defaults(void **state)
 	assert_int_equal(cfg.export_timeout_ms, 30000);
 	assert_int_equal(cfg.max_queue_size, 2048);
 	assert_int_equal(cfg.max_export_batch_size, 512);
-	otlp_http_config_free(&cfg);
+	assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_PROTOBUF);
+	assert_int_equal(cfg.queue_max_bytes, 32u << 20);
+	assert_int_equal(cfg.retry_initial_ms, 1000);
+	assert_int_equal(cfg.retry_max_ms, 30000);
+	assert_int_equal(cfg.retry_max_elapsed_ms, 300000);
+	assert_null(cfg.certificate);
+	otlp_config_free(&cfg);
+}
+
+static void assert_endpoint(const char *override, const char *want);
+
+static void test_config_grpc(void **state)
+{
+	(void)state;
+	struct otlp_config cfg;
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(cfg.protocol, OTLP_PROTOCOL_GRPC);
+	assert_string_equal(cfg.endpoint, "http://localhost:4317");
+	otlp_config_free(&cfg);
+	/* No /v1/traces for gRPC; no scheme means TLS unless INSECURE. */
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317", 1);
+	assert_endpoint(NULL, "http://collector:4317");
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317", 1);
+	assert_endpoint(NULL, "https://collector:4317");
+	setenv("OTEL_EXPORTER_OTLP_INSECURE", "true", 1);
+	assert_endpoint(NULL, "http://collector:4317");
+	setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json", 1);
+	setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem", 1);
+	assert_int_equal(otlp_config_from_env(&cfg, "http://c:4318"), 0);
+	assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_JSON);
+	assert_string_equal(cfg.endpoint, "http://c:4318/v1/traces");
+	assert_string_equal(cfg.certificate, "/etc/ca.pem");
+	struct otlp_config copy;
+	assert_int_equal(otlp_config_copy(&copy, &cfg), 0);
+	assert_string_equal(copy.certificate, "/etc/ca.pem");
+	otlp_config_free(&copy);
+	otlp_config_free(&cfg);
+	setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "thrift", 1);
+	assert_int_equal(otlp_config_from_env(&cfg, "http://c:4318"), 0);
+	assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_PROTOBUF);
+	otlp_config_free(&cfg);
 }
 
 static void assert_endpoint(const char *override, const char *want)
 {
-	struct otlp_http_config cfg;
-	assert_int_equal(otlp_http_config_from_env(&cfg, override), 0);
+	struct otlp_config cfg;
+	assert_int_equal(otlp_config_from_env(&cfg, override), 0);
 	assert_string_equal(cfg.endpoint, want);
-	otlp_http_config_free(&cfg);
+	otlp_config_free(&cfg);
 }
 
 static void test_config_endpoint(void **state)
@@ -467,13 +513,13 @@ static void test_config_endpoint(void **state)
 	assert_endpoint("http://cli:4318/v1/traces", "http://cli:4318/v1/traces");
 	assert_endpoint("https://cli/ingest", "https://cli/ingest");
 
-	struct otlp_http_config cfg;
-	assert_int_equal(otlp_http_config_from_env(&cfg, "ftp://cli/x"), -EINVAL);
+	struct otlp_config cfg;
+	assert_int_equal(otlp_config_from_env(&cfg, "ftp://cli/x"), -EINVAL);
 	assert_null(cfg.endpoint);
 	setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318", 1);
-	assert_int_equal(otlp_http_config_from_env(&cfg, NULL), -EINVAL);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), -EINVAL);
 	setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://", 1);
-	assert_int_equal(otlp_http_config_from_env(&cfg, NULL), -EINVAL);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), -EINVAL);
 }
 
 static void test_config_headers(void **state)
@@ -484,8 +530,8 @@ static void test_config_headers(void **state)
 	       "Authorization=Basic%20dXNlcjpwYXNz,x-inject=a%0d%0aEvil: 1,x-pct=100%,,",
 	       1);
 	setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "X-Tenant=override,x-empty=", 1);
-	struct otlp_http_config cfg;
-	assert_int_equal(otlp_http_config_from_env(&cfg, NULL), 0);
+	struct otlp_config cfg;
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
 	assert_int_equal(cfg.n_headers, 5);
 	assert_string_equal(header_value(&cfg, "api-key"), "secret value");
 	/* Same name (any case) in the traces variable replaces the general one. */
@@ -498,20 +544,20 @@ static void test_config_headers(void **state)
 	assert_null(header_value(&cfg, "novalue"));
 	assert_null(header_value(&cfg, "bad name"));
 	assert_null(header_value(&cfg, "x-inject"));
-	otlp_http_config_free(&cfg);
+	otlp_config_free(&cfg);
 
 	setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "", 1);
 	setenv("OTEL_EXPORTER_OTLP_HEADERS", "k=a%2Cb%3Dc", 1);
-	assert_int_equal(otlp_http_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
 	assert_int_equal(cfg.n_headers, 1);
 	assert_string_equal(header_value(&cfg, "k"), "a,b=c");
-	otlp_http_config_free(&cfg);
+	otlp_config_free(&cfg);
 }
 
 static void test_config_numbers_and_compression(void **state)
 {
 	(void)state;
-	struct otlp_http_config cfg;
+	struct otlp_config cfg;
 	/* Invalid values fall back to the spec defaults. */
 	setenv("OTEL_BSP_MAX_QUEUE_SIZE", "abc", 1);
 	setenv("OTEL_BSP_SCHEDULE_DELAY", "-5", 1);
@@ -519,14 +565,14 @@ static void test_config_numbers_and_compression(void **state)
 	setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0", 1);
 	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "99999999999999999999", 1);
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", 1);
-	assert_int_equal(otlp_http_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
 	assert_int_equal(cfg.max_queue_size, 2048);
 	assert_int_equal(cfg.schedule_delay_ms, 5000);
 	assert_int_equal(cfg.export_timeout_ms, 30000);
 	assert_int_equal(cfg.max_export_batch_size, 512);
 	assert_int_equal(cfg.timeout_ms, 10000);
 	assert_int_equal(cfg.compression, OTLP_COMPRESSION_NONE);
-	otlp_http_config_free(&cfg);
+	otlp_config_free(&cfg);
 
 	/* Valid values are used; the traces variables win over the general ones. */
 	setenv("OTEL_BSP_MAX_QUEUE_SIZE", " 100 ", 1);
@@ -537,7 +583,7 @@ static void test_config_numbers_and_compression(void **state)
 	setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500", 1);
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
 	setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP", 1);
-	assert_int_equal(otlp_http_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
 	assert_int_equal(cfg.max_queue_size, 100);
 	assert_int_equal(cfg.schedule_delay_ms, 0);
 	assert_int_equal(cfg.export_timeout_ms, 1234);
@@ -545,12 +591,12 @@ static void test_config_numbers_and_compression(void **state)
 	assert_int_equal(cfg.max_export_batch_size, 100);
 	assert_int_equal(cfg.timeout_ms, 2500);
 	assert_int_equal(cfg.compression, OTLP_COMPRESSION_GZIP);
-	otlp_http_config_free(&cfg);
+	otlp_config_free(&cfg);
 
 	setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "", 1);
-	assert_int_equal(otlp_http_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
 	assert_int_equal(cfg.timeout_ms, 1500);
-	otlp_http_config_free(&cfg);
+	otlp_config_free(&cfg);
 }
 
 /* ============================ HTTP exporter ================================ */
@@ -563,12 +609,15 @@ struct captured_request {
 	char *head; /* request line and headers */
 	uint8_t *body;
 	size_t body_len;
+	uint64_t received_ns; /* CLOCK_MONOTONIC */
 };
 
 struct test_server {
 	int listen_fd;
 	uint16_t port;
 	int status;
+	int statuses[SERVER_MAX_REQUESTS]; /* per request when set, else status */
+	const char *extra_header;	   /* e.g. "Retry-After: 1\r\n" on non-2xx */
 	const uint8_t *response_body;
 	size_t response_len;
 	size_t expect_requests;
@@ -646,13 +695,16 @@ static bool read_request(int fd, struct captured_request *out)
 	return true;
 }
 
-static void send_response(struct test_server *srv, int fd)
+static void send_response(struct test_server *srv, int fd, size_t nth)
 {
 	char head[256];
+	int status = srv->statuses[nth] ? srv->statuses[nth] : srv->status;
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nContent-Type: application/x-protobuf\r\n"
-			 "Content-Length: %zu\r\n\r\n",
-			 srv->status, srv->status == 200 ? "OK" : "Error", srv->response_len);
+			 "%sContent-Length: %zu\r\n\r\n",
+			 status, status == 200 ? "OK" : "Error",
+			 status != 200 && srv->extra_header ? srv->extra_header : "",
+			 srv->response_len);
 	/* A short write shows up as a failed export in the test's counters. */
 	if (write(fd, head, (size_t)n) == n && srv->response_len)
 		(void)!write(fd, srv->response_body, srv->response_len);
@@ -677,13 +729,14 @@ static void *server_main(void *arg)
 			conn = -1;
 			continue;
 		}
+		req.received_ns = clock_mono_ns();
 		pthread_mutex_lock(&srv->lock);
 		srv->requests[srv->n_requests++] = req;
 		pthread_cond_broadcast(&srv->cond);
 		while (served == 0 && srv->hold_first_response)
 			pthread_cond_wait(&srv->cond, &srv->lock);
 		pthread_mutex_unlock(&srv->lock);
-		send_response(srv, conn);
+		send_response(srv, conn, served);
 		served++;
 	}
 	if (conn >= 0)
@@ -742,11 +795,11 @@ static void server_free(struct test_server *srv)
 }
 
 /* Config for a server on this port; no export happens by timer during a test. */
-static void exporter_config(struct otlp_http_config *cfg, uint16_t port)
+static void exporter_config(struct otlp_config *cfg, uint16_t port)
 {
 	char url[64];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/traces", port);
-	assert_int_equal(otlp_http_config_from_env(cfg, url), 0);
+	assert_int_equal(otlp_config_from_env(cfg, url), 0);
 	cfg->schedule_delay_ms = 3600 * 1000;
 }
 
@@ -808,11 +861,11 @@ static void test_exporter_gzip_post_on_shutdown(void **state)
 	server_run(&srv);
 	setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cr%65t", 1);
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
-	struct otlp_http_config cfg;
+	struct otlp_config cfg;
 	exporter_config(&cfg, srv.port);
 	struct agent_stats stats = {0};
-	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
-	otlp_http_config_free(&cfg);
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
+	otlp_config_free(&cfg);
 	assert_non_null(e);
 
 	struct resource *r = make_resource(42, "svc");
@@ -854,17 +907,17 @@ static void test_exporter_gzip_post_on_shutdown(void **state)
 	server_free(&srv);
 }
 
-static void test_exporter_http_500_counts_failure(void **state)
+static void test_exporter_http_500_is_not_retried(void **state)
 {
 	(void)state;
 	struct test_server srv;
 	server_start(&srv, 500, 1);
 	server_run(&srv);
-	struct otlp_http_config cfg;
+	struct otlp_config cfg;
 	exporter_config(&cfg, srv.port);
 	struct agent_stats stats = {0};
-	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
-	otlp_http_config_free(&cfg);
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
+	otlp_config_free(&cfg);
 	assert_non_null(e);
 
 	struct resource *r = make_resource(42, "svc");
@@ -878,8 +931,10 @@ static void test_exporter_http_500_counts_failure(void **state)
 	ExportRequest *req = unpack_request(srv.requests[0].body, srv.requests[0].body_len);
 	assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 2);
 	free_request(req);
+	/* 500 is not one of the retryable codes: one request, then dropped. */
 	assert_int_equal(STAT_GET(&stats, spans_exported), 0);
-	assert_int_equal(STAT_GET(&stats, spans_export_failed), 2);
+	assert_int_equal(STAT_GET(&stats, spans_export_dropped_rejected), 2);
+	assert_int_equal(STAT_GET(&stats, export_requests), 1);
 	assert_int_equal(STAT_GET(&stats, export_requests_failed), 1);
 	e->destroy(e);
 	resource_unref(r);
@@ -896,11 +951,11 @@ static void test_exporter_partial_success(void **state)
 	srv.response_body = body;
 	srv.response_len = len;
 	server_run(&srv);
-	struct otlp_http_config cfg;
+	struct otlp_config cfg;
 	exporter_config(&cfg, srv.port);
 	struct agent_stats stats = {0};
-	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
-	otlp_http_config_free(&cfg);
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
+	otlp_config_free(&cfg);
 	assert_non_null(e);
 
 	struct resource *r = make_resource(42, "svc");
@@ -910,7 +965,8 @@ static void test_exporter_partial_success(void **state)
 	free(body);
 
 	assert_int_equal(STAT_GET(&stats, spans_exported), 2);
-	assert_int_equal(STAT_GET(&stats, spans_export_failed), 1);
+	assert_int_equal(STAT_GET(&stats, spans_export_dropped_partial), 1);
+	assert_int_equal(STAT_GET(&stats, export_requests), 1);
 	assert_int_equal(STAT_GET(&stats, export_requests_failed), 0);
 	e->destroy(e);
 	resource_unref(r);
@@ -918,49 +974,130 @@ static void test_exporter_partial_success(void **state)
 }
 
 /*
- * A full batch is sent without waiting for the schedule; while that request
- * is in flight the queue fills and the next span is dropped, not waited for.
+ * A full batch is sent without waiting for the schedule. While that request
+ * is in flight the queue fills; the next batch pushes the OLDEST queued batch
+ * out (counted), never blocks the caller, and is sent next.
  */
-static void test_exporter_full_batch_and_full_queue(void **state)
+static void test_exporter_full_queue_drops_oldest(void **state)
 {
 	(void)state;
 	struct test_server srv;
 	server_start(&srv, 200, 2);
 	srv.hold_first_response = true;
 	server_run(&srv);
-	struct otlp_http_config cfg;
+	struct otlp_config cfg;
 	exporter_config(&cfg, srv.port);
 	cfg.max_queue_size = 2;
 	cfg.max_export_batch_size = 2;
 	struct agent_stats stats = {0};
-	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
-	otlp_http_config_free(&cfg);
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
+	otlp_config_free(&cfg);
 	assert_non_null(e);
 
 	struct resource *r = make_resource(42, "svc");
 	export_spans(e, r, 1, 2);
-	/* The worker took the batch and waits for the held response. */
+	/* The sender took the batch and waits for the held response. */
 	server_wait_requests(&srv, 1);
-	export_spans(e, r, 3, 2);
-	struct span *extra = numbered_span(r, 5);
-	assert_int_equal(e->export_span(e, extra), -ENOBUFS);
-	assert_int_equal(extra->refcount, 1);
-	span_unref(extra);
-	assert_int_equal(STAT_GET(&stats, spans_export_dropped_queue), 1);
+	export_spans(e, r, 3, 2); /* queued: the queue is full */
+	assert_int_equal(STAT_GET(&stats, export_queue_spans), 2);
+	export_spans(e, r, 5, 2); /* pushes spans 3 and 4 out */
+	assert_int_equal(STAT_GET(&stats, spans_export_dropped_queue), 2);
+	assert_int_equal(STAT_GET(&stats, export_queue_spans), 2);
+	assert_int_equal(STAT_GET(&stats, export_queue_batches), 1);
 
 	server_release_first(&srv);
-	/* Spans 3 and 4 are again a full batch: sent before any shutdown. */
 	server_wait_requests(&srv, 2);
 	e->shutdown(e, far_deadline());
 	server_stop(&srv);
 
+	const char *want[2][2] = {{"span-1", "span-2"}, {"span-5", "span-6"}};
 	for (unsigned i = 0; i < 2; i++) {
 		ExportRequest *req = unpack_request(srv.requests[i].body, srv.requests[i].body_len);
 		assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 2);
+		for (unsigned j = 0; j < 2; j++)
+			assert_string_equal(req->resource_spans[0]->scope_spans[0]->spans[j]->name,
+					    want[i][j]);
 		free_request(req);
 	}
+	assert_int_equal(STAT_GET(&stats, spans_export_queued), 6);
 	assert_int_equal(STAT_GET(&stats, spans_exported), 4);
-	assert_int_equal(STAT_GET(&stats, spans_export_failed), 0);
+	assert_int_equal(STAT_GET(&stats, export_queue_spans), 0);
+	e->destroy(e);
+	resource_unref(r);
+	server_free(&srv);
+}
+
+/* HTTP 429 with Retry-After: 1: the second attempt comes at least 1 s later. */
+static void test_exporter_429_retry_after_then_ok(void **state)
+{
+	(void)state;
+	struct test_server srv;
+	server_start(&srv, 200, 2);
+	srv.statuses[0] = 429;
+	srv.extra_header = "Retry-After: 1\r\n";
+	server_run(&srv);
+	struct otlp_config cfg;
+	exporter_config(&cfg, srv.port);
+	/* The backoff alone would retry sooner: only Retry-After explains >= 1 s. */
+	cfg.retry_initial_ms = 10;
+	cfg.retry_max_ms = 10;
+	struct agent_stats stats = {0};
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
+	otlp_config_free(&cfg);
+	assert_non_null(e);
+
+	struct resource *r = make_resource(42, "svc");
+	export_spans(e, r, 1, 3);
+	e->shutdown(e, far_deadline());
+	server_stop(&srv);
+
+	assert_int_equal(srv.n_requests, 2);
+	assert_true(srv.requests[1].received_ns - srv.requests[0].received_ns >=
+		    1000ull * 1000 * 1000);
+	/* The same bytes are sent again. */
+	assert_int_equal(srv.requests[0].body_len, srv.requests[1].body_len);
+	assert_memory_equal(srv.requests[0].body, srv.requests[1].body, srv.requests[0].body_len);
+	assert_int_equal(STAT_GET(&stats, spans_exported), 3);
+	assert_int_equal(STAT_GET(&stats, export_requests), 2);
+	assert_int_equal(STAT_GET(&stats, export_retries), 1);
+	assert_int_equal(STAT_GET(&stats, export_requests_failed), 1);
+	e->destroy(e);
+	resource_unref(r);
+	server_free(&srv);
+}
+
+/* 503, 502, 504 are retried (backoff, no Retry-After), then 200. */
+static void test_exporter_503_retried_with_backoff(void **state)
+{
+	(void)state;
+	struct test_server srv;
+	server_start(&srv, 200, 4);
+	srv.statuses[0] = 503;
+	srv.statuses[1] = 502;
+	srv.statuses[2] = 504;
+	server_run(&srv);
+	struct otlp_config cfg;
+	exporter_config(&cfg, srv.port);
+	cfg.retry_initial_ms = 20;
+	cfg.retry_max_ms = 40;
+	struct agent_stats stats = {0};
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
+	otlp_config_free(&cfg);
+	assert_non_null(e);
+
+	struct resource *r = make_resource(42, "svc");
+	export_spans(e, r, 1, 2);
+	e->shutdown(e, far_deadline());
+	server_stop(&srv);
+
+	assert_int_equal(srv.n_requests, 4);
+	/* Jitter is +-50%: at least half the initial interval between attempts. */
+	for (unsigned i = 1; i < 4; i++)
+		assert_true(srv.requests[i].received_ns - srv.requests[i - 1].received_ns >=
+			    10ull * 1000 * 1000);
+	assert_int_equal(STAT_GET(&stats, spans_exported), 2);
+	assert_int_equal(STAT_GET(&stats, export_retries), 3);
+	assert_int_equal(STAT_GET(&stats, spans_export_dropped_rejected), 0);
 	e->destroy(e);
 	resource_unref(r);
 	server_free(&srv);
@@ -973,12 +1110,12 @@ static void test_exporter_zero_delay_sends_without_shutdown(void **state)
 	struct test_server srv;
 	server_start(&srv, 200, 2);
 	server_run(&srv);
-	struct otlp_http_config cfg;
+	struct otlp_config cfg;
 	exporter_config(&cfg, srv.port);
 	cfg.schedule_delay_ms = 0;
 	struct agent_stats stats = {0};
-	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
-	otlp_http_config_free(&cfg);
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
+	otlp_config_free(&cfg);
 	assert_non_null(e);
 
 	struct resource *r = make_resource(42, "svc");
@@ -1009,18 +1146,24 @@ static uint16_t closed_port(void)
 static void test_exporter_connection_refused(void **state)
 {
 	(void)state;
-	struct otlp_http_config cfg;
+	struct otlp_config cfg;
 	exporter_config(&cfg, closed_port());
+	/* Retried like any connection error, until the batch's time is up. */
+	cfg.retry_initial_ms = 20;
+	cfg.retry_max_ms = 50;
+	cfg.retry_max_elapsed_ms = 300;
 	struct agent_stats stats = {0};
-	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
-	otlp_http_config_free(&cfg);
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
+	otlp_config_free(&cfg);
 	assert_non_null(e);
 
 	struct resource *r = make_resource(42, "svc");
 	export_spans(e, r, 1, 3);
 	e->shutdown(e, far_deadline());
-	assert_int_equal(STAT_GET(&stats, export_requests_failed), 1);
-	assert_int_equal(STAT_GET(&stats, spans_export_failed), 3);
+	assert_true(STAT_GET(&stats, export_requests) >= 2);
+	assert_int_equal(STAT_GET(&stats, export_requests_failed),
+			 STAT_GET(&stats, export_requests));
+	assert_int_equal(STAT_GET(&stats, spans_export_dropped_expired), 3);
 	assert_int_equal(STAT_GET(&stats, spans_exported), 0);
 	e->destroy(e);
 	resource_unref(r);
@@ -1029,31 +1172,32 @@ static void test_exporter_connection_refused(void **state)
 static void test_exporter_deadline_passed_and_destroy(void **state)
 {
 	(void)state;
-	struct otlp_http_config cfg;
+	struct otlp_config cfg;
 	exporter_config(&cfg, closed_port());
 	struct agent_stats stats = {0};
-	struct exporter *e = otlp_http_exporter_new(&cfg, &stats);
+	struct exporter *e = otlp_exporter_new(&cfg, &stats);
 	assert_non_null(e);
 	struct resource *r = make_resource(42, "svc");
 	export_spans(e, r, 1, 4);
 	/* A deadline already over: nothing is sent, everything counted. */
 	e->shutdown(e, clock_mono_ns());
-	assert_int_equal(STAT_GET(&stats, export_requests_failed), 0);
-	assert_int_equal(STAT_GET(&stats, spans_export_failed), 4);
+	assert_int_equal(STAT_GET(&stats, export_requests), 0);
+	assert_int_equal(STAT_GET(&stats, spans_export_dropped_shutdown), 4);
 	/* After shutdown the exporter takes nothing more. */
 	struct span *late = numbered_span(r, 9);
-	assert_int_equal(e->export_span(e, late), -ENOBUFS);
+	assert_int_equal(e->export_span(e, late), -ESHUTDOWN);
+	assert_int_equal(STAT_GET(&stats, spans_export_dropped_shutdown), 5);
 	span_unref(late);
 	e->destroy(e);
 
 	/* Destroy without shutdown also releases what is queued. */
 	struct agent_stats stats2 = {0};
-	e = otlp_http_exporter_new(&cfg, &stats2);
-	otlp_http_config_free(&cfg);
+	e = otlp_exporter_new(&cfg, &stats2);
+	otlp_config_free(&cfg);
 	assert_non_null(e);
 	export_spans(e, r, 1, 2);
 	e->destroy(e);
-	assert_int_equal(STAT_GET(&stats2, spans_export_failed), 2);
+	assert_int_equal(STAT_GET(&stats2, spans_export_dropped_shutdown), 2);
 	assert_int_equal(r->refcount, 1);
 	resource_unref(r);
 }
@@ -1071,10 +1215,13 @@ int main(void)
 	    cmocka_unit_test_setup(test_config_endpoint, clear_otel_env),
 	    cmocka_unit_test_setup(test_config_headers, clear_otel_env),
 	    cmocka_unit_test_setup(test_config_numbers_and_compression, clear_otel_env),
+	    cmocka_unit_test_setup(test_config_grpc, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_gzip_post_on_shutdown, clear_otel_env),
-	    cmocka_unit_test_setup(test_exporter_http_500_counts_failure, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_http_500_is_not_retried, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_429_retry_after_then_ok, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_503_retried_with_backoff, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_partial_success, clear_otel_env),
-	    cmocka_unit_test_setup(test_exporter_full_batch_and_full_queue, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_full_queue_drops_oldest, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_zero_delay_sends_without_shutdown, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_connection_refused, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_deadline_passed_and_destroy, clear_otel_env),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * otlp_http_config.c - the OTLP/HTTP exporter's configuration from the
+ * otlp_config.c - the OTLP exporter's configuration from the
  * standard OTEL_* environment variables (OpenTelemetry specification:
  * protocol/exporter.md and configuration/sdk-environment-variables.md).
  */
@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "log.h"
-#include "otlp_http_config.h"
+#include "otlp_config.h"
 
 /* Largest accepted value of a millisecond or count variable. */
 #define CONFIG_NUMBER_MAX 0x7fffffffu
@@ -142,7 +142,7 @@ static void trim(const char **s, size_t *len)
 }
 
 /* Add or, for a name already there (HTTP names are case-insensitive), replace. */
-static int config_set_header(struct otlp_http_config *cfg, char *name, char *value)
+static int config_set_header(struct otlp_config *cfg, char *name, char *value)
 {
 	for (size_t i = 0; i < cfg->n_headers; i++) {
 		if (strcasecmp(cfg->headers[i].name, name) == 0) {
@@ -153,8 +153,7 @@ static int config_set_header(struct otlp_http_config *cfg, char *name, char *val
 			return 0;
 		}
 	}
-	struct otlp_http_header *h =
-	    realloc(cfg->headers, (cfg->n_headers + 1) * sizeof(*cfg->headers));
+	struct otlp_header *h = realloc(cfg->headers, (cfg->n_headers + 1) * sizeof(*cfg->headers));
 	if (!h)
 		return -ENOMEM;
 	cfg->headers = h;
@@ -169,7 +168,7 @@ static int config_set_header(struct otlp_http_config *cfg, char *name, char *val
  * comma-separated list of key=value in the W3C Baggage format, values
  * percent-encoded. A malformed entry is reported and skipped, not fatal.
  */
-static int parse_headers(struct otlp_http_config *cfg, const char *var, const char *list)
+static int parse_headers(struct otlp_config *cfg, const char *var, const char *list)
 {
 	const char *p = list;
 	while (*p) {
@@ -243,10 +242,32 @@ static bool url_has_path(const char *url)
 	return slash && slash[1];
 }
 
-static int config_endpoint(struct otlp_http_config *cfg, const char *endpoint_override)
+static bool env_true(const char *name)
+{
+	const char *v = env_get(name);
+	return v && strcasecmp(v, "true") == 0;
+}
+
+/*
+ * protocol/exporter.md: a grpc endpoint may come without a scheme ("host:port");
+ * it is then secure unless OTEL_EXPORTER_OTLP_[TRACES_]INSECURE is true.
+ */
+static char *grpc_url(const struct otlp_config *cfg, const char *url)
+{
+	char *out;
+	if (url_is_http(url))
+		return strdup(url);
+	if (!*url || strstr(url, "://"))
+		return NULL;
+	if (asprintf(&out, "%s://%s", cfg->insecure ? "http" : "https", url) < 0)
+		return NULL;
+	return out;
+}
+
+static int config_endpoint(struct otlp_config *cfg, const char *endpoint_override)
 {
 	const char *source = "the command line", *url = endpoint_override;
-	bool append = false;
+	bool append = false, grpc = cfg->protocol == OTLP_PROTOCOL_GRPC;
 	if (url && *url) {
 		append = url_is_http(url) && !url_has_path(url);
 	} else if ((url = env_get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))) {
@@ -255,7 +276,17 @@ static int config_endpoint(struct otlp_http_config *cfg, const char *endpoint_ov
 		source = "OTEL_EXPORTER_OTLP_ENDPOINT";
 		append = true;
 	} else {
-		url = OTLP_HTTP_DEFAULT_ENDPOINT;
+		url = grpc ? OTLP_GRPC_DEFAULT_ENDPOINT : OTLP_HTTP_DEFAULT_ENDPOINT;
+	}
+	if (grpc) {
+		cfg->endpoint = grpc_url(cfg, url);
+		if (!cfg->endpoint) {
+			log_warn("OTLP gRPC endpoint \"%s\" from %s is not http://host:port, "
+				 "https://host:port or host:port",
+				 url, source);
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (!url_is_http(url)) {
 		log_warn("OTLP endpoint \"%s\" from %s is not an http:// or https:// URL", url,
@@ -266,17 +297,80 @@ static int config_endpoint(struct otlp_http_config *cfg, const char *endpoint_ov
 	return cfg->endpoint ? 0 : -ENOMEM;
 }
 
-int otlp_http_config_from_env(struct otlp_http_config *cfg, const char *endpoint_override)
+static enum otlp_protocol env_protocol(void)
+{
+	const char *name;
+	const char *v = env_get_either("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+				       "OTEL_EXPORTER_OTLP_PROTOCOL", &name);
+	if (!v || strcmp(v, "http/protobuf") == 0)
+		return OTLP_PROTOCOL_HTTP_PROTOBUF;
+	if (strcmp(v, "http/json") == 0)
+		return OTLP_PROTOCOL_HTTP_JSON;
+	if (strcmp(v, "grpc") == 0)
+		return OTLP_PROTOCOL_GRPC;
+	log_warn("%s=\"%s\" is not grpc, http/protobuf or http/json; using http/protobuf", name, v);
+	return OTLP_PROTOCOL_HTTP_PROTOBUF;
+}
+
+const char *otlp_protocol_name(enum otlp_protocol p)
+{
+	switch (p) {
+	case OTLP_PROTOCOL_HTTP_JSON:
+		return "http/json";
+	case OTLP_PROTOCOL_GRPC:
+		return "grpc";
+	default:
+		return "http/protobuf";
+	}
+}
+
+/* A file name variable: the signal-specific one wins; NULL when neither is set. */
+static int env_path(const char *traces_name, const char *general_name, char **out)
+{
+	const char *name;
+	const char *v = env_get_either(traces_name, general_name, &name);
+	*out = NULL;
+	if (!v)
+		return 0;
+	*out = strdup(v);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int config_tls(struct otlp_config *cfg)
+{
+	cfg->insecure = env_true("OTEL_EXPORTER_OTLP_TRACES_INSECURE") ||
+			(!env_get("OTEL_EXPORTER_OTLP_TRACES_INSECURE") &&
+			 env_true("OTEL_EXPORTER_OTLP_INSECURE"));
+	int err = env_path("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+			   "OTEL_EXPORTER_OTLP_CERTIFICATE", &cfg->certificate);
+	if (!err)
+		err = env_path("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+			       "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &cfg->client_certificate);
+	if (!err)
+		err = env_path("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+			       "OTEL_EXPORTER_OTLP_CLIENT_KEY", &cfg->client_key);
+	return err;
+}
+
+static uint32_t env_number_named(const char *name, uint32_t min, uint32_t def)
+{
+	return env_number(name, env_get(name), min, def);
+}
+
+int otlp_config_from_env(struct otlp_config *cfg, const char *endpoint_override)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	int err = config_endpoint(cfg, endpoint_override);
+	cfg->protocol = env_protocol();
+	int err = config_tls(cfg);
+	if (!err)
+		err = config_endpoint(cfg, endpoint_override);
 	const char *v;
 	if (!err && (v = env_get("OTEL_EXPORTER_OTLP_HEADERS")))
 		err = parse_headers(cfg, "OTEL_EXPORTER_OTLP_HEADERS", v);
 	if (!err && (v = env_get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")))
 		err = parse_headers(cfg, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", v);
 	if (err) {
-		otlp_http_config_free(cfg);
+		otlp_config_free(cfg);
 		return err;
 	}
 
@@ -286,17 +380,13 @@ int otlp_http_config_from_env(struct otlp_http_config *cfg, const char *endpoint
 			   &name);
 	cfg->timeout_ms = env_number(name, v, 1, OTLP_HTTP_DEFAULT_TIMEOUT_MS);
 	cfg->schedule_delay_ms =
-	    env_number("OTEL_BSP_SCHEDULE_DELAY", env_get("OTEL_BSP_SCHEDULE_DELAY"), 0,
-		       OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS);
+	    env_number_named("OTEL_BSP_SCHEDULE_DELAY", 0, OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS);
 	cfg->export_timeout_ms =
-	    env_number("OTEL_BSP_EXPORT_TIMEOUT", env_get("OTEL_BSP_EXPORT_TIMEOUT"), 1,
-		       OTLP_BSP_DEFAULT_EXPORT_TIMEOUT_MS);
+	    env_number_named("OTEL_BSP_EXPORT_TIMEOUT", 1, OTLP_BSP_DEFAULT_EXPORT_TIMEOUT_MS);
 	cfg->max_queue_size =
-	    env_number("OTEL_BSP_MAX_QUEUE_SIZE", env_get("OTEL_BSP_MAX_QUEUE_SIZE"), 1,
-		       OTLP_BSP_DEFAULT_MAX_QUEUE_SIZE);
-	cfg->max_export_batch_size =
-	    env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", env_get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
-		       1, OTLP_BSP_DEFAULT_MAX_EXPORT_BATCH_SIZE);
+	    env_number_named("OTEL_BSP_MAX_QUEUE_SIZE", 1, OTLP_BSP_DEFAULT_MAX_QUEUE_SIZE);
+	cfg->max_export_batch_size = env_number_named("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1,
+						      OTLP_BSP_DEFAULT_MAX_EXPORT_BATCH_SIZE);
 	/* trace/sdk.md, Batching processor: "It must be less than or equal to maxQueueSize." */
 	if (cfg->max_export_batch_size > cfg->max_queue_size) {
 		log_warn("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%u is larger than "
@@ -304,10 +394,20 @@ int otlp_http_config_from_env(struct otlp_http_config *cfg, const char *endpoint
 			 cfg->max_export_batch_size, cfg->max_queue_size, cfg->max_queue_size);
 		cfg->max_export_batch_size = cfg->max_queue_size;
 	}
+	cfg->queue_max_bytes =
+	    env_number_named("KSPAN_OTLP_QUEUE_MAX_BYTES", 1024, OTLP_DEFAULT_QUEUE_MAX_BYTES);
+	cfg->retry_initial_ms =
+	    env_number_named("KSPAN_OTLP_RETRY_INITIAL_INTERVAL", 1, OTLP_DEFAULT_RETRY_INITIAL_MS);
+	cfg->retry_max_ms =
+	    env_number_named("KSPAN_OTLP_RETRY_MAX_INTERVAL", 1, OTLP_DEFAULT_RETRY_MAX_MS);
+	cfg->retry_max_elapsed_ms = env_number_named("KSPAN_OTLP_RETRY_MAX_ELAPSED_TIME", 0,
+						     OTLP_DEFAULT_RETRY_MAX_ELAPSED_MS);
+	if (cfg->retry_max_ms < cfg->retry_initial_ms)
+		cfg->retry_max_ms = cfg->retry_initial_ms;
 	return 0;
 }
 
-void otlp_http_config_free(struct otlp_http_config *cfg)
+void otlp_config_free(struct otlp_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_headers; i++) {
 		free(cfg->headers[i].name);
@@ -315,16 +415,25 @@ void otlp_http_config_free(struct otlp_http_config *cfg)
 	}
 	free(cfg->headers);
 	free(cfg->endpoint);
+	free(cfg->certificate);
+	free(cfg->client_certificate);
+	free(cfg->client_key);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-int otlp_http_config_copy(struct otlp_http_config *dst, const struct otlp_http_config *src)
+int otlp_config_copy(struct otlp_config *dst, const struct otlp_config *src)
 {
 	*dst = *src;
 	dst->headers = NULL;
 	dst->n_headers = 0;
+	dst->certificate = dst->client_certificate = dst->client_key = NULL;
 	dst->endpoint = strdup(src->endpoint);
 	if (!dst->endpoint)
+		return -ENOMEM;
+	if ((src->certificate && !(dst->certificate = strdup(src->certificate))) ||
+	    (src->client_certificate &&
+	     !(dst->client_certificate = strdup(src->client_certificate))) ||
+	    (src->client_key && !(dst->client_key = strdup(src->client_key))))
 		return -ENOMEM;
 	for (size_t i = 0; i < src->n_headers; i++) {
 		char *name = strdup(src->headers[i].name);

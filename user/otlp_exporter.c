@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * otlp_exporter.c - batch span processor, bounded queue and retrying sender
+ * for every OTLP protocol.
+ *
+ * Threads: export_span() and tick() run on the agent's main thread, which
+ * fills the open batch and, when the batch is full or its first span has
+ * waited OTEL_BSP_SCHEDULE_DELAY, encodes it (CPU only, no I/O) and appends it
+ * to the queue. The sender thread is the only one that talks to the network:
+ * it takes the oldest batch and sends it until it succeeds, fails for good or
+ * runs out of retry time; meanwhile new batches queue up and, when the queue
+ * is full, the oldest ones are dropped and counted. Nothing the main thread
+ * does waits for the network, so the ring-buffer reader never blocks.
+ */
+#define ZLIB_CONST
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "agent_stats.h"
+#include "clock.h"
+#include "export_queue.h"
+#include "export_retry.h"
+#include "log.h"
+#include "otlp_encoder.h"
+#include "otlp_exporter.h"
+#include "otlp_transport.h"
+
+/* At most one log line per kind of failure in this interval. */
+#define FAILURE_LOG_INTERVAL_NS (10ull * 1000 * 1000 * 1000)
+#define NS_PER_MS		(1000ull * 1000)
+
+enum failure_kind {
+	FAILURE_ENCODE,	    /* main thread */
+	FAILURE_QUEUE_FULL, /* main thread */
+	FAILURE_RETRY,	    /* sender thread, and the ones below */
+	FAILURE_DROPPED,
+	FAILURE_EXPIRED,
+	FAILURE_PARTIAL,
+	FAILURE_KINDS,
+};
+
+struct failure_log {
+	uint64_t last_ns;
+	uint64_t suppressed;
+	bool logged;
+};
+
+struct otlp_exporter {
+	struct exporter base;
+	struct otlp_config cfg;
+	struct agent_stats *stats;
+	struct otlp_transport *transport;
+	struct retry_policy retry;
+	uint32_t request_timeout_ms; /* min(cfg.timeout_ms, cfg.export_timeout_ms) */
+
+	/* main thread only: the batch being filled */
+	struct span **open;
+	size_t n_open;
+	uint64_t open_since_ns;
+
+	pthread_mutex_t lock;
+	pthread_cond_t wake;	   /* CLOCK_MONOTONIC: a batch was queued, or stop */
+	struct export_queue queue; /* under lock */
+	bool stopping;		   /* set under lock; read atomically by should_abort() */
+	uint64_t deadline_ns;	   /* shutdown deadline, same rules as stopping */
+	pthread_t sender;
+	bool sender_running; /* main thread only */
+
+	/* sender only */
+	unsigned int rand_state;
+	char last_error[EXPORT_RESULT_MESSAGE_MAX];
+
+	/* each kind is only touched by the thread named in enum failure_kind */
+	struct failure_log failure_logs[FAILURE_KINDS];
+};
+
+/* ---- failure accounting ---- */
+
+/* One log line, unless this kind of failure was already logged in the last 10 s. */
+static __attribute__((format(printf, 3, 4))) void
+log_failure(struct otlp_exporter *x, enum failure_kind kind, const char *fmt, ...)
+{
+	struct failure_log *fl = &x->failure_logs[kind];
+	uint64_t now = clock_mono_ns();
+	if (fl->logged && now - fl->last_ns < FAILURE_LOG_INTERVAL_NS) {
+		fl->suppressed++;
+		return;
+	}
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (fl->suppressed)
+		log_warn("%s (%llu similar lines not logged)", line,
+			 (unsigned long long)fl->suppressed);
+	else
+		log_warn("%s", line);
+	fl->logged = true;
+	fl->last_ns = now;
+	fl->suppressed = 0;
+}
+
+static void update_queue_gauges(struct otlp_exporter *x)
+{
+	STAT_SET(x->stats, export_queue_spans, x->queue.spans);
+	STAT_SET(x->stats, export_queue_bytes, x->queue.bytes);
+	STAT_SET(x->stats, export_queue_batches, x->queue.batches);
+}
+
+/* ---- encoding (main thread) ---- */
+
+/* gzip, not zlib, framing: windowBits 15 + 16 (zlib.h, deflateInit2). */
+static int gzip_compress(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
+{
+	if (in_len > UINT32_MAX)
+		return -E2BIG;
+	z_stream zs = {0};
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
+		return -ENOMEM;
+	uLong bound = deflateBound(&zs, (uLong)in_len);
+	uint8_t *buf = malloc(bound);
+	if (!buf) {
+		deflateEnd(&zs);
+		return -ENOMEM;
+	}
+	zs.next_in = in;
+	zs.avail_in = (uInt)in_len;
+	zs.next_out = buf;
+	zs.avail_out = (uInt)bound;
+	int rc = deflate(&zs, Z_FINISH);
+	*out_len = zs.total_out;
+	deflateEnd(&zs);
+	if (rc != Z_STREAM_END) {
+		free(buf);
+		return -EIO;
+	}
+	*out = buf;
+	return 0;
+}
+
+static int encode_spans(struct otlp_exporter *x, struct span *const *spans, size_t n, uint8_t **out,
+			size_t *len)
+{
+	if (x->cfg.protocol == OTLP_PROTOCOL_HTTP_JSON)
+		return -EPROTONOSUPPORT; /* not built yet */
+	return otlp_encode_traces(spans, n, out, len);
+}
+
+/* Encode and, if configured, compress. *body is released with free(). */
+static int build_body(struct otlp_exporter *x, uint8_t **body, size_t *len)
+{
+	uint8_t *raw;
+	size_t raw_len;
+	int err = encode_spans(x, x->open, x->n_open, &raw, &raw_len);
+	if (err)
+		return err;
+	if (x->cfg.compression != OTLP_COMPRESSION_GZIP) {
+		*body = raw;
+		*len = raw_len;
+		return 0;
+	}
+	err = gzip_compress(raw, raw_len, body, len);
+	free(raw);
+	return err;
+}
+
+static void count_queue_drops(struct otlp_exporter *x, struct export_batch *dropped)
+{
+	size_t spans = 0, batches = 0;
+	for (struct export_batch *b = dropped; b; b = b->next) {
+		spans += b->n_spans;
+		batches++;
+	}
+	if (!batches)
+		return;
+	STAT_ADD(x->stats, spans_export_dropped_queue, spans);
+	log_failure(x, FAILURE_QUEUE_FULL,
+		    "OTLP export queue full (%u spans, %u bytes): dropped the oldest %zu batches "
+		    "(%zu spans); the collector at %s is slower than the traffic or unreachable",
+		    x->cfg.max_queue_size, x->cfg.queue_max_bytes, batches, spans, x->cfg.endpoint);
+	export_batch_free_list(dropped);
+}
+
+/* The open batch, encoded; NULL when it was empty or could not be encoded (counted). */
+static struct export_batch *encode_open_batch(struct otlp_exporter *x)
+{
+	size_t n = x->n_open;
+	if (!n)
+		return NULL;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int err = build_body(x, &body, &len);
+	for (size_t i = 0; i < n; i++) {
+		span_unref(x->open[i]);
+		x->open[i] = NULL;
+	}
+	x->n_open = 0;
+	struct export_batch *b = err ? NULL : export_batch_new(body, len, (uint32_t)n);
+	if (!b) {
+		free(body);
+		STAT_ADD(x->stats, spans_export_failed, n);
+		log_failure(x, FAILURE_ENCODE, "OTLP export: encoding %zu spans failed: %s", n,
+			    strerror(err ? -err : ENOMEM));
+	}
+	return b;
+}
+
+/* Append b to the queue and wake the sender; returns what fell out. Lock held. */
+static struct export_batch *enqueue_locked(struct otlp_exporter *x, struct export_batch *b)
+{
+	if (!b)
+		return NULL;
+	struct export_batch *dropped = export_queue_push(&x->queue, b);
+	update_queue_gauges(x);
+	pthread_cond_broadcast(&x->wake);
+	return dropped;
+}
+
+/* Turn the open batch into an encoded batch at the end of the queue. */
+static void seal_open_batch(struct otlp_exporter *x)
+{
+	struct export_batch *b = encode_open_batch(x);
+	if (!b)
+		return;
+	pthread_mutex_lock(&x->lock);
+	struct export_batch *dropped = enqueue_locked(x, b);
+	pthread_mutex_unlock(&x->lock);
+	count_queue_drops(x, dropped);
+}
+
+/* ---- sending (sender thread) ---- */
+
+static bool deadline_passed(struct otlp_exporter *x)
+{
+	return __atomic_load_n(&x->stopping, __ATOMIC_ACQUIRE) &&
+	       clock_mono_ns() >= __atomic_load_n(&x->deadline_ns, __ATOMIC_ACQUIRE);
+}
+
+static bool should_abort(void *ctx)
+{
+	return deadline_passed(ctx);
+}
+
+/* Sleep until `until` (monotonic) or until a shutdown whose deadline comes first. */
+static void backoff_sleep(struct otlp_exporter *x, uint64_t until)
+{
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		uint64_t now = clock_mono_ns();
+		if (now >= until || (x->stopping && now >= x->deadline_ns))
+			break;
+		uint64_t wake = until;
+		if (x->stopping && x->deadline_ns < wake)
+			wake = x->deadline_ns;
+		struct timespec ts = {.tv_sec = (time_t)(wake / 1000000000ull),
+				      .tv_nsec = (long)(wake % 1000000000ull)};
+		pthread_cond_timedwait(&x->wake, &x->lock, &ts);
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* protocol/otlp.md, "Partial Success": count the rejected spans, do not retry them. */
+static void handle_success(struct otlp_exporter *x, const struct export_batch *b,
+			   const struct export_result *res)
+{
+	int64_t rejected = 0;
+	char msg[256] = "";
+	if (res->body_len &&
+	    otlp_decode_export_response(res->body, res->body_len, &rejected, msg, sizeof(msg)) ==
+		0 &&
+	    (rejected > 0 || msg[0])) {
+		if (rejected < 0)
+			rejected = 0;
+		if ((uint64_t)rejected > b->n_spans)
+			rejected = (int64_t)b->n_spans;
+		log_failure(x, FAILURE_PARTIAL,
+			    "OTLP collector at %s rejected %lld of %u spans: %s", x->cfg.endpoint,
+			    (long long)rejected, b->n_spans, msg[0] ? msg : "(no message)");
+	}
+	STAT_ADD(x->stats, spans_exported, b->n_spans - (uint64_t)rejected);
+	STAT_ADD(x->stats, spans_export_dropped_partial, (uint64_t)rejected);
+}
+
+static uint32_t attempt_timeout_ms(struct otlp_exporter *x)
+{
+	uint32_t timeout = x->request_timeout_ms;
+	if (__atomic_load_n(&x->stopping, __ATOMIC_ACQUIRE)) {
+		uint64_t now = clock_mono_ns(), deadline = x->deadline_ns;
+		uint64_t left_ms =
+		    deadline > now ? (deadline - now + NS_PER_MS - 1) / NS_PER_MS : 1;
+		if (left_ms < timeout)
+			timeout = (uint32_t)left_ms;
+	}
+	return timeout;
+}
+
+/*
+ * Send b until it is accepted, rejected for good or out of time. Returns true
+ * when b is finished with (and counted); false when shutdown's deadline came
+ * first: b is then still to be accounted for by the caller.
+ */
+static bool send_batch(struct otlp_exporter *x, struct export_batch *b)
+{
+	uint64_t first_ns = clock_mono_ns();
+	for (unsigned attempt = 0;; attempt++) {
+		if (deadline_passed(x))
+			return false;
+		struct export_result res;
+		uint64_t t0 = clock_mono_ns();
+		x->transport->send(x->transport, b->body, b->len, attempt_timeout_ms(x), &res);
+		uint64_t now = clock_mono_ns();
+		agent_stats_observe_export_latency(x->stats, (now - t0) / 1000);
+		STAT_INC(x->stats, export_requests);
+		if (attempt)
+			STAT_INC(x->stats, export_retries);
+		enum export_verdict v = export_retry_classify(&res);
+		if (v == EXPORT_VERDICT_SUCCESS) {
+			handle_success(x, b, &res);
+			return true;
+		}
+		STAT_INC(x->stats, export_requests_failed);
+		if (deadline_passed(x))
+			return false; /* cut short by the deadline: no error of its own */
+		snprintf(x->last_error, sizeof(x->last_error), "%s", res.message);
+		if (v == EXPORT_VERDICT_DROP) {
+			STAT_ADD(x->stats, spans_export_dropped_rejected, b->n_spans);
+			log_failure(x, FAILURE_DROPPED,
+				    "OTLP export to %s failed: %s; not retryable, %u spans dropped",
+				    x->cfg.endpoint, res.message, b->n_spans);
+			return true;
+		}
+		uint64_t delay_ms = export_retry_delay_ms(
+		    &x->retry, &res, attempt, rand_r(&x->rand_state) / (RAND_MAX + 1.0));
+		uint64_t retry_at = now + delay_ms * NS_PER_MS;
+		if (retry_at - first_ns > (uint64_t)x->retry.max_elapsed_ms * NS_PER_MS) {
+			STAT_ADD(x->stats, spans_export_dropped_expired, b->n_spans);
+			log_failure(
+			    x, FAILURE_EXPIRED,
+			    "OTLP export to %s failed: %s; gave up after %u attempts in %llu "
+			    "ms, %u spans dropped",
+			    x->cfg.endpoint, res.message, attempt + 1,
+			    (unsigned long long)((now - first_ns) / NS_PER_MS), b->n_spans);
+			return true;
+		}
+		log_failure(x, FAILURE_RETRY, "OTLP export to %s failed: %s; retrying in %llu ms",
+			    x->cfg.endpoint, res.message, (unsigned long long)delay_ms);
+		backoff_sleep(x, retry_at);
+	}
+}
+
+/* After the shutdown deadline: what is left is counted and named once. */
+static void account_unsent(struct otlp_exporter *x, struct export_batch *unsent)
+{
+	size_t spans = 0, batches = 0;
+	for (struct export_batch *b = unsent; b; b = b->next) {
+		spans += b->n_spans;
+		batches++;
+	}
+	if (batches) {
+		STAT_ADD(x->stats, spans_export_dropped_shutdown, spans);
+		log_warn("OTLP exporter stopped with %zu spans (%zu batches) not sent to %s: "
+			 "shutdown deadline passed%s%s",
+			 spans, batches, x->cfg.endpoint, x->last_error[0] ? "; last error: " : "",
+			 x->last_error);
+	}
+	export_batch_free_list(unsent);
+}
+
+static void *sender_main(void *arg)
+{
+	struct otlp_exporter *x = arg;
+	struct export_batch *unsent = NULL;
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		while (!x->queue.head && !x->stopping)
+			pthread_cond_wait(&x->wake, &x->lock);
+		struct export_batch *b = export_queue_pop(&x->queue);
+		update_queue_gauges(x);
+		if (!b)
+			break; /* stopping, and everything was sent */
+		pthread_mutex_unlock(&x->lock);
+		bool done = send_batch(x, b);
+		pthread_mutex_lock(&x->lock);
+		if (done) {
+			export_batch_free_list(b);
+			continue;
+		}
+		/* The deadline passed: b and everything behind it stay unsent. */
+		b->next = NULL;
+		unsent = b;
+		struct export_batch **tail = &b->next;
+		while ((*tail = export_queue_pop(&x->queue)))
+			tail = &(*tail)->next;
+		update_queue_gauges(x);
+		break;
+	}
+	pthread_mutex_unlock(&x->lock);
+	account_unsent(x, unsent);
+	return NULL;
+}
+
+/* ---- exporter interface (main thread) ---- */
+
+static int otlp_export_span(struct exporter *e, struct span *s)
+{
+	struct otlp_exporter *x = e->state;
+	if (__atomic_load_n(&x->stopping, __ATOMIC_ACQUIRE)) {
+		STAT_INC(x->stats, spans_export_dropped_shutdown);
+		return -ESHUTDOWN;
+	}
+	STAT_INC(x->stats, spans_export_queued);
+	if (!x->n_open)
+		x->open_since_ns = clock_mono_ns();
+	x->open[x->n_open++] = span_ref(s);
+	if (x->n_open == x->cfg.max_export_batch_size || !x->cfg.schedule_delay_ms)
+		seal_open_batch(x);
+	return 0;
+}
+
+/*
+ * trace/sdk.md, Batching processor: a batch goes out when it is full or after
+ * scheduledDelayMillis; here the delay counts from the batch's first span.
+ */
+static void otlp_tick(struct exporter *e, uint64_t now_mono_ns)
+{
+	struct otlp_exporter *x = e->state;
+	if (x->n_open &&
+	    now_mono_ns - x->open_since_ns >= (uint64_t)x->cfg.schedule_delay_ms * NS_PER_MS)
+		seal_open_batch(x);
+}
+
+static void otlp_shutdown(struct exporter *e, uint64_t deadline_mono_ns)
+{
+	struct otlp_exporter *x = e->state;
+	struct export_batch *last = NULL, *dropped = NULL;
+	if (!__atomic_load_n(&x->stopping, __ATOMIC_ACQUIRE))
+		last = encode_open_batch(x);
+	/* The last batch and the stop in one step: the sender sees both or neither. */
+	pthread_mutex_lock(&x->lock);
+	if (!x->stopping) {
+		dropped = enqueue_locked(x, last);
+		__atomic_store_n(&x->deadline_ns, deadline_mono_ns, __ATOMIC_RELEASE);
+		__atomic_store_n(&x->stopping, true, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&x->wake);
+	}
+	pthread_mutex_unlock(&x->lock);
+	count_queue_drops(x, dropped);
+	if (x->sender_running) {
+		pthread_join(x->sender, NULL);
+		x->sender_running = false;
+	}
+	/* Left only when the sender never started. */
+	account_unsent(x, x->queue.head);
+	x->queue.head = x->queue.tail = NULL;
+}
+
+static void otlp_destroy(struct exporter *e)
+{
+	if (!e)
+		return;
+	struct otlp_exporter *x = e->state;
+	/* Not shut down yet: stop now, what is queued is counted as unsent. */
+	otlp_shutdown(e, clock_mono_ns());
+	if (x->transport)
+		x->transport->destroy(x->transport);
+	free(x->open);
+	pthread_cond_destroy(&x->wake);
+	pthread_mutex_destroy(&x->lock);
+	otlp_config_free(&x->cfg);
+	free(x);
+}
+
+static int start_sender(struct otlp_exporter *x)
+{
+	/* Signals are for the main thread (its loop handles SIGINT/SIGTERM): the
+	 * sender inherits a mask that blocks them all. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&x->sender, NULL, sender_main, x);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	pthread_setname_np(x->sender, "kspan-otlp");
+	x->sender_running = true;
+	return 0;
+}
+
+static int init_sync(struct otlp_exporter *x)
+{
+	pthread_condattr_t attr;
+	if (pthread_mutex_init(&x->lock, NULL))
+		return -ENOMEM;
+	if (pthread_condattr_init(&attr)) {
+		pthread_mutex_destroy(&x->lock);
+		return -ENOMEM;
+	}
+	int err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!err)
+		err = pthread_cond_init(&x->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (err) {
+		pthread_mutex_destroy(&x->lock);
+		return -err;
+	}
+	return 0;
+}
+
+static struct otlp_transport *transport_new(struct otlp_exporter *x)
+{
+	struct otlp_transport_abort abort = {.should_abort = should_abort, .ctx = x};
+	switch (x->cfg.protocol) {
+	case OTLP_PROTOCOL_GRPC:
+		return otlp_transport_grpc_new(&x->cfg, abort);
+	case OTLP_PROTOCOL_HTTP_JSON:
+		return otlp_transport_http_new(&x->cfg, "application/json", abort);
+	case OTLP_PROTOCOL_HTTP_PROTOBUF:
+	default:
+		return otlp_transport_http_new(&x->cfg, "application/x-protobuf", abort);
+	}
+}
+
+struct exporter *otlp_exporter_new(const struct otlp_config *cfg, struct agent_stats *stats)
+{
+	if (!cfg || !cfg->endpoint || !stats || !cfg->max_queue_size ||
+	    !cfg->max_export_batch_size || cfg->max_export_batch_size > cfg->max_queue_size) {
+		log_warn("OTLP exporter: invalid configuration");
+		return NULL;
+	}
+	struct otlp_exporter *x = calloc(1, sizeof(*x));
+	if (!x || init_sync(x)) {
+		free(x);
+		log_warn("OTLP exporter: out of memory");
+		return NULL;
+	}
+	x->base = (struct exporter){
+	    .name = "otlp",
+	    .export_span = otlp_export_span,
+	    .tick = otlp_tick,
+	    .shutdown = otlp_shutdown,
+	    .destroy = otlp_destroy,
+	    .state = x,
+	};
+	x->stats = stats;
+	x->rand_state = (unsigned int)(clock_mono_ns() ^ (uint64_t)getpid());
+	int err = otlp_config_copy(&x->cfg, cfg);
+	if (!err) {
+		x->request_timeout_ms = x->cfg.timeout_ms < x->cfg.export_timeout_ms
+					    ? x->cfg.timeout_ms
+					    : x->cfg.export_timeout_ms;
+		x->retry = (struct retry_policy){.initial_ms = x->cfg.retry_initial_ms,
+						 .max_ms = x->cfg.retry_max_ms,
+						 .max_elapsed_ms = x->cfg.retry_max_elapsed_ms};
+		export_queue_init(&x->queue, x->cfg.max_queue_size, x->cfg.queue_max_bytes);
+		x->open = calloc(x->cfg.max_export_batch_size, sizeof(*x->open));
+		err = x->open ? 0 : -ENOMEM;
+	}
+	if (!err) {
+		x->transport = transport_new(x);
+		err = x->transport ? 0 : -EINVAL;
+	}
+	if (!err)
+		err = start_sender(x);
+	if (err) {
+		log_warn("OTLP exporter for %s could not start: %s",
+			 x->cfg.endpoint ? x->cfg.endpoint : cfg->endpoint, strerror(-err));
+		otlp_destroy(&x->base);
+		return NULL;
+	}
+	return &x->base;
+}

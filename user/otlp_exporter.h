@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * otlp_exporter.h - OTLP exporter (gRPC, HTTP protobuf, HTTP JSON) with a
+ * batch span processor (OpenTelemetry specification: protocol/otlp.md,
+ * "Batching processor" in trace/sdk.md), a queue bounded in spans and bytes
+ * that drops its oldest batches when full, and retries per protocol/otlp.md.
+ *
+ * Counters (agent_stats.h): spans_export_queued on the way in; then every span
+ * ends in exactly one of spans_exported, spans_export_dropped_{queue,
+ * rejected, partial, expired, shutdown} or spans_export_failed (encoding).
+ */
+#ifndef KSPAN_OTLP_EXPORTER_H
+#define KSPAN_OTLP_EXPORTER_H
+
+#include "exporter.h"
+#include "otlp_config.h"
+
+struct agent_stats;
+
+/*
+ * Start the exporter and its sender thread. cfg is copied. stats must outlive
+ * the exporter. Returns NULL (after one stderr line) on failure.
+ */
+struct exporter *otlp_exporter_new(const struct otlp_config *cfg, struct agent_stats *stats);
+
+#endif /* KSPAN_OTLP_EXPORTER_H */
