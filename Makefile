@@ -28,7 +28,8 @@ endif
 
 # Debian packages: to build and run, and in addition to test.
 BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libssl-dev
+	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libssl-dev \
+	libjson-c-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps
@@ -36,7 +37,7 @@ BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps
 WARN := -Wall -Wextra -Werror
 USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
 	-Iinclude -Iuser -I$(BUILD) -I$(GEN) $(EXTRA_CFLAGS)
-USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -lpthread
+USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lm -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
 	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH)

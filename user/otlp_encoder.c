@@ -16,6 +16,7 @@
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "otlp_encoder.h"
+#include "otlp_json.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 typedef Opentelemetry__Proto__Common__V1__ArrayValue ArrayValue;
@@ -392,6 +393,20 @@ int otlp_encode_traces(struct span *const *spans, size_t n, uint8_t **out, size_
 			err = -ENOMEM;
 		}
 	}
+	arena_free(&arena);
+	return err;
+}
+
+int otlp_encode_traces_json(struct span *const *spans, size_t n, uint8_t **out, size_t *out_len)
+{
+	if ((!spans && n) || !out || !out_len)
+		return -EINVAL;
+	struct arena arena = {0};
+	ExportRequest req =
+	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+	int err = build_request(&arena, spans, n, &req);
+	if (!err)
+		err = otlp_json_write(&req.base, (char **)out, out_len);
 	arena_free(&arena);
 	return err;
 }

@@ -44,6 +44,9 @@
 int otlp_encode_traces(struct span *const *spans, size_t n, uint8_t **out, size_t *out_len);
 void otlp_encode_free(uint8_t *buf);
 
+/* The same request in OTLP JSON (otlp_json.h); release with otlp_encode_free(). */
+int otlp_encode_traces_json(struct span *const *spans, size_t n, uint8_t **out, size_t *out_len);
+
 /* Span.flags for s: W3C trace flags plus the parent-is-remote bits. */
 uint32_t otlp_span_flags(const struct span *s);
 

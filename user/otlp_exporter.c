@@ -32,6 +32,7 @@
 #include "log.h"
 #include "otlp_encoder.h"
 #include "otlp_exporter.h"
+#include "otlp_json.h"
 #include "otlp_transport.h"
 
 /* At most one log line per kind of failure in this interval. */
@@ -153,7 +154,7 @@ static int encode_spans(struct otlp_exporter *x, struct span *const *spans, size
 			size_t *len)
 {
 	if (x->cfg.protocol == OTLP_PROTOCOL_HTTP_JSON)
-		return -EPROTONOSUPPORT; /* not built yet */
+		return otlp_encode_traces_json(spans, n, out, len);
 	return otlp_encode_traces(spans, n, out, len);
 }
 
@@ -276,10 +277,13 @@ static void handle_success(struct otlp_exporter *x, const struct export_batch *b
 {
 	int64_t rejected = 0;
 	char msg[256] = "";
-	if (res->body_len &&
-	    otlp_decode_export_response(res->body, res->body_len, &rejected, msg, sizeof(msg)) ==
-		0 &&
-	    (rejected > 0 || msg[0])) {
+	int err = !res->body_len ? -ENODATA
+		  : x->cfg.protocol == OTLP_PROTOCOL_HTTP_JSON
+		      ? otlp_json_decode_export_response(res->body, res->body_len, &rejected, msg,
+							 sizeof(msg))
+		      : otlp_decode_export_response(res->body, res->body_len, &rejected, msg,
+						    sizeof(msg));
+	if (!err && (rejected > 0 || msg[0])) {
 		if (rejected < 0)
 			rejected = 0;
 		if ((uint64_t)rejected > b->n_spans)

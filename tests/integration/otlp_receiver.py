@@ -25,8 +25,10 @@ Spans are stored flattened (see Span below). Anything the receiver did not like
 """
 
 import atexit
+import base64
 import gzip
 import importlib
+import json
 import os
 import shutil
 import socket
@@ -36,6 +38,8 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from google.protobuf import json_format
 
 SPAN_KIND_SERVER = 2
 SPAN_KIND_CLIENT = 3
@@ -154,6 +158,35 @@ class Span:
                                self.attributes))
 
 
+ID_FIELDS = ("traceId", "spanId", "parentSpanId")
+
+
+def _ids_hex_to_base64(node):
+    """OTLP JSON ids are hex (protocol/otlp.md, JSON Protobuf Encoding); the
+    protobuf library's JSON parser wants the proto3 mapping's base64."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in ID_FIELDS and isinstance(v, str):
+                if len(v) % 2 or any(c not in "0123456789abcdef" for c in v):
+                    raise ValueError("%s %r is not lowercase hex" % (k, v))
+                node[k] = base64.b64encode(bytes.fromhex(v)).decode()
+            else:
+                _ids_hex_to_base64(v)
+    elif isinstance(node, list):
+        for v in node:
+            _ids_hex_to_base64(v)
+
+
+def parse_otlp_json(pb, body):
+    """An OTLP/HTTP JSON body -> ExportTraceServiceRequest (strict: unknown
+    field names, e.g. snake_case ones, are errors)."""
+    doc = json.loads(body.decode("utf-8"))
+    _ids_hex_to_base64(doc)
+    req = pb.ExportTraceServiceRequest()
+    json_format.ParseDict(doc, req)
+    return req
+
+
 class Answer:
     """How the receiver answers one request: status (200: the spans are
     stored), retry_after (seconds, sent as Retry-After), rejected (a
@@ -225,8 +258,9 @@ class _Handler(BaseHTTPRequestHandler):
             rx._error("POST to %r (want /v1/traces)" % self.path)
             return self._reply(404, b"not found", "text/plain")
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype != "application/x-protobuf":
-            rx._error("Content-Type %r (want application/x-protobuf)" % ctype)
+        if ctype not in ("application/x-protobuf", "application/json"):
+            rx._error("Content-Type %r (want application/x-protobuf or application/json)"
+                      % ctype)
             return self._reply(415, b"unsupported media type", "text/plain")
         enc = (self.headers.get("Content-Encoding") or "identity").strip().lower()
         try:
@@ -234,8 +268,11 @@ class _Handler(BaseHTTPRequestHandler):
                 body = gzip.decompress(body)
             elif enc != "identity":
                 raise ValueError("Content-Encoding %r" % enc)
-            req = rx.pb.ExportTraceServiceRequest()
-            req.ParseFromString(body)
+            if ctype == "application/json":
+                req = parse_otlp_json(rx.pb, body)
+            else:
+                req = rx.pb.ExportTraceServiceRequest()
+                req.ParseFromString(body)
         except Exception as e:  # noqa: BLE001 - any decode failure is an exporter bug
             rx._error("undecodable request (%d bytes): %r" % (len(body), e))
             return self._reply(400, b"bad request", "text/plain")
@@ -257,6 +294,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
             return
         rx._ingest(req, self.headers)
+        rx.content_types.add(ctype)
+        if ctype == "application/json":
+            resp = json_format.MessageToDict(rx.pb.ExportTraceServiceResponse.FromString(
+                rx.response_bytes(answer)))
+            return self._reply(200, json.dumps(resp).encode(), "application/json")
         self._reply(200, rx.response_bytes(answer))
 
 
@@ -274,6 +316,7 @@ class OtlpReceiver:
         self.requests = 0
         self.user_agents = set()
         self.attempts = []
+        self.content_types = set()
         self.script = []  # Answers for the next requests, in order
         self.default_answer = Answer()
         self.down_event = threading.Event()

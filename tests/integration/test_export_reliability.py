@@ -208,3 +208,34 @@ class TestExportReliability(harness.KspanCase):
         with self.assertRaises(harness.urllib.error.HTTPError) as ctx:
             harness.urllib.request.urlopen(url, timeout=10)
         self.assertEqual(ctx.exception.code, 404)
+
+
+class TestExportHttpJson(harness.KspanCase):
+    """OTEL_EXPORTER_OTLP_PROTOCOL=http/json: the receiver decodes the body
+    with the protobuf library's own JSON parser (after turning the hex ids
+    into the base64 it expects), so every field name and value is checked."""
+
+    def test_json_delivery_and_partial_success(self):
+        srv = harness.http_server()
+        rx = OtlpReceiver(PROTO_DIR)
+        self.addCleanup(rx.close)
+        rx.script = [Answer(rejected=1, message="one span is bad")]
+        k = self.start_kspan(endpoint=rx.endpoint, ports=[srv.port], schedule_delay_ms=1000,
+                             env=dict(FAST_RETRY, OTEL_EXPORTER_OTLP_PROTOCOL="http/json",
+                                      OTEL_EXPORTER_OTLP_COMPRESSION="gzip"))
+        r = curl(srv.url("/seq/1?x=1"))
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        spans = rx.settle(involves_port(srv.port), 2, timeout=20)
+        self.assertEqual(len(spans), 2, spans)
+        self.assertEqual(rx.content_types, {"application/json"})
+        server = [s for s in spans if s.pid == srv.pid][0]
+        self.assertEqual(server.attr("url.path"), "/seq/1")
+        self.assertEqual(server.attr("http.response.status_code"), 200)
+        self.assertEqual(server.attr("server.port"), srv.port)
+        self.assertRegex(server.trace_id, r"^[0-9a-f]{32}$")
+        client = [s for s in spans if s.pid == r.pid][0]
+        self.assertRegex(client.span_id, r"^[0-9a-f]{16}$")
+        self.assertIn("exporter: OTLP http/json", k.log_text())
+        harness.wait_until(lambda: counter(k.metrics(), "spans_export_dropped_partial") == 1, 10)
+        self.assertEqual(counter(k.metrics(), "spans_export_dropped_partial"), 1)
+        self.assertIn("rejected 1 of", k.log_text())

@@ -25,12 +25,14 @@
 #include <zlib.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "agent_stats.h"
 #include "clock.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "otlp_encoder.h"
 #include "otlp_exporter.h"
+#include "otlp_json.h"
 #include "span.h"
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest ExportRequest;
@@ -287,6 +289,192 @@ static void test_encode_every_field(void **state)
 	/* The encoder only reads: the caller's references are untouched. */
 	for (size_t i = 0; i < 4; i++)
 		assert_int_equal(f->spans[i]->refcount, 1);
+}
+
+/* ---- OTLP JSON, checked against the protobuf encoding of the same spans ---- */
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static void assert_json_hex(json_object *o, const char *key, ProtobufCBinaryData id)
+{
+	json_object *v = jget(o, key);
+	if (!id.len || bytes_all_zero(id.data, id.len)) {
+		/* An empty parent id is left out. */
+		if (v)
+			assert_string_equal(json_object_get_string(v), "");
+		return;
+	}
+	char hex[40];
+	hex_encode(id.data, id.len, hex);
+	assert_non_null(v);
+	assert_string_equal(json_object_get_string(v), hex);
+}
+
+static void assert_json_u64_string(json_object *o, const char *key, uint64_t want)
+{
+	json_object *v = jget(o, key);
+	assert_non_null(v);
+	assert_true(json_object_is_type(v, json_type_string));
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)want);
+	assert_string_equal(json_object_get_string(v), buf);
+}
+
+static void assert_json_any(json_object *jv, const AnyValue *v)
+{
+	switch (v->value_case) {
+	case ANY_CASE(STRING_VALUE):
+		assert_string_equal(json_object_get_string(jget(jv, "stringValue")),
+				    v->string_value);
+		break;
+	case ANY_CASE(INT_VALUE): {
+		json_object *i = jget(jv, "intValue");
+		assert_true(json_object_is_type(i, json_type_string));
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%lld", (long long)v->int_value);
+		assert_string_equal(json_object_get_string(i), buf);
+		break;
+	}
+	case ANY_CASE(BOOL_VALUE):
+		assert_true(json_object_is_type(jget(jv, "boolValue"), json_type_boolean));
+		assert_int_equal(json_object_get_boolean(jget(jv, "boolValue")), v->bool_value);
+		break;
+	case ANY_CASE(DOUBLE_VALUE):
+		assert_true(json_object_get_double(jget(jv, "doubleValue")) == v->double_value);
+		break;
+	case ANY_CASE(ARRAY_VALUE): {
+		json_object *arr = jget(jv, "arrayValue");
+		assert_non_null(arr);
+		json_object *vals = jget(arr, "values");
+		/* An empty repeated field is left out. */
+		assert_int_equal(vals ? json_object_array_length(vals) : 0, v->array_value->n_values);
+		for (size_t i = 0; i < v->array_value->n_values; i++)
+			assert_json_any(json_object_array_get_idx(vals, i),
+					v->array_value->values[i]);
+		break;
+	}
+	default:
+		fail_msg("unexpected AnyValue case %d", v->value_case);
+	}
+}
+
+static void assert_json_attributes(json_object *arr, KeyValue **kv, size_t n)
+{
+	if (!n) {
+		assert_null(arr);
+		return;
+	}
+	assert_int_equal(json_object_array_length(arr), n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+		assert_string_equal(json_object_get_string(jget(e, "key")), kv[i]->key);
+		assert_json_any(jget(e, "value"), kv[i]->value);
+	}
+}
+
+/* Every field of the JSON request equals the protobuf request's (parsed by json-c). */
+static void assert_json_matches_protobuf(const char *json, size_t json_len, const ExportRequest *req)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *root = json_tokener_parse_ex(tok, json, (int)json_len);
+	assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
+	json_tokener_free(tok);
+	assert_non_null(root);
+	json_object *rss = jget(root, "resourceSpans");
+	assert_int_equal(rss ? json_object_array_length(rss) : 0, req->n_resource_spans);
+	for (size_t r = 0; r < req->n_resource_spans; r++) {
+		const ResourceSpans *prs = req->resource_spans[r];
+		json_object *jrs = json_object_array_get_idx(rss, r);
+		assert_json_attributes(jget(jget(jrs, "resource"), "attributes"),
+				       prs->resource->attributes, prs->resource->n_attributes);
+		json_object *sss = jget(jrs, "scopeSpans");
+		assert_int_equal(json_object_array_length(sss), prs->n_scope_spans);
+		for (size_t s = 0; s < prs->n_scope_spans; s++) {
+			json_object *jss = json_object_array_get_idx(sss, s);
+			assert_string_equal(json_object_get_string(jget(jget(jss, "scope"), "name")),
+					    prs->scope_spans[s]->scope->name);
+			json_object *spans = jget(jss, "spans");
+			assert_int_equal(json_object_array_length(spans),
+					 prs->scope_spans[s]->n_spans);
+			for (size_t k = 0; k < prs->scope_spans[s]->n_spans; k++) {
+				const Span *ps = prs->scope_spans[s]->spans[k];
+				json_object *js = json_object_array_get_idx(spans, k);
+				assert_json_hex(js, "traceId", ps->trace_id);
+				assert_json_hex(js, "spanId", ps->span_id);
+				assert_json_hex(js, "parentSpanId", ps->parent_span_id);
+				assert_string_equal(json_object_get_string(jget(js, "name")),
+						    ps->name);
+				/* Enums are integers. */
+				assert_true(json_object_is_type(jget(js, "kind"), json_type_int));
+				assert_int_equal(json_object_get_int(jget(js, "kind")), ps->kind);
+				assert_json_u64_string(js, "startTimeUnixNano",
+						       ps->start_time_unix_nano);
+				assert_json_u64_string(js, "endTimeUnixNano",
+						       ps->end_time_unix_nano);
+				if (ps->flags)
+					assert_int_equal(json_object_get_int64(jget(js, "flags")),
+							 ps->flags);
+				if (ps->trace_state && ps->trace_state[0])
+					assert_string_equal(
+					    json_object_get_string(jget(js, "traceState")),
+					    ps->trace_state);
+				if (ps->status && ps->status->code)
+					assert_int_equal(
+					    json_object_get_int(jget(jget(js, "status"), "code")),
+					    ps->status->code);
+				assert_json_attributes(jget(js, "attributes"), ps->attributes,
+						       ps->n_attributes);
+			}
+		}
+	}
+	json_object_put(root);
+	/* No proto field name leaks through unconverted. */
+	assert_null(strstr(json, "\"trace_id\""));
+	assert_null(strstr(json, "\"start_time_unix_nano\""));
+}
+
+static void test_encode_json_matches_protobuf(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *pb, *json;
+	size_t pb_len, json_len;
+	assert_int_equal(otlp_encode_traces(f->spans, 4, &pb, &pb_len), 0);
+	assert_int_equal(otlp_encode_traces_json(f->spans, 4, &json, &json_len), 0);
+	ExportRequest *req = unpack_request(pb, pb_len);
+	assert_json_matches_protobuf((const char *)json, json_len, req);
+	free_request(req);
+	otlp_encode_free(pb);
+	otlp_encode_free(json);
+}
+
+static void test_decode_json_export_response(void **state)
+{
+	(void)state;
+	int64_t rejected;
+	char msg[16];
+	const char *ok = "{}";
+	assert_int_equal(otlp_json_decode_export_response((const uint8_t *)ok, 2, &rejected, msg,
+							  sizeof(msg)),
+			 0);
+	assert_int_equal(rejected, 0);
+	const char *partial =
+	    "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"too old spans here\"}}";
+	assert_int_equal(otlp_json_decode_export_response((const uint8_t *)partial,
+							  strlen(partial), &rejected, msg,
+							  sizeof(msg)),
+			 0);
+	assert_int_equal(rejected, 3);
+	assert_string_equal(msg, "too old spans h");
+	const char *bad = "{\"partialSuccess\":";
+	assert_int_equal(otlp_json_decode_export_response((const uint8_t *)bad, strlen(bad),
+							  &rejected, msg, sizeof(msg)),
+			 -EBADMSG);
 }
 
 static void test_encode_span_without_resource(void **state)
@@ -1207,6 +1395,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_encode_every_field, setup_fixture,
 					    teardown_fixture),
+	    cmocka_unit_test_setup_teardown(test_encode_json_matches_protobuf, setup_fixture,
+					    teardown_fixture),
+	    cmocka_unit_test(test_decode_json_export_response),
 	    cmocka_unit_test(test_encode_span_without_resource),
 	    cmocka_unit_test(test_invalid_utf8_is_repaired_before_encoding),
 	    cmocka_unit_test(test_encode_empty_and_bad_arguments),
