@@ -310,9 +310,14 @@ static int tls_handshake(struct grpc_transport *g, uint64_t deadline_ns)
 	g->ssl = SSL_new(g->ssl_ctx);
 	if (!g->ssl || !SSL_set_fd(g->ssl, g->fd))
 		return -ENOMEM;
-	SSL_set_tlsext_host_name(g->ssl, g->host);
-	/* Verify the certificate names this host (or IP address). */
-	SSL_set1_host(g->ssl, g->host);
+	/* The certificate must name this host, or this IP address (then no SNI: RFC 6066). */
+	struct in6_addr ip;
+	if (inet_pton(AF_INET, g->host, &ip) == 1 || inet_pton(AF_INET6, g->host, &ip) == 1) {
+		if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(g->ssl), g->host))
+			return -EINVAL;
+	} else if (!SSL_set_tlsext_host_name(g->ssl, g->host) || !SSL_set1_host(g->ssl, g->host)) {
+		return -EINVAL;
+	}
 	for (;;) {
 		ERR_clear_error();
 		int rc = SSL_connect(g->ssl);

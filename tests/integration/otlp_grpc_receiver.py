@@ -11,12 +11,16 @@ grpc-status-details-bin trailer.
 """
 
 import importlib
+import os
 import time
 from concurrent import futures
 
-import grpc
+# The refused handshakes of the TLS tests are expected: keep grpc core quiet.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+import grpc  # noqa: E402
 
 from otlp_receiver import Answer, Attempt, OtlpReceiver, span_keys_of
+from tls_certs import read
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
@@ -25,9 +29,12 @@ CODES = {c.value[0]: c for c in grpc.StatusCode}
 
 class OtlpGrpcReceiver(OtlpReceiver):
 
-    def __init__(self, proto_dir, host="127.0.0.1"):
+    def __init__(self, proto_dir, host="127.0.0.1", tls_files=None):
+        """tls_files: {"server_cert", "server_key", "ca" (client CA when
+        require_client_auth)} paths and a "require_client_auth" flag, or None."""
+        self.tls_files = tls_files
         super().__init__(proto_dir, host)
-        self.endpoint = "http://%s:%d" % (host, self.port)
+        self.endpoint = "%s://%s:%d" % ("https" if tls_files else "http", host, self.port)
         self.default_answer = Answer(status=0)
         self.status_pb = importlib.import_module("kspan.grpc_status_pb2")
 
@@ -40,7 +47,16 @@ class OtlpGrpcReceiver(OtlpReceiver):
         handler = grpc.method_handlers_generic_handler(
             SERVICE, {"Export": grpc.unary_unary_rpc_method_handler(self._export)})
         self.server.add_generic_rpc_handlers((handler,))
-        port = self.server.add_insecure_port("%s:%d" % (self.host, self.port))
+        addr = "%s:%d" % (self.host, self.port)
+        if self.tls_files:
+            t = self.tls_files
+            creds = grpc.ssl_server_credentials(
+                [(read(t["server_key"]), read(t["server_cert"]))],
+                root_certificates=read(t["ca"]) if t.get("require_client_auth") else None,
+                require_client_auth=bool(t.get("require_client_auth")))
+            port = self.server.add_secure_port(addr, creds)
+        else:
+            port = self.server.add_insecure_port(addr)
         if not port:
             raise OSError("cannot bind %s:%d" % (self.host, self.port))
         self.port = port

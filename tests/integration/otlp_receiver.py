@@ -308,7 +308,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class OtlpReceiver:
-    def __init__(self, proto_dir, host="127.0.0.1"):
+    def __init__(self, proto_dir, host="127.0.0.1", tls=None):
+        """tls: an ssl.SSLContext for https (server side), or None."""
+        self.tls = tls
         self.pb = generate_classes(proto_dir)
         self.cond = threading.Condition()
         self._spans = []
@@ -324,10 +326,12 @@ class OtlpReceiver:
         self.host = host
         self.port = 0
         self._listen()
-        self.endpoint = "http://%s:%d" % (host, self.port)
+        self.endpoint = "%s://%s:%d" % ("https" if tls else "http", host, self.port)
 
     def _listen(self):
         self.httpd = _Server((self.host, self.port), _Handler)
+        if self.tls is not None:
+            self.httpd.socket = self.tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.receiver = self
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},

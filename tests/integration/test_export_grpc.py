@@ -4,12 +4,14 @@ retried, RESOURCE_EXHAUSTED only with RetryInfo (whose delay is honoured),
 other codes are dropped and counted; a receiver outage is survived with
 every span delivered exactly once."""
 
+import ssl
 import time
 
 import harness
+import tls_certs
 from harness import PROTO_DIR, curl, involves_port, is_server
 from otlp_grpc_receiver import OtlpGrpcReceiver
-from otlp_receiver import Answer
+from otlp_receiver import Answer, OtlpReceiver
 from test_export_reliability import FAST_RETRY, Traffic, counter
 
 UNAVAILABLE, INVALID_ARGUMENT, RESOURCE_EXHAUSTED = 14, 3, 8
@@ -135,3 +137,62 @@ class TestExportGrpc(harness.KspanCase):
         m = k.metrics()
         self.assertGreater(counter(m, "export_retries"), 0)
         self.assertEqual(counter(m, "spans_exported"), 2 * n)
+
+
+class TestExportTls(harness.KspanCase):
+    """https:// endpoints: certificates made at test time (tls_certs.py); the
+    collector's certificate is verified against OTEL_EXPORTER_OTLP_CERTIFICATE,
+    and a client certificate is presented when the collector demands one."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.certs = tls_certs.make_certs(harness.tempdir("kspan-it-tls-"))
+
+    def tls_env(self, protocol, client_cert=False):
+        e = dict(FAST_RETRY, OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+                 OTEL_EXPORTER_OTLP_CERTIFICATE=self.certs["ca"])
+        if client_cert:
+            e["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] = self.certs["client_cert"]
+            e["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = self.certs["client_key"]
+        return e
+
+    def deliver(self, rx, env, expect=2):
+        srv = harness.http_server()
+        k = self.start_kspan(endpoint=rx.endpoint, ports=[srv.port], env=env)
+        r = curl(srv.url("/seq/1"))
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        if not expect:
+            return k, srv, []
+        return k, srv, rx.settle(involves_port(srv.port), expect, timeout=20)
+
+    def test_grpc_tls_with_client_certificate(self):
+        files = dict(self.certs, require_client_auth=True)
+        rx = OtlpGrpcReceiver(PROTO_DIR, tls_files=files)
+        self.addCleanup(rx.close)
+        self.assertTrue(rx.endpoint.startswith("https://"))
+        k, srv, spans = self.deliver(rx, self.tls_env("grpc", client_cert=True))
+        self.assertEqual(len(spans), 2, spans)
+        self.assertEqual(counter(k.metrics(), "spans_exported"), 2)
+
+    def test_grpc_tls_unknown_ca_is_refused(self):
+        """Without the test CA the server certificate cannot be verified: no
+        span is sent, the failure is logged and retried."""
+        rx = OtlpGrpcReceiver(PROTO_DIR, tls_files=self.certs)
+        self.addCleanup(rx.close)
+        env = dict(FAST_RETRY, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+        k, srv, _ = self.deliver(rx, env, expect=0)
+        harness.wait_until(lambda: counter(k.metrics(), "export_requests_failed") >= 3, 20)
+        self.assertEqual(rx.spans(involves_port(srv.port)), [])
+        self.assertEqual(rx.attempts, [])
+        self.assertRegex(k.log_text(), r"TLS handshake with 127\.0\.0\.1:\d+: .*certificate")
+        self.assertEqual(counter(k.metrics(), "spans_exported"), 0)
+
+    def test_https_protobuf(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.certs["server_cert"], self.certs["server_key"])
+        rx = OtlpReceiver(PROTO_DIR, tls=ctx)
+        self.addCleanup(rx.close)
+        k, srv, spans = self.deliver(rx, self.tls_env("http/protobuf"))
+        self.assertEqual(len(spans), 2, spans)
+        self.assertEqual(counter(k.metrics(), "spans_exported"), 2)

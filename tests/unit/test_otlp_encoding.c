@@ -353,7 +353,8 @@ static void assert_json_any(json_object *jv, const AnyValue *v)
 		assert_non_null(arr);
 		json_object *vals = jget(arr, "values");
 		/* An empty repeated field is left out. */
-		assert_int_equal(vals ? json_object_array_length(vals) : 0, v->array_value->n_values);
+		assert_int_equal(vals ? json_object_array_length(vals) : 0,
+				 v->array_value->n_values);
 		for (size_t i = 0; i < v->array_value->n_values; i++)
 			assert_json_any(json_object_array_get_idx(vals, i),
 					v->array_value->values[i]);
@@ -379,7 +380,8 @@ static void assert_json_attributes(json_object *arr, KeyValue **kv, size_t n)
 }
 
 /* Every field of the JSON request equals the protobuf request's (parsed by json-c). */
-static void assert_json_matches_protobuf(const char *json, size_t json_len, const ExportRequest *req)
+static void assert_json_matches_protobuf(const char *json, size_t json_len,
+					 const ExportRequest *req)
 {
 	json_tokener *tok = json_tokener_new();
 	json_object *root = json_tokener_parse_ex(tok, json, (int)json_len);
@@ -397,8 +399,9 @@ static void assert_json_matches_protobuf(const char *json, size_t json_len, cons
 		assert_int_equal(json_object_array_length(sss), prs->n_scope_spans);
 		for (size_t s = 0; s < prs->n_scope_spans; s++) {
 			json_object *jss = json_object_array_get_idx(sss, s);
-			assert_string_equal(json_object_get_string(jget(jget(jss, "scope"), "name")),
-					    prs->scope_spans[s]->scope->name);
+			assert_string_equal(
+			    json_object_get_string(jget(jget(jss, "scope"), "name")),
+			    prs->scope_spans[s]->scope->name);
 			json_object *spans = jget(jss, "spans");
 			assert_int_equal(json_object_array_length(spans),
 					 prs->scope_spans[s]->n_spans);
@@ -459,15 +462,14 @@ static void test_decode_json_export_response(void **state)
 	int64_t rejected;
 	char msg[16];
 	const char *ok = "{}";
-	assert_int_equal(otlp_json_decode_export_response((const uint8_t *)ok, 2, &rejected, msg,
-							  sizeof(msg)),
-			 0);
+	assert_int_equal(
+	    otlp_json_decode_export_response((const uint8_t *)ok, 2, &rejected, msg, sizeof(msg)),
+	    0);
 	assert_int_equal(rejected, 0);
-	const char *partial =
-	    "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"too old spans here\"}}";
-	assert_int_equal(otlp_json_decode_export_response((const uint8_t *)partial,
-							  strlen(partial), &rejected, msg,
-							  sizeof(msg)),
+	const char *partial = "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"too "
+			      "old spans here\"}}";
+	assert_int_equal(otlp_json_decode_export_response((const uint8_t *)partial, strlen(partial),
+							  &rejected, msg, sizeof(msg)),
 			 0);
 	assert_int_equal(rejected, 3);
 	assert_string_equal(msg, "too old spans h");
