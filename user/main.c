@@ -91,6 +91,8 @@ static int setup_exporters(struct agent *a)
 		err = otlp_config_from_env(&cfg, a->opts.otlp_endpoint);
 		if (err)
 			return err;
+		cfg.spool_dir = a->opts.spool_dir;
+		cfg.spool_max_bytes = a->opts.spool_max_bytes;
 		err = add_exporter(a, otlp_exporter_new(&cfg, &a->stats));
 		if (!err)
 			log_info("exporter: OTLP %s to %s%s", otlp_protocol_name(cfg.protocol),

@@ -37,6 +37,9 @@ void options_usage(FILE *out)
 	    "                        of connections seen on this node), all (default) or off\n"
 	    "  --metrics-addr ADDR   serve Prometheus metrics on http://ADDR/metrics\n"
 	    "                        (default %s; empty: off)\n"
+	    "  --spool-dir DIR       keep OTLP batches that could not be sent at exit in DIR;\n"
+	    "                        the next start sends them first\n"
+	    "  --spool-max-bytes N   bound of the spool directory (default 268435456)\n"
 	    "  -v, --verbose         debug logging, including libbpf's\n"
 	    "  -h, --help            this help\n",
 	    KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES,
@@ -123,6 +126,8 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 		OPT_QUERY,
 		OPT_PROPAGATION,
 		OPT_METRICS_ADDR,
+		OPT_SPOOL_DIR,
+		OPT_SPOOL_MAX,
 	};
 	static const struct option longopts[] = {
 	    {"pid", required_argument, NULL, OPT_PID},
@@ -135,6 +140,8 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 	    {"capture-query", no_argument, NULL, OPT_QUERY},
 	    {"propagation", required_argument, NULL, OPT_PROPAGATION},
 	    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+	    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+	    {"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -149,6 +156,7 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 	o->idle_timeout_ms = 5000;
 	o->propagation = KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE;
 	o->metrics_addr = METRICS_DEFAULT_ADDR;
+	o->spool_max_bytes = OPTIONS_DEFAULT_SPOOL_MAX_BYTES;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -204,6 +212,14 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 			break;
 		case OPT_METRICS_ADDR:
 			o->metrics_addr = optarg;
+			break;
+		case OPT_SPOOL_DIR:
+			o->spool_dir = optarg[0] ? optarg : NULL;
+			break;
+		case OPT_SPOOL_MAX:
+			if (parse_u32("--spool-max-bytes", optarg, 4096, 0xffffffffu, &v))
+				return -EINVAL;
+			o->spool_max_bytes = v;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -8,8 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define OPTIONS_MAX_PIDS  1024
-#define OPTIONS_MAX_PORTS 256
+#define OPTIONS_MAX_PIDS		1024
+#define OPTIONS_MAX_PORTS		256
+#define OPTIONS_DEFAULT_SPOOL_MAX_BYTES (256ull << 20)
 
 struct agent_options {
 	uint32_t pids[OPTIONS_MAX_PIDS];
@@ -25,6 +26,8 @@ struct agent_options {
 	bool capture_query;	  /* keep url.query values instead of redacting them */
 	uint32_t propagation;	  /* KSPAN_PROPAGATE_* bits (--propagation) */
 	const char *metrics_addr; /* --metrics-addr host:port; "" serves no metrics */
+	const char *spool_dir;	  /* --spool-dir: unsent batches kept across restarts */
+	uint64_t spool_max_bytes; /* --spool-max-bytes */
 	bool verbose;
 };
 

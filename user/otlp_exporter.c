@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "export_queue.h"
 #include "export_retry.h"
+#include "export_spool.h"
 #include "log.h"
 #include "otlp_encoder.h"
 #include "otlp_exporter.h"
@@ -71,8 +72,10 @@ struct otlp_exporter {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;	   /* CLOCK_MONOTONIC: a batch was queued, or stop */
 	struct export_queue queue; /* under lock */
-	bool stopping;		   /* set under lock; read atomically by should_abort() */
-	uint64_t deadline_ns;	   /* shutdown deadline, same rules as stopping */
+	struct export_spool spool; /* under lock; dir NULL when there is none */
+	uint32_t spool_format;
+	bool stopping;	      /* set under lock; read atomically by should_abort() */
+	uint64_t deadline_ns; /* shutdown deadline, same rules as stopping */
 	pthread_t sender;
 	bool sender_running; /* main thread only */
 
@@ -223,6 +226,8 @@ static struct export_batch *enqueue_locked(struct otlp_exporter *x, struct expor
 	if (!b)
 		return NULL;
 	struct export_batch *dropped = export_queue_push(&x->queue, b);
+	for (struct export_batch *d = dropped; d; d = d->next)
+		export_spool_remove(&x->spool, d);
 	update_queue_gauges(x);
 	pthread_cond_broadcast(&x->wake);
 	return dropped;
@@ -363,7 +368,37 @@ static bool send_batch(struct otlp_exporter *x, struct export_batch *b)
 	}
 }
 
-/* After the shutdown deadline: what is left is counted and named once. */
+/* Keep what could not be sent in the spool directory; returns the spans kept. */
+static size_t spool_unsent(struct otlp_exporter *x, struct export_batch *unsent)
+{
+	size_t kept = 0, lost = 0;
+	int err = 0;
+	if (!x->spool.dir)
+		return 0;
+	pthread_mutex_lock(&x->lock);
+	for (struct export_batch *b = unsent; b; b = b->next) {
+		int e = b->spool_id ? 0 : export_spool_write(&x->spool, x->spool_format, b);
+		if (e) {
+			err = e;
+			lost += b->n_spans;
+			continue;
+		}
+		kept += b->n_spans;
+		b->spool_id = 0; /* stays on disk for the next start */
+	}
+	pthread_mutex_unlock(&x->lock);
+	STAT_ADD(x->stats, spans_spooled, kept);
+	STAT_ADD(x->stats, spans_spool_dropped, lost);
+	if (kept)
+		log_info("OTLP exporter: %zu unsent spans kept in %s for the next start", kept,
+			 x->spool.dir);
+	if (lost)
+		log_warn("OTLP exporter: %zu unsent spans could not be kept in %s: %s", lost,
+			 x->spool.dir, err == -ENOSPC ? "spool full" : strerror(-err));
+	return kept + lost;
+}
+
+/* After the shutdown deadline: what is left is spooled, or counted and named once. */
 static void account_unsent(struct otlp_exporter *x, struct export_batch *unsent)
 {
 	size_t spans = 0, batches = 0;
@@ -371,7 +406,7 @@ static void account_unsent(struct otlp_exporter *x, struct export_batch *unsent)
 		spans += b->n_spans;
 		batches++;
 	}
-	if (batches) {
+	if (batches && !spool_unsent(x, unsent)) {
 		STAT_ADD(x->stats, spans_export_dropped_shutdown, spans);
 		log_warn("OTLP exporter stopped with %zu spans (%zu batches) not sent to %s: "
 			 "shutdown deadline passed%s%s",
@@ -397,6 +432,7 @@ static void *sender_main(void *arg)
 		bool done = send_batch(x, b);
 		pthread_mutex_lock(&x->lock);
 		if (done) {
+			export_spool_remove(&x->spool, b);
 			export_batch_free_list(b);
 			continue;
 		}
@@ -478,6 +514,7 @@ static void otlp_destroy(struct exporter *e)
 	otlp_shutdown(e, clock_mono_ns());
 	if (x->transport)
 		x->transport->destroy(x->transport);
+	export_spool_close(&x->spool);
 	free(x->open);
 	pthread_cond_destroy(&x->wake);
 	pthread_mutex_destroy(&x->lock);
@@ -518,6 +555,31 @@ static int init_sync(struct otlp_exporter *x)
 		pthread_mutex_destroy(&x->lock);
 		return -err;
 	}
+	return 0;
+}
+
+/* Batches a previous run could not send go first into the queue. */
+static int open_spool(struct otlp_exporter *x)
+{
+	int err = export_spool_open(&x->spool, x->cfg.spool_dir, x->cfg.spool_max_bytes);
+	if (err)
+		return err;
+	x->spool_format = (uint32_t)x->cfg.protocol | (uint32_t)x->cfg.compression << 8;
+	uint64_t discarded = 0;
+	struct export_batch *b = export_spool_load(&x->spool, x->spool_format, &discarded);
+	STAT_ADD(x->stats, spans_spool_dropped, discarded);
+	size_t spans = 0, batches = 0;
+	while (b) {
+		struct export_batch *next = b->next;
+		spans += b->n_spans;
+		batches++;
+		STAT_ADD(x->stats, spans_export_queued, b->n_spans);
+		count_queue_drops(x, enqueue_locked(x, b));
+		b = next;
+	}
+	if (batches)
+		log_info("OTLP exporter: %zu spans (%zu batches) from %s will be sent first", spans,
+			 batches, x->spool.dir);
 	return 0;
 }
 
@@ -570,6 +632,8 @@ struct exporter *otlp_exporter_new(const struct otlp_config *cfg, struct agent_s
 		x->open = calloc(x->cfg.max_export_batch_size, sizeof(*x->open));
 		err = x->open ? 0 : -ENOMEM;
 	}
+	if (!err && x->cfg.spool_dir)
+		err = open_spool(x);
 	if (!err) {
 		x->transport = transport_new(x);
 		err = x->transport ? 0 : -EINVAL;

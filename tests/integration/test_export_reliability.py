@@ -8,6 +8,7 @@ either received by the collector exactly once or counted in exactly one
 spans_export_dropped_* counter."""
 
 import collections
+import os
 import threading
 import time
 
@@ -239,3 +240,51 @@ class TestExportHttpJson(harness.KspanCase):
         harness.wait_until(lambda: counter(k.metrics(), "spans_export_dropped_partial") == 1, 10)
         self.assertEqual(counter(k.metrics(), "spans_export_dropped_partial"), 1)
         self.assertIn("rejected 1 of", k.log_text())
+
+
+class TestExportSpool(harness.KspanCase):
+
+    def test_restart_with_spool_dir_sends_everything_once(self):
+        """The collector is down while kspan runs; at SIGINT the unsent batches
+        go to --spool-dir; the next kspan sends them first, exactly once, and
+        empties the directory."""
+        srv = harness.http_server()
+        rx = OtlpReceiver(PROTO_DIR)
+        self.addCleanup(rx.close)
+        rx.go_down()
+        spool = harness.tempdir("kspan-it-spool-")
+        args = ["--spool-dir", spool]
+        a = self.start_kspan(endpoint=rx.endpoint, ports=[srv.port], env=FAST_RETRY,
+                             extra_args=args)
+        for i in range(5):
+            r = curl(srv.url("/seq/%d" % i))
+            self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        harness.wait_until(lambda: counter(a.metrics(), "spans_export_queued") == 10, 20)
+        a.stop()
+        log = a.log_text()
+        self.assertIn("10 unsent spans kept in %s" % spool, log)
+        self.assertIn("spans_spooled=10", log)
+        self.assertIn("spans_export_dropped_shutdown=0", log)
+        self.assertTrue(any(f.endswith(".batch") for f in os.listdir(spool)))
+
+        rx.come_up()
+        b = self.start_kspan(endpoint=rx.endpoint, ports=[srv.port], env=FAST_RETRY,
+                             extra_args=args)
+        spans = rx.settle(involves_port(srv.port), 10, timeout=20, quiet=1.5)
+        keys = [(s.trace_id, s.span_id) for s in spans]
+        self.assertEqual(len(keys), 10, spans)
+        self.assertEqual(len(set(keys)), 10, "a spooled span was sent twice")
+        self.assertEqual(sorted(s.attr("url.path") for s in spans if s.pid == srv.pid),
+                         ["/seq/%d" % i for i in range(5)])
+        self.assertIn("10 spans (", b.log_text())
+        harness.wait_until(lambda: not os.listdir(spool), 10)
+        self.assertEqual(os.listdir(spool), [], "sent batches must leave the spool")
+        self.assertEqual(counter(b.metrics(), "spans_exported"), 10)
+        b.stop()
+
+        # A third start finds nothing to send again.
+        c = self.start_kspan(endpoint=rx.endpoint, ports=[srv.port], env=FAST_RETRY,
+                             extra_args=args)
+        time.sleep(1.5)
+        self.assertEqual(len(rx.spans(involves_port(srv.port))), 10)
+        self.assertEqual(counter(c.metrics(), "spans_export_queued"), 0)
