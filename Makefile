@@ -132,7 +132,7 @@ unit-tests: $(UNIT_BINS)
 integration-tests: $(BUILD)/kspan
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
-fuzz-tests:
+fuzz-tests: $(PROTO_C) $(PROTO_H)
 	$(Q)$(MAKE) -s -f tests/fuzz/fuzz.mk run
 
 bench: bench-deps

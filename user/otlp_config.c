@@ -402,6 +402,10 @@ int otlp_config_from_env(struct otlp_config *cfg, const char *endpoint_override)
 	    env_number_named("KSPAN_OTLP_RETRY_MAX_INTERVAL", 1, OTLP_DEFAULT_RETRY_MAX_MS);
 	cfg->retry_max_elapsed_ms = env_number_named("KSPAN_OTLP_RETRY_MAX_ELAPSED_TIME", 0,
 						     OTLP_DEFAULT_RETRY_MAX_ELAPSED_MS);
+	/* configuration/sdk-environment-variables.md, "Attribute Limits": the span one wins. */
+	v = env_get_either("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+			   "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", &name);
+	cfg->attr_value_limit = env_number(name, v, 1, 0);
 	if (cfg->retry_max_ms < cfg->retry_initial_ms)
 		cfg->retry_max_ms = cfg->retry_initial_ms;
 	return 0;

@@ -59,8 +59,11 @@ struct otlp_config {
 	uint32_t retry_initial_ms;	/* first backoff: KSPAN_OTLP_RETRY_INITIAL_INTERVAL */
 	uint32_t retry_max_ms;		/* backoff cap: KSPAN_OTLP_RETRY_MAX_INTERVAL */
 	uint32_t retry_max_elapsed_ms;	/* per batch: KSPAN_OTLP_RETRY_MAX_ELAPSED_TIME */
-	const char *spool_dir;		/* --spool-dir: not owned, NULL for none */
-	uint64_t spool_max_bytes;	/* --spool-max-bytes */
+	/* OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, else OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 0: none
+	 */
+	uint32_t attr_value_limit;
+	const char *spool_dir;	  /* --spool-dir: not owned, NULL for none */
+	uint64_t spool_max_bytes; /* --spool-max-bytes */
 };
 
 /*

@@ -17,6 +17,7 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "otlp_encoder.h"
 #include "otlp_json.h"
+#include "utf8.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 typedef Opentelemetry__Proto__Common__V1__ArrayValue ArrayValue;
@@ -71,6 +72,7 @@ struct arena_block {
 
 struct arena {
 	struct arena_block *head;
+	size_t value_limit; /* attribute string values are cut to this; 0: no limit */
 };
 
 static void *arena_alloc(struct arena *a, size_t size)
@@ -118,6 +120,21 @@ static char *wire_string(const char *s)
 
 /* --- attributes ------------------------------------------------------------------------------- */
 
+/* s cut to the attribute value length limit (sdk.md, "Attribute Limits"). */
+static char *limited_string(struct arena *a, char *s)
+{
+	size_t len;
+	if (!s || !a->value_limit || (len = strlen(s)) <= a->value_limit)
+		return wire_string(s);
+	len = utf8_cut_len(s, a->value_limit);
+	char *cut = arena_alloc(a, len + 1);
+	if (!cut)
+		return NULL;
+	memcpy(cut, s, len);
+	cut[len] = '\0';
+	return cut;
+}
+
 static AnyValue *new_string_value(struct arena *a, char *s)
 {
 	AnyValue *v = arena_alloc(a, sizeof(*v));
@@ -125,7 +142,7 @@ static AnyValue *new_string_value(struct arena *a, char *s)
 		return NULL;
 	*v = (AnyValue)OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
 	v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-	v->string_value = wire_string(s);
+	v->string_value = limited_string(a, s);
 	return v->string_value ? v : NULL;
 }
 
@@ -371,18 +388,21 @@ static int build_request(struct arena *a, struct span *const *spans, size_t n, E
 	return 0;
 }
 
-int otlp_encode_traces(struct span *const *spans, size_t n, uint8_t **out, size_t *out_len)
+int otlp_encode_request(struct span *const *spans, size_t n, const struct otlp_encode_options *o,
+			uint8_t **out, size_t *out_len)
 {
 	if (!out || !out_len || (n && !spans))
 		return -EINVAL;
 	*out = NULL;
 	*out_len = 0;
 
-	struct arena arena = {0};
+	struct arena arena = {.value_limit = o ? o->attr_value_limit : 0};
 	ExportRequest req =
 	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
 	int err = build_request(&arena, spans, n, &req);
-	if (!err) {
+	if (!err && o && o->json) {
+		err = otlp_json_write(&req.base, (char **)out, out_len);
+	} else if (!err) {
 		size_t len = request_packed_size(&req);
 		/* malloc(0) may return NULL; an empty request is still a success. */
 		uint8_t *buf = malloc(len ? len : 1);
@@ -397,18 +417,15 @@ int otlp_encode_traces(struct span *const *spans, size_t n, uint8_t **out, size_
 	return err;
 }
 
+int otlp_encode_traces(struct span *const *spans, size_t n, uint8_t **out, size_t *out_len)
+{
+	return otlp_encode_request(spans, n, NULL, out, out_len);
+}
+
 int otlp_encode_traces_json(struct span *const *spans, size_t n, uint8_t **out, size_t *out_len)
 {
-	if ((!spans && n) || !out || !out_len)
-		return -EINVAL;
-	struct arena arena = {0};
-	ExportRequest req =
-	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-	int err = build_request(&arena, spans, n, &req);
-	if (!err)
-		err = otlp_json_write(&req.base, (char **)out, out_len);
-	arena_free(&arena);
-	return err;
+	struct otlp_encode_options o = {.json = true};
+	return otlp_encode_request(spans, n, &o, out, out_len);
 }
 
 void otlp_encode_free(uint8_t *buf)

@@ -12,6 +12,7 @@
 #ifndef KSPAN_OTLP_ENCODER_H
 #define KSPAN_OTLP_ENCODER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,16 @@ void otlp_encode_free(uint8_t *buf);
 
 /* The same request in OTLP JSON (otlp_json.h); release with otlp_encode_free(). */
 int otlp_encode_traces_json(struct span *const *spans, size_t n, uint8_t **out, size_t *out_len);
+
+struct otlp_encode_options {
+	bool json;		 /* OTLP JSON instead of protobuf */
+	size_t attr_value_limit; /* string attribute values cut to this many bytes
+				  * (UTF-8 safe); 0: no limit beyond span.h's */
+};
+
+/* Either encoding, with options (NULL: protobuf, no limit). */
+int otlp_encode_request(struct span *const *spans, size_t n, const struct otlp_encode_options *o,
+			uint8_t **out, size_t *out_len);
 
 /* Span.flags for s: W3C trace flags plus the parent-is-remote bits. */
 uint32_t otlp_span_flags(const struct span *s);

@@ -156,9 +156,9 @@ static int gzip_compress(const uint8_t *in, size_t in_len, uint8_t **out, size_t
 static int encode_spans(struct otlp_exporter *x, struct span *const *spans, size_t n, uint8_t **out,
 			size_t *len)
 {
-	if (x->cfg.protocol == OTLP_PROTOCOL_HTTP_JSON)
-		return otlp_encode_traces_json(spans, n, out, len);
-	return otlp_encode_traces(spans, n, out, len);
+	struct otlp_encode_options o = {.json = x->cfg.protocol == OTLP_PROTOCOL_HTTP_JSON,
+					.attr_value_limit = x->cfg.attr_value_limit};
+	return otlp_encode_request(spans, n, &o, out, len);
 }
 
 /* Encode and, if configured, compress. *body is released with free(). */

@@ -8,18 +8,6 @@
 #include "span.h"
 #include "utf8.h"
 
-/* Cut at most `n` bytes without splitting a UTF-8 sequence. */
-static size_t utf8_safe_len(const char *s, size_t n)
-{
-	if (n == 0)
-		return 0;
-	size_t end = n;
-	/* Step back over continuation bytes (10xxxxxx) of a cut sequence. */
-	while (end > 0 && ((unsigned char)s[end] & 0xC0) == 0x80)
-		end--;
-	return end;
-}
-
 int attribute_list_reserve(struct attribute_list *l, size_t n)
 {
 	struct attribute *items;
@@ -50,7 +38,7 @@ static struct attribute *attribute_list_push(struct attribute_list *l, const cha
 int attribute_list_add_strn(struct attribute_list *l, const char *key, const char *val, size_t n)
 {
 	if (n > ATTR_VALUE_MAX_LEN)
-		n = utf8_safe_len(val, ATTR_VALUE_MAX_LEN);
+		n = utf8_cut_len(val, ATTR_VALUE_MAX_LEN);
 	char *copy = utf8_sanitized_dup(val, n, &n);
 	if (!copy)
 		return -ENOMEM;

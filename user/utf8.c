@@ -78,3 +78,12 @@ char *utf8_sanitized_dup(const char *s, size_t n, size_t *out_len)
 		*out_len = o;
 	return copy;
 }
+
+size_t utf8_cut_len(const char *s, size_t n)
+{
+	size_t end = n;
+	/* Step back over continuation bytes (10xxxxxx) of a cut sequence. */
+	while (end > 0 && is_continuation((unsigned char)s[end]))
+		end--;
+	return end;
+}

@@ -15,4 +15,8 @@
  * of memory. */
 char *utf8_sanitized_dup(const char *s, size_t n, size_t *out_len);
 
+/* Where to cut s (longer than n bytes) to at most n bytes without splitting a
+ * UTF-8 sequence. */
+size_t utf8_cut_len(const char *s, size_t n);
+
 #endif /* KSPAN_UTF8_H */

@@ -30,7 +30,7 @@ else
 Q := @
 endif
 
-FUZZERS := http1_parser traceparent http2
+FUZZERS := http1_parser traceparent http2 otlp_encoder
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
@@ -45,6 +45,12 @@ http2_SRCS := tests/fuzz/fuzz_http2.c user/http2_span_assembler.c user/http2_fra
 	user/sampler.c user/clock.c user/log.c
 http2_ARGS := -max_len=8192
 http2_LIBS := -lnghttp2
+# Both OTLP encoders, decoded back by protobuf-c and json-c. Needs the
+# generated protobuf-c sources (the main Makefile's fuzz-tests target makes them).
+otlp_encoder_SRCS := tests/fuzz/fuzz_otlp_encoder.c user/otlp_encoder.c user/otlp_json.c \
+	user/span.c user/utf8.c $(shell find build/gen/opentelemetry -name '*.pb-c.c' 2>/dev/null)
+otlp_encoder_ARGS := -max_len=16384
+otlp_encoder_LIBS := -Ibuild/gen -lprotobuf-c -ljson-c -lcrypto -lm
 
 # Every header they may include; a header edit rebuilds them.
 FUZZ_HEADERS := $(wildcard include/*.h) $(wildcard user/*.h)
@@ -61,6 +67,7 @@ $(FUZZ_DIR):
 $(FUZZ_DIR)/fuzz_http1_parser: $(http1_parser_SRCS)
 $(FUZZ_DIR)/fuzz_traceparent: $(traceparent_SRCS)
 $(FUZZ_DIR)/fuzz_http2: $(http2_SRCS)
+$(FUZZ_DIR)/fuzz_otlp_encoder: $(otlp_encoder_SRCS)
 
 $(FUZZ_BINS): $(FUZZ_HEADERS) tests/fuzz/fuzz.mk | $(FUZZ_DIR)
 	@printf '  %-8s %s\n' FUZZ-CC $@

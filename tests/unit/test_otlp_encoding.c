@@ -456,6 +456,39 @@ static void test_encode_json_matches_protobuf(void **state)
 	otlp_encode_free(json);
 }
 
+/* Attribute string values are cut to the limit without splitting a UTF-8 character. */
+static void test_encode_attribute_value_limit(void **state)
+{
+	(void)state;
+	struct resource *r = make_resource(1, "svc");
+	struct span *s = make_span(r, "GET /", SPAN_KIND_SERVER, 1);
+	assert_int_equal(attribute_list_add_str(&s->attrs, "v", "h\xc3\xa9llo"), 0);
+	const char *args[] = {"abcdef", "\xe2\x82\xac\xe2\x82\xac"};
+	assert_int_equal(attribute_list_add_str_array(&s->attrs, "a", args, 2), 0);
+	/* Limit 2 would split é and the first €: they go whole. */
+	const char *want[][3] = {{"h", "ab", ""}, {"h\xc3\xa9l", "abcd", "\xe2\x82\xac"}};
+	size_t limits[] = {2, 4};
+	for (size_t t = 0; t < 2; t++) {
+		struct otlp_encode_options o = {.attr_value_limit = limits[t]};
+		uint8_t *buf;
+		size_t len;
+		assert_int_equal(otlp_encode_request(&s, 1, &o, &buf, &len), 0);
+		ExportRequest *req = unpack_request(buf, len);
+		Span *ps = req->resource_spans[0]->scope_spans[0]->spans[0];
+		size_t base = ps->n_attributes - 2;
+		assert_string_equal(ps->attributes[base]->value->string_value, want[t][0]);
+		AnyValue *arr = ps->attributes[base + 1]->value;
+		assert_string_equal(arr->array_value->values[0]->string_value, want[t][1]);
+		assert_string_equal(arr->array_value->values[1]->string_value, want[t][2]);
+		/* Resource attributes and the span name are not attribute values here. */
+		assert_string_equal(ps->name, "GET /");
+		free_request(req);
+		otlp_encode_free(buf);
+	}
+	span_unref(s);
+	resource_unref(r);
+}
+
 static void test_decode_json_export_response(void **state)
 {
 	(void)state;
@@ -584,17 +617,18 @@ static void test_decode_export_response(void **state)
 /* ============================ configuration =============================== */
 
 static const char *const otel_vars[] = {
-    "OTEL_EXPORTER_OTLP_ENDPOINT",    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_HEADERS",     "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-    "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-    "OTEL_EXPORTER_OTLP_TIMEOUT",     "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-    "OTEL_BSP_SCHEDULE_DELAY",	      "OTEL_BSP_EXPORT_TIMEOUT",
-    "OTEL_BSP_MAX_QUEUE_SIZE",	      "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-    "OTEL_EXPORTER_OTLP_PROTOCOL",    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-    "OTEL_EXPORTER_OTLP_INSECURE",    "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
-    "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-    "KSPAN_OTLP_QUEUE_MAX_BYTES",     "KSPAN_OTLP_RETRY_INITIAL_INTERVAL",
-    "KSPAN_OTLP_RETRY_MAX_INTERVAL",  "KSPAN_OTLP_RETRY_MAX_ELAPSED_TIME",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",	 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS",	 "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",	 "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",	 "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_BSP_SCHEDULE_DELAY",		 "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_BSP_MAX_QUEUE_SIZE",		 "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",	 "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_INSECURE",	 "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE",	 "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    "KSPAN_OTLP_QUEUE_MAX_BYTES",	 "KSPAN_OTLP_RETRY_INITIAL_INTERVAL",
+    "KSPAN_OTLP_RETRY_MAX_INTERVAL",	 "KSPAN_OTLP_RETRY_MAX_ELAPSED_TIME",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
 };
 
 static int clear_otel_env(void **state)
@@ -632,6 +666,15 @@ static void test_config_defaults(void **state)
 	assert_int_equal(cfg.retry_max_ms, 30000);
 	assert_int_equal(cfg.retry_max_elapsed_ms, 300000);
 	assert_null(cfg.certificate);
+	assert_int_equal(cfg.attr_value_limit, 0);
+	otlp_config_free(&cfg);
+	setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100", 1);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(cfg.attr_value_limit, 100);
+	otlp_config_free(&cfg);
+	setenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "7", 1);
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(cfg.attr_value_limit, 7);
 	otlp_config_free(&cfg);
 }
 
@@ -1400,6 +1443,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_encode_json_matches_protobuf, setup_fixture,
 					    teardown_fixture),
 	    cmocka_unit_test(test_decode_json_export_response),
+	    cmocka_unit_test(test_encode_attribute_value_limit),
 	    cmocka_unit_test(test_encode_span_without_resource),
 	    cmocka_unit_test(test_invalid_utf8_is_repaired_before_encoding),
 	    cmocka_unit_test(test_encode_empty_and_bad_arguments),
