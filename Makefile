@@ -32,7 +32,7 @@ BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev z
 	libjson-c-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio
-BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps
+BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio
 
 WARN := -Wall -Wextra -Werror
 USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
@@ -135,8 +135,14 @@ integration-tests: $(BUILD)/kspan
 fuzz-tests: $(PROTO_C) $(PROTO_H)
 	$(Q)$(MAKE) -s -f tests/fuzz/fuzz.mk run
 
+$(BUILD)/bench/otlp_export_bench: tests/bench/otlp_export_bench.c $(LIB_OBJS)
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
+
 bench: bench-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench
+	$(Q)tests/bench/bench_otlp_export.sh
 	$(Q)tests/bench/bench_syscalls.sh
 	$(Q)tests/bench/bench_nginx.sh
 
