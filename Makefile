@@ -31,7 +31,7 @@ BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev z
 	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libssl-dev \
 	libjson-c-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler \
-	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio
+	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio openssl
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio
 
 WARN := -Wall -Wextra -Werror
