@@ -339,8 +339,10 @@ static bool send_batch(struct otlp_exporter *x, struct export_batch *b)
 			return true;
 		}
 		STAT_INC(x->stats, export_requests_failed);
-		if (deadline_passed(x))
-			return false; /* cut short by the deadline: no error of its own */
+		/* No answer because the deadline cut the request short: not an error of its
+		 * own. An answer (even a permanent error) is acted on as usual. */
+		if (res.kind == EXPORT_RESULT_CONNECTION && deadline_passed(x))
+			return false;
 		snprintf(x->last_error, sizeof(x->last_error), "%s", res.message);
 		if (v == EXPORT_VERDICT_DROP) {
 			STAT_ADD(x->stats, spans_export_dropped_rejected, b->n_spans);

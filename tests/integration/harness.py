@@ -245,6 +245,12 @@ class Kspan:
             if k.startswith("OTEL_"):
                 del e[k]
         e["OTEL_BSP_SCHEDULE_DELAY"] = str(schedule_delay_ms)
+        # An agent without --pid/--port exports every process's spans on this
+        # machine (other suites' load included) to the python receiver, which is
+        # far slower than a collector: a deep queue keeps the spans a test waits
+        # for from being pushed out (drops are counted; tests of the queue set
+        # their own size).
+        e["OTEL_BSP_MAX_QUEUE_SIZE"] = "200000"
         if env:
             e.update(env)
         self.argv = argv
