@@ -111,14 +111,23 @@ static __always_inline void conn__send_close(const struct conn_state *c, __u64 n
  * entry that had produced events is closed first, so userspace never merges
  * two connections. Returns NULL when the table is full (counted).
  */
+static __always_inline void conn__key(struct conn_key *key, __u32 tgid, __u32 fd, __u64 sk)
+{
+	key->tgid = tgid;
+	key->fd = fd;
+	key->sk = fd == CONN_FD_NONE ? sk : 0;
+}
+
 static __always_inline struct conn_state *conn__get(__u32 tgid, __u32 fd, __u64 sk, __u8 role,
 						    bool adopted)
 {
-	struct conn_key key = {.tgid = tgid, .fd = fd};
+	struct conn_key key;
 	__u64 start = task__process_start_ns();
-	struct conn_state *c = bpf_map_lookup_elem(&conn_table, &key);
+	struct conn_state *c;
 	struct conn_state fresh = {};
 
+	conn__key(&key, tgid, fd, sk);
+	c = bpf_map_lookup_elem(&conn_table, &key);
 	if (c && c->sk == sk && c->proc_start_ns == start) {
 		if (role != KSPAN_ROLE_UNKNOWN)
 			c->role = role;
@@ -141,17 +150,37 @@ static __always_inline struct conn_state *conn__get(__u32 tgid, __u32 fd, __u64 
 	return bpf_map_lookup_elem(&conn_table, &key);
 }
 
-/* close(fd): tell userspace (if it knew the connection) and forget it. */
-static __always_inline void conn__close(__u32 tgid, __u32 fd)
+/* The connection ends: tell userspace (if it knew the connection) and
+ * forget it. */
+static __always_inline void conn__forget(const struct conn_key *key)
 {
-	struct conn_key key = {.tgid = tgid, .fd = fd};
-	struct conn_state *c = bpf_map_lookup_elem(&conn_table, &key);
+	struct conn_state *c = bpf_map_lookup_elem(&conn_table, key);
 
 	if (!c)
 		return;
 	if (c->announced)
 		conn__send_close(c, bpf_ktime_get_ns());
-	bpf_map_delete_elem(&conn_table, &key);
+	bpf_map_delete_elem(&conn_table, key);
+}
+
+/* close(fd) */
+static __always_inline void conn__close(__u32 tgid, __u32 fd)
+{
+	struct conn_key key;
+
+	conn__key(&key, tgid, fd, 0);
+	conn__forget(&key);
+}
+
+/* A socket-keyed connection ends (its socket is closed), or starts over: a
+ * socket just accepted or connecting is a new connection, whatever an entry
+ * left behind by a socket at the same address said. */
+static __always_inline void conn__close_socket(__u32 tgid, __u64 sk)
+{
+	struct conn_key key;
+
+	conn__key(&key, tgid, CONN_FD_NONE, sk);
+	conn__forget(&key);
 }
 
 #endif /* KSPAN_CONN_TRACKING_BPF_H */

@@ -2,10 +2,15 @@
 /*
  * kspan.bpf.c - the kernel side of kspan.
  *
- * Attach front-end: syscall tracepoints (works on every kernel with
- * CONFIG_FTRACE_SYSCALLS, including those without kprobes). Each program only
- * unpacks its tracepoint's arguments and calls the shared probe bodies in
- * syscall_probes.bpf.h. Program names: kspan_<attach>_<target>.
+ * Three attach front-ends share the probe bodies; the loader picks one at
+ * run time and loads only its programs (by section prefix):
+ *   - syscall tracepoints, below (every kernel with CONFIG_FTRACE_SYSCALLS,
+ *     including those without kprobes): syscall_probes.bpf.h;
+ *   - kprobes on the kernel's TCP functions: backend_kprobe.bpf.h;
+ *   - fentry/fexit on the same functions: backend_fentry.bpf.h.
+ * Programs of other section types are loaded with every backend. Each
+ * program only unpacks its arguments and calls a body. Program names:
+ * kspan_<attach>_<target>.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -14,6 +19,8 @@
 #include <bpf/bpf_tracing.h>
 
 #include "header_injection.bpf.h"
+#include "backend_fentry.bpf.h"
+#include "backend_kprobe.bpf.h"
 #include "syscall_probes.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -129,8 +136,9 @@ int kspan_tp_enter_close(void *ctx)
 	return probe__close_enter(ENTER_ARG(ctx, 0));
 }
 
-SEC("tracepoint/sched/sched_process_exit")
-int kspan_tp_sched_process_exit(void *ctx __attribute__((unused)))
+/* Every backend: a raw tracepoint needs neither tracefs nor kprobes. */
+SEC("raw_tracepoint/sched_process_exit")
+int kspan_raw_tp_sched_process_exit(void *ctx __attribute__((unused)))
 {
 	thread__exited((__u32)bpf_get_current_pid_tgid());
 	process__exit();

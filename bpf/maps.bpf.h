@@ -53,10 +53,16 @@ struct {
 
 /* {tgid, fd} names a connection only together with the socket behind the fd
  * and the process's start time: an fd number is reused after close, and a
- * tgid after exit (exit closes fds without a close() syscall we could see). */
+ * tgid after exit (exit closes fds without a close() syscall we could see).
+ * The syscall front-end keys by fd (sk = 0). The socket-function front-ends
+ * (kprobe, fentry) never see an fd: they key by the socket itself
+ * (fd = CONN_FD_NONE, sk = the struct sock *), still per process. */
+#define CONN_FD_NONE 0xffffffffu
+
 struct conn_key {
 	__u32 tgid;
 	__u32 fd;
+	__u64 sk; /* kernel-only, like conn_state.sk */
 };
 
 struct conn_state {

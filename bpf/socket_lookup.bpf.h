@@ -12,6 +12,7 @@
 #define KSPAN_AF_INET	  2
 #define KSPAN_AF_INET6	  10
 #define KSPAN_SOCK_STREAM 1
+#define KSPAN_IPPROTO_TCP 6
 #define KSPAN_S_IFMT	  00170000
 #define KSPAN_S_IFSOCK	  0140000
 
@@ -48,6 +49,19 @@ static __always_inline struct sock *socket__from_fd(__u32 fd)
 	if (family != KSPAN_AF_INET && family != KSPAN_AF_INET6)
 		return NULL;
 	return sk;
+}
+
+/* Is `sk` a TCP socket (IPv4 or IPv6)? The socket-function front-ends see
+ * every caller of inet_csk_accept (DCCP, MPTCP too). */
+static __always_inline bool socket__is_tcp(struct sock *sk)
+{
+	__u16 family;
+
+	if (!sk || BPF_CORE_READ(sk, sk_type) != KSPAN_SOCK_STREAM ||
+	    BPF_CORE_READ(sk, sk_protocol) != KSPAN_IPPROTO_TCP)
+		return false;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return family == KSPAN_AF_INET || family == KSPAN_AF_INET6;
 }
 
 /* Fills the tuple as seen from this end: local = our address and port. */

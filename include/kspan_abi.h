@@ -94,7 +94,10 @@ enum kspan_protocol {
 	KSPAN_PROTO_HTTP2 = 2, /* the client preface was seen (prior knowledge or h2c upgrade) */
 };
 
-/* The syscall family that moved the bytes (for diagnostics and timing). */
+/* The syscall family that moved the bytes (for diagnostics and timing). The
+ * kprobe and fentry backends hook the TCP functions, not the syscalls: they
+ * report RECVMSG and SENDMSG for every read and write, SENDFILE for bytes
+ * sent from kernel pages. */
 enum kspan_syscall {
 	KSPAN_SYS_READ = 1,
 	KSPAN_SYS_READV = 2,

@@ -151,9 +151,6 @@ static int agent_start(struct agent *a)
 	err = probe_loader_start(&a->probes, &a->opts);
 	if (err)
 		return err;
-	log_info("attached %d BPF programs (backend: syscall tracepoints; the kprobe and fentry "
-		 "backends are not built into this version)",
-		 a->probes.attached_programs);
 	err = event_reader_open(&a->reader, probe_loader_ringbuf_fd(&a->probes), &a->assembler,
 				&a->procs, &a->stats);
 	if (err)

@@ -40,6 +40,8 @@ void options_usage(FILE *out)
 	    "  --spool-dir DIR       keep OTLP batches that could not be sent at exit in DIR;\n"
 	    "                        the next start sends them first\n"
 	    "  --spool-max-bytes N   bound of the spool directory (default 268435456)\n"
+	    "  --backend NAME        how the probes attach: auto (default: the best that\n"
+	    "                        works here), fentry, kprobe or tracepoint\n"
 	    "  -v, --verbose         debug logging, including libbpf's\n"
 	    "  -h, --help            this help\n",
 	    KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES,
@@ -107,6 +109,31 @@ static int parse_propagation(const char *s, uint32_t *out)
 	return 0;
 }
 
+static const char *const backend_names[] = {
+    [PROBE_BACKEND_AUTO] = "auto",
+    [PROBE_BACKEND_FENTRY] = "fentry",
+    [PROBE_BACKEND_KPROBE] = "kprobe",
+    [PROBE_BACKEND_TRACEPOINT] = "tracepoint",
+};
+
+const char *probe_backend_name(enum probe_backend b)
+{
+	return (unsigned)b < sizeof(backend_names) / sizeof(backend_names[0]) ? backend_names[b]
+									      : "?";
+}
+
+static int parse_backend(const char *s, enum probe_backend *out)
+{
+	for (unsigned i = 0; i < sizeof(backend_names) / sizeof(backend_names[0]); i++) {
+		if (strcmp(s, backend_names[i]) == 0) {
+			*out = (enum probe_backend)i;
+			return 0;
+		}
+	}
+	log_warn("--backend: unknown backend '%s' (use auto, fentry, kprobe or tracepoint)", s);
+	return -EINVAL;
+}
+
 static bool env_set(const char *name)
 {
 	const char *v = getenv(name);
@@ -128,6 +155,7 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 		OPT_METRICS_ADDR,
 		OPT_SPOOL_DIR,
 		OPT_SPOOL_MAX,
+		OPT_BACKEND
 	};
 	static const struct option longopts[] = {
 	    {"pid", required_argument, NULL, OPT_PID},
@@ -142,6 +170,7 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 	    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
 	    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
 	    {"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX},
+	    {"backend", required_argument, NULL, OPT_BACKEND},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -220,6 +249,10 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 			if (parse_u32("--spool-max-bytes", optarg, 4096, 0xffffffffu, &v))
 				return -EINVAL;
 			o->spool_max_bytes = v;
+			break;
+		case OPT_BACKEND:
+			if (parse_backend(optarg, &o->backend))
+				return -EINVAL;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -8,6 +8,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Which attach front-end loads the probes (--backend). */
+enum probe_backend {
+	PROBE_BACKEND_AUTO = 0, /* the best one this kernel allows */
+	PROBE_BACKEND_FENTRY,
+	PROBE_BACKEND_KPROBE,
+	PROBE_BACKEND_TRACEPOINT,
+};
+
 #define OPTIONS_MAX_PIDS		1024
 #define OPTIONS_MAX_PORTS		256
 #define OPTIONS_DEFAULT_SPOOL_MAX_BYTES (256ull << 20)
@@ -28,6 +36,7 @@ struct agent_options {
 	const char *metrics_addr; /* --metrics-addr host:port; "" serves no metrics */
 	const char *spool_dir;	  /* --spool-dir: unsent batches kept across restarts */
 	uint64_t spool_max_bytes; /* --spool-max-bytes */
+	enum probe_backend backend;
 	bool verbose;
 };
 
@@ -35,5 +44,7 @@ struct agent_options {
  * errno after printing what was wrong (exit 2). */
 int options_parse(struct agent_options *o, int argc, char **argv);
 void options_usage(FILE *out);
+/* "fentry", ...; "auto" for PROBE_BACKEND_AUTO. */
+const char *probe_backend_name(enum probe_backend b);
 
 #endif /* KSPAN_OPTIONS_H */

@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,22 +13,25 @@
 #include <linux/capability.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "kspan.skel.h"
 #include "clock.h"
+#include "kernel_features.h"
 #include "kspan_abi.h"
 #include "log.h"
 #include "probe_loader.h"
 
-#define TRACEFS_PATH	     "/sys/kernel/tracing"
-#define DEBUGFS_TRACING_PATH "/sys/kernel/debug/tracing"
 /* How long after attach a read that was already blocked is still adopted. */
 #define ADOPT_BLOCKED_READS_NS (60ull * 1000000000)
 
+/* libbpf's own messages (failed loads, the verifier log) only with -v: a
+ * backend that fails is reported in one line, and the next one tried. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && !log_is_verbose())
+	(void)level;
+	if (!log_is_verbose())
 		return 0;
 	fputs("kspan: libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
@@ -64,31 +66,6 @@ static int check_capabilities(void)
 	return -EPERM;
 }
 
-/* Syscall tracepoints need tracefs to resolve their ids; many hosts (and
- * containers) boot without it mounted, so mount it when we can. */
-static int ensure_tracefs(void)
-{
-	if (access(TRACEFS_PATH "/events/syscalls", F_OK) == 0 ||
-	    access(DEBUGFS_TRACING_PATH "/events/syscalls", F_OK) == 0)
-		return 0;
-	if (errno == EACCES) {
-		log_warn("tracefs at " TRACEFS_PATH " is not readable: kspan needs read access to "
-			 "it (root, or CAP_DAC_READ_SEARCH)");
-		return -EACCES;
-	}
-	if (mount("nodev", TRACEFS_PATH, "tracefs", 0, NULL) == 0) {
-		log_info("mounted tracefs at " TRACEFS_PATH);
-		if (access(TRACEFS_PATH "/events/syscalls", F_OK) == 0)
-			return 0;
-		log_warn("tracefs has no events/syscalls: the kernel lacks CONFIG_FTRACE_SYSCALLS");
-		return -ENOENT;
-	}
-	log_warn("tracefs is not mounted and could not be mounted (%s): run 'mount -t tracefs "
-		 "nodev " TRACEFS_PATH "' or give kspan CAP_SYS_ADMIN",
-		 strerror(errno));
-	return -ENOENT;
-}
-
 static int check_btf(void)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
@@ -115,6 +92,85 @@ static int fill_filters(struct kspan_bpf *skel, const struct agent_options *o)
 			return -errno;
 	}
 	return 0;
+}
+
+/* The kernel functions the socket-function backends hook. */
+static const char *const socket_hook_targets[] = {
+    "tcp_sendmsg", "tcp_recvmsg", "inet_csk_accept", "tcp_connect", "tcp_close",
+};
+/* Hooked where the kernel has it (sendfile before 6.5); left out otherwise. */
+#define OPTIONAL_HOOK_TARGET "tcp_sendpage"
+
+/* Which backend a program belongs to, by its section; PROBE_BACKEND_AUTO
+ * for the programs every backend loads (process exit, ...). */
+static enum probe_backend program_backend(const struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+
+	if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
+		return PROBE_BACKEND_TRACEPOINT;
+	if (strncmp(sec, "kprobe/", 7) == 0 || strncmp(sec, "kretprobe/", 10) == 0)
+		return PROBE_BACKEND_KPROBE;
+	if (strncmp(sec, "fentry/", 7) == 0 || strncmp(sec, "fexit/", 6) == 0)
+		return PROBE_BACKEND_FENTRY;
+	return PROBE_BACKEND_AUTO;
+}
+
+static const char *program_target(const struct bpf_program *prog)
+{
+	const char *slash = strchr(bpf_program__section_name(prog), '/');
+
+	return slash ? slash + 1 : "";
+}
+
+/* Can backend b work on this kernel? Cheap checks before the real load. */
+static int backend_check(struct probe_loader *l, enum probe_backend b, char *why, size_t len)
+{
+	const char *name = probe_backend_name(b);
+
+	if (b == PROBE_BACKEND_TRACEPOINT)
+		return kernel_tracefs_ready(why, len);
+	for (size_t i = 0; i < sizeof(socket_hook_targets) / sizeof(socket_hook_targets[0]); i++) {
+		if (!kernel_btf_has_func(l->btf, socket_hook_targets[i])) {
+			snprintf(why, len, "%s: no %s in the kernel's BTF", name,
+				 socket_hook_targets[i]);
+			return -ENOENT;
+		}
+	}
+	if (b == PROBE_BACKEND_KPROBE)
+		return kernel_kprobe_pmu_exists(why, len);
+	return kernel_fentry_can_attach(l->btf, "tcp_sendmsg", why, len);
+}
+
+static void configure(struct probe_loader *l, const struct agent_options *o)
+{
+	int flags_arg = kernel_btf_param_index(l->btf, "tcp_recvmsg", "flags");
+
+	l->skel->rodata->self_tgid = (__u32)getpid();
+	l->skel->rodata->filter_pids = o->pid_count > 0;
+	l->skel->rodata->filter_ports = o->port_count > 0;
+	l->skel->rodata->capture_bytes = o->capture_bytes;
+	l->skel->rodata->wakeup_data_bytes = o->ringbuf_bytes / 16;
+	l->skel->rodata->propagation = o->propagation;
+	if (flags_arg > 0)
+		l->skel->rodata->tcp_recvmsg_flags_arg = (__u32)flags_arg;
+	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
+}
+
+/* Only backend b's programs (and the common ones) are loaded. */
+static void select_programs(struct probe_loader *l, enum probe_backend b)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program (prog, l->skel->obj) {
+		enum probe_backend pb = program_backend(prog);
+		bool load = pb == PROBE_BACKEND_AUTO || pb == b;
+
+		if (load && pb != PROBE_BACKEND_TRACEPOINT &&
+		    strcmp(program_target(prog), OPTIONAL_HOOK_TARGET) == 0)
+			load = kernel_btf_has_func(l->btf, OPTIONAL_HOOK_TARGET);
+		bpf_program__set_autoload(prog, load);
+	}
 }
 
 /* Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on
@@ -181,22 +237,24 @@ static int attach_injection(struct probe_loader *l)
 	return 0;
 }
 
-static int attach_all(struct probe_loader *l, const struct agent_options *o)
+static int attach_all(struct probe_loader *l, const struct agent_options *o, char *why,
+		      size_t len)
 {
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program (prog, l->skel->obj) {
 		struct bpf_link *link;
 
+		if (!bpf_program__autoload(prog) || !bpf_program__autoattach(prog))
+			continue;
 		if (l->attached_programs == PROBE_LOADER_MAX_LINKS)
 			return -E2BIG;
-		if (!bpf_program__autoattach(prog))
-			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {
 			int err = -errno;
-			log_warn("attaching %s (%s) failed: %s", bpf_program__name(prog),
-				 bpf_program__section_name(prog), strerror(-err));
+			snprintf(why, len, "%s: attaching %s failed: %s",
+				 probe_backend_name(l->backend), bpf_program__section_name(prog),
+				 strerror(-err));
 			return err;
 		}
 		l->links[l->attached_programs++] = link;
@@ -206,37 +264,30 @@ static int attach_all(struct probe_loader *l, const struct agent_options *o)
 	return 0;
 }
 
-int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
+static void unload(struct probe_loader *l)
 {
-	struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+	probe_loader_detach(l);
+	kspan_bpf__destroy(l->skel);
+	l->skel = NULL;
+}
+
+/* Opens, configures, loads and attaches backend b; on failure everything is
+ * undone and why says what failed. */
+static int backend_start(struct probe_loader *l, const struct agent_options *o,
+			 enum probe_backend b, char *why, size_t len)
+{
+	const char *name = probe_backend_name(b);
 	int err;
 
-	memset(l, 0, sizeof(*l));
-	l->backend = "tracepoint";
-	l->sk_msg_map_fd = -1;
-	libbpf_set_print(libbpf_print);
-	err = check_capabilities();
-	if (!err)
-		err = check_btf();
-	if (err)
-		return err;
-	err = ensure_tracefs();
-	if (err)
-		return err;
-	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. */
-	setrlimit(RLIMIT_MEMLOCK, &unlimited);
-
+	l->backend = b;
 	l->skel = kspan_bpf__open();
 	if (!l->skel) {
 		err = -errno;
-		log_warn("opening the BPF object failed: %s", strerror(-err));
+		snprintf(why, len, "opening the BPF object failed: %s", strerror(-err));
 		return err;
 	}
-	l->skel->rodata->self_tgid = (__u32)getpid();
-	l->skel->rodata->filter_pids = o->pid_count > 0;
-	l->skel->rodata->filter_ports = o->port_count > 0;
-	l->skel->rodata->capture_bytes = o->capture_bytes;
-	l->skel->rodata->propagation = o->propagation;
+	configure(l, o);
+	select_programs(l, b);
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sk_msg_inject, false);
@@ -244,28 +295,105 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 		bpf_program__set_autoload(l->skel->progs.kspan_sockops_inject, false);
 		bpf_program__set_autoload(l->skel->progs.kspan_sk_msg_inject, false);
 	}
-	l->skel->rodata->wakeup_data_bytes = o->ringbuf_bytes / 16;
-	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
-
 	err = kspan_bpf__load(l->skel);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
-			log_warn("loading BPF programs was refused (%s): kspan needs root or the "
-				 "capabilities CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE "
-				 "(CAP_SYS_ADMIN on kernels before 5.8)",
-				 strerror(-err));
+			snprintf(why, len,
+				 "%s: loading was refused (%s): kspan needs root or CAP_BPF, "
+				 "CAP_PERFMON and CAP_SYS_RESOURCE",
+				 name, strerror(-err));
 		else
-			log_warn(
-			    "loading BPF programs failed: %s (run with -v for the verifier log)",
-			    strerror(-err));
-		return err;
+			snprintf(why, len, "%s: loading failed: %s (-v shows the verifier log)",
+				 name, strerror(-err));
+		goto fail;
 	}
 	err = fill_filters(l->skel, o);
 	if (err) {
-		log_warn("filling the --pid/--port filter maps failed: %s", strerror(-err));
-		return err;
+		snprintf(why, len, "filling the --pid/--port filter maps failed: %s",
+			 strerror(-err));
+		goto fail;
 	}
-	err = attach_all(l, o);
+	err = attach_all(l, o, why, len);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	unload(l);
+	return err;
+}
+
+/* Appends "; text" (or text) to the reasons line. */
+static void add_reason(char *line, size_t len, const char *text)
+{
+	size_t n = strlen(line);
+
+	if (n < len)
+		snprintf(line + n, len - n, "%s%s", n ? "; " : "", text);
+}
+
+/*
+ * --backend NAME: that one, or exit with why. auto: fentry, kprobe, then
+ * tracepoint; a backend whose check, load or attach fails is undone and the
+ * next one tried. Either way one line says which backend runs and why the
+ * better ones do not.
+ */
+static int start_backend(struct probe_loader *l, const struct agent_options *o)
+{
+	static const enum probe_backend order[] = {PROBE_BACKEND_FENTRY, PROBE_BACKEND_KPROBE,
+						   PROBE_BACKEND_TRACEPOINT};
+	char reasons[768] = "", why[256];
+	int err = -ENOTSUP;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		enum probe_backend b = order[i];
+
+		if (o->backend != PROBE_BACKEND_AUTO && o->backend != b)
+			continue;
+		why[0] = 0;
+		err = backend_check(l, b, why, sizeof(why));
+		if (!err)
+			err = backend_start(l, o, b, why, sizeof(why));
+		if (!err) {
+			if (o->backend != PROBE_BACKEND_AUTO)
+				log_info("backend %s (forced by --backend)", probe_backend_name(b));
+			else
+				log_info("backend %s (auto: %s%s)", probe_backend_name(b),
+					 reasons[0] ? reasons : probe_backend_name(b),
+					 reasons[0] ? "" : " attached");
+			log_debug("attached %d BPF programs", l->attached_programs);
+			return 0;
+		}
+		if (o->backend != PROBE_BACKEND_AUTO) {
+			log_warn("backend %s cannot work here: %s", probe_backend_name(b), why);
+			return err;
+		}
+		add_reason(reasons, sizeof(reasons), why);
+	}
+	log_warn("no probe backend works on this kernel: %s", reasons);
+	return err;
+}
+
+int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
+{
+	struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->sk_msg_map_fd = -1;
+	libbpf_set_print(libbpf_print);
+	err = check_capabilities();
+	if (!err)
+		err = check_btf();
+	if (err)
+		return err;
+	l->btf = kernel_btf_load();
+	if (!l->btf) {
+		log_warn("reading the kernel's BTF (/sys/kernel/btf/vmlinux) failed");
+		return -ENOENT;
+	}
+	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. */
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	err = start_backend(l, o);
 	if (err)
 		return err;
 	/* Reads blocked since before attach (idle keep-alive connections) are
@@ -292,9 +420,9 @@ void probe_loader_detach(struct probe_loader *l)
 
 void probe_loader_destroy(struct probe_loader *l)
 {
-	probe_loader_detach(l);
-	kspan_bpf__destroy(l->skel);
-	l->skel = NULL;
+	unload(l);
+	btf__free(l->btf);
+	l->btf = NULL;
 }
 
 static uint64_t counter_sum(const struct probe_loader *l, __u32 which)

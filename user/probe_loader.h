@@ -13,6 +13,7 @@
 
 struct kspan_bpf;
 struct bpf_link;
+struct btf;
 
 #define PROBE_LOADER_MAX_LINKS 64
 
@@ -20,8 +21,9 @@ struct probe_loader {
 	struct kspan_bpf *skel;
 	struct bpf_link *links[PROBE_LOADER_MAX_LINKS];
 	int attached_programs;
-	const char *backend; /* "tracepoint" */
-	int sk_msg_map_fd;   /* sockhash the sk_msg program is attached to, or -1 */
+	enum probe_backend backend; /* the one attached (never AUTO once started) */
+	struct btf *btf;	    /* the kernel's, for the backend checks */
+	int sk_msg_map_fd;	    /* sockhash the sk_msg program is attached to, or -1 */
 };
 
 /* Every failure prints one line saying what failed and what to do, and

@@ -162,6 +162,26 @@ static void test_bad_numbers_are_rejected(void **state)
 	assert_true(o.capture_query);
 }
 
+static void test_backend_is_chosen_by_name(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-v"), 0);
+	assert_int_equal(o.backend, PROBE_BACKEND_AUTO);
+	assert_int_equal(PARSE(&o, "--backend", "fentry"), 0);
+	assert_int_equal(o.backend, PROBE_BACKEND_FENTRY);
+	assert_int_equal(PARSE(&o, "--backend", "kprobe"), 0);
+	assert_int_equal(o.backend, PROBE_BACKEND_KPROBE);
+	assert_int_equal(PARSE(&o, "--backend", "tracepoint"), 0);
+	assert_int_equal(o.backend, PROBE_BACKEND_TRACEPOINT);
+	assert_int_equal(PARSE(&o, "--backend", "auto"), 0);
+	assert_int_equal(o.backend, PROBE_BACKEND_AUTO);
+	assert_int_equal(PARSE(&o, "--backend", "uprobe"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--backend", ""), -EINVAL);
+	assert_string_equal(probe_backend_name(PROBE_BACKEND_KPROBE), "kprobe");
+}
+
 static void test_help_asks_to_exit_0(void **state)
 {
 	struct agent_options o;
@@ -180,6 +200,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_propagation_modes, clear_env),
 	    cmocka_unit_test_setup(test_filters_repeat, clear_env),
 	    cmocka_unit_test_setup(test_bad_numbers_are_rejected, clear_env),
+	    cmocka_unit_test_setup(test_backend_is_chosen_by_name, clear_env),
 	    cmocka_unit_test_setup(test_help_asks_to_exit_0, clear_env),
 	};
 

@@ -1,0 +1,74 @@
+"""--backend: which probe backend kspan attaches, the one startup line that
+says so and why the better ones were not taken, and a forced backend that
+cannot work.
+
+This host's kernel (see /work/shared/HOST-KERNEL.md: no CONFIG_KPROBES,
+fentry refused with EPERM) leaves only the syscall tracepoints, so `auto`
+must pick them and name the reason for each better backend. The kprobe and
+fentry backends themselves are proven in a VM by tests/vm (make vm-tests).
+"""
+
+import os
+import re
+import subprocess
+
+import harness
+from checks import CommonChecks
+from harness import curl
+
+KPROBE_PMU = "/sys/bus/event_source/devices/kprobe"
+
+
+def backend_lines(k):
+    return [ln for ln in k.log_text().splitlines() if ln.startswith("kspan: backend ")]
+
+
+class TestBackend(CommonChecks, harness.KspanCase):
+
+    def traced_exchange_works(self):
+        srv = harness.http_server()
+        r = curl(srv.url("/ok"))
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        s, c = self.one_exchange(srv.port, srv.pid, r)
+        self.check_server_span(s, srv.pid, srv.port, "/ok", 200,
+                               peer_port=r.local_port)
+        self.check_client_span(c, r.pid, srv.port, "/ok", 200)
+
+    def test_auto_picks_tracepoints_on_this_kernel_and_says_why(self):
+        k = self.start_kspan()
+        lines = backend_lines(k)
+        self.assertEqual(len(lines), 1, "want one backend line, got:\n%s" % k.log_tail())
+        m = re.match(r"^kspan: backend tracepoint \(auto: (fentry [^;]+); (kprobe: [^;]+)\)$",
+                     lines[0])
+        self.assertIsNotNone(m, "unexpected backend line %r" % lines[0])
+        if not os.path.exists(KPROBE_PMU):
+            self.assertEqual(m.group(2), "kprobe: no kprobe PMU")
+        self.traced_exchange_works()
+
+    def test_forced_tracepoint(self):
+        k = self.start_kspan(extra_args=["--backend", "tracepoint"])
+        self.assertEqual(backend_lines(k), ["kspan: backend tracepoint (forced by --backend)"])
+        self.traced_exchange_works()
+
+    def run_forced(self, backend):
+        p = subprocess.run([harness.KSPAN_BIN, "--backend", backend, "--exporter", "none"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode("utf-8", "replace").splitlines()
+        return p.returncode, [ln for ln in err if "warning" in ln]
+
+    def test_forced_kprobe_without_kprobes_exits_1_with_one_line(self):
+        if os.path.exists(KPROBE_PMU):
+            self.skipTest("this kernel has kprobes")
+        rc, warnings = self.run_forced("kprobe")
+        self.assertEqual(rc, 1)
+        self.assertEqual(warnings,
+                         ["kspan: warning: backend kprobe cannot work here: kprobe: no kprobe PMU"])
+
+    def test_forced_fentry_that_the_kernel_refuses_exits_1_with_one_line(self):
+        rc, warnings = self.run_forced("fentry")
+        if rc == 0:
+            self.skipTest("this kernel allows fentry")
+        self.assertEqual(rc, 1)
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertRegex(warnings[0], r"^kspan: warning: backend fentry cannot work here: fentry ")
