@@ -57,6 +57,15 @@ USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OBJ)/user/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OBJ)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
 
+# build/kspan-static: the agent linked statically, for machines without its
+# shared libraries (the VM test's guest). libcurl cannot be linked statically
+# from Debian's packages (its static dependencies include Kerberos), so this
+# variant leaves out the OTLP/HTTP exporter: console output only.
+STATIC_LEFT_OUT := otlp_http_exporter otlp_encoder otlp_http_config
+STATIC_SRCS := $(filter-out $(patsubst %,user/%.c,$(STATIC_LEFT_OUT)),$(USER_SRCS))
+STATIC_OBJS := $(patsubst user/%.c,$(OBJ)/static/%.o,$(STATIC_SRCS))
+STATIC_LDLIBS := -static -lbpf -lelf -lz -lpthread
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -118,7 +127,15 @@ $(BUILD)/kspan: $(USER_OBJS) $(PROTO_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
 
-$(BUILD) $(OBJ)/user $(BUILD)/tests:
+$(OBJ)/static/%.o: user/%.c $(SKELS) | $(OBJ)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -DKSPAN_NO_OTLP -MMD -MP -c $< -o $@
+
+$(BUILD)/kspan-static: $(STATIC_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -o $@ $^ $(STATIC_LDLIBS)
+
+$(BUILD) $(OBJ)/user $(OBJ)/static $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 # --- tests ----------------------------------------------------------------------

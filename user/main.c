@@ -20,7 +20,9 @@
 #include "log.h"
 #include "metrics_server.h"
 #include "options.h"
+#ifndef KSPAN_NO_OTLP
 #include "otlp_exporter.h"
+#endif
 #include "pipeline.h"
 #include "probe_loader.h"
 #include "process_table.h"
@@ -87,6 +89,11 @@ static int setup_exporters(struct agent *a)
 		log_info("exporter: console (traces are printed on stdout when they complete)");
 	}
 	if (a->opts.export_otlp) {
+#ifdef KSPAN_NO_OTLP
+		log_warn("this build of kspan (kspan-static) has no OTLP exporter: use "
+			 "--exporter console");
+		return -ENOTSUP;
+#else
 		struct otlp_config cfg;
 		err = otlp_config_from_env(&cfg, a->opts.otlp_endpoint);
 		if (err)
@@ -101,6 +108,7 @@ static int setup_exporters(struct agent *a)
 		otlp_config_free(&cfg);
 		if (err)
 			return err;
+#endif
 	}
 	if (!a->pipeline.exporter_count)
 		log_info("exporter: none (spans are assembled and counted, not sent)");

@@ -1,0 +1,63 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# guest_init.sh - /init of the VM test's guest (see run.sh). Serves files
+# with busybox httpd, then, once per probe backend named on the kernel
+# command line (kspan_backends=a,b,...), starts kspan-static, makes requests
+# (busybox wget, and vm_client for each pair of socket system calls), stops
+# kspan with SIGINT and prints its stdout, stderr and exit code between
+# markers. The host (check_spans.py) decides pass or fail. tracefs is left
+# unmounted: the tracepoint backend must mount it itself.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+ip link set lo up
+
+arg() {
+	for w in $(cat /proc/cmdline); do
+		case $w in "$1"=*) echo "${w#*=}" ;; esac
+	done
+}
+PORT=8080
+READY_WAIT=${READY_WAIT:-240}
+
+echo "VM-KERNEL $(uname -r)"
+httpd -p 127.0.0.1:$PORT -h /www
+
+run_backend() {
+	b=$1
+	/kspan --backend "$b" --exporter console --port $PORT >/tmp/$b.out 2>/tmp/$b.err &
+	pid=$!
+	i=0
+	while ! grep -q '^kspan: ready' /tmp/$b.err; do
+		kill -0 $pid 2>/dev/null || break
+		i=$((i + 1))
+		[ $i -ge $READY_WAIT ] && break
+		sleep 1
+	done
+	if grep -q '^kspan: ready' /tmp/$b.err; then
+		wget -q -O /dev/null http://127.0.0.1:$PORT/index.html
+		wget -q -O /dev/null http://127.0.0.1:$PORT/missing.html
+		/vm_client 127.0.0.1 $PORT
+		# the console exporter prints a trace after a second of quiet
+		sleep 3
+	fi
+	kill -INT $pid 2>/dev/null
+	wait $pid
+	rc=$?
+	echo "VM-BEGIN $b stderr"
+	cat /tmp/$b.err
+	echo "VM-END $b stderr"
+	echo "VM-BEGIN $b stdout"
+	cat /tmp/$b.out
+	echo "VM-END $b stdout"
+	echo "VM-EXIT $b $rc"
+}
+
+for b in $(arg kspan_backends | tr ',' ' '); do
+	run_backend "$b"
+done
+echo "VM-DONE"
+poweroff -f
