@@ -33,6 +33,10 @@ BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev z
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio openssl
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio
+# The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh).
+VM_PACKAGES := qemu-system-x86 busybox-static cpio
+TEST_PACKAGES += $(VM_PACKAGES)
+BENCH_PACKAGES += $(VM_PACKAGES)
 
 WARN := -Wall -Wextra -Werror
 USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
@@ -64,12 +68,12 @@ LIB_OBJS := $(filter-out $(OBJ)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
 STATIC_LEFT_OUT := otlp_http_exporter otlp_encoder otlp_http_config
 STATIC_SRCS := $(filter-out $(patsubst %,user/%.c,$(STATIC_LEFT_OUT)),$(USER_SRCS))
 STATIC_OBJS := $(patsubst user/%.c,$(OBJ)/static/%.o,$(STATIC_SRCS))
-STATIC_LDLIBS := -static -lbpf -lelf -lz -lpthread
+STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test-deps bench-deps run test unit-tests integration-tests fuzz-tests vm-tests bench \
+.PHONY: all deps test-deps bench-deps run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
 	clean format
 
 all: $(BUILD)/kspan
@@ -149,6 +153,11 @@ unit-tests: $(UNIT_BINS)
 integration-tests: $(BUILD)/kspan
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
+# kspan's probe backends on Debian's 6.1 kernel under QEMU (TCG); the kernel
+# is fetched once into /var/cache/kspan-vm.
+vm-tests: $(BUILD)/kspan-static
+	$(Q)tests/vm/run.sh
+
 fuzz-tests: $(PROTO_C) $(PROTO_H)
 	$(Q)$(MAKE) -s -f tests/fuzz/fuzz.mk run
 
@@ -162,6 +171,11 @@ bench: bench-deps
 	$(Q)tests/bench/bench_otlp_export.sh
 	$(Q)tests/bench/bench_syscalls.sh
 	$(Q)tests/bench/bench_nginx.sh
+	$(Q)$(MAKE) --no-print-directory bench-vm
+
+# Per-backend probe cost, measured in the VM test's guest (ratios only).
+bench-vm: $(BUILD)/kspan-static
+	$(Q)tests/bench/bench_vm.sh
 
 # `make test` runs every suite even if one fails, then reports one summary.
 test: test-deps

@@ -33,9 +33,13 @@ int BPF_KRETPROBE(kspan_kretprobe_tcp_sendmsg, int ret)
 SEC("kprobe/tcp_recvmsg")
 int BPF_KPROBE(kspan_kprobe_tcp_recvmsg, struct sock *sk, struct msghdr *msg)
 {
-	__u64 flags = tcp_recvmsg_flags_arg == 4 ? PT_REGS_PARM5(ctx) : PT_REGS_PARM4(ctx);
+	__u64 fourth = PT_REGS_PARM4(ctx), fifth = PT_REGS_PARM5(ctx);
 
-	return sock_probe__data_enter(sk, msg, KSPAN_DIR_INGRESS, flags);
+	/* Both loaded at fixed offsets: the verifier refuses a ctx pointer that
+	 * clang would otherwise offset by a selected amount. */
+	asm volatile("" : "+r"(fourth), "+r"(fifth));
+	return sock_probe__data_enter(sk, msg, KSPAN_DIR_INGRESS,
+				      tcp_recvmsg_flags_arg == 4 ? fifth : fourth);
 }
 
 SEC("kretprobe/tcp_recvmsg")

@@ -32,9 +32,23 @@ static __always_inline __u64 bound_len(__u64 n, __u64 max)
 	return n;
 }
 
+/* iovcnt flag: the iovec array itself is kernel memory (its buffers are
+ * user memory). The socket-function backends find the array the kernel
+ * copied in from the process (import_iovec), not the process's own. */
+#define CAPTURE_IOV_KERNEL (1u << 31)
+
+/* min(count, max) of an iovcnt, keeping CAPTURE_IOV_KERNEL. */
+static __always_inline __u32 capture__iov_limit(__u32 iovcnt, __u32 max)
+{
+	__u32 n = iovcnt & ~CAPTURE_IOV_KERNEL;
+
+	return (n < max ? n : max) | (iovcnt & CAPTURE_IOV_KERNEL);
+}
+
 /*
  * Copies up to `want` (<= KSPAN_CAPTURE_MAX) bytes of the syscall's user
- * buffer (iovcnt == 0) or iovec array into s->payload, starting `skip` bytes
+ * buffer (iovcnt == 0) or iovec array (CAPTURE_IOV_KERNEL: one the kernel
+ * copied) into s->payload, starting `skip` bytes
  * into the data; returns how many were copied. Callers bound iovcnt to the
  * entries they want walked (at most KSPAN_H2_MAX_IOVECS). A global function: the verifier checks it
  * once, not once per caller and path, which keeps every program far below its limits.
@@ -42,10 +56,12 @@ static __always_inline __u64 bound_len(__u64 n, __u64 max)
 __noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32 iovcnt, __u32 skip,
 					__u32 want)
 {
+	bool iov_kernel = iovcnt & CAPTURE_IOV_KERNEL;
 	__u64 off = 0;
 
 	if (!s)
 		return 0;
+	iovcnt &= ~CAPTURE_IOV_KERNEL;
 	if (iovcnt == 0) {
 		__u64 n = bound_len(want, KSPAN_CAPTURE_MAX);
 		if (bpf_probe_read_user(s->payload, n, (void *)(buf + skip))) {
@@ -55,12 +71,18 @@ __noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32
 		return (int)n;
 	}
 	for (__u32 i = 0; i < KSPAN_H2_MAX_IOVECS && i < iovcnt; i++) {
+		void *entry = (void *)(buf + i * sizeof(struct iovec));
 		struct iovec iov;
+		long err;
 		__u64 n;
 
 		if (off >= want)
 			break;
-		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(buf + i * sizeof(iov)))) {
+		if (iov_kernel)
+			err = bpf_probe_read_kernel(&iov, sizeof(iov), entry);
+		else
+			err = bpf_probe_read_user(&iov, sizeof(iov), entry);
+		if (err) {
 			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
 			break;
 		}
@@ -88,8 +110,8 @@ __noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32
 static __always_inline int kspan_capture_copy(struct data_scratch *s, __u64 buf, __u32 iovcnt,
 					      __u32 want)
 {
-	return kspan_capture_copy_range(
-	    s, buf, iovcnt < CAPTURE_MAX_IOVECS ? iovcnt : CAPTURE_MAX_IOVECS, 0, want);
+	return kspan_capture_copy_range(s, buf, capture__iov_limit(iovcnt, CAPTURE_MAX_IOVECS), 0,
+					want);
 }
 
 /* Does the payload begin an HTTP/1.x request or response? */

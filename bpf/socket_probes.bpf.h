@@ -32,7 +32,7 @@ const volatile __u32 tcp_recvmsg_flags_arg = 3;
 
 /*
  * The user memory a msghdr's iterator will copy from or to: a flat buffer
- * (*iovcnt = 0) or a user iovec array. False for kernel memory (kvec, bvec:
+ * (*iovcnt = 0) or an iovec array of user buffers. False for kernel memory (kvec, bvec:
  * splice, sendfile on 6.5+, in-kernel sockets). ITER_UBUF exists since 6.0
  * (commit fcb14cb1bdac); the enum's values were reordered in 6.4, so they are
  * resolved against the running kernel.
@@ -54,7 +54,8 @@ static __always_inline bool msg__user_memory(struct msghdr *msg, __u64 *buf, __u
 		*buf = (__u64)BPF_CORE_READ((struct iov_iter___pre_6_4 *)&msg->msg_iter, iov);
 	else
 		*buf = (__u64)BPF_CORE_READ(msg, msg_iter.__iov);
-	*iovcnt = (__u32)BPF_CORE_READ(msg, msg_iter.nr_segs);
+	/* The array is the kernel's copy of the process's (import_iovec). */
+	*iovcnt = (__u32)BPF_CORE_READ(msg, msg_iter.nr_segs) | CAPTURE_IOV_KERNEL;
 	return *buf != 0;
 }
 

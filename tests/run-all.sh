@@ -34,6 +34,7 @@ run_suite() {
 run_suite unit make --no-print-directory -s unit-tests
 run_suite fuzz make --no-print-directory -s fuzz-tests
 run_suite integration make --no-print-directory -s integration-tests
+run_suite vm make --no-print-directory -s vm-tests
 
 echo
 echo "all: $total_passed passed, $total_failed failed"

@@ -297,7 +297,7 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 	}
 	err = kspan_bpf__load(l->skel);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
+		if (err == -EPERM)
 			snprintf(why, len,
 				 "%s: loading was refused (%s): kspan needs root or CAP_BPF, "
 				 "CAP_PERFMON and CAP_SYS_RESOURCE",

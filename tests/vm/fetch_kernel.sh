@@ -24,6 +24,11 @@ newest_package() {
 }
 
 pkg=$(newest_package || true)
+if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+	# a fresh machine may have empty package lists
+	apt-get update -qq >/dev/null 2>&1 || true
+	pkg=$(newest_package || true)
+fi
 if [ -n "$pkg" ]; then
 	release=${pkg#linux-image-}
 	vmlinuz=$cache/vmlinuz-$release

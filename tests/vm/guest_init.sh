@@ -21,6 +21,7 @@ arg() {
 	done
 }
 PORT=8080
+VERBOSE=$([ "$(arg kspan_verbose)" = 1 ] && echo -v)
 READY_WAIT=${READY_WAIT:-240}
 
 echo "VM-KERNEL $(uname -r)"
@@ -28,7 +29,7 @@ httpd -p 127.0.0.1:$PORT -h /www
 
 run_backend() {
 	b=$1
-	/kspan --backend "$b" --exporter console --port $PORT >/tmp/$b.out 2>/tmp/$b.err &
+	/kspan --backend "$b" --exporter console --port $PORT $VERBOSE >/tmp/$b.out 2>/tmp/$b.err &
 	pid=$!
 	i=0
 	while ! grep -q '^kspan: ready' /tmp/$b.err; do
@@ -56,8 +57,41 @@ run_backend() {
 	echo "VM-EXIT $b $rc"
 }
 
-for b in $(arg kspan_backends | tr ',' ' '); do
-	run_backend "$b"
-done
+# The bench (tests/bench/bench_vm.sh): syscall_cost's loopback HTTP exchange
+# without kspan, with each backend, and without again; median of 3 runs each.
+bench_median() {
+	for _ in 1 2 3; do /syscall_cost http "$1"; done | sort -n | sed -n 2p
+}
+
+run_bench() {
+	rounds=$(arg kspan_bench_rounds)
+	echo "VM-BENCH without $(bench_median "$rounds")"
+	for b in $(arg kspan_backends | tr ',' ' '); do
+		/kspan --backend "$b" --exporter none >/dev/null 2>/tmp/bench.err &
+		pid=$!
+		i=0
+		while ! grep -q '^kspan: ready' /tmp/bench.err && kill -0 $pid 2>/dev/null &&
+			[ $i -lt $READY_WAIT ]; do
+			i=$((i + 1))
+			sleep 1
+		done
+		if grep -q '^kspan: ready' /tmp/bench.err; then
+			echo "VM-BENCH $b $(bench_median "$rounds")"
+		else
+			echo "VM-BENCH $b failed: $(tail -n 1 /tmp/bench.err)"
+		fi
+		kill -INT $pid 2>/dev/null
+		wait $pid
+	done
+	echo "VM-BENCH again $(bench_median "$rounds")"
+}
+
+if [ "$(arg kspan_mode)" = bench ]; then
+	run_bench
+else
+	for b in $(arg kspan_backends | tr ',' ' '); do
+		run_backend "$b"
+	done
+fi
 echo "VM-DONE"
 poweroff -f

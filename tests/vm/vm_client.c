@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 			got += (size_t)n;
 		resp[got] = 0;
 		close(fd);
-		printf("vm_client: %s %.12s\n", pair_names[p], got > 9 ? resp + 9 : "none");
+		printf("vm_client: %s %.3s\n", pair_names[p], got > 12 ? resp + 9 : "---");
 	}
 	return 0;
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# boot_guest.sh LOG TIMEOUT KERNEL_ARGS... - boots the VM guest once and
+# writes its console to LOG: Debian's 6.1 cloud kernel (fetch_kernel.sh,
+# cached in KSPAN_VM_CACHE, default /var/cache/kspan-vm) under QEMU with TCG
+# (no KVM needed), with the initramfs of make_initramfs.sh. KERNEL_ARGS reach
+# guest_init.sh (kspan_backends=..., kspan_mode=...). A guest that hangs is
+# killed after TIMEOUT seconds. Exit: qemu's (124: timed out). Each run uses
+# its own temporary directory, so several may run at once.
+set -u
+cd "$(dirname "$0")/../.."
+log=$1 limit=$2
+shift 2
+cache=${KSPAN_VM_CACHE:-/var/cache/kspan-vm}
+
+kernel=$(tests/vm/fetch_kernel.sh "$cache") || exit 1
+work=$(mktemp -d /tmp/kspan-vm.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+tests/vm/make_initramfs.sh "$work" || exit 1
+
+echo "vm: booting $(basename "$kernel") under QEMU (TCG): $*"
+start=$(date +%s)
+timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
+	-nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd.gz" \
+	-append "console=ttyS0 panic=-1 quiet $*" </dev/null >"$log" 2>&1
+rc=$?
+echo "vm: the guest ran $(($(date +%s) - start)) s (qemu exit $rc$([ $rc = 124 ] && echo ', timed out'))"
+exit $rc

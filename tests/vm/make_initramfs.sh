@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# make_initramfs.sh DIR - builds DIR/initrd.gz for the VM guest: busybox
+# (busybox-static), build/kspan-static as /kspan, guest_init.sh as /init,
+# vm_client and syscall_cost (static), and the files busybox httpd serves.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$1
+root=$work/root
+busybox=$(command -v busybox) || {
+	echo "busybox is missing (package busybox-static)" >&2
+	exit 1
+}
+[ -x build/kspan-static ] || {
+	echo "build/kspan-static is missing (make build/kspan-static)" >&2
+	exit 1
+}
+mkdir -p "$root"/{bin,proc,sys,dev,tmp,www}
+cp "$busybox" "$root/bin/busybox"
+cp build/kspan-static "$root/kspan"
+cp tests/vm/guest_init.sh "$root/init"
+gcc -static -O2 -Wall -Wextra -Werror -o "$root/vm_client" tests/vm/vm_client.c
+gcc -static -O2 -Wall -Wextra -Werror -o "$root/syscall_cost" tests/bench/syscall_cost.c
+echo "<html>kspan vm test</html>" >"$root/www/index.html"
+for pair in write writev sendto sendmsg; do
+	echo "<html>$pair</html>" >"$root/www/io-$pair.html"
+done
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
