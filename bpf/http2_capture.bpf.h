@@ -69,9 +69,8 @@ static __always_inline void h2__capture(struct conn_state *c, struct data_scratc
 		}
 		/* Numbered before sending: a failed send leaves a gap. */
 		s->ev.seq = (*next_seq)++;
-		if (kspan_h2_send_piece(s, in->buf,
-					capture__iov_limit(in->iovcnt, KSPAN_H2_MAX_IOVECS), off,
-					want))
+		if (kspan_h2_send_piece(
+			s, in->buf, capture__iov_limit(in->iovcnt, KSPAN_H2_MAX_IOVECS), off, want))
 			break; /* the ring is full: userspace sees the gap */
 		c->announced = 1;
 		s->ev.flags &= ~KSPAN_DATA_F_NEW_CONN;

@@ -11,6 +11,23 @@
 #include "counters.bpf.h"
 #include "maps.bpf.h"
 
+/* Copies the argument vector's prefix into ev->cmdline; returns its length.
+ * A global function: inlined, clang spills the clamped length to the stack
+ * and the 6.1 verifier loses its bound on the way back. */
+__noinline int kspan_proc_read_cmdline(struct kspan_proc_event *ev, __u64 arg_start, __u64 arg_end)
+{
+	__u64 len;
+
+	if (!ev || arg_end <= arg_start)
+		return 0;
+	len = arg_end - arg_start;
+	if (len > KSPAN_CMDLINE_LEN)
+		len = KSPAN_CMDLINE_LEN;
+	if (bpf_probe_read_user(ev->cmdline, len, (void *)arg_start))
+		return 0;
+	return (int)len;
+}
+
 /* Called on a process's connections until their first event is sent; `start`
  * is the process's start time (task__process_start_ns). */
 static __always_inline void process__announce(__u32 tgid, __u64 start, __u64 now)
@@ -20,7 +37,7 @@ static __always_inline void process__announce(__u32 tgid, __u64 start, __u64 now
 	struct kspan_proc_event *ev;
 	__u32 zero = 0;
 	const unsigned char *exe;
-	__u64 arg_start, arg_end, len;
+	__u64 arg_start, arg_end;
 
 	if (known && *known == start)
 		return;
@@ -39,11 +56,7 @@ static __always_inline void process__announce(__u32 tgid, __u64 start, __u64 now
 		bpf_probe_read_kernel_str(ev->exe_name, sizeof(ev->exe_name), exe);
 	arg_start = BPF_CORE_READ(task, mm, arg_start);
 	arg_end = BPF_CORE_READ(task, mm, arg_end);
-	len = arg_end > arg_start ? arg_end - arg_start : 0;
-	if (len > KSPAN_CMDLINE_LEN)
-		len = KSPAN_CMDLINE_LEN;
-	if (len && !bpf_probe_read_user(ev->cmdline, len, (void *)arg_start))
-		ev->cmdline_len = len;
+	ev->cmdline_len = kspan_proc_read_cmdline(ev, arg_start, arg_end);
 	if (ringbuf__send(ev, sizeof(*ev)) == 0)
 		bpf_map_update_elem(&known_procs, &tgid, &start, BPF_ANY);
 }
