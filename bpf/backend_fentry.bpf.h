@@ -52,6 +52,20 @@ int BPF_PROG(kspan_fexit_tcp_recvmsg)
 	return sock_probe__data_exit((int)fexit__ret(ctx));
 }
 
+/* A socket in a sockhash with an sk_msg program (kspan's header insertion)
+ * sends through tcp_bpf_sendmsg instead of tcp_sendmsg. */
+SEC("fentry/tcp_bpf_sendmsg")
+int BPF_PROG(kspan_fentry_tcp_bpf_sendmsg, struct sock *sk, struct msghdr *msg)
+{
+	return sock_probe__data_enter(sk, msg, KSPAN_DIR_EGRESS, 0);
+}
+
+SEC("fexit/tcp_bpf_sendmsg")
+int BPF_PROG(kspan_fexit_tcp_bpf_sendmsg)
+{
+	return sock_probe__data_exit((int)fexit__ret(ctx));
+}
+
 /* Kernels before 6.5 only; the loader leaves these out when the kernel has
  * no tcp_sendpage. */
 SEC("fentry/tcp_sendpage")

@@ -48,6 +48,20 @@ int BPF_KRETPROBE(kspan_kretprobe_tcp_recvmsg, int ret)
 	return sock_probe__data_exit(ret);
 }
 
+/* A socket in a sockhash with an sk_msg program (kspan's header insertion)
+ * sends through tcp_bpf_sendmsg instead of tcp_sendmsg. */
+SEC("kprobe/tcp_bpf_sendmsg")
+int BPF_KPROBE(kspan_kprobe_tcp_bpf_sendmsg, struct sock *sk, struct msghdr *msg)
+{
+	return sock_probe__data_enter(sk, msg, KSPAN_DIR_EGRESS, 0);
+}
+
+SEC("kretprobe/tcp_bpf_sendmsg")
+int BPF_KRETPROBE(kspan_kretprobe_tcp_bpf_sendmsg, int ret)
+{
+	return sock_probe__data_exit(ret);
+}
+
 /* Kernels before 6.5 only; the loader leaves these out when the kernel has
  * no tcp_sendpage. */
 SEC("kprobe/tcp_sendpage")

@@ -98,8 +98,18 @@ static int fill_filters(struct kspan_bpf *skel, const struct agent_options *o)
 static const char *const socket_hook_targets[] = {
     "tcp_sendmsg", "tcp_recvmsg", "inet_csk_accept", "tcp_connect", "tcp_close",
 };
-/* Hooked where the kernel has it (sendfile before 6.5); left out otherwise. */
-#define OPTIONAL_HOOK_TARGET "tcp_sendpage"
+/* Hooked where the kernel has them, left out otherwise: tcp_sendpage
+ * (sendfile before 6.5), tcp_bpf_sendmsg (sockets with an sk_msg program). */
+static const char *const optional_hook_targets[] = {"tcp_sendpage", "tcp_bpf_sendmsg"};
+
+static bool optional_target(const char *func)
+{
+	for (size_t i = 0; i < sizeof(optional_hook_targets) / sizeof(optional_hook_targets[0]);
+	     i++)
+		if (strcmp(func, optional_hook_targets[i]) == 0)
+			return true;
+	return false;
+}
 
 /* Which backend a program belongs to, by its section; PROBE_BACKEND_AUTO
  * for the programs every backend loads (process exit, ...). */
@@ -166,9 +176,8 @@ static void select_programs(struct probe_loader *l, enum probe_backend b)
 		enum probe_backend pb = program_backend(prog);
 		bool load = pb == PROBE_BACKEND_AUTO || pb == b;
 
-		if (load && pb != PROBE_BACKEND_TRACEPOINT &&
-		    strcmp(program_target(prog), OPTIONAL_HOOK_TARGET) == 0)
-			load = kernel_btf_has_func(l->btf, OPTIONAL_HOOK_TARGET);
+		if (load && pb != PROBE_BACKEND_TRACEPOINT && optional_target(program_target(prog)))
+			load = kernel_btf_has_func(l->btf, program_target(prog));
 		bpf_program__set_autoload(prog, load);
 	}
 }
@@ -237,8 +246,7 @@ static int attach_injection(struct probe_loader *l)
 	return 0;
 }
 
-static int attach_all(struct probe_loader *l, const struct agent_options *o, char *why,
-		      size_t len)
+static int attach_all(struct probe_loader *l, const struct agent_options *o, char *why, size_t len)
 {
 	struct bpf_program *prog;
 

@@ -13,6 +13,9 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# cgroup v2 turns on kspan's traceparent insertion (sock_ops + sk_msg), which
+# moves client sends from tcp_sendmsg to tcp_bpf_sendmsg
+mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup
 ip link set lo up
 
 arg() {
