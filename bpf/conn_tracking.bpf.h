@@ -87,22 +87,29 @@ static __always_inline __u64 random__id64(void)
 	return id ? id : 1;
 }
 
+/* Written in place in the ring (no copy on the stack: it is called deep in
+ * call chains that must stay within the verifier's combined stack limit). */
 static __always_inline void conn__send_close(const struct conn_state *c, __u64 now)
 {
-	struct kspan_conn_event ev = {};
+	struct kspan_conn_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	__u64 id = bpf_get_current_pid_tgid();
 
-	ev.hdr.type = KSPAN_EVENT_CONN_CLOSE;
-	ev.hdr.tgid = id >> 32;
-	ev.hdr.tid = (__u32)id;
-	ev.hdr.ts_ns = now;
-	ev.conn_id = c->conn_id;
-	ev.tuple = c->tuple;
-	ev.role = c->role;
-	ev.protocol = c->protocol;
-	ev.seq_ingress = c->next_seq[0];
-	ev.seq_egress = c->next_seq[1];
-	ringbuf__send(&ev, sizeof(ev));
+	if (!ev) {
+		counter__inc(KSPAN_CNT_RINGBUF_DROPS);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->hdr.type = KSPAN_EVENT_CONN_CLOSE;
+	ev->hdr.tgid = id >> 32;
+	ev->hdr.tid = (__u32)id;
+	ev->hdr.ts_ns = now;
+	ev->conn_id = c->conn_id;
+	ev->tuple = c->tuple;
+	ev->role = c->role;
+	ev->protocol = c->protocol;
+	ev->seq_ingress = c->next_seq[0];
+	ev->seq_egress = c->next_seq[1];
+	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags());
 }
 
 /*
@@ -123,8 +130,8 @@ static __always_inline struct conn_state *conn__get(__u32 tgid, __u32 fd, __u64 
 {
 	struct conn_key key;
 	__u64 start = task__process_start_ns();
-	struct conn_state *c;
-	struct conn_state fresh = {};
+	struct conn_state *c, *fresh;
+	__u32 zero = 0;
 
 	conn__key(&key, tgid, fd, sk);
 	c = bpf_map_lookup_elem(&conn_table, &key);
@@ -136,14 +143,20 @@ static __always_inline struct conn_state *conn__get(__u32 tgid, __u32 fd, __u64 
 	if (c && c->announced)
 		conn__send_close(c, bpf_ktime_get_ns());
 
-	fresh.sk = sk;
-	fresh.proc_start_ns = start;
-	fresh.conn_id = random__id64();
-	fresh.role = role;
-	fresh.adopted = adopted;
-	socket__read_tuple((struct sock *)sk, &fresh.tuple);
-	fresh.ignored = !tuple__selected(&fresh.tuple);
-	if (bpf_map_update_elem(&conn_table, &key, &fresh, BPF_ANY)) {
+	/* Built in a per-CPU slot, not on the stack: callers deep in a call
+	 * chain must stay within the verifier's 512-byte combined stack. */
+	fresh = bpf_map_lookup_elem(&conn_scratch, &zero);
+	if (!fresh)
+		return NULL;
+	__builtin_memset(fresh, 0, sizeof(*fresh));
+	fresh->sk = sk;
+	fresh->proc_start_ns = start;
+	fresh->conn_id = random__id64();
+	fresh->role = role;
+	fresh->adopted = adopted;
+	socket__read_tuple((struct sock *)sk, &fresh->tuple);
+	fresh->ignored = !tuple__selected(&fresh->tuple);
+	if (bpf_map_update_elem(&conn_table, &key, fresh, BPF_ANY)) {
 		counter__inc(KSPAN_CNT_CONN_TABLE_FULL);
 		return NULL;
 	}

@@ -15,12 +15,16 @@ static __always_inline void counter__inc(__u32 which)
 
 /* bpf_ringbuf_output() that counts what it could not send. Wake-ups are batched:
  * the reader is woken only when wakeup_data_bytes are waiting. */
+static __always_inline __u64 ringbuf__wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_data_bytes
+		   ? BPF_RB_FORCE_WAKEUP
+		   : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int ringbuf__send(void *data, __u64 size)
 {
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_data_bytes
-			  ? BPF_RB_FORCE_WAKEUP
-			  : BPF_RB_NO_WAKEUP;
-	int err = bpf_ringbuf_output(&events, data, size, flags);
+	int err = bpf_ringbuf_output(&events, data, size, ringbuf__wakeup_flags());
 
 	if (err)
 		counter__inc(KSPAN_CNT_RINGBUF_DROPS);

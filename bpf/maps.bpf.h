@@ -90,6 +90,15 @@ struct {
 	__type(value, struct conn_state);
 } conn_table SEC(".maps");
 
+/* Per-CPU slot where conn__get builds a new conn_state (too big for the
+ * stack of the deeper call chains). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn_state);
+} conn_scratch SEC(".maps");
+
 /* tgid -> task start time of processes already announced with PROC_INFO. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

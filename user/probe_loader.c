@@ -161,7 +161,7 @@ static void configure(struct probe_loader *l, const struct agent_options *o)
 	l->skel->rodata->filter_ports = o->port_count > 0;
 	l->skel->rodata->capture_bytes = o->capture_bytes;
 	l->skel->rodata->wakeup_data_bytes = o->ringbuf_bytes / 16;
-	l->skel->rodata->propagation = o->propagation;
+	l->skel->rodata->propagation = l->propagation;
 	if (flags_arg > 0)
 		l->skel->rodata->tcp_recvmsg_flags_arg = (__u32)flags_arg;
 	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
@@ -246,7 +246,7 @@ static int attach_injection(struct probe_loader *l)
 	return 0;
 }
 
-static int attach_all(struct probe_loader *l, const struct agent_options *o, char *why, size_t len)
+static int attach_all(struct probe_loader *l, char *why, size_t len)
 {
 	struct bpf_program *prog;
 
@@ -267,7 +267,7 @@ static int attach_all(struct probe_loader *l, const struct agent_options *o, cha
 		}
 		l->links[l->attached_programs++] = link;
 	}
-	if (o->propagation & KSPAN_PROPAGATE_HEADERS)
+	if (l->propagation & KSPAN_PROPAGATE_HEADERS)
 		return attach_injection(l);
 	return 0;
 }
@@ -299,7 +299,7 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sk_msg_inject, false);
-	if (!(o->propagation & KSPAN_PROPAGATE_HEADERS)) {
+	if (!(l->propagation & KSPAN_PROPAGATE_HEADERS)) {
 		bpf_program__set_autoload(l->skel->progs.kspan_sockops_inject, false);
 		bpf_program__set_autoload(l->skel->progs.kspan_sk_msg_inject, false);
 	}
@@ -321,7 +321,7 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 			 strerror(-err));
 		goto fail;
 	}
-	err = attach_all(l, o, why, len);
+	err = attach_all(l, why, len);
 	if (err)
 		goto fail;
 	return 0;
@@ -401,6 +401,12 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 	}
 	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. */
 	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	l->propagation = o->propagation;
+	if ((l->propagation & KSPAN_PROPAGATE_HEADERS) && kernel_sock_ops_can_read_pid()) {
+		log_warn("traceparent insertion is off: this kernel does not let sock_ops programs "
+			 "read the current process (bpf_get_current_pid_tgid)");
+		l->propagation &= ~KSPAN_PROPAGATE_HEADERS;
+	}
 	err = start_backend(l, o);
 	if (err)
 		return err;

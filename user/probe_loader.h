@@ -23,6 +23,7 @@ struct probe_loader {
 	int attached_programs;
 	enum probe_backend backend; /* the one attached (never AUTO once started) */
 	struct btf *btf;	    /* the kernel's, for the backend checks */
+	uint32_t propagation;	    /* --propagation, less what the kernel cannot do */
 	int sk_msg_map_fd;	    /* sockhash the sk_msg program is attached to, or -1 */
 };
 
