@@ -65,7 +65,8 @@ LIB_OBJS := $(filter-out $(OBJ)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
 # shared libraries (the VM test's guest). libcurl cannot be linked statically
 # from Debian's packages (its static dependencies include Kerberos), so this
 # variant leaves out the OTLP/HTTP exporter: console output only.
-STATIC_LEFT_OUT := otlp_http_exporter otlp_encoder otlp_http_config
+STATIC_LEFT_OUT := otlp_exporter otlp_encoder otlp_config otlp_json otlp_transport_grpc \
+	otlp_transport_http export_queue export_retry export_spool
 STATIC_SRCS := $(filter-out $(patsubst %,user/%.c,$(STATIC_LEFT_OUT)),$(USER_SRCS))
 STATIC_OBJS := $(patsubst user/%.c,$(OBJ)/static/%.o,$(STATIC_SRCS))
 STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread

@@ -51,11 +51,19 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 buf, __u32 iovcnt, __
 /* recvmsg/sendmsg: the bytes are behind msg->msg_iov. */
 static __always_inline int probe__msg_enter(__u32 fd, __u64 user_msg, __u8 syscall, __u8 direction)
 {
-	struct user_msghdr msg;
+	/* Two fields, not the whole user_msghdr: a sendmsg entry calls
+	 * kspan_client_request_enter, and the chain must stay within the
+	 * verifier's 512-byte combined stack (6.1 counts every frame). */
+	__u64 iov = 0, iovlen = 0;
 
-	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)user_msg))
+	if (bpf_probe_read_user(
+		&iov, sizeof(iov),
+		(void *)(user_msg + __builtin_offsetof(struct user_msghdr, msg_iov))) ||
+	    bpf_probe_read_user(
+		&iovlen, sizeof(iovlen),
+		(void *)(user_msg + __builtin_offsetof(struct user_msghdr, msg_iovlen))))
 		return 0;
-	return probe__io_enter(fd, (__u64)msg.msg_iov, (__u32)msg.msg_iovlen, syscall, direction);
+	return probe__io_enter(fd, iov, (__u32)iovlen, syscall, direction);
 }
 
 static __always_inline int probe__recv_enter(__u32 fd, __u64 buf, __u32 iovcnt, __u64 flags,
