@@ -9,7 +9,7 @@
 # auto) while busybox httpd serves busybox wget and vm_client
 # (guest_init.sh); check_spans.py then checks what each run printed and
 # prints "vm: N passed, M failed". A guest that does not boot or hangs is
-# killed after KSPAN_VM_TIMEOUT seconds (default 600) and its missing runs
+# killed after KSPAN_VM_TIMEOUT seconds (default 900) and its missing runs
 # fail. KSPAN_VM_VERBOSE=1 runs kspan with -v. The guest's console is kept in
 # build/test-logs/vm-console.log.
 set -u
@@ -19,6 +19,6 @@ log=build/test-logs/vm-console.log
 mkdir -p build/test-logs
 rm -f "$log" # never judge an earlier run
 
-tests/vm/boot_guest.sh "$log" "${KSPAN_VM_TIMEOUT:-600}" "kspan_backends=$backends" \
+tests/vm/boot_guest.sh "$log" "${KSPAN_VM_TIMEOUT:-900}" "kspan_backends=$backends" \
 	"kspan_verbose=${KSPAN_VM_VERBOSE:-0}"
 /usr/bin/python3 tests/vm/check_spans.py --backends "$backends" "$log"
