@@ -408,7 +408,7 @@ http {{
     scgi_temp_path {dir}/tmp_scgi;
     {http_extra}
     server {{
-        listen 127.0.0.1:{port};
+        listen {host}:{port};
         {listen6}
         server_name localhost;
         root {dir}/html;
@@ -430,9 +430,10 @@ class Nginx:
 
     BIG_SIZE = 1024 * 1024 + 12345
 
-    def __init__(self, timeout=10.0, extra="", http_extra=""):
+    def __init__(self, timeout=10.0, extra="", http_extra="", netns=None, host="127.0.0.1"):
         """extra: more directives for the server block (locations);
-        http_extra: for the http block (upstreams)."""
+        http_extra: for the http block (upstreams); netns: run in that
+        network namespace (`ip netns exec`), listening on host only."""
         self.dir = tempdir("kspan-it-nginx-")
         os.chmod(self.dir, 0o755)
         os.makedirs(os.path.join(self.dir, "html", "static"))
@@ -440,24 +441,30 @@ class Nginx:
             f.write("<html>kspan</html>\n")
         with open(os.path.join(self.dir, "html", "static", "big.bin"), "wb") as f:
             f.write(os.urandom(self.BIG_SIZE))
-        self.ipv6 = ipv6_loopback_available()
-        self.host = "127.0.0.1"
+        self.ipv6 = netns is None and ipv6_loopback_available()
+        self.host = host
+        prefix = ["ip", "netns", "exec", netns] if netns else []
         last = None
         for _ in range(5):  # the port may be taken between picking and binding
             self.port = free_port()
             if self.ipv6 and not _port_free6(self.port):
                 continue
-            conf = NGINX_CONF.format(dir=self.dir, port=self.port, extra=extra, http_extra=http_extra,
+            conf = NGINX_CONF.format(dir=self.dir, host=host, port=self.port, extra=extra,
+                                     http_extra=http_extra,
                                      listen6="listen [::1]:%d;" % self.port if self.ipv6 else "")
             self.conf = os.path.join(self.dir, "nginx.conf")
             with open(self.conf, "w") as f:
                 f.write(conf)
             self.err = open(os.path.join(self.dir, "stderr"), "wb")
-            self.proc = spawn(["nginx", "-p", self.dir, "-c", self.conf,
+            self.proc = spawn(prefix + ["nginx", "-p", self.dir, "-c", self.conf,
                                "-e", os.path.join(self.dir, "error.log")],
                               stdout=self.err, stderr=self.err)
             self.master_pid = self.proc.pid
-            if wait_port("127.0.0.1", self.port, timeout) and \
+            if netns and wait_until(lambda: subprocess.run(
+                    prefix + ["curl", "-s", "-o", "/dev/null", "--max-time", "1",
+                              self.url("/ok")]).returncode == 0, timeout):
+                break
+            if not netns and wait_port("127.0.0.1", self.port, timeout) and \
                     (not self.ipv6 or wait_port("::1", self.port, timeout)):
                 break
             last = self._log()
@@ -482,7 +489,7 @@ class Nginx:
     def url(self, path="/", v6=False):
         if v6:
             return "http://[::1]:%d%s" % (self.port, path)
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "http://%s:%d%s" % (self.host, self.port, path)
 
     def stop(self):
         _kill(self.proc)
@@ -515,13 +522,14 @@ class CurlResult:
                    self.stderr[-200:]))
 
 
-def curl(url, headers=(), extra=(), timeout=20.0, output="/dev/null"):
+def curl(url, headers=(), extra=(), timeout=20.0, output="/dev/null", netns=None):
     """Runs curl (its own process: its pid is the CLIENT span's process.pid).
     url may be a list: one curl fetches them in order (reusing the
     connection); .transfers has (http_code, size_download, local_port) for
     each, the first one is also in .http_code, .size_download, .local_port."""
     urls = [url] if isinstance(url, str) else list(url)
-    argv = ["curl", "-sS", "-g", "--max-time", str(int(timeout)),
+    argv = ["ip", "netns", "exec", netns] if netns else []
+    argv += ["curl", "-sS", "-g", "--max-time", str(int(timeout)),
             "-w", "%{http_code} %{size_download} %{local_port}\n"]
     for h in headers:
         argv += ["-H", h]

@@ -15,18 +15,20 @@ ports, so that its header insertion touches no other test's traffic.
 
 import json
 import os
+import random
 
 import harness
 from checks import fmt
 from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, curl, involves_port
 
 
-def chain_server(next_url):
-    """servers/chain_server.py calling next_url."""
+def chain_server(next_url, host="127.0.0.1", netns=None):
+    """servers/chain_server.py calling next_url (in network namespace netns)."""
     s = harness.ScriptServer.__new__(harness.ScriptServer)
-    s.host = "127.0.0.1"
-    s.proc = harness.spawn([harness.PY, os.path.join(harness.SERVERS, "chain_server.py"),
-                            "--host", "127.0.0.1", "--port", "0", "--next", next_url],
+    s.host = host
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    s.proc = harness.spawn(prefix + [harness.PY, os.path.join(harness.SERVERS, "chain_server.py"),
+                                     "--host", host, "--port", "0", "--next", next_url],
                            stdout=harness.subprocess.PIPE, stderr=harness.subprocess.DEVNULL)
     s.pid = s.proc.pid
     line = harness._readline_timeout(s.proc.stdout, 10.0)
@@ -38,14 +40,11 @@ def chain_server(next_url):
     return s
 
 
-class TestPropagationChain(harness.KspanCase):
+class ChainChecks:
+    """Starting kspan on the chain's ports, driving it, checking the tree.
+    Subclasses set self.a, self.b, self.ng, self.ports, self.curl_netns."""
 
-    def setUp(self):
-        super().setUp()
-        self.ng = harness.Nginx()
-        self.b = chain_server(self.ng.url(""))
-        self.a = chain_server(self.b.url(""))
-        self.ports = [self.a.port, self.b.port, self.ng.port]
+    curl_netns = None
 
     def start(self, mode):
         return self.start_kspan(ports=self.ports, extra_args=["--propagation", mode])
@@ -60,7 +59,7 @@ class TestPropagationChain(harness.KspanCase):
 
     def curl_chain(self, paths):
         out = os.path.join(harness.tempdir(), "body")
-        r = curl([self.a.url(p) for p in paths], output=out)
+        r = curl([self.a.url(p) for p in paths], output=out, netns=self.curl_netns)
         self.assertEqual(r.rc, 0, r)
         self.assertEqual([t[0] for t in r.transfers], [200] * len(paths), r)
         self.assertEqual(len({t[2] for t in r.transfers}), 1, "curl reused one connection: %r" % r)
@@ -88,6 +87,9 @@ class TestPropagationChain(harness.KspanCase):
             self.one(spans, SPAN_KIND_CLIENT, b.pid, ng.port, "B CLIENT"),
             self.one(spans, SPAN_KIND_SERVER, ng.worker_pid, ng.port, "nginx SERVER"),
         ]
+
+    def check_addresses(self, chain):
+        pass
 
     def assert_connected(self, chain):
         trace = chain[0].trace_id
@@ -127,12 +129,23 @@ class TestPropagationChain(harness.KspanCase):
         self.assertEqual(len(self.by_trace(spans, 1)), 1)
         chain = self.tree(spans, r.pid)
         self.assert_connected(chain)
+        self.check_addresses(chain)
         self.check_received_headers(body, chain, injected=mode in ("headers", "all"))
         k.stop()
         stats = k.log_text().strip().splitlines()[-1]
         want = "traceparent_injected=%d" % (3 if mode in ("headers", "all") else 0)
         self.assertIn(want, stats)
         self.assertIn("traceparent_inject_failed=0", stats)
+
+
+class TestPropagationChain(ChainChecks, harness.KspanCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ng = harness.Nginx()
+        self.b = chain_server(self.ng.url(""))
+        self.a = chain_server(self.b.url(""))
+        self.ports = [self.a.port, self.b.port, self.ng.port]
 
     def test_chain_headers_only(self):
         self.run_chain("headers", "/call/urllib/call/urllib/ok")
@@ -167,3 +180,59 @@ class TestPropagationChain(harness.KspanCase):
         for root in (c0, sa, sb, sn):
             self.assertEqual(root.parent_span_id, "", "nothing crosses processes: %r" % root)
         self.check_received_headers(body, [c0, sa, ca], injected=False)
+
+
+def ip(*args):
+    harness.subprocess.run(["ip"] + list(args), check=True, stdout=harness.subprocess.DEVNULL,
+                           stderr=harness.subprocess.PIPE)
+
+
+class TestPropagationNetns(ChainChecks, harness.KspanCase):
+    """The same chain across two network namespaces joined by a veth pair:
+    curl, A and nginx in the first (10.X.Y.1), B in the second (10.X.Y.2). A
+    calls B and B calls nginx over the veth, so each end of those connections
+    lives in a different namespace, and each sees its own address as local."""
+
+    def setUp(self):
+        super().setUp()
+        tag = "%d%d" % (os.getpid() % 100000, random.randrange(100))
+        self.ns = ["kspan-it-%s-a" % tag, "kspan-it-%s-b" % tag]
+        net = "10.%d.%d" % (random.randrange(100, 250), random.randrange(1, 250))
+        self.addr = ["%s.1" % net, "%s.2" % net]
+        for ns in self.ns:
+            ip("netns", "add", ns)
+            self.addCleanup(ip, "netns", "del", ns)
+            ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", self.ns[0], "link", "add", "v%sa" % tag, "type", "veth", "peer", "name",
+           "v%sb" % tag, "netns", self.ns[1])
+        for i, ns in enumerate(self.ns):
+            dev = "v%s%s" % (tag, "ab"[i])
+            ip("-n", ns, "addr", "add", self.addr[i] + "/24", "dev", dev)
+            ip("-n", ns, "link", "set", dev, "up")
+        # Processes are killed (REG scope) before the namespaces go: cleanups
+        # run in reverse order.
+        harness.REG.push(self.id() + "/netns")
+        self.addCleanup(harness.REG.pop)
+        self.ng = harness.Nginx(netns=self.ns[0], host=self.addr[0])
+        self.b = chain_server(self.ng.url(""), host=self.addr[1], netns=self.ns[1])
+        self.a = chain_server(self.b.url(""), host=self.addr[0], netns=self.ns[0])
+        self.ports = [self.a.port, self.b.port, self.ng.port]
+        self.curl_netns = self.ns[0]
+
+    def check_addresses(self, chain):
+        """A -> B and B -> nginx really crossed namespaces: each end names
+        the other namespace's address as its peer."""
+        c0, sa, ca, sb, cb, sn = chain
+        self.assertEqual(ca.attr("network.peer.address"), self.addr[1], repr(ca))
+        self.assertEqual(sb.attr("network.peer.address"), self.addr[0], repr(sb))
+        self.assertEqual(cb.attr("network.peer.address"), self.addr[0], repr(cb))
+        self.assertEqual(sn.attr("network.peer.address"), self.addr[1], repr(sn))
+
+    def test_netns_chain_tuple_only(self):
+        self.run_chain("tuple", "/call/urllib/call/urllib/ok")
+
+    def test_netns_chain_headers_only(self):
+        self.run_chain("headers", "/call/urllib/call/urllib/ok")
+
+    def test_netns_chain_headers_and_tuple(self):
+        self.run_chain("all", "/call/keepalive/call/thread/ok")
