@@ -30,7 +30,7 @@ endif
 BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libssl-dev \
 	libjson-c-dev
-TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler \
+TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs npm \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio openssl
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio
 # The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh).
@@ -74,7 +74,7 @@ STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test-deps bench-deps run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
+.PHONY: all deps test-deps bench-deps otel-node-deps run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
 	clean format
 
 all: $(BUILD)/kspan
@@ -151,7 +151,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 unit-tests: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
 
-integration-tests: $(BUILD)/kspan
+# npm packages for the OpenTelemetry interoperability tests, pinned, in a
+# cache under build/ (never committed): the real JS SDK on the other end.
+OTEL_NODE := $(BUILD)/otel-node
+OTEL_NODE_PACKAGES := @opentelemetry/api@1.9.0 @opentelemetry/sdk-trace-node@1.30.1 \
+	@opentelemetry/sdk-trace-base@1.30.1 @opentelemetry/instrumentation@0.57.2 \
+	@opentelemetry/instrumentation-http@0.57.2
+
+$(OTEL_NODE)/.installed:
+	$(call msg,NPM,$(OTEL_NODE))
+	$(Q)mkdir -p $(OTEL_NODE)
+	$(Q)npm install --prefix $(OTEL_NODE) --no-audit --no-fund --silent $(OTEL_NODE_PACKAGES)
+	$(Q)touch $@
+
+otel-node-deps: $(OTEL_NODE)/.installed
+
+integration-tests: $(BUILD)/kspan otel-node-deps
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
 # kspan's probe backends on Debian's 6.1 kernel under QEMU (TCG); the kernel
@@ -180,7 +195,7 @@ bench-vm: $(BUILD)/kspan-static
 
 # `make test` runs every suite even if one fails, then reports one summary.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) otel-node-deps
 	$(Q)tests/run-all.sh
 
 run: deps
