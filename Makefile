@@ -187,6 +187,7 @@ bench: bench-deps
 	$(Q)tests/bench/bench_otlp_export.sh
 	$(Q)tests/bench/bench_syscalls.sh
 	$(Q)tests/bench/bench_nginx.sh
+	$(Q)tests/bench/bench_propagation.sh
 	$(Q)$(MAKE) --no-print-directory bench-vm
 
 # Per-backend probe cost, measured in the VM test's guest (ratios only).

@@ -229,6 +229,7 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			__builtin_memcpy(ctx->parent_span_id, serving.span_id, 8);
 			ctx->trace_flags = serving.trace_flags;
 			ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+			in->inject_tracestate = thread__tracestate(serving.span_id) != NULL;
 		}
 		peer__remember(&c->tuple, in->sk, ctx);
 		if (propagation & KSPAN_PROPAGATE_HEADERS) {
@@ -242,6 +243,22 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	in->local_port = c->tuple.local_port;
 	in->ctx = *ctx;
 	return 0;
+}
+
+/* A SERVER request began: keep its tracestate (when its traceparent was
+ * valid, W3C 3.3) for the CLIENT requests the thread sends while serving it. */
+static __always_inline void data__remember_tracestate(struct data_scratch *s, __u32 captured)
+{
+	__u32 off = 0, len = 0;
+
+	if ((propagation & KSPAN_PROPAGATE_HEADERS) &&
+	    (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE) &&
+	    http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10, &off,
+			      &len) == 0)
+		thread__set_tracestate(s->ev.ctx.span_id,
+				       &s->payload[off & (KSPAN_CTX_SCAN_MAX - 1)], len);
+	else
+		thread__set_tracestate(s->ev.ctx.span_id, s->payload, 0);
 }
 
 static __always_inline void role__learn(struct conn_state *c, __u8 direction, __u16 start)
@@ -349,6 +366,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
 				peer__claim(&c->tuple, in->sk, bytes, &s->ev.ctx);
 				thread__begin_server(c->conn_id, &s->ev.ctx);
+				data__remember_tracestate(s, captured);
 			}
 		}
 		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */

@@ -24,11 +24,13 @@
 #define KSPAN_HEADER_INJECTION_BPF_H
 
 #include "conn_tracking.bpf.h"
+#include "trace_propagation.bpf.h"
 
 #define KSPAN_SK_PASS 1
 #define KSPAN_SK_DROP 0
 /* "traceparent: 00-" 32 hex "-" 16 hex "-" 2 hex "\r\n" */
-#define TRACEPARENT_LINE_LEN 70
+#define TRACEPARENT_LINE_LEN  70
+#define TRACESTATE_PREFIX_LEN 12 /* "tracestate: " */
 
 /* Active opens of traced processes, marked at connect(). */
 struct {
@@ -106,14 +108,42 @@ static __always_inline void traceparent__format(char *line, const struct kspan_t
 	line[69] = '\n';
 }
 
+/* Writes "tracestate: <value>\r\n" at data; returns its length, or 0 when
+ * it does not fit before end. */
+static __always_inline __u32 tracestate__write(char *data, void *end,
+					       const struct thread_tracestate *ts, __u32 len)
+{
+	if ((void *)(data + TRACESTATE_PREFIX_LEN) > end)
+		return 0;
+	__builtin_memcpy(data, "tracestate: ", TRACESTATE_PREFIX_LEN);
+	data += TRACESTATE_PREFIX_LEN;
+	/* The CRLF is written at the loop's own index, which the verifier
+	 * knows is at most KSPAN_TRACESTATE_MAX. */
+	for (__u32 i = 0; i <= KSPAN_TRACESTATE_MAX; i++) {
+		if (i == len) {
+			if ((void *)(data + i + 2) > end)
+				return 0;
+			data[i] = '\r';
+			data[i + 1] = '\n';
+			return TRACESTATE_PREFIX_LEN + len + 2;
+		}
+		if ((void *)(data + i + 1) > end)
+			return 0;
+		data[i] = ts->value[i & (KSPAN_TRACESTATE_MAX - 1)];
+	}
+	return 0;
+}
+
 SEC("sk_msg")
 int kspan_sk_msg_inject(struct sk_msg_md *msg)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct inflight_syscall *in = bpf_map_lookup_elem(&inflight, &id);
+	const struct thread_tracestate *ts = NULL;
 	char line[TRACEPARENT_LINE_LEN];
-	__u32 off;
-	void *data, *end;
+	__u32 off, total, ts_len = 0;
+	char *data;
+	void *end;
 
 	/* Only the first piece of the write whose entry asked for it, on the
 	 * socket that write is on. */
@@ -126,25 +156,35 @@ int kspan_sk_msg_inject(struct sk_msg_md *msg)
 		return KSPAN_SK_PASS;
 	}
 	traceparent__format(line, &in->ctx);
-	if (bpf_msg_push_data(msg, off, TRACEPARENT_LINE_LEN, 0)) {
+	if (in->inject_tracestate) {
+		ts = thread__tracestate(in->ctx.parent_span_id);
+		if (ts)
+			ts_len = ts->len & (KSPAN_TRACESTATE_MAX * 2 - 1);
+		if (ts_len > KSPAN_TRACESTATE_MAX)
+			ts = NULL;
+	}
+	total = TRACEPARENT_LINE_LEN + (ts ? TRACESTATE_PREFIX_LEN + ts_len + 2 : 0);
+	if (bpf_msg_push_data(msg, off, total, 0)) {
 		counter__inc(KSPAN_CNT_INJECT_FAILED);
 		return KSPAN_SK_PASS;
 	}
 	/* msg->data now points at `off`, the inserted bytes. */
-	if (bpf_msg_pull_data(msg, off, off + TRACEPARENT_LINE_LEN, 0))
+	if (bpf_msg_pull_data(msg, off, off + total, 0))
 		goto undo;
-	data = (void *)(long)msg->data;
+	data = (char *)(long)msg->data;
 	end = (void *)(long)msg->data_end;
-	if (data + TRACEPARENT_LINE_LEN > end)
+	if ((void *)(data + TRACEPARENT_LINE_LEN) > end)
 		goto undo;
 	__builtin_memcpy(data, line, TRACEPARENT_LINE_LEN);
+	if (ts && !tracestate__write(data + TRACEPARENT_LINE_LEN, end, ts, ts_len))
+		goto undo;
 	counter__inc(KSPAN_CNT_TRACEPARENT_INJECTED);
 	return KSPAN_SK_PASS;
 undo:
 	counter__inc(KSPAN_CNT_INJECT_FAILED);
 	/* Uninitialised kernel memory must never leave: take the bytes out
 	 * again, or fail the write rather than send them. */
-	if (bpf_msg_pop_data(msg, off, TRACEPARENT_LINE_LEN, 0))
+	if (bpf_msg_pop_data(msg, off, total, 0))
 		return KSPAN_SK_DROP;
 	return KSPAN_SK_PASS;
 }

@@ -36,7 +36,8 @@ struct inflight_syscall {
 	__u8 direction;	  /* enum kspan_direction */
 	__u16 local_port; /* of the socket, for the sk_msg program's identity check */
 	__u16 inject_off; /* where the sk_msg program inserts traceparent; 0: nowhere */
-	__u8 _pad[2];
+	__u8 inject_tracestate; /* also insert the served request's tracestate */
+	__u8 _pad;
 	/* A request written by a client: its context, decided at entry so that
 	 * the header inserted during the syscall and the DATA event at its exit
 	 * carry the same ids (ctx.flags & KSPAN_CTX_F_VALID when decided). */

@@ -45,6 +45,31 @@ struct {
 	__type(value, struct thread_request);
 } thread_requests SEC(".maps");
 
+/* The tracestate of the request a thread serves, forwarded with the
+ * traceparent kspan inserts into the thread's CLIENT requests. Apart from
+ * thread_requests: few requests carry one, and it is large. */
+struct thread_tracestate {
+	__u8 span_id[8]; /* the SERVER span it arrived with */
+	__u16 len;
+	__u8 _pad[6];
+	char value[KSPAN_TRACESTATE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_TRACESTATES);
+	__type(key, __u32);
+	__type(value, struct thread_tracestate);
+} thread_tracestates SEC(".maps");
+
+/* Per-CPU room to build a thread_tracestate (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct thread_tracestate);
+} tracestate_scratch SEC(".maps");
+
 /* A request's first byte on a connection, named from the writer's side. */
 struct peer_request_key {
 	struct endpoint_key src; /* the CLIENT's end */
@@ -137,11 +162,54 @@ static __always_inline void thread__created(__u32 parent_tid, __u32 child_tid)
 		t.parent_tid = parent_tid;
 	t.inherited = 1;
 	bpf_map_update_elem(&thread_requests, &child_tid, &t, BPF_ANY);
+	{
+		struct thread_tracestate *ts =
+		    bpf_map_lookup_elem(&thread_tracestates, &parent_tid);
+		if (ts)
+			bpf_map_update_elem(&thread_tracestates, &child_tid, ts, BPF_ANY);
+	}
 }
 
 static __always_inline void thread__exited(__u32 tid)
 {
 	bpf_map_delete_elem(&thread_requests, &tid);
+	bpf_map_delete_elem(&thread_tracestates, &tid);
+}
+
+/* The current thread's SERVER request (span span_id) carries tracestate
+ * value[0..len) (len 0: none). */
+static __always_inline void thread__set_tracestate(const __u8 *span_id, const __u8 *value,
+						   __u32 len)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct thread_tracestate *t;
+
+	if (len == 0 || len > KSPAN_TRACESTATE_MAX) {
+		bpf_map_delete_elem(&thread_tracestates, &tid);
+		return;
+	}
+	t = bpf_map_lookup_elem(&tracestate_scratch, &zero);
+	if (!t)
+		return;
+	__builtin_memcpy(t->span_id, span_id, 8);
+	t->len = (__u16)len;
+	if (bpf_probe_read_kernel(t->value, len & (KSPAN_TRACESTATE_MAX * 2 - 1), value))
+		return;
+	bpf_map_update_elem(&thread_tracestates, &tid, t, BPF_ANY);
+}
+
+/* The tracestate of request span_id, when the current thread holds it. */
+static __always_inline struct thread_tracestate *thread__tracestate(const __u8 *span_id)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_tracestate *t = bpf_map_lookup_elem(&thread_tracestates, &tid);
+	__u64 mine, theirs;
+
+	if (!t || t->len == 0 || t->len > KSPAN_TRACESTATE_MAX)
+		return NULL;
+	__builtin_memcpy(&mine, t->span_id, 8);
+	__builtin_memcpy(&theirs, span_id, 8);
+	return mine == theirs ? t : NULL;
 }
 
 static __always_inline void peer__key(struct peer_request_key *k, const struct kspan_conn_tuple *t,

@@ -121,8 +121,9 @@ enum kspan_syscall {
 #define KSPAN_CTX_F_VALID	   (1u << 0) /* the kernel decided a context for this message */
 #define KSPAN_CTX_F_HAS_PARENT	   (1u << 1) /* parent_span_id comes from an incoming traceparent */
 #define KSPAN_CTX_F_HAS_TRACESTATE (1u << 2) /* the request also carries tracestate */
-#define KSPAN_CTX_F_HAS_HEADER	   (1u << 3) /* kernel-internal, never sent: a traceparent is present \
-					      */
+#define KSPAN_CTX_F_HAS_HEADER                                                                     \
+	(1u << 3) /* kernel-internal, never sent: a traceparent is present                         \
+		   */
 
 /* W3C trace context as the kernel decided it for the first request that
  * starts in a DATA event's payload. */
@@ -174,7 +175,7 @@ struct kspan_data_event {
 	__u8 syscall;		    /* enum kspan_syscall */
 	__u16 seq;		    /* per connection and direction: a gap means lost events */
 	struct kspan_trace_ctx ctx; /* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
-	/* __u8 payload[captured_len] follows */
+				    /* __u8 payload[captured_len] follows */
 };
 _Static_assert(sizeof(struct kspan_data_event) == 24 + 8 + 8 + 48 + 8 + 8 + 40,
 	       "kspan_data_event layout");
@@ -227,14 +228,18 @@ enum kspan_counter {
 #define KSPAN_PROPAGATE_TUPLE	(1u << 1) /* join both ends of a connection seen on this node */
 
 /* Map sizes, in one place. */
-#define KSPAN_MAX_CONNS		    65536
-#define KSPAN_MAX_INFLIGHT	    16384
-#define KSPAN_MAX_FILTER_PIDS	    1024
-#define KSPAN_MAX_FILTER_PORTS	    256
-#define KSPAN_MAX_PROCS		    16384
-#define KSPAN_MAX_SELF_ENDPOINTS    256
-#define KSPAN_MAX_THREADS	    16384
-#define KSPAN_MAX_PEER_REQUESTS	    16384
+#define KSPAN_MAX_CONNS		 65536
+#define KSPAN_MAX_INFLIGHT	 16384
+#define KSPAN_MAX_FILTER_PIDS	 1024
+#define KSPAN_MAX_FILTER_PORTS	 256
+#define KSPAN_MAX_PROCS		 16384
+#define KSPAN_MAX_SELF_ENDPOINTS 256
+#define KSPAN_MAX_THREADS	 16384
+#define KSPAN_MAX_PEER_REQUESTS	 16384
+#define KSPAN_MAX_TRACESTATES	 4096
+/* Longest tracestate value forwarded (W3C Trace Context 3.3.1.5: vendors
+ * should propagate at least 512 characters); longer ones are not forwarded. */
+#define KSPAN_TRACESTATE_MAX	    512
 #define KSPAN_MAX_INJECT_SOCKETS    65536
 #define KSPAN_RINGBUF_DEFAULT_BYTES (8u << 20)
 

@@ -18,7 +18,7 @@ import os
 import random
 
 import harness
-from checks import fmt
+from checks import fmt, rand_hex
 from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, curl, involves_port
 
 
@@ -91,14 +91,14 @@ class ChainChecks:
     def check_addresses(self, chain):
         pass
 
-    def assert_connected(self, chain):
+    def assert_connected(self, chain, root_parent=""):
         trace = chain[0].trace_id
         self.assertRegex(trace, r"^[0-9a-f]{32}$")
         for s in chain:
             self.assertEqual(s.trace_id, trace, "one trace id for the whole chain:\n%s"
                              % fmt(chain))
-        self.assertEqual(chain[0].parent_span_id, "", "curl's CLIENT span is the root: %r"
-                         % chain[0])
+        self.assertEqual(chain[0].parent_span_id, root_parent, "the chain's first span's parent: "
+                         "%r" % chain[0])
         for parent, child in zip(chain, chain[1:]):
             self.assertEqual(child.parent_span_id, parent.span_id,
                              "wrong parent:\n child  %r\n parent %r" % (child, parent))
@@ -167,6 +167,62 @@ class TestPropagationChain(ChainChecks, harness.KspanCase):
             chain = self.tree(t, r.pid)
             self.assert_connected(chain)
         self.check_received_headers(body, chain, injected=True)
+
+    TRACESTATE = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+
+    def test_w3c_future_version_is_followed_and_reemitted_as_00(self):
+        """A version-01 traceparent with extra fields is accepted (W3C 4.3);
+        what kspan inserts downstream is version 00, and the tracestate goes
+        along unchanged."""
+        self.start("all")
+        tid, psid = rand_hex(32), rand_hex(16)
+        out = os.path.join(harness.tempdir(), "body")
+        r = curl(self.a.url("/call/urllib/call/urllib/ok"), output=out,
+                 headers=["traceparent: 01-%s-%s-01-future-fields" % (tid, psid),
+                          "tracestate: " + self.TRACESTATE])
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        with open(out) as f:
+            body = json.load(f)
+        spans = self.chain_spans(6)
+        c0, sa, ca, sb, cb, sn = self.tree(spans, r.pid)
+        for s in (c0, sa, ca, sb, cb, sn):
+            self.assertEqual(s.trace_id, tid, "the incoming trace continues: %r" % s)
+        self.assertEqual(c0.parent_span_id, psid, repr(c0))
+        self.assert_connected([sa, ca, sb, cb, sn], root_parent=psid)
+        self.assertEqual(body["next"]["traceparent"], "00-%s-%s-01" % (tid, ca.span_id), body)
+        self.assertEqual(body["next"]["tracestate"], self.TRACESTATE, body)
+        for s in (sa, sb, sn):
+            self.assertEqual(s.trace_state, self.TRACESTATE, "tracestate intact: %r" % s)
+
+    def test_w3c_invalid_traceparent_starts_a_new_trace(self):
+        self.start("all")
+        tid, psid = rand_hex(32), rand_hex(16)
+        cases = [
+            ("uppercase", "00-%s-%s-01" % (tid.upper(), psid.upper())),
+            ("version ff", "ff-%s-%s-01" % (tid, psid)),
+            ("zero trace id", "00-%s-%s-01" % ("0" * 32, psid)),
+            ("zero parent id", "00-%s-%s-01" % (tid, "0" * 16)),
+        ]
+        for what, header in cases:
+            with self.subTest(case=what):
+                self.rx.clear()
+                out = os.path.join(harness.tempdir(), "body")
+                r = curl(self.a.url("/call/urllib/call/urllib/ok"), output=out,
+                         headers=["traceparent: " + header, "tracestate: " + self.TRACESTATE])
+                self.assertEqual((r.rc, r.http_code), (0, 200), r)
+                with open(out) as f:
+                    body = json.load(f)
+                spans = self.chain_spans(6)
+                c0, sa, ca, sb, cb, sn = self.tree(spans, r.pid)
+                self.assertEqual(body["traceparent"], header, "curl's header went out as is")
+                self.assertEqual(sa.parent_span_id, "", "A starts a new trace: %r" % sa)
+                self.assertNotIn(sa.trace_id, (tid, tid.upper(), "0" * 32), repr(sa))
+                self.assertEqual(sa.trace_state, "", "tracestate ignored with an invalid "
+                                 "traceparent: %r" % sa)
+                self.assert_connected([sa, ca, sb, cb, sn])
+                self.assertEqual(body["next"]["traceparent"],
+                                 "00-%s-%s-01" % (sa.trace_id, ca.span_id), body)
+                self.assertIsNone(body["next"]["tracestate"], body)
 
     def test_chain_off_keeps_in_process_links_only(self):
         self.start("off")
