@@ -30,7 +30,7 @@ endif
 BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libssl-dev \
 	libjson-c-dev
-TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs npm \
+TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio openssl
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio
 # The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh).
@@ -74,7 +74,7 @@ STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test-deps bench-deps otel-node-deps run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
+.PHONY: all deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
 	clean format
 
 all: $(BUILD)/kspan
@@ -159,12 +159,18 @@ OTEL_NODE_PACKAGES := @opentelemetry/api@1.9.0 @opentelemetry/sdk-trace-node@1.3
 	@opentelemetry/instrumentation-http@0.57.2
 
 $(OTEL_NODE)/.installed:
+	$(Q)command -v npm >/dev/null || $(MAKE) --no-print-directory npm-dep
 	$(call msg,NPM,$(OTEL_NODE))
 	$(Q)mkdir -p $(OTEL_NODE)
 	$(Q)npm install --prefix $(OTEL_NODE) --no-audit --no-fund --silent $(OTEL_NODE_PACKAGES)
 	$(Q)touch $@
 
 otel-node-deps: $(OTEL_NODE)/.installed
+
+# Debian's nodejs needs the separate npm package; NodeSource's nodejs brings
+# npm itself and conflicts with Debian's.
+npm-dep:
+	$(call install_missing,npm)
 
 integration-tests: $(BUILD)/kspan otel-node-deps
 	$(Q)/usr/bin/python3 tests/integration/run.py
