@@ -32,6 +32,10 @@ BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev z
 	libjson-c-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server python3-grpcio openssl
+# npm packages for the gRPC tests, installed under build/ (never committed).
+NPM_DIR := $(BUILD)/npm
+GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json
+GRPC_JS_VERSION := 1.14.7
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio
 # The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh).
 VM_PACKAGES := qemu-system-x86 busybox-static cpio
@@ -99,6 +103,13 @@ deps:
 
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
+	$(Q)$(MAKE) --no-print-directory $(GRPC_JS)
+
+$(GRPC_JS):
+	$(call msg,NPM,@grpc/grpc-js@$(GRPC_JS_VERSION) into $(NPM_DIR))
+	$(Q)command -v npm >/dev/null || $(MAKE) --no-print-directory npm-dep
+	$(Q)npm install --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error \
+		@grpc/grpc-js@$(GRPC_JS_VERSION) >/dev/null
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
@@ -172,7 +183,7 @@ otel-node-deps: $(OTEL_NODE)/.installed
 npm-dep:
 	$(call install_missing,npm)
 
-integration-tests: $(BUILD)/kspan otel-node-deps
+integration-tests: $(BUILD)/kspan otel-node-deps $(GRPC_JS)
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
 # kspan's probe backends on Debian's 6.1 kernel under QEMU (TCG); the kernel

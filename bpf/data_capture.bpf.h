@@ -49,9 +49,10 @@ static __always_inline __u32 capture__iov_limit(__u32 iovcnt, __u32 max)
  * Copies up to `want` (<= KSPAN_CAPTURE_MAX) bytes of the syscall's user
  * buffer (iovcnt == 0) or iovec array (CAPTURE_IOV_KERNEL: one the kernel
  * copied) into s->payload, starting `skip` bytes
- * into the data; returns how many were copied. Callers bound iovcnt to the
- * entries they want walked (at most KSPAN_H2_MAX_IOVECS). A global function: the verifier checks it
- * once, not once per caller and path, which keeps every program far below its limits.
+ * into the data; returns how many were copied, walking at most
+ * CAPTURE_MAX_IOVECS entries (HTTP/2 walks more, with its own cursor:
+ * http2_capture.bpf.h). A global function: the verifier checks it once, not
+ * once per caller and path, which keeps every program far below its limits.
  */
 __noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32 iovcnt, __u32 skip,
 					__u32 want)
@@ -70,7 +71,7 @@ __noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32
 		}
 		return (int)n;
 	}
-	for (__u32 i = 0; i < KSPAN_H2_MAX_IOVECS && i < iovcnt; i++) {
+	for (__u32 i = 0; i < CAPTURE_MAX_IOVECS && i < iovcnt; i++) {
 		void *entry = (void *)(buf + i * sizeof(struct iovec));
 		struct iovec iov;
 		long err;

@@ -56,9 +56,9 @@
 #define KSPAN_CAPTURE_DEFAULT 1024
 
 /* HTTP/2 connections: bytes of one syscall copied to userspace at most (in
- * KSPAN_CAPTURE_MAX pieces), and iovec entries walked. */
+ * KSPAN_CAPTURE_MAX pieces); iovec entries walked (UIO_MAXIOV). */
 #define KSPAN_H2_CAPTURE_MAX (256 * 1024)
-#define KSPAN_H2_MAX_IOVECS  64
+#define KSPAN_H2_MAX_IOVECS  1024
 
 /* How far into a captured request the kernel looks for `traceparent`. */
 #define KSPAN_CTX_SCAN_MAX 1024

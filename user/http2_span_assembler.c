@@ -782,8 +782,8 @@ void http2_assembler_on_close(struct http2_assembler *a, const struct kspan_conn
 
 	if (!c)
 		return;
-	if ((c->dir[0].seen && ev->seq_ingress != c->dir[0].next_seq) ||
-	    (c->dir[1].seen && ev->seq_egress != c->dir[1].next_seq)) {
+	if (!c->dead && ((c->dir[0].seen && ev->seq_ingress != c->dir[0].next_seq) ||
+			 (c->dir[1].seen && ev->seq_egress != c->dir[1].next_seq))) {
 		STAT_INC(a->stats, conn_event_gaps);
 		conn_kill(c, "events were lost before the close");
 	}

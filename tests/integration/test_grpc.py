@@ -20,11 +20,48 @@ def grpc_server():
     return harness.ScriptServer("grpc_server.py")
 
 
+NODE_PATH = os.path.join(harness.REPO, "build", "npm", "node_modules")
+JS_PEER = os.path.join(harness.SERVERS, "grpc_js_peer.js")
+
+
+def node_env():
+    if not os.path.isdir(os.path.join(NODE_PATH, "@grpc", "grpc-js")):
+        raise AssertionError("@grpc/grpc-js is not installed under %s: run `make test-deps`"
+                             % NODE_PATH)
+    return dict(os.environ, NODE_PATH=NODE_PATH)
+
+
+class JsServer(harness.ScriptServer):
+    """grpc_js_peer.js server (@grpc/grpc-js); prints `READY <port>`."""
+
+    def __init__(self, timeout=20.0):
+        self.host = "127.0.0.1"
+        self.proc = harness.spawn(["node", JS_PEER, "server", "--host", self.host],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  env=node_env())
+        self.pid = self.proc.pid
+        line = harness._readline_timeout(self.proc.stdout, timeout)
+        if not line.startswith(b"READY "):
+            harness._kill(self.proc)
+            raise AssertionError("grpc_js_peer.js server did not start (got %r)" % line)
+        self.port = int(line.split()[1])
+        self.names = harness.proc_names(self.pid)
+
+
+def js_client(port, scenario, *args, timeout=60.0):
+    """grpc_js_peer.js client; returns (pid, result dict)."""
+    return _run_client(["node", JS_PEER, "client"], port, scenario, args, timeout, node_env())
+
+
 def python_client(port, scenario, *args, timeout=60.0):
     """clients/grpc_client.py; returns (pid, result dict)."""
-    p = harness.spawn([harness.PY, os.path.join(harness.CLIENTS, "grpc_client.py"),
-                       "127.0.0.1:%d" % port, scenario] + [str(a) for a in args],
-                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return _run_client([harness.PY, os.path.join(harness.CLIENTS, "grpc_client.py")], port,
+                       scenario, args, timeout, None)
+
+
+def _run_client(argv, port, scenario, args, timeout, env):
+    p = harness.spawn(argv + ["127.0.0.1:%d" % port, scenario] + [str(a) for a in args],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -39,6 +76,8 @@ def python_client(port, scenario, *args, timeout=60.0):
 
 
 class GrpcChecks(CommonChecks):
+
+    ua = "grpc-python/"  # the client's user agent prefix
 
     def check_grpc_span(self, s, kind, pid, port, method, code, error=None):
         """One call's span; `error` overrides the semconv error rule (for
@@ -56,7 +95,7 @@ class GrpcChecks(CommonChecks):
         self.assert_attr(s, "network.protocol.version", "2")
         self.assert_attr(s, "network.peer.address", "127.0.0.1")
         self.assertNotIn("kspan.http2.headers_partial", s.attributes, repr(s))
-        self.assertTrue(s.attr("user_agent.original", "").startswith("grpc-python/"), repr(s))
+        self.assertTrue(s.attr("user_agent.original", "").startswith(self.ua), repr(s))
         if code is None:
             self.assertNotIn("rpc.grpc.status_code", s.attributes, repr(s))
         else:
@@ -179,3 +218,90 @@ class TestGrpcPython(GrpcChecks, harness.SharedKspanCase):
         self.assertEqual(len({s.attr("network.peer.port") for s in ss}), 1,
                          "one connection: %s" % fmt(ss))
         self.assertEqual(len({s.span_id for s in ss + cs}), 200, "distinct span ids")
+
+
+class TestGrpcJs(GrpcChecks, harness.SharedKspanCase):
+    """@grpc/grpc-js on both ends, and each runtime talking to the other."""
+
+    ua = "grpc-node-js/"
+
+    @classmethod
+    def setUpServers(cls):
+        cls.srv = JsServer()
+
+    def test_unary_ok_and_errors(self):
+        srv = self.srv
+        pid, res = js_client(srv.port, "unary", 2, 10)
+        self.assertEqual(res["codes"], ["OK"] * 2, res)
+        ss, cs = self.calls(srv, pid, 2)
+        for s, c in zip(ss, cs):
+            self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 0)
+            self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", 0)
+            self.check_covers(c, s)
+        for name in ("NOT_FOUND", "INTERNAL"):
+            with self.subTest(status=name):
+                self.rx.clear()
+                pid, res = js_client(srv.port, "status", name)
+                self.assertEqual(res["codes"], [name], res)
+                (s,), (c,) = self.calls(srv, pid, 1)
+                self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary",
+                                     CODES[name])
+                self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", CODES[name])
+                self.assert_attr(c, "error.type", name)
+
+    def test_deadline_exceeded(self):
+        srv = self.srv
+        pid, res = js_client(srv.port, "deadline", 300, 1500)
+        self.assertEqual(res["codes"], ["DEADLINE_EXCEEDED"], res)
+        (s,), (c,) = self.calls(srv, pid, 1)
+        for sp, pid_, kind in ((s, srv.pid, SPAN_KIND_SERVER), (c, pid, SPAN_KIND_CLIENT)):
+            self.assertEqual(sp.status_code, STATUS_ERROR, repr(sp))
+            if "rpc.grpc.status_code" in sp.attributes:
+                self.check_grpc_span(sp, kind, pid_, srv.port, "Unary", 4)
+            else:
+                self.check_grpc_span(sp, kind, pid_, srv.port, "Unary", None, error=True)
+                self.assert_attr(sp, "error.type", "rst_stream")
+
+    def test_streaming_calls_with_large_messages(self):
+        srv = self.srv
+        for scenario, method, want in (("server_stream", "ServerStream", 4 * 70000),
+                                       ("client_stream", "ClientStream", None),
+                                       ("bidi", "Bidi", 4 * 70000)):
+            with self.subTest(scenario=scenario):
+                self.rx.clear()
+                pid, res = js_client(srv.port, scenario, 4, 70000)
+                self.assertEqual(res["codes"], ["OK"], res)
+                if want is not None:
+                    self.assertEqual(res["sizes"], [want], res)
+                (s,), (c,) = self.calls(srv, pid, 1)
+                self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, method, 0)
+                self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, method, 0)
+                self.check_covers(c, s)
+
+    def test_100_concurrent_streams_on_one_connection(self):
+        srv = self.srv
+        pid, res = js_client(srv.port, "concurrent", 100)
+        self.assertEqual(res["codes"], ["OK"] * 100, res)
+        ss, cs = self.calls(srv, pid, 100)
+        for s in ss:
+            self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 0)
+        for c in cs:
+            self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", 0)
+        self.assertEqual(len({s.attr("network.peer.port") for s in ss}), 1, fmt(ss))
+
+    def test_python_client_to_node_server(self):
+        srv = self.srv
+        self.ua = "grpc-python/"
+        pid, res = python_client(srv.port, "status", "NOT_FOUND")
+        self.assertEqual(res["codes"], ["NOT_FOUND"], res)
+        (s,), (c,) = self.calls(srv, pid, 1)
+        self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 5)
+        self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", 5)
+
+    def test_node_client_to_python_server(self):
+        srv = grpc_server()
+        pid, res = js_client(srv.port, "unary", 1, 100000)
+        self.assertEqual(res["codes"], ["OK"], res)
+        (s,), (c,) = self.calls(srv, pid, 1)
+        self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 0)
+        self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", 0)
