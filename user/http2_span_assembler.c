@@ -319,35 +319,47 @@ static void on_field(void *ctx, const uint8_t *name, size_t name_len, const uint
 	}
 }
 
-/* Decodes the direction's gathered block into f; returns true when it was
- * decoded with the full HPACK state, false when only partially. */
-static bool decode_block(struct h2_conn *c, struct h2_direction *d, struct h2_fields *f)
+enum block_decoding {
+	BLOCK_FULL,	/* decoded with the direction's HPACK state */
+	BLOCK_PARTIAL,	/* the state is unknown: static entries and literals only */
+	BLOCK_FAILED,	/* this block did not decode: its fields are unknown */
+};
+
+/* Decodes the direction's gathered block into f. */
+static enum block_decoding decode_block(struct h2_conn *c, struct h2_direction *d,
+					struct h2_fields *f)
 {
 	struct h2_block *b = &d->block;
+	bool failed = false;
 
 	memset(f, 0, sizeof(*f));
 	f->grpc_status = -1;
-	if (b->too_big && !d->hpack.broken) {
+	if (b->too_big) {
+		if (!d->hpack.broken)
+			STAT_INC(c->a->stats, h2_header_decode_errors);
 		d->hpack.broken = true;
-		STAT_INC(c->a->stats, h2_header_decode_errors);
+		return BLOCK_FAILED;
 	}
 	if (d->full_decoding && !d->hpack.broken) {
 		if (hpack_decoder_decode(&d->hpack, b->buf, b->len, on_field, f) == 0)
-			return true;
+			return BLOCK_FULL;
 		STAT_INC(c->a->stats, h2_header_decode_errors);
 		log_debug("conn %016llx: an HTTP/2 header block failed to decode; later blocks "
 			  "of this direction are decoded partially",
 			  (unsigned long long)c->conn_id);
-		memset(f, 0, sizeof(*f));
-		f->grpc_status = -1;
+		failed = true;
 	}
+	memset(f, 0, sizeof(*f));
+	f->grpc_status = -1;
+	if (failed)
+		return BLOCK_FAILED;
 	STAT_INC(c->a->stats, h2_header_blocks_partial);
-	if (b->too_big ||
-	    hpack_decode_static_only(&c->a->scratch, b->buf, b->len, on_field, f) < 0) {
+	if (hpack_decode_static_only(&c->a->scratch, b->buf, b->len, on_field, f) < 0) {
 		memset(f, 0, sizeof(*f)); /* nothing from a malformed block */
 		f->grpc_status = -1;
+		return BLOCK_FAILED;
 	}
-	return false;
+	return BLOCK_PARTIAL;
 }
 
 static void on_request_block(struct h2_conn *c, uint32_t id, const struct h2_fields *f, bool full)
@@ -424,15 +436,22 @@ static void block_done(struct h2_conn *c)
 	struct h2_block *b = &d->block;
 	struct h2_fields f;
 	struct h2_stream *st;
-	bool full;
+	enum block_decoding how;
 
 	b->active = false;
-	full = decode_block(c, d, &f);
+	how = decode_block(c, d, &f);
 	b->len = 0;
 	if (b->push)
 		return; /* decoded to keep HPACK in step; pushes are not traced */
 	if (is_request_dir(c, c->cur)) {
-		on_request_block(c, b->stream_id, &f, full);
+		/* A request whose headers did not decode gets no span rather
+		 * than one without a name (counted above). */
+		if (how != BLOCK_FAILED)
+			on_request_block(c, b->stream_id, &f, how == BLOCK_FULL);
+		else
+			c->last_request_stream = b->stream_id > c->last_request_stream
+						     ? b->stream_id
+						     : c->last_request_stream;
 		return;
 	}
 	st = u64_map_get(&c->streams, b->stream_id);

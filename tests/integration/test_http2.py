@@ -2,6 +2,7 @@
 answering curl --http2-prior-knowledge and nghttp (nghttp2-client)."""
 
 import os
+import re
 import subprocess
 
 import harness
@@ -178,3 +179,83 @@ class TestH2c(H2Checks, harness.SharedKspanCase):
         self.assertEqual(len({s.attr("network.peer.port") for s in ss}), 1,
                          "one connection: %s" % fmt(ss))
         self.assertEqual(len({s.span_id for s in ss + cs}), 2 * n, "distinct span ids")
+
+
+RAW_SENDER = r"""
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.settimeout(2)
+s.sendall(bytes.fromhex(sys.argv[3]))
+time.sleep(0.3)
+try:
+    while s.recv(65536):
+        pass
+except OSError:
+    pass
+s.close()
+"""
+
+
+def frame(ftype, flags, stream, payload):
+    n = len(payload)
+    return bytes([n >> 16, (n >> 8) & 255, n & 255, ftype, flags]) + \
+        stream.to_bytes(4, "big") + payload
+
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+SETTINGS = frame(4, 0, 0, b"")
+
+
+class TestH2BadInput(H2Checks, harness.KspanCase):
+    """Bytes that are not (valid) HTTP/2 after a valid preface, sent to nghttpd
+    by a raw client: counted, no span, no crash; the server keeps being traced."""
+
+    def send_raw(self, port, data):
+        p = harness.spawn([harness.PY, "-c", RAW_SENDER, "127.0.0.1", str(port), data.hex()],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        return p.pid
+
+    def test_garbage_truncated_and_undecodable(self):
+        srv = Nghttpd()
+        k = self.start_kspan(ports=[srv.port])
+        cases = {
+            # the first frame after the preface must be SETTINGS
+            "garbage": PREFACE + b"this is not an HTTP/2 frame at all",
+            # a HEADERS frame announcing 100 bytes, 10 sent, then the end
+            "truncated": PREFACE + SETTINGS + frame(1, 4, 1, b"")[:5] + b"\0\0\0\1" +
+            b"\x82" * 10,
+            # HPACK index 62 of an empty dynamic table: the block cannot decode
+            "undecodable": PREFACE + SETTINGS + frame(1, 5, 1, b"\xbe"),
+        }
+        # the truncated frame's length field says 100
+        cases["truncated"] = cases["truncated"][:len(PREFACE + SETTINGS)] + b"\0\0\x64" + \
+            cases["truncated"][len(PREFACE + SETTINGS) + 3:]
+        pids = [self.send_raw(srv.port, data) for data in cases.values()]
+        k.assert_alive()
+        # the server is still traced correctly afterwards
+        r = harness.curl(srv.url("/index.html"), extra=H2)
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        (s,), (c,) = self.exchange(srv, r)
+        self.check_h2_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "/index.html", 200)
+        spans = self.rx.spans(harness.involves_port(srv.port))
+        self.assertEqual(len(spans), 2, "no span for the bad input:\n%s" % fmt(spans))
+        self.assertEqual(self.rx.spans(harness.any_of(*[harness.of_pid(p) for p in pids])), [])
+        k.stop()
+        got = counters(k.log_text())
+        self.assertIsNotNone(got, k.log_tail())
+        # garbage: both ends of that connection lose the framing
+        self.assertEqual(got["h2_framing_lost"], 2, got)
+        # undecodable: the raw sender's HEADERS, read by nghttpd and written
+        # by the sender (each end decodes its own copy)
+        self.assertEqual(got["h2_header_decode_errors"], 2, got)
+        self.assertEqual(got["spans_created"], 2, got)
+        self.assertEqual(got["events_malformed"], 0, got)
+
+
+def counters(log_text):
+    lines = [ln for ln in log_text.splitlines() if ln.startswith("kspan: counters")]
+    if not lines:
+        return None
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
