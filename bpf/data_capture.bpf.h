@@ -333,6 +333,8 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			h2__begin(c, in->direction);
 		else if (kspan_message_start(s, captured))
 			c->protocol = KSPAN_PROTO_HTTP1;
+		else if (c->adopted && http2_is_headers_frame_start(s->payload, captured))
+			c->protocol = KSPAN_PROTO_HTTP2; /* role: userspace infers it */
 		else
 			return;
 	}

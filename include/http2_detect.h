@@ -25,4 +25,36 @@ KSPAN_INLINE int http2_is_preface_start(const __u8 *buf, __u32 len)
 	return HTTP1_HAS_PREFIX(buf, 0, len, HTTP2_PREFACE_LINE);
 }
 
+/*
+ * A connection that was open before kspan started shows no preface. Its
+ * first bytes seen are taken for HTTP/2 only if they start a HEADERS frame
+ * (RFC 9113 6.2) as clients and servers write them: a complete header block
+ * (END_HEADERS) on an odd stream, no padding or priority, at most the default
+ * SETTINGS_MAX_FRAME_SIZE, whose first field is an indexed field or a table
+ * size update (HPACK section 6; ":method", ":status" are static entries).
+ * Checked only on such adopted connections.
+ */
+#define HTTP2_HEADERS_DETECT_MIN 10
+
+KSPAN_INLINE int http2_is_headers_frame_start(const __u8 *buf, __u32 len)
+{
+	__u32 flen;
+	__u8 flags, first;
+
+	if (len < HTTP2_HEADERS_DETECT_MIN)
+		return 0;
+	flen = (__u32)KSPAN_AT(buf, 0) << 16 | (__u32)KSPAN_AT(buf, 1) << 8 | KSPAN_AT(buf, 2);
+	flags = KSPAN_AT(buf, 4);
+	if (KSPAN_AT(buf, 3) != 1 || flen == 0 || flen > 16384)
+		return 0;
+	/* END_STREAM (0x1) may be set; END_HEADERS (0x4) must be; nothing else. */
+	if ((flags & ~0x05) || !(flags & 0x04))
+		return 0;
+	/* Stream id: reserved bit clear, odd (client-initiated). */
+	if ((KSPAN_AT(buf, 5) & 0x80) || !(KSPAN_AT(buf, 8) & 1))
+		return 0;
+	first = KSPAN_AT(buf, 9);
+	return (first & 0x80) || (first & 0xe0) == 0x20;
+}
+
 #endif /* HTTP2_DETECT_H */

@@ -320,9 +320,9 @@ static void on_field(void *ctx, const uint8_t *name, size_t name_len, const uint
 }
 
 enum block_decoding {
-	BLOCK_FULL,	/* decoded with the direction's HPACK state */
-	BLOCK_PARTIAL,	/* the state is unknown: static entries and literals only */
-	BLOCK_FAILED,	/* this block did not decode: its fields are unknown */
+	BLOCK_FULL,    /* decoded with the direction's HPACK state */
+	BLOCK_PARTIAL, /* the state is unknown: static entries and literals only */
+	BLOCK_FAILED,  /* this block did not decode: its fields are unknown */
 };
 
 /* Decodes the direction's gathered block into f. */
@@ -430,6 +430,20 @@ static void on_response_block(struct h2_conn *c, struct h2_stream *st, const str
 		st->grpc_status = f->grpc_status;
 }
 
+/* A connection adopted mid-stream: the kernel did not see who connected.
+ * Requests carry :method and responses :status; the direction tells the
+ * rest. */
+static bool learn_role(struct h2_conn *c, const struct h2_fields *f)
+{
+	bool ingress = c->cur == 0;
+
+	if (f->has_method)
+		c->role = ingress ? KSPAN_ROLE_SERVER : KSPAN_ROLE_CLIENT;
+	else if (f->status)
+		c->role = ingress ? KSPAN_ROLE_CLIENT : KSPAN_ROLE_SERVER;
+	return c->role != KSPAN_ROLE_UNKNOWN;
+}
+
 static void block_done(struct h2_conn *c)
 {
 	struct h2_direction *d = &c->dir[c->cur];
@@ -443,6 +457,8 @@ static void block_done(struct h2_conn *c)
 	b->len = 0;
 	if (b->push)
 		return; /* decoded to keep HPACK in step; pushes are not traced */
+	if (c->role == KSPAN_ROLE_UNKNOWN && !learn_role(c, &f))
+		return;
 	if (is_request_dir(c, c->cur)) {
 		/* A request whose headers did not decode gets no span rather
 		 * than one without a name (counted above). */
@@ -648,7 +664,8 @@ static void on_frame(void *ctx, const struct http2_frame *f)
 		on_settings(c, f);
 		return;
 	case H2_DATA:
-		if (!(f->flags & H2_FLAG_END_STREAM) || is_request_dir(c, c->cur))
+		if (!(f->flags & H2_FLAG_END_STREAM) || c->role == KSPAN_ROLE_UNKNOWN ||
+		    is_request_dir(c, c->cur))
 			return;
 		st = u64_map_get(&c->streams, f->stream_id);
 		if (st)
@@ -670,7 +687,7 @@ static void on_frame(void *ctx, const struct http2_frame *f)
 	case H2_GOAWAY: {
 		uint32_t last;
 		/* Only a server's GOAWAY concerns the client's streams. */
-		if (is_request_dir(c, c->cur) || !f->complete)
+		if (c->role == KSPAN_ROLE_UNKNOWN || is_request_dir(c, c->cur) || !f->complete)
 			return;
 		last = ((uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
 			(uint32_t)f->payload[2] << 8 | f->payload[3]) &
@@ -768,7 +785,7 @@ void http2_assembler_on_data(struct http2_assembler *a, const struct kspan_data_
 	struct h2_direction *d;
 	int dir;
 
-	if (ev->protocol != KSPAN_PROTO_HTTP2 || ev->role == KSPAN_ROLE_UNKNOWN)
+	if (ev->protocol != KSPAN_PROTO_HTTP2)
 		return;
 	if (!c) {
 		c = conn_new(a, ev);

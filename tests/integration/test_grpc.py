@@ -305,3 +305,40 @@ class TestGrpcJs(GrpcChecks, harness.SharedKspanCase):
         (s,), (c,) = self.calls(srv, pid, 1)
         self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 0)
         self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", 0)
+
+
+class TestGrpcAdopted(GrpcChecks, harness.KspanCase):
+    """A gRPC connection opened before kspan started: its HPACK state is
+    unknown, so its spans carry only what does not depend on the dynamic
+    table, marked kspan.http2.headers_partial."""
+
+    def test_connection_older_than_kspan(self):
+        srv = grpc_server()
+        p = harness.spawn([harness.PY, os.path.join(harness.CLIENTS, "grpc_client.py"),
+                           "127.0.0.1:%d" % srv.port, "after_line", "2", "10"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = harness._readline_timeout(p.stdout, 30)
+        self.assertEqual(line, b"CONNECTED\n")
+        self.start_kspan(ports=[srv.port])
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=60)
+        res = json.loads(out.decode().strip().splitlines()[-1])
+        self.assertEqual(res["codes"], ["OK", "OK"], (res, err))
+        ss, cs = self.calls(srv, p.pid, 2)
+        for s, kind, pid in [(s, SPAN_KIND_SERVER, srv.pid) for s in ss] + \
+                [(c, SPAN_KIND_CLIENT, p.pid) for c in cs]:
+            self.assertEqual(s.kind, kind, repr(s))
+            self.assertEqual(s.pid, pid, repr(s))
+            self.assert_attr(s, "kspan.http2.headers_partial", True)
+            self.assert_attr(s, "network.protocol.version", "2")
+            # static-table fields survive: :method POST, :status 200
+            self.assert_attr(s, "http.request.method", "POST")
+            self.assert_attr(s, "http.response.status_code", 200)
+            self.assertEqual(s.name, "POST", repr(s))
+            # what only the dynamic table knows is left out, never guessed
+            for key in ("url.path", "rpc.method", "rpc.service", "user_agent.original"):
+                self.assertNotIn(key, s.attributes, repr(s))
+            self.assertEqual(s.status_code, STATUS_UNSET, repr(s))
+        for s, c in zip(ss, cs):
+            self.check_covers(c, s)

@@ -10,6 +10,8 @@ Usage: grpc_client.py HOST:PORT SCENARIO [ARGS...]
   client_stream N SIZE  one call, N request messages of SIZE bytes
   bidi N SIZE           one call, N messages each way
   concurrent N          N unary calls in flight at once on the channel
+  after_line N SIZE     one unary call, print CONNECTED, wait for a line on
+                        stdin, then N unary calls on the same connection
 Output: {"codes": [status code name of each call, in order], "sizes": [...]}
 """
 
@@ -75,6 +77,13 @@ def main():
                 record("OK", f.result())
             except grpc.RpcError as e:
                 record(e.code().name, None)
+    elif scenario == "after_line":
+        unary(b"first", timeout=20)
+        print("CONNECTED", flush=True)
+        sys.stdin.readline()
+        n, size = int(args[0]), int(args[1])
+        for _ in range(n):
+            record(*code_of(lambda: unary(b"x" * size, timeout=20)))
     else:
         sys.exit("unknown scenario %s" % scenario)
     ch.close()
