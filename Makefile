@@ -205,6 +205,7 @@ bench: bench-deps
 	$(Q)tests/bench/bench_syscalls.sh
 	$(Q)tests/bench/bench_nginx.sh
 	$(Q)tests/bench/bench_propagation.sh
+	$(Q)tests/bench/bench_grpc.sh
 	$(Q)$(MAKE) --no-print-directory bench-vm
 
 # Per-backend probe cost, measured in the VM test's guest (ratios only).
