@@ -559,7 +559,9 @@ void span_assembler_on_close(struct span_assembler *a, const struct kspan_conn_e
 
 	if (!c)
 		return;
-	if (ev->seq_ingress != c->next_seq[0] || ev->seq_egress != c->next_seq[1])
+	/* After an h2c upgrade the later events went to HTTP/2: no loss. */
+	if (ev->protocol == KSPAN_PROTO_HTTP1 &&
+	    (ev->seq_ingress != c->next_seq[0] || ev->seq_egress != c->next_seq[1]))
 		conn_resync(a, c);
 	conn_end(a, c, ev->hdr.ts_ns);
 	conn_free(c);

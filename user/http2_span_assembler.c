@@ -399,9 +399,13 @@ static void on_request_block(struct h2_conn *c, uint32_t id, const struct h2_fie
 	add_request_attributes(c, st, f, !full);
 }
 
-static void on_response_block(struct h2_conn *c, struct h2_stream *st, const struct h2_fields *f)
+static void on_response_block(struct h2_conn *c, struct h2_stream *st, const struct h2_fields *f,
+			      bool full)
 {
 	struct span *s = st->span;
+
+	if (!full && !attribute_list_find(&s->attrs, "kspan.http2.headers_partial"))
+		attribute_list_add_bool(&s->attrs, "kspan.http2.headers_partial", true);
 
 	if (!st->response_started) {
 		/* 1xx are interim (RFC 9113 section 8.1). */
@@ -475,7 +479,7 @@ static void block_done(struct h2_conn *c)
 		STAT_INC(c->a->stats, h2_orphan_responses);
 		return;
 	}
-	on_response_block(c, st, &f);
+	on_response_block(c, st, &f, how == BLOCK_FULL);
 	if (b->end_stream)
 		finish_stream(c, st, c->ev->hdr.ts_ns);
 }

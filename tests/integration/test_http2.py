@@ -259,3 +259,70 @@ def counters(log_text):
     if not lines:
         return None
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
+
+
+H2O_CONF = """\
+user: root
+listen:
+  host: 127.0.0.1
+  port: {port}
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: {dir}
+access-log: /dev/null
+"""
+
+
+class TestH2cUpgrade(H2Checks, harness.SharedKspanCase):
+    """curl --http2 against h2o: an HTTP/1.1 request with `Upgrade: h2c`, the
+    101 response, then HTTP/2 on the same connection."""
+
+    @classmethod
+    def setUpServers(cls):
+        cls.dir = harness.tempdir("kspan-it-h2o-")
+        with open(os.path.join(cls.dir, "index.html"), "w") as f:
+            f.write("<html>kspan h2o</html>\n")
+        for _ in range(5):
+            cls.port = harness.free_port()
+            conf = os.path.join(cls.dir, "h2o.conf")
+            with open(conf, "w") as f:
+                f.write(H2O_CONF.format(port=cls.port, dir=cls.dir))
+            cls.proc = harness.spawn(["h2o", "-c", conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+            if harness.wait_port("127.0.0.1", cls.port, 10):
+                break
+            harness._kill(cls.proc)
+        else:
+            raise AssertionError("h2o did not start")
+        # h2o serves from a worker process of the same name
+        cls.pids = {cls.proc.pid} | set(harness.proc_children(cls.proc.pid))
+
+    def test_upgrade_then_http2(self):
+        url = "http://127.0.0.1:%d/index.html" % self.port
+        r = harness.curl([url, url], extra=["--http2"])
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual([t[0] for t in r.transfers], [200, 200], r)
+        ss, cs = self.exchange(self, r, count=2)
+        # The upgrade request is an HTTP/1.1 exchange answered by 101 (its
+        # real response goes out on HTTP/2 stream 1, after the switch).
+        for s in (ss[0], cs[0]):
+            self.assert_attr(s, "network.protocol.version", "1.1")
+            self.assert_attr(s, "http.response.status_code", 101)
+            self.assertIn(s.pid, self.pids | {r.pid}, repr(s))
+        # The second request is HTTP/2 stream 3. The server wrote its first
+        # HTTP/2 frames together with the 101: that direction's header
+        # decoding started blind, so those spans are marked partial, and
+        # carry only what the static table and literals give.
+        s, c = ss[1], cs[1]
+        self.assertIn(s.pid, self.pids, repr(s))
+        self.assertEqual(c.pid, r.pid, repr(c))
+        # requests: the client's direction began with the preface (decoded
+        # in full); responses: the server's direction did not.
+        for sp in (s, c):
+            self.assert_attr(sp, "network.protocol.version", "2")
+            self.assert_attr(sp, "http.request.method", "GET")
+            self.assert_attr(sp, "url.path", "/index.html")
+            self.assert_attr(sp, "kspan.http2.headers_partial", True)
+        self.assert_attr(s, "http.response.status_code", 200)

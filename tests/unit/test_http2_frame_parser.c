@@ -290,6 +290,44 @@ static void test_extension_frame_ignored(void **state)
 	http2_frame_parser_free(&p);
 }
 
+/* Adopted connections: which first bytes are taken for HTTP/2 (RFC 9113
+ * 6.2 HEADERS frame, HPACK indexed first field). */
+static void test_headers_frame_detection(void **state)
+{
+	/* 13-byte block, END_HEADERS|END_STREAM, stream 5, first field 0x83 */
+	uint8_t ok[16] = {0, 0, 13, 1, 0x05, 0, 0, 0, 5, 0x83, 0x86};
+	uint8_t b[16];
+
+	(void)state;
+	assert_true(http2_is_headers_frame_start(ok, sizeof(ok)));
+	assert_false(http2_is_headers_frame_start(ok, 9)); /* too short to tell */
+	memcpy(b, ok, sizeof(b));
+	b[3] = 0; /* DATA */
+	assert_false(http2_is_headers_frame_start(b, sizeof(b)));
+	memcpy(b, ok, sizeof(b));
+	b[4] = 0x01; /* no END_HEADERS */
+	assert_false(http2_is_headers_frame_start(b, sizeof(b)));
+	memcpy(b, ok, sizeof(b));
+	b[4] = 0x2d; /* PADDED and PRIORITY */
+	assert_false(http2_is_headers_frame_start(b, sizeof(b)));
+	memcpy(b, ok, sizeof(b));
+	b[8] = 4; /* even stream (server push) */
+	assert_false(http2_is_headers_frame_start(b, sizeof(b)));
+	memcpy(b, ok, sizeof(b));
+	b[5] = 0x80; /* reserved bit */
+	assert_false(http2_is_headers_frame_start(b, sizeof(b)));
+	memcpy(b, ok, sizeof(b));
+	b[9] = 0x40; /* a literal first: not how requests and responses start */
+	assert_false(http2_is_headers_frame_start(b, sizeof(b)));
+	memcpy(b, ok, sizeof(b));
+	b[0] = 1; /* 65549 bytes: beyond the default maximum frame size */
+	assert_false(http2_is_headers_frame_start(b, sizeof(b)));
+	memcpy(b, ok, sizeof(b));
+	b[9] = 0x3f; /* a dynamic table size update first */
+	assert_true(http2_is_headers_frame_start(b, sizeof(b)));
+	assert_false(http2_is_headers_frame_start((const uint8_t *)"GET / HTTP/1.1\r\n", 16));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +341,7 @@ int main(void)
 	    cmocka_unit_test(test_first_frame_after_preface_must_be_settings),
 	    cmocka_unit_test(test_oversized_headers_frame),
 	    cmocka_unit_test(test_extension_frame_ignored),
+	    cmocka_unit_test(test_headers_frame_detection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
