@@ -139,26 +139,37 @@ static void fail_stream(struct h2_conn *c, struct h2_stream *st, uint64_t end_mo
 	finish_stream(c, st, end_mono);
 }
 
-/* Ends every open stream above `above` with an error. u64_map_visit must
- * not see its map change, so streams are collected first. */
+struct stream_list {
+	struct h2_stream **items;
+	size_t count, cap;
+	uint32_t above;
+};
+
+static int collect_stream_above(uint64_t key, void *value, void *arg)
+{
+	struct stream_list *l = arg;
+
+	if (key > l->above && l->count < l->cap)
+		l->items[l->count++] = value;
+	return 0;
+}
+
+/* Ends every open stream with an id above `above` with an error. Streams
+ * are collected first: finishing one removes it from the map. */
 static void fail_streams(struct h2_conn *c, uint64_t end, uint32_t above, const char *error_type,
 			 const char *message)
 {
-	struct h2_stream **list;
-	size_t n = 0, cap = c->streams.count;
+	struct stream_list l = {.cap = c->streams.count, .above = above};
 
-	if (!cap)
+	if (!l.cap)
 		return;
-	list = calloc(cap, sizeof(*list));
-	if (!list)
+	l.items = calloc(l.cap, sizeof(*l.items));
+	if (!l.items)
 		return;
-	for (size_t b = 0; b < c->streams.bucket_count; b++)
-		for (struct u64_map_entry *e = c->streams.buckets[b]; e && n < cap; e = e->next)
-			if (e->key > above)
-				list[n++] = e->value;
-	for (size_t i = 0; i < n; i++)
-		fail_stream(c, list[i], end, error_type, message);
-	free(list);
+	u64_map_visit(&c->streams, collect_stream_above, &l);
+	for (size_t i = 0; i < l.count; i++)
+		fail_stream(c, l.items[i], end, error_type, message);
+	free(l.items);
 }
 
 static int drop_stream_entry(uint64_t key, void *value, void *arg)
