@@ -129,19 +129,24 @@ __noinline int kspan_h2_send_piece(struct data_scratch *s, __u64 buf, __u32 iovc
 	return (int)s->ev.bytes_total;
 }
 
-static __always_inline void h2__capture(struct conn_state *c, struct data_scratch *s,
-					const struct inflight_syscall *in, __u64 id, __u64 now,
-					__u32 bytes)
+/*
+ * Sends the syscall's `bytes` bytes as pieces; s->ev is filled already
+ * (direction and syscall included). A global function: its loop is verified
+ * once, not in every exit program that inlines data__handle().
+ */
+__noinline int kspan_h2_send_all(struct data_scratch *s, struct conn_state *c, __u64 buf,
+				 __u32 iovcnt, __u32 bytes)
 {
-	__u16 *next_seq = &c->next_seq[in->direction == KSPAN_DIR_EGRESS];
-	__u32 iovcnt = capture__iov_limit(in->iovcnt, KSPAN_H2_MAX_IOVECS);
 	struct h2_cursor cur = {};
-	bool copying = in->syscall != KSPAN_SYS_SENDFILE; /* sendfile: no user buffer */
+	bool copying;
 	__u32 off = 0;
+	int dir;
 
-	if (!c->announced)
-		process__announce(id >> 32, c->proc_start_ns, now);
-	data__fill_event(s, c, in, id, now, bytes, 0);
+	if (!s || !c)
+		return 0;
+	dir = s->ev.direction == KSPAN_DIR_EGRESS;
+	copying = s->ev.syscall != KSPAN_SYS_SENDFILE; /* sendfile: no user buffer */
+	iovcnt = capture__iov_limit(iovcnt, KSPAN_H2_MAX_IOVECS);
 	for (__u32 i = 0; i <= H2_MAX_CHUNKS && off < bytes; i++) {
 		__u32 rest = bytes - off,
 		      want = rest < KSPAN_CAPTURE_MAX ? rest : KSPAN_CAPTURE_MAX;
@@ -154,8 +159,8 @@ static __always_inline void h2__capture(struct conn_state *c, struct data_scratc
 			s->ev.bytes_total = rest;
 		}
 		/* Numbered before sending: a failed send leaves a gap. */
-		s->ev.seq = (*next_seq)++;
-		took = kspan_h2_send_piece(s, in->buf, iovcnt, &cur, want);
+		s->ev.seq = c->next_seq[dir]++;
+		took = kspan_h2_send_piece(s, buf, iovcnt, &cur, want);
 		if (took < 0)
 			break; /* the ring is full: userspace sees the gap */
 		c->announced = 1;
@@ -165,6 +170,17 @@ static __always_inline void h2__capture(struct conn_state *c, struct data_scratc
 			copying = false;
 		off += (__u32)took;
 	}
+	return 0;
+}
+
+static __always_inline void h2__capture(struct conn_state *c, struct data_scratch *s,
+					const struct inflight_syscall *in, __u64 id, __u64 now,
+					__u32 bytes)
+{
+	if (!c->announced)
+		process__announce(id >> 32, c->proc_start_ns, now);
+	data__fill_event(s, c, in, id, now, bytes, 0);
+	kspan_h2_send_all(s, c, in->buf, in->iovcnt, bytes);
 }
 
 #endif /* KSPAN_HTTP2_CAPTURE_BPF_H */

@@ -41,7 +41,7 @@ SERVERS = os.path.join(HERE, "servers")
 CLIENTS = os.path.join(HERE, "clients")
 
 LOG_MARK = "--- kspan stderr"
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 90.0  # loading the BPF programs takes 20-30 s on a busy 2-core machine
 STOP_TIMEOUT = 5.0
 SPAN_TIMEOUT = 10.0  # how long a test waits for expected spans
 
