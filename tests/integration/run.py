@@ -19,7 +19,7 @@ protobuf-compiler iproute2.
 
 Output: one line per test (ok / FAIL / ERROR / skip, seconds), the failure
 details, then `integration: N passed, M failed[, K skipped]`. The exit code
-is non-zero when anything failed. A watchdog (KSPAN_IT_TIMEOUT seconds, 1200
+is non-zero when anything failed. A watchdog (KSPAN_IT_TIMEOUT seconds, 2400
 by default) kills every child process and fails the run rather than hang.
 
 Environment: KSPAN_BIN overrides build/kspan.
@@ -188,7 +188,7 @@ def main():
         return 1
 
     result = Result(out)
-    limit = float(os.environ.get("KSPAN_IT_TIMEOUT", "1200"))
+    limit = float(os.environ.get("KSPAN_IT_TIMEOUT", "2400"))
 
     def watchdog():
         result.frozen = True
