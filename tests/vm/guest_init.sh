@@ -69,8 +69,9 @@ bench_median() {
 
 run_bench() {
 	rounds=$(arg kspan_bench_rounds)
-	# Thrown away: TCG translates the client's code on its first runs, which
-	# made the first baseline ~3x slower than the same runs later.
+	# Thrown away: TCG translates the client's code on its first runs. The
+	# baseline still drifts down during a run (seen: 244k -> 111k ns), so the
+	# backends compare best with each other, not with the baseline.
 	bench_median "$rounds" >/dev/null
 	echo "VM-BENCH without $(bench_median "$rounds")"
 	for b in $(arg kspan_backends | tr ',' ' '); do
