@@ -1058,6 +1058,48 @@ static uint64_t far_deadline(void)
 	return clock_mono_ns() + 60ull * 1000 * 1000 * 1000;
 }
 
+/*
+ * One exporter against one test server. A test opens the run, tunes the
+ * server (x.srv) and the configuration (x.cfg), starts it, exports, stops it
+ * (shutdown flushes, the server thread ends), checks, and closes it.
+ */
+struct export_run {
+	struct test_server srv;
+	struct otlp_config cfg;
+	struct agent_stats stats;
+	struct exporter *e;
+	struct resource *r;
+};
+
+static void run_open(struct export_run *x, int status, size_t expect_requests)
+{
+	memset(x, 0, sizeof(*x));
+	server_start(&x->srv, status, expect_requests);
+	exporter_config(&x->cfg, x->srv.port);
+}
+
+static void run_start(struct export_run *x)
+{
+	server_run(&x->srv);
+	x->e = otlp_exporter_new(&x->cfg, &x->stats);
+	otlp_config_free(&x->cfg);
+	assert_non_null(x->e);
+	x->r = make_resource(42, "svc");
+}
+
+static void run_stop(struct export_run *x)
+{
+	x->e->shutdown(x->e, far_deadline());
+	server_stop(&x->srv);
+}
+
+static void run_close(struct export_run *x)
+{
+	x->e->destroy(x->e);
+	resource_unref(x->r);
+	server_free(&x->srv);
+}
+
 static uint8_t *gunzip(const uint8_t *in, size_t in_len, size_t *out_len)
 {
 	z_stream zs = {0};
@@ -1089,27 +1131,19 @@ static void assert_has_header(const char *head, const char *line)
 static void test_exporter_gzip_post_on_shutdown(void **state)
 {
 	(void)state;
-	struct test_server srv;
-	server_start(&srv, 200, 1);
-	server_run(&srv);
+	struct export_run x;
+	/* Before run_open: the configuration is read from the environment. */
 	setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cr%65t", 1);
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
-	struct otlp_config cfg;
-	exporter_config(&cfg, srv.port);
-	struct agent_stats stats = {0};
-	struct exporter *e = otlp_exporter_new(&cfg, &stats);
-	otlp_config_free(&cfg);
-	assert_non_null(e);
-
-	struct resource *r = make_resource(42, "svc");
-	export_spans(e, r, 1, 3);
-	e->tick(e, clock_mono_ns());
+	run_open(&x, 200, 1);
+	run_start(&x);
+	export_spans(x.e, x.r, 1, 3);
+	x.e->tick(x.e, clock_mono_ns());
 	/* The schedule delay is an hour: only shutdown's flush sends these. */
-	e->shutdown(e, far_deadline());
-	server_stop(&srv);
+	run_stop(&x);
 
-	assert_int_equal(srv.n_requests, 1);
-	const char *head = srv.requests[0].head;
+	assert_int_equal(x.srv.n_requests, 1);
+	const char *head = x.srv.requests[0].head;
 	assert_true(strncmp(head, "POST /v1/traces HTTP/1.1\r\n", 26) == 0);
 	assert_has_header(head, "\r\nContent-Type: application/x-protobuf\r\n");
 	assert_has_header(head, "\r\nContent-Encoding: gzip\r\n");
@@ -1117,7 +1151,7 @@ static void test_exporter_gzip_post_on_shutdown(void **state)
 	assert_has_header(head, "\r\nx-api-key: s3cret\r\n");
 
 	size_t len;
-	uint8_t *raw = gunzip(srv.requests[0].body, srv.requests[0].body_len, &len);
+	uint8_t *raw = gunzip(x.srv.requests[0].body, x.srv.requests[0].body_len, &len);
 	ExportRequest *req = unpack_request(raw, len);
 	assert_int_equal(req->n_resource_spans, 1);
 	assert_str_value(req->resource_spans[0]->resource->attributes,
@@ -1131,79 +1165,55 @@ static void test_exporter_gzip_post_on_shutdown(void **state)
 	free_request(req);
 	free(raw);
 
-	assert_int_equal(STAT_GET(&stats, spans_exported), 3);
-	assert_int_equal(STAT_GET(&stats, spans_export_failed), 0);
-	assert_int_equal(STAT_GET(&stats, export_requests_failed), 0);
-	assert_int_equal(STAT_GET(&stats, spans_export_dropped_queue), 0);
-	e->destroy(e);
-	resource_unref(r);
-	server_free(&srv);
+	assert_int_equal(STAT_GET(&x.stats, spans_exported), 3);
+	assert_int_equal(STAT_GET(&x.stats, spans_export_failed), 0);
+	assert_int_equal(STAT_GET(&x.stats, export_requests_failed), 0);
+	assert_int_equal(STAT_GET(&x.stats, spans_export_dropped_queue), 0);
+	run_close(&x);
 }
 
 static void test_exporter_http_500_is_not_retried(void **state)
 {
 	(void)state;
-	struct test_server srv;
-	server_start(&srv, 500, 1);
-	server_run(&srv);
-	struct otlp_config cfg;
-	exporter_config(&cfg, srv.port);
-	struct agent_stats stats = {0};
-	struct exporter *e = otlp_exporter_new(&cfg, &stats);
-	otlp_config_free(&cfg);
-	assert_non_null(e);
+	struct export_run x;
+	run_open(&x, 500, 1);
+	run_start(&x);
+	export_spans(x.e, x.r, 1, 2);
+	run_stop(&x);
 
-	struct resource *r = make_resource(42, "svc");
-	export_spans(e, r, 1, 2);
-	e->shutdown(e, far_deadline());
-	server_stop(&srv);
-
-	assert_int_equal(srv.n_requests, 1);
+	assert_int_equal(x.srv.n_requests, 1);
 	/* No compression configured: the body is the protobuf itself. */
-	assert_null(strcasestr(srv.requests[0].head, "Content-Encoding"));
-	ExportRequest *req = unpack_request(srv.requests[0].body, srv.requests[0].body_len);
+	assert_null(strcasestr(x.srv.requests[0].head, "Content-Encoding"));
+	ExportRequest *req = unpack_request(x.srv.requests[0].body, x.srv.requests[0].body_len);
 	assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 2);
 	free_request(req);
 	/* 500 is not one of the retryable codes: one request, then dropped. */
-	assert_int_equal(STAT_GET(&stats, spans_exported), 0);
-	assert_int_equal(STAT_GET(&stats, spans_export_dropped_rejected), 2);
-	assert_int_equal(STAT_GET(&stats, export_requests), 1);
-	assert_int_equal(STAT_GET(&stats, export_requests_failed), 1);
-	e->destroy(e);
-	resource_unref(r);
-	server_free(&srv);
+	assert_int_equal(STAT_GET(&x.stats, spans_exported), 0);
+	assert_int_equal(STAT_GET(&x.stats, spans_export_dropped_rejected), 2);
+	assert_int_equal(STAT_GET(&x.stats, export_requests), 1);
+	assert_int_equal(STAT_GET(&x.stats, export_requests_failed), 1);
+	run_close(&x);
 }
 
 static void test_exporter_partial_success(void **state)
 {
 	(void)state;
-	struct test_server srv;
-	server_start(&srv, 200, 1);
+	struct export_run x;
+	run_open(&x, 200, 1);
 	size_t len;
 	uint8_t *body = pack_response(1, "span-2 is invalid", &len);
-	srv.response_body = body;
-	srv.response_len = len;
-	server_run(&srv);
-	struct otlp_config cfg;
-	exporter_config(&cfg, srv.port);
-	struct agent_stats stats = {0};
-	struct exporter *e = otlp_exporter_new(&cfg, &stats);
-	otlp_config_free(&cfg);
-	assert_non_null(e);
-
-	struct resource *r = make_resource(42, "svc");
-	export_spans(e, r, 1, 3);
-	e->shutdown(e, far_deadline());
-	server_stop(&srv);
+	x.srv.response_body = body;
+	x.srv.response_len = len;
+	run_start(&x);
+	export_spans(x.e, x.r, 1, 3);
+	run_stop(&x);
 	free(body);
 
-	assert_int_equal(STAT_GET(&stats, spans_exported), 2);
-	assert_int_equal(STAT_GET(&stats, spans_export_dropped_partial), 1);
-	assert_int_equal(STAT_GET(&stats, export_requests), 1);
-	assert_int_equal(STAT_GET(&stats, export_requests_failed), 0);
-	e->destroy(e);
-	resource_unref(r);
-	server_free(&srv);
+	assert_int_equal(STAT_GET(&x.stats, spans_exported), 2);
+	assert_int_equal(STAT_GET(&x.stats, spans_export_dropped_partial), 1);
+	assert_int_equal(STAT_GET(&x.stats, export_requests), 1);
+	assert_int_equal(STAT_GET(&x.stats, export_requests_failed), 0);
+	run_close(&x);
 }
 
 /*
@@ -1214,157 +1224,115 @@ static void test_exporter_partial_success(void **state)
 static void test_exporter_full_queue_drops_oldest(void **state)
 {
 	(void)state;
-	struct test_server srv;
-	server_start(&srv, 200, 2);
-	srv.hold_first_response = true;
-	server_run(&srv);
-	struct otlp_config cfg;
-	exporter_config(&cfg, srv.port);
-	cfg.max_queue_size = 2;
-	cfg.max_export_batch_size = 2;
-	struct agent_stats stats = {0};
-	struct exporter *e = otlp_exporter_new(&cfg, &stats);
-	otlp_config_free(&cfg);
-	assert_non_null(e);
-
-	struct resource *r = make_resource(42, "svc");
-	export_spans(e, r, 1, 2);
+	struct export_run x;
+	run_open(&x, 200, 2);
+	x.srv.hold_first_response = true;
+	x.cfg.max_queue_size = 2;
+	x.cfg.max_export_batch_size = 2;
+	run_start(&x);
+	export_spans(x.e, x.r, 1, 2);
 	/* The sender took the batch and waits for the held response. */
-	server_wait_requests(&srv, 1);
-	export_spans(e, r, 3, 2); /* queued: the queue is full */
-	assert_int_equal(STAT_GET(&stats, export_queue_spans), 2);
-	export_spans(e, r, 5, 2); /* pushes spans 3 and 4 out */
-	assert_int_equal(STAT_GET(&stats, spans_export_dropped_queue), 2);
-	assert_int_equal(STAT_GET(&stats, export_queue_spans), 2);
-	assert_int_equal(STAT_GET(&stats, export_queue_batches), 1);
+	server_wait_requests(&x.srv, 1);
+	export_spans(x.e, x.r, 3, 2); /* queued: the queue is full */
+	assert_int_equal(STAT_GET(&x.stats, export_queue_spans), 2);
+	export_spans(x.e, x.r, 5, 2); /* pushes spans 3 and 4 out */
+	assert_int_equal(STAT_GET(&x.stats, spans_export_dropped_queue), 2);
+	assert_int_equal(STAT_GET(&x.stats, export_queue_spans), 2);
+	assert_int_equal(STAT_GET(&x.stats, export_queue_batches), 1);
 
-	server_release_first(&srv);
-	server_wait_requests(&srv, 2);
-	e->shutdown(e, far_deadline());
-	server_stop(&srv);
+	server_release_first(&x.srv);
+	server_wait_requests(&x.srv, 2);
+	run_stop(&x);
 
 	const char *want[2][2] = {{"span-1", "span-2"}, {"span-5", "span-6"}};
 	for (unsigned i = 0; i < 2; i++) {
-		ExportRequest *req = unpack_request(srv.requests[i].body, srv.requests[i].body_len);
+		ExportRequest *req =
+		    unpack_request(x.srv.requests[i].body, x.srv.requests[i].body_len);
 		assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 2);
 		for (unsigned j = 0; j < 2; j++)
 			assert_string_equal(req->resource_spans[0]->scope_spans[0]->spans[j]->name,
 					    want[i][j]);
 		free_request(req);
 	}
-	assert_int_equal(STAT_GET(&stats, spans_export_queued), 6);
-	assert_int_equal(STAT_GET(&stats, spans_exported), 4);
-	assert_int_equal(STAT_GET(&stats, export_queue_spans), 0);
-	e->destroy(e);
-	resource_unref(r);
-	server_free(&srv);
+	assert_int_equal(STAT_GET(&x.stats, spans_export_queued), 6);
+	assert_int_equal(STAT_GET(&x.stats, spans_exported), 4);
+	assert_int_equal(STAT_GET(&x.stats, export_queue_spans), 0);
+	run_close(&x);
 }
 
 /* HTTP 429 with Retry-After: 1: the second attempt comes at least 1 s later. */
 static void test_exporter_429_retry_after_then_ok(void **state)
 {
 	(void)state;
-	struct test_server srv;
-	server_start(&srv, 200, 2);
-	srv.statuses[0] = 429;
-	srv.extra_header = "Retry-After: 1\r\n";
-	server_run(&srv);
-	struct otlp_config cfg;
-	exporter_config(&cfg, srv.port);
+	struct export_run x;
+	run_open(&x, 200, 2);
+	x.srv.statuses[0] = 429;
+	x.srv.extra_header = "Retry-After: 1\r\n";
 	/* The backoff alone would retry sooner: only Retry-After explains >= 1 s. */
-	cfg.retry_initial_ms = 10;
-	cfg.retry_max_ms = 10;
-	struct agent_stats stats = {0};
-	struct exporter *e = otlp_exporter_new(&cfg, &stats);
-	otlp_config_free(&cfg);
-	assert_non_null(e);
+	x.cfg.retry_initial_ms = 10;
+	x.cfg.retry_max_ms = 10;
+	run_start(&x);
+	export_spans(x.e, x.r, 1, 3);
+	run_stop(&x);
 
-	struct resource *r = make_resource(42, "svc");
-	export_spans(e, r, 1, 3);
-	e->shutdown(e, far_deadline());
-	server_stop(&srv);
-
-	assert_int_equal(srv.n_requests, 2);
-	assert_true(srv.requests[1].received_ns - srv.requests[0].received_ns >=
+	assert_int_equal(x.srv.n_requests, 2);
+	assert_true(x.srv.requests[1].received_ns - x.srv.requests[0].received_ns >=
 		    1000ull * 1000 * 1000);
 	/* The same bytes are sent again. */
-	assert_int_equal(srv.requests[0].body_len, srv.requests[1].body_len);
-	assert_memory_equal(srv.requests[0].body, srv.requests[1].body, srv.requests[0].body_len);
-	assert_int_equal(STAT_GET(&stats, spans_exported), 3);
-	assert_int_equal(STAT_GET(&stats, export_requests), 2);
-	assert_int_equal(STAT_GET(&stats, export_retries), 1);
-	assert_int_equal(STAT_GET(&stats, export_requests_failed), 1);
-	e->destroy(e);
-	resource_unref(r);
-	server_free(&srv);
+	assert_int_equal(x.srv.requests[0].body_len, x.srv.requests[1].body_len);
+	assert_memory_equal(x.srv.requests[0].body, x.srv.requests[1].body,
+			    x.srv.requests[0].body_len);
+	assert_int_equal(STAT_GET(&x.stats, spans_exported), 3);
+	assert_int_equal(STAT_GET(&x.stats, export_requests), 2);
+	assert_int_equal(STAT_GET(&x.stats, export_retries), 1);
+	assert_int_equal(STAT_GET(&x.stats, export_requests_failed), 1);
+	run_close(&x);
 }
 
 /* 503, 502, 504 are retried (backoff, no Retry-After), then 200. */
 static void test_exporter_503_retried_with_backoff(void **state)
 {
 	(void)state;
-	struct test_server srv;
-	server_start(&srv, 200, 4);
-	srv.statuses[0] = 503;
-	srv.statuses[1] = 502;
-	srv.statuses[2] = 504;
-	server_run(&srv);
-	struct otlp_config cfg;
-	exporter_config(&cfg, srv.port);
-	cfg.retry_initial_ms = 20;
-	cfg.retry_max_ms = 40;
-	struct agent_stats stats = {0};
-	struct exporter *e = otlp_exporter_new(&cfg, &stats);
-	otlp_config_free(&cfg);
-	assert_non_null(e);
+	struct export_run x;
+	run_open(&x, 200, 4);
+	x.srv.statuses[0] = 503;
+	x.srv.statuses[1] = 502;
+	x.srv.statuses[2] = 504;
+	x.cfg.retry_initial_ms = 20;
+	x.cfg.retry_max_ms = 40;
+	run_start(&x);
+	export_spans(x.e, x.r, 1, 2);
+	run_stop(&x);
 
-	struct resource *r = make_resource(42, "svc");
-	export_spans(e, r, 1, 2);
-	e->shutdown(e, far_deadline());
-	server_stop(&srv);
-
-	assert_int_equal(srv.n_requests, 4);
+	assert_int_equal(x.srv.n_requests, 4);
 	/* Jitter is +-50%: at least half the initial interval between attempts. */
 	for (unsigned i = 1; i < 4; i++)
-		assert_true(srv.requests[i].received_ns - srv.requests[i - 1].received_ns >=
+		assert_true(x.srv.requests[i].received_ns - x.srv.requests[i - 1].received_ns >=
 			    10ull * 1000 * 1000);
-	assert_int_equal(STAT_GET(&stats, spans_exported), 2);
-	assert_int_equal(STAT_GET(&stats, export_retries), 3);
-	assert_int_equal(STAT_GET(&stats, spans_export_dropped_rejected), 0);
-	e->destroy(e);
-	resource_unref(r);
-	server_free(&srv);
+	assert_int_equal(STAT_GET(&x.stats, spans_exported), 2);
+	assert_int_equal(STAT_GET(&x.stats, export_retries), 3);
+	assert_int_equal(STAT_GET(&x.stats, spans_export_dropped_rejected), 0);
+	run_close(&x);
 }
 
 /* With no schedule delay a span goes out as soon as the idle worker sees it. */
 static void test_exporter_zero_delay_sends_without_shutdown(void **state)
 {
 	(void)state;
-	struct test_server srv;
-	server_start(&srv, 200, 2);
-	server_run(&srv);
-	struct otlp_config cfg;
-	exporter_config(&cfg, srv.port);
-	cfg.schedule_delay_ms = 0;
-	struct agent_stats stats = {0};
-	struct exporter *e = otlp_exporter_new(&cfg, &stats);
-	otlp_config_free(&cfg);
-	assert_non_null(e);
-
-	struct resource *r = make_resource(42, "svc");
-	export_spans(e, r, 1, 1);
-	server_wait_requests(&srv, 1);
+	struct export_run x;
+	run_open(&x, 200, 2);
+	x.cfg.schedule_delay_ms = 0;
+	run_start(&x);
+	export_spans(x.e, x.r, 1, 1);
+	server_wait_requests(&x.srv, 1);
 	/* The worker went idle again and wakes for the next one too. */
-	export_spans(e, r, 2, 1);
-	server_wait_requests(&srv, 2);
-	e->shutdown(e, far_deadline());
-	server_stop(&srv);
+	export_spans(x.e, x.r, 2, 1);
+	server_wait_requests(&x.srv, 2);
+	run_stop(&x);
 
-	assert_int_equal(STAT_GET(&stats, spans_exported), 2);
-	assert_int_equal(STAT_GET(&stats, export_requests_failed), 0);
-	e->destroy(e);
-	resource_unref(r);
-	server_free(&srv);
+	assert_int_equal(STAT_GET(&x.stats, spans_exported), 2);
+	assert_int_equal(STAT_GET(&x.stats, export_requests_failed), 0);
+	run_close(&x);
 }
 
 /* A port that refuses connections: bound, then closed again. */
