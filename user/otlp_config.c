@@ -68,17 +68,40 @@ static uint32_t env_number(const char *name, const char *value, uint32_t min, ui
 	return def;
 }
 
-static enum otlp_compression env_compression(void)
+/* One word of a variable that names a choice. */
+struct env_word {
+	const char *word;
+	int value;
+};
+
+/*
+ * The value of the signal-specific variable, else the general one, among
+ * `words` (case-insensitive: SDKs differ, and no OTel value differs from
+ * another only by case); unset means words[0], an unknown word too, with a
+ * warning.
+ */
+static int env_choice(const char *traces_name, const char *general_name,
+		      const struct env_word *words, size_t n, const char *expected)
 {
 	const char *name;
-	const char *v = env_get_either("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-				       "OTEL_EXPORTER_OTLP_COMPRESSION", &name);
-	if (!v || strcasecmp(v, "none") == 0)
-		return OTLP_COMPRESSION_NONE;
-	if (strcasecmp(v, "gzip") == 0)
-		return OTLP_COMPRESSION_GZIP;
-	log_warn("%s=\"%s\" is not gzip or none; using none", name, v);
-	return OTLP_COMPRESSION_NONE;
+	const char *v = env_get_either(traces_name, general_name, &name);
+
+	if (!v)
+		return words[0].value;
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(v, words[i].word) == 0)
+			return words[i].value;
+	log_warn("%s=\"%s\" is not %s; using %s", name, v, expected, words[0].word);
+	return words[0].value;
+}
+
+static enum otlp_compression env_compression(void)
+{
+	static const struct env_word words[] = {{"none", OTLP_COMPRESSION_NONE},
+						{"gzip", OTLP_COMPRESSION_GZIP}};
+
+	return env_choice("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION",
+			  words, sizeof(words) / sizeof(words[0]), "gzip or none");
 }
 
 static int hex_digit(char c)
@@ -299,17 +322,13 @@ static int config_endpoint(struct otlp_config *cfg, const char *endpoint_overrid
 
 static enum otlp_protocol env_protocol(void)
 {
-	const char *name;
-	const char *v = env_get_either("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-				       "OTEL_EXPORTER_OTLP_PROTOCOL", &name);
-	if (!v || strcmp(v, "http/protobuf") == 0)
-		return OTLP_PROTOCOL_HTTP_PROTOBUF;
-	if (strcmp(v, "http/json") == 0)
-		return OTLP_PROTOCOL_HTTP_JSON;
-	if (strcmp(v, "grpc") == 0)
-		return OTLP_PROTOCOL_GRPC;
-	log_warn("%s=\"%s\" is not grpc, http/protobuf or http/json; using http/protobuf", name, v);
-	return OTLP_PROTOCOL_HTTP_PROTOBUF;
+	static const struct env_word words[] = {{"http/protobuf", OTLP_PROTOCOL_HTTP_PROTOBUF},
+						{"http/json", OTLP_PROTOCOL_HTTP_JSON},
+						{"grpc", OTLP_PROTOCOL_GRPC}};
+
+	return env_choice("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL",
+			  words, sizeof(words) / sizeof(words[0]),
+			  "grpc, http/protobuf or http/json");
 }
 
 const char *otlp_protocol_name(enum otlp_protocol p)
