@@ -21,7 +21,7 @@ const volatile __u64 wakeup_data_bytes = 64 * 1024;
 
 /* Written by the agent after attach (.bss, not .rodata): until this
  * CLOCK_MONOTONIC time, reads that entered their syscall before kspan was
- * attached are still captured at their exit (probe__read_exit_unseen). */
+ * attached are still captured at their exit (probe__adopt_unseen_read). */
 volatile __u64 adopt_reads_until_ns = 0;
 
 #endif /* KSPAN_CONFIG_BPF_H */

@@ -98,13 +98,38 @@ int kspan_tp_enter_connect(void *ctx)
 	return probe__connect_enter(ENTER_ARG(ctx, 0));
 }
 
-/* One exit body serves every remembered syscall; read-like ones name
- * themselves so that a read blocked since before attach is still seen. */
+/*
+ * Every remembered syscall's exit is handled by one program,
+ * kspan_tp_exit_io, reached by a tail call: the data path is verified once
+ * at load instead of once per syscall (ten times as long to start). The
+ * per-syscall front-ends only adopt a read blocked since before attach
+ * (they alone know which syscall it is). The loader fills exit_io_handler
+ * before it attaches any front-end, and the handler stays loaded while they
+ * are attached: the tail call cannot miss.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} exit_io_handler SEC(".maps");
+
+/* Not attached: only entered by tail call, with a sys_exit context. */
+SEC("tracepoint")
+int kspan_tp_exit_io(void *ctx)
+{
+	return probe__io_exit(EXIT_RET(ctx));
+}
+
 #define KSPAN_TP_EXIT(name, unseen_read)                                                           \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
 	int kspan_tp_exit_##name(void *ctx)                                                        \
 	{                                                                                          \
-		return probe__io_exit(EXIT_RET(ctx), (unseen_read));                               \
+		if (unseen_read)                                                                   \
+			probe__adopt_unseen_read(bpf_get_current_pid_tgid(), EXIT_RET(ctx),        \
+						 (unseen_read));                                   \
+		bpf_tail_call(ctx, &exit_io_handler, 0);                                           \
+		return 0;                                                                          \
 	}
 
 KSPAN_TP_EXIT(read, KSPAN_SYS_READ)

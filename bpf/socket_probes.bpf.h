@@ -95,7 +95,7 @@ static __always_inline int sock_probe__sendpage_enter(struct sock *sk)
 /* Return of the functions above: `ret` bytes were moved. */
 static __always_inline int sock_probe__data_exit(long ret)
 {
-	return probe__io_exit(ret, 0);
+	return probe__io_exit(ret);
 }
 
 /* inet_csk_accept returned `sk`: the current process is its server. */

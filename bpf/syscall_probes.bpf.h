@@ -86,24 +86,25 @@ static __always_inline int probe__recvmsg_enter(__u32 fd, __u64 user_msg, __u64 
  * A read that returned data but whose entry we never saw: it was blocked
  * when kspan attached - typically a server waiting on an idle keep-alive
  * connection, whose next request would otherwise be lost. The arguments are
- * still in the task's saved user registers. Only for a while after attach
+ * still in the task's saved user registers: remember them as if the entry
+ * had been seen, for the exit to handle. Only for a while after attach
  * (adopt_reads_until_ns): afterwards every traced read has a remembered
  * entry, and this would only cost time on non-socket reads.
  */
-static __always_inline int probe__read_exit_unseen(__u64 id, long ret, __u8 syscall)
+static __always_inline void probe__adopt_unseen_read(__u64 id, long ret, __u8 syscall)
 {
 	struct inflight_syscall in = {.syscall = syscall, .direction = KSPAN_DIR_INGRESS};
 	struct pt_regs *regs;
 	struct sock *sk;
 
 	if (ret <= 0 || !syscall || bpf_ktime_get_ns() >= adopt_reads_until_ns ||
-	    !process__selected(id >> 32))
-		return 0;
+	    !process__selected(id >> 32) || bpf_map_lookup_elem(&inflight, &id))
+		return;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	in.fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	sk = socket__from_fd(in.fd);
 	if (!sk)
-		return 0;
+		return;
 	in.sk = (__u64)sk;
 	in.buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	in.ts_enter = bpf_ktime_get_ns(); /* unknown; a read's span uses its exit */
@@ -113,32 +114,31 @@ static __always_inline int probe__read_exit_unseen(__u64 id, long ret, __u8 sysc
 		break;
 	case KSPAN_SYS_RECVFROM:
 		if (PT_REGS_PARM4_CORE_SYSCALL(regs) & KSPAN_MSG_PEEK)
-			return 0;
+			return;
 		break;
 	case KSPAN_SYS_RECVMSG: {
 		struct user_msghdr msg;
 		if ((PT_REGS_PARM3_CORE_SYSCALL(regs) & KSPAN_MSG_PEEK) ||
 		    bpf_probe_read_user(&msg, sizeof(msg), (void *)in.buf))
-			return 0;
+			return;
 		in.buf = (__u64)msg.msg_iov;
 		in.iovcnt = (__u32)msg.msg_iovlen;
 		break;
 	}
 	}
-	data__handle(&in, (__u32)ret);
-	return 0;
+	if (bpf_map_update_elem(&inflight, &id, &in, BPF_NOEXIST))
+		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
 }
 
-/* Exit of every syscall remembered above. `unseen_read` names the read-like
- * syscall this exit belongs to (0 for the others). */
-static __always_inline int probe__io_exit(long ret, __u8 unseen_read)
+/* Exit of every syscall remembered above. */
+static __always_inline int probe__io_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct inflight_syscall *p = bpf_map_lookup_elem(&inflight, &id);
 	struct inflight_syscall in;
 
 	if (!p)
-		return probe__read_exit_unseen(id, ret, unseen_read);
+		return 0;
 	in = *p;
 	bpf_map_delete_elem(&inflight, &id);
 	if (in.syscall == INFLIGHT_CONNECT) {

@@ -117,7 +117,8 @@ static enum probe_backend program_backend(const struct bpf_program *prog)
 {
 	const char *sec = bpf_program__section_name(prog);
 
-	if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
+	/* "tracepoint" alone: the exit handler the front-ends tail-call. */
+	if (strncmp(sec, "tracepoint/syscalls/", 20) == 0 || strcmp(sec, "tracepoint") == 0)
 		return PROBE_BACKEND_TRACEPOINT;
 	if (strncmp(sec, "kprobe/", 7) == 0 || strncmp(sec, "kretprobe/", 10) == 0)
 		return PROBE_BACKEND_KPROBE;
@@ -246,6 +247,21 @@ static int attach_injection(struct probe_loader *l)
 	return 0;
 }
 
+/* The tracepoint backend's syscall exits tail-call their common handler:
+ * it must be in place before any of them is attached. */
+static int fill_exit_handler(struct kspan_bpf *skel, enum probe_backend b)
+{
+	__u32 slot = 0;
+	int fd = bpf_program__fd(skel->progs.kspan_tp_exit_io);
+
+	if (b != PROBE_BACKEND_TRACEPOINT)
+		return 0;
+	if (bpf_map__update_elem(skel->maps.exit_io_handler, &slot, sizeof(slot), &fd, sizeof(fd),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 static int attach_all(struct probe_loader *l, char *why, size_t len)
 {
 	struct bpf_program *prog;
@@ -296,6 +312,8 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 	}
 	configure(l, o);
 	select_programs(l, b);
+	/* Only entered by tail call from the syscall exit front-ends. */
+	bpf_program__set_autoattach(l->skel->progs.kspan_tp_exit_io, false);
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sk_msg_inject, false);
@@ -318,6 +336,12 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 	err = fill_filters(l->skel, o);
 	if (err) {
 		snprintf(why, len, "filling the --pid/--port filter maps failed: %s",
+			 strerror(-err));
+		goto fail;
+	}
+	err = fill_exit_handler(l->skel, b);
+	if (err) {
+		snprintf(why, len, "filling the syscall exit handler map failed: %s",
 			 strerror(-err));
 		goto fail;
 	}
