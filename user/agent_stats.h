@@ -57,7 +57,8 @@
 #define AGENT_GAUGES_FIELDS(X)                                                                     \
 	X(export_queue_spans, "spans waiting in the export queue")                                 \
 	X(export_queue_bytes, "encoded bytes waiting in the export queue")                         \
-	X(export_queue_batches, "batches waiting in the export queue")
+	X(export_queue_batches, "batches waiting in the export queue")                             \
+	X(export_spool_spans, "spans waiting in the spool directory, not in memory")
 
 /* Upper bounds (microseconds) of the export latency histogram; +Inf follows. */
 #define EXPORT_LATENCY_BOUNDS_US                                                                   \

@@ -35,7 +35,144 @@ static off_t file_size(const char *path)
 	return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
-int export_spool_open(struct export_spool *s, const char *dir, uint64_t max_bytes)
+/* --- the index of files, sorted by id ------------------------------------------------------- */
+
+static struct spool_file *index_find(struct export_spool *s, uint64_t id)
+{
+	size_t lo = 0, hi = s->n_files;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->files[mid].id == id)
+			return &s->files[mid];
+		if (s->files[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int index_reserve(struct export_spool *s)
+{
+	if (s->n_files < s->cap_files)
+		return 0;
+	size_t cap = s->cap_files ? s->cap_files * 2 : 64;
+	struct spool_file *grown = realloc(s->files, cap * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	s->files = grown;
+	s->cap_files = cap;
+	return 0;
+}
+
+/* Ids only grow while kspan runs: appending keeps the order (open sorts). */
+static int index_append(struct export_spool *s, const struct spool_file *f)
+{
+	int err = index_reserve(s);
+	if (err)
+		return err;
+	s->files[s->n_files++] = *f;
+	s->bytes += f->size;
+	if (!f->in_memory)
+		s->waiting_spans += f->n_spans;
+	return 0;
+}
+
+static void index_erase(struct export_spool *s, struct spool_file *f)
+{
+	size_t i = (size_t)(f - s->files);
+	s->bytes -= f->size < s->bytes ? f->size : s->bytes;
+	if (!f->in_memory)
+		s->waiting_spans -= f->n_spans;
+	memmove(f, f + 1, (s->n_files - i - 1) * sizeof(*f));
+	s->n_files--;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	uint64_t x = ((const struct spool_file *)a)->id, y = ((const struct spool_file *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+/* --- files ------------------------------------------------------------------------------------ */
+
+/* Reads a file's header line; its length, or -1 when it is not a batch file.
+ * *format_ok says whether the body is of `format`. */
+static long read_header(FILE *f, uint32_t format, uint32_t *n_spans, size_t *len, bool *format_ok)
+{
+	char magic[32];
+	unsigned fmt = 0, spans = 0;
+	*n_spans = 0;
+	if (fscanf(f, "%31s format=%u spans=%u bytes=%zu", magic, &fmt, &spans, len) != 4 ||
+	    fgetc(f) != '\n' || strcmp(magic, SPOOL_MAGIC) != 0)
+		return -1;
+	*n_spans = spans;
+	*format_ok = fmt == format && *len < (1u << 30);
+	return ftell(f);
+}
+
+/* One file into a batch; NULL when it is not a whole batch of this format. */
+static struct export_batch *read_batch(const char *path, uint32_t format, uint32_t *n_spans)
+{
+	FILE *f = fopen(path, "rb");
+	struct export_batch *b = NULL;
+	size_t len = 0;
+	bool format_ok = false;
+
+	*n_spans = 0;
+	if (!f)
+		return NULL;
+	if (read_header(f, format, n_spans, &len, &format_ok) >= 0 && format_ok) {
+		uint8_t *body = malloc(len ? len : 1);
+		if (body && fread(body, 1, len, f) == len && fgetc(f) == EOF)
+			b = export_batch_new(body, len, *n_spans);
+		if (!b)
+			free(body);
+	}
+	fclose(f);
+	return b;
+}
+
+static bool has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+	return n > k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* Adds one file of the directory to the index, or removes it (counted) when
+ * it cannot be sent. */
+static void index_file(struct export_spool *s, const char *name, uint64_t *discarded_spans)
+{
+	char *path;
+	if (asprintf(&path, "%s/%s", s->dir, name) < 0)
+		return;
+	FILE *f = fopen(path, "rb");
+	uint32_t spans = 0;
+	size_t len = 0;
+	bool format_ok = false;
+	long hlen = f ? read_header(f, s->format, &spans, &len, &format_ok) : -1;
+	if (f)
+		fclose(f);
+	uint64_t size = (uint64_t)file_size(path);
+	if (hlen >= 0 && format_ok && size == (uint64_t)hlen + len) {
+		struct spool_file entry = {.id = strtoull(name, NULL, 10),
+					   .size = size,
+					   .n_spans = spans,
+					   .earlier_run = true};
+		if (index_append(s, &entry) == 0) {
+			free(path);
+			return;
+		}
+	}
+	log_warn("spool: %s is not a batch of this protocol and compression; removed (%u spans)",
+		 path, spans);
+	*discarded_spans += spans;
+	unlink(path);
+	free(path);
+}
+
+int export_spool_open(struct export_spool *s, const char *dir, uint64_t max_bytes, uint32_t format,
+		      uint64_t *discarded_spans)
 {
 	memset(s, 0, sizeof(*s));
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -52,116 +189,91 @@ int export_spool_open(struct export_spool *s, const char *dir, uint64_t max_byte
 	if (!s->dir)
 		return -ENOMEM;
 	s->max_bytes = max_bytes;
-	/* Ids continue after the ones on disk: the wall clock in ns is larger. */
+	s->format = format;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (has_suffix(e->d_name, SPOOL_SUFFIX))
+			index_file(s, e->d_name, discarded_spans);
+		else if (has_suffix(e->d_name, ".tmp")) /* a write cut short by a crash */
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	if (s->n_files)
+		qsort(s->files, s->n_files, sizeof(*s->files), compare_ids);
+	/* Ids continue after the ones on disk: the wall clock in ns is larger,
+	 * unless the clock went back. */
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->next_id = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (s->n_files && s->files[s->n_files - 1].id >= s->next_id)
+		s->next_id = s->files[s->n_files - 1].id + 1;
 	return 0;
 }
 
 void export_spool_close(struct export_spool *s)
 {
 	free(s->dir);
+	free(s->files);
 	memset(s, 0, sizeof(*s));
 }
 
-static int compare_names(const void *a, const void *b)
+struct export_batch *export_spool_take(struct export_spool *s, size_t max_spans, size_t max_bytes,
+				       uint64_t *earlier_run_spans, uint64_t *discarded_spans)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* One file into a batch; NULL when it is not a batch of this format. */
-static struct export_batch *read_batch(const char *path, uint32_t format, uint32_t *n_spans)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char magic[32];
-	unsigned fmt = 0, spans = 0;
-	size_t len = 0;
-	struct export_batch *b = NULL;
-	*n_spans = 0;
-	if (fscanf(f, "%31s format=%u spans=%u bytes=%zu", magic, &fmt, &spans, &len) == 4 &&
-	    fgetc(f) == '\n' && strcmp(magic, SPOOL_MAGIC) == 0) {
-		*n_spans = spans;
-		uint8_t *body = fmt == format && len < (1u << 30) ? malloc(len ? len : 1) : NULL;
-		if (body && fread(body, 1, len, f) == len && fgetc(f) == EOF)
-			b = export_batch_new(body, len, spans);
-		if (!b)
-			free(body);
-	}
-	fclose(f);
-	return b;
-}
-
-struct export_batch *export_spool_load(struct export_spool *s, uint32_t format,
-				       uint64_t *discarded_spans)
-{
-	DIR *d = opendir(s->dir);
-	if (!d)
-		return NULL;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (len <= strlen(SPOOL_SUFFIX) ||
-		    strcmp(e->d_name + len - strlen(SPOOL_SUFFIX), SPOOL_SUFFIX) != 0)
-			continue;
-		if (n == cap) {
-			char **grown = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*names));
-			if (!grown)
-				break;
-			names = grown;
-		}
-		if (!(names[n] = strdup(e->d_name)))
-			break;
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), compare_names);
 	struct export_batch *head = NULL, **tail = &head;
-	for (size_t i = 0; i < n; i++) {
-		char *path;
-		if (asprintf(&path, "%s/%s", s->dir, names[i]) >= 0) {
-			uint32_t spans = 0;
-			struct export_batch *b = read_batch(path, format, &spans);
-			if (b) {
-				b->spool_id = strtoull(names[i], NULL, 10);
-				s->bytes += (uint64_t)file_size(path);
-				*tail = b;
-				tail = &b->next;
-			} else {
-				log_warn("spool: %s is not a batch of this protocol and "
-					 "compression; removed (%u spans)",
-					 path, spans);
-				*discarded_spans += spans;
-				unlink(path);
-			}
-			free(path);
+	size_t spans = 0, bytes = 0;
+
+	for (size_t i = 0; i < s->n_files;) {
+		struct spool_file *f = &s->files[i];
+		if (f->in_memory) {
+			i++;
+			continue;
 		}
-		free(names[i]);
+		if (head && (spans + f->n_spans > max_spans || bytes + f->size > max_bytes))
+			break;
+		char *path = batch_path(s, f->id, SPOOL_SUFFIX);
+		uint32_t n = 0;
+		struct export_batch *b = path ? read_batch(path, s->format, &n) : NULL;
+		if (!b) {
+			if (!path)
+				break; /* out of memory: try again later */
+			log_warn("spool: %s could not be read back; removed (%u spans)", path,
+				 f->n_spans);
+			*discarded_spans += f->n_spans;
+			unlink(path);
+			free(path);
+			index_erase(s, f);
+			continue;
+		}
+		free(path);
+		b->spool_id = f->id;
+		f->in_memory = true;
+		s->waiting_spans -= f->n_spans;
+		if (f->earlier_run)
+			*earlier_run_spans += f->n_spans;
+		f->earlier_run = false;
+		spans += b->n_spans;
+		bytes += b->len;
+		*tail = b;
+		tail = &b->next;
+		i++;
 	}
-	free(names);
 	return head;
 }
 
-int export_spool_write(struct export_spool *s, uint32_t format, struct export_batch *b)
+static int write_file(struct export_spool *s, uint64_t id, const char *header, size_t hlen,
+		      const struct export_batch *b, bool sync)
 {
-	char header[HEADER_MAX];
-	int hlen = snprintf(header, sizeof(header), "%s format=%u spans=%u bytes=%zu\n",
-			    SPOOL_MAGIC, format, b->n_spans, b->len);
-	uint64_t size = (uint64_t)hlen + b->len;
-	if (s->bytes + size > s->max_bytes)
-		return -ENOSPC;
-	uint64_t id = s->next_id++;
 	char *tmp = batch_path(s, id, ".tmp"), *final = batch_path(s, id, SPOOL_SUFFIX);
 	int err = tmp && final ? 0 : -ENOMEM;
 	int fd = err ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (!err && fd < 0)
 		err = -errno;
-	if (!err && (write(fd, header, (size_t)hlen) != hlen ||
-		     write(fd, b->body, b->len) != (ssize_t)b->len || fsync(fd)))
+	errno = 0;
+	if (!err && (write(fd, header, hlen) != (ssize_t)hlen ||
+		     write(fd, b->body, b->len) != (ssize_t)b->len || (sync && fsync(fd))))
 		err = errno ? -errno : -EIO;
 	if (fd >= 0)
 		close(fd);
@@ -171,11 +283,34 @@ int export_spool_write(struct export_spool *s, uint32_t format, struct export_ba
 		unlink(tmp);
 	free(tmp);
 	free(final);
+	return err;
+}
+
+int export_spool_keep(struct export_spool *s, struct export_batch *b, bool sync)
+{
+	struct spool_file *f = b->spool_id ? index_find(s, b->spool_id) : NULL;
+	if (f) { /* written before: it only leaves memory */
+		f->in_memory = false;
+		s->waiting_spans += f->n_spans;
+		b->spool_id = 0;
+		return 0;
+	}
+	char header[HEADER_MAX];
+	int hlen = snprintf(header, sizeof(header), "%s format=%u spans=%u bytes=%zu\n",
+			    SPOOL_MAGIC, s->format, b->n_spans, b->len);
+	struct spool_file entry = {
+	    .id = s->next_id, .size = (uint64_t)hlen + b->len, .n_spans = b->n_spans};
+	if (s->bytes + entry.size > s->max_bytes)
+		return -ENOSPC;
+	/* Room in the index first: a file on disk is always indexed. */
+	int err = index_reserve(s);
+	if (!err)
+		err = write_file(s, entry.id, header, (size_t)hlen, b, sync);
 	if (err)
 		return err;
-	b->spool_id = id;
-	s->bytes += size;
-	return 0;
+	s->next_id++;
+	b->spool_id = 0;
+	return index_append(s, &entry);
 }
 
 void export_spool_remove(struct export_spool *s, struct export_batch *b)
@@ -183,11 +318,11 @@ void export_spool_remove(struct export_spool *s, struct export_batch *b)
 	if (!b->spool_id || !s->dir)
 		return;
 	char *path = batch_path(s, b->spool_id, SPOOL_SUFFIX);
-	if (path) {
-		uint64_t size = (uint64_t)file_size(path);
-		if (unlink(path) == 0)
-			s->bytes -= size < s->bytes ? size : s->bytes;
-		free(path);
-	}
+	struct spool_file *f = index_find(s, b->spool_id);
+	if (path)
+		unlink(path);
+	if (f)
+		index_erase(s, f);
+	free(path);
 	b->spool_id = 0;
 }

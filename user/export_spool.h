@@ -1,48 +1,78 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * export_spool.h - batches that could not be sent, kept on disk across agent
- * restarts (--spool-dir). One file per batch: a header line naming what the
- * body is (protocol and compression: a batch is only ever sent the way it was
- * encoded), then the request body as it would go on the wire. Files are
- * written to a temporary name, synced and renamed, so a reader never sees half
- * a batch. The directory is bounded in bytes; what does not fit is counted.
+ * export_spool.h - batches the export queue cannot hold, kept on disk
+ * (--spool-dir): those pushed out of a full queue while the collector is slow
+ * or down, and those still unsent when kspan stops. One file per batch: a
+ * header line naming what the body is (protocol and compression: a batch is
+ * only ever sent the way it was encoded), then the request body as it would
+ * go on the wire. Files are written to a temporary name and renamed, so a
+ * reader never sees half a batch. The directory is bounded in bytes; what
+ * does not fit is counted by the caller.
  *
- * Life of a spooled batch: written when kspan stops before sending it; loaded
- * (oldest first) into the export queue by the next kspan, its file kept; the
- * file is removed once the batch is finished with (accepted, or dropped and
- * counted). A batch is therefore never sent twice, unless kspan is killed
- * between the collector's answer and the removal.
+ * Life of a spooled batch: written when it leaves memory unsent; read back
+ * (oldest first) into the export queue when the queue has run empty, or by
+ * the next kspan; its file kept meanwhile, so a batch pushed out again needs
+ * no second write; removed once the batch is finished with (accepted, or
+ * dropped and counted). A batch is therefore never sent twice, unless kspan
+ * is killed between the collector's answer and the removal.
+ *
+ * The spool keeps an index of its files: which ones a batch in memory holds,
+ * and which wait on disk only. Not thread-safe: the exporter holds its lock.
  */
 #ifndef KSPAN_EXPORT_SPOOL_H
 #define KSPAN_EXPORT_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "export_queue.h"
 
+struct spool_file {
+	uint64_t id;	  /* its name; larger is younger */
+	uint64_t size;	  /* bytes on disk */
+	uint32_t n_spans; /* spans of its batch */
+	bool in_memory;	  /* a batch in memory holds it */
+	bool earlier_run; /* written by a previous kspan, not read back yet */
+};
+
 struct export_spool {
 	char *dir;
+	uint32_t format; /* protocol and compression, opaque here */
 	uint64_t max_bytes;
 	uint64_t bytes; /* held in the directory */
 	uint64_t next_id;
+	struct spool_file *files; /* sorted by id */
+	size_t n_files, cap_files;
+	uint64_t waiting_spans; /* of the files no batch in memory holds */
 };
 
-/* Create dir (0700) if needed. 0 or a negative errno (logged). */
-int export_spool_open(struct export_spool *s, const char *dir, uint64_t max_bytes);
+/*
+ * Create dir (0700) if needed and index the batches in it. Files of another
+ * format or unreadable ones are removed; their spans are added to
+ * *discarded_spans. 0 or a negative errno (logged).
+ */
+int export_spool_open(struct export_spool *s, const char *dir, uint64_t max_bytes, uint32_t format,
+		      uint64_t *discarded_spans);
 void export_spool_close(struct export_spool *s);
 
 /*
- * Every batch in the directory written with this `format` (protocol and
- * compression, opaque here), oldest first, as a list linked by ->next, each
- * with its spool_id set. Files of another format or unreadable ones are
- * removed; their spans are added to *discarded_spans.
+ * Read back the oldest batches that wait on disk only, as a list linked by
+ * ->next, each with its spool_id set: at least one when any waits, then as
+ * many more as fit in max_spans and max_bytes. *earlier_run_spans gets the
+ * spans of those a previous kspan wrote; unreadable files are removed and
+ * their spans added to *discarded_spans.
  */
-struct export_batch *export_spool_load(struct export_spool *s, uint32_t format,
-				       uint64_t *discarded_spans);
+struct export_batch *export_spool_take(struct export_spool *s, size_t max_spans, size_t max_bytes,
+				       uint64_t *earlier_run_spans, uint64_t *discarded_spans);
 
-/* Write b (sets b->spool_id). 0, -ENOSPC when the directory is full, or -errno. */
-int export_spool_write(struct export_spool *s, uint32_t format, struct export_batch *b);
+/*
+ * b leaves memory: write it (sets b->spool_id) unless its file exists
+ * already. `sync`: fsync before the rename (at exit; a running kspan leaves
+ * that to the page cache and does not stall on the disk). 0, -ENOSPC when the
+ * directory is full, or -errno. The caller frees b either way.
+ */
+int export_spool_keep(struct export_spool *s, struct export_batch *b, bool sync);
 
 /* The batch is finished with: remove its file (no-op when it has none). */
 void export_spool_remove(struct export_spool *s, struct export_batch *b);

@@ -43,6 +43,7 @@
 enum failure_kind {
 	FAILURE_ENCODE,	    /* main thread */
 	FAILURE_QUEUE_FULL, /* main thread */
+	FAILURE_SPOOLED,    /* whoever holds the lock */
 	FAILURE_RETRY,	    /* sender thread, and the ones below */
 	FAILURE_DROPPED,
 	FAILURE_EXPIRED,
@@ -73,9 +74,8 @@ struct otlp_exporter {
 	pthread_cond_t wake;	   /* CLOCK_MONOTONIC: a batch was queued, or stop */
 	struct export_queue queue; /* under lock */
 	struct export_spool spool; /* under lock; dir NULL when there is none */
-	uint32_t spool_format;
-	bool stopping;	      /* set under lock; read atomically by should_abort() */
-	uint64_t deadline_ns; /* shutdown deadline, same rules as stopping */
+	bool stopping;		   /* set under lock; read atomically by should_abort() */
+	uint64_t deadline_ns;	   /* shutdown deadline, same rules as stopping */
 	pthread_t sender;
 	bool sender_running; /* main thread only */
 
@@ -119,6 +119,7 @@ static void update_queue_gauges(struct otlp_exporter *x)
 	STAT_SET(x->stats, export_queue_spans, x->queue.spans);
 	STAT_SET(x->stats, export_queue_bytes, x->queue.bytes);
 	STAT_SET(x->stats, export_queue_batches, x->queue.batches);
+	STAT_SET(x->stats, export_spool_spans, x->spool.waiting_spans);
 }
 
 /* ---- encoding (main thread) ---- */
@@ -220,17 +221,92 @@ static struct export_batch *encode_open_batch(struct otlp_exporter *x)
 	return b;
 }
 
+/*
+ * Batches pushed out of the full queue go to the spool when there is one and
+ * it has room (a batch read back from it only leaves memory again); returns
+ * the rest, for the caller to count as dropped. Lock held.
+ */
+static struct export_batch *spool_overflow_locked(struct otlp_exporter *x, struct export_batch *out)
+{
+	struct export_batch *dropped = NULL, **tail = &dropped;
+	uint64_t written = 0, moved = 0;
+	int err = 0;
+
+	while (out) {
+		struct export_batch *b = out;
+		bool had_file = b->spool_id != 0;
+		out = b->next;
+		b->next = NULL;
+		int e = x->spool.dir ? export_spool_keep(&x->spool, b, false) : -ENOENT;
+		if (!e) {
+			written += had_file ? 0 : b->n_spans;
+			moved += b->n_spans;
+			export_batch_free_list(b);
+			continue;
+		}
+		err = e;
+		export_spool_remove(&x->spool, b);
+		*tail = b;
+		tail = &b->next;
+	}
+	STAT_ADD(x->stats, spans_spooled, written);
+	if (moved)
+		log_failure(
+		    x, FAILURE_SPOOLED,
+		    "OTLP export queue full: moved %llu spans to %s (%llu spans wait there); "
+		    "the collector at %s is slower than the traffic or unreachable",
+		    (unsigned long long)moved, x->spool.dir,
+		    (unsigned long long)x->spool.waiting_spans, x->cfg.endpoint);
+	if (dropped && x->spool.dir)
+		log_failure(x, FAILURE_SPOOLED, "OTLP export: spool %s cannot take more: %s",
+			    x->spool.dir,
+			    err == -ENOSPC ? "--spool-max-bytes reached" : strerror(-err));
+	return dropped;
+}
+
 /* Append b to the queue and wake the sender; returns what fell out. Lock held. */
 static struct export_batch *enqueue_locked(struct otlp_exporter *x, struct export_batch *b)
 {
 	if (!b)
 		return NULL;
-	struct export_batch *dropped = export_queue_push(&x->queue, b);
-	for (struct export_batch *d = dropped; d; d = d->next)
-		export_spool_remove(&x->spool, d);
+	struct export_batch *dropped = spool_overflow_locked(x, export_queue_push(&x->queue, b));
 	update_queue_gauges(x);
 	pthread_cond_broadcast(&x->wake);
 	return dropped;
+}
+
+/*
+ * The queue ran empty: read the oldest spooled batches back, up to half the
+ * queue (the other half stays free for new spans). Returns whether any came.
+ * Lock held.
+ */
+static bool refill_from_spool_locked(struct otlp_exporter *x)
+{
+	uint64_t earlier_run = 0, discarded = 0;
+
+	if (!x->spool.dir || !x->spool.waiting_spans)
+		return false;
+	struct export_batch *b =
+	    export_spool_take(&x->spool, x->cfg.max_queue_size / 2, x->cfg.queue_max_bytes / 2,
+			      &earlier_run, &discarded);
+	STAT_ADD(x->stats, spans_spool_dropped, discarded);
+	/* Spans a previous kspan spooled enter this one's accounting now. */
+	STAT_ADD(x->stats, spans_export_queued, earlier_run);
+	bool any = b != NULL;
+	while (b) {
+		struct export_batch *next = b->next;
+		b->next = NULL;
+		/* Half the queue into an empty one: nothing can fall out, but
+		 * should it, it is counted like any drop. */
+		struct export_batch *out =
+		    spool_overflow_locked(x, export_queue_push(&x->queue, b));
+		for (struct export_batch *d = out; d; d = d->next)
+			STAT_ADD(x->stats, spans_export_dropped_queue, d->n_spans);
+		export_batch_free_list(out);
+		b = next;
+	}
+	update_queue_gauges(x);
+	return any;
 }
 
 /* Turn the open batch into an encoded batch at the end of the queue. */
@@ -373,23 +449,25 @@ static bool send_batch(struct otlp_exporter *x, struct export_batch *b)
 /* Keep what could not be sent in the spool directory; returns the spans kept. */
 static size_t spool_unsent(struct otlp_exporter *x, struct export_batch *unsent)
 {
-	size_t kept = 0, lost = 0;
+	size_t kept = 0, written = 0, lost = 0;
 	int err = 0;
 	if (!x->spool.dir)
 		return 0;
 	pthread_mutex_lock(&x->lock);
 	for (struct export_batch *b = unsent; b; b = b->next) {
-		int e = b->spool_id ? 0 : export_spool_write(&x->spool, x->spool_format, b);
+		bool had_file = b->spool_id != 0;
+		int e = export_spool_keep(&x->spool, b, true);
 		if (e) {
 			err = e;
 			lost += b->n_spans;
 			continue;
 		}
 		kept += b->n_spans;
-		b->spool_id = 0; /* stays on disk for the next start */
+		written += had_file ? 0 : b->n_spans;
 	}
+	update_queue_gauges(x);
 	pthread_mutex_unlock(&x->lock);
-	STAT_ADD(x->stats, spans_spooled, kept);
+	STAT_ADD(x->stats, spans_spooled, written);
 	STAT_ADD(x->stats, spans_spool_dropped, lost);
 	if (kept)
 		log_info("OTLP exporter: %zu unsent spans kept in %s for the next start", kept,
@@ -424,7 +502,7 @@ static void *sender_main(void *arg)
 	struct export_batch *unsent = NULL;
 	pthread_mutex_lock(&x->lock);
 	for (;;) {
-		while (!x->queue.head && !x->stopping)
+		while (!x->queue.head && !x->stopping && !refill_from_spool_locked(x))
 			pthread_cond_wait(&x->wake, &x->lock);
 		struct export_batch *b = export_queue_pop(&x->queue);
 		update_queue_gauges(x);
@@ -560,28 +638,25 @@ static int init_sync(struct otlp_exporter *x)
 	return 0;
 }
 
-/* Batches a previous run could not send go first into the queue. */
+/* Batches a previous run could not send go first into the queue; the
+ * sender reads the rest back as the queue drains. */
 static int open_spool(struct otlp_exporter *x)
 {
-	int err = export_spool_open(&x->spool, x->cfg.spool_dir, x->cfg.spool_max_bytes);
+	uint64_t discarded = 0;
+	uint32_t format = (uint32_t)x->cfg.protocol | (uint32_t)x->cfg.compression << 8;
+	int err = export_spool_open(&x->spool, x->cfg.spool_dir, x->cfg.spool_max_bytes, format,
+				    &discarded);
+	STAT_ADD(x->stats, spans_spool_dropped, discarded);
 	if (err)
 		return err;
-	x->spool_format = (uint32_t)x->cfg.protocol | (uint32_t)x->cfg.compression << 8;
-	uint64_t discarded = 0;
-	struct export_batch *b = export_spool_load(&x->spool, x->spool_format, &discarded);
-	STAT_ADD(x->stats, spans_spool_dropped, discarded);
-	size_t spans = 0, batches = 0;
-	while (b) {
-		struct export_batch *next = b->next;
-		spans += b->n_spans;
-		batches++;
-		STAT_ADD(x->stats, spans_export_queued, b->n_spans);
-		count_queue_drops(x, enqueue_locked(x, b));
-		b = next;
-	}
+	uint64_t spans = x->spool.waiting_spans;
+	size_t batches = x->spool.n_files;
+	pthread_mutex_lock(&x->lock);
+	refill_from_spool_locked(x);
+	pthread_mutex_unlock(&x->lock);
 	if (batches)
-		log_info("OTLP exporter: %zu spans (%zu batches) from %s will be sent first", spans,
-			 batches, x->spool.dir);
+		log_info("OTLP exporter: %llu spans (%zu batches) from %s will be sent first",
+			 (unsigned long long)spans, batches, x->spool.dir);
 	return 0;
 }
 

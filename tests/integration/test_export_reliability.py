@@ -80,21 +80,28 @@ class TestExportReliability(harness.KspanCase):
         """The collector is down for 30 s while traffic flows, then comes back.
         Agent A (queue large enough) delivers every span exactly once; agent B
         (a 20-span queue) delivers some, and its drop counter is exactly the
-        number of spans that never arrived. Both agents watch the same traffic."""
+        number of spans that never arrived; agent C (the same small queue, and
+        --spool-dir) moves what its queue cannot hold to disk and delivers every
+        span exactly once. The agents watch the same traffic."""
         srv = harness.http_server()
-        rx_a, rx_b = self.own_receiver(), self.own_receiver()
+        rx_a, rx_b, rx_c = self.own_receiver(), self.own_receiver(), self.own_receiver()
         env_a = dict(FAST_RETRY, OTEL_BSP_MAX_QUEUE_SIZE="100000",
                      OTEL_BSP_MAX_EXPORT_BATCH_SIZE="50")
         env_b = dict(FAST_RETRY, OTEL_BSP_MAX_QUEUE_SIZE="20", OTEL_BSP_MAX_EXPORT_BATCH_SIZE="10")
         a = self.start_kspan(endpoint=rx_a.endpoint, ports=[srv.port], env=env_a)
         b = self.start_kspan(endpoint=rx_b.endpoint, ports=[srv.port], env=env_b)
+        spool = harness.tempdir("kspan-it-spill-")
+        c = self.start_kspan(endpoint=rx_c.endpoint, ports=[srv.port], env=env_b,
+                             extra_args=["--spool-dir", spool])
         traffic = Traffic(srv)
         time.sleep(3)
-        rx_a.go_down()
-        rx_b.go_down()
+        for rx in (rx_a, rx_b, rx_c):
+            rx.go_down()
         time.sleep(OUTAGE_S)
-        rx_a.come_up()
-        rx_b.come_up()
+        self.assertGreater(c.metrics().get("kspan_export_spool_spans", 0), 0,
+                           "agent C's queue overflowed, but nothing waits in its spool")
+        for rx in (rx_a, rx_b, rx_c):
+            rx.come_up()
         time.sleep(3)
         traffic.stop()
         self.assertEqual(traffic.failed, [], "the test traffic itself failed")
@@ -118,6 +125,17 @@ class TestExportReliability(harness.KspanCase):
         self.assertGreater(missing, 0, "a 20-span queue cannot hold a 30 s outage")
         self.assertEqual(drops["spans_export_dropped_queue"], missing, drops)
         self.assertEqual(counter(mb, "spans_export_queued"), 2 * n)
+
+        # C: the same queue, and a spool: nothing lost, the spool empties.
+        spans_c = rx_c.settle(involves_port(srv.port), 2 * n, timeout=60, quiet=2.0)
+        self.assert_exactly_once(spans_c, "agent C")
+        self.assertEqual(len(spans_c), 2 * n, "agent C lost spans despite its spool")
+        harness.wait_until(lambda: not os.listdir(spool), 30)
+        mc = c.metrics()
+        self.assertEqual(self.assert_accounted(mc, len(spans_c), "agent C"),
+                         dict.fromkeys(drops, 0))
+        self.assertGreater(counter(mc, "spans_spooled"), 0)
+        self.assertEqual(mc.get("kspan_export_spool_spans"), 0)
 
     def test_400_is_dropped_counted_not_retried(self):
         srv = harness.http_server()

@@ -222,45 +222,75 @@ static void test_spool_round_trip(void **state)
 	char dir[] = "/tmp/kspan-spool-test-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	struct export_spool sp;
-	assert_int_equal(export_spool_open(&sp, dir, 4096), 0);
+	uint64_t discarded = 0, earlier = 0;
+	assert_int_equal(export_spool_open(&sp, dir, 4096, 7, &discarded), 0);
 	struct export_batch *a = batch_of("first\nbody\0with nul", 3), *b = batch_of("second", 2);
-	assert_int_equal(export_spool_write(&sp, 7, a), 0);
-	assert_int_equal(export_spool_write(&sp, 7, b), 0);
-	assert_true(a->spool_id && b->spool_id > a->spool_id);
+	size_t a_len = a->len;
+	uint8_t a_body[64];
+	memcpy(a_body, a->body, a_len);
+	assert_int_equal(export_spool_keep(&sp, a, true), 0);
+	assert_int_equal(export_spool_keep(&sp, b, false), 0);
+	assert_int_equal(sp.waiting_spans, 5);
+	assert_int_equal(files_in(dir), 2);
 	/* Bounded: a batch that would pass the limit is refused. */
 	struct export_batch *big = export_batch_new(calloc(1, 5000), 5000, 1);
-	assert_int_equal(export_spool_write(&sp, 7, big), -ENOSPC);
+	assert_int_equal(export_spool_keep(&sp, big, false), -ENOSPC);
 	assert_int_equal(big->spool_id, 0);
-	export_spool_close(&sp);
-
-	/* The next run reads them back, oldest first, bytes intact. */
-	assert_int_equal(export_spool_open(&sp, dir, 4096), 0);
-	uint64_t discarded = 0;
-	struct export_batch *got = export_spool_load(&sp, 7, &discarded);
-	assert_int_equal(discarded, 0);
-	assert_non_null(got);
-	assert_non_null(got->next);
-	assert_null(got->next->next);
-	assert_int_equal(got->n_spans, 3);
-	assert_int_equal(got->len, a->len);
-	assert_memory_equal(got->body, a->body, a->len);
-	assert_int_equal(got->next->n_spans, 2);
-	assert_int_equal(got->spool_id, a->spool_id);
-	/* Finished batches leave the directory. */
-	export_spool_remove(&sp, got);
-	assert_int_equal(files_in(dir), 1);
-	export_spool_close(&sp);
-
-	/* Another protocol or compression cannot send it: removed and counted. */
-	assert_int_equal(export_spool_open(&sp, dir, 4096), 0);
-	assert_null(export_spool_load(&sp, 8, &discarded));
-	assert_int_equal(discarded, 2);
-	assert_int_equal(files_in(dir), 0);
-	export_spool_close(&sp);
-	export_batch_free_list(got);
+	assert_int_equal(files_in(dir), 2);
 	export_batch_free_list(a);
 	export_batch_free_list(b);
 	export_batch_free_list(big);
+
+	/* Read back within the same run: the oldest first, only what fits
+	 * (but always one), not counted as a previous run's. */
+	struct export_batch *got = export_spool_take(&sp, 1, 1 << 20, &earlier, &discarded);
+	assert_non_null(got);
+	assert_null(got->next);
+	assert_int_equal(got->n_spans, 3);
+	assert_int_equal(got->len, a_len);
+	assert_memory_equal(got->body, a_body, a_len);
+	assert_int_equal(earlier, 0);
+	assert_int_equal(sp.waiting_spans, 2);
+	/* Pushed out of memory again: no second file. */
+	uint64_t id = got->spool_id;
+	assert_int_equal(export_spool_keep(&sp, got, false), 0);
+	assert_int_equal(files_in(dir), 2);
+	assert_int_equal(sp.waiting_spans, 5);
+	export_batch_free_list(got);
+	export_spool_close(&sp);
+
+	/* The next run indexes them, reads them back oldest first, and counts
+	 * them as a previous run's; finished batches leave the directory. */
+	assert_int_equal(export_spool_open(&sp, dir, 4096, 7, &discarded), 0);
+	assert_int_equal(sp.waiting_spans, 5);
+	got = export_spool_take(&sp, 100, 1 << 20, &earlier, &discarded);
+	assert_int_equal(discarded, 0);
+	assert_int_equal(earlier, 5);
+	assert_non_null(got);
+	assert_non_null(got->next);
+	assert_null(got->next->next);
+	assert_int_equal(got->spool_id, id);
+	assert_int_equal(got->n_spans, 3);
+	assert_int_equal(got->next->n_spans, 2);
+	assert_null(export_spool_take(&sp, 100, 1 << 20, &earlier, &discarded));
+	export_spool_remove(&sp, got);
+	assert_int_equal(files_in(dir), 1);
+	export_batch_free_list(got);
+	export_spool_close(&sp);
+
+	/* Another protocol or compression cannot send it: removed and counted;
+	 * a write a crash cut short is removed too. */
+	char tmp_path[sizeof(dir) + 16];
+	snprintf(tmp_path, sizeof(tmp_path), "%s/1.tmp", dir);
+	FILE *tmp = fopen(tmp_path, "w");
+	assert_non_null(tmp);
+	fclose(tmp);
+	assert_int_equal(export_spool_open(&sp, dir, 4096, 8, &discarded), 0);
+	assert_int_equal(discarded, 2);
+	assert_int_equal(sp.waiting_spans, 0);
+	assert_null(export_spool_take(&sp, 100, 1 << 20, &earlier, &discarded));
+	assert_int_equal(files_in(dir), 0);
+	export_spool_close(&sp);
 	assert_int_equal(rmdir(dir), 0);
 }
 

@@ -9,6 +9,7 @@
  * span it came from.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -1260,6 +1261,71 @@ static void test_exporter_full_queue_drops_oldest(void **state)
 	run_close(&x);
 }
 
+static size_t spool_files(const char *dir)
+{
+	size_t n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * With a spool directory, batches a full queue pushes out go to disk instead
+ * of being dropped, and come back (oldest first) once the queue has drained:
+ * every span is delivered exactly once, and the directory is empty after.
+ */
+static void test_exporter_full_queue_spills_to_spool(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kspan-spill-test-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct export_run x;
+	run_open(&x, 200, 4);
+	x.srv.hold_first_response = true;
+	x.cfg.max_queue_size = 2;
+	x.cfg.max_export_batch_size = 2;
+	x.cfg.spool_dir = dir;
+	x.cfg.spool_max_bytes = 1 << 20;
+	run_start(&x);
+	export_spans(x.e, x.r, 1, 2);
+	server_wait_requests(&x.srv, 1); /* 1-2 in flight, held */
+	export_spans(x.e, x.r, 3, 2);	 /* queued */
+	export_spans(x.e, x.r, 5, 2);	 /* 3-4 to the spool */
+	export_spans(x.e, x.r, 7, 2);	 /* 5-6 to the spool */
+	assert_int_equal(STAT_GET(&x.stats, spans_spooled), 4);
+	assert_int_equal(STAT_GET(&x.stats, export_spool_spans), 4);
+	assert_int_equal(STAT_GET(&x.stats, spans_export_dropped_queue), 0);
+	assert_int_equal(spool_files(dir), 2);
+
+	server_release_first(&x.srv);
+	server_wait_requests(&x.srv, 4);
+	run_stop(&x);
+
+	const char *want[4][2] = {
+	    {"span-1", "span-2"}, {"span-7", "span-8"}, {"span-3", "span-4"}, {"span-5", "span-6"}};
+	for (unsigned i = 0; i < 4; i++) {
+		ExportRequest *req =
+		    unpack_request(x.srv.requests[i].body, x.srv.requests[i].body_len);
+		assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 2);
+		for (unsigned j = 0; j < 2; j++)
+			assert_string_equal(req->resource_spans[0]->scope_spans[0]->spans[j]->name,
+					    want[i][j]);
+		free_request(req);
+	}
+	assert_int_equal(STAT_GET(&x.stats, spans_export_queued), 8);
+	assert_int_equal(STAT_GET(&x.stats, spans_exported), 8);
+	assert_int_equal(STAT_GET(&x.stats, spans_spooled), 4);
+	assert_int_equal(STAT_GET(&x.stats, export_spool_spans), 0);
+	assert_int_equal(STAT_GET(&x.stats, spans_spool_dropped), 0);
+	assert_int_equal(spool_files(dir), 0);
+	run_close(&x);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* HTTP 429 with Retry-After: 1: the second attempt comes at least 1 s later. */
 static void test_exporter_429_retry_after_then_ok(void **state)
 {
@@ -1427,6 +1493,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_exporter_503_retried_with_backoff, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_partial_success, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_full_queue_drops_oldest, clear_otel_env),
+	    cmocka_unit_test_setup(test_exporter_full_queue_spills_to_spool, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_zero_delay_sends_without_shutdown, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_connection_refused, clear_otel_env),
 	    cmocka_unit_test_setup(test_exporter_deadline_passed_and_destroy, clear_otel_env),
