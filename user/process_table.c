@@ -105,6 +105,50 @@ int container_id_from_cgroup(const char *text, char out[65])
 	return -1;
 }
 
+/* A pod UID at p: 8-4-4-4-12 hex digits, separated by '-' (cgroupfs driver)
+ * or '_' (systemd driver, where '-' separates slice names). */
+static bool is_pod_uid(const char *p)
+{
+	for (int i = 0; i < 36; i++) {
+		char c = p[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-' && c != '_')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int pod_uid_from_cgroup(const char *text, char out[37])
+{
+	/* kubelet names a pod's cgroup "pod<uid>" (cgroupfs: /kubepods/burstable/
+	 * pod<uid>/) or "kubepods-<qos>-pod<uid>.slice" (systemd), below a
+	 * "kubepods" one. */
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *kubepods = memmem(line, len, "kubepods", 8);
+
+		/* From just past "kubepods": p[-1] is always inside the line. */
+		for (size_t i = kubepods ? (size_t)(kubepods - line) + 8 : len; i + 39 <= len;
+		     i++) {
+			const char *p = line + i;
+			bool starts = p[-1] == '/' || p[-1] == '-';
+			bool ends = i + 39 == len || p[39] == '.' || p[39] == '/';
+			if (starts && ends && memcmp(p, "pod", 3) == 0 && is_pod_uid(p + 3)) {
+				for (int k = 0; k < 36; k++)
+					out[k] = p[3 + k] == '_' ? '-' : p[3 + k];
+				out[36] = '\0';
+				return 0;
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return -1;
+}
+
 /* The value of key `key` in a "k1=v1,k2=v2" OTEL_RESOURCE_ATTRIBUTES list of
  * `len` bytes (not NUL-terminated when it is the environment's last entry). */
 static int resource_attrs_lookup(const char *list, size_t len, const char *key, char *out,
@@ -181,7 +225,7 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 				       const struct kspan_proc_event *ev)
 {
 	struct resource *r = resource_new(tgid);
-	char service[256] = "", exe_name[KSPAN_EXE_NAME_LEN + 1] = "", container[65];
+	char service[256] = "", exe_name[KSPAN_EXE_NAME_LEN + 1] = "", container[65], pod[37];
 	char path[128], exe_path[4096];
 	size_t len = 0;
 	char *text;
@@ -243,6 +287,10 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 	text = read_proc_file(t, tgid, "cgroup", &len);
 	if (text && container_id_from_cgroup(text, container) == 0)
 		attribute_list_add_str(&r->attrs, "container.id", container);
+	/* The key a collector's k8sattributes processor can associate by, to
+	 * add the pod's name, namespace and owners. */
+	if (text && pod_uid_from_cgroup(text, pod) == 0)
+		attribute_list_add_str(&r->attrs, "k8s.pod.uid", pod);
 	free(text);
 	attribute_list_add_str(&r->attrs, "telemetry.sdk.name", "kspan");
 	attribute_list_add_str(&r->attrs, "telemetry.sdk.version", KSPAN_VERSION);

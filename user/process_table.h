@@ -40,6 +40,11 @@ struct resource *process_table_resource(struct process_table *t, uint32_t tgid);
  * out[65], or -1 when the process is not in a container. */
 int container_id_from_cgroup(const char *cgroup_text, char out[65]);
 
+/* The UID of the Kubernetes pod whose cgroup holds the process, in the text
+ * of /proc/PID/cgroup (kubelet's cgroupfs and systemd layouts), with '-'
+ * separators. Returns 0 and fills out[37], or -1 outside a pod. */
+int pod_uid_from_cgroup(const char *cgroup_text, char out[37]);
+
 /* OTEL_SERVICE_NAME, else service.name inside OTEL_RESOURCE_ATTRIBUTES, from
  * an environment block (NUL-separated "K=V" strings). 0 and out filled, or -1. */
 int service_name_from_environ(const char *env, size_t len, char *out, size_t out_size);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_process_table.c - what a process's OTLP resource is built from
- * (process_table.h): the container id in /proc/PID/cgroup for the layouts of
- * docker, containerd, CRI-O and podman (cgroup v2 and v1), the service name
+ * (process_table.h): the container id and the Kubernetes pod UID in
+ * /proc/PID/cgroup for the layouts of docker, containerd, CRI-O, podman and
+ * kubelet's two cgroup drivers (cgroup v2 and v1), the service name
  * from the environment block (OpenTelemetry SDK environment variables
  * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES), and the resource of a
  * process read from a fake /proc.
@@ -41,6 +42,61 @@ static void assert_no_container(const char *cgroup)
 
 	if (container_id_from_cgroup(cgroup, out) != -1)
 		fail_msg("container id found in \"%s\"", cgroup);
+}
+
+static void assert_pod(const char *cgroup, const char *expected)
+{
+	char out[37];
+
+	memset(out, '#', sizeof(out));
+	if (expected) {
+		if (pod_uid_from_cgroup(cgroup, out) != 0)
+			fail_msg("no pod uid found in \"%s\"", cgroup);
+		assert_int_equal(out[36], '\0');
+		assert_string_equal(out, expected);
+	} else if (pod_uid_from_cgroup(cgroup, out) != -1) {
+		fail_msg("pod uid found in \"%s\"", cgroup);
+	}
+}
+
+/* --- pod_uid_from_cgroup --------------------------------------------------------- */
+
+static void test_pod_uid_layouts(void **state)
+{
+	(void)state;
+	/* systemd driver: '_' in the slice name, '-' in the attribute. */
+	assert_pod("0::/kubepods.slice/kubepods-burstable.slice/"
+		   "kubepods-burstable-pod5d7c5c52_0d8e_4b1f_9bd1_0a6f2c1e7f1d.slice/"
+		   "cri-containerd-" ID_A ".scope\n",
+		   "5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d");
+	/* Guaranteed QoS has no QoS slice; kind/k3s nest kubepods deeper. */
+	assert_pod("0::/kubelet.slice/kubelet-kubepods.slice/"
+		   "kubelet-kubepods-pod0f0e0d0c_0b0a_0908_0706_050403020100.slice/"
+		   "crio-" ID_B ".scope\n",
+		   "0f0e0d0c-0b0a-0908-0706-050403020100");
+	/* cgroupfs driver, cgroup v1, after host controller lines. */
+	assert_pod("13:rdma:/\n"
+		   "12:pids:/kubepods/besteffort/pod5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d/" ID_B
+		   "\n",
+		   "5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d");
+	/* Seen from a container's own cgroup namespace. */
+	assert_pod("0::/../../kubepods-besteffort-pod5d7c5c52_0d8e_4b1f_9bd1_0a6f2c1e7f1d.slice/"
+		   "cri-containerd-" ID_A ".scope\n",
+		   "5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d");
+}
+
+static void test_pod_uid_absent(void **state)
+{
+	(void)state;
+	assert_pod("0::/system.slice/docker-" ID_A ".scope\n", NULL);
+	assert_pod("0::/user.slice/user-1000.slice/session-3.scope\n", NULL);
+	/* "pod" + a UUID outside kubepods, or a malformed UUID, is not a pod. */
+	assert_pod("0::/system.slice/pod5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d.scope\n", NULL);
+	assert_pod("0::/kubepods/besteffort/pod5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1/x\n", NULL);
+	assert_pod("0::/kubepods/besteffort/pod5d7c5c52x0d8e-4b1f-9bd1-0a6f2c1e7f1d/x\n", NULL);
+	assert_pod("0::/kubepods/besteffort/xpod5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d/x\n", NULL);
+	assert_pod("", NULL);
+	assert_pod("0::/kubepods", NULL);
 }
 
 /* --- container_id_from_cgroup ------------------------------------------------ */
@@ -325,7 +381,10 @@ static void test_resource_from_proc(void **state)
 				      "8080";
 	static const char environ[] = "PATH=/usr/bin\0OTEL_SERVICE_NAME=checkout\0"
 				      "DB_PASSWORD=hunter2-do-not-export";
-	static const char cgroup[] = "0::/system.slice/docker-" ID_A ".scope\n";
+	static const char cgroup[] =
+	    "0::/kubepods.slice/kubepods-besteffort.slice/"
+	    "kubepods-besteffort-pod5d7c5c52_0d8e_4b1f_9bd1_0a6f2c1e7f1d.slice/"
+	    "cri-containerd-" ID_A ".scope\n";
 	static const char *const args[] = {"/usr/bin/checkout", "--port", "8080"};
 	struct fake_proc *fp = *state;
 	struct process_table t;
@@ -351,6 +410,8 @@ static void test_resource_from_proc(void **state)
 	assert_null(attribute_list_find(&r->attrs, "process.executable.path"));
 	assert_args(r, args, 3);
 	assert_string_equal(find_attr(r, "container.id", ATTR_STRING)->str, ID_A);
+	assert_string_equal(find_attr(r, "k8s.pod.uid", ATTR_STRING)->str,
+			    "5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d");
 	assert_string_equal(find_attr(r, "telemetry.sdk.name", ATTR_STRING)->str, "kspan");
 	for (size_t i = 0; i < r->attrs.count; i++) {
 		const struct attribute *a = &r->attrs.items[i];
@@ -381,6 +442,7 @@ static void test_resource_rewritten_cmdline(void **state)
 	r = process_table_resource(&t, 4343);
 	assert_non_null(r);
 	assert_args(r, args, 1);
+	assert_null(attribute_list_find(&r->attrs, "k8s.pod.uid")); /* no cgroup file */
 	assert_string_equal(find_attr(r, "process.executable.name", ATTR_STRING)->str, "nginx");
 	assert_string_equal(find_attr(r, "process.executable.path", ATTR_STRING)->str,
 			    "/usr/sbin/nginx");
@@ -393,6 +455,8 @@ static void test_resource_rewritten_cmdline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pod_uid_layouts),
+	    cmocka_unit_test(test_pod_uid_absent),
 	    cmocka_unit_test(test_container_docker),
 	    cmocka_unit_test(test_container_containerd),
 	    cmocka_unit_test(test_container_crio),
