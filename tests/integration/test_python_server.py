@@ -16,6 +16,33 @@ class TestPythonServer(CommonChecks, harness.SharedKspanCase):
     def setUpServers(cls):
         cls.srv = harness.http_server()
 
+    def test_pod_uid_from_the_process_cgroup(self):
+        """A server in a cgroup named as kubelet's systemd driver names a pod's
+        gets that pod's UID in its resource (k8s.pod.uid); curl, outside any
+        pod, gets none."""
+        root = next(line.split()[1] for line in open("/proc/mounts")
+                    if line.split()[2] == "cgroup2")
+        uid = "5d7c5c52-0d8e-4b1f-9bd1-" + rand_hex(12)
+        parent = os.path.join(root, "kspan-it-%d-kubepods.slice" % os.getpid())
+        pod = os.path.join(parent, "kubepods-besteffort-pod%s.slice" % uid.replace("-", "_"))
+        os.makedirs(pod)
+        srv = harness.http_server()
+
+        def leave():
+            srv.stop()
+            os.rmdir(pod)
+            os.rmdir(parent)
+        self.addCleanup(leave)
+        # Before its first traced byte: kspan reads the cgroup when it first
+        # sees the process.
+        with open(os.path.join(pod, "cgroup.procs"), "w") as f:
+            f.write(str(srv.pid))
+        r = curl(srv.url("/ok"))
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        s, c = self.one_exchange(srv.port, srv.pid, r)
+        self.assertEqual(s.resource.get("k8s.pod.uid"), uid, repr(s.resource))
+        self.assertNotIn("k8s.pod.uid", c.resource, repr(c.resource))
+
     def test_curl_get_one_server_one_client_span(self):
         srv = self.srv
         t0 = time.time_ns()
