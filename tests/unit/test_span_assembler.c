@@ -1456,6 +1456,7 @@ static void test_resource_attributes(void **state)
 	    "process.command_args",
 	    "host.name",
 	    "container.id",
+	    "k8s.pod.uid",
 	    "telemetry.sdk.name",
 	    "telemetry.sdk.version",
 	    "telemetry.sdk.language",
@@ -1495,6 +1496,7 @@ static void test_resource_attributes(void **state)
 	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
 	assert_str_attr(r, "host.name", host);
 	assert_str_attr(r, "container.id", CONTAINER_ID);
+	assert_str_attr(r, "k8s.pod.uid", "3c1e4a52-7d0b-4a7e-9f21-5e8c2b6d1f04");
 	assert_str_attr(r, "telemetry.sdk.name", "kspan");
 	assert_absent_from_span(s, SECRET);
 	assert_absent_from_span(s, "STRIPE");
