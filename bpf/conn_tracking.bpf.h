@@ -31,21 +31,6 @@ static __always_inline bool tuple__selected(const struct kspan_conn_tuple *t)
 	       bpf_map_lookup_elem(&traced_ports, &remote);
 }
 
-/* An address and port as a self_endpoints key (IPv4 mapped into IPv6). */
-static __always_inline void endpoint__key(struct endpoint_key *k, __u16 family, const __u8 *addr,
-					  __u16 port)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	k->port = port;
-	if (family == KSPAN_AF_INET) {
-		k->addr[10] = 0xff;
-		k->addr[11] = 0xff;
-		__builtin_memcpy(&k->addr[12], addr, 4);
-	} else {
-		__builtin_memcpy(k->addr, addr, 16);
-	}
-}
-
 /* kspan connected (or closes) socket `sk`: remember (or forget) its local
  * endpoint. */
 static __always_inline void self__note_endpoint(struct sock *sk, bool add)

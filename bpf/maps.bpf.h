@@ -8,6 +8,7 @@
 
 #include "kspan_abi.h"
 #include "kspan_bytes.h"
+#include "kspan_endpoint.h"
 
 /* Ring buffer to userspace; records are described in kspan_abi.h. Its size
  * is set by the loader before load (--ringbuf-bytes). */
@@ -111,13 +112,7 @@ struct {
 /* The local endpoints of kspan's own TCP connections (its exporter's), so
  * that the peer's side - a collector on this node - is not traced either:
  * otherwise every export would produce a span that the next export sends.
- * Addresses are stored IPv6-style, IPv4 as ::ffff:a.b.c.d, because the peer
- * may see a v4 client through a dual-stack socket. */
-struct endpoint_key {
-	__u8 addr[16];
-	__u16 port;
-	__u8 _pad[2];
-};
+ * Keys as kspan_endpoint.h builds them. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

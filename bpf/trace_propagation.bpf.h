@@ -72,9 +72,8 @@ struct {
 
 /* A request's first byte on a connection, named from the writer's side. */
 struct peer_request_key {
-	struct endpoint_key src; /* the CLIENT's end */
-	struct endpoint_key dst; /* the SERVER's end */
-	__u32 seq;		 /* TCP sequence number of the request's first byte */
+	struct endpoint_pair_key ends;
+	__u32 seq; /* TCP sequence number of the request's first byte */
 };
 
 struct peer_request {
@@ -215,13 +214,7 @@ static __always_inline struct thread_tracestate *thread__tracestate(const __u8 *
 static __always_inline void peer__key(struct peer_request_key *k, const struct kspan_conn_tuple *t,
 				      bool client_side, __u32 seq)
 {
-	if (client_side) {
-		endpoint__key(&k->src, t->family, t->local_addr, t->local_port);
-		endpoint__key(&k->dst, t->family, t->remote_addr, t->remote_port);
-	} else {
-		endpoint__key(&k->src, t->family, t->remote_addr, t->remote_port);
-		endpoint__key(&k->dst, t->family, t->local_addr, t->local_port);
-	}
+	endpoint_pair__key(&k->ends, t, client_side);
 	k->seq = seq;
 }
 

@@ -147,6 +147,10 @@ struct kspan_event_header {
 };
 _Static_assert(sizeof(struct kspan_event_header) == 24, "kspan_event_header layout");
 
+/* kspan_conn_tuple.family: the kernel's (Linux) address family numbers. */
+#define KSPAN_AF_INET  2
+#define KSPAN_AF_INET6 10
+
 /* Connection identity, repeated in every DATA event so that a lost event
  * never leaves userspace unable to name a connection. */
 struct kspan_conn_tuple {

@@ -33,6 +33,11 @@
 	X(h2_orphan_responses, "HTTP/2 responses for a stream whose request was not seen")         \
 	X(h2_streams_reset, "HTTP/2 streams ended by RST_STREAM before their response ended")      \
 	X(h2_streams_dropped, "HTTP/2 streams not traced: too many open on one connection")        \
+	X(h2_streams_joined, "HTTP/2 SERVER streams joined to their CLIENT stream on this node")   \
+	X(h2_join_unmatched, "HTTP/2 SERVER streams held for a CLIENT end that was not seen")      \
+	X(h2_join_table_full, "HTTP/2 join entries evicted early: the join table was full")        \
+	X(h2_early_responses, "HTTP/2 responses read before their request was processed (held)")   \
+	X(h2_early_responses_expired, "HTTP/2 held responses whose request never came (dropped)")  \
 	X(conn_event_gaps, "connections that missed events (ring buffer full): state reset")       \
 	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")      \
 	X(invalid_kernel_ids, "kernel trace ids that failed validation (replaced)")                \

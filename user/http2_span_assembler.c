@@ -25,6 +25,9 @@
 #define MAX_OPEN_STREAMS 4096
 /* A header block larger than this is not decoded (and breaks HPACK). */
 #define HEADER_BLOCK_MAX (256 * 1024)
+/* A response read before its request was processed waits this long for it
+ * (the writer's syscall exit is late by a scheduling delay, not more). */
+#define EARLY_RESPONSE_WAIT_NS (5ull * 1000000000)
 
 /* The fields of one header block that spans use, copied out of the
  * decoder's buffers. */
@@ -36,11 +39,29 @@ struct h2_fields {
 	bool has_method; /* a request's pseudo-headers */
 };
 
+/*
+ * What a CLIENT stream's response showed before the request that opened it
+ * was processed: the reader thread's syscall can exit (and reach the ring)
+ * before the writer's. Kept until the request comes, then applied in order.
+ */
+struct h2_early_response {
+	uint64_t since_mono; /* when the first of it was read */
+	int status;	     /* :status of the final head, 0 when none */
+	bool grpc_content;   /* its content-type was application/grpc* */
+	bool partial;	     /* a block was decoded without the dynamic table */
+	bool ended;	     /* END_STREAM or a failure was seen, at end_mono */
+	uint64_t end_mono;
+	const char *error_type; /* the failure, when ended by one */
+	char message[64];
+};
+
 struct h2_stream {
 	uint32_t id;
-	struct span *span;
+	struct span *span; /* NULL while only early response is known */
+	struct h2_early_response *early;
 	bool grpc;
 	bool response_started; /* the final (non-1xx) response head arrived */
+	bool join_parent;      /* SERVER without a traceparent: same-node join */
 	int grpc_status;       /* -1 until known */
 };
 
@@ -76,7 +97,8 @@ struct h2_conn {
 	struct h2_direction dir[2]; /* [0] ingress, [1] egress */
 	struct u64_map streams;	    /* stream id -> struct h2_stream * */
 	uint32_t last_request_stream;
-	bool dead; /* framing lost: nothing more is followed */
+	unsigned early_count; /* streams with span == NULL */
+	bool dead;	      /* framing lost: nothing more is followed */
 	uint64_t last_event_mono;
 	/* Valid while a piece is being fed. */
 	struct http2_assembler *a;
@@ -101,15 +123,55 @@ static void stream_free(struct h2_stream *st)
 {
 	if (st->span)
 		span_unref(st->span);
+	free(st->early);
 	free(st);
+}
+
+/* The stream's name as both ends of a same-node connection give it. */
+static void stream_name(const struct h2_conn *c, uint32_t id, struct h2_stream_name *n)
+{
+	h2_stream_name_init(n, &c->tuple, !is_server(c), id);
+}
+
+/* The CLIENT span's context is decided: it parents the SERVER end if that
+ * is on this node. Call again whenever the context changes. */
+static void publish_client_context(struct h2_conn *c, const struct h2_stream *st)
+{
+	struct h2_stream_name n;
+
+	if (is_server(c) || !(c->a->propagation & KSPAN_PROPAGATE_TUPLE))
+		return;
+	stream_name(c, st->id, &n);
+	http2_stream_join_client(&c->a->join, &n, st->span, c->ev->hdr.ts_ns);
+}
+
+/* The response ended before the request was processed: remembered. */
+static void early_end(struct h2_conn *c, struct h2_stream *st, uint64_t end_mono,
+		      const char *error_type, const char *message)
+{
+	struct h2_early_response *e = st->early;
+
+	(void)c;
+	if (e->ended)
+		return;
+	e->ended = true;
+	e->end_mono = end_mono;
+	e->error_type = error_type;
+	if (message)
+		snprintf(e->message, sizeof(e->message), "%s", message);
 }
 
 static void finish_stream(struct h2_conn *c, struct h2_stream *st, uint64_t end_mono)
 {
 	struct span *s = st->span;
-	uint64_t end = mono_to_unix_ns(c->a->clock, end_mono);
+	uint64_t end;
 	bool server = is_server(c);
 
+	if (!s) {
+		early_end(c, st, end_mono, NULL, NULL);
+		return;
+	}
+	end = mono_to_unix_ns(c->a->clock, end_mono);
 	u64_map_remove(&c->streams, st->id);
 	st->span = NULL;
 	s->end_unix_ns = end > s->start_unix_ns ? end : s->start_unix_ns;
@@ -121,6 +183,13 @@ static void finish_stream(struct h2_conn *c, struct h2_stream *st, uint64_t end_
 			attribute_list_add_str(&s->attrs, "error.type", name ? name : "_OTHER");
 		}
 	}
+	if (st->join_parent) {
+		struct h2_stream_name n;
+		stream_name(c, st->id, &n);
+		stream_free(st);
+		http2_stream_join_server_end(&c->a->join, &n, s, end_mono);
+		return;
+	}
 	stream_free(st);
 	pipeline_submit(c->a->pipeline, s);
 }
@@ -129,6 +198,10 @@ static void finish_stream(struct h2_conn *c, struct h2_stream *st, uint64_t end_
 static void fail_stream(struct h2_conn *c, struct h2_stream *st, uint64_t end_mono,
 			const char *error_type, const char *message)
 {
+	if (!st->span) {
+		early_end(c, st, end_mono, error_type, message);
+		return;
+	}
 	if (!st->response_started)
 		STAT_INC(c->a->stats, http_unanswered_requests);
 	if (st->grpc_status < 0 || !st->grpc) {
@@ -269,7 +342,7 @@ static void add_request_attributes(struct h2_conn *c, struct h2_stream *st,
 /* An incoming traceparent parents the span (W3C Trace Context); otherwise
  * it starts a trace. Hook for propagation: the ids are decided here, once,
  * when the stream's request headers are seen. */
-static void decide_context(struct span *s, const struct h2_fields *f)
+static bool decide_context(struct span *s, const struct h2_fields *f)
 {
 	struct w3c_trace_context tc;
 	size_t n = strlen(f->traceparent);
@@ -281,10 +354,11 @@ static void decide_context(struct span *s, const struct h2_fields *f)
 		s->trace_flags = tc.trace_flags & 1;
 		if (f->tracestate[0])
 			span_set_trace_state(s, f->tracestate, strlen(f->tracestate));
-		return;
+		return true;
 	}
 	span_random_id(s->trace_id, 16);
 	s->trace_flags = 1;
+	return false;
 }
 
 /* --- header blocks ------------------------------------------------------- */
@@ -373,31 +447,64 @@ static enum block_decoding decode_block(struct h2_conn *c, struct h2_direction *
 	return BLOCK_PARTIAL;
 }
 
+static void mark_partial(struct span *s)
+{
+	if (!attribute_list_find(&s->attrs, "kspan.http2.headers_partial"))
+		attribute_list_add_bool(&s->attrs, "kspan.http2.headers_partial", true);
+}
+
+static void apply_response_head(struct h2_conn *c, struct h2_stream *st, int status,
+				bool grpc_content);
+
+/* The request of a stream whose response came first: what the response
+ * showed is applied now, in the order it happened. */
+static void replay_early_response(struct h2_conn *c, struct h2_stream *st)
+{
+	struct h2_early_response *e = st->early;
+
+	st->early = NULL;
+	c->early_count--;
+	if (e->partial)
+		mark_partial(st->span);
+	if (st->response_started)
+		apply_response_head(c, st, e->status, e->grpc_content);
+	if (e->ended && e->error_type)
+		fail_stream(c, st, e->end_mono, e->error_type, e->message);
+	else if (e->ended)
+		finish_stream(c, st, e->end_mono);
+	free(e);
+}
+
 static void on_request_block(struct h2_conn *c, uint32_t id, const struct h2_fields *f, bool full)
 {
 	struct http2_assembler *a = c->a;
 	struct h2_stream *st = u64_map_get(&c->streams, id);
 	struct span *s;
 	uint64_t start;
+	bool parented;
 
-	if (st || id <= c->last_request_stream)
+	if ((st && st->span) || id <= c->last_request_stream)
 		return; /* request trailers, or a stream already finished */
 	c->last_request_stream = id;
-	if (c->streams.count >= MAX_OPEN_STREAMS) {
+	if (!st && c->streams.count >= MAX_OPEN_STREAMS) {
 		STAT_INC(a->stats, h2_streams_dropped);
 		return;
 	}
-	st = calloc(1, sizeof(*st));
 	s = span_new();
-	if (!st || !s || u64_map_put(&c->streams, id, st)) {
-		free(st);
-		if (s)
-			span_unref(s);
-		return;
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (!st || !s || u64_map_put(&c->streams, id, st)) {
+			free(st);
+			if (s)
+				span_unref(s);
+			return;
+		}
+		st->id = id;
+		st->grpc_status = -1;
+	} else if (!s) {
+		return; /* the early response stays until it expires */
 	}
-	st->id = id;
 	st->span = s;
-	st->grpc_status = -1;
 	attribute_list_reserve(&s->attrs, SPAN_H2_ATTRS);
 	s->kind = is_server(c) ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT;
 	s->tid = c->ev->hdr.tid;
@@ -406,38 +513,61 @@ static void on_request_block(struct h2_conn *c, uint32_t id, const struct h2_fie
 	 * returned); CLIENT: when the process began writing them. */
 	start = is_server(c) ? c->ev->hdr.ts_ns : c->ev->ts_enter_ns;
 	s->start_unix_ns = mono_to_unix_ns(a->clock, start);
-	decide_context(s, f);
+	parented = decide_context(s, f);
+	/* As for HTTP/1, a traceparent the request carries wins. */
+	st->join_parent = is_server(c) && !parented && (a->propagation & KSPAN_PROPAGATE_TUPLE);
 	add_request_attributes(c, st, f, !full);
+	publish_client_context(c, st);
+	if (st->early)
+		replay_early_response(c, st);
+}
+
+/* The final response head: status code, error per the conventions. */
+static void apply_response_head(struct h2_conn *c, struct h2_stream *st, int status,
+				bool grpc_content)
+{
+	struct span *s = st->span;
+
+	if (grpc_content && !st->grpc) {
+		st->grpc = true;
+		attribute_list_add_str(&s->attrs, "rpc.system", "grpc");
+	}
+	if (!status)
+		return;
+	attribute_list_add_int(&s->attrs, "http.response.status_code", status);
+	/* HTTP semantic conventions, "Status"; a gRPC call's outcome is its
+	 * grpc-status instead. */
+	if (!st->grpc && (status >= 500 || (status >= 400 && !is_server(c)))) {
+		char code[16];
+		snprintf(code, sizeof(code), "%d", status);
+		attribute_list_add_str(&s->attrs, "error.type", code);
+		s->status_code = SPAN_STATUS_ERROR;
+	}
 }
 
 static void on_response_block(struct h2_conn *c, struct h2_stream *st, const struct h2_fields *f,
 			      bool full)
 {
-	struct span *s = st->span;
+	struct h2_early_response *e = st->early;
+	bool grpc_content;
 
-	if (!full && !attribute_list_find(&s->attrs, "kspan.http2.headers_partial"))
-		attribute_list_add_bool(&s->attrs, "kspan.http2.headers_partial", true);
-
+	if (!full) {
+		if (e)
+			e->partial = true;
+		else
+			mark_partial(st->span);
+	}
 	if (!st->response_started) {
 		/* 1xx are interim (RFC 9113 section 8.1). */
 		if (f->status && f->status < 200)
 			return;
 		st->response_started = true;
-		if (grpc_is_content_type(f->content_type, strlen(f->content_type)) && !st->grpc) {
-			st->grpc = true;
-			attribute_list_add_str(&s->attrs, "rpc.system", "grpc");
-		}
-		if (f->status) {
-			attribute_list_add_int(&s->attrs, "http.response.status_code", f->status);
-			/* HTTP semantic conventions, "Status"; a gRPC call's
-			 * outcome is its grpc-status instead. */
-			if (!st->grpc &&
-			    (f->status >= 500 || (f->status >= 400 && !is_server(c)))) {
-				char code[16];
-				snprintf(code, sizeof(code), "%d", f->status);
-				attribute_list_add_str(&s->attrs, "error.type", code);
-				s->status_code = SPAN_STATUS_ERROR;
-			}
+		grpc_content = grpc_is_content_type(f->content_type, strlen(f->content_type));
+		if (e) {
+			e->status = f->status;
+			e->grpc_content = grpc_content;
+		} else {
+			apply_response_head(c, st, f->status, grpc_content);
 		}
 	}
 	/* grpc-status comes in trailers, or in a Trailers-Only response. */
@@ -457,6 +587,40 @@ static bool learn_role(struct h2_conn *c, const struct h2_fields *f)
 	else if (f->status)
 		c->role = ingress ? KSPAN_ROLE_CLIENT : KSPAN_ROLE_SERVER;
 	return c->role != KSPAN_ROLE_UNKNOWN;
+}
+
+/*
+ * The stream a response frame belongs to. On a CLIENT connection, a
+ * response for a client stream (odd id, RFC 9113 5.1.1) above every request
+ * seen so far was read before its request was processed: it gets a stream
+ * without a span until the request comes (bounded by MAX_OPEN_STREAMS,
+ * dropped after EARLY_RESPONSE_WAIT_NS).
+ */
+static struct h2_stream *response_stream(struct h2_conn *c, uint32_t id)
+{
+	struct h2_stream *st = u64_map_get(&c->streams, id);
+
+	if (st || c->role != KSPAN_ROLE_CLIENT || !(id & 1) || id <= c->last_request_stream)
+		return st;
+	if (c->streams.count >= MAX_OPEN_STREAMS) {
+		STAT_INC(c->a->stats, h2_streams_dropped);
+		return NULL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->early = calloc(1, sizeof(*st->early));
+	if (!st->early || u64_map_put(&c->streams, id, st)) {
+		free(st->early);
+		free(st);
+		return NULL;
+	}
+	st->id = id;
+	st->grpc_status = -1;
+	st->early->since_mono = c->ev->hdr.ts_ns;
+	c->early_count++;
+	STAT_INC(c->a->stats, h2_early_responses);
+	return st;
 }
 
 static void block_done(struct h2_conn *c)
@@ -485,7 +649,7 @@ static void block_done(struct h2_conn *c)
 						     : c->last_request_stream;
 		return;
 	}
-	st = u64_map_get(&c->streams, b->stream_id);
+	st = response_stream(c, b->stream_id);
 	if (!st) {
 		STAT_INC(c->a->stats, h2_orphan_responses);
 		return;
@@ -689,7 +853,9 @@ static void on_frame(void *ctx, const struct http2_frame *f)
 	case H2_RST_STREAM: {
 		char msg[64];
 		uint32_t code;
-		st = u64_map_get(&c->streams, f->stream_id);
+		/* A server may reset a stream before answering it. */
+		st = is_request_dir(c, c->cur) ? u64_map_get(&c->streams, f->stream_id)
+					       : response_stream(c, f->stream_id);
 		if (!st || !f->complete)
 			return;
 		code = (uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
@@ -736,6 +902,7 @@ static void conn_kill(struct h2_conn *c, const char *why)
 	STAT_INC(c->a->stats, h2_framing_lost);
 	STAT_ADD(c->a->stats, requests_lost_to_gaps, c->streams.count);
 	u64_map_visit(&c->streams, drop_stream_entry, NULL);
+	c->early_count = 0;
 	log_debug("conn %016llx: HTTP/2 no longer followed: %s", (unsigned long long)c->conn_id,
 		  why);
 }
@@ -774,9 +941,35 @@ static void conn_free(struct h2_conn *c)
 	free(c);
 }
 
+static int drop_early_entry(uint64_t key, void *value, void *arg)
+{
+	struct h2_stream *st = value;
+	struct h2_conn *c = arg;
+
+	(void)key;
+	if (!st->early || c->a->now_mono < st->early->since_mono + EARLY_RESPONSE_WAIT_NS)
+		return 0;
+	STAT_INC(c->a->stats, h2_early_responses_expired);
+	c->early_count--;
+	stream_free(st);
+	return 1;
+}
+
+/* Responses that waited too long for their request (all, with now_mono =
+ * UINT64_MAX) are dropped, counted: a span without its request would have
+ * no name, no start and no context. */
+static void drop_early_streams(struct h2_conn *c, uint64_t now_mono)
+{
+	if (!c->early_count)
+		return;
+	c->a->now_mono = now_mono;
+	u64_map_visit(&c->streams, drop_early_entry, c);
+}
+
 /* The connection ended: its open streams failed. */
 static void conn_end(struct h2_conn *c, uint64_t end_mono)
 {
+	drop_early_streams(c, UINT64_MAX);
 	if (!c->dead)
 		fail_streams(c, end_mono, 0, "connection_closed",
 			     "connection closed before the response ended");
@@ -873,6 +1066,8 @@ static int forget_idle_conn(uint64_t key, void *value, void *arg)
 	struct h2_conn *c = value;
 
 	(void)key;
+	if (!c->dead)
+		drop_early_streams(c, now);
 	if (c->streams.count || now < c->last_event_mono + CONN_FORGET_NS)
 		return 0;
 	conn_free(c);
@@ -882,6 +1077,7 @@ static int forget_idle_conn(uint64_t key, void *value, void *arg)
 void http2_assembler_tick(struct http2_assembler *a, uint64_t now_mono_ns)
 {
 	u64_map_visit(&a->conns, forget_idle_conn, &now_mono_ns);
+	http2_stream_join_tick(&a->join, now_mono_ns);
 }
 
 static int drop_conn_at_exit(uint64_t key, void *value, void *arg)
@@ -890,6 +1086,8 @@ static int drop_conn_at_exit(uint64_t key, void *value, void *arg)
 	struct h2_conn *c = value;
 
 	(void)key;
+	if (!c->dead)
+		drop_early_streams(c, UINT64_MAX);
 	STAT_ADD(a->stats, http_unfinished_at_exit, c->streams.count);
 	conn_free(c);
 	return 1;
@@ -898,19 +1096,23 @@ static int drop_conn_at_exit(uint64_t key, void *value, void *arg)
 void http2_assembler_finish_all(struct http2_assembler *a)
 {
 	u64_map_visit(&a->conns, drop_conn_at_exit, a);
+	/* Finished SERVER spans still waiting for their CLIENT go out as they are. */
+	http2_stream_join_flush(&a->join);
 }
 
-int http2_assembler_init(struct http2_assembler *a, bool capture_query, struct process_table *procs,
-			 struct pipeline *pipeline, struct agent_stats *stats,
-			 const struct mono_to_unix *clock)
+int http2_assembler_init(struct http2_assembler *a, bool capture_query, uint32_t propagation,
+			 struct process_table *procs, struct pipeline *pipeline,
+			 struct agent_stats *stats, const struct mono_to_unix *clock)
 {
 	memset(a, 0, sizeof(*a));
 	a->capture_query = capture_query;
+	a->propagation = propagation;
 	a->procs = procs;
 	a->pipeline = pipeline;
 	a->stats = stats;
 	a->clock = clock;
-	if (hpack_decoder_init(&a->scratch))
+	if (hpack_decoder_init(&a->scratch) ||
+	    http2_stream_join_init(&a->join, HTTP2_JOIN_CAPACITY, pipeline, stats))
 		return -ENOMEM;
 	return u64_map_init(&a->conns, 256);
 }
@@ -928,4 +1130,5 @@ void http2_assembler_free(struct http2_assembler *a)
 	u64_map_visit(&a->conns, free_conn_entry, NULL);
 	u64_map_free(&a->conns);
 	hpack_decoder_free(&a->scratch);
+	http2_stream_join_free(&a->join);
 }

@@ -16,6 +16,15 @@
  * kspan.http2.headers_partial = true. Lost framing (events lost to a full
  * ring, bytes beyond the capture bound) drops the connection's open streams
  * (counted) rather than guess.
+ *
+ * Events arrive in syscall-exit order: a CLIENT may read a stream's response
+ * before the event of its own request write is processed. That response is
+ * kept (bounded, counted h2_early_responses) and applied when the request
+ * comes, with its own timestamps; dropped and counted
+ * (h2_early_responses_expired) if the request never does.
+ *
+ * With --propagation tuple (or all), SERVER streams without a traceparent
+ * are joined to their CLIENT end on this node (http2_stream_join.h).
  */
 #ifndef KSPAN_HTTP2_SPAN_ASSEMBLER_H
 #define KSPAN_HTTP2_SPAN_ASSEMBLER_H
@@ -26,6 +35,7 @@
 #include "agent_stats.h"
 #include "clock.h"
 #include "hpack_decoder.h"
+#include "http2_stream_join.h"
 #include "kspan_abi.h"
 #include "pipeline.h"
 #include "process_table.h"
@@ -33,24 +43,28 @@
 
 struct http2_assembler {
 	bool capture_query;	      /* keep url.query values */
+	uint32_t propagation;	      /* KSPAN_PROPAGATE_* bits */
 	struct u64_map conns;	      /* conn_id -> struct h2_conn * */
 	struct hpack_decoder scratch; /* for hpack_decode_static_only() */
 	struct process_table *procs;
 	struct pipeline *pipeline;
 	struct agent_stats *stats;
 	const struct mono_to_unix *clock;
+	struct http2_stream_join join;
+	uint64_t now_mono; /* valid while expiring early responses */
 };
 
-int http2_assembler_init(struct http2_assembler *a, bool capture_query, struct process_table *procs,
-			 struct pipeline *pipeline, struct agent_stats *stats,
-			 const struct mono_to_unix *clock);
+int http2_assembler_init(struct http2_assembler *a, bool capture_query, uint32_t propagation,
+			 struct process_table *procs, struct pipeline *pipeline,
+			 struct agent_stats *stats, const struct mono_to_unix *clock);
 void http2_assembler_free(struct http2_assembler *a);
 
 /* `ev` was checked by the reader; only KSPAN_PROTO_HTTP2 events belong here. */
 void http2_assembler_on_data(struct http2_assembler *a, const struct kspan_data_event *ev);
 void http2_assembler_on_close(struct http2_assembler *a, const struct kspan_conn_event *ev);
 void http2_assembler_on_process_exit(struct http2_assembler *a, uint32_t tgid, uint64_t ts_ns);
-/* Forgets long-silent connections and responses that never met their request. */
+/* Forgets long-silent connections and responses that never met their
+ * request; sends SERVER spans whose CLIENT end did not show up. */
 void http2_assembler_tick(struct http2_assembler *a, uint64_t now_mono_ns);
 /* Shutdown: open streams are counted as unfinished and dropped. */
 void http2_assembler_finish_all(struct http2_assembler *a);

@@ -152,8 +152,9 @@ static int agent_start(struct agent *a)
 		err = span_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline, &a->stats,
 					  &a->clock);
 	if (!err)
-		err = http2_assembler_init(&a->h2_assembler, a->opts.capture_query, &a->procs,
-					   &a->pipeline, &a->stats, &a->clock);
+		err = http2_assembler_init(&a->h2_assembler, a->opts.capture_query,
+					   a->opts.propagation, &a->procs, &a->pipeline, &a->stats,
+					   &a->clock);
 	if (err)
 		return err;
 	err = probe_loader_start(&a->probes, &a->opts);

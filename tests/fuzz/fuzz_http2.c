@@ -55,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.pipeline.stats = &env.stats;
 	sampler_from_env(&env.pipeline.sampler);
 	if (process_table_init(&env.procs, "/nonexistent-proc") ||
-	    http2_assembler_init(&env.a, false, &env.procs, &env.pipeline, &env.stats, &env.clock))
+	    http2_assembler_init(&env.a, false, KSPAN_PROPAGATE_TUPLE, &env.procs, &env.pipeline,
+				 &env.stats, &env.clock))
 		abort();
 	while (pos + 2 <= size) {
 		uint8_t ctl = data[pos], len = data[pos + 1];

@@ -32,6 +32,7 @@
 #include "event_reader.h"
 #include "http1_detect.h"
 #include "http1_span_assembler.h"
+#include "span_capture.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -59,46 +60,6 @@
 #define H_PARENT   "53995c3f42cd8ad8"
 #define NO_PARENT  "0000000000000000"
 #define ZERO_TRACE "00000000000000000000000000000000"
-
-/* --- capturing exporter ---------------------------------------------------------- */
-
-struct capture {
-	struct exporter exporter;
-	struct span **spans;
-	size_t count, cap;
-};
-
-static int capture_export(struct exporter *e, struct span *s)
-{
-	struct capture *c = e->state;
-
-	if (c->count == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct span **spans = realloc(c->spans, cap * sizeof(*spans));
-		assert_non_null(spans);
-		c->spans = spans;
-		c->cap = cap;
-	}
-	c->spans[c->count++] = span_ref(s);
-	return 0;
-}
-
-static void capture_shutdown(struct exporter *e, uint64_t deadline_mono_ns)
-{
-	(void)e;
-	(void)deadline_mono_ns;
-}
-
-static void capture_destroy(struct exporter *e)
-{
-	struct capture *c = e->state;
-
-	for (size_t i = 0; i < c->count; i++)
-		span_unref(c->spans[i]);
-	free(c->spans);
-	c->spans = NULL;
-	c->count = c->cap = 0;
-}
 
 /* --- fixture --------------------------------------------------------------------- */
 
@@ -194,13 +155,7 @@ static int setup(void **state)
 	make_fake_proc(h->proc_root);
 	h->clock.offset_ns = CLOCK_OFFSET_NS;
 	assert_int_equal(process_table_init(&h->procs, h->proc_root), 0);
-	h->cap.exporter = (struct exporter){
-	    .name = "capture",
-	    .export_span = capture_export,
-	    .shutdown = capture_shutdown,
-	    .destroy = capture_destroy,
-	    .state = &h->cap,
-	};
+	capture_init(&h->cap);
 	/* The agent's default sampler: parentbased_always_on. */
 	h->pipeline.sampler = (struct sampler){
 	    .root = SAMPLER_ALWAYS_ON,
