@@ -57,7 +57,7 @@ struct h2_early_response {
 
 struct h2_stream {
 	uint32_t id;
-	struct span *span; /* NULL while only early response is known */
+	struct span *span; /* NULL while only its early response is known */
 	struct h2_early_response *early;
 	bool grpc;
 	bool response_started; /* the final (non-1xx) response head arrived */
@@ -941,16 +941,21 @@ static void conn_free(struct h2_conn *c)
 	free(c);
 }
 
+struct early_visit {
+	struct h2_conn *c;
+	uint64_t now_mono;
+};
+
 static int drop_early_entry(uint64_t key, void *value, void *arg)
 {
+	struct early_visit *v = arg;
 	struct h2_stream *st = value;
-	struct h2_conn *c = arg;
 
 	(void)key;
-	if (!st->early || c->a->now_mono < st->early->since_mono + EARLY_RESPONSE_WAIT_NS)
+	if (!st->early || v->now_mono < st->early->since_mono + EARLY_RESPONSE_WAIT_NS)
 		return 0;
-	STAT_INC(c->a->stats, h2_early_responses_expired);
-	c->early_count--;
+	STAT_INC(v->c->a->stats, h2_early_responses_expired);
+	v->c->early_count--;
 	stream_free(st);
 	return 1;
 }
@@ -960,10 +965,10 @@ static int drop_early_entry(uint64_t key, void *value, void *arg)
  * no name, no start and no context. */
 static void drop_early_streams(struct h2_conn *c, uint64_t now_mono)
 {
-	if (!c->early_count)
-		return;
-	c->a->now_mono = now_mono;
-	u64_map_visit(&c->streams, drop_early_entry, c);
+	struct early_visit v = {.c = c, .now_mono = now_mono};
+
+	if (c->early_count)
+		u64_map_visit(&c->streams, drop_early_entry, &v);
 }
 
 /* The connection ended: its open streams failed. */

@@ -51,7 +51,6 @@ struct http2_assembler {
 	struct agent_stats *stats;
 	const struct mono_to_unix *clock;
 	struct http2_stream_join join;
-	uint64_t now_mono; /* valid while expiring early responses */
 };
 
 int http2_assembler_init(struct http2_assembler *a, bool capture_query, uint32_t propagation,

@@ -17,6 +17,7 @@ import atexit
 import ctypes
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -349,12 +350,19 @@ class Kspan:
 
 # --- servers --------------------------------------------------------------------
 
+def netns_prefix(netns):
+    """argv prefix that runs a command in network namespace netns (None: here).
+    `ip netns exec` execs the command: its pid is the spawned process's."""
+    return ["ip", "netns", "exec", netns] if netns else []
+
+
 class ScriptServer:
     """A python server script from servers/ that prints `READY <port>`."""
 
-    def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0):
+    def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0, netns=None, args=()):
         self.host = host
-        self.proc = spawn([PY, os.path.join(SERVERS, script), "--host", host, "--port", str(port)],
+        self.proc = spawn(netns_prefix(netns) + [PY, os.path.join(SERVERS, script), "--host", host,
+                                                 "--port", str(port)] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.pid = self.proc.pid
         line = _readline_timeout(self.proc.stdout, timeout)
@@ -370,6 +378,36 @@ class ScriptServer:
 
     def stop(self):
         _kill(self.proc)
+
+
+def ip(*args):
+    subprocess.run(["ip"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+
+
+class VethNamespaces:
+    """Two network namespaces joined by a veth pair, for one test: ns[i] has
+    address addr[i] on its end (and lo up). Processes the test starts after
+    this are killed before the namespaces are deleted (its own REG scope)."""
+
+    def __init__(self, test):
+        tag = "%d%d" % (os.getpid() % 100000, random.randrange(100))
+        self.ns = ["kspan-it-%s-a" % tag, "kspan-it-%s-b" % tag]
+        net = "10.%d.%d" % (random.randrange(100, 250), random.randrange(1, 250))
+        self.addr = ["%s.1" % net, "%s.2" % net]
+        for ns in self.ns:
+            ip("netns", "add", ns)
+            test.addCleanup(ip, "netns", "del", ns)
+            ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", self.ns[0], "link", "add", "v%sa" % tag, "type", "veth", "peer", "name",
+           "v%sb" % tag, "netns", self.ns[1])
+        for i, ns in enumerate(self.ns):
+            dev = "v%s%s" % (tag, "ab"[i])
+            ip("-n", ns, "addr", "add", self.addr[i] + "/24", "dev", dev)
+            ip("-n", ns, "link", "set", dev, "up")
+        # Cleanups run in reverse order: this scope's processes go first.
+        REG.push(test.id() + "/netns")
+        test.addCleanup(REG.pop)
 
 
 def _readline_timeout(stream, timeout):

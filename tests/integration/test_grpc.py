@@ -53,14 +53,16 @@ def js_client(port, scenario, *args, timeout=60.0):
     return _run_client(["node", JS_PEER, "client"], port, scenario, args, timeout, node_env())
 
 
-def python_client(port, scenario, *args, timeout=60.0):
-    """clients/grpc_client.py; returns (pid, result dict)."""
-    return _run_client([harness.PY, os.path.join(harness.CLIENTS, "grpc_client.py")], port,
-                       scenario, args, timeout, None)
+def python_client(port, scenario, *args, timeout=60.0, host="127.0.0.1", netns=None):
+    """clients/grpc_client.py to host:port (from network namespace netns);
+    returns (pid, result dict)."""
+    return _run_client(harness.netns_prefix(netns) +
+                       [harness.PY, os.path.join(harness.CLIENTS, "grpc_client.py")], port,
+                       scenario, args, timeout, None, host)
 
 
-def _run_client(argv, port, scenario, args, timeout, env):
-    p = harness.spawn(argv + ["127.0.0.1:%d" % port, scenario] + [str(a) for a in args],
+def _run_client(argv, port, scenario, args, timeout, env, host="127.0.0.1"):
+    p = harness.spawn(argv + ["%s:%d" % (host, port), scenario] + [str(a) for a in args],
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         out, err = p.communicate(timeout=timeout)

@@ -15,7 +15,6 @@ ports, so that its header insertion touches no other test's traffic.
 
 import json
 import os
-import random
 
 import harness
 from checks import fmt, rand_hex
@@ -24,20 +23,8 @@ from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, curl, involves_port
 
 def chain_server(next_url, host="127.0.0.1", netns=None):
     """servers/chain_server.py calling next_url (in network namespace netns)."""
-    s = harness.ScriptServer.__new__(harness.ScriptServer)
-    s.host = host
-    prefix = ["ip", "netns", "exec", netns] if netns else []
-    s.proc = harness.spawn(prefix + [harness.PY, os.path.join(harness.SERVERS, "chain_server.py"),
-                                     "--host", host, "--port", "0", "--next", next_url],
-                           stdout=harness.subprocess.PIPE, stderr=harness.subprocess.DEVNULL)
-    s.pid = s.proc.pid
-    line = harness._readline_timeout(s.proc.stdout, 10.0)
-    if not line.startswith(b"READY "):
-        harness._kill(s.proc)
-        raise AssertionError("chain_server.py did not start (got %r)" % line)
-    s.port = int(line.split()[1])
-    s.names = harness.proc_names(s.pid)
-    return s
+    return harness.ScriptServer("chain_server.py", host=host, netns=netns,
+                                args=["--next", next_url])
 
 
 class ChainChecks:
@@ -238,11 +225,6 @@ class TestPropagationChain(ChainChecks, harness.KspanCase):
         self.check_received_headers(body, [c0, sa, ca], injected=False)
 
 
-def ip(*args):
-    harness.subprocess.run(["ip"] + list(args), check=True, stdout=harness.subprocess.DEVNULL,
-                           stderr=harness.subprocess.PIPE)
-
-
 class TestPropagationNetns(ChainChecks, harness.KspanCase):
     """The same chain across two network namespaces joined by a veth pair:
     curl, A and nginx in the first (10.X.Y.1), B in the second (10.X.Y.2). A
@@ -251,24 +233,8 @@ class TestPropagationNetns(ChainChecks, harness.KspanCase):
 
     def setUp(self):
         super().setUp()
-        tag = "%d%d" % (os.getpid() % 100000, random.randrange(100))
-        self.ns = ["kspan-it-%s-a" % tag, "kspan-it-%s-b" % tag]
-        net = "10.%d.%d" % (random.randrange(100, 250), random.randrange(1, 250))
-        self.addr = ["%s.1" % net, "%s.2" % net]
-        for ns in self.ns:
-            ip("netns", "add", ns)
-            self.addCleanup(ip, "netns", "del", ns)
-            ip("-n", ns, "link", "set", "lo", "up")
-        ip("-n", self.ns[0], "link", "add", "v%sa" % tag, "type", "veth", "peer", "name",
-           "v%sb" % tag, "netns", self.ns[1])
-        for i, ns in enumerate(self.ns):
-            dev = "v%s%s" % (tag, "ab"[i])
-            ip("-n", ns, "addr", "add", self.addr[i] + "/24", "dev", dev)
-            ip("-n", ns, "link", "set", dev, "up")
-        # Processes are killed (REG scope) before the namespaces go: cleanups
-        # run in reverse order.
-        harness.REG.push(self.id() + "/netns")
-        self.addCleanup(harness.REG.pop)
+        veth = harness.VethNamespaces(self)
+        self.ns, self.addr = veth.ns, veth.addr
         self.ng = harness.Nginx(netns=self.ns[0], host=self.addr[0])
         self.b = chain_server(self.ng.url(""), host=self.addr[1], netns=self.ns[1])
         self.a = chain_server(self.b.url(""), host=self.addr[0], netns=self.ns[0])

@@ -10,6 +10,10 @@ Usage: grpc_client.py HOST:PORT SCENARIO [ARGS...]
   client_stream N SIZE  one call, N request messages of SIZE bytes
   bidi N SIZE           one call, N messages each way
   concurrent N          N unary calls in flight at once on the channel
+  concurrent_sleeps N STEP_MS
+                        N unary calls in flight at once, call i asking the
+                        server to sleep i * STEP_MS first
+  traceparent TP        one unary call carrying metadata traceparent: TP
   after_line N SIZE     one unary call, print CONNECTED, wait for a line on
                         stdin, then N unary calls on the same connection
 Output: {"codes": [status code name of each call, in order], "sizes": [...]}
@@ -77,6 +81,16 @@ def main():
                 record("OK", f.result())
             except grpc.RpcError as e:
                 record(e.code().name, None)
+    elif scenario == "concurrent_sleeps":
+        step = int(args[1])
+        futs = [unary.future(b"sleep:%d" % (i * step), timeout=60) for i in range(int(args[0]))]
+        for f in futs:
+            try:
+                record("OK", f.result())
+            except grpc.RpcError as e:
+                record(e.code().name, None)
+    elif scenario == "traceparent":
+        record(*code_of(lambda: unary(b"tp", timeout=20, metadata=[("traceparent", args[0])])))
     elif scenario == "after_line":
         unary(b"first", timeout=20)
         print("CONNECTED", flush=True)
