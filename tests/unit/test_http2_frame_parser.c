@@ -15,6 +15,7 @@
 
 #include "http2_detect.h"
 #include "http2_frame_parser.h"
+#include "http2_test_frames.h"
 
 #define MAX_SEEN 32
 
@@ -46,28 +47,6 @@ static void on_lost(void *ctx, const char *why)
 }
 
 static const struct http2_frame_callbacks cb = {.on_frame = on_frame, .on_framing_lost = on_lost};
-
-/* Appends a frame header and payload to buf at *n. */
-static void put_frame(uint8_t *buf, size_t *n, uint32_t len, uint8_t type, uint8_t flags,
-		      uint32_t stream, const uint8_t *payload)
-{
-	uint8_t *p = buf + *n;
-
-	p[0] = (uint8_t)(len >> 16);
-	p[1] = (uint8_t)(len >> 8);
-	p[2] = (uint8_t)len;
-	p[3] = type;
-	p[4] = flags;
-	p[5] = (uint8_t)(stream >> 24);
-	p[6] = (uint8_t)(stream >> 16);
-	p[7] = (uint8_t)(stream >> 8);
-	p[8] = (uint8_t)stream;
-	if (payload)
-		memcpy(p + 9, payload, len);
-	else
-		memset(p + 9, 'd', len);
-	*n += 9 + len;
-}
 
 /* A client's first bytes: preface, SETTINGS, HEADERS, DATA (END_STREAM). */
 static size_t client_start(uint8_t *buf)

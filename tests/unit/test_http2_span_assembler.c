@@ -26,6 +26,7 @@
 #include "http2_detect.h"
 #include "http2_frame_parser.h"
 #include "http2_span_assembler.h"
+#include "http2_test_frames.h"
 #include "span_capture.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -117,22 +118,6 @@ struct wire {
 	size_t len;
 };
 
-static void frame_header(struct wire *w, size_t len, uint8_t type, uint8_t flags, uint32_t id)
-{
-	uint8_t *p = w->b + w->len;
-
-	p[0] = (uint8_t)(len >> 16);
-	p[1] = (uint8_t)(len >> 8);
-	p[2] = (uint8_t)len;
-	p[3] = type;
-	p[4] = flags;
-	p[5] = (uint8_t)(id >> 24);
-	p[6] = (uint8_t)(id >> 16);
-	p[7] = (uint8_t)(id >> 8);
-	p[8] = (uint8_t)id;
-	w->len += 9;
-}
-
 #define NV(n, v)                                                                                   \
 	{                                                                                          \
 		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE     \
@@ -145,19 +130,16 @@ static void add_headers(struct wire *w, nghttp2_hd_deflater *d, uint32_t id, boo
 	ssize_t len = nghttp2_hd_deflate_hd(d, block, sizeof(block), nv, n);
 
 	assert_true(len > 0);
-	frame_header(w, (size_t)len, H2_HEADERS,
-		     H2_FLAG_END_HEADERS | (end_stream ? H2_FLAG_END_STREAM : 0), id);
-	memcpy(w->b + w->len, block, (size_t)len);
-	w->len += (size_t)len;
+	put_frame(w->b, &w->len, (uint32_t)len, H2_HEADERS,
+		  H2_FLAG_END_HEADERS | (end_stream ? H2_FLAG_END_STREAM : 0), id, block);
 }
 
 static void add_data(struct wire *w, uint32_t id, bool end_stream)
 {
 	static const uint8_t msg[] = {0, 0, 0, 0, 2, 'h', 'i'}; /* a gRPC message */
 
-	frame_header(w, sizeof(msg), H2_DATA, end_stream ? H2_FLAG_END_STREAM : 0, id);
-	memcpy(w->b + w->len, msg, sizeof(msg));
-	w->len += sizeof(msg);
+	put_frame(w->b, &w->len, sizeof(msg), H2_DATA, end_stream ? H2_FLAG_END_STREAM : 0, id,
+		  msg);
 }
 
 /* The client preface and its (empty) SETTINGS, RFC 9113 section 3.4. */
@@ -165,7 +147,7 @@ static void add_preface(struct wire *w)
 {
 	memcpy(w->b + w->len, HTTP2_PREFACE, HTTP2_PREFACE_LEN);
 	w->len += HTTP2_PREFACE_LEN;
-	frame_header(w, 0, H2_SETTINGS, 0, 0);
+	put_frame(w->b, &w->len, 0, H2_SETTINGS, 0, 0, NULL);
 }
 
 /* A unary gRPC request on stream id, with traceparent tp when not NULL. */
@@ -505,6 +487,14 @@ static void test_no_join_without_tuple_propagation(void **state)
 	assert_int_equal(STAT_GET(&f->stats, h2_streams_joined), 0);
 }
 
+/* Stream 1 seen by the SERVER only, answered at T0 + 3 ms. */
+static void server_end_only(struct fixture *f, struct exchange *x)
+{
+	build_exchange(f, x, 1, NULL);
+	deliver(f, &f->server, false, &x->req, T0, T0 + MS);
+	deliver(f, &f->server, true, &x->resp, T0 + 2 * MS, T0 + 3 * MS);
+}
+
 /* A SERVER whose client is not on this node: its span is held for the
  * CLIENT end, then sent as a root, counted. */
 static void test_server_without_client_is_sent_after_the_hold(void **state)
@@ -512,9 +502,7 @@ static void test_server_without_client_is_sent_after_the_hold(void **state)
 	struct fixture *f = *state;
 	struct exchange x;
 
-	build_exchange(f, &x, 1, NULL);
-	deliver(f, &f->server, false, &x.req, T0, T0 + MS);
-	deliver(f, &f->server, true, &x.resp, T0 + 2 * MS, T0 + 3 * MS);
+	server_end_only(f, &x);
 	http2_assembler_tick(&f->a, T0 + 3 * MS + HTTP2_JOIN_SERVER_HOLD_NS - 1);
 	assert_int_equal(f->cap.count, 0);
 	http2_assembler_tick(&f->a, T0 + 3 * MS + HTTP2_JOIN_SERVER_HOLD_NS);
@@ -535,9 +523,7 @@ static void test_finish_all_sends_held_server_spans(void **state)
 	struct fixture *f = *state;
 	struct exchange x;
 
-	build_exchange(f, &x, 1, NULL);
-	deliver(f, &f->server, false, &x.req, T0, T0 + MS);
-	deliver(f, &f->server, true, &x.resp, T0 + 2 * MS, T0 + 3 * MS);
+	server_end_only(f, &x);
 	assert_int_equal(f->cap.count, 0);
 	http2_assembler_finish_all(&f->a);
 	assert_int_equal(f->cap.count, 1);

@@ -49,6 +49,13 @@ def main():
         codes.append(code)
         sizes.append(len(r) if isinstance(r, bytes) else None)
 
+    def record_all(futures):
+        for f in futures:
+            try:
+                record("OK", f.result())
+            except grpc.RpcError as e:
+                record(e.code().name, None)
+
     if scenario == "unary":
         n, size = int(args[0]), int(args[1])
         for _ in range(n):
@@ -75,20 +82,11 @@ def main():
         codes.append("OK")
         sizes.append(sum(len(m) for m in msgs))
     elif scenario == "concurrent":
-        futs = [unary.future(b"c%d" % i, timeout=30) for i in range(int(args[0]))]
-        for f in futs:
-            try:
-                record("OK", f.result())
-            except grpc.RpcError as e:
-                record(e.code().name, None)
+        record_all([unary.future(b"c%d" % i, timeout=30) for i in range(int(args[0]))])
     elif scenario == "concurrent_sleeps":
         step = int(args[1])
-        futs = [unary.future(b"sleep:%d" % (i * step), timeout=60) for i in range(int(args[0]))]
-        for f in futs:
-            try:
-                record("OK", f.result())
-            except grpc.RpcError as e:
-                record(e.code().name, None)
+        record_all([unary.future(b"sleep:%d" % (i * step), timeout=60)
+                    for i in range(int(args[0]))])
     elif scenario == "traceparent":
         record(*code_of(lambda: unary(b"tp", timeout=20, metadata=[("traceparent", args[0])])))
     elif scenario == "after_line":
