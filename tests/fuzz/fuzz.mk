@@ -39,8 +39,9 @@ http1_parser_ARGS := -max_len=4096
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
 traceparent_ARGS := -max_len=2048
 # The HTTP/2 path from DATA events to spans: frames, HPACK, streams.
-http2_SRCS := tests/fuzz/fuzz_http2.c user/http2_span_assembler.c user/http2_frame_parser.c \
-	user/hpack_decoder.c user/grpc_semconv.c user/net_address.c user/http_naming.c \
+http2_SRCS := tests/fuzz/fuzz_http2.c user/http2_span_assembler.c user/http2_stream_join.c \
+	user/http2_frame_parser.c user/hpack_decoder.c user/grpc_semconv.c user/net_address.c \
+	user/http_naming.c \
 	user/span.c user/utf8.c user/u64_map.c user/process_table.c user/pipeline.c \
 	user/sampler.c user/clock.c user/log.c
 http2_ARGS := -max_len=8192
