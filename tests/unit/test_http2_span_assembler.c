@@ -306,6 +306,34 @@ static void test_client_mixed_orders_on_one_connection(void **state)
 	assert_int_equal(STAT_GET(&f->stats, h2_early_responses), 1);
 }
 
+/* The server reset the stream (RST_STREAM REFUSED_STREAM) before the
+ * client's request event was processed: the span ends with the reset. */
+static void test_client_reset_before_request(void **state)
+{
+	static const uint8_t refused[4] = {0, 0, 0, 7};
+	struct fixture *f = *state;
+	struct wire req = {0}, rst = {0};
+	struct span *s;
+	const struct attribute *type;
+
+	add_preface(&req);
+	add_request(f, &req, 1, NULL);
+	put_frame(rst.b, &rst.len, sizeof(refused), H2_RST_STREAM, 0, 1, refused);
+	deliver(f, &f->client, false, &rst, T0 + 1 * MS, T0 + 2 * MS);
+	deliver(f, &f->client, true, &req, T0, T0 + 3 * MS);
+
+	s = only_span_of_kind(f, SPAN_KIND_CLIENT, CLIENT_PID);
+	assert_int_equal(s->start_unix_ns, T0);
+	assert_int_equal(s->end_unix_ns, T0 + 2 * MS);
+	assert_int_equal(s->status_code, SPAN_STATUS_ERROR);
+	assert_string_equal(s->status_message, "stream reset (RST_STREAM REFUSED_STREAM)");
+	type = attribute_list_find(&s->attrs, "error.type");
+	assert_non_null(type);
+	assert_string_equal(type->str, "rst_stream");
+	assert_int_equal(STAT_GET(&f->stats, h2_streams_reset), 1);
+	assert_int_equal(STAT_GET(&f->stats, http_unanswered_requests), 1);
+}
+
 static void test_early_response_without_request_is_counted(void **state)
 {
 	struct fixture *f = *state;
@@ -603,6 +631,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_client_response_before_request, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_mixed_orders_on_one_connection, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_client_reset_before_request, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_early_response_without_request_is_counted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_response_for_an_old_stream_is_an_orphan, setup,
