@@ -20,6 +20,9 @@ class TestHttp2SameNodeJoin(GrpcChecks, harness.SharedKspanCase):
     def setUpServers(cls):
         cls.srv = grpc_server()
 
+    def joined(self):
+        return int(self.kspan.metrics().get("kspan_h2_streams_joined_total", -1))
+
     def pairs(self, ss, cs):
         """(SERVER, its CLIENT parent) for every SERVER span: each is joined
         to a distinct one of the CLIENT spans cs."""
@@ -56,6 +59,7 @@ class TestHttp2SameNodeJoin(GrpcChecks, harness.SharedKspanCase):
         order: the CLIENT span of each SERVER span's parent must end in the
         same order (a neighbour's client would break it)."""
         srv = self.srv
+        before = self.joined()
         pid, res = python_client(srv.port, "concurrent_sleeps", 100, 10)
         self.assertEqual(res["codes"], ["OK"] * 100, res)
         ss, cs = self.calls(srv, pid, 100)
@@ -67,6 +71,8 @@ class TestHttp2SameNodeJoin(GrpcChecks, harness.SharedKspanCase):
             self.assertLessEqual(c1.end_ns, c2.end_ns, "SERVER spans ended in one order, "
                                  "their parents in another:\n %r <- %r\n %r <- %r"
                                  % (s1, c1, s2, c2))
+        # Counted (at least these: the agent also sees other processes).
+        self.assertGreaterEqual(self.joined(), before + 100)
 
     def test_traceparent_of_the_request_wins(self):
         srv = self.srv
