@@ -340,8 +340,9 @@ static void add_request_attributes(struct h2_conn *c, struct h2_stream *st,
 }
 
 /* An incoming traceparent parents the span (W3C Trace Context); otherwise
- * it starts a trace. Hook for propagation: the ids are decided here, once,
- * when the stream's request headers are seen. */
+ * it starts a trace (a SERVER span may still join its CLIENT's when it ends,
+ * http2_stream_join.h). Decided when the stream's request headers are seen;
+ * true when the request carried a valid traceparent. */
 static bool decide_context(struct span *s, const struct h2_fields *f)
 {
 	struct w3c_trace_context tc;
