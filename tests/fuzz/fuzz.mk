@@ -38,6 +38,7 @@ http1_parser_SRCS := tests/fuzz/fuzz_http1_parser.c user/http1_parser.c
 http1_parser_ARGS := -max_len=4096
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
 traceparent_ARGS := -max_len=2048
+traceparent_LIBS := -lnghttp2
 # The HTTP/2 path from DATA events to spans: frames, HPACK, streams.
 http2_SRCS := tests/fuzz/fuzz_http2.c user/http2_span_assembler.c user/http2_stream_join.c \
 	user/http2_frame_parser.c user/hpack_decoder.c user/grpc_semconv.c user/net_address.c \

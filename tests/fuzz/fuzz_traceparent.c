@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * fuzz_traceparent.c - libFuzzer target for the decision code shared with
- * the BPF programs: w3c_traceparent.h and http1_detect.h.
+ * the BPF programs: w3c_traceparent.h, http1_detect.h and
+ * hpack_traceparent.h (checked against nghttp2's HPACK decoder).
  *
  * The input is used as a captured payload. Every accepted result is checked
  * against the rule it claims to satisfy (W3C Trace Context Level 1 section
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nghttp2/nghttp2.h>
+
+#include "hpack_traceparent.h"
 #include "http1_detect.h"
 #include "w3c_traceparent.h"
 
@@ -104,6 +108,43 @@ static void check_response_start(const uint8_t *data, __u32 off, __u32 len)
 	check(data[off + 11] >= '0' && data[off + 11] <= '9');
 }
 
+/* The input as an HTTP/2 header block. With a fresh HPACK state, a field
+ * named traceparent can only come from a literal name (the dynamic table
+ * starts empty): whenever nghttp2 decodes one, the scan must have found it. */
+static void check_hpack_scan(const uint8_t *data, __u32 len)
+{
+	int scanned = hpack_traceparent_scan(data, len);
+	nghttp2_hd_inflater *inf;
+	const uint8_t *in = data;
+	size_t left = len;
+	bool named = false;
+
+	check(scanned == HPACK_TP_ABSENT || scanned == HPACK_TP_PRESENT ||
+	      scanned == HPACK_TP_MALFORMED);
+	if (nghttp2_hd_inflate_new(&inf) != 0)
+		return;
+	for (;;) {
+		nghttp2_nv nv;
+		int flags = 0;
+		ssize_t n = nghttp2_hd_inflate_hd2(inf, &nv, &flags, in, left, 1);
+
+		if (n < 0)
+			break;
+		in += n;
+		left -= (size_t)n;
+		if (flags & NGHTTP2_HD_INFLATE_EMIT)
+			named |= nv.namelen == 11 && memcmp(nv.name, "traceparent", 11) == 0;
+		if (flags & NGHTTP2_HD_INFLATE_FINAL) {
+			if (named)
+				check(scanned == HPACK_TP_PRESENT);
+			break;
+		}
+		if (n == 0 && !(flags & NGHTTP2_HD_INFLATE_EMIT))
+			break;
+	}
+	nghttp2_hd_inflate_del(inf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	__u32 len = size > 2 * KSPAN_CAPTURE_MAX ? 2 * KSPAN_CAPTURE_MAX : (__u32)size;
@@ -111,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_traceparent(data, 0, len);
 	check_find_header(data, len, "traceparent");
 	check_find_header(data, len, "tracestate");
+	check_hpack_scan(data, len < KSPAN_CAPTURE_MAX ? len : KSPAN_CAPTURE_MAX);
 	for (__u32 off = 0; off < 4 && off < len; off++) {
 		check_request_start(data, off, len);
 		check_response_start(data, off, len);
