@@ -185,6 +185,10 @@ static __always_inline __u32 entry__write_len(void)
 	return (__u32)bound_len(PT_REGS_PARM3_CORE_SYSCALL(regs), KSPAN_CAPTURE_MAX);
 }
 
+/* http2_tx.bpf.h: the HTTP/2 counterpart, for connections whose client
+ * preface this write or an earlier one carried. */
+__noinline int kspan_h2_tx_enter(struct inflight_syscall *in, struct conn_state *c, int preface);
+
 /*
  * Entry of a write on a client (or not yet known) connection: when the bytes
  * start an HTTP/1.x request, its CLIENT context is decided now - before the
@@ -206,8 +210,11 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	if (!in || !in->buf)
 		return 0;
 	c = conn__get(id >> 32, in->fd, in->sk, KSPAN_ROLE_UNKNOWN, true);
-	if (!c || c->ignored || c->role == KSPAN_ROLE_SERVER ||
-	    (c->protocol != KSPAN_PROTO_UNKNOWN && c->protocol != KSPAN_PROTO_HTTP1))
+	if (!c || c->ignored || c->role == KSPAN_ROLE_SERVER)
+		return 0;
+	if (c->protocol == KSPAN_PROTO_HTTP2)
+		return c->role == KSPAN_ROLE_CLIENT ? kspan_h2_tx_enter(in, c, 0) : 0;
+	if (c->protocol != KSPAN_PROTO_UNKNOWN && c->protocol != KSPAN_PROTO_HTTP1)
 		return 0;
 	if (c->protocol == KSPAN_PROTO_UNKNOWN && tuple__peer_is_self(&c->tuple))
 		return 0;
@@ -219,6 +226,10 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 		want = capture_bytes;
 	captured =
 	    (__u32)bound_len(kspan_capture_copy(s, in->buf, in->iovcnt, want), KSPAN_CAPTURE_MAX);
+	/* The client preface (prior knowledge, or after an h2c upgrade): its
+	 * frames are followed from here on. */
+	if (http2_is_preface_start(s->payload, captured))
+		return kspan_h2_tx_enter(in, c, 1);
 	if (!http1_request_method_len(s->payload, 0, captured))
 		return 0;
 	ctx = &s->ev.ctx;
@@ -300,6 +311,7 @@ static __always_inline void data__fill_event(struct data_scratch *s, const struc
 }
 
 #include "http2_capture.bpf.h"
+#include "http2_tx.bpf.h"
 
 /* A read or write of `bytes` bytes completed on a traced socket. */
 static __always_inline void data__handle(const struct inflight_syscall *in, __u32 bytes)
@@ -339,6 +351,8 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			return;
 	}
 	if (c->protocol == KSPAN_PROTO_HTTP2) {
+		if (in->direction == KSPAN_DIR_EGRESS)
+			kspan_h2_tx_exit(c, bytes, now);
 		h2__capture(c, s, in, id, now, bytes);
 		return;
 	}
@@ -352,6 +366,8 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		/* h2c upgrade: the client's preface follows "101 Switching
 		 * Protocols" (RFC 7540 section 3.2). */
 		h2__begin(c, in->direction);
+		if (in->direction == KSPAN_DIR_EGRESS)
+			kspan_h2_tx_exit(c, bytes, now);
 		h2__capture(c, s, in, id, now, bytes);
 		return;
 	}

@@ -24,6 +24,7 @@
 #define KSPAN_HEADER_INJECTION_BPF_H
 
 #include "conn_tracking.bpf.h"
+#include "http2_tx_plan.bpf.h"
 #include "trace_propagation.bpf.h"
 
 #define KSPAN_SK_PASS 1
@@ -134,6 +135,95 @@ static __always_inline __u32 tracestate__write(char *data, void *end,
 	return 0;
 }
 
+/* The HPACK field kspan appends to an HTTP/2 request's header block
+ * (http2_tx_plan.bpf.h): literal without indexing, new name, raw strings. */
+static __always_inline void h2_traceparent_field__format(char *f, const struct kspan_trace_ctx *ctx)
+{
+	__u8 flags = ctx->trace_flags & 1;
+
+	f[0] = 0x00;
+	f[1] = 11;
+	__builtin_memcpy(f + 2, "traceparent", 11);
+	f[13] = 55;
+	__builtin_memcpy(f + 14, "00-", 3);
+	hex_put(f + 17, ctx->trace_id, 16);
+	f[49] = '-';
+	hex_put(f + 50, ctx->span_id, 8);
+	f[66] = '-';
+	hex_put(f + 67, &flags, 1);
+}
+
+/*
+ * Appends the field to one planned HEADERS frame of this piece (`start`: the
+ * write's offset of the piece's first byte), then rewrites the frame's
+ * length. Returns 0 when done or left alone, -1 when the piece must be
+ * dropped (pushed bytes that could not be filled nor taken out).
+ */
+__noinline int kspan_h2_msg_inject(struct sk_msg_md *msg, struct h2_tx_stream *st, __u32 start,
+				   __u32 size)
+{
+	char field[H2_TP_FIELD_LEN];
+	__u32 ins, hdr, len;
+	__u8 *data;
+	void *end;
+
+	if (!msg || !st || st->outcome != H2_TX_INJECT || st->injected)
+		return 0;
+	if (st->insert_off <= start || st->frame_off >= start + size)
+		return 0; /* in another piece */
+	if (st->frame_off < start || st->insert_off > start + size) {
+		st->piece_cut = 1; /* straddles two pieces: left alone */
+		return 0;
+	}
+	ins = st->insert_off - start;
+	hdr = st->frame_off - start;
+	len = st->frame_len + H2_TP_FIELD_LEN;
+	h2_traceparent_field__format(field, &st->ctx);
+	if (bpf_msg_push_data(msg, ins, H2_TP_FIELD_LEN, 0)) {
+		counter__inc(KSPAN_CNT_INJECT_FAILED);
+		return 0;
+	}
+	if (bpf_msg_pull_data(msg, ins, ins + H2_TP_FIELD_LEN, 0))
+		goto undo;
+	data = (__u8 *)(long)msg->data;
+	end = (void *)(long)msg->data_end;
+	if ((void *)(data + H2_TP_FIELD_LEN) > end)
+		goto undo;
+	__builtin_memcpy(data, field, H2_TP_FIELD_LEN);
+	/* The frame header precedes the insertion: its offset is unchanged. */
+	if (bpf_msg_pull_data(msg, hdr, hdr + 3, 0))
+		goto undo;
+	data = (__u8 *)(long)msg->data;
+	end = (void *)(long)msg->data_end;
+	if ((void *)(data + 3) > end)
+		goto undo;
+	data[0] = (__u8)(len >> 16);
+	data[1] = (__u8)(len >> 8);
+	data[2] = (__u8)len;
+	st->injected = 1;
+	return 0;
+undo:
+	counter__inc(KSPAN_CNT_INJECT_FAILED);
+	/* Uninitialised kernel memory must never leave. */
+	return bpf_msg_pop_data(msg, ins, H2_TP_FIELD_LEN, 0) ? -1 : 0;
+}
+
+/* A piece of a write whose entry planned HTTP/2 request streams. From the
+ * last stream to the first: insertions never move earlier offsets. */
+static __always_inline int h2_msg__inject(struct sk_msg_md *msg, struct h2_tx_plan *p)
+{
+	__u32 start = p->msg_seen, size = msg->size;
+
+	p->msg_seen += size;
+	for (int i = H2_TX_STREAMS - 1; i >= 0; i--) {
+		if (i >= p->count)
+			continue;
+		if (kspan_h2_msg_inject(msg, &p->streams[i], start, size))
+			return KSPAN_SK_DROP;
+	}
+	return KSPAN_SK_PASS;
+}
+
 SEC("sk_msg")
 int kspan_sk_msg_inject(struct sk_msg_md *msg)
 {
@@ -142,9 +232,13 @@ int kspan_sk_msg_inject(struct sk_msg_md *msg)
 	const struct thread_tracestate *ts = NULL;
 	char line[TRACEPARENT_LINE_LEN];
 	__u32 off, total, ts_len = 0;
+	struct h2_tx_plan *plan;
 	char *data;
 	void *end;
 
+	plan = bpf_map_lookup_elem(&h2_tx_plans, &id);
+	if (plan && plan->local_port == msg->local_port)
+		return h2_msg__inject(msg, plan);
 	/* Only the first piece of the write whose entry asked for it, on the
 	 * socket that write is on. */
 	if (!in || !in->inject_off || in->local_port != msg->local_port)

@@ -15,6 +15,8 @@
 #ifndef KSPAN_HTTP2_CAPTURE_BPF_H
 #define KSPAN_HTTP2_CAPTURE_BPF_H
 
+#include "http2_tx_plan.bpf.h"
+
 #define H2_MAX_CHUNKS (KSPAN_H2_CAPTURE_MAX / KSPAN_CAPTURE_MAX)
 
 /* The preface was seen going `direction`: whoever writes it is the client. */
@@ -25,12 +27,7 @@ static __always_inline void h2__begin(struct conn_state *c, __u8 direction)
 		c->role = direction == KSPAN_DIR_EGRESS ? KSPAN_ROLE_CLIENT : KSPAN_ROLE_SERVER;
 }
 
-/* Where the next piece starts in the syscall's data: iovec entry `idx`,
- * `off` bytes into it (or `off` bytes into a plain buffer). */
-struct h2_cursor {
-	__u32 idx;
-	__u32 off;
-};
+/* struct h2_cursor (http2_tx_plan.bpf.h): where the next piece starts. */
 
 /* iovec entries one piece may walk: writers of many tiny buffers (Node's
  * http2 writes ~30-byte iovecs) get shorter pieces, never a gap. */

@@ -32,11 +32,11 @@ struct inflight_syscall {
 	__u64 buf;	/* user buffer, or user iovec array when iovcnt > 0 */
 	__u64 ts_enter; /* CLOCK_MONOTONIC at entry */
 	__u32 fd;
-	__u32 iovcnt;	  /* iovec entries, | CAPTURE_IOV_KERNEL (data_capture.bpf.h) */
-	__u8 syscall;	  /* enum kspan_syscall */
-	__u8 direction;	  /* enum kspan_direction */
-	__u16 local_port; /* of the socket, for the sk_msg program's identity check */
-	__u16 inject_off; /* where the sk_msg program inserts traceparent; 0: nowhere */
+	__u32 iovcnt;		/* iovec entries, | CAPTURE_IOV_KERNEL (data_capture.bpf.h) */
+	__u8 syscall;		/* enum kspan_syscall */
+	__u8 direction;		/* enum kspan_direction */
+	__u16 local_port;	/* of the socket, for the sk_msg program's identity check */
+	__u16 inject_off;	/* where the sk_msg program inserts traceparent; 0: nowhere */
 	__u8 inject_tracestate; /* also insert the served request's tracestate */
 	__u8 _pad;
 	/* A request written by a client: its context, decided at entry so that
@@ -83,6 +83,14 @@ struct conn_state {
 	 * thread may race on one socket (Go does): their events can reach the
 	 * ring in either order, which is no loss. */
 	__u16 next_seq[2];
+	/* HTTP/2 CLIENT connections: the frames the process writes, followed
+	 * from the preface on so that each write's entry finds the request
+	 * HEADERS frames in it (http2_tx.bpf.h). */
+	__u32 h2_tx_skip;	 /* bytes of the current frame still to be written */
+	__u32 h2_tx_last_stream; /* highest request stream id written */
+	__u8 h2_tx;		 /* enum h2_tx_follow */
+	__u8 h2_tx_own_tp;	 /* the process sent a traceparent: never inject again */
+	__u8 _pad2[2];
 };
 
 struct {

@@ -151,8 +151,13 @@ static __always_inline int probe__io_exit(long ret)
 			self__note_endpoint((struct sock *)in.sk, true);
 		return 0;
 	}
-	if (ret <= 0)
+	if (ret <= 0) {
+		/* Nothing written: a plan of HTTP/2 streams must not outlive
+		 * its write (http2_tx.bpf.h). */
+		if (in.direction == KSPAN_DIR_EGRESS)
+			bpf_map_delete_elem(&h2_tx_plans, &id);
 		return 0;
+	}
 	data__handle(&in, (__u32)ret);
 	return 0;
 }

@@ -39,7 +39,7 @@
 
 struct hpack_tp_scan {
 	const __u8 *buf;
-	__u32 len; /* bytes of the header block in buf */
+	__u32 len; /* end of the header block in buf */
 	__u32 pos; /* next representation */
 	int result;
 };
@@ -160,13 +160,14 @@ static long hpack_tp_step_cb(__u32 index, void *ctx)
 }
 #endif
 
-/* Scans buf[0..len), len <= KSPAN_CAPTURE_MAX (every representation takes at
- * least one byte, so len steps always reach the end). */
-KSPAN_INLINE int hpack_traceparent_scan(const __u8 *buf, __u32 len)
+/* Scans the block buf[start..end), end <= KSPAN_CAPTURE_MAX (every
+ * representation takes at least one byte, so that many steps always reach
+ * the end). */
+KSPAN_INLINE int hpack_traceparent_scan(const __u8 *buf, __u32 start, __u32 end)
 {
-	struct hpack_tp_scan s = {.buf = buf, .len = len, .result = HPACK_TP_ABSENT};
+	struct hpack_tp_scan s = {.buf = buf, .len = end, .pos = start, .result = HPACK_TP_ABSENT};
 
-	if (len > KSPAN_CAPTURE_MAX)
+	if (end > KSPAN_CAPTURE_MAX || start > end)
 		return HPACK_TP_MALFORMED;
 #ifdef __BPF__
 	bpf_loop(KSPAN_CAPTURE_MAX + 1, hpack_tp_step_cb, &s, 0);

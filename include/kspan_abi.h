@@ -31,6 +31,14 @@
  *   KSPAN_EVENT_PROC_EXIT  struct kspan_proc_exit_event: a traced process exited;
  *                          its connections are gone (exit closes fds without
  *                          a close() syscall).
+ *   KSPAN_EVENT_H2_STREAM_CTX struct kspan_h2_stream_event: the CLIENT context
+ *                          the kernel decided for a request stream of an
+ *                          HTTP/2 connection at the entry of the write that
+ *                          carried its HEADERS frame (and injected, when
+ *                          flagged). Sent at that write's exit, before its
+ *                          DATA events, only for frames the write moved; the
+ *                          stream's CLIENT span takes these ids, so that the
+ *                          traceparent the server received names that span.
  *
  * Records are variable-length (header + payload) and 8-byte aligned by the
  * ring buffer. Fields use fixed-width types with explicit padding so that
@@ -72,6 +80,7 @@ enum kspan_event_type {
 	KSPAN_EVENT_CONN_CLOSE = 2,
 	KSPAN_EVENT_PROC_INFO = 3,
 	KSPAN_EVENT_PROC_EXIT = 4,
+	KSPAN_EVENT_H2_STREAM_CTX = 5,
 };
 
 /* Which way the bytes moved, seen from the traced process. */
@@ -179,7 +188,7 @@ struct kspan_data_event {
 	__u8 syscall;		    /* enum kspan_syscall */
 	__u16 seq;		    /* per connection and direction: a gap means lost events */
 	struct kspan_trace_ctx ctx; /* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
-				    /* __u8 payload[captured_len] follows */
+	/* __u8 payload[captured_len] follows */
 };
 _Static_assert(sizeof(struct kspan_data_event) == 24 + 8 + 8 + 48 + 8 + 8 + 40,
 	       "kspan_data_event layout");
@@ -214,6 +223,19 @@ struct kspan_proc_exit_event {
 };
 _Static_assert(sizeof(struct kspan_proc_exit_event) == 32, "kspan_proc_exit_event layout");
 
+/* kspan_h2_stream_event.flags */
+#define KSPAN_H2_STREAM_F_INJECTED (1u << 0) /* the HEADERS frame carried kspan's traceparent */
+
+struct kspan_h2_stream_event {
+	struct kspan_event_header hdr; /* hdr.ts_ns = the write's exit */
+	__u64 conn_id;
+	__u32 stream_id;
+	__u32 flags;		    /* KSPAN_H2_STREAM_F_* */
+	struct kspan_trace_ctx ctx; /* always KSPAN_CTX_F_VALID */
+};
+_Static_assert(sizeof(struct kspan_h2_stream_event) == 24 + 8 + 8 + 40,
+	       "kspan_h2_stream_event layout");
+
 /* Per-CPU counters (map "counters", a PERCPU_ARRAY indexed by this enum).
  * Every event the kernel could not deliver is counted here. */
 enum kspan_counter {
@@ -224,7 +246,14 @@ enum kspan_counter {
 	KSPAN_CNT_TRACEPARENT_INJECTED = 4, /* requests that got kspan's traceparent */
 	KSPAN_CNT_INJECT_SKIPPED = 5, /* requests left alone: header block not in the first write */
 	KSPAN_CNT_INJECT_FAILED = 6,  /* push/pull of the sk_msg failed: request left unchanged */
-	KSPAN_CNT_MAX = 8,
+	/* HTTP/2 CLIENT request streams (http2_tx.bpf.h): */
+	KSPAN_CNT_H2_INJECTED = 7,	    /* got kspan's traceparent in their HEADERS frame */
+	KSPAN_CNT_H2_INJECT_OWN = 8,	    /* not injected: the connection carries the app's own */
+	KSPAN_CNT_H2_INJECT_UNFIT = 9,	    /* not injected: the frame does not allow it safely */
+	KSPAN_CNT_H2_INJECT_UNREACHED = 10, /* not injected: the socket bypasses the sk_msg hook */
+	KSPAN_CNT_H2_UNDECIDED = 11,	    /* more new streams in one write than a plan holds */
+	KSPAN_CNT_H2_TX_UNFOLLOWED = 12,    /* connections whose written frames are not followed */
+	KSPAN_CNT_MAX = 16,
 };
 
 /* --propagation: how a request's context reaches the next process. Bits. */
@@ -245,6 +274,7 @@ enum kspan_counter {
  * should propagate at least 512 characters); longer ones are not forwarded. */
 #define KSPAN_TRACESTATE_MAX	    512
 #define KSPAN_MAX_INJECT_SOCKETS    65536
+#define KSPAN_MAX_H2_TX_PLANS	    1024 /* HTTP/2 client writes in flight at once */
 #define KSPAN_RINGBUF_DEFAULT_BYTES (8u << 20)
 
 #endif /* KSPAN_ABI_H */

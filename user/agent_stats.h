@@ -22,6 +22,17 @@
 	X(traceparent_inject_skipped,                                                              \
 	  "requests sent without traceparent: header block not whole in the first write")          \
 	X(traceparent_inject_failed, "requests sent unchanged: the kernel could not insert")       \
+	X(h2_traceparent_injected, "HTTP/2 requests given kspan's traceparent")                    \
+	X(h2_inject_skipped_own,                                                                   \
+	  "HTTP/2 requests not injected: the connection carries the app's own traceparent")        \
+	X(h2_inject_skipped_unfit,                                                                 \
+	  "HTTP/2 requests not injected: HEADERS frame unfit (CONTINUATION, size, split write)")   \
+	X(h2_inject_skipped_unreached,                                                             \
+	  "HTTP/2 requests not injected: the socket's writes bypass kspan's sk_msg hook")          \
+	X(h2_requests_undecided, "HTTP/2 requests left to userspace: more new streams in one "     \
+				 "write than the kernel plans")                                    \
+	X(h2_client_conns_unfollowed, "HTTP/2 client connections whose written frames the kernel " \
+				      "cannot follow (no injection)")                              \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \

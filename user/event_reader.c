@@ -29,6 +29,12 @@ int event_reader_handle(struct event_reader *r, const void *data, size_t size)
 		}
 		return 0;
 	}
+	case KSPAN_EVENT_H2_STREAM_CTX:
+		if (size < sizeof(struct kspan_h2_stream_event))
+			goto malformed;
+		if (r->h2)
+			http2_assembler_on_stream_ctx(r->h2, data);
+		return 0;
 	case KSPAN_EVENT_CONN_CLOSE:
 		if (size < sizeof(struct kspan_conn_event))
 			goto malformed;

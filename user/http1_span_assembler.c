@@ -163,13 +163,6 @@ static void add_response_attributes(struct http1_conn *c, struct span *s, int st
 
 /* --- trace context ----------------------------------------------------- */
 
-static bool kernel_ctx_valid(const struct kspan_trace_ctx *k)
-{
-	if (bytes_all_zero(k->trace_id, 16) || bytes_all_zero(k->span_id, 8))
-		return false;
-	return !(k->flags & KSPAN_CTX_F_HAS_PARENT) || !bytes_all_zero(k->parent_span_id, 8);
-}
-
 /*
  * The kernel decided the context of the first request starting in a piece;
  * it is re-validated here. Later pipelined requests in the same piece, and
@@ -185,7 +178,7 @@ static void decide_context(struct http1_conn *c, const struct kspan_trace_ctx *k
 	    head->traceparent.len && w3c_traceparent_parse((const __u8 *)head->traceparent.ptr, 0,
 							   (__u32)head->traceparent.len, &tc) == 0;
 
-	if (from_kernel && !kernel_ctx_valid(k)) {
+	if (from_kernel && !span_kernel_ctx_valid(k)) {
 		STAT_INC(c->assembler->stats, invalid_kernel_ids);
 		from_kernel = false;
 	}

@@ -362,6 +362,28 @@ static bool decide_context(struct span *s, const struct h2_fields *f)
 	return false;
 }
 
+/* A CLIENT stream whose request names no traceparent takes the context the
+ * kernel decided at its write's entry: the one it injected into the HEADERS
+ * frame, and whose parent is the request the writing thread served. */
+static void apply_kernel_context(struct h2_conn *c, uint32_t id, struct span *s,
+				 const struct h2_fields *f)
+{
+	struct kspan_h2_stream_event k;
+
+	if (!http2_stream_contexts_take(&c->a->kernel_ctx, c->conn_id, id, &k) || f->traceparent[0])
+		return;
+	if (!span_kernel_ctx_valid(&k.ctx)) {
+		STAT_INC(c->a->stats, invalid_kernel_ids);
+		return;
+	}
+	memcpy(s->trace_id, k.ctx.trace_id, 16);
+	memcpy(s->span_id, k.ctx.span_id, 8);
+	memset(s->parent_span_id, 0, 8);
+	if (k.ctx.flags & KSPAN_CTX_F_HAS_PARENT)
+		memcpy(s->parent_span_id, k.ctx.parent_span_id, 8);
+	s->trace_flags = k.ctx.trace_flags & 1;
+}
+
 /* --- header blocks ------------------------------------------------------- */
 
 static void copy_field(char *dst, size_t size, const uint8_t *v, size_t len)
@@ -517,6 +539,8 @@ static void on_request_block(struct h2_conn *c, uint32_t id, const struct h2_fie
 	parented = decide_context(s, f);
 	/* As for HTTP/1, a traceparent the request carries wins. */
 	st->join_parent = is_server(c) && !parented && (a->propagation & KSPAN_PROPAGATE_TUPLE);
+	if (!is_server(c))
+		apply_kernel_context(c, id, s, f);
 	add_request_attributes(c, st, f, !full);
 	publish_client_context(c, st);
 	if (st->early)
@@ -1026,9 +1050,17 @@ void http2_assembler_on_data(struct http2_assembler *a, const struct kspan_data_
 	c->ev = NULL;
 }
 
+void http2_assembler_on_stream_ctx(struct http2_assembler *a,
+				   const struct kspan_h2_stream_event *ev)
+{
+	http2_stream_contexts_put(&a->kernel_ctx, ev);
+}
+
 void http2_assembler_on_close(struct http2_assembler *a, const struct kspan_conn_event *ev)
 {
 	struct h2_conn *c = u64_map_remove(&a->conns, ev->conn_id);
+
+	http2_stream_contexts_forget_conn(&a->kernel_ctx, ev->conn_id);
 
 	if (!c)
 		return;
@@ -1062,6 +1094,8 @@ static int end_conns_of_process(uint64_t key, void *value, void *arg)
 void http2_assembler_on_process_exit(struct http2_assembler *a, uint32_t tgid, uint64_t ts_ns)
 {
 	struct exit_visit v = {.tgid = tgid, .ts = ts_ns};
+
+	http2_stream_contexts_forget_process(&a->kernel_ctx, tgid);
 
 	u64_map_visit(&a->conns, end_conns_of_process, &v);
 }
@@ -1120,6 +1154,8 @@ int http2_assembler_init(struct http2_assembler *a, bool capture_query, uint32_t
 	if (hpack_decoder_init(&a->scratch) ||
 	    http2_stream_join_init(&a->join, HTTP2_JOIN_CAPACITY, pipeline, stats))
 		return -ENOMEM;
+	if (http2_stream_contexts_init(&a->kernel_ctx))
+		return -ENOMEM;
 	return u64_map_init(&a->conns, 256);
 }
 
@@ -1137,4 +1173,5 @@ void http2_assembler_free(struct http2_assembler *a)
 	u64_map_free(&a->conns);
 	hpack_decoder_free(&a->scratch);
 	http2_stream_join_free(&a->join);
+	http2_stream_contexts_free(&a->kernel_ctx);
 }

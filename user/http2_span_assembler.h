@@ -35,6 +35,7 @@
 #include "agent_stats.h"
 #include "clock.h"
 #include "hpack_decoder.h"
+#include "http2_stream_contexts.h"
 #include "http2_stream_join.h"
 #include "kspan_abi.h"
 #include "pipeline.h"
@@ -42,10 +43,11 @@
 #include "u64_map.h"
 
 struct http2_assembler {
-	bool capture_query;	      /* keep url.query values */
-	uint32_t propagation;	      /* KSPAN_PROPAGATE_* bits */
-	struct u64_map conns;	      /* conn_id -> struct h2_conn * */
-	struct hpack_decoder scratch; /* for hpack_decode_static_only() */
+	bool capture_query;			 /* keep url.query values */
+	uint32_t propagation;			 /* KSPAN_PROPAGATE_* bits */
+	struct u64_map conns;			 /* conn_id -> struct h2_conn * */
+	struct hpack_decoder scratch;		 /* for hpack_decode_static_only() */
+	struct http2_stream_contexts kernel_ctx; /* CLIENT streams the kernel decided */
 	struct process_table *procs;
 	struct pipeline *pipeline;
 	struct agent_stats *stats;
@@ -60,6 +62,9 @@ void http2_assembler_free(struct http2_assembler *a);
 
 /* `ev` was checked by the reader; only KSPAN_PROTO_HTTP2 events belong here. */
 void http2_assembler_on_data(struct http2_assembler *a, const struct kspan_data_event *ev);
+/* The kernel decided (and maybe injected) a CLIENT stream's context. */
+void http2_assembler_on_stream_ctx(struct http2_assembler *a,
+				   const struct kspan_h2_stream_event *ev);
 void http2_assembler_on_close(struct http2_assembler *a, const struct kspan_conn_event *ev);
 void http2_assembler_on_process_exit(struct http2_assembler *a, uint32_t tgid, uint64_t ts_ns);
 /* Forgets long-silent connections and responses that never met their

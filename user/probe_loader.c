@@ -495,4 +495,16 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_INJECT_SKIPPED), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->traceparent_inject_failed, counter_sum(l, KSPAN_CNT_INJECT_FAILED),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_traceparent_injected, counter_sum(l, KSPAN_CNT_H2_INJECTED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_inject_skipped_own, counter_sum(l, KSPAN_CNT_H2_INJECT_OWN),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_inject_skipped_unfit, counter_sum(l, KSPAN_CNT_H2_INJECT_UNFIT),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_inject_skipped_unreached,
+			 counter_sum(l, KSPAN_CNT_H2_INJECT_UNREACHED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_requests_undecided, counter_sum(l, KSPAN_CNT_H2_UNDECIDED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_client_conns_unfollowed,
+			 counter_sum(l, KSPAN_CNT_H2_TX_UNFOLLOWED), __ATOMIC_RELAXED);
 }

@@ -222,6 +222,13 @@ bool bytes_all_zero(const uint8_t *b, size_t n)
 	return true;
 }
 
+bool span_kernel_ctx_valid(const struct kspan_trace_ctx *k)
+{
+	if (bytes_all_zero(k->trace_id, 16) || bytes_all_zero(k->span_id, 8))
+		return false;
+	return !(k->flags & KSPAN_CTX_F_HAS_PARENT) || !bytes_all_zero(k->parent_span_id, 8);
+}
+
 bool span_has_parent(const struct span *s)
 {
 	return !bytes_all_zero(s->parent_span_id, sizeof(s->parent_span_id));

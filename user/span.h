@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kspan_abi.h"
+
 /* OTLP Span.SpanKind values (trace.proto). */
 enum span_kind {
 	SPAN_KIND_UNSPECIFIED = 0,
@@ -119,5 +121,7 @@ void span_random_id(uint8_t *out, size_t n);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 bool bytes_all_zero(const uint8_t *b, size_t n);
+/* A context the kernel decided, re-validated: ids non-zero (W3C 3.2.2.3-4). */
+bool span_kernel_ctx_valid(const struct kspan_trace_ctx *k);
 
 #endif /* KSPAN_SPAN_H */

@@ -113,7 +113,7 @@ static void check_response_start(const uint8_t *data, __u32 off, __u32 len)
  * starts empty): whenever nghttp2 decodes one, the scan must have found it. */
 static void check_hpack_scan(const uint8_t *data, __u32 len)
 {
-	int scanned = hpack_traceparent_scan(data, len);
+	int scanned = hpack_traceparent_scan(data, 0, len);
 	nghttp2_hd_inflater *inf;
 	const uint8_t *in = data;
 	size_t left = len;

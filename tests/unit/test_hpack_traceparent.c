@@ -16,7 +16,7 @@
 
 static int scan(const void *block, size_t len)
 {
-	return hpack_traceparent_scan(block, (__u32)len);
+	return hpack_traceparent_scan(block, 0, (__u32)len);
 }
 
 #define SCAN(lit) scan((lit), sizeof(lit) - 1)

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * http2_tx.bpf.h - the request streams an HTTP/2 CLIENT writes, decided in
+ * the kernel: the HTTP/2 counterpart of kspan_client_request_enter.
+ *
+ * The kernel follows the frames a client writes from the preface on: the
+ * connection keeps how many bytes of the current frame are still to come
+ * (conn_state.h2_tx_skip). At a write's entry the frame headers of the bytes
+ * about to be written are walked (9 bytes read per frame, across iovecs, a
+ * bounded number of frames); each HEADERS frame on a new odd stream id (one
+ * above every request stream seen: trailers reuse their stream's id) starts a
+ * request. Its CLIENT context is decided then, before any byte leaves: the
+ * SERVER request the thread serves is its parent (in-process parenting), else
+ * it starts a trace. When its header block names no traceparent
+ * (hpack_traceparent.h) and the frame allows it, the sk_msg program appends
+ * kspan's (header_injection.bpf.h). At the exit, the cursor moves by the
+ * bytes actually written (a partial write walks again up to there), and the
+ * contexts of the frames written go to userspace (KSPAN_EVENT_H2_STREAM_CTX).
+ *
+ * Connections adopted mid-way, and those whose framing the walk could not
+ * follow (a frame header cut by a partial write, more frames than the walk's
+ * bound), are left alone for good, counted: their streams get contexts in
+ * userspace, without injection.
+ */
+#ifndef KSPAN_HTTP2_TX_BPF_H
+#define KSPAN_HTTP2_TX_BPF_H
+
+#include "hpack_traceparent.h"
+#include "http2_tx_plan.bpf.h"
+
+/* Frames walked per write; a write with more loses the connection's cursor. */
+#define H2_TX_WALK_FRAMES 512
+#define H2_FRAME_HEADER	  9
+#define H2_TYPE_HEADERS	  1
+#define H2_FLAG_END_HDRS  0x4
+#define H2_FLAG_PAD	  0x8
+#define H2_FLAG_PRIO	  0x20
+
+enum h2_tx_follow {
+	H2_TX_UNKNOWN = 0,   /* not an HTTP/2 CLIENT connection seen from its start */
+	H2_TX_FOLLOWING = 1, /* every byte written since the preface was walked */
+	H2_TX_LOST = 2,	     /* given up (counted once) */
+};
+
+/* Moves the cursor `n` bytes on without copying; returns the bytes passed
+ * (fewer when the iovecs ended or the step bound was reached), -1 on a
+ * fault. */
+__noinline int kspan_h2_skip(__u64 buf, __u32 iovcnt, struct h2_cursor *cur, __u32 n)
+{
+	bool iov_kernel = iovcnt & CAPTURE_IOV_KERNEL;
+	__u32 done = 0;
+
+	if (!cur)
+		return -1;
+	iovcnt &= ~CAPTURE_IOV_KERNEL;
+	if (iovcnt == 0) {
+		cur->off += n;
+		return (int)n;
+	}
+	for (__u32 i = 0; i < H2_IOV_STEPS && cur->idx < iovcnt && done < n; i++) {
+		void *entry = (void *)(buf + (__u64)cur->idx * sizeof(struct iovec));
+		struct iovec iov;
+		__u64 left;
+		long err;
+
+		if (iov_kernel)
+			err = bpf_probe_read_kernel(&iov, sizeof(iov), entry);
+		else
+			err = bpf_probe_read_user(&iov, sizeof(iov), entry);
+		if (err)
+			return -1;
+		if (cur->off >= iov.iov_len) {
+			cur->idx++;
+			cur->off = 0;
+			continue;
+		}
+		left = iov.iov_len - cur->off;
+		if (left > n - done)
+			left = n - done;
+		cur->off += (__u32)left;
+		done += (__u32)left;
+	}
+	return (int)done;
+}
+
+/* The walk stopped short of `want` bytes: the write's end, or a bound? */
+static __always_inline bool h2_walk__at_end(const struct h2_tx_plan *p)
+{
+	__u32 n = p->iovcnt & ~CAPTURE_IOV_KERNEL;
+
+	return n && p->cur.idx >= n;
+}
+
+/* A new request stream's CLIENT context: the served request's child, or a
+ * new trace. */
+__noinline int kspan_h2_tx_decide(struct kspan_trace_ctx *ctx)
+{
+	struct thread_request serving;
+
+	if (!ctx)
+		return 0;
+	__builtin_memset(ctx, 0, sizeof(*ctx));
+	ctx->flags = KSPAN_CTX_F_VALID;
+	random__fill(ctx->span_id, 2);
+	if (!(ctx->span_id[0] | ctx->span_id[7]))
+		ctx->span_id[7] = 1;
+	if (thread__serving(&serving)) {
+		__builtin_memcpy(ctx->trace_id, serving.trace_id, 16);
+		__builtin_memcpy(ctx->parent_span_id, serving.span_id, 8);
+		ctx->trace_flags = serving.trace_flags;
+		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		return 0;
+	}
+	random__fill(ctx->trace_id, 4);
+	if (!(ctx->trace_id[0] | ctx->trace_id[15]))
+		ctx->trace_id[15] = 1;
+	ctx->trace_flags = 1;
+	return 0;
+}
+
+/*
+ * A request HEADERS frame whose header was just read (its payload follows at
+ * the cursor): may kspan append its field? Reads the header block into
+ * s->payload when the frame is whole in the write and ends the block.
+ */
+static __always_inline __u8 h2_walk__judge(struct h2_tx_plan *p, struct data_scratch *s,
+					   struct h2_tx_stream *st, __u8 flags, __u32 len)
+{
+	__u32 start = 0, pad = 0;
+	int got, found;
+
+	if (!(flags & H2_FLAG_END_HDRS) || len > KSPAN_CAPTURE_MAX || len > p->limit - p->pos ||
+	    len + H2_TP_FIELD_LEN > H2_MAX_FRAME_DEFAULT)
+		return p->own_tp ? H2_TX_OWN_TP : H2_TX_UNFIT;
+	got = kspan_h2_copy_from(s, p->buf, p->iovcnt, &p->cur, len);
+	if (got < 0 || (__u32)got != len) {
+		p->state = H2_WALK_LOST;
+		return H2_TX_UNFIT;
+	}
+	p->pos += len;
+	p->skip = 0;
+	if (flags & H2_FLAG_PAD) {
+		if (len < 1)
+			return H2_TX_UNFIT;
+		pad = s->payload[0];
+		start = 1;
+	}
+	if (flags & H2_FLAG_PRIO)
+		start += 5;
+	if (start + pad > len)
+		return H2_TX_UNFIT;
+	found = hpack_traceparent_scan(s->payload, start, len - pad);
+	if (found == HPACK_TP_PRESENT)
+		p->own_tp = 1;
+	if (p->own_tp)
+		return H2_TX_OWN_TP;
+	if (found != HPACK_TP_ABSENT)
+		return H2_TX_UNFIT;
+	st->insert_off = st->frame_off + H2_FRAME_HEADER + len - pad;
+	return (propagation & KSPAN_PROPAGATE_HEADERS) ? H2_TX_INJECT : H2_TX_NO_HEADERS;
+}
+
+/* One frame of the walk. Returns 1 when the walk is over (p->state). */
+__noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
+{
+	struct h2_tx_stream *st;
+	__u32 want, len, id;
+	__u8 type, flags;
+	int got;
+
+	if (!p || !s)
+		return 1;
+	if (p->skip) {
+		want = p->limit - p->pos;
+		if (p->skip < want)
+			want = p->skip;
+		got = kspan_h2_skip(p->buf, p->iovcnt, &p->cur, want);
+		if (got < 0)
+			goto lost;
+		p->pos += (__u32)got;
+		p->skip -= (__u32)got;
+		if (p->skip) {
+			p->state =
+			    p->pos >= p->limit || h2_walk__at_end(p) ? H2_WALK_DONE : H2_WALK_LOST;
+			return 1;
+		}
+	}
+	if (p->pos >= p->limit) {
+		p->state = H2_WALK_DONE;
+		return 1;
+	}
+	want = p->limit - p->pos < H2_FRAME_HEADER ? p->limit - p->pos : H2_FRAME_HEADER;
+	got = kspan_h2_copy_from(s, p->buf, p->iovcnt, &p->cur, want);
+	if (got < 0)
+		goto lost;
+	if (got == 0 && h2_walk__at_end(p)) {
+		p->state = H2_WALK_DONE;
+		return 1;
+	}
+	if (got != H2_FRAME_HEADER)
+		goto lost; /* a frame header cut by the write's end: not followed */
+	len = (__u32)s->payload[0] << 16 | (__u32)s->payload[1] << 8 | s->payload[2];
+	type = s->payload[3];
+	flags = s->payload[4];
+	id = ((__u32)s->payload[5] << 24 | (__u32)s->payload[6] << 16 | (__u32)s->payload[7] << 8 |
+	      s->payload[8]) &
+	     0x7fffffff;
+	p->pos += H2_FRAME_HEADER;
+	p->skip = len;
+	if (type != H2_TYPE_HEADERS || !(id & 1) || id <= p->last_stream)
+		return 0;
+	p->last_stream = id;
+	if (!p->decide)
+		return 0;
+	if (p->count >= H2_TX_STREAMS) {
+		counter__inc(KSPAN_CNT_H2_UNDECIDED);
+		return 0;
+	}
+	st = &p->streams[p->count & (H2_TX_STREAMS - 1)];
+	p->count++;
+	st->stream_id = id;
+	st->frame_off = p->pos - H2_FRAME_HEADER;
+	st->frame_len = len;
+	st->insert_off = 0;
+	st->injected = 0;
+	st->piece_cut = 0;
+	st->outcome = h2_walk__judge(p, s, st, flags, len);
+	/* Decided even when the request names its own traceparent (which the
+	 * kernel does not parse): userspace prefers the decoded one. */
+	kspan_h2_tx_decide(&st->ctx);
+	return p->state != H2_WALK_RUNNING;
+lost:
+	p->state = H2_WALK_LOST;
+	return 1;
+}
+
+/* Walks from the connection's cursor over at most p->limit bytes. */
+static __always_inline void h2_walk__run(struct h2_tx_plan *p, struct data_scratch *s,
+					 const struct conn_state *c)
+{
+	p->cur.idx = 0;
+	p->cur.off = 0;
+	p->pos = 0;
+	p->skip = c->h2_tx_skip;
+	p->last_stream = c->h2_tx_last_stream;
+	p->state = H2_WALK_RUNNING;
+	for (__u32 i = 0; i < H2_TX_WALK_FRAMES; i++)
+		if (kspan_h2_tx_step(p, s))
+			break;
+}
+
+/* The connection's written frames can no longer be followed. */
+static __always_inline void h2_tx__lose(struct conn_state *c)
+{
+	if (c->h2_tx != H2_TX_LOST)
+		counter__inc(KSPAN_CNT_H2_TX_UNFOLLOWED);
+	c->h2_tx = H2_TX_LOST;
+}
+
+/* Bytes a write(2)/sendto(2) was asked to move; any number for the others
+ * (their iovecs end the walk). */
+static __always_inline __u32 h2_tx__write_len(const struct inflight_syscall *in)
+{
+	struct pt_regs *regs;
+
+	if (in->iovcnt || (in->syscall != KSPAN_SYS_WRITE && in->syscall != KSPAN_SYS_SENDTO))
+		return 0xffffffffu;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
+}
+
+/*
+ * Entry of a write on an HTTP/2 CLIENT connection followed from its start
+ * (`preface`: this write begins with the client preface, RFC 9113 3.4): plans
+ * the request streams it starts, for the sk_msg program and the exit.
+ */
+__noinline int kspan_h2_tx_enter(struct inflight_syscall *in, struct conn_state *c, int preface)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct data_scratch *s;
+	struct h2_tx_plan *p;
+	__u32 zero = 0;
+
+	if (!in || !c)
+		return 0;
+	if (c->h2_tx == H2_TX_UNKNOWN) {
+		if (!preface) {
+			h2_tx__lose(c); /* adopted: its framing state is unknown */
+			return 0;
+		}
+		c->h2_tx = H2_TX_FOLLOWING;
+		c->h2_tx_skip = HTTP2_PREFACE_LEN; /* walked as if a frame's payload */
+	}
+	if (c->h2_tx != H2_TX_FOLLOWING)
+		return 0;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	p = bpf_map_lookup_elem(&h2_tx_plan_scratch, &zero);
+	if (!s || !p)
+		return 0;
+	p->buf = in->buf;
+	p->iovcnt = capture__iov_limit(in->iovcnt, KSPAN_H2_MAX_IOVECS);
+	p->limit = h2_tx__write_len(in);
+	p->msg_seen = 0;
+	p->local_port = c->tuple.local_port;
+	p->count = 0;
+	p->own_tp = c->h2_tx_own_tp;
+	p->decide = 1;
+	h2_walk__run(p, s, c);
+	if (bpf_map_update_elem(&h2_tx_plans, &id, p, BPF_ANY))
+		counter__inc(KSPAN_CNT_H2_UNDECIDED);
+	return 0;
+}
+
+/* Tells userspace the context of a request stream the write moved. */
+static __always_inline void h2_tx__send_ctx(const struct conn_state *c,
+					    const struct h2_tx_stream *st, __u64 now)
+{
+	struct kspan_h2_stream_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!ev) {
+		counter__inc(KSPAN_CNT_RINGBUF_DROPS);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->hdr.type = KSPAN_EVENT_H2_STREAM_CTX;
+	ev->hdr.tgid = id >> 32;
+	ev->hdr.tid = (__u32)id;
+	ev->hdr.ts_ns = now;
+	ev->conn_id = c->conn_id;
+	ev->stream_id = st->stream_id;
+	ev->flags = st->injected ? KSPAN_H2_STREAM_F_INJECTED : 0;
+	ev->ctx = st->ctx;
+	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags());
+}
+
+static __always_inline void h2_tx__count(const struct h2_tx_stream *st)
+{
+	switch (st->outcome) {
+	case H2_TX_INJECT:
+		if (st->injected)
+			counter__inc(KSPAN_CNT_H2_INJECTED);
+		else if (st->piece_cut)
+			counter__inc(KSPAN_CNT_H2_INJECT_UNFIT);
+		else
+			counter__inc(KSPAN_CNT_H2_INJECT_UNREACHED);
+		break;
+	case H2_TX_OWN_TP:
+		counter__inc(KSPAN_CNT_H2_INJECT_OWN);
+		break;
+	case H2_TX_UNFIT:
+		counter__inc(KSPAN_CNT_H2_INJECT_UNFIT);
+		break;
+	}
+}
+
+/*
+ * Exit of a write that moved `bytes` bytes: the cursor moves by them, and
+ * the streams whose frame header they include are reported (the others are
+ * written again by the next write, and decided again there).
+ */
+__noinline int kspan_h2_tx_exit(struct conn_state *c, __u32 bytes, __u64 now)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct data_scratch *s;
+	struct h2_tx_plan *p;
+	__u32 zero = 0;
+
+	if (!c)
+		return 0;
+	p = bpf_map_lookup_elem(&h2_tx_plans, &id);
+	if (!p)
+		return 0;
+	if (c->h2_tx == H2_TX_FOLLOWING && (p->state != H2_WALK_DONE || p->pos != bytes)) {
+		/* Partial write, or the entry could not see the write's end:
+		 * walk again, only as far as the bytes written. */
+		s = bpf_map_lookup_elem(&scratch, &zero);
+		if (s) {
+			p->limit = bytes;
+			p->decide = 0;
+			h2_walk__run(p, s, c);
+		}
+		if (!s || p->state != H2_WALK_DONE || p->pos != bytes)
+			h2_tx__lose(c);
+	}
+	if (c->h2_tx == H2_TX_FOLLOWING) {
+		c->h2_tx_skip = p->skip;
+		c->h2_tx_last_stream = p->last_stream;
+	}
+	for (__u32 i = 0; i < H2_TX_STREAMS; i++) {
+		const struct h2_tx_stream *st = &p->streams[i];
+
+		if (i >= p->count)
+			break;
+		if (st->frame_off + H2_FRAME_HEADER > bytes)
+			continue;
+		if (st->outcome == H2_TX_OWN_TP)
+			c->h2_tx_own_tp = 1;
+		h2_tx__count(st);
+		if (st->ctx.flags & KSPAN_CTX_F_VALID)
+			h2_tx__send_ctx(c, st, now);
+	}
+	bpf_map_delete_elem(&h2_tx_plans, &id);
+	return 0;
+}
+
+#endif /* KSPAN_HTTP2_TX_BPF_H */

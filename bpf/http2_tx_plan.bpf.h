@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * http2_tx_plan.bpf.h - what the entry of a write on an HTTP/2 CLIENT
+ * connection decided for the request streams that write starts, read by the
+ * sk_msg program inside the same sendmsg (which appends kspan's traceparent
+ * to their HEADERS frames) and by the write's exit (which tells userspace the
+ * ids, and moves the connection's frame cursor by the bytes written).
+ */
+#ifndef KSPAN_HTTP2_TX_PLAN_BPF_H
+#define KSPAN_HTTP2_TX_PLAN_BPF_H
+
+#include "conn_tracking.bpf.h"
+
+/* Request streams one write can start with a kernel-decided context; more
+ * are left to userspace (counted). gRPC clients put the HEADERS frames of
+ * many concurrent calls into one write (python3-grpcio: over 16 of 100).
+ * A power of two: indexes are masked. */
+#define H2_TX_STREAMS 64
+
+/* The field appended to a request's header block: a literal header field
+ * without indexing, new name, raw strings (RFC 7541 6.2.2), so that neither
+ * end's dynamic table changes:
+ * 0x00 0x0b "traceparent" 0x37 "00-<32 hex>-<16 hex>-<2 hex>". */
+#define H2_TP_FIELD_LEN 69
+/* SETTINGS_MAX_FRAME_SIZE's initial value (RFC 9113 6.5.2), which no peer
+ * can lower: a frame grown to this size is acceptable to every peer. */
+#define H2_MAX_FRAME_DEFAULT 16384
+
+/* Why a request stream did not get kspan's traceparent. */
+enum h2_tx_outcome {
+	H2_TX_INJECT = 1,    /* the sk_msg program is to append the field */
+	H2_TX_OWN_TP = 2,    /* it carries one, or the connection ever did */
+	H2_TX_UNFIT = 3,     /* CONTINUATION follows, too large, or unscannable */
+	H2_TX_NO_HEADERS = 4 /* --propagation without headers */
+};
+
+struct h2_tx_stream {
+	__u32 stream_id;
+	__u32 frame_off;  /* offset of its frame header in the write */
+	__u32 frame_len;  /* payload length as the process wrote it */
+	__u32 insert_off; /* offset in the write where the field goes */
+	__u8 outcome;	  /* enum h2_tx_outcome */
+	__u8 injected;	  /* set by the sk_msg program */
+	__u8 piece_cut;	  /* the frame straddled two sk_msg pieces */
+	__u8 _pad[5];
+	struct kspan_trace_ctx ctx; /* KSPAN_CTX_F_VALID when decided */
+};
+
+/* Where the walk is in the write's bytes: iovec entry `idx`, `off` bytes into
+ * it (or `off` bytes into a plain buffer). */
+struct h2_cursor {
+	__u32 idx;
+	__u32 off;
+};
+
+enum h2_walk_state {
+	H2_WALK_RUNNING = 0,
+	H2_WALK_DONE = 1, /* reached the end of the bytes walked */
+	H2_WALK_LOST = 2, /* framing cannot be followed (cut frame header, bound) */
+};
+
+struct h2_tx_plan {
+	__u64 buf;    /* user buffer or iovec array, as in inflight_syscall */
+	__u32 iovcnt; /* idem */
+	__u32 limit;  /* bytes to walk: asked for at entry, written at exit */
+	struct h2_cursor cur;
+	__u32 pos;	   /* bytes of the write walked */
+	__u32 skip;	   /* bytes of the frame at pos still to come */
+	__u32 last_stream; /* highest request stream id among frames walked */
+	__u32 msg_seen;	   /* bytes of the write earlier sk_msg pieces carried */
+	__u16 local_port;  /* the sk_msg program's identity check */
+	__u8 count;	   /* streams[] used */
+	__u8 state;	   /* enum h2_walk_state */
+	__u8 own_tp;	   /* a request carried its own traceparent */
+	__u8 decide;	   /* 1 at entry; 0 when the exit only advances */
+	__u8 _pad[2];
+	struct h2_tx_stream streams[H2_TX_STREAMS];
+};
+
+/* pid_tgid -> the plan of the thread's write in flight on an HTTP/2 CLIENT
+ * connection. Not preallocated: 4 KiB per entry, few in use at once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, KSPAN_MAX_H2_TX_PLANS);
+	__type(key, __u64);
+	__type(value, struct h2_tx_plan);
+} h2_tx_plans SEC(".maps");
+
+/* Per-CPU room where the entry builds a plan (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_tx_plan);
+} h2_tx_plan_scratch SEC(".maps");
+
+#endif /* KSPAN_HTTP2_TX_PLAN_BPF_H */
