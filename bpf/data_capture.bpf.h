@@ -185,9 +185,12 @@ static __always_inline __u32 entry__write_len(void)
 	return (__u32)bound_len(PT_REGS_PARM3_CORE_SYSCALL(regs), KSPAN_CAPTURE_MAX);
 }
 
-/* http2_tx.bpf.h: the HTTP/2 counterpart, for connections whose client
- * preface this write or an earlier one carried. */
-__noinline int kspan_h2_tx_enter(struct inflight_syscall *in, struct conn_state *c, int preface);
+/* kspan_client_request_enter's answers besides 0: the write is on an HTTP/2
+ * CLIENT connection, or begins one with the client preface. The caller then
+ * plans its streams (kspan_h2_tx_enter, http2_tx.bpf.h): a call of its own,
+ * not one nested in this, keeps the chain within 6.1's 512-byte stack. */
+#define CLIENT_ENTER_H2	 1
+#define CLIENT_ENTER_H2_PREFACE 2
 
 /*
  * Entry of a write on a client (or not yet known) connection: when the bytes
@@ -213,7 +216,7 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	if (!c || c->ignored || c->role == KSPAN_ROLE_SERVER)
 		return 0;
 	if (c->protocol == KSPAN_PROTO_HTTP2)
-		return c->role == KSPAN_ROLE_CLIENT ? kspan_h2_tx_enter(in, c, 0) : 0;
+		return c->role == KSPAN_ROLE_CLIENT ? CLIENT_ENTER_H2 : 0;
 	if (c->protocol != KSPAN_PROTO_UNKNOWN && c->protocol != KSPAN_PROTO_HTTP1)
 		return 0;
 	if (c->protocol == KSPAN_PROTO_UNKNOWN && tuple__peer_is_self(&c->tuple))
@@ -229,7 +232,7 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	/* The client preface (prior knowledge, or after an h2c upgrade): its
 	 * frames are followed from here on. */
 	if (http2_is_preface_start(s->payload, captured))
-		return kspan_h2_tx_enter(in, c, 1);
+		return CLIENT_ENTER_H2_PREFACE;
 	if (!http1_request_method_len(s->payload, 0, captured))
 		return 0;
 	ctx = &s->ev.ctx;

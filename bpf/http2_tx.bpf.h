@@ -95,7 +95,7 @@ static __always_inline bool h2_walk__at_end(const struct h2_tx_plan *p)
  * new trace. */
 __noinline int kspan_h2_tx_decide(struct kspan_trace_ctx *ctx)
 {
-	struct thread_request serving;
+	const struct thread_request *serving;
 
 	if (!ctx)
 		return 0;
@@ -104,10 +104,11 @@ __noinline int kspan_h2_tx_decide(struct kspan_trace_ctx *ctx)
 	random__fill(ctx->span_id, 2);
 	if (!(ctx->span_id[0] | ctx->span_id[7]))
 		ctx->span_id[7] = 1;
-	if (thread__serving(&serving)) {
-		__builtin_memcpy(ctx->trace_id, serving.trace_id, 16);
-		__builtin_memcpy(ctx->parent_span_id, serving.span_id, 8);
-		ctx->trace_flags = serving.trace_flags;
+	serving = thread__serving_request();
+	if (serving) {
+		__builtin_memcpy(ctx->trace_id, serving->trace_id, 16);
+		__builtin_memcpy(ctx->parent_span_id, serving->span_id, 8);
+		ctx->trace_flags = serving->trace_flags;
 		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 		return 0;
 	}
@@ -274,14 +275,18 @@ static __always_inline __u32 h2_tx__write_len(const struct inflight_syscall *in)
  * (`preface`: this write begins with the client preface, RFC 9113 3.4): plans
  * the request streams it starts, for the sk_msg program and the exit.
  */
-__noinline int kspan_h2_tx_enter(struct inflight_syscall *in, struct conn_state *c, int preface)
+__noinline int kspan_h2_tx_enter(struct inflight_syscall *in, int preface)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct data_scratch *s;
+	struct conn_state *c;
 	struct h2_tx_plan *p;
 	__u32 zero = 0;
 
-	if (!in || !c)
+	if (!in)
+		return 0;
+	c = conn__get(id >> 32, in->fd, in->sk, KSPAN_ROLE_UNKNOWN, true);
+	if (!c)
 		return 0;
 	if (c->h2_tx == H2_TX_UNKNOWN) {
 		if (!preface) {

@@ -78,10 +78,10 @@ struct h2_tx_plan {
 };
 
 /* pid_tgid -> the plan of the thread's write in flight on an HTTP/2 CLIENT
- * connection. Not preallocated: 4 KiB per entry, few in use at once. */
+ * connection. Preallocated (4 KiB per entry): an update in the write's
+ * entry must not depend on allocating memory. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, KSPAN_MAX_H2_TX_PLANS);
 	__type(key, __u64);
 	__type(value, struct h2_tx_plan);

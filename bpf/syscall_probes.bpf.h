@@ -25,8 +25,11 @@ static __always_inline void probe__remember(__u64 id, __u32 fd, __u64 sk, __u64 
 	    .direction = direction,
 	};
 
-	if (direction == KSPAN_DIR_EGRESS && syscall != KSPAN_SYS_SENDFILE)
-		kspan_client_request_enter(&in);
+	if (direction == KSPAN_DIR_EGRESS && syscall != KSPAN_SYS_SENDFILE) {
+		int h2 = kspan_client_request_enter(&in);
+		if (h2)
+			kspan_h2_tx_enter(&in, h2 == CLIENT_ENTER_H2_PREFACE);
+	}
 	if (bpf_map_update_elem(&inflight, &id, &in, BPF_ANY))
 		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
 }

@@ -124,14 +124,16 @@ static __always_inline void thread__end_server(__u64 conn_id)
 	t->open = 0;
 }
 
-/* The request the current thread serves, when it can be told for sure. */
-static __always_inline bool thread__serving(struct thread_request *out)
+/* The request the current thread serves, when it can be told for sure; a
+ * pointer into the map, so that callers deep in a call chain need no copy on
+ * their stack (6.1's verifier limits the chain's combined stack to 512). */
+static __always_inline const struct thread_request *thread__serving_request(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
 
 	if (!t || t->interleaved || !t->open)
-		return false;
+		return NULL;
 	if (t->inherited) {
 		__u32 ptid = t->parent_tid;
 		struct thread_request *p = bpf_map_lookup_elem(&thread_requests, &ptid);
@@ -139,11 +141,20 @@ static __always_inline bool thread__serving(struct thread_request *out)
 
 		__builtin_memcpy(&mine, t->span_id, 8);
 		if (!p)
-			return false;
+			return NULL;
 		__builtin_memcpy(&theirs, p->span_id, 8);
 		if (!p->open || p->interleaved || p->inherited || mine != theirs)
-			return false; /* the creator has moved on: so has this thread */
+			return NULL; /* the creator has moved on: so has this thread */
 	}
+	return t;
+}
+
+static __always_inline bool thread__serving(struct thread_request *out)
+{
+	const struct thread_request *t = thread__serving_request();
+
+	if (!t)
+		return false;
 	*out = *t;
 	return true;
 }

@@ -274,7 +274,7 @@ enum kspan_counter {
  * should propagate at least 512 characters); longer ones are not forwarded. */
 #define KSPAN_TRACESTATE_MAX	    512
 #define KSPAN_MAX_INJECT_SOCKETS    65536
-#define KSPAN_MAX_H2_TX_PLANS	    1024 /* HTTP/2 client writes in flight at once */
+#define KSPAN_MAX_H2_TX_PLANS	    256 /* HTTP/2 client writes in flight at once */
 #define KSPAN_RINGBUF_DEFAULT_BYTES (8u << 20)
 
 #endif /* KSPAN_ABI_H */

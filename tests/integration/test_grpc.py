@@ -7,7 +7,7 @@ import subprocess
 import json
 
 import harness
-from checks import CommonChecks, fmt
+from checks import CommonChecks, fmt, rand_hex
 from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, is_client, is_server
 from otlp_receiver import STATUS_ERROR, STATUS_UNSET
 
@@ -18,6 +18,10 @@ CODES = {"OK": 0, "DEADLINE_EXCEEDED": 4, "NOT_FOUND": 5, "INTERNAL": 13}
 
 def grpc_server():
     return harness.ScriptServer("grpc_server.py")
+
+
+def counter(metrics, name):
+    return int(metrics.get("kspan_%s_total" % name, -1))
 
 
 NODE_PATH = os.path.join(harness.REPO, "build", "npm", "node_modules")
@@ -209,9 +213,12 @@ class TestGrpcPython(GrpcChecks, harness.SharedKspanCase):
         self.check_covers(c, s)
 
     def test_100_concurrent_streams_on_one_connection(self):
+        """Each call's HEADERS frame gets its own CLIENT span's traceparent,
+        although grpcio writes many of them in one sendmsg()."""
         srv = self.srv
-        pid, res = python_client(srv.port, "concurrent", 100)
+        pid, res = python_client(srv.port, "tp_concurrent", 100)
         self.assertEqual(res["codes"], ["OK"] * 100, res)
+        self.assertEqual(res["intact"], [True] * 100, "replies changed in transit: %r" % res)
         ss, cs = self.calls(srv, pid, 100)
         for s in ss:
             self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 0)
@@ -220,6 +227,118 @@ class TestGrpcPython(GrpcChecks, harness.SharedKspanCase):
         self.assertEqual(len({s.attr("network.peer.port") for s in ss}), 1,
                          "one connection: %s" % fmt(ss))
         self.assertEqual(len({s.span_id for s in ss + cs}), 200, "distinct span ids")
+        self.check_injected(res["tps"], ss, cs)
+
+    def check_injected(self, received, ss, cs):
+        """Every call's server received exactly one traceparent, naming a
+        distinct kspan CLIENT span, and kspan's SERVER span is that span's
+        child."""
+        m = self.kspan.metrics() if self.kspan is not None else {}
+        h2 = {k: v for k, v in m.items() if "h2_" in k}
+        for tps in received:
+            self.assertEqual(len(tps), 1, "traceparents received per call: %r\nkspan: %r"
+                             % (received, h2))
+        by_tp = {"00-%s-%s-01" % (c.trace_id, c.span_id): c for c in cs}
+        self.assertEqual(sorted(t[0] for t in received), sorted(by_tp),
+                         "received traceparents vs kspan CLIENT spans:\n%s" % fmt(cs))
+        by_id = {c.span_id: c for c in cs}
+        for s in ss:
+            self.assertIn(s.parent_span_id, by_id, "SERVER span without its CLIENT: %r" % s)
+            self.assert_joined(s, by_id[s.parent_span_id])
+        self.assertEqual(len({s.parent_span_id for s in ss}), len(ss), fmt(ss))
+
+    def test_traceparent_injected_unary_large_and_bidi(self):
+        """Unary calls with 20 KB messages (DATA beyond one 16 KiB frame,
+        written with the HEADERS), and a bidi call: the server receives
+        kspan's traceparent, and every byte of the calls intact."""
+        srv = self.srv
+        pid, res = python_client(srv.port, "tp", 2, 20000)
+        self.assertEqual((res["codes"], res["intact"]), (["OK"] * 2, [True] * 2), res)
+        ss, cs = self.calls(srv, pid, 2)
+        self.check_injected(res["tps"], ss, cs)
+        self.rx.clear()
+        pid, res = python_client(srv.port, "tp_bidi", 3, 30000)
+        self.assertEqual((res["codes"], res["intact"], res["sizes"]),
+                         (["OK"], [True], [90003]), res)
+        (s,), (c,) = self.calls(srv, pid, 1)
+        self.check_grpc_span(s, SPAN_KIND_SERVER, srv.pid, srv.port, "Bidi", 0)
+        self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Bidi", 0)
+        self.check_injected(res["tps"], [s], [c])
+
+    def test_own_traceparent_is_never_replaced(self):
+        """A client that sends its own traceparent: the server sees only
+        that one (also on the connection's later calls, whose HPACK encoder
+        names it from its dynamic table), and both spans continue it."""
+        srv = self.srv
+        own_trace, own_parent = rand_hex(32), rand_hex(16)
+        own = "00-%s-%s-01" % (own_trace, own_parent)
+        before = counter(self.kspan.metrics(), "h2_inject_skipped_own")
+        pid, res = python_client(srv.port, "tp", 2, 10, own)
+        self.assertEqual((res["codes"], res["intact"]), (["OK"] * 2, [True] * 2), res)
+        self.assertEqual(res["tps"], [[own], [own]], res)
+        ss, cs = self.calls(srv, pid, 2)
+        for sp in ss + cs:
+            self.assertEqual((sp.trace_id, sp.parent_span_id), (own_trace, own_parent), repr(sp))
+        # At least these two: the shared kspan also sees other processes.
+        harness.wait_until(lambda: counter(self.kspan.metrics(), "h2_inject_skipped_own")
+                           >= before + 2, 10)
+        self.assertGreaterEqual(counter(self.kspan.metrics(), "h2_inject_skipped_own"),
+                                before + 2)
+
+    def test_grpc_call_while_serving_http_is_its_child(self):
+        """An HTTP/1 server thread that makes a gRPC call while serving: the
+        call's CLIENT span is the SERVER span's child, and the gRPC server
+        received that CLIENT span's traceparent. grpcio writes a call's
+        HEADERS from the calling thread once its channel is connected; a
+        call that starts the connection is written by a grpcio thread when
+        the connection is up, which serves nothing: that first call is not
+        asserted."""
+        srv = self.srv
+        hg = harness.ScriptServer.__new__(harness.ScriptServer)
+        hg.host = "127.0.0.1"
+        hg.proc = harness.spawn([harness.PY, os.path.join(harness.SERVERS,
+                                                          "http_grpc_server.py"),
+                                 "--grpc", "127.0.0.1:%d" % srv.port],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        hg.pid = hg.proc.pid
+        line = harness._readline_timeout(hg.proc.stdout, 20.0)
+        self.assertTrue(line.startswith(b"READY "), line)
+        hg.port = int(line.split()[1])
+        warm = harness.curl([hg.url("/shared")], output=os.path.join(harness.tempdir(), "w"))
+        self.assertEqual(warm.rc, 0, warm)
+        self.expect_spans(is_client(srv.port, hg.pid), 1, "the warm-up's gRPC CLIENT span")
+        self.rx.clear()
+        out = os.path.join(harness.tempdir(), "body")
+        r = harness.curl([hg.url("/shared")], output=out)
+        self.assertEqual(r.rc, 0, r)
+        with open(out) as f:
+            received = json.loads(f.read())
+        (hs,) = self.expect_spans(is_server(hg.port, hg.pid), 1, "HTTP SERVER span")
+        (gc,) = self.expect_spans(is_client(srv.port, hg.pid), 1, "gRPC CLIENT span")
+        (gs,) = self.expect_spans(is_server(srv.port, srv.pid), 1, "gRPC SERVER span")
+        self.check_grpc_span(gc, SPAN_KIND_CLIENT, hg.pid, srv.port, "Unary", 0)
+        self.assertEqual((gc.trace_id, gc.parent_span_id), (hs.trace_id, hs.span_id),
+                         "gRPC CLIENT span not the child of the HTTP SERVER span:\n %r\n %r"
+                         % (gc, hs))
+        self.assertEqual(received, ["00-%s-%s-01" % (gc.trace_id, gc.span_id)])
+        self.assertEqual((gs.trace_id, gs.parent_span_id), (gc.trace_id, gc.span_id), repr(gs))
+
+
+class TestGrpcNoHeaderPropagation(GrpcChecks, harness.KspanCase):
+    """--propagation tuple: no traceparent is written into HTTP/2 requests."""
+
+    def test_nothing_injected(self):
+        srv = grpc_server()
+        k = self.start_kspan(ports=[srv.port], extra_args=["--propagation", "tuple"])
+        pid, res = python_client(srv.port, "tp", 2, 10)
+        self.assertEqual((res["codes"], res["intact"]), (["OK"] * 2, [True] * 2), res)
+        self.assertEqual(res["tps"], [[], []], res)
+        ss, cs = self.calls(srv, pid, 2)
+        k.stop()
+        stats = k.log_text().strip().splitlines()[-1]
+        for name in ("h2_traceparent_injected", "h2_inject_skipped_unfit",
+                     "h2_inject_skipped_unreached", "traceparent_inject_failed"):
+            self.assertIn(" %s=0" % name, stats)
 
 
 class TestGrpcJs(GrpcChecks, harness.SharedKspanCase):

@@ -16,7 +16,14 @@ Usage: grpc_client.py HOST:PORT SCENARIO [ARGS...]
   traceparent TP        one unary call carrying metadata traceparent: TP
   after_line N SIZE     one unary call, print CONNECTED, wait for a line on
                         stdin, then N unary calls on the same connection
+  tp N SIZE [TP]        N sequential unary calls whose reply tells the
+                        traceparent metadata the server received (TP: the
+                        client sends this traceparent itself)
+  tp_concurrent N       the same, N calls in flight at once
+  tp_bidi N SIZE        one bidi call of N messages, the first asking
 Output: {"codes": [status code name of each call, in order], "sizes": [...]}
+and, for tp*: "tps" (per call, the traceparents the server saw) and "intact"
+(per call, whether the reply carried the request's bytes unchanged).
 """
 
 import json
@@ -43,7 +50,7 @@ def main():
     ch = grpc.insecure_channel(target, options=OPTIONS)
     grpc.channel_ready_future(ch).result(timeout=20)
     unary = ch.unary_unary(SERVICE + "Unary")
-    codes, sizes = [], []
+    codes, sizes, tps, intact = [], [], [], []
 
     def record(code, r):
         codes.append(code)
@@ -89,6 +96,29 @@ def main():
                     for i in range(int(args[0]))])
     elif scenario == "traceparent":
         record(*code_of(lambda: unary(b"tp", timeout=20, metadata=[("traceparent", args[0])])))
+    elif scenario in ("tp", "tp_concurrent"):
+        n = int(args[0])
+        size = int(args[1]) if scenario == "tp" else 10
+        md = (("traceparent", args[2]),) if scenario == "tp" and len(args) > 2 else None
+        reqs = [b"tp:%d:" % i + b"p" * size for i in range(n)]
+        if scenario == "tp":
+            replies = [unary(r, timeout=30, metadata=md) for r in reqs]
+        else:
+            replies = [f.result() for f in [unary.future(r, timeout=30) for r in reqs]]
+        for r, rep in zip(reqs, replies):
+            head, _, body = rep.partition(b"\n")
+            record("OK", body)
+            tps.append(json.loads(head))
+            intact.append(body == r)
+    elif scenario == "tp_bidi":
+        n, size = int(args[0]), int(args[1])
+        msgs = [b"tp:" + b"b" * size] + [b"z" * size] * (n - 1)
+        out = list(ch.stream_stream(SERVICE + "Bidi")(iter(msgs), timeout=20))
+        head, _, first = out[0].partition(b"\n")
+        codes.append("OK")
+        sizes.append(len(first) + sum(len(m) for m in out[1:]))
+        tps.append(json.loads(head))
+        intact.append([first] + out[1:] == msgs)
     elif scenario == "after_line":
         unary(b"first", timeout=20)
         print("CONNECTED", flush=True)
@@ -99,7 +129,10 @@ def main():
     else:
         sys.exit("unknown scenario %s" % scenario)
     ch.close()
-    print(json.dumps({"codes": codes, "sizes": sizes}))
+    out = {"codes": codes, "sizes": sizes}
+    if scenario.startswith("tp"):
+        out.update(tps=tps, intact=intact)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

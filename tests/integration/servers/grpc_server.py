@@ -7,14 +7,18 @@ Service `kspan.test.Echo`, raw bytes in and out (generic handlers, no code
 generation). The request text steers the reply:
   Unary         "status:NAME[:message]" aborts with that status code,
                 "sleep:MS" sleeps first (deadline tests), anything else is
-                echoed.
+                echoed; "tp:..." is answered with the traceparent metadata
+                the call arrived with, as a JSON list on one line, then
+                the request itself (so that the caller sees both).
   ServerStream  "N:SIZE" replies with N messages of SIZE bytes.
   ClientStream  replies with the total size of all request messages.
-  Bidi          echoes every message.
+  Bidi          echoes every message; a first message "tp:..." gets the
+                traceparent metadata first, like Unary.
 Prints `READY <port>` on stdout once listening; serves until killed.
 """
 
 import argparse
+import json
 import sys
 import time
 from concurrent import futures
@@ -24,7 +28,18 @@ import grpc
 SERVICE = "kspan.test.Echo"
 
 
+def traceparents(ctx):
+    """The traceparent values the call's metadata carried, in order."""
+    return [v for k, v in ctx.invocation_metadata() if k == "traceparent"]
+
+
+def with_traceparents(req, ctx):
+    return (json.dumps(traceparents(ctx)) + "\n").encode() + req
+
+
 def unary(req, ctx):
+    if req.startswith(b"tp:"):
+        return with_traceparents(req, ctx)
     if req.startswith(b"status:"):
         parts = req.decode().split(":", 2)
         ctx.abort(getattr(grpc.StatusCode, parts[1]), parts[2] if len(parts) > 2 else parts[1])
@@ -44,8 +59,8 @@ def client_stream(it, ctx):
 
 
 def bidi(it, ctx):
-    for m in it:
-        yield m
+    for i, m in enumerate(it):
+        yield with_traceparents(m, ctx) if i == 0 and m.startswith(b"tp:") else m
 
 
 def main():
