@@ -189,7 +189,7 @@ static __always_inline __u32 entry__write_len(void)
  * CLIENT connection, or begins one with the client preface. The caller then
  * plans its streams (kspan_h2_tx_enter, http2_tx.bpf.h): a call of its own,
  * not one nested in this, keeps the chain within 6.1's 512-byte stack. */
-#define CLIENT_ENTER_H2	 1
+#define CLIENT_ENTER_H2		1
 #define CLIENT_ENTER_H2_PREFACE 2
 
 /*

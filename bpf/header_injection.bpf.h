@@ -181,6 +181,7 @@ __noinline int kspan_h2_msg_inject(struct sk_msg_md *msg, struct h2_tx_stream *s
 	h2_traceparent_field__format(field, &st->ctx);
 	if (bpf_msg_push_data(msg, ins, H2_TP_FIELD_LEN, 0)) {
 		counter__inc(KSPAN_CNT_INJECT_FAILED);
+		st->failed = 1;
 		return 0;
 	}
 	if (bpf_msg_pull_data(msg, ins, ins + H2_TP_FIELD_LEN, 0))
@@ -204,6 +205,7 @@ __noinline int kspan_h2_msg_inject(struct sk_msg_md *msg, struct h2_tx_stream *s
 	return 0;
 undo:
 	counter__inc(KSPAN_CNT_INJECT_FAILED);
+	st->failed = 1;
 	/* Uninitialised kernel memory must never leave. */
 	return bpf_msg_pop_data(msg, ins, H2_TP_FIELD_LEN, 0) ? -1 : 0;
 }

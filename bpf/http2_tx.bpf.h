@@ -130,9 +130,14 @@ static __always_inline __u8 h2_walk__judge(struct h2_tx_plan *p, struct data_scr
 	__u32 start = 0, pad = 0;
 	int got, found;
 
+	/* A block the kernel cannot read may name traceparent, which the
+	 * app's encoder may then name from its dynamic table in any later
+	 * block: the connection is treated as carrying its own from here on. */
 	if (!(flags & H2_FLAG_END_HDRS) || len > KSPAN_CAPTURE_MAX || len > p->limit - p->pos ||
-	    len + H2_TP_FIELD_LEN > H2_MAX_FRAME_DEFAULT)
-		return p->own_tp ? H2_TX_OWN_TP : H2_TX_UNFIT;
+	    len + H2_TP_FIELD_LEN > H2_MAX_FRAME_DEFAULT) {
+		p->own_tp = 1;
+		return H2_TX_UNFIT;
+	}
 	got = kspan_h2_copy_from(s, p->buf, p->iovcnt, &p->cur, len);
 	if (got < 0 || (__u32)got != len) {
 		p->state = H2_WALK_LOST;
@@ -148,15 +153,19 @@ static __always_inline __u8 h2_walk__judge(struct h2_tx_plan *p, struct data_scr
 	}
 	if (flags & H2_FLAG_PRIO)
 		start += 5;
-	if (start + pad > len)
+	if (start + pad > len) {
+		p->own_tp = 1;
 		return H2_TX_UNFIT;
+	}
 	found = hpack_traceparent_scan(s->payload, start, len - pad);
+	if (found == HPACK_TP_MALFORMED) {
+		p->own_tp = 1;
+		return H2_TX_UNFIT;
+	}
 	if (found == HPACK_TP_PRESENT)
 		p->own_tp = 1;
 	if (p->own_tp)
 		return H2_TX_OWN_TP;
-	if (found != HPACK_TP_ABSENT)
-		return H2_TX_UNFIT;
 	st->insert_off = st->frame_off + H2_FRAME_HEADER + len - pad;
 	return (propagation & KSPAN_PROPAGATE_HEADERS) ? H2_TX_INJECT : H2_TX_NO_HEADERS;
 }
@@ -225,6 +234,7 @@ __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 	st->insert_off = 0;
 	st->injected = 0;
 	st->piece_cut = 0;
+	st->failed = 0;
 	st->outcome = h2_walk__judge(p, s, st, flags, len);
 	/* Decided even when the request names its own traceparent (which the
 	 * kernel does not parse): userspace prefers the decoded one. */
@@ -345,6 +355,8 @@ static __always_inline void h2_tx__count(const struct h2_tx_stream *st)
 	case H2_TX_INJECT:
 		if (st->injected)
 			counter__inc(KSPAN_CNT_H2_INJECTED);
+		else if (st->failed)
+			break; /* counted by the sk_msg program */
 		else if (st->piece_cut)
 			counter__inc(KSPAN_CNT_H2_INJECT_UNFIT);
 		else

@@ -29,7 +29,7 @@
 /* Why a request stream did not get kspan's traceparent. */
 enum h2_tx_outcome {
 	H2_TX_INJECT = 1,    /* the sk_msg program is to append the field */
-	H2_TX_OWN_TP = 2,    /* it carries one, or the connection ever did */
+	H2_TX_OWN_TP = 2,    /* the connection carries (or may carry) the app's own */
 	H2_TX_UNFIT = 3,     /* CONTINUATION follows, too large, or unscannable */
 	H2_TX_NO_HEADERS = 4 /* --propagation without headers */
 };
@@ -42,7 +42,8 @@ struct h2_tx_stream {
 	__u8 outcome;	  /* enum h2_tx_outcome */
 	__u8 injected;	  /* set by the sk_msg program */
 	__u8 piece_cut;	  /* the frame straddled two sk_msg pieces */
-	__u8 _pad[5];
+	__u8 failed;	  /* push/pull failed (KSPAN_CNT_INJECT_FAILED) */
+	__u8 _pad[4];
 	struct kspan_trace_ctx ctx; /* KSPAN_CTX_F_VALID when decided */
 };
 

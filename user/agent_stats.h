@@ -23,8 +23,8 @@
 	  "requests sent without traceparent: header block not whole in the first write")          \
 	X(traceparent_inject_failed, "requests sent unchanged: the kernel could not insert")       \
 	X(h2_traceparent_injected, "HTTP/2 requests given kspan's traceparent")                    \
-	X(h2_inject_skipped_own,                                                                   \
-	  "HTTP/2 requests not injected: the connection carries the app's own traceparent")        \
+	X(h2_inject_skipped_own, "HTTP/2 requests not injected: the connection carries (or may "   \
+				 "carry) the app's own traceparent")                               \
 	X(h2_inject_skipped_unfit,                                                                 \
 	  "HTTP/2 requests not injected: HEADERS frame unfit (CONTINUATION, size, split write)")   \
 	X(h2_inject_skipped_unreached,                                                             \
