@@ -152,6 +152,25 @@ static void test_malformed_blocks(void **state)
 	assert_int_equal(scan("", 0), HPACK_TP_ABSENT);
 }
 
+/* The block after a HEADERS frame's pad length and priority fields, before
+ * its padding (RFC 9113 6.2): only buf[start..end) is looked at. */
+static void test_block_inside_a_padded_frame_payload(void **state)
+{
+	(void)state;
+	static const char payload[] = "\x02"			     /* pad length */
+				      "\x80\x00\x00\x00\x0f"	     /* priority */
+				      "\x82\x00\x0btraceparent\x01x" /* block */
+				      "\x00\x00";		     /* padding */
+	__u32 len = sizeof(payload) - 1;
+
+	assert_int_equal(hpack_traceparent_scan((const __u8 *)payload, 6, len - 2),
+			 HPACK_TP_PRESENT);
+	/* Cut inside the name: it runs past the block's end. */
+	assert_int_equal(hpack_traceparent_scan((const __u8 *)payload, 6, 14), HPACK_TP_MALFORMED);
+	assert_int_equal(hpack_traceparent_scan((const __u8 *)payload, 6, 7), HPACK_TP_ABSENT);
+	assert_int_equal(hpack_traceparent_scan((const __u8 *)payload, 7, 6), HPACK_TP_MALFORMED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +180,7 @@ int main(void)
 	    cmocka_unit_test(test_nghttp2_huffman_and_never_indexed),
 	    cmocka_unit_test(test_dynamic_table_reference_is_not_seen),
 	    cmocka_unit_test(test_malformed_blocks),
+	    cmocka_unit_test(test_block_inside_a_padded_frame_payload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
