@@ -21,7 +21,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_TIME ?= 20
 FUZZ_RUNS ?= 20000000
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser
+	-std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser
 FUZZ_FLAGS := -max_total_time=$(FUZZ_TIME) -runs=$(FUZZ_RUNS) -timeout=10 -print_final_stats=1
 
 ifeq ($(V),1)
@@ -41,8 +41,8 @@ traceparent_ARGS := -max_len=2048
 traceparent_LIBS := -lnghttp2
 # The HTTP/2 path from DATA events to spans: frames, HPACK, streams.
 http2_SRCS := tests/fuzz/fuzz_http2.c user/http2_span_assembler.c user/http2_stream_join.c \
-	user/http2_frame_parser.c user/hpack_decoder.c user/grpc_semconv.c user/net_address.c \
-	user/http_naming.c \
+	user/http2_stream_contexts.c user/http2_frame_parser.c user/hpack_decoder.c \
+	user/grpc_semconv.c user/net_address.c user/http_naming.c \
 	user/span.c user/utf8.c user/u64_map.c user/process_table.c user/pipeline.c \
 	user/sampler.c user/clock.c user/log.c
 http2_ARGS := -max_len=8192

@@ -43,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t buf[sizeof(struct kspan_data_event) + KSPAN_CAPTURE_MAX];
 	struct kspan_data_event *ev = (struct kspan_data_event *)buf;
 	struct kspan_conn_event close_ev = {0};
+	struct kspan_h2_stream_event ctx_ev;
 	uint16_t seq[2] = {0, 0};
 	uint64_t conn_id = 1, ts = 1000;
 	uint8_t role;
@@ -84,6 +85,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ev->bytes_total = (uint32_t)n + extra_bytes[(ctl >> 1) & 3];
 		memcpy(ev + 1, data + pos, n);
 		pos += n;
+		/* A kernel-decided CLIENT stream context before the bytes, as
+		 * the kernel sends it: for an odd stream id the next byte
+		 * names, with ids (and flags) from the input. */
+		if ((ctl & 0x04) && dir && pos + 1 + sizeof(ctx_ev.ctx) <= size) {
+			memset(&ctx_ev, 0, sizeof(ctx_ev));
+			ctx_ev.hdr.type = KSPAN_EVENT_H2_STREAM_CTX;
+			ctx_ev.hdr.tgid = 4242;
+			ctx_ev.conn_id = conn_id;
+			ctx_ev.stream_id = 2u * data[pos] + 1;
+			memcpy(&ctx_ev.ctx, data + pos + 1, sizeof(ctx_ev.ctx));
+			pos += 1 + sizeof(ctx_ev.ctx);
+			http2_assembler_on_stream_ctx(&env.a, &ctx_ev);
+		}
 		http2_assembler_on_data(&env.a, ev);
 		if (ctl & 0x20) {
 			close_ev.hdr.type = KSPAN_EVENT_CONN_CLOSE;
