@@ -80,9 +80,10 @@ struct h2_tx_plan {
 
 /* pid_tgid -> the plan of the thread's write in flight on an HTTP/2 CLIENT
  * connection. Preallocated (4 KiB per entry): an update in the write's
- * entry must not depend on allocating memory. */
+ * entry must not depend on allocating memory. LRU: a plan whose exit never
+ * ran (the thread was killed inside the write) cannot fill the map. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KSPAN_MAX_H2_TX_PLANS);
 	__type(key, __u64);
 	__type(value, struct h2_tx_plan);
