@@ -28,6 +28,49 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define ENTER_ARG(ctx, n) ((struct trace_event_raw_sys_enter *)(ctx))->args[n]
 #define EXIT_RET(ctx)	  ((struct trace_event_raw_sys_exit *)(ctx))->ret
 
+/*
+ * The heavy halves of the tracepoint backend are two programs, reached by
+ * tail calls: the CLIENT side of a write's entry (HTTP/1 request context,
+ * HTTP/2 stream walk) and the data path of every exit. Each is verified once
+ * at load instead of once per syscall, which makes loading several times
+ * faster. The per-syscall front-ends remember the syscall's arguments (and
+ * adopt a read blocked since before attach: only they know which syscall it
+ * is). The loader fills tp_handlers before it attaches any front-end, and
+ * the handlers stay loaded while they are attached: the tail calls cannot
+ * miss.
+ */
+#define TP_HANDLER_CLIENT_ENTER 0
+#define TP_HANDLER_IO_EXIT	1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} tp_handlers SEC(".maps");
+
+/* Not attached: only entered by tail call, with a sys_enter context. */
+SEC("tracepoint")
+int kspan_tp_enter_client(void *ctx __attribute__((unused)))
+{
+	return probe__client_enter_remembered();
+}
+
+/* Not attached: only entered by tail call, with a sys_exit context. */
+SEC("tracepoint")
+int kspan_tp_exit_io(void *ctx)
+{
+	return probe__io_exit(EXIT_RET(ctx));
+}
+
+/* A write that may start a CLIENT request goes on in kspan_tp_enter_client. */
+#define CLIENT_ENTER(ctx, remembered)                                                              \
+	do {                                                                                       \
+		if (remembered)                                                                    \
+			bpf_tail_call(ctx, &tp_handlers, TP_HANDLER_CLIENT_ENTER);                 \
+		return 0;                                                                          \
+	} while (0)
+
 /* read(fd, buf, count), recvfrom(fd, buf, len, flags, ...) */
 SEC("tracepoint/syscalls/sys_enter_read")
 int kspan_tp_enter_read(void *ctx)
@@ -59,29 +102,29 @@ int kspan_tp_enter_recvmsg(void *ctx)
 SEC("tracepoint/syscalls/sys_enter_write")
 int kspan_tp_enter_write(void *ctx)
 {
-	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_WRITE,
-			       KSPAN_DIR_EGRESS);
+	CLIENT_ENTER(ctx, probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_WRITE,
+					  KSPAN_DIR_EGRESS));
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int kspan_tp_enter_writev(void *ctx)
 {
-	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), ENTER_ARG(ctx, 2),
-			       KSPAN_SYS_WRITEV, KSPAN_DIR_EGRESS);
+	CLIENT_ENTER(ctx, probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), ENTER_ARG(ctx, 2),
+					  KSPAN_SYS_WRITEV, KSPAN_DIR_EGRESS));
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int kspan_tp_enter_sendto(void *ctx)
 {
-	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_SENDTO,
-			       KSPAN_DIR_EGRESS);
+	CLIENT_ENTER(ctx, probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_SENDTO,
+					  KSPAN_DIR_EGRESS));
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int kspan_tp_enter_sendmsg(void *ctx)
 {
-	return probe__msg_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), KSPAN_SYS_SENDMSG,
-				KSPAN_DIR_EGRESS);
+	CLIENT_ENTER(ctx, probe__msg_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), KSPAN_SYS_SENDMSG,
+					   KSPAN_DIR_EGRESS));
 }
 
 /* sendfile(out_fd, in_fd, offset, count): body bytes without a user buffer;
@@ -98,29 +141,6 @@ int kspan_tp_enter_connect(void *ctx)
 	return probe__connect_enter(ENTER_ARG(ctx, 0));
 }
 
-/*
- * Every remembered syscall's exit is handled by one program,
- * kspan_tp_exit_io, reached by a tail call: the data path is verified once
- * at load instead of once per syscall (ten times as long to start). The
- * per-syscall front-ends only adopt a read blocked since before attach
- * (they alone know which syscall it is). The loader fills exit_io_handler
- * before it attaches any front-end, and the handler stays loaded while they
- * are attached: the tail call cannot miss.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} exit_io_handler SEC(".maps");
-
-/* Not attached: only entered by tail call, with a sys_exit context. */
-SEC("tracepoint")
-int kspan_tp_exit_io(void *ctx)
-{
-	return probe__io_exit(EXIT_RET(ctx));
-}
-
 #define KSPAN_TP_EXIT(name, unseen_read)                                                           \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
 	int kspan_tp_exit_##name(void *ctx)                                                        \
@@ -128,7 +148,7 @@ int kspan_tp_exit_io(void *ctx)
 		if (unseen_read)                                                                   \
 			probe__adopt_unseen_read(bpf_get_current_pid_tgid(), EXIT_RET(ctx),        \
 						 (unseen_read));                                   \
-		bpf_tail_call(ctx, &exit_io_handler, 0);                                           \
+		bpf_tail_call(ctx, &tp_handlers, TP_HANDLER_IO_EXIT);                              \
 		return 0;                                                                          \
 	}
 

@@ -76,7 +76,7 @@ static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr
 			return 0;
 		kind = KSPAN_SYS_SENDFILE; /* counted, not captured */
 	}
-	probe__remember(id, CONN_FD_NONE, (__u64)sk, buf, iovcnt, kind, direction);
+	probe__remember(id, CONN_FD_NONE, (__u64)sk, buf, iovcnt, kind, direction, true);
 	return 0;
 }
 
@@ -88,7 +88,7 @@ static __always_inline int sock_probe__sendpage_enter(struct sock *sk)
 
 	if (process__selected(id >> 32))
 		probe__remember(id, CONN_FD_NONE, (__u64)sk, 0, 0, KSPAN_SYS_SENDFILE,
-				KSPAN_DIR_EGRESS);
+				KSPAN_DIR_EGRESS, true);
 	return 0;
 }
 

@@ -12,8 +12,23 @@
 #define KSPAN_MSG_PEEK	  2
 #define KSPAN_EINPROGRESS 115
 
-static __always_inline void probe__remember(__u64 id, __u32 fd, __u64 sk, __u64 buf, __u32 iovcnt,
-					    __u8 syscall, __u8 direction)
+/* The CLIENT side of a write's entry (HTTP/1 request context, HTTP/2
+ * stream contexts and header insertion plans), on its remembered entry. */
+static __always_inline void probe__client_enter(struct inflight_syscall *in)
+{
+	int h2 = kspan_client_request_enter(in);
+
+	if (h2)
+		kspan_h2_tx_enter(in, h2 == CLIENT_ENTER_H2_PREFACE);
+}
+
+/*
+ * Remembers a syscall until its exit. A write's CLIENT side is decided now
+ * (decide_now), or left to the caller, which then calls
+ * probe__client_enter_remembered(): returns true when it must.
+ */
+static __always_inline bool probe__remember(__u64 id, __u32 fd, __u64 sk, __u64 buf, __u32 iovcnt,
+					    __u8 syscall, __u8 direction, bool decide_now)
 {
 	struct inflight_syscall in = {
 	    .sk = sk,
@@ -24,18 +39,33 @@ static __always_inline void probe__remember(__u64 id, __u32 fd, __u64 sk, __u64 
 	    .syscall = syscall,
 	    .direction = direction,
 	};
+	bool client = direction == KSPAN_DIR_EGRESS && syscall != KSPAN_SYS_SENDFILE;
 
-	if (direction == KSPAN_DIR_EGRESS && syscall != KSPAN_SYS_SENDFILE) {
-		int h2 = kspan_client_request_enter(&in);
-		if (h2)
-			kspan_h2_tx_enter(&in, h2 == CLIENT_ENTER_H2_PREFACE);
-	}
-	if (bpf_map_update_elem(&inflight, &id, &in, BPF_ANY))
+	if (client && decide_now)
+		probe__client_enter(&in);
+	if (bpf_map_update_elem(&inflight, &id, &in, BPF_ANY)) {
 		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
+		return false;
+	}
+	return client && !decide_now;
+}
+
+/* probe__client_enter() on the current thread's remembered write. */
+static __always_inline int probe__client_enter_remembered(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct inflight_syscall *in = bpf_map_lookup_elem(&inflight, &id);
+
+	if (in)
+		probe__client_enter(in);
+	return 0;
 }
 
 /* Entry of read/write-like syscalls: remember them only for TCP sockets of
- * selected processes, so that file and pipe I/O costs one fd lookup. */
+ * selected processes, so that file and pipe I/O costs one fd lookup.
+ * Returns 1 when the write's CLIENT side is still to be decided
+ * (probe__client_enter_remembered), which the tracepoint front-ends do in
+ * one program they tail-call. */
 static __always_inline int probe__io_enter(__u32 fd, __u64 buf, __u32 iovcnt, __u8 syscall,
 					   __u8 direction)
 {
@@ -47,8 +77,7 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 buf, __u32 iovcnt, __
 	sk = socket__from_fd(fd);
 	if (!sk)
 		return 0;
-	probe__remember(id, fd, (__u64)sk, buf, iovcnt, syscall, direction);
-	return 0;
+	return probe__remember(id, fd, (__u64)sk, buf, iovcnt, syscall, direction, false);
 }
 
 /* recvmsg/sendmsg: the bytes are behind msg->msg_iov. */
@@ -175,7 +204,7 @@ static __always_inline int probe__connect_enter(__u32 fd)
 	/* kspan's own connection (its exporter): remember its endpoint. */
 	sk = socket__from_fd(fd);
 	if (sk)
-		probe__remember(id, fd, (__u64)sk, 0, 0, INFLIGHT_SELF_CONNECT, 0);
+		probe__remember(id, fd, (__u64)sk, 0, 0, INFLIGHT_SELF_CONNECT, 0, true);
 	return 0;
 }
 

@@ -247,18 +247,21 @@ static int attach_injection(struct probe_loader *l)
 	return 0;
 }
 
-/* The tracepoint backend's syscall exits tail-call their common handler:
- * it must be in place before any of them is attached. */
-static int fill_exit_handler(struct kspan_bpf *skel, enum probe_backend b)
+/* The tracepoint backend's front-ends tail-call their two handlers
+ * (kspan.bpf.c): they must be in place before any front-end is attached. */
+static int fill_tp_handlers(struct kspan_bpf *skel, enum probe_backend b)
 {
-	__u32 slot = 0;
-	int fd = bpf_program__fd(skel->progs.kspan_tp_exit_io);
+	const struct bpf_program *handlers[] = {skel->progs.kspan_tp_enter_client,
+						skel->progs.kspan_tp_exit_io};
 
 	if (b != PROBE_BACKEND_TRACEPOINT)
 		return 0;
-	if (bpf_map__update_elem(skel->maps.exit_io_handler, &slot, sizeof(slot), &fd, sizeof(fd),
-				 BPF_ANY))
-		return -errno;
+	for (__u32 slot = 0; slot < sizeof(handlers) / sizeof(handlers[0]); slot++) {
+		int fd = bpf_program__fd(handlers[slot]);
+		if (bpf_map__update_elem(skel->maps.tp_handlers, &slot, sizeof(slot), &fd,
+					 sizeof(fd), BPF_ANY))
+			return -errno;
+	}
 	return 0;
 }
 
@@ -312,7 +315,8 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 	}
 	configure(l, o);
 	select_programs(l, b);
-	/* Only entered by tail call from the syscall exit front-ends. */
+	/* Only entered by tail call from the syscall front-ends. */
+	bpf_program__set_autoattach(l->skel->progs.kspan_tp_enter_client, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_tp_exit_io, false);
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
@@ -339,10 +343,9 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 			 strerror(-err));
 		goto fail;
 	}
-	err = fill_exit_handler(l->skel, b);
+	err = fill_tp_handlers(l->skel, b);
 	if (err) {
-		snprintf(why, len, "filling the syscall exit handler map failed: %s",
-			 strerror(-err));
+		snprintf(why, len, "filling the tracepoint handler map failed: %s", strerror(-err));
 		goto fail;
 	}
 	err = attach_all(l, why, len);
