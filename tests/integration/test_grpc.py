@@ -285,6 +285,24 @@ class TestGrpcPython(GrpcChecks, harness.SharedKspanCase):
         self.assertGreaterEqual(counter(self.kspan.metrics(), "h2_inject_skipped_own"),
                                 before + 2)
 
+    def test_header_block_in_continuation_frames_is_left_alone(self):
+        """Requests whose header block does not fit one frame (24 KB of
+        metadata, sent as a literal each time: HEADERS + CONTINUATION) are
+        not injected, and arrive intact. Counted."""
+        srv = self.srv
+        m0 = self.kspan.metrics()
+        pid, res = python_client(srv.port, "tp", 2, 10, "big:24000")
+        self.assertEqual((res["codes"], res["intact"]), (["OK"] * 2, [True] * 2), res)
+        self.assertEqual(res["tps"], [[], []], res)
+        ss, cs = self.calls(srv, pid, 2)
+        for c in cs:
+            self.check_grpc_span(c, SPAN_KIND_CLIENT, pid, srv.port, "Unary", 0)
+        # At least these: the shared kspan also sees other processes.
+        want = counter(m0, "h2_inject_skipped_unfit") + 2
+        harness.wait_until(lambda: counter(self.kspan.metrics(), "h2_inject_skipped_unfit")
+                           >= want, 10)
+        self.assertGreaterEqual(counter(self.kspan.metrics(), "h2_inject_skipped_unfit"), want)
+
     def test_grpc_call_while_serving_http_is_its_child(self):
         """An HTTP/1 server thread that makes a gRPC call while serving: the
         call's CLIENT span is the SERVER span's child, and the gRPC server

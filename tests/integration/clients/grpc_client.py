@@ -18,7 +18,8 @@ Usage: grpc_client.py HOST:PORT SCENARIO [ARGS...]
                         stdin, then N unary calls on the same connection
   tp N SIZE [TP]        N sequential unary calls whose reply tells the
                         traceparent metadata the server received (TP: the
-                        client sends this traceparent itself)
+                        client sends this traceparent itself; big:BYTES: a
+                        metadata value of BYTES bytes instead)
   tp_concurrent N       the same, N calls in flight at once
   tp_bidi N SIZE        one bidi call of N messages, the first asking
 Output: {"codes": [status code name of each call, in order], "sizes": [...]}
@@ -99,7 +100,12 @@ def main():
     elif scenario in ("tp", "tp_concurrent"):
         n = int(args[0])
         size = int(args[1]) if scenario == "tp" else 10
-        md = (("traceparent", args[2]),) if scenario == "tp" and len(args) > 2 else None
+        md = None
+        if scenario == "tp" and len(args) > 2:
+            # A traceparent of its own, or "big:BYTES": one metadata value
+            # that long, so that the header block needs CONTINUATION frames.
+            md = ((("x-big", "b" * int(args[2][4:])),) if args[2].startswith("big:")
+                  else (("traceparent", args[2]),))
         reqs = [b"tp:%d:" % i + b"p" * size for i in range(n)]
         if scenario == "tp":
             replies = [unary(r, timeout=30, metadata=md) for r in reqs]

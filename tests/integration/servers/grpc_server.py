@@ -76,7 +76,8 @@ def main():
     })
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=128),
                          options=[("grpc.max_receive_message_length", 16 << 20),
-                                  ("grpc.max_send_message_length", 16 << 20)])
+                                  ("grpc.max_send_message_length", 16 << 20),
+                                  ("grpc.max_metadata_size", 64 << 10)])
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("%s:%d" % (a.host, a.port))
     server.start()
