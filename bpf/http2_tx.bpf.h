@@ -174,7 +174,7 @@ static __always_inline __u8 h2_walk__judge(struct h2_tx_plan *p, struct data_scr
 __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 {
 	struct h2_tx_stream *st;
-	__u32 want, len, id;
+	__u32 want, len, id, idx;
 	__u8 type, flags;
 	int got;
 
@@ -222,12 +222,18 @@ __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 	p->last_stream = id;
 	if (!p->decide)
 		return 0;
-	if (p->count >= H2_TX_STREAMS) {
+	idx = p->count;
+	if (idx >= H2_TX_STREAMS) {
 		counter__inc(KSPAN_CNT_H2_UNDECIDED);
 		return 0;
 	}
-	st = &p->streams[p->count & (H2_TX_STREAMS - 1)];
-	p->count++;
+	p->count = (__u8)(idx + 1);
+	/* Masked after a barrier: clang knows idx < H2_TX_STREAMS and would
+	 * drop the mask, but its test of the __u8's sign bit bounds nothing
+	 * for the verifier. */
+	asm volatile("" : "+r"(idx));
+	idx &= H2_TX_STREAMS - 1;
+	st = &p->streams[idx];
 	st->stream_id = id;
 	st->frame_off = p->pos - H2_FRAME_HEADER;
 	st->frame_len = len;
