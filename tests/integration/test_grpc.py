@@ -183,7 +183,8 @@ class TestGrpcPython(GrpcChecks, harness.SharedKspanCase):
                 self.check_grpc_span(sp, kind, pid_, srv.port, "Unary", None, error=True)
                 self.assert_attr(sp, "error.type", "rst_stream")
                 self.assertEqual(sp.status_message, "stream reset (RST_STREAM CANCEL)", repr(sp))
-        self.assertGreaterEqual(c.duration_ns, 300 * 1000000, repr(c))
+        # No bound on the duration: grpc's 300 ms run from the call's start,
+        # the span from its HEADERS, which a cold channel writes later.
 
     def test_server_streaming_large_messages(self):
         srv = self.srv
