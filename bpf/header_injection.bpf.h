@@ -4,13 +4,18 @@
  * that traced processes send without one, inside the kernel (sock_ops +
  * sk_msg; bpf_probe_write_user is never used).
  *
- * Which sockets: a sock_ops program on the root cgroup marks the active opens
- * of traced processes at connect() (process context), and puts them in the
+ * Which sockets: a tp_btf program on inet_sock_set_state marks the active
+ * opens of traced processes when connect() moves them to SYN_SENT (in the
+ * caller's context, so it can ask who that is), and a sock_ops program on the
+ * root cgroup puts the marked ones whose ports are traced in the
  * `inject_sockets` sockhash once established (the only point where sock_ops
- * may add them). No other socket enters the sockhash: on kernels with the
- * FIONREAD regression (commit 929e30f93125) a socket in a sockhash reports
- * FIONREAD 0, so server sockets, and every socket of untraced processes, stay
- * out. The sockhash is freed with kspan, which takes every socket out again.
+ * may add them). sock_ops itself cannot ask: some kernels (6.1, Debian 12's)
+ * refuse bpf_get_current_pid_tgid to sock_ops, while bpf_sk_storage_get is
+ * allowed to tp_btf programs since 5.11, so one code path serves every
+ * kernel. No other socket enters the sockhash: on kernels with the FIONREAD
+ * regression (commit 929e30f93125) a socket in a sockhash reports FIONREAD 0,
+ * so server sockets, and every socket of untraced processes, stay out. The
+ * sockhash is freed with kspan, which takes every socket out again.
  *
  * What and where: the write's entry hook (kspan_client_request_enter) decided
  * the request's CLIENT context and the offset just past its request line, in
@@ -49,35 +54,40 @@ struct {
 	__type(value, __u64);
 } inject_sockets SEC(".maps");
 
+/* connect() moves the socket from CLOSE to SYN_SENT in the caller's context
+ * (tcp_v4_connect, tcp_v6_connect). The local port may not be chosen yet,
+ * so the port filter waits for sock_ops. */
+SEC("tp_btf/inet_sock_set_state")
+int kspan_btf_inet_sock_set_state(__u64 *ctx)
+{
+	struct sock *sk = (struct sock *)ctx[0];
+	int newstate = (int)ctx[2];
+
+	if (newstate != TCP_SYN_SENT || !socket__is_tcp(sk) ||
+	    !process__selected(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	bpf_sk_storage_get(&inject_candidates, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	return 0;
+}
+
 SEC("sockops")
 int kspan_sockops_inject(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
+	__u16 local, remote;
 	__u64 cookie;
 
-	if (!sk)
+	if (!sk || skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
 		return 1;
-	switch (skops->op) {
-	case BPF_SOCK_OPS_TCP_CONNECT_CB: {
-		/* connect() runs in the caller's context: who is it? */
-		__u16 local = (__u16)skops->local_port;
-		__u16 remote = (__u16)bpf_ntohl(skops->remote_port);
-
-		if (!process__selected(bpf_get_current_pid_tgid() >> 32))
-			return 1;
-		if (filter_ports && !bpf_map_lookup_elem(&traced_ports, &local) &&
-		    !bpf_map_lookup_elem(&traced_ports, &remote))
-			return 1;
-		bpf_sk_storage_get(&inject_candidates, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!bpf_sk_storage_get(&inject_candidates, sk, 0, 0))
 		return 1;
-	}
-	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		if (!bpf_sk_storage_get(&inject_candidates, sk, 0, 0))
-			return 1;
-		cookie = bpf_get_socket_cookie(skops);
-		bpf_sock_hash_update(skops, &inject_sockets, &cookie, BPF_NOEXIST);
+	local = (__u16)skops->local_port;
+	remote = (__u16)bpf_ntohl(skops->remote_port);
+	if (filter_ports && !bpf_map_lookup_elem(&traced_ports, &local) &&
+	    !bpf_map_lookup_elem(&traced_ports, &remote))
 		return 1;
-	}
+	cookie = bpf_get_socket_cookie(skops);
+	bpf_sock_hash_update(skops, &inject_sockets, &cookie, BPF_NOEXIST);
 	return 1;
 }
 

@@ -88,23 +88,6 @@ int kernel_fentry_can_attach(const struct btf *btf, const char *func, char *why,
 	return err;
 }
 
-int kernel_sock_ops_can_read_pid(void)
-{
-	/* r0 = bpf_get_current_pid_tgid(); r0 = 1; exit */
-	const struct bpf_insn insns[] = {
-	    {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_pid_tgid},
-	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
-	    {.code = BPF_JMP | BPF_EXIT},
-	};
-	int prog = bpf_prog_load(BPF_PROG_TYPE_SOCK_OPS, "kspan_sockops_probe", "GPL", insns,
-				 sizeof(insns) / sizeof(insns[0]), NULL);
-
-	if (prog < 0)
-		return -errno;
-	close(prog);
-	return 0;
-}
-
 int kernel_kprobe_pmu_exists(char *why, size_t why_len)
 {
 	if (access(KPROBE_PMU_PATH, R_OK) == 0)

@@ -26,10 +26,6 @@ int kernel_btf_param_index(const struct btf *btf, const char *func, const char *
 int kernel_fentry_can_attach(const struct btf *btf, const char *func, char *why, size_t why_len);
 /* Is there a kprobe PMU (perf_event_open kprobes, CONFIG_KPROBES)? */
 int kernel_kprobe_pmu_exists(char *why, size_t why_len);
-/* Header insertion's sock_ops program asks for the current process
- * (bpf_get_current_pid_tgid), which sock_ops programs may call only on newer
- * kernels (6.1 refuses it). 0, or a negative errno. */
-int kernel_sock_ops_can_read_pid(void);
 /* Syscall tracepoints need tracefs: mounts it at /sys/kernel/tracing when
  * absent and allowed. */
 int kernel_tracefs_ready(char *why, size_t why_len);

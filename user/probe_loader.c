@@ -203,9 +203,10 @@ static void find_cgroup2(char *out, size_t size)
 }
 
 /*
- * Header injection (header_injection.bpf.h): sock_ops on the root cgroup v2
- * sees every connect() on the node and fills the sockhash; sk_msg on the
- * sockhash edits outgoing requests. Without cgroup v2 kspan still traces and
+ * Header injection (header_injection.bpf.h): a tp_btf program marks the
+ * connect()s of traced processes, sock_ops on the root cgroup v2 puts the
+ * marked sockets in the sockhash once established; sk_msg on the sockhash
+ * edits outgoing requests. Without cgroup v2 kspan still traces and
  * joins same-node traces by tuple; it says so and goes on.
  */
 static int attach_injection(struct probe_loader *l)
@@ -231,6 +232,15 @@ static int attach_injection(struct probe_loader *l)
 	close(cg);
 	if (err) {
 		log_warn("attaching sock_ops to %s failed (%s): traceparent insertion is off", root,
+			 strerror(-err));
+		return 0;
+	}
+	l->links[l->attached_programs++] = link;
+	link = bpf_program__attach(l->skel->progs.kspan_btf_inet_sock_set_state);
+	if (!link) {
+		err = -errno;
+		log_warn("attaching tp_btf/inet_sock_set_state failed (%s): traceparent insertion "
+			 "is off",
 			 strerror(-err));
 		return 0;
 	}
@@ -319,9 +329,11 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 	bpf_program__set_autoattach(l->skel->progs.kspan_tp_enter_client, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_tp_exit_io, false);
 	/* Attached by attach_injection(), or not loaded at all. */
+	bpf_program__set_autoattach(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sk_msg_inject, false);
 	if (!(l->propagation & KSPAN_PROPAGATE_HEADERS)) {
+		bpf_program__set_autoload(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 		bpf_program__set_autoload(l->skel->progs.kspan_sockops_inject, false);
 		bpf_program__set_autoload(l->skel->progs.kspan_sk_msg_inject, false);
 	}
@@ -429,11 +441,6 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. */
 	setrlimit(RLIMIT_MEMLOCK, &unlimited);
 	l->propagation = o->propagation;
-	if ((l->propagation & KSPAN_PROPAGATE_HEADERS) && kernel_sock_ops_can_read_pid()) {
-		log_warn("traceparent insertion is off: this kernel does not let sock_ops programs "
-			 "read the current process (bpf_get_current_pid_tgid)");
-		l->propagation &= ~KSPAN_PROPAGATE_HEADERS;
-	}
 	err = start_backend(l, o);
 	if (err)
 		return err;
