@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """check_spans.py - the verdict of the VM test (run.sh) on the guest's console.
 
-For each backend the guest ran (guest_init.sh prints kspan's stderr, stdout
-and exit code between VM-BEGIN/VM-END/VM-EXIT markers), three tests:
+For each backend the guest ran (guest_init.sh prints kspan's stderr, stdout,
+the headers vm_echo_server echoed and kspan's exit code between
+VM-BEGIN/VM-END/VM-EXIT markers), four tests:
 
   startup  the one `kspan: backend ...` line names the backend (forced), or
            fentry for auto: this kernel allows everything;
@@ -12,7 +13,12 @@ and exit code between VM-BEGIN/VM-END/VM-EXIT markers), three tests:
            request: method and path in the name, status, ERROR marks, a
            positive duration, the client's span at least as long as the
            server's, and the traceparent vm_client sent joins both spans of
-           its request into that trace.
+           its request into that trace;
+  inject   header insertion works on this kernel: the request busybox wget
+           sent to vm_echo_server reached it with one traceparent, whose
+           trace is the one of that request's CLIENT and SERVER spans, the
+           SERVER span is the CLIENT span's child, and kspan counted every
+           insertion and no failure.
 
 A backend whose markers are missing (the guest hung, crashed or timed out)
 fails all three. Prints one line per test and `vm: N passed, M failed`.
@@ -23,21 +29,24 @@ import re
 import sys
 
 TRACEPARENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-# path -> (status, client process)
+# path -> (status, client process, server process)
 REQUESTS = {
-    "/index.html": (200, "busybox"),
-    "/missing.html": (404, "busybox"),
-    "/io-write.html": (200, "vm_client"),
-    "/io-writev.html": (200, "vm_client"),
-    "/io-sendto.html": (200, "vm_client"),
-    "/io-sendmsg.html": (200, "vm_client"),
+    "/index.html": (200, "busybox", "busybox"),
+    "/missing.html": (404, "busybox", "busybox"),
+    "/io-write.html": (200, "vm_client", "busybox"),
+    "/io-writev.html": (200, "vm_client", "busybox"),
+    "/io-sendto.html": (200, "vm_client", "busybox"),
+    "/io-sendmsg.html": (200, "vm_client", "busybox"),
+    "/echo": (200, "busybox", "vm_echo_server"),
 }
+# Every request above but the one that carries its own traceparent.
+WANT_INJECTED = len(REQUESTS) - 1
 COUNTERS_THAT_MUST_BE_ZERO = ("kernel_ringbuf_drops", "kernel_capture_faults",
                               "kernel_inflight_full", "kernel_conn_table_full",
                               "http_parse_errors", "conn_event_gaps")
 
 TRACE_RE = re.compile(r"^trace ([0-9a-f]{32})\s+\d+ spans?\s")
-SPAN_RE = re.compile(r"^\s+(SERVER|CLIENT)\s+(\S+) (\S+)\s+(\S+)\s+(\d{3}|ERR)( ERROR)?\s+"
+SPAN_RE = re.compile(r"^(\s+)(SERVER|CLIENT)\s+(\S+) (\S+)\s+(\S+)\s+(\d{3}|ERR)( ERROR)?\s+"
                      r"([0-9.]+) (ms|s)\s+\|")
 
 
@@ -46,12 +55,12 @@ def sections(lines):
     out, exits, cur = {}, {}, None
     for ln in lines:
         ln = ln.rstrip("\r\n").replace("\r", "")
-        m = re.match(r"^VM-BEGIN (\S+) (stderr|stdout)$", ln)
+        m = re.match(r"^VM-BEGIN (\S+) (stderr|stdout|echo)$", ln)
         if m:
             cur = (m.group(1), m.group(2))
             out[cur] = []
             continue
-        if re.match(r"^VM-END \S+ (stderr|stdout)$", ln):
+        if re.match(r"^VM-END \S+ (stderr|stdout|echo)$", ln):
             cur = None
             continue
         m = re.match(r"^VM-EXIT (\S+) (\d+)$", ln)
@@ -72,10 +81,12 @@ def parse_spans(stdout):
             continue
         m = SPAN_RE.match(ln)
         if m:
-            dur = float(m.group(7)) * (1000.0 if m.group(8) == "s" else 1.0)
-            spans.append({"kind": m.group(1), "method": m.group(2), "path": m.group(3),
-                          "service": m.group(4), "status": m.group(5),
-                          "error": bool(m.group(6)), "ms": dur, "trace": trace})
+            dur = float(m.group(8)) * (1000.0 if m.group(9) == "s" else 1.0)
+            # the console indents a child two columns deeper than its parent
+            spans.append({"kind": m.group(2), "method": m.group(3), "path": m.group(4),
+                          "service": m.group(5), "status": m.group(6),
+                          "error": bool(m.group(7)), "ms": dur, "trace": trace,
+                          "depth": len(m.group(1))})
     return spans
 
 
@@ -88,13 +99,20 @@ def check_startup(backend, stderr):
     return None
 
 
+def exit_counters(stderr):
+    """The `kspan: counters` line kspan prints at exit, as a dict, or None."""
+    counters = [ln for ln in stderr if ln.startswith("kspan: counters ")]
+    if len(counters) != 1:
+        return None
+    return dict(kv.split("=", 1) for kv in counters[0].split()[2:] if "=" in kv)
+
+
 def check_exit(backend, stderr, code):
     if code != 0:
         return "kspan exited with %s" % code
-    counters = [ln for ln in stderr if ln.startswith("kspan: counters ")]
-    if len(counters) != 1:
-        return "want one `kspan: counters` line at exit, got %d" % len(counters)
-    values = dict(kv.split("=", 1) for kv in counters[0].split()[2:] if "=" in kv)
+    values = exit_counters(stderr)
+    if values is None:
+        return "want one `kspan: counters` line at exit"
     lost = ["%s=%s" % (k, values.get(k)) for k in COUNTERS_THAT_MUST_BE_ZERO
             if values.get(k) != "0"]
     return "counters not 0: %s" % " ".join(lost) if lost else None
@@ -106,7 +124,7 @@ def check_spans(backend, stdout):
     want_total = 2 * len(REQUESTS)
     if len(spans) != want_total:
         problems.append("want %d spans, got %d" % (want_total, len(spans)))
-    for path, (status, client) in REQUESTS.items():
+    for path, (status, client, server) in REQUESTS.items():
         mine = [s for s in spans if s["path"] == path]
         srv = [s for s in mine if s["kind"] == "SERVER"]
         cli = [s for s in mine if s["kind"] == "CLIENT"]
@@ -115,7 +133,7 @@ def check_spans(backend, stdout):
                             % (path, len(srv), len(cli)))
             continue
         s, c = srv[0], cli[0]
-        for span, service in ((s, "busybox"), (c, client)):
+        for span, service in ((s, server), (c, client)):
             if span["method"] != "GET" or span["service"] != service or span["ms"] <= 0:
                 problems.append("%s: %s span %r" % (path, span["kind"], span))
         # busybox httpd answers on a dup() of the socket it read the request
@@ -123,7 +141,7 @@ def check_spans(backend, stdout):
         # fd and cannot pair the two: its SERVER span ends without a response
         # (status ERR, at the connection's end), so status and duration are
         # not checked. The socket-function backends follow the socket.
-        server_paired = backend != "tracepoint"
+        server_paired = backend != "tracepoint" or server != "busybox"
         if server_paired and (s["status"] != str(status) or s["error"] != (status >= 500)):
             problems.append("%s: SERVER status %s%s, want %d"
                             % (path, s["status"], " ERROR" if s["error"] else "", status))
@@ -139,6 +157,32 @@ def check_spans(backend, stdout):
     return "; ".join(problems) if problems else None
 
 
+def check_inject(backend, stdout, echo, stderr):
+    problems = []
+    sent = [ln for ln in echo if ln.lower().startswith("traceparent:")]
+    m = re.match(r"^traceparent: 00-([0-9a-f]{32})-([0-9a-f]{16})-01$",
+                 sent[0] if len(sent) == 1 else "")
+    if not m:
+        return "want one inserted traceparent at the echo server, it got %r" % echo
+    mine = [s for s in parse_spans(stdout) if s["path"] == "/echo"]
+    cli = [s for s in mine if s["kind"] == "CLIENT"]
+    srv = [s for s in mine if s["kind"] == "SERVER"]
+    if len(cli) != 1 or len(srv) != 1:
+        return "want 1 CLIENT and 1 SERVER span for /echo, got %r" % mine
+    if (cli[0]["trace"], srv[0]["trace"]) != (m.group(1),) * 2:
+        problems.append("/echo spans in traces %s/%s, the inserted traceparent in %s"
+                        % (cli[0]["trace"], srv[0]["trace"], m.group(1)))
+    if srv[0]["depth"] != cli[0]["depth"] + 2:
+        problems.append("/echo SERVER span is not the CLIENT span's child: %r" % mine)
+    values = exit_counters(stderr) or {}
+    want = {"traceparent_injected": str(WANT_INJECTED), "traceparent_inject_skipped": "0",
+            "traceparent_inject_failed": "0"}
+    got = {k: values.get(k) for k in want}
+    if got != want:
+        problems.append("counters %r, want %r" % (got, want))
+    return "; ".join(problems) if problems else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", required=True)
@@ -151,9 +195,11 @@ def main():
     for b in a.backends.split(","):
         failed_before = failed
         stderr, stdout = out.get((b, "stderr")), out.get((b, "stdout"))
+        echo = out.get((b, "echo"), [])
         for name, check in (("startup", lambda: check_startup(b, stderr)),
                             ("exit", lambda: check_exit(b, stderr, exits[b])),
-                            ("spans", lambda: check_spans(b, stdout))):
+                            ("spans", lambda: check_spans(b, stdout)),
+                            ("inject", lambda: check_inject(b, stdout, echo, stderr))):
             if stderr is None or stdout is None or b not in exits:
                 why = "no output from the guest for this backend (hung, crashed or timed out)"
             else:

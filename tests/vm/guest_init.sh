@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # guest_init.sh - /init of the VM test's guest (see run.sh). Serves files
-# with busybox httpd, then, once per probe backend named on the kernel
-# command line (kspan_backends=a,b,...), starts kspan-static, makes requests
-# (busybox wget, and vm_client for each pair of socket system calls), stops
-# kspan with SIGINT and prints its stdout, stderr and exit code between
-# markers. The host (check_spans.py) decides pass or fail. tracefs is left
+# with busybox httpd and echoes request headers with vm_echo_server, then,
+# once per probe backend named on the kernel command line
+# (kspan_backends=a,b,...), starts kspan-static, makes requests (busybox
+# wget, vm_client for each pair of socket system calls, and wget to the echo
+# server, whose answer shows the traceparent kspan inserted), stops kspan
+# with SIGINT and prints its stdout, stderr, the echoed headers and its exit
+# code between markers. The host (check_spans.py) decides pass or fail. tracefs is left
 # unmounted: the tracepoint backend must mount it itself.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -24,15 +26,18 @@ arg() {
 	done
 }
 PORT=8080
+ECHO_PORT=8081
 VERBOSE=$([ "$(arg kspan_verbose)" = 1 ] && echo -v)
 READY_WAIT=${READY_WAIT:-240}
 
 echo "VM-KERNEL $(uname -r)"
 httpd -p 127.0.0.1:$PORT -h /www
+/vm_echo_server $ECHO_PORT &
 
 run_backend() {
 	b=$1
-	/kspan --backend "$b" --exporter console --port $PORT $VERBOSE >/tmp/$b.out 2>/tmp/$b.err &
+	/kspan --backend "$b" --exporter console --port $PORT --port $ECHO_PORT $VERBOSE \
+		>/tmp/$b.out 2>/tmp/$b.err &
 	pid=$!
 	i=0
 	while ! grep -q '^kspan: ready' /tmp/$b.err; do
@@ -45,6 +50,7 @@ run_backend() {
 		wget -q -O /dev/null http://127.0.0.1:$PORT/index.html
 		wget -q -O /dev/null http://127.0.0.1:$PORT/missing.html
 		/vm_client 127.0.0.1 $PORT
+		wget -q -O /tmp/$b.echo http://127.0.0.1:$ECHO_PORT/echo
 		# the console exporter prints a trace after a second of quiet
 		sleep 3
 	fi
@@ -57,6 +63,9 @@ run_backend() {
 	echo "VM-BEGIN $b stdout"
 	cat /tmp/$b.out
 	echo "VM-END $b stdout"
+	echo "VM-BEGIN $b echo"
+	cat /tmp/$b.echo 2>/dev/null
+	echo "VM-END $b echo"
 	echo "VM-EXIT $b $rc"
 }
 

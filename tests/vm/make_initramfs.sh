@@ -3,7 +3,8 @@
 #
 # make_initramfs.sh DIR - builds DIR/initrd.gz for the VM guest: busybox
 # (busybox-static), build/kspan-static as /kspan, guest_init.sh as /init,
-# vm_client and syscall_cost (static), and the files busybox httpd serves.
+# vm_client, vm_echo_server and syscall_cost (static), and the files busybox
+# httpd serves.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$1
@@ -21,6 +22,7 @@ cp "$busybox" "$root/bin/busybox"
 cp build/kspan-static "$root/kspan"
 cp tests/vm/guest_init.sh "$root/init"
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/vm_client" tests/vm/vm_client.c
+gcc -static -O2 -Wall -Wextra -Werror -o "$root/vm_echo_server" tests/vm/vm_echo_server.c
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/syscall_cost" tests/bench/syscall_cost.c
 echo "<html>kspan vm test</html>" >"$root/www/index.html"
 for pair in write writev sendto sendmsg; do
