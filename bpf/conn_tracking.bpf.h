@@ -97,28 +97,27 @@ static __always_inline void conn__send_close(const struct conn_state *c, __u64 n
 	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags());
 }
 
-/*
- * The state of the connection on `fd` of the current process, whose socket is
- * `sk`; created when absent or stale (the fd or the tgid was reused). A stale
- * entry that had produced events is closed first, so userspace never merges
- * two connections. Returns NULL when the table is full (counted).
- */
-static __always_inline void conn__key(struct conn_key *key, __u32 tgid, __u32 fd, __u64 sk)
+static __always_inline void conn__key(struct conn_key *key, __u32 tgid, __u64 sk)
 {
 	key->tgid = tgid;
-	key->fd = fd;
-	key->sk = fd == CONN_FD_NONE ? sk : 0;
+	key->_pad = 0;
+	key->sk = sk;
 }
 
-static __always_inline struct conn_state *conn__get(__u32 tgid, __u32 fd, __u64 sk, __u8 role,
-						    bool adopted)
+/*
+ * The state of the connection on socket `sk` of the current process; created
+ * when absent or stale (the tgid was reused). A stale entry that had produced
+ * events is closed first, so userspace never merges two connections. Returns
+ * NULL when the table is full (counted).
+ */
+static __always_inline struct conn_state *conn__get(__u32 tgid, __u64 sk, __u8 role, bool adopted)
 {
 	struct conn_key key;
 	__u64 start = task__process_start_ns();
 	struct conn_state *c, *fresh;
 	__u32 zero = 0;
 
-	conn__key(&key, tgid, fd, sk);
+	conn__key(&key, tgid, sk);
 	c = bpf_map_lookup_elem(&conn_table, &key);
 	if (c && c->sk == sk && c->proc_start_ns == start) {
 		if (role != KSPAN_ROLE_UNKNOWN)
@@ -161,15 +160,6 @@ static __always_inline void conn__forget(const struct conn_key *key)
 	bpf_map_delete_elem(&conn_table, key);
 }
 
-/* close(fd) */
-static __always_inline void conn__close(__u32 tgid, __u32 fd)
-{
-	struct conn_key key;
-
-	conn__key(&key, tgid, fd, 0);
-	conn__forget(&key);
-}
-
 /* A socket-keyed connection ends (its socket is closed), or starts over: a
  * socket just accepted or connecting is a new connection, whatever an entry
  * left behind by a socket at the same address said. */
@@ -177,7 +167,7 @@ static __always_inline void conn__close_socket(__u32 tgid, __u64 sk)
 {
 	struct conn_key key;
 
-	conn__key(&key, tgid, CONN_FD_NONE, sk);
+	conn__key(&key, tgid, sk);
 	conn__forget(&key);
 }
 

@@ -212,7 +212,7 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 
 	if (!in || !in->buf)
 		return 0;
-	c = conn__get(id >> 32, in->fd, in->sk, KSPAN_ROLE_UNKNOWN, true);
+	c = conn__get(id >> 32, in->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c || c->ignored || c->role == KSPAN_ROLE_SERVER)
 		return 0;
 	if (c->protocol == KSPAN_PROTO_HTTP2)
@@ -325,7 +325,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	struct data_scratch *s;
 	__u16 start;
 
-	c = conn__get(tgid, in->fd, in->sk, KSPAN_ROLE_UNKNOWN, true);
+	c = conn__get(tgid, in->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c || c->ignored)
 		return;
 	s = bpf_map_lookup_elem(&scratch, &zero);

@@ -301,7 +301,7 @@ __noinline int kspan_h2_tx_enter(struct inflight_syscall *in, int preface)
 
 	if (!in)
 		return 0;
-	c = conn__get(id >> 32, in->fd, in->sk, KSPAN_ROLE_UNKNOWN, true);
+	c = conn__get(id >> 32, in->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c)
 		return 0;
 	if (c->h2_tx == H2_TX_UNKNOWN) {

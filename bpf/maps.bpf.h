@@ -31,7 +31,6 @@ struct inflight_syscall {
 	__u64 sk;	/* struct sock * of the fd at entry (identity check only) */
 	__u64 buf;	/* user buffer, or user iovec array when iovcnt > 0 */
 	__u64 ts_enter; /* CLOCK_MONOTONIC at entry */
-	__u32 fd;
 	__u32 iovcnt;		/* iovec entries, | CAPTURE_IOV_KERNEL (data_capture.bpf.h) */
 	__u8 syscall;		/* enum kspan_syscall */
 	__u8 direction;		/* enum kspan_direction */
@@ -53,17 +52,14 @@ struct {
 	__type(value, struct inflight_syscall);
 } inflight SEC(".maps");
 
-/* {tgid, fd} names a connection only together with the socket behind the fd
- * and the process's start time: an fd number is reused after close, and a
- * tgid after exit (exit closes fds without a close() syscall we could see).
- * The syscall front-end keys by fd (sk = 0). The socket-function front-ends
- * (kprobe, fentry) never see an fd: they key by the socket itself
- * (fd = CONN_FD_NONE, sk = the struct sock *), still per process. */
-#define CONN_FD_NONE 0xffffffffu
-
+/* A connection is a socket as one process uses it: {tgid, struct sock *},
+ * valid only together with the process's start time (a tgid is reused after
+ * exit). Every front-end keys by the socket, not by the fd: a process that
+ * dup()s a socket (busybox httpd, inetd-style servers) reads a request on one
+ * fd and answers on another, and both are one connection. */
 struct conn_key {
 	__u32 tgid;
-	__u32 fd;
+	__u32 _pad;
 	__u64 sk; /* kernel-only, like conn_state.sk */
 };
 

@@ -14,23 +14,48 @@
 #define KSPAN_S_IFMT	  00170000
 #define KSPAN_S_IFSOCK	  0140000
 
-/* The struct sock of a TCP (stream, IPv4/IPv6) socket at `fd`, or NULL. */
-static __always_inline struct sock *socket__from_fd(__u32 fd)
+/* The open file at `fd` of the current process, or NULL. */
+static __always_inline struct file *file__from_fd(__u32 fd)
 {
 	/* A BTF pointer: the first hops are plain loads, no helper calls. */
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *file = NULL;
+
+	if (!fdt || fd >= fdt->max_fds)
+		return NULL;
+	fds = fdt->fd;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return NULL;
+	return file;
+}
+
+/* The file's reference count before 6.13 ("fs: port files to file_ref" made
+ * it a file_ref_t, which stores the count minus one). */
+struct file___atomic_count {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/* Is this the file's only reference, so that closing it releases the
+ * socket? */
+static __always_inline bool file__is_last_reference(struct file *file)
+{
+	if (bpf_core_field_exists(file->f_ref))
+		return BPF_CORE_READ(file, f_ref.refcnt.counter) == 0;
+	return BPF_CORE_READ((struct file___atomic_count *)file, f_count.counter) == 1;
+}
+
+/* The struct sock of a TCP (stream, IPv4/IPv6) socket opened as `file`, or
+ * NULL. */
+static __always_inline struct sock *socket__from_file(struct file *file)
+{
 	struct socket *sock;
 	struct sock *sk;
 	__u16 family;
 	short type;
 
-	if (!fdt || fd >= fdt->max_fds)
-		return NULL;
-	fds = fdt->fd;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	if (!file)
 		return NULL;
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & KSPAN_S_IFMT) != KSPAN_S_IFSOCK)
 		return NULL;
@@ -47,6 +72,12 @@ static __always_inline struct sock *socket__from_fd(__u32 fd)
 	if (family != KSPAN_AF_INET && family != KSPAN_AF_INET6)
 		return NULL;
 	return sk;
+}
+
+/* The struct sock of a TCP (stream, IPv4/IPv6) socket at `fd`, or NULL. */
+static __always_inline struct sock *socket__from_fd(__u32 fd)
+{
+	return socket__from_file(file__from_fd(fd));
 }
 
 /* Is `sk` a TCP socket (IPv4 or IPv6)? The socket-function front-ends see

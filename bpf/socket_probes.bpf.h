@@ -7,10 +7,11 @@
  * tcp_recvmsg or tcp_sendmsg, and sendfile reaches tcp_sendpage (until 6.5)
  * or tcp_sendmsg with a kernel-page iterator (6.5+).
  *
- * These hooks see a struct sock, never an fd: connections are keyed by the
- * socket, per process (conn_key with fd = CONN_FD_NONE). The bytes are found
- * through the msghdr's iov_iter, remembered at entry (the iterator advances
- * while the function copies) and read at return, like the syscall bodies do.
+ * These hooks see a struct sock, never an fd; connections are keyed by the
+ * socket, per process (conn_key), as on the tracepoint front-end. The bytes
+ * are found through the msghdr's iov_iter, remembered at entry (the iterator
+ * advances while the function copies) and read at return, like the syscall
+ * bodies do.
  * What they cannot see: a read that was already blocked in tcp_recvmsg when
  * kspan attached (its entry is lost; the connection is adopted at its next
  * read or write).
@@ -76,7 +77,7 @@ static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr
 			return 0;
 		kind = KSPAN_SYS_SENDFILE; /* counted, not captured */
 	}
-	probe__remember(id, CONN_FD_NONE, (__u64)sk, buf, iovcnt, kind, direction, true);
+	probe__remember(id, (__u64)sk, buf, iovcnt, kind, direction, true);
 	return 0;
 }
 
@@ -87,8 +88,7 @@ static __always_inline int sock_probe__sendpage_enter(struct sock *sk)
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (process__selected(id >> 32))
-		probe__remember(id, CONN_FD_NONE, (__u64)sk, 0, 0, KSPAN_SYS_SENDFILE,
-				KSPAN_DIR_EGRESS, true);
+		probe__remember(id, (__u64)sk, 0, 0, KSPAN_SYS_SENDFILE, KSPAN_DIR_EGRESS, true);
 	return 0;
 }
 
@@ -106,7 +106,7 @@ static __always_inline int sock_probe__accepted(struct sock *sk)
 	if (!socket__is_tcp(sk) || !process__selected(tgid))
 		return 0;
 	conn__close_socket(tgid, (__u64)sk);
-	conn__get(tgid, CONN_FD_NONE, (__u64)sk, KSPAN_ROLE_SERVER, false);
+	conn__get(tgid, (__u64)sk, KSPAN_ROLE_SERVER, false);
 	return 0;
 }
 
@@ -123,7 +123,7 @@ static __always_inline int sock_probe__connect(struct sock *sk)
 	if (!process__selected(tgid))
 		return 0;
 	conn__close_socket(tgid, (__u64)sk);
-	conn__get(tgid, CONN_FD_NONE, (__u64)sk, KSPAN_ROLE_CLIENT, false);
+	conn__get(tgid, (__u64)sk, KSPAN_ROLE_CLIENT, false);
 	return 0;
 }
 

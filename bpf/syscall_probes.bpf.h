@@ -27,14 +27,13 @@ static __always_inline void probe__client_enter(struct inflight_syscall *in)
  * (decide_now), or left to the caller, which then calls
  * probe__client_enter_remembered(): returns true when it must.
  */
-static __always_inline bool probe__remember(__u64 id, __u32 fd, __u64 sk, __u64 buf, __u32 iovcnt,
+static __always_inline bool probe__remember(__u64 id, __u64 sk, __u64 buf, __u32 iovcnt,
 					    __u8 syscall, __u8 direction, bool decide_now)
 {
 	struct inflight_syscall in = {
 	    .sk = sk,
 	    .buf = buf,
 	    .ts_enter = bpf_ktime_get_ns(),
-	    .fd = fd,
 	    .iovcnt = iovcnt,
 	    .syscall = syscall,
 	    .direction = direction,
@@ -77,7 +76,7 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 buf, __u32 iovcnt, __
 	sk = socket__from_fd(fd);
 	if (!sk)
 		return 0;
-	return probe__remember(id, fd, (__u64)sk, buf, iovcnt, syscall, direction, false);
+	return probe__remember(id, (__u64)sk, buf, iovcnt, syscall, direction, false);
 }
 
 /* recvmsg/sendmsg: the bytes are behind msg->msg_iov. */
@@ -133,8 +132,7 @@ static __always_inline void probe__adopt_unseen_read(__u64 id, long ret, __u8 sy
 	    !process__selected(id >> 32) || bpf_map_lookup_elem(&inflight, &id))
 		return;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	in.fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	sk = socket__from_fd(in.fd);
+	sk = socket__from_fd((__u32)PT_REGS_PARM1_CORE_SYSCALL(regs));
 	if (!sk)
 		return;
 	in.sk = (__u64)sk;
@@ -174,8 +172,13 @@ static __always_inline int probe__io_exit(long ret)
 	in = *p;
 	bpf_map_delete_elem(&inflight, &id);
 	if (in.syscall == INFLIGHT_CONNECT) {
-		if (ret == 0 || ret == -KSPAN_EINPROGRESS)
-			conn__get(id >> 32, in.fd, in.sk, KSPAN_ROLE_CLIENT, false);
+		/* A new connection, whatever an entry left behind by a socket
+		 * at the same address said (exit, or dup2() over the last fd,
+		 * closes without a close() syscall). */
+		if (ret == 0 || ret == -KSPAN_EINPROGRESS) {
+			conn__close_socket(id >> 32, in.sk);
+			conn__get(id >> 32, in.sk, KSPAN_ROLE_CLIENT, false);
+		}
 		return 0;
 	}
 	if (in.syscall == INFLIGHT_SELF_CONNECT) {
@@ -204,7 +207,7 @@ static __always_inline int probe__connect_enter(__u32 fd)
 	/* kspan's own connection (its exporter): remember its endpoint. */
 	sk = socket__from_fd(fd);
 	if (sk)
-		probe__remember(id, fd, (__u64)sk, 0, 0, INFLIGHT_SELF_CONNECT, 0, true);
+		probe__remember(id, (__u64)sk, 0, 0, INFLIGHT_SELF_CONNECT, 0, true);
 	return 0;
 }
 
@@ -217,24 +220,35 @@ static __always_inline int probe__accept_exit(long ret)
 	if (ret < 0 || !process__selected(id >> 32))
 		return 0;
 	sk = socket__from_fd((__u32)ret);
-	if (sk)
-		conn__get(id >> 32, (__u32)ret, (__u64)sk, KSPAN_ROLE_SERVER, false);
+	if (sk) {
+		conn__close_socket(id >> 32, (__u64)sk);
+		conn__get(id >> 32, (__u64)sk, KSPAN_ROLE_SERVER, false);
+	}
 	return 0;
 }
 
+/* close(fd) ends the connection when it drops the last reference to the
+ * socket's file, as tcp_close does for the socket-function front-ends: a
+ * dup()ed fd closed while another fd (or a forked child) still holds the
+ * socket leaves it open. */
 static __always_inline int probe__close_enter(__u32 fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct file *file;
+	struct sock *sk;
 
 	if ((__u32)(id >> 32) == self_tgid) {
-		struct sock *sk = socket__from_fd(fd);
+		sk = socket__from_fd(fd);
 		if (sk)
 			self__note_endpoint(sk, false);
 		return 0;
 	}
 	if (!process__selected(id >> 32))
 		return 0;
-	conn__close(id >> 32, fd);
+	file = file__from_fd(fd);
+	sk = socket__from_file(file);
+	if (sk && file__is_last_reference(file))
+		conn__close_socket(id >> 32, (__u64)sk);
 	return 0;
 }
 

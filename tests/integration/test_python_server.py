@@ -284,3 +284,50 @@ class TestPythonServer(CommonChecks, harness.SharedKspanCase):
                 self.assertNotEqual(s.trace_id, tid.lower()[:31] + "a", repr(s))
                 self.assertEqual(s.trace_state, "", "tracestate must be ignored when traceparent "
                                  "is invalid (%r): %r" % (header, s))
+
+    def check_dup_exchange(self, port, srv_pid, path, status, r):
+        """One SERVER span with its response and one CLIENT span for curl r's
+        request to a server that answers on a dup() of the socket it read
+        the request from; srv_pid None: a child of the server's (any pid)."""
+        self.assertEqual((r.rc, r.http_code), (0, status), r)
+        s = self.expect_spans(is_server_conn(port, r.local_port), 1,
+                              "SERVER span on port %d for the connection from port %d"
+                              % (port, r.local_port),
+                              context=[("all spans on the port", harness.involves_port(port))])[0]
+        c = self.expect_spans(is_client(port, r.pid), 1, "CLIENT span of curl pid %d to port %d"
+                              % (r.pid, port))[0]
+        self.check_server_span(s, srv_pid or s.pid, port, path, status, peer_port=r.local_port)
+        self.check_client_span(c, r.pid, port, path, status)
+        self.assert_joined(s, c)
+        self.check_covers(c, s)
+        return s
+
+    def test_python_server_answering_on_a_dup_of_the_socket(self):
+        """dup_server.py reads the request on the accepted socket, dup()s it,
+        closes the accepted fd and answers on the dup: one connection, whose
+        SERVER span has its response (the tracepoint backend keys
+        connections by socket, and a close that leaves a dup open does not
+        end the connection)."""
+        srv = harness.ScriptServer("dup_server.py")
+        self.addCleanup(srv.stop)
+        for path in ("/first", "/second"):
+            with self.subTest(path=path):
+                self.check_dup_exchange(srv.port, srv.pid, path, 200, curl(srv.url(path)))
+
+    def test_busybox_httpd_answering_on_a_dup_of_the_socket(self):
+        """busybox httpd forks a child per connection, which moves the socket
+        to fd 0, dup()s it to fd 1, reads the request on 0 and answers on 1."""
+        root = harness.tempdir()
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("<html>kspan</html>\n")
+        port = harness.free_port()
+        httpd = harness.spawn(["busybox", "httpd", "-f", "-p", "127.0.0.1:%d" % port,
+                               "-h", root])
+        harness.wait_port("127.0.0.1", port)
+        url = "http://127.0.0.1:%d%%s" % port
+        for path, status in (("/index.html", 200), ("/missing.html", 404)):
+            with self.subTest(path=path):
+                s = self.check_dup_exchange(port, None, path, status, curl(url % path))
+                self.assertNotEqual(s.pid, httpd.pid, "a forked child serves: %r" % s)
+                self.assertEqual(s.resource.get("process.executable.name"), "busybox",
+                                 repr(s.resource))

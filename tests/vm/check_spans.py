@@ -137,18 +137,15 @@ def check_spans(backend, stdout):
             if span["method"] != "GET" or span["service"] != service or span["ms"] <= 0:
                 problems.append("%s: %s span %r" % (path, span["kind"], span))
         # busybox httpd answers on a dup() of the socket it read the request
-        # from (fd 1 vs fd 0); the tracepoint backend follows connections per
-        # fd and cannot pair the two: its SERVER span ends without a response
-        # (status ERR, at the connection's end), so status and duration are
-        # not checked. The socket-function backends follow the socket.
-        server_paired = backend != "tracepoint" or server != "busybox"
-        if server_paired and (s["status"] != str(status) or s["error"] != (status >= 500)):
+        # from (fd 1 vs fd 0): every backend follows the socket, so the
+        # response is in the SERVER span.
+        if s["status"] != str(status) or s["error"] != (status >= 500):
             problems.append("%s: SERVER status %s%s, want %d"
                             % (path, s["status"], " ERROR" if s["error"] else "", status))
         if c["status"] != str(status) or c["error"] != (status >= 400):
             problems.append("%s: CLIENT status %s%s, want %d"
                             % (path, c["status"], " ERROR" if c["error"] else "", status))
-        if server_paired and c["ms"] < s["ms"]:
+        if c["ms"] < s["ms"]:
             problems.append("%s: CLIENT span (%.3f ms) shorter than its SERVER span (%.3f ms)"
                             % (path, c["ms"], s["ms"]))
         if path == "/io-sendmsg.html" and (s["trace"], c["trace"]) != (TRACEPARENT_TRACE,) * 2:
