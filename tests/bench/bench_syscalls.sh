@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # bench_syscalls.sh - what kspan adds to one HTTP exchange over loopback (4
-# traced syscalls, 2 spans) and to one read of a file (a syscall kspan must
-# look at and skip), measured side by side in one run: without kspan, with
-# it, without it again. A benchmark, not a test: it prints numbers.
+# traced syscalls, 2 spans), to one read of a file (a syscall kspan must look
+# at and skip) and to one open+close of a file (every close is looked at),
+# measured side by side in one run: without kspan, with it, without it again.
+# A benchmark, not a test: it prints numbers.
 #
-# Environment: KSPAN (build/kspan), ROUNDS_HTTP (100000), ROUNDS_FILE (1000000).
+# Environment: KSPAN (build/kspan), ROUNDS_HTTP (100000), ROUNDS_FILE (1000000)
+# for reads and open+close pairs.
 set -euo pipefail
 
 KSPAN=${KSPAN:-build/kspan}
@@ -31,10 +33,11 @@ measure() {
 	for _ in 1 2 3; do "$BIN" "$kind" "$rounds"; done | sort -n | sed -n 2p
 }
 
-declare -A HTTP FILE
+declare -A HTTP FILE OPEN
 run() {
 	HTTP[$1]=$(measure http "$ROUNDS_HTTP")
 	FILE[$1]=$(measure file "$ROUNDS_FILE")
+	OPEN[$1]=$(measure open "$ROUNDS_FILE")
 }
 
 run without
@@ -50,6 +53,7 @@ run again
 
 base_http=$(((HTTP[without] + HTTP[again]) / 2))
 base_file=$(((FILE[without] + FILE[again]) / 2))
+base_open=$(((OPEN[without] + OPEN[again]) / 2))
 echo
 echo "kspan syscall cost: medians of 3 runs, $(nproc) CPUs, kernel $(uname -r)"
 printf '%-28s %14s %14s %14s\n' "" "without" "with kspan" "without again"
@@ -57,9 +61,13 @@ printf '%-28s %14s %14s %14s\n' "ns per HTTP exchange" "${HTTP[without]}" "${HTT
 	"${HTTP[again]}"
 printf '%-28s %14s %14s %14s\n' "ns per 1-byte file read" "${FILE[without]}" "${FILE[with]}" \
 	"${FILE[again]}"
+printf '%-28s %14s %14s %14s\n' "ns per file open+close" "${OPEN[without]}" "${OPEN[with]}" \
+	"${OPEN[again]}"
 echo
 echo "added per HTTP exchange (2 spans): $((HTTP[with] - base_http)) ns," \
 	"ratio $(awk -v a="${HTTP[with]}" -v b="$base_http" 'BEGIN { printf "%.2f", a / b }')"
 echo "added per file read:               $((FILE[with] - base_file)) ns," \
 	"ratio $(awk -v a="${FILE[with]}" -v b="$base_file" 'BEGIN { printf "%.2f", a / b }')"
+echo "added per file open+close:        $((OPEN[with] - base_open)) ns," \
+	"ratio $(awk -v a="${OPEN[with]}" -v b="$base_open" 'BEGIN { printf "%.2f", a / b }')"
 grep '^kspan: counters' "$LOG" | tr ' ' '\n' | grep -E '^(events_received|spans_created|kernel_ringbuf_drops)='

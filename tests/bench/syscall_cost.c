@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * syscall_cost.c - what kspan adds to one HTTP exchange and to one file read,
- * measured by the application. A benchmark, not a test: it prints numbers.
+ * syscall_cost.c - what kspan adds to one HTTP exchange, to one file read and
+ * to one file open+close, measured by the application. A benchmark, not a
+ * test: it prints numbers.
  *
  *   syscall_cost http N   N request/response exchanges over one loopback TCP
  *                         connection (4 traced syscalls and 2 spans, a SERVER
  *                         and a CLIENT, per exchange); prints ns per exchange
  *   syscall_cost file N   N 1-byte reads of /dev/zero (syscalls kspan must
  *                         look at and skip); prints ns per read
+ *   syscall_cost open N   N open()+close() of /dev/null (every close() of a
+ *                         traced process is looked at); prints ns per pair
  *
  * bench_syscalls.sh runs it without and with kspan and prints the difference.
  */
@@ -105,12 +108,30 @@ static double file_reads(void)
 	return t0;
 }
 
+static double file_opens(void)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < rounds; i++) {
+		int fd = open("/dev/null", O_RDONLY);
+
+		if (fd < 0 || close(fd))
+			exit(1);
+	}
+	return (now_ns() - t0) / rounds;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3 || (rounds = atol(argv[2])) <= 0) {
-		fprintf(stderr, "usage: syscall_cost http|file ROUNDS\n");
+		fprintf(stderr, "usage: syscall_cost http|file|open ROUNDS\n");
 		return 2;
 	}
-	printf("%.0f\n", strcmp(argv[1], "http") == 0 ? http_exchanges() : file_reads());
+	if (strcmp(argv[1], "http") == 0)
+		printf("%.0f\n", http_exchanges());
+	else if (strcmp(argv[1], "open") == 0)
+		printf("%.0f\n", file_opens());
+	else
+		printf("%.0f\n", file_reads());
 	return 0;
 }
