@@ -22,11 +22,19 @@ struct http1_request_shape {
 	__u32 block_end; /* offset just past the blank line, 0 if unseen */
 };
 
-/* Position i (>= 1) of the scan: 1 to stop, 0 to go on. A request line ending
- * in a bare LF is left alone (0 is kept): the inserted line must use the
- * request's own line ending, and CRLF is the only one RFC 9112 requires
- * recipients to accept everywhere. */
-KSPAN_INLINE int http1_request_shape_step(__u32 i, struct http1_request_shape *s)
+/*
+ * Two passes, each stopping at its first match, so that no step reads what an
+ * earlier step wrote: the 6.1 verifier checks a bpf_loop callback once, with
+ * the fields as they were before the loop (fixed in 6.7 by "bpf: verify
+ * callbacks as if they are called unknown number of times"), and removes the
+ * branches that a field written by an earlier iteration would take.
+ *
+ * Pass 1, position i (>= 1): the first LF ends the request line. A request
+ * line ending in a bare LF is left alone (line_end stays 0): the inserted line
+ * must use the request's own line ending, and CRLF is the only one RFC 9112
+ * requires recipients to accept everywhere. 1 to stop, 0 to go on.
+ */
+KSPAN_INLINE int http1_request_line_step(__u32 i, struct http1_request_shape *s)
 {
 	const __u8 *buf = s->buf;
 
@@ -34,24 +42,35 @@ KSPAN_INLINE int http1_request_shape_step(__u32 i, struct http1_request_shape *s
 		return 1;
 	if (KSPAN_AT(buf, i) != '\n')
 		return 0;
-	if (!s->line_end) {
-		if (KSPAN_AT(buf, i - 1) != '\r')
-			return 1;
+	if (KSPAN_AT(buf, i - 1) == '\r')
 		s->line_end = i + 1;
-		return 0;
-	}
-	/* "\r\n\r\n": this LF ends the blank line. */
-	if (i >= 3 && KSPAN_AT(buf, i - 1) == '\r' && KSPAN_AT(buf, i - 2) == '\n') {
-		s->block_end = i + 1;
+	return 1;
+}
+
+/* Pass 2, position i (>= 3): "\n\r\n" ends the blank line that closes the
+ * header block (its first LF is the request line's own, or a later one). */
+KSPAN_INLINE int http1_request_block_step(__u32 i, struct http1_request_shape *s)
+{
+	const __u8 *buf = s->buf;
+
+	if (i >= s->len)
 		return 1;
-	}
-	return 0;
+	if (KSPAN_AT(buf, i) != '\n' || KSPAN_AT(buf, i - 1) != '\r' ||
+	    KSPAN_AT(buf, i - 2) != '\n')
+		return 0;
+	s->block_end = i + 1;
+	return 1;
 }
 
 #ifdef __BPF__
-static long http1_request_shape_cb(__u32 index, void *ctx)
+static long http1_request_line_cb(__u32 index, void *ctx)
 {
-	return http1_request_shape_step(index + 1, ctx);
+	return http1_request_line_step(index + 1, ctx);
+}
+
+static long http1_request_block_cb(__u32 index, void *ctx)
+{
+	return http1_request_block_step(index + 3, ctx);
 }
 #endif
 
@@ -64,10 +83,15 @@ KSPAN_INLINE void http1_request_shape_scan(const __u8 *buf, __u32 len,
 	s->line_end = 0;
 	s->block_end = 0;
 #ifdef __BPF__
-	bpf_loop(KSPAN_CTX_SCAN_MAX, http1_request_shape_cb, s, 0);
+	bpf_loop(KSPAN_CTX_SCAN_MAX, http1_request_line_cb, s, 0);
+	if (s->line_end)
+		bpf_loop(KSPAN_CTX_SCAN_MAX, http1_request_block_cb, s, 0);
 #else
 	for (__u32 i = 1; i < KSPAN_CTX_SCAN_MAX; i++)
-		if (http1_request_shape_step(i, s))
+		if (http1_request_line_step(i, s))
+			break;
+	for (__u32 i = 3; s->line_end && i < KSPAN_CTX_SCAN_MAX; i++)
+		if (http1_request_block_step(i, s))
 			break;
 #endif
 }

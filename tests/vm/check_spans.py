@@ -2,7 +2,7 @@
 """check_spans.py - the verdict of the VM test (run.sh) on the guest's console.
 
 For each backend the guest ran (guest_init.sh prints kspan's stderr, stdout,
-the headers vm_echo_server echoed and kspan's exit code between
+the headers vm_echo echoed and kspan's exit code between
 VM-BEGIN/VM-END/VM-EXIT markers), four tests:
 
   startup  the one `kspan: backend ...` line names the backend (forced), or
@@ -15,7 +15,7 @@ VM-BEGIN/VM-END/VM-EXIT markers), four tests:
            server's, and the traceparent vm_client sent joins both spans of
            its request into that trace;
   inject   header insertion works on this kernel: the request busybox wget
-           sent to vm_echo_server reached it with one traceparent, whose
+           sent to vm_echo reached it with one traceparent, whose
            trace is the one of that request's CLIENT and SERVER spans, the
            SERVER span is the CLIENT span's child, and kspan counted every
            insertion and no failure.
@@ -37,7 +37,7 @@ REQUESTS = {
     "/io-writev.html": (200, "vm_client", "busybox"),
     "/io-sendto.html": (200, "vm_client", "busybox"),
     "/io-sendmsg.html": (200, "vm_client", "busybox"),
-    "/echo": (200, "busybox", "vm_echo_server"),
+    "/echo": (200, "busybox", "vm_echo"),
 }
 # Every request above but the one that carries its own traceparent.
 WANT_INJECTED = len(REQUESTS) - 1

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # guest_init.sh - /init of the VM test's guest (see run.sh). Serves files
-# with busybox httpd and echoes request headers with vm_echo_server, then,
+# with busybox httpd and echoes request headers with vm_echo, then,
 # once per probe backend named on the kernel command line
 # (kspan_backends=a,b,...), starts kspan-static, makes requests (busybox
 # wget, vm_client for each pair of socket system calls, and wget to the echo
@@ -32,7 +32,7 @@ READY_WAIT=${READY_WAIT:-240}
 
 echo "VM-KERNEL $(uname -r)"
 httpd -p 127.0.0.1:$PORT -h /www
-/vm_echo_server $ECHO_PORT &
+/vm_echo $ECHO_PORT &
 
 run_backend() {
 	b=$1

@@ -3,7 +3,7 @@
 #
 # make_initramfs.sh DIR - builds DIR/initrd.gz for the VM guest: busybox
 # (busybox-static), build/kspan-static as /kspan, guest_init.sh as /init,
-# vm_client, vm_echo_server and syscall_cost (static), and the files busybox
+# vm_client, vm_echo and syscall_cost (static), and the files busybox
 # httpd serves.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +22,7 @@ cp "$busybox" "$root/bin/busybox"
 cp build/kspan-static "$root/kspan"
 cp tests/vm/guest_init.sh "$root/init"
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/vm_client" tests/vm/vm_client.c
-gcc -static -O2 -Wall -Wextra -Werror -o "$root/vm_echo_server" tests/vm/vm_echo_server.c
+gcc -static -O2 -Wall -Wextra -Werror -o "$root/vm_echo" tests/vm/vm_echo.c
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/syscall_cost" tests/bench/syscall_cost.c
 echo "<html>kspan vm test</html>" >"$root/www/index.html"
 for pair in write writev sendto sendmsg; do

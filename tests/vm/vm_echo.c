@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * vm_echo_server.c - an HTTP/1.x server for the VM test that answers every
+ * vm_echo.c - an HTTP/1.x server for the VM test that answers every
  * request with its own header block as the body, so the client can show
  * which headers reached the server: the `traceparent` kspan inserted, or
  * none. One connection at a time, one request per connection, read and
  * write on the accepted descriptor itself (no dup()), so every backend pairs
  * the SERVER span. Linked statically: it runs in the VM test's guest.
  *
- *   vm_echo_server PORT     listens on 127.0.0.1:PORT until killed
+ *   vm_echo PORT     listens on 127.0.0.1:PORT until killed
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,7 +28,7 @@ static int listen_on(int port)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16)) {
-		perror("vm_echo_server: listen");
+		perror("vm_echo: listen");
 		exit(1);
 	}
 	return fd;
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	int lfd;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: vm_echo_server PORT\n");
+		fprintf(stderr, "usage: vm_echo PORT\n");
 		return 2;
 	}
 	lfd = listen_on(atoi(argv[1]));
