@@ -40,6 +40,7 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest Ex
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse ExportResponse;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess PartialSuccess;
 typedef Opentelemetry__Proto__Trace__V1__ResourceSpans ResourceSpans;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans ScopeSpans;
 typedef Opentelemetry__Proto__Trace__V1__Span Span;
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
@@ -1217,6 +1218,23 @@ static void test_exporter_partial_success(void **state)
 	run_close(&x);
 }
 
+/* Request i carried exactly two spans, span-<first[i]> and span-<first[i]+1>. */
+static void assert_requests_carry(const struct test_server *srv, const unsigned *first, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ExportRequest *req =
+		    unpack_request(srv->requests[i].body, srv->requests[i].body_len);
+		ScopeSpans *ss = req->resource_spans[0]->scope_spans[0];
+		assert_int_equal(ss->n_spans, 2);
+		for (unsigned j = 0; j < 2; j++) {
+			char want[32];
+			snprintf(want, sizeof(want), "span-%u", first[i] + j);
+			assert_string_equal(ss->spans[j]->name, want);
+		}
+		free_request(req);
+	}
+}
+
 /*
  * A full batch is sent without waiting for the schedule. While that request
  * is in flight the queue fills; the next batch pushes the OLDEST queued batch
@@ -1245,16 +1263,8 @@ static void test_exporter_full_queue_drops_oldest(void **state)
 	server_wait_requests(&x.srv, 2);
 	run_stop(&x);
 
-	const char *want[2][2] = {{"span-1", "span-2"}, {"span-5", "span-6"}};
-	for (unsigned i = 0; i < 2; i++) {
-		ExportRequest *req =
-		    unpack_request(x.srv.requests[i].body, x.srv.requests[i].body_len);
-		assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 2);
-		for (unsigned j = 0; j < 2; j++)
-			assert_string_equal(req->resource_spans[0]->scope_spans[0]->spans[j]->name,
-					    want[i][j]);
-		free_request(req);
-	}
+	static const unsigned first[] = {1, 5};
+	assert_requests_carry(&x.srv, first, 2);
 	assert_int_equal(STAT_GET(&x.stats, spans_export_queued), 6);
 	assert_int_equal(STAT_GET(&x.stats, spans_exported), 4);
 	assert_int_equal(STAT_GET(&x.stats, export_queue_spans), 0);
@@ -1305,17 +1315,8 @@ static void test_exporter_full_queue_spills_to_spool(void **state)
 	server_wait_requests(&x.srv, 4);
 	run_stop(&x);
 
-	const char *want[4][2] = {
-	    {"span-1", "span-2"}, {"span-7", "span-8"}, {"span-3", "span-4"}, {"span-5", "span-6"}};
-	for (unsigned i = 0; i < 4; i++) {
-		ExportRequest *req =
-		    unpack_request(x.srv.requests[i].body, x.srv.requests[i].body_len);
-		assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 2);
-		for (unsigned j = 0; j < 2; j++)
-			assert_string_equal(req->resource_spans[0]->scope_spans[0]->spans[j]->name,
-					    want[i][j]);
-		free_request(req);
-	}
+	static const unsigned first[] = {1, 7, 3, 5};
+	assert_requests_carry(&x.srv, first, 4);
 	assert_int_equal(STAT_GET(&x.stats, spans_export_queued), 8);
 	assert_int_equal(STAT_GET(&x.stats, spans_exported), 8);
 	assert_int_equal(STAT_GET(&x.stats, spans_spooled), 4);
