@@ -11,10 +11,9 @@ the response on the dup with os.write, closes the dup. Every path gets 200
 with the body "dup <path>\\n". Serves until killed.
 """
 
-import argparse
 import os
-import socket
-import sys
+
+from tcp_listener import listen_from_args
 
 
 def serve(conn):
@@ -37,17 +36,7 @@ def serve(conn):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    a = ap.parse_args()
-    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
-    ls = socket.socket(fam, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.host, a.port))
-    ls.listen(64)
-    sys.stdout.write("READY %d\n" % ls.getsockname()[1])
-    sys.stdout.flush()
+    ls = listen_from_args()
     while True:
         conn, _ = ls.accept()
         serve(conn)

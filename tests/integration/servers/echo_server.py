@@ -8,10 +8,10 @@ receives back on the same connection until the peer closes. One thread per
 connection. Serves until killed.
 """
 
-import argparse
-import socket
 import sys
 import threading
+
+from tcp_listener import listen_from_args
 
 
 def serve_conn(conn):
@@ -24,17 +24,7 @@ def serve_conn(conn):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    a = ap.parse_args()
-    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
-    ls = socket.socket(fam, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.host, a.port))
-    ls.listen(64)
-    sys.stdout.write("READY %d\n" % ls.getsockname()[1])
-    sys.stdout.flush()
+    ls = listen_from_args()
     try:
         while True:
             conn, _ = ls.accept()
