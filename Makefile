@@ -46,13 +46,14 @@ BENCH_PACKAGES += $(VM_PACKAGES)
 WARN := -Wall -Wextra -Werror
 USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
 	-Iinclude -Iuser -I$(BUILD) -I$(GEN) $(EXTRA_CFLAGS)
+TEST_CFLAGS := $(USER_CFLAGS) -Itests/unit
 USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lm -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
 	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH)
 
 # OTLP protocol files, written from the OpenTelemetry protocol specification.
-PROTO_DIR := user/proto
+PROTO_DIR := user/export/otlp/proto
 PROTOS := $(shell find $(PROTO_DIR) -name '*.proto' 2>/dev/null | sort)
 PROTO_C := $(patsubst $(PROTO_DIR)/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
 PROTO_H := $(PROTO_C:.c=.h)
@@ -62,25 +63,25 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ is one folder per stage (user/README.md); every .c under it is part of the agent.
+USER_SRCS := $(sort $(shell find user -name '*.c'))
 USER_OBJS := $(patsubst user/%.c,$(OBJ)/user/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OBJ)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
 
 # build/kspan-static: the agent linked statically, for machines without its
 # shared libraries (the VM test's guest). libcurl cannot be linked statically
 # from Debian's packages (its static dependencies include Kerberos), so this
-# variant leaves out the OTLP/HTTP exporter: console output only.
-STATIC_LEFT_OUT := otlp_exporter otlp_encoder otlp_config otlp_json otlp_transport_grpc \
-	otlp_transport_http export_queue export_retry export_spool
-STATIC_SRCS := $(filter-out $(patsubst %,user/%.c,$(STATIC_LEFT_OUT)),$(USER_SRCS))
+# variant leaves out the OTLP exporter's folder: console output only.
+STATIC_SRCS := $(filter-out user/export/otlp/%,$(USER_SRCS))
 STATIC_OBJS := $(patsubst user/%.c,$(OBJ)/static/%.o,$(STATIC_SRCS))
 STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread
 
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# tests/unit mirrors user/; each test_*.c is one binary in build/tests/.
+UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
+UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
 
-.PHONY: all deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
-	clean format
+.PHONY: all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
+	clean format format-check
 
 all: $(BUILD)/kspan
 
@@ -136,29 +137,41 @@ $(OBJ)/gen/%.o: $(GEN)/%.c
 	$(Q)$(CC) -O2 -g -I$(GEN) -MMD -MP -c $< -o $@
 
 # --- agent ----------------------------------------------------------------------
-$(OBJ)/user/%.o: user/%.c $(SKELS) $(PROTO_H) | $(OBJ)/user
+# Named here, the generated files are ordinary targets, not intermediates that
+# make would delete after a build (they are order-only prerequisites below).
+generated: $(SKELS) $(PROTO_H) $(PROTO_C)
+
+# The skeleton and the generated protobuf headers must exist before any
+# object compiles (order-only); which object needs them again after an edit
+# is what its -MMD dependency file says, so a BPF edit rebuilds only the loader.
+$(OBJ)/user/%.o: user/%.c | $(SKELS) $(PROTO_H)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/kspan: $(USER_OBJS) $(PROTO_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
 
-$(OBJ)/static/%.o: user/%.c $(SKELS) | $(OBJ)/static
+$(OBJ)/static/%.o: user/%.c | $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -DKSPAN_NO_OTLP -MMD -MP -c $< -o $@
 
 $(BUILD)/kspan-static: $(STATIC_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(STATIC_LDLIBS)
 
-$(BUILD) $(OBJ)/user $(OBJ)/static $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 # --- tests ----------------------------------------------------------------------
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS) -lcmocka
+define unit_test_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(LIB_OBJS) | $(BUILD)/tests
+	$$(call msg,CC-TEST,$$@)
+	$(Q)$$(CC) $$(TEST_CFLAGS) -MMD -MP -o $$@ $$< $$(LIB_OBJS) $$(USER_LDLIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(t))))
 
 unit-tests: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
@@ -222,8 +235,16 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(BUILD)/kspan $(ARGS)
 
+# Every C file of the tree, formatted by .clang-format (vmlinux.h and generated code excluded).
+FORMAT_FILES = $(sort $(shell find bpf include user tests/unit tests/fuzz tests/bench tests/vm \
+	-name '*.[ch]' -not -path '*/proto/*'))
+
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h tests/unit/*.c
+	$(Q)clang-format -i $(FORMAT_FILES)
+
+# Fails, naming the files, when any file differs from what `make format` would write.
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)

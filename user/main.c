@@ -11,22 +11,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_stats.h"
-#include "clock.h"
-#include "console_exporter.h"
-#include "event_reader.h"
-#include "http1_span_assembler.h"
-#include "http2_span_assembler.h"
-#include "log.h"
-#include "metrics_server.h"
-#include "options.h"
+#include "model/agent_stats.h"
+#include "lib/clock.h"
+#include "export/console/console_exporter.h"
+#include "ingest/event_reader.h"
+#include "assembly/http1_assembler.h"
+#include "assembly/http2_assembler.h"
+#include "lib/log.h"
+#include "agent/metrics_server.h"
+#include "config/options.h"
 #ifndef KSPAN_NO_OTLP
-#include "otlp_exporter.h"
+#include "export/otlp/otlp_exporter.h"
 #endif
-#include "pipeline.h"
-#include "probe_loader.h"
-#include "process_table.h"
-#include "version.h"
+#include "pipeline/pipeline.h"
+#include "loader/probe_loader.h"
+#include "ingest/process_table.h"
+#include "lib/version.h"
 
 #define POLL_TIMEOUT_MS	   100
 #define TICK_NS		   (100ull * 1000000)

@@ -17,12 +17,12 @@
 #include <sys/resource.h>
 #include <zlib.h>
 
-#include "agent_stats.h"
-#include "clock.h"
-#include "otlp_config.h"
-#include "otlp_encoder.h"
-#include "otlp_exporter.h"
-#include "span.h"
+#include "model/agent_stats.h"
+#include "lib/clock.h"
+#include "export/otlp/otlp_config.h"
+#include "export/otlp/otlp_encoder.h"
+#include "export/otlp/otlp_exporter.h"
+#include "model/span.h"
 
 #define BATCH 512
 

@@ -34,28 +34,28 @@ FUZZERS := http1_parser traceparent http2 otlp_encoder
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
-http1_parser_SRCS := tests/fuzz/fuzz_http1_parser.c user/http1_parser.c
+http1_parser_SRCS := tests/fuzz/fuzz_http1_parser.c user/protocol/http1_parser.c
 http1_parser_ARGS := -max_len=4096
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
 traceparent_ARGS := -max_len=2048
 traceparent_LIBS := -lnghttp2
 # The HTTP/2 path from DATA events to spans: frames, HPACK, streams.
-http2_SRCS := tests/fuzz/fuzz_http2.c user/http2_span_assembler.c user/http2_stream_join.c \
-	user/http2_stream_contexts.c user/http2_frame_parser.c user/hpack_decoder.c \
-	user/grpc_semconv.c user/net_address.c user/http_naming.c \
-	user/span.c user/utf8.c user/u64_map.c user/process_table.c user/pipeline.c \
-	user/sampler.c user/clock.c user/log.c
+http2_SRCS := tests/fuzz/fuzz_http2.c user/assembly/http2_assembler.c user/assembly/http2_stream_join.c \
+	user/assembly/http2_stream_contexts.c user/protocol/http2_frame_parser.c user/protocol/hpack_decoder.c \
+	user/assembly/grpc_semconv.c user/lib/net_address.c user/assembly/http_naming.c \
+	user/model/span.c user/lib/utf8.c user/lib/u64_map.c user/ingest/process_table.c user/pipeline/pipeline.c \
+	user/pipeline/sampler.c user/lib/clock.c user/lib/log.c
 http2_ARGS := -max_len=8192
 http2_LIBS := -lnghttp2
 # Both OTLP encoders, decoded back by protobuf-c and json-c. Needs the
 # generated protobuf-c sources (the main Makefile's fuzz-tests target makes them).
-otlp_encoder_SRCS := tests/fuzz/fuzz_otlp_encoder.c user/otlp_encoder.c user/otlp_json.c \
-	user/span.c user/utf8.c $(shell find build/gen/opentelemetry -name '*.pb-c.c' 2>/dev/null)
+otlp_encoder_SRCS := tests/fuzz/fuzz_otlp_encoder.c user/export/otlp/otlp_encoder.c user/export/otlp/otlp_json.c \
+	user/model/span.c user/lib/utf8.c $(shell find build/gen/opentelemetry -name '*.pb-c.c' 2>/dev/null)
 otlp_encoder_ARGS := -max_len=16384
 otlp_encoder_LIBS := -Ibuild/gen -lprotobuf-c -ljson-c -lcrypto -lm
 
 # Every header they may include; a header edit rebuilds them.
-FUZZ_HEADERS := $(wildcard include/*.h) $(wildcard user/*.h)
+FUZZ_HEADERS := $(wildcard include/*.h) $(shell find user -name '*.h')
 
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZERS))
 

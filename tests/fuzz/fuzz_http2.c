@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http2_span_assembler.h"
+#include "assembly/http2_assembler.h"
 
 static const uint32_t extra_bytes[4] = {0, 3, 700, 1u << 20};
 

@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
-#include "otlp_encoder.h"
-#include "span.h"
-#include "utf8.h"
+#include "export/otlp/otlp_encoder.h"
+#include "model/span.h"
+#include "lib/utf8.h"
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest ExportRequest;
 typedef Opentelemetry__Proto__Trace__V1__Span Span;

@@ -36,7 +36,7 @@ from otlp_receiver import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, OtlpReceiver, clea
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 KSPAN_BIN = os.environ.get("KSPAN_BIN", os.path.join(REPO, "build", "kspan"))
-PROTO_DIR = os.path.join(REPO, "user", "proto")
+PROTO_DIR = os.path.join(REPO, "user", "export", "otlp", "proto")
 PY = "/usr/bin/python3"
 SERVERS = os.path.join(HERE, "servers")
 CLIENTS = os.path.join(HERE, "clients")

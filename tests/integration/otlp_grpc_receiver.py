@@ -2,7 +2,7 @@
 server (Debian python3-grpcio) serving
 opentelemetry.proto.collector.trace.v1.TraceService/Export with a generic
 handler on raw bytes, decoded with the python protobuf classes that protoc
-generates from the repository's own user/proto files (see otlp_receiver.py).
+generates from the repository's own user/export/otlp/proto files (see otlp_receiver.py).
 
 Same interface as OtlpReceiver (spans, wait_for, settle, attempts, script,
 default_answer, go_down, come_up, close); an Answer's status is a gRPC status

@@ -4,7 +4,7 @@ Listens on 127.0.0.1:<free port> in a thread of the test process and accepts
 POST /v1/traces with Content-Type application/x-protobuf (optionally
 Content-Encoding gzip). The body is decoded as ExportTraceServiceRequest with
 the python protobuf library (Debian python3-protobuf), using classes generated
-at test time by protoc from the repository's own user/proto/*.proto files.
+at test time by protoc from the repository's own user/export/otlp/proto/*.proto files.
 Every request is answered 200 with an empty ExportTraceServiceResponse,
 unless the test scripted other answers (see Answer): an HTTP error status,
 429/503 with Retry-After, a partial success, a stall; `go_down()` closes the

@@ -12,9 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "agent_stats.h"
-#include "log.h"
-#include "metrics_server.h"
+#include "model/agent_stats.h"
+#include "lib/log.h"
+#include "agent/metrics_server.h"
 
 /* A scraper that sends nothing for this long is disconnected. */
 #define REQUEST_TIMEOUT_MS 2000

@@ -2,7 +2,7 @@
 /* grpc_semconv.c - gRPC naming and status rules. */
 #include <string.h>
 
-#include "grpc_semconv.h"
+#include "assembly/grpc_semconv.h"
 
 #define GRPC_CT "application/grpc"
 

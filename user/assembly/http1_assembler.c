@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http1_parser.h"
-#include "http1_span_assembler.h"
-#include "http_naming.h"
-#include "log.h"
-#include "net_address.h"
+#include "protocol/http1_parser.h"
+#include "assembly/http1_assembler.h"
+#include "assembly/http_naming.h"
+#include "lib/log.h"
+#include "lib/net_address.h"
 #include "w3c_traceparent.h"
 
 /* Pipelined requests kept per connection while they await responses. */

@@ -17,12 +17,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent_stats.h"
-#include "clock.h"
+#include "model/agent_stats.h"
+#include "lib/clock.h"
 #include "kspan_abi.h"
-#include "pipeline.h"
-#include "process_table.h"
-#include "u64_map.h"
+#include "pipeline/pipeline.h"
+#include "ingest/process_table.h"
+#include "lib/u64_map.h"
 
 struct span_assembler_config {
 	bool capture_query;	  /* keep url.query values */

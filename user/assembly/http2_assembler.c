@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grpc_semconv.h"
+#include "assembly/grpc_semconv.h"
 #include "http2_detect.h"
-#include "http2_frame_parser.h"
-#include "http2_span_assembler.h"
-#include "http_naming.h"
-#include "log.h"
-#include "net_address.h"
+#include "protocol/http2_frame_parser.h"
+#include "assembly/http2_assembler.h"
+#include "assembly/http_naming.h"
+#include "lib/log.h"
+#include "lib/net_address.h"
 #include "w3c_traceparent.h"
 
 /* A connection silent this long, with no open stream, is forgotten (its

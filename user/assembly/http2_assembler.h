@@ -32,15 +32,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent_stats.h"
-#include "clock.h"
-#include "hpack_decoder.h"
-#include "http2_stream_contexts.h"
-#include "http2_stream_join.h"
+#include "model/agent_stats.h"
+#include "lib/clock.h"
+#include "protocol/hpack_decoder.h"
+#include "assembly/http2_stream_contexts.h"
+#include "assembly/http2_stream_join.h"
 #include "kspan_abi.h"
-#include "pipeline.h"
-#include "process_table.h"
-#include "u64_map.h"
+#include "pipeline/pipeline.h"
+#include "ingest/process_table.h"
+#include "lib/u64_map.h"
 
 struct http2_assembler {
 	bool capture_query;			 /* keep url.query values */

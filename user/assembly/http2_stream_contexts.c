@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http2_stream_contexts.h"
+#include "assembly/http2_stream_contexts.h"
 
 /* Streams of one connection whose context waits for its header block: the
  * kernel reports a write's streams before its bytes, so only streams whose

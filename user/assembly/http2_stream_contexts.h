@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "kspan_abi.h"
-#include "u64_map.h"
+#include "lib/u64_map.h"
 
 struct http2_stream_contexts {
 	struct u64_map conns; /* conn_id -> struct h2_ctx_ring * */

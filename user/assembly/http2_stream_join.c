@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http2_stream_join.h"
+#include "assembly/http2_stream_join.h"
 
 struct join_entry {
 	struct h2_stream_name name;

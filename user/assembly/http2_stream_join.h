@@ -25,11 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent_stats.h"
+#include "model/agent_stats.h"
 #include "kspan_endpoint.h"
-#include "pipeline.h"
-#include "span.h"
-#include "u64_map.h"
+#include "pipeline/pipeline.h"
+#include "model/span.h"
+#include "lib/u64_map.h"
 
 /* A stream as both of its ends name it. */
 struct h2_stream_name {

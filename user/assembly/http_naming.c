@@ -3,7 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_naming.h"
+#include "assembly/http_naming.h"
 
 static bool is_hex(char c)
 {

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "kspan_abi.h"
-#include "log.h"
-#include "metrics_server.h"
-#include "options.h"
+#include "lib/log.h"
+#include "agent/metrics_server.h"
+#include "config/options.h"
 
 void options_usage(FILE *out)
 {

@@ -5,8 +5,8 @@
 
 #include <bpf/libbpf.h>
 
-#include "event_reader.h"
-#include "log.h"
+#include "ingest/event_reader.h"
+#include "lib/log.h"
 
 int event_reader_handle(struct event_reader *r, const void *data, size_t size)
 {

@@ -4,10 +4,10 @@
 #ifndef KSPAN_EVENT_READER_H
 #define KSPAN_EVENT_READER_H
 
-#include "agent_stats.h"
-#include "http1_span_assembler.h"
-#include "http2_span_assembler.h"
-#include "process_table.h"
+#include "model/agent_stats.h"
+#include "assembly/http1_assembler.h"
+#include "assembly/http2_assembler.h"
+#include "ingest/process_table.h"
 
 struct ring_buffer;
 

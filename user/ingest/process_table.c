@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "version.h"
-#include "process_table.h"
+#include "lib/log.h"
+#include "lib/version.h"
+#include "ingest/process_table.h"
 
 #define PROC_FILE_MAX (256 * 1024)
 

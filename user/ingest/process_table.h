@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "kspan_abi.h"
-#include "span.h"
-#include "u64_map.h"
+#include "model/span.h"
+#include "lib/u64_map.h"
 
 struct process_table {
 	struct u64_map by_pid; /* tgid -> struct resource * (one reference) */

@@ -2,7 +2,7 @@
 /* clock.c - monotonic to Unix time. */
 #include <time.h>
 
-#include "clock.h"
+#include "lib/clock.h"
 
 static uint64_t clock_ns(clockid_t id)
 {

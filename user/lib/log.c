@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 /* The only process-wide setting outside struct agent: logging is needed by
  * every module, including the libbpf print callback, which has no context. */

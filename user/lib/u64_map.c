@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "u64_map.h"
+#include "lib/u64_map.h"
 
 /* Connection ids are random, pids are not: mix so that sequential pids
  * spread over the buckets (splitmix64 finaliser). */

@@ -11,8 +11,8 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include "kernel_features.h"
-#include "log.h"
+#include "loader/kernel_features.h"
+#include "lib/log.h"
 
 #define TRACEFS_PATH	     "/sys/kernel/tracing"
 #define DEBUGFS_TRACING_PATH "/sys/kernel/debug/tracing"

@@ -17,11 +17,11 @@
 #include <bpf/libbpf.h>
 
 #include "kspan.skel.h"
-#include "clock.h"
-#include "kernel_features.h"
+#include "lib/clock.h"
+#include "loader/kernel_features.h"
 #include "kspan_abi.h"
-#include "log.h"
-#include "probe_loader.h"
+#include "lib/log.h"
+#include "loader/probe_loader.h"
 
 /* How long after attach a read that was already blocked is still adopted. */
 #define ADOPT_BLOCKED_READS_NS (60ull * 1000000000)

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "agent_stats.h"
-#include "options.h"
+#include "model/agent_stats.h"
+#include "config/options.h"
 
 struct kspan_bpf;
 struct bpf_link;

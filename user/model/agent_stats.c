@@ -2,7 +2,7 @@
 /* agent_stats.c - printing the self-counters. */
 #include <inttypes.h>
 
-#include "agent_stats.h"
+#include "model/agent_stats.h"
 
 uint64_t agent_stats_total_drops(const struct agent_stats *s)
 {

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "span.h"
+#include "model/span.h"
 
 struct agent_stats;
 

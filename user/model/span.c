@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "span.h"
-#include "utf8.h"
+#include "model/span.h"
+#include "lib/utf8.h"
 
 int attribute_list_reserve(struct attribute_list *l, size_t n)
 {

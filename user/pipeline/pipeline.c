@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* pipeline.c - sampler, then exporters. */
-#include "pipeline.h"
+#include "pipeline/pipeline.h"
 
 void pipeline_submit(struct pipeline *p, struct span *s)
 {

@@ -6,9 +6,9 @@
 
 #include <stdint.h>
 
-#include "agent_stats.h"
-#include "exporter.h"
-#include "sampler.h"
+#include "model/agent_stats.h"
+#include "model/exporter.h"
+#include "pipeline/sampler.h"
 
 #define PIPELINE_MAX_EXPORTERS 4
 

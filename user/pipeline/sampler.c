@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "sampler.h"
+#include "lib/log.h"
+#include "pipeline/sampler.h"
 
 void sampler_from_env(struct sampler *s)
 {

@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "span.h"
+#include "model/span.h"
 
 enum sampler_root {
 	SAMPLER_ALWAYS_ON,

@@ -5,7 +5,7 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include "hpack_decoder.h"
+#include "protocol/hpack_decoder.h"
 
 /* Entries of the static table (RFC 7541 Appendix A). */
 #define HPACK_STATIC_ENTRIES 61

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "http2_detect.h"
-#include "http2_frame_parser.h"
+#include "protocol/http2_frame_parser.h"
 
 void http2_frame_parser_init(struct http2_frame_parser *p, bool may_start_with_preface)
 {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "grpc_semconv.h"
+#include "assembly/grpc_semconv.h"
 
 #define CT(s) grpc_is_content_type(s, strlen(s))
 

@@ -29,10 +29,10 @@
 
 #include <cmocka.h>
 
-#include "event_reader.h"
+#include "ingest/event_reader.h"
 #include "http1_detect.h"
-#include "http1_span_assembler.h"
-#include "span_capture.h"
+#include "assembly/http1_assembler.h"
+#include "support/span_capture.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -24,10 +24,10 @@
 #include <nghttp2/nghttp2.h>
 
 #include "http2_detect.h"
-#include "http2_frame_parser.h"
-#include "http2_span_assembler.h"
-#include "http2_test_frames.h"
-#include "span_capture.h"
+#include "protocol/http2_frame_parser.h"
+#include "assembly/http2_assembler.h"
+#include "support/http2_test_frames.h"
+#include "support/span_capture.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MS	      1000000ull

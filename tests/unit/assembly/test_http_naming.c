@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "http_naming.h"
+#include "assembly/http_naming.h"
 
 #define OUT_MAX 256
 #define CANARY	'#'

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "kspan_abi.h"
-#include "options.h"
+#include "config/options.h"
 
 static const char *const otel_vars[] = {
     "OTEL_TRACES_EXPORTER",

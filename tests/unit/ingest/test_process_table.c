@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "process_table.h"
+#include "ingest/process_table.h"
 
 #define ID_A "4f1c6b0e2a9d8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa00"
 #define ID_B "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "u64_map.h"
+#include "lib/u64_map.h"
 
 /* Values are never dereferenced by the map: encode the key in the pointer. */
 static void *value_of(uint64_t key)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "utf8.h"
+#include "lib/utf8.h"
 
 #define FFFD "\xef\xbf\xbd"
 

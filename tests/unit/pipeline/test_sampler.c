@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sampler.h"
+#include "pipeline/sampler.h"
 
 static struct sampler sampler_for(const char *name, const char *arg)
 {

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "hpack_decoder.h"
+#include "protocol/hpack_decoder.h"
 
 #define MAX_FIELDS 16
 

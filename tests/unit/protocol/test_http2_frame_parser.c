@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "http2_detect.h"
-#include "http2_frame_parser.h"
-#include "http2_test_frames.h"
+#include "protocol/http2_frame_parser.h"
+#include "support/http2_test_frames.h"
 
 #define MAX_SEEN 32
 

@@ -8,8 +8,8 @@
 
 #include <stdlib.h>
 
-#include "exporter.h"
-#include "span.h"
+#include "model/exporter.h"
+#include "model/span.h"
 
 struct capture {
 	struct exporter exporter;

@@ -22,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_stats.h"
-#include "console_exporter.h"
-#include "log.h"
+#include "model/agent_stats.h"
+#include "export/console/console_exporter.h"
+#include "lib/log.h"
 
 /* Stamp of a trace that received a span since the last tick. */
 #define STAMP_PENDING		    UINT64_MAX

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "exporter.h"
+#include "model/exporter.h"
 
 #define CONSOLE_TRACE_IDLE_MS_DEFAULT  1000
 #define CONSOLE_MAX_HELD_SPANS_DEFAULT 10000

@@ -2,7 +2,7 @@
 /* export_queue.c - bounded FIFO of encoded batches, dropping the oldest. */
 #include <stdlib.h>
 
-#include "export_queue.h"
+#include "export/otlp/export_queue.h"
 
 void export_queue_init(struct export_queue *q, size_t max_spans, size_t max_bytes)
 {

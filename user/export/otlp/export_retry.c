@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export_retry.h"
+#include "export/otlp/export_retry.h"
 
 #define BACKOFF_MULTIPLIER    1.5
 #define BACKOFF_RANDOMIZATION 0.5

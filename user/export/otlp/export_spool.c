@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "export_spool.h"
-#include "log.h"
+#include "lib/clock.h"
+#include "export/otlp/export_spool.h"
+#include "lib/log.h"
 
 #define SPOOL_MAGIC  "kspan-otlp-batch/1"
 #define SPOOL_SUFFIX ".batch"

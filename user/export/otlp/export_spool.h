@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "export_queue.h"
+#include "export/otlp/export_queue.h"
 
 struct spool_file {
 	uint64_t id;	  /* its name; larger is younger */

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
-#include "otlp_config.h"
+#include "lib/log.h"
+#include "export/otlp/otlp_config.h"
 
 /* Largest accepted value of a millisecond or count variable. */
 #define CONFIG_NUMBER_MAX 0x7fffffffu

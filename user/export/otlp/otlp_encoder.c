@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
-#include "otlp_encoder.h"
-#include "otlp_json.h"
-#include "utf8.h"
+#include "export/otlp/otlp_encoder.h"
+#include "export/otlp/otlp_json.h"
+#include "lib/utf8.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 typedef Opentelemetry__Proto__Common__V1__ArrayValue ArrayValue;

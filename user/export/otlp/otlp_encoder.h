@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "span.h"
-#include "version.h"
+#include "model/span.h"
+#include "lib/version.h"
 
 /* Fallback for a build without version.h's definition. */
 #ifndef KSPAN_VERSION

@@ -25,16 +25,16 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "agent_stats.h"
-#include "clock.h"
-#include "export_queue.h"
-#include "export_retry.h"
-#include "export_spool.h"
-#include "log.h"
-#include "otlp_encoder.h"
-#include "otlp_exporter.h"
-#include "otlp_json.h"
-#include "otlp_transport.h"
+#include "model/agent_stats.h"
+#include "lib/clock.h"
+#include "export/otlp/export_queue.h"
+#include "export/otlp/export_retry.h"
+#include "export/otlp/export_spool.h"
+#include "lib/log.h"
+#include "export/otlp/otlp_encoder.h"
+#include "export/otlp/otlp_exporter.h"
+#include "export/otlp/otlp_json.h"
+#include "export/otlp/otlp_transport.h"
 
 /* At most one log line per kind of failure in this interval. */
 #define FAILURE_LOG_INTERVAL_NS (10ull * 1000 * 1000 * 1000)

@@ -12,8 +12,8 @@
 #ifndef KSPAN_OTLP_EXPORTER_H
 #define KSPAN_OTLP_EXPORTER_H
 
-#include "exporter.h"
-#include "otlp_config.h"
+#include "model/exporter.h"
+#include "export/otlp/otlp_config.h"
 
 struct agent_stats;
 

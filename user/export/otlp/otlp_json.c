@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "otlp_json.h"
+#include "export/otlp/otlp_json.h"
 
 struct jbuf {
 	char *p;

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "export_retry.h"
-#include "otlp_config.h"
+#include "export/otlp/export_retry.h"
+#include "export/otlp/otlp_config.h"
 
 /* Polled while a request is in flight: true ends it at once (shutdown deadline). */
 struct otlp_transport_abort {

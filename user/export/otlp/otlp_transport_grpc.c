@@ -32,11 +32,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "lib/clock.h"
 #include "kspan/grpc_status.pb-c.h"
-#include "log.h"
-#include "otlp_transport.h"
-#include "version.h"
+#include "lib/log.h"
+#include "export/otlp/otlp_transport.h"
+#include "lib/version.h"
 
 #ifndef KSPAN_VERSION
 #define KSPAN_VERSION "0.1.0"

@@ -11,9 +11,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "log.h"
-#include "otlp_transport.h"
-#include "version.h"
+#include "lib/log.h"
+#include "export/otlp/otlp_transport.h"
+#include "lib/version.h"
 
 #ifndef KSPAN_VERSION
 #define KSPAN_VERSION "0.1.0"

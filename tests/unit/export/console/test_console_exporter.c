@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "agent_stats.h"
-#include "console_exporter.h"
+#include "model/agent_stats.h"
+#include "export/console/console_exporter.h"
 
 #define MS 1000000ULL
 /* Arbitrary CLOCK_MONOTONIC origin and unix time origin of the spans. */

@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "agent_stats.h"
-#include "export_queue.h"
-#include "export_retry.h"
-#include "export_spool.h"
+#include "model/agent_stats.h"
+#include "export/otlp/export_queue.h"
+#include "export/otlp/export_retry.h"
+#include "export/otlp/export_spool.h"
 
 static struct export_result http(int status, int64_t retry_after_ms)
 {

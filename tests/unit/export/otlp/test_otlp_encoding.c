@@ -28,13 +28,13 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "agent_stats.h"
-#include "clock.h"
+#include "model/agent_stats.h"
+#include "lib/clock.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
-#include "otlp_encoder.h"
-#include "otlp_exporter.h"
-#include "otlp_json.h"
-#include "span.h"
+#include "export/otlp/otlp_encoder.h"
+#include "export/otlp/otlp_exporter.h"
+#include "export/otlp/otlp_json.h"
+#include "model/span.h"
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest ExportRequest;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse ExportResponse;
