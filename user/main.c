@@ -15,6 +15,7 @@
 #include "lib/clock.h"
 #include "export/console/console_exporter.h"
 #include "ingest/event_reader.h"
+#include "assembly/event_router.h"
 #include "assembly/http1_assembler.h"
 #include "assembly/http2_assembler.h"
 #include "lib/log.h"
@@ -46,8 +47,9 @@ struct agent {
 	struct probe_loader probes;
 	struct process_table procs;
 	struct pipeline pipeline;
-	struct span_assembler assembler;
+	struct http1_assembler assembler;
 	struct http2_assembler h2_assembler;
+	struct event_router router;
 	struct event_reader reader;
 	struct metrics_server metrics;
 	uint64_t drops_reported;
@@ -70,20 +72,13 @@ static int install_signal_handlers(void)
 	return 0;
 }
 
-static int add_exporter(struct agent *a, struct exporter *e)
-{
-	if (!e)
-		return -ENOMEM;
-	a->pipeline.exporters[a->pipeline.exporter_count++] = e;
-	return 0;
-}
-
 static int setup_exporters(struct agent *a)
 {
 	int err;
 
 	if (a->opts.export_console) {
-		err = add_exporter(a, console_exporter_new(stdout, &a->stats, NULL));
+		err = pipeline_add_exporter(&a->pipeline,
+					    console_exporter_new(stdout, &a->stats, NULL));
 		if (err)
 			return err;
 		log_info("exporter: console (traces are printed on stdout when they complete)");
@@ -100,7 +95,7 @@ static int setup_exporters(struct agent *a)
 			return err;
 		cfg.spool_dir = a->opts.spool_dir;
 		cfg.spool_max_bytes = a->opts.spool_max_bytes;
-		err = add_exporter(a, otlp_exporter_new(&cfg, &a->stats));
+		err = pipeline_add_exporter(&a->pipeline, otlp_exporter_new(&cfg, &a->stats));
 		if (!err)
 			log_info("exporter: OTLP %s to %s%s", otlp_protocol_name(cfg.protocol),
 				 cfg.endpoint,
@@ -138,33 +133,36 @@ static void describe_selection(const struct agent_options *o)
 
 static int agent_start(struct agent *a)
 {
-	struct span_assembler_config acfg = {
+	struct http1_assembler_config acfg = {
 	    .capture_query = a->opts.capture_query,
 	    .idle_timeout_ns = (uint64_t)a->opts.idle_timeout_ms * 1000000,
 	};
+	struct event_handlers handlers;
 	int err;
 
 	mono_to_unix_calibrate(&a->clock);
-	a->pipeline.stats = &a->stats;
+	pipeline_init(&a->pipeline, &a->stats);
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
 	if (!err)
-		err = span_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline, &a->stats,
-					  &a->clock);
+		err = http1_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline.sink,
+					   &a->stats, &a->clock);
 	if (!err)
 		err = http2_assembler_init(&a->h2_assembler, a->opts.capture_query,
-					   a->opts.propagation, &a->procs, &a->pipeline, &a->stats,
-					   &a->clock);
+					   a->opts.propagation, &a->procs, &a->pipeline.sink,
+					   &a->stats, &a->clock);
 	if (err)
 		return err;
 	err = probe_loader_start(&a->probes, &a->opts);
 	if (err)
 		return err;
-	err = event_reader_open(&a->reader, probe_loader_ringbuf_fd(&a->probes), &a->assembler,
-				&a->procs, &a->stats);
+	a->router = (struct event_router){
+	    .http1 = &a->assembler, .http2 = &a->h2_assembler, .procs = &a->procs};
+	handlers = event_router_handlers(&a->router);
+	err = event_reader_open(&a->reader, probe_loader_ringbuf_fd(&a->probes), &handlers,
+				&a->stats);
 	if (err)
 		return err;
-	a->reader.h2 = &a->h2_assembler;
 	err = setup_exporters(a);
 	if (err)
 		return err;
@@ -204,7 +202,7 @@ static int agent_run(struct agent *a)
 		}
 		now = clock_mono_ns();
 		if (now >= next_tick) {
-			span_assembler_tick(&a->assembler, now);
+			http1_assembler_tick(&a->assembler, now);
 			http2_assembler_tick(&a->h2_assembler, now);
 			pipeline_tick(&a->pipeline, now);
 			next_tick = now + TICK_NS;
@@ -236,13 +234,13 @@ static void agent_stop(struct agent *a, bool print_counters)
 	if (a->reader.rb)
 		event_reader_drain(&a->reader);
 	probe_loader_read_counters(&a->probes, &a->stats);
-	span_assembler_finish_all(&a->assembler);
+	http1_assembler_finish_all(&a->assembler);
 	http2_assembler_finish_all(&a->h2_assembler);
 	pipeline_shutdown(&a->pipeline, flush_deadline);
 	metrics_server_stop(&a->metrics);
 	event_reader_close(&a->reader);
 	probe_loader_destroy(&a->probes);
-	span_assembler_free(&a->assembler);
+	http1_assembler_free(&a->assembler);
 	http2_assembler_free(&a->h2_assembler);
 	process_table_free(&a->procs);
 	if (STAT_GET(&a->stats, http_unfinished_at_exit))
@@ -259,7 +257,6 @@ int main(int argc, char **argv)
 
 	if (!a)
 		return 1;
-	a->metrics.listen_fd = a->metrics.stop_pipe[0] = a->metrics.stop_pipe[1] = -1;
 	err = options_parse(&a->opts, argc, argv);
 	if (err) {
 		free(a);

@@ -57,7 +57,8 @@ static void read_exactly(int fd, char *buf, size_t n)
  * varies far more than kspan's) enters the measurement. */
 static double http_exchanges(void)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(addr);
 	char buf[256];
 	int lfd, client, server, one = 1;

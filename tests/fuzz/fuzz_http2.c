@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/pipeline.h"
 #include "assembly/http2_assembler.h"
 
 static const uint32_t extra_bytes[4] = {0, 3, 700, 1u << 20};
@@ -53,11 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	role = (data[0] & 1) ? KSPAN_ROLE_CLIENT : KSPAN_ROLE_SERVER;
 	memset(&env, 0, sizeof(env));
-	env.pipeline.stats = &env.stats;
+	pipeline_init(&env.pipeline, &env.stats);
 	sampler_from_env(&env.pipeline.sampler);
 	if (process_table_init(&env.procs, "/nonexistent-proc") ||
-	    http2_assembler_init(&env.a, false, KSPAN_PROPAGATE_TUPLE, &env.procs, &env.pipeline,
-				 &env.stats, &env.clock))
+	    http2_assembler_init(&env.a, false, KSPAN_PROPAGATE_TUPLE, &env.procs,
+				 &env.pipeline.sink, &env.stats, &env.clock))
 		abort();
 	while (pos + 2 <= size) {
 		uint8_t ctl = data[pos], len = data[pos + 1];

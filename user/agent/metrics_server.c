@@ -214,6 +214,9 @@ int metrics_server_start(struct metrics_server *m, const char *addr,
 
 void metrics_server_stop(struct metrics_server *m)
 {
+	/* A zeroed server was never started: it owns no descriptor (0 is stdin). */
+	if (!m->stats)
+		return;
 	if (m->running) {
 		(void)!write(m->stop_pipe[1], "x", 1);
 		pthread_join(m->thread, NULL);
@@ -225,4 +228,5 @@ void metrics_server_stop(struct metrics_server *m)
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
 	m->listen_fd = m->stop_pipe[0] = m->stop_pipe[1] = -1;
+	m->stats = NULL;
 }

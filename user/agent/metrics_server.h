@@ -13,8 +13,6 @@
 
 struct agent_stats;
 
-#define METRICS_DEFAULT_ADDR "127.0.0.1:9464"
-
 struct metrics_server {
 	int listen_fd;
 	int stop_pipe[2];

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* http1_span_assembler.c - HTTP/1.x connections to spans. */
+/* http1_assembler.c - HTTP/1.x connections to spans. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,7 @@ struct http1_conn {
 	uint64_t last_response_mono; /* exit time of the latest response piece */
 	uint64_t prev_response_mono; /* ... and of the one before it */
 	/* Valid while a piece is being fed. */
-	struct span_assembler *assembler;
+	struct http1_assembler *assembler;
 	const struct kspan_data_event *ev;
 };
 
@@ -84,7 +84,7 @@ static void fifo_pop(struct http1_conn *c)
 static void add_request_attributes(struct http1_conn *c, struct span *s,
 				   const struct http1_head *head)
 {
-	const struct span_assembler_config *cfg = &c->assembler->cfg;
+	const struct http1_assembler_config *cfg = &c->assembler->cfg;
 	struct attribute_list *a = &s->attrs;
 	char peer[INET6_ADDRSTRLEN], local[INET6_ADDRSTRLEN], host[256], route[512], query[1024];
 	const char *path, *q;
@@ -214,7 +214,7 @@ static void finish_span(struct http1_conn *c, uint64_t end_mono)
 
 	s->end_unix_ns = end > s->start_unix_ns ? end : s->start_unix_ns;
 	fifo_pop(c);
-	pipeline_submit(c->assembler->pipeline, s);
+	span_sink_submit(c->assembler->out, s);
 }
 
 /* The held response answers nothing after all. */
@@ -251,7 +251,7 @@ static void early_response_pair(struct http1_conn *c, uint64_t write_enter)
 static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_head *head)
 {
 	struct http1_conn *c = ctx;
-	struct span_assembler *a = c->assembler;
+	struct http1_assembler *a = c->assembler;
 	const struct kspan_data_event *ev = c->ev;
 	const struct kspan_trace_ctx *kernel_ctx = NULL;
 	uint64_t read_exit = ev->hdr.ts_ns, write_enter = ev->ts_enter_ns;
@@ -391,7 +391,7 @@ static const struct http1_callbacks response_callbacks = {
 
 /* --- connections --------------------------------------------------------- */
 
-static struct http1_conn *conn_new(struct span_assembler *a, const struct kspan_data_event *ev)
+static struct http1_conn *conn_new(struct http1_assembler *a, const struct kspan_data_event *ev)
 {
 	struct http1_conn *c = calloc(1, sizeof(*c));
 
@@ -414,7 +414,7 @@ static struct http1_conn *conn_new(struct span_assembler *a, const struct kspan_
 }
 
 /* The connection ended at `end_mono`: finish what can be finished. */
-static void conn_end(struct span_assembler *a, struct http1_conn *c, uint64_t end_mono)
+static void conn_end(struct http1_assembler *a, struct http1_conn *c, uint64_t end_mono)
 {
 	c->ev = NULL;
 	if (c->responses)
@@ -446,14 +446,14 @@ static void conn_free(struct http1_conn *c)
 	free(c);
 }
 
-int span_assembler_init(struct span_assembler *a, const struct span_assembler_config *cfg,
-			struct process_table *procs, struct pipeline *pipeline,
-			struct agent_stats *stats, const struct mono_to_unix *clock)
+int http1_assembler_init(struct http1_assembler *a, const struct http1_assembler_config *cfg,
+			 struct process_table *procs, struct span_sink *out,
+			 struct agent_stats *stats, const struct mono_to_unix *clock)
 {
 	memset(a, 0, sizeof(*a));
 	a->cfg = *cfg;
 	a->procs = procs;
-	a->pipeline = pipeline;
+	a->out = out;
 	a->stats = stats;
 	a->clock = clock;
 	return u64_map_init(&a->conns, 1024);
@@ -467,7 +467,7 @@ static int free_conn_entry(uint64_t key, void *value, void *arg)
 	return 1;
 }
 
-void span_assembler_free(struct span_assembler *a)
+void http1_assembler_free(struct http1_assembler *a)
 {
 	u64_map_visit(&a->conns, free_conn_entry, NULL);
 	u64_map_free(&a->conns);
@@ -479,7 +479,7 @@ void span_assembler_free(struct span_assembler *a)
  * wrong response, so they are dropped (counted) and parsing starts afresh
  * at the next message boundary. No link is better than a wrong one.
  */
-static void conn_resync(struct span_assembler *a, struct http1_conn *c)
+static void conn_resync(struct http1_assembler *a, struct http1_conn *c)
 {
 	STAT_INC(a->stats, conn_event_gaps);
 	STAT_ADD(a->stats, requests_lost_to_gaps, c->fifo_count);
@@ -496,7 +496,7 @@ static void conn_resync(struct span_assembler *a, struct http1_conn *c)
 	c->responses = http1_stream_new(HTTP1_STREAM_RESPONSES);
 }
 
-void span_assembler_on_data(struct span_assembler *a, const struct kspan_data_event *ev)
+void http1_assembler_on_data(struct http1_assembler *a, const struct kspan_data_event *ev)
 {
 	struct http1_conn *c = u64_map_get(&a->conns, ev->conn_id);
 	const uint8_t *payload = (const uint8_t *)(ev + 1);
@@ -546,7 +546,7 @@ void span_assembler_on_data(struct span_assembler *a, const struct kspan_data_ev
 	c->ev = NULL;
 }
 
-void span_assembler_on_close(struct span_assembler *a, const struct kspan_conn_event *ev)
+void http1_assembler_on_close(struct http1_assembler *a, const struct kspan_conn_event *ev)
 {
 	struct http1_conn *c = u64_map_remove(&a->conns, ev->conn_id);
 
@@ -561,7 +561,7 @@ void span_assembler_on_close(struct span_assembler *a, const struct kspan_conn_e
 }
 
 struct exit_visit {
-	struct span_assembler *a;
+	struct http1_assembler *a;
 	uint32_t tgid;
 	uint64_t ts;
 };
@@ -579,7 +579,7 @@ static int end_conns_of_process(uint64_t key, void *value, void *arg)
 	return 1;
 }
 
-void span_assembler_on_process_exit(struct span_assembler *a, uint32_t tgid, uint64_t ts_ns)
+void http1_assembler_on_process_exit(struct http1_assembler *a, uint32_t tgid, uint64_t ts_ns)
 {
 	struct exit_visit v = {.a = a, .tgid = tgid, .ts = ts_ns};
 
@@ -587,7 +587,7 @@ void span_assembler_on_process_exit(struct span_assembler *a, uint32_t tgid, uin
 }
 
 struct tick_visit {
-	struct span_assembler *a;
+	struct http1_assembler *a;
 	uint64_t now;
 };
 
@@ -616,7 +616,7 @@ static int flush_idle_conn(uint64_t key, void *value, void *arg)
 	return 0;
 }
 
-void span_assembler_tick(struct span_assembler *a, uint64_t now_mono_ns)
+void http1_assembler_tick(struct http1_assembler *a, uint64_t now_mono_ns)
 {
 	struct tick_visit v = {.a = a, .now = now_mono_ns};
 
@@ -625,7 +625,7 @@ void span_assembler_tick(struct span_assembler *a, uint64_t now_mono_ns)
 
 static int finish_conn_at_exit(uint64_t key, void *value, void *arg)
 {
-	struct span_assembler *a = arg;
+	struct http1_assembler *a = arg;
 	struct http1_conn *c = value;
 
 	(void)key;
@@ -642,7 +642,7 @@ static int finish_conn_at_exit(uint64_t key, void *value, void *arg)
 	return 1;
 }
 
-void span_assembler_finish_all(struct span_assembler *a)
+void http1_assembler_finish_all(struct http1_assembler *a)
 {
 	u64_map_visit(&a->conns, finish_conn_at_exit, a);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * http1_span_assembler.h - from DATA/CLOSE events of HTTP/1.x connections to
+ * http1_assembler.h - from DATA/CLOSE events of HTTP/1.x connections to
  * finished SERVER and CLIENT spans.
  *
  * Each connection has a request stream and a response stream (http1_parser)
@@ -11,8 +11,8 @@
  * end at the last write before the next message, or when the connection goes
  * quiet for idle_timeout or closes.
  */
-#ifndef KSPAN_HTTP1_SPAN_ASSEMBLER_H
-#define KSPAN_HTTP1_SPAN_ASSEMBLER_H
+#ifndef KSPAN_HTTP1_ASSEMBLER_H
+#define KSPAN_HTTP1_ASSEMBLER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,37 +20,37 @@
 #include "model/agent_stats.h"
 #include "lib/clock.h"
 #include "kspan_abi.h"
-#include "pipeline/pipeline.h"
+#include "model/span_sink.h"
 #include "ingest/process_table.h"
 #include "lib/u64_map.h"
 
-struct span_assembler_config {
+struct http1_assembler_config {
 	bool capture_query;	  /* keep url.query values */
 	uint64_t idle_timeout_ns; /* flush a response nobody frames after this */
 };
 
-struct span_assembler {
-	struct span_assembler_config cfg;
+struct http1_assembler {
+	struct http1_assembler_config cfg;
 	struct u64_map conns; /* conn_id -> struct http1_conn * */
 	struct process_table *procs;
-	struct pipeline *pipeline;
+	struct span_sink *out; /* where finished spans go */
 	struct agent_stats *stats;
 	const struct mono_to_unix *clock;
 };
 
-int span_assembler_init(struct span_assembler *a, const struct span_assembler_config *cfg,
-			struct process_table *procs, struct pipeline *pipeline,
-			struct agent_stats *stats, const struct mono_to_unix *clock);
-void span_assembler_free(struct span_assembler *a);
+int http1_assembler_init(struct http1_assembler *a, const struct http1_assembler_config *cfg,
+			 struct process_table *procs, struct span_sink *out,
+			 struct agent_stats *stats, const struct mono_to_unix *clock);
+void http1_assembler_free(struct http1_assembler *a);
 
 /* `ev` was checked by the reader: captured_len payload bytes follow it. */
-void span_assembler_on_data(struct span_assembler *a, const struct kspan_data_event *ev);
-void span_assembler_on_close(struct span_assembler *a, const struct kspan_conn_event *ev);
-void span_assembler_on_process_exit(struct span_assembler *a, uint32_t tgid, uint64_t ts_ns);
+void http1_assembler_on_data(struct http1_assembler *a, const struct kspan_data_event *ev);
+void http1_assembler_on_close(struct http1_assembler *a, const struct kspan_conn_event *ev);
+void http1_assembler_on_process_exit(struct http1_assembler *a, uint32_t tgid, uint64_t ts_ns);
 /* Flushes idle connections and forgets long-dead ones. */
-void span_assembler_tick(struct span_assembler *a, uint64_t now_mono_ns);
+void http1_assembler_tick(struct http1_assembler *a, uint64_t now_mono_ns);
 /* Shutdown: every span whose response has begun is finished now; requests
  * still waiting for a response are counted and reported. */
-void span_assembler_finish_all(struct span_assembler *a);
+void http1_assembler_finish_all(struct http1_assembler *a);
 
-#endif /* KSPAN_HTTP1_SPAN_ASSEMBLER_H */
+#endif /* KSPAN_HTTP1_ASSEMBLER_H */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* http2_span_assembler.c - HTTP/2 streams to spans. */
+/* http2_assembler.c - HTTP/2 streams to spans. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -191,7 +191,7 @@ static void finish_stream(struct h2_conn *c, struct h2_stream *st, uint64_t end_
 		return;
 	}
 	stream_free(st);
-	pipeline_submit(c->a->pipeline, s);
+	span_sink_submit(c->a->out, s);
 }
 
 /* The stream ended without its response: status ERROR with the reason. */
@@ -1141,18 +1141,18 @@ void http2_assembler_finish_all(struct http2_assembler *a)
 }
 
 int http2_assembler_init(struct http2_assembler *a, bool capture_query, uint32_t propagation,
-			 struct process_table *procs, struct pipeline *pipeline,
+			 struct process_table *procs, struct span_sink *out,
 			 struct agent_stats *stats, const struct mono_to_unix *clock)
 {
 	memset(a, 0, sizeof(*a));
 	a->capture_query = capture_query;
 	a->propagation = propagation;
 	a->procs = procs;
-	a->pipeline = pipeline;
+	a->out = out;
 	a->stats = stats;
 	a->clock = clock;
 	if (hpack_decoder_init(&a->scratch) ||
-	    http2_stream_join_init(&a->join, HTTP2_JOIN_CAPACITY, pipeline, stats))
+	    http2_stream_join_init(&a->join, HTTP2_JOIN_CAPACITY, out, stats))
 		return -ENOMEM;
 	if (http2_stream_contexts_init(&a->kernel_ctx))
 		return -ENOMEM;

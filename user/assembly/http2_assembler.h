@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * http2_span_assembler.h - from DATA/CLOSE events of HTTP/2 connections to
+ * http2_assembler.h - from DATA/CLOSE events of HTTP/2 connections to
  * one SERVER or CLIENT span per stream (RFC 9113), with gRPC attributes.
  *
  * Each direction of a connection has a frame parser (http2_frame_parser.h)
@@ -26,8 +26,8 @@
  * With --propagation tuple (or all), SERVER streams without a traceparent
  * are joined to their CLIENT end on this node (http2_stream_join.h).
  */
-#ifndef KSPAN_HTTP2_SPAN_ASSEMBLER_H
-#define KSPAN_HTTP2_SPAN_ASSEMBLER_H
+#ifndef KSPAN_HTTP2_ASSEMBLER_H
+#define KSPAN_HTTP2_ASSEMBLER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,7 +38,7 @@
 #include "assembly/http2_stream_contexts.h"
 #include "assembly/http2_stream_join.h"
 #include "kspan_abi.h"
-#include "pipeline/pipeline.h"
+#include "model/span_sink.h"
 #include "ingest/process_table.h"
 #include "lib/u64_map.h"
 
@@ -49,14 +49,14 @@ struct http2_assembler {
 	struct hpack_decoder scratch;		 /* for hpack_decode_static_only() */
 	struct http2_stream_contexts kernel_ctx; /* CLIENT streams the kernel decided */
 	struct process_table *procs;
-	struct pipeline *pipeline;
+	struct span_sink *out; /* where finished spans go */
 	struct agent_stats *stats;
 	const struct mono_to_unix *clock;
 	struct http2_stream_join join;
 };
 
 int http2_assembler_init(struct http2_assembler *a, bool capture_query, uint32_t propagation,
-			 struct process_table *procs, struct pipeline *pipeline,
+			 struct process_table *procs, struct span_sink *out,
 			 struct agent_stats *stats, const struct mono_to_unix *clock);
 void http2_assembler_free(struct http2_assembler *a);
 
@@ -73,4 +73,4 @@ void http2_assembler_tick(struct http2_assembler *a, uint64_t now_mono_ns);
 /* Shutdown: open streams are counted as unfinished and dropped. */
 void http2_assembler_finish_all(struct http2_assembler *a);
 
-#endif /* KSPAN_HTTP2_SPAN_ASSEMBLER_H */
+#endif /* KSPAN_HTTP2_ASSEMBLER_H */

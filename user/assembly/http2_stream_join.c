@@ -83,7 +83,7 @@ static void entry_drop(struct http2_stream_join *j, struct join_entry *e)
 	list_unlink(e);
 	if (e->server) {
 		STAT_INC(j->stats, h2_join_unmatched);
-		pipeline_submit(j->pipeline, e->server);
+		span_sink_submit(j->out, e->server);
 	}
 	free(e);
 }
@@ -95,7 +95,7 @@ static void join_and_submit(struct http2_stream_join *j, struct join_entry *clie
 	memcpy(server->parent_span_id, client->span_id, 8);
 	server->trace_flags = client->trace_flags;
 	STAT_INC(j->stats, h2_streams_joined);
-	pipeline_submit(j->pipeline, server);
+	span_sink_submit(j->out, server);
 }
 
 /* A new entry for n, in list l; the oldest waiting entry makes room when
@@ -171,7 +171,7 @@ void http2_stream_join_server_end(struct http2_stream_join *j, const struct h2_s
 	e = entry_new(j, n, key, &j->held_servers, now_mono_ns + j->server_hold_ns);
 	if (!e) {
 		STAT_INC(j->stats, h2_join_unmatched);
-		pipeline_submit(j->pipeline, server);
+		span_sink_submit(j->out, server);
 		return;
 	}
 	e->server = server;
@@ -194,14 +194,14 @@ void http2_stream_join_flush(struct http2_stream_join *j)
 	http2_stream_join_tick(j, UINT64_MAX);
 }
 
-int http2_stream_join_init(struct http2_stream_join *j, size_t capacity, struct pipeline *pipeline,
+int http2_stream_join_init(struct http2_stream_join *j, size_t capacity, struct span_sink *out,
 			   struct agent_stats *stats)
 {
 	memset(j, 0, sizeof(*j));
 	j->capacity = capacity ? capacity : 1;
 	j->client_wait_ns = HTTP2_JOIN_CLIENT_WAIT_NS;
 	j->server_hold_ns = HTTP2_JOIN_SERVER_HOLD_NS;
-	j->pipeline = pipeline;
+	j->out = out;
 	j->stats = stats;
 	return u64_map_init(&j->entries, 256);
 }

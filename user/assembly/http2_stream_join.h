@@ -27,7 +27,7 @@
 
 #include "model/agent_stats.h"
 #include "kspan_endpoint.h"
-#include "pipeline/pipeline.h"
+#include "model/span_sink.h"
 #include "model/span.h"
 #include "lib/u64_map.h"
 
@@ -51,7 +51,7 @@ struct http2_stream_join {
 	struct join_list held_servers; /* SERVER spans waiting for their CLIENT */
 	size_t capacity;	       /* entries at most */
 	uint64_t client_wait_ns, server_hold_ns;
-	struct pipeline *pipeline;
+	struct span_sink *out; /* where finished spans go */
 	struct agent_stats *stats;
 };
 
@@ -59,7 +59,7 @@ struct http2_stream_join {
 #define HTTP2_JOIN_CLIENT_WAIT_NS (5ull * 1000000000)
 #define HTTP2_JOIN_SERVER_HOLD_NS (1ull * 1000000000)
 
-int http2_stream_join_init(struct http2_stream_join *j, size_t capacity, struct pipeline *pipeline,
+int http2_stream_join_init(struct http2_stream_join *j, size_t capacity, struct span_sink *out,
 			   struct agent_stats *stats);
 /* Held SERVER spans are dropped without being sent: flush first. */
 void http2_stream_join_free(struct http2_stream_join *j);

@@ -7,7 +7,6 @@
 
 #include "kspan_abi.h"
 #include "lib/log.h"
-#include "agent/metrics_server.h"
 #include "config/options.h"
 
 void options_usage(FILE *out)
@@ -39,7 +38,8 @@ void options_usage(FILE *out)
 	    "  --metrics-addr ADDR   serve Prometheus metrics on http://ADDR/metrics\n"
 	    "                        (default %s; empty: off)\n"
 	    "  --spool-dir DIR       OTLP batches the queue cannot hold (full, or unsent at\n"
-	    "                        exit) go to DIR, and are sent later, by this kspan or the next\n"
+	    "                        exit) go to DIR, and are sent later, by this kspan or the "
+	    "next\n"
 	    "  --spool-max-bytes N   bound of the spool directory (default 268435456)\n"
 	    "  --backend NAME        how the probes attach: auto (default: the best that\n"
 	    "                        works here), fentry, kprobe or tracepoint\n"

@@ -19,6 +19,8 @@ enum probe_backend {
 #define OPTIONS_MAX_PIDS		1024
 #define OPTIONS_MAX_PORTS		256
 #define OPTIONS_DEFAULT_SPOOL_MAX_BYTES (256ull << 20)
+/* --metrics-addr: Prometheus text on the conventional OpenTelemetry port, local only. */
+#define METRICS_DEFAULT_ADDR "127.0.0.1:9464"
 
 struct agent_options {
 	uint32_t pids[OPTIONS_MAX_PIDS];

@@ -21,40 +21,28 @@ int event_reader_handle(struct event_reader *r, const void *data, size_t size)
 		if (size < sizeof(*ev) || ev->captured_len > KSPAN_CAPTURE_MAX ||
 		    ev->captured_len > ev->bytes_total || size < sizeof(*ev) + ev->captured_len)
 			goto malformed;
-		if (ev->protocol == KSPAN_PROTO_HTTP2) {
-			if (r->h2)
-				http2_assembler_on_data(r->h2, ev);
-		} else {
-			span_assembler_on_data(r->assembler, ev);
-		}
+		r->handlers.on_data(r->handlers.ctx, ev);
 		return 0;
 	}
 	case KSPAN_EVENT_H2_STREAM_CTX:
 		if (size < sizeof(struct kspan_h2_stream_event))
 			goto malformed;
-		if (r->h2)
-			http2_assembler_on_stream_ctx(r->h2, data);
+		r->handlers.on_h2_stream_ctx(r->handlers.ctx, data);
 		return 0;
 	case KSPAN_EVENT_CONN_CLOSE:
 		if (size < sizeof(struct kspan_conn_event))
 			goto malformed;
-		span_assembler_on_close(r->assembler, data);
-		if (r->h2)
-			http2_assembler_on_close(r->h2, data);
+		r->handlers.on_conn_close(r->handlers.ctx, data);
 		return 0;
 	case KSPAN_EVENT_PROC_INFO:
 		if (size < sizeof(struct kspan_proc_event))
 			goto malformed;
-		process_table_on_info(r->procs, data);
+		r->handlers.on_proc_info(r->handlers.ctx, data);
 		return 0;
 	case KSPAN_EVENT_PROC_EXIT:
 		if (size < sizeof(struct kspan_proc_exit_event))
 			goto malformed;
-		/* Connections first: their spans still need the resource. */
-		span_assembler_on_process_exit(r->assembler, hdr->tgid, hdr->ts_ns);
-		if (r->h2)
-			http2_assembler_on_process_exit(r->h2, hdr->tgid, hdr->ts_ns);
-		process_table_on_exit(r->procs, hdr->tgid);
+		r->handlers.on_proc_exit(r->handlers.ctx, hdr->tgid, hdr->ts_ns);
 		return 0;
 	}
 malformed:
@@ -69,11 +57,10 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0; /* never stop consuming because of one bad record */
 }
 
-int event_reader_open(struct event_reader *r, int ringbuf_fd, struct span_assembler *assembler,
-		      struct process_table *procs, struct agent_stats *stats)
+int event_reader_open(struct event_reader *r, int ringbuf_fd, const struct event_handlers *handlers,
+		      struct agent_stats *stats)
 {
-	r->assembler = assembler;
-	r->procs = procs;
+	r->handlers = *handlers;
 	r->stats = stats;
 	r->rb = ring_buffer__new(ringbuf_fd, on_record, r, NULL);
 	if (!r->rb) {

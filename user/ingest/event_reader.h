@@ -1,26 +1,37 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* event_reader.h - the ring buffer's consumer: checks every record against
- * the ABI and hands it to the module that owns its concern. */
+ * the ABI (kspan_abi.h) and hands it, by type, to the handlers it was given.
+ * It knows nothing of what is behind them: main.c wires them to span assembly
+ * (assembly/event_router.h), so ingest never includes a later stage. */
 #ifndef KSPAN_EVENT_READER_H
 #define KSPAN_EVENT_READER_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kspan_abi.h"
 #include "model/agent_stats.h"
-#include "assembly/http1_assembler.h"
-#include "assembly/http2_assembler.h"
-#include "ingest/process_table.h"
 
 struct ring_buffer;
 
+/* One function per record type; each gets a record whose size was checked. */
+struct event_handlers {
+	void *ctx;
+	void (*on_data)(void *ctx, const struct kspan_data_event *ev);
+	void (*on_h2_stream_ctx)(void *ctx, const struct kspan_h2_stream_event *ev);
+	void (*on_conn_close)(void *ctx, const struct kspan_conn_event *ev);
+	void (*on_proc_info)(void *ctx, const struct kspan_proc_event *ev);
+	void (*on_proc_exit)(void *ctx, uint32_t tgid, uint64_t ts_ns);
+};
+
 struct event_reader {
 	struct ring_buffer *rb;
-	struct span_assembler *assembler; /* HTTP/1.x */
-	struct http2_assembler *h2;	  /* HTTP/2; optional */
-	struct process_table *procs;
+	struct event_handlers handlers;
 	struct agent_stats *stats;
 };
 
-int event_reader_open(struct event_reader *r, int ringbuf_fd, struct span_assembler *assembler,
-		      struct process_table *procs, struct agent_stats *stats);
+int event_reader_open(struct event_reader *r, int ringbuf_fd, const struct event_handlers *handlers,
+		      struct agent_stats *stats);
 /* Waits up to timeout_ms for records and handles them; returns how many, or
  * a negative errno (-EINTR on a signal). */
 int event_reader_poll(struct event_reader *r, int timeout_ms);

@@ -1,6 +1,32 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* pipeline.c - sampler, then exporters. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
 #include "pipeline/pipeline.h"
+
+static void submit_to_pipeline(struct span_sink *sink, struct span *s)
+{
+	pipeline_submit((struct pipeline *)((char *)sink - offsetof(struct pipeline, sink)), s);
+}
+
+void pipeline_init(struct pipeline *p, struct agent_stats *stats)
+{
+	memset(p, 0, sizeof(*p));
+	p->sink.submit = submit_to_pipeline;
+	p->stats = stats;
+}
+
+int pipeline_add_exporter(struct pipeline *p, struct exporter *e)
+{
+	if (!e)
+		return -ENOMEM;
+	if (p->exporter_count >= PIPELINE_MAX_EXPORTERS)
+		return -ENOSPC;
+	p->exporters[p->exporter_count++] = e;
+	return 0;
+}
 
 void pipeline_submit(struct pipeline *p, struct span *s)
 {

@@ -8,17 +8,24 @@
 
 #include "model/agent_stats.h"
 #include "model/exporter.h"
+#include "model/span_sink.h"
 #include "pipeline/sampler.h"
 
 #define PIPELINE_MAX_EXPORTERS 4
 
 struct pipeline {
+	struct span_sink sink; /* what span assembly submits to */
 	struct sampler sampler;
 	struct exporter *exporters[PIPELINE_MAX_EXPORTERS];
 	int exporter_count;
 	struct agent_stats *stats;
 };
 
+/* An empty pipeline (no exporter, the sampler's zero value) that counts into stats. */
+void pipeline_init(struct pipeline *p, struct agent_stats *stats);
+/* Returns 0, -ENOMEM for a NULL exporter (its constructor failed), or
+ * -ENOSPC when PIPELINE_MAX_EXPORTERS are configured already. */
+int pipeline_add_exporter(struct pipeline *p, struct exporter *e);
 /* Takes ownership of the caller's reference. */
 void pipeline_submit(struct pipeline *p, struct span *s);
 void pipeline_tick(struct pipeline *p, uint64_t now_mono_ns);

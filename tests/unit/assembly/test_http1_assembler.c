@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * test_span_assembler.c - ring-buffer records to finished spans.
+ * test_http1_assembler.c - ring-buffer records to finished spans.
  *
  * Every test builds the records the kernel would send (include/kspan_abi.h)
  * and hands them to event_reader_handle(), so that the reader's validation
@@ -29,6 +29,8 @@
 
 #include <cmocka.h>
 
+#include "pipeline/pipeline.h"
+#include "assembly/event_router.h"
 #include "ingest/event_reader.h"
 #include "http1_detect.h"
 #include "assembly/http1_assembler.h"
@@ -70,7 +72,8 @@ struct harness {
 	struct process_table procs;
 	struct capture cap;
 	struct pipeline pipeline;
-	struct span_assembler assembler;
+	struct http1_assembler assembler;
+	struct event_router router;
 	struct event_reader reader;
 };
 
@@ -126,17 +129,17 @@ static void remove_fake_proc(const char *root)
 
 static void start_assembler(struct harness *h, bool capture_query)
 {
-	struct span_assembler_config cfg = {
+	struct http1_assembler_config cfg = {
 	    .capture_query = capture_query,
 	    .idle_timeout_ns = IDLE_TIMEOUT_NS,
 	};
 
-	assert_int_equal(
-	    span_assembler_init(&h->assembler, &cfg, &h->procs, &h->pipeline, &h->stats, &h->clock),
-	    0);
+	assert_int_equal(http1_assembler_init(&h->assembler, &cfg, &h->procs, &h->pipeline.sink,
+					      &h->stats, &h->clock),
+			 0);
+	h->router = (struct event_router){.http1 = &h->assembler, .procs = &h->procs};
 	h->reader = (struct event_reader){
-	    .assembler = &h->assembler,
-	    .procs = &h->procs,
+	    .handlers = event_router_handlers(&h->router),
 	    .stats = &h->stats,
 	};
 }
@@ -156,15 +159,14 @@ static int setup(void **state)
 	h->clock.offset_ns = CLOCK_OFFSET_NS;
 	assert_int_equal(process_table_init(&h->procs, h->proc_root), 0);
 	capture_init(&h->cap);
+	pipeline_init(&h->pipeline, &h->stats);
+	assert_int_equal(pipeline_add_exporter(&h->pipeline, &h->cap.exporter), 0);
 	/* The agent's default sampler: parentbased_always_on. */
 	h->pipeline.sampler = (struct sampler){
 	    .root = SAMPLER_ALWAYS_ON,
 	    .parent_based = true,
 	    .ratio = 1.0,
 	};
-	h->pipeline.exporters[0] = &h->cap.exporter;
-	h->pipeline.exporter_count = 1;
-	h->pipeline.stats = &h->stats;
 	start_assembler(h, false);
 	*state = h;
 	return 0;
@@ -174,7 +176,7 @@ static int teardown(void **state)
 {
 	struct harness *h = *state;
 
-	span_assembler_free(&h->assembler);
+	http1_assembler_free(&h->assembler);
 	process_table_free(&h->procs);
 	pipeline_shutdown(&h->pipeline, 0);
 	remove_fake_proc(h->proc_root);
@@ -663,7 +665,7 @@ static void test_capture_query_keeps_values(void **state)
 	struct test_conn server = server_conn(0x3331);
 	struct test_conn client = client_conn(0x3332);
 
-	span_assembler_free(&h->assembler);
+	http1_assembler_free(&h->assembler);
 	start_assembler(h, true);
 	ingress(h, &server, T0 + 100, GET_USER);
 	egress(h, &server, T0 + 200, OK_EMPTY);
@@ -1347,7 +1349,7 @@ static void test_finish_all_at_shutdown(void **state)
 	ingress(h, &pipelined, T0 + 400, PIPELINED_REQUESTS);
 	egress(h, &pipelined, T0 + 500, "HTTP/1.1 200 OK\r\n\r\nuntil close");
 
-	span_assembler_finish_all(&h->assembler);
+	http1_assembler_finish_all(&h->assembler);
 	assert_span_count(h, 2);
 	assert_times(span_named(h, "GET /streaming"), T0 + 100, T0 + 200);
 	assert_times(span_named(h, "GET /a/{id}"), T0 + 400, T0 + 500);
@@ -1367,15 +1369,15 @@ static void test_idle_flush_unknown_framing(void **state)
 
 	send_response_of_unknown_length(h, &c);
 	ingress(h, &waiting, T0 + 300, "GET /long-poll HTTP/1.1\r\nHost: h\r\n\r\n");
-	span_assembler_tick(&h->assembler, T0 + 300 + IDLE_TIMEOUT_NS - 1);
+	http1_assembler_tick(&h->assembler, T0 + 300 + IDLE_TIMEOUT_NS - 1);
 	assert_span_count(h, 0);
-	span_assembler_tick(&h->assembler, T0 + 300 + IDLE_TIMEOUT_NS);
+	http1_assembler_tick(&h->assembler, T0 + 300 + IDLE_TIMEOUT_NS);
 	assert_span_count(h, 1);
 	assert_string_equal(span_at(h, 0)->name, "GET /page");
 	assert_times(span_at(h, 0), T0 + 100, T0 + 300);
 	/* A request still waiting is a legitimate long poll: not flushed. */
 	assert_int_equal(h->assembler.conns.count, 2);
-	span_assembler_tick(&h->assembler, T0 + 300 + 16 * 60 * 1000000000ull);
+	http1_assembler_tick(&h->assembler, T0 + 300 + 16 * 60 * 1000000000ull);
 	assert_span_count(h, 1);
 	/* Long silent and nothing pending: forgotten. */
 	assert_int_equal(h->assembler.conns.count, 1);
@@ -1583,9 +1585,9 @@ static void test_client_response_before_its_request_event(void **state)
 
 	/* A response no request claims within a second is an orphan. */
 	ingress(h, &c, T0 + 1000, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	span_assembler_tick(&h->assembler, T0 + 1000 + 999000000ull);
+	http1_assembler_tick(&h->assembler, T0 + 1000 + 999000000ull);
 	assert_int_equal(STAT(h, http_orphan_responses), 0);
-	span_assembler_tick(&h->assembler, T0 + 1000 + 1001000000ull);
+	http1_assembler_tick(&h->assembler, T0 + 1000 + 1001000000ull);
 	assert_int_equal(STAT(h, http_orphan_responses), 1);
 
 	/* Nor does a request written after the response was read. */

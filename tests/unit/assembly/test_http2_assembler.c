@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * test_http2_span_assembler.c - HTTP/2 events in the orders the ring buffer
+ * test_http2_assembler.c - HTTP/2 events in the orders the ring buffer
  * delivers them (syscall-exit order) to spans:
  *   - a CLIENT reads a stream's response before the event of the write that
  *     sent its request is processed: one span, with the request's start and
@@ -25,6 +25,7 @@
 
 #include "http2_detect.h"
 #include "protocol/http2_frame_parser.h"
+#include "pipeline/pipeline.h"
 #include "assembly/http2_assembler.h"
 #include "support/http2_test_frames.h"
 #include "support/span_capture.h"
@@ -62,8 +63,8 @@ static const uint8_t client_addr[4] = {10, 0, 0, 1}, server_addr[4] = {10, 0, 0,
 
 static void start(struct fixture *f, uint32_t propagation)
 {
-	assert_int_equal(http2_assembler_init(&f->a, false, propagation, &f->procs, &f->pipeline,
-					      &f->stats, &f->clock),
+	assert_int_equal(http2_assembler_init(&f->a, false, propagation, &f->procs,
+					      &f->pipeline.sink, &f->stats, &f->clock),
 			 0);
 }
 
@@ -74,11 +75,10 @@ static int setup(void **state)
 	assert_non_null(f);
 	assert_int_equal(process_table_init(&f->procs, "/nonexistent-proc"), 0);
 	capture_init(&f->cap);
+	pipeline_init(&f->pipeline, &f->stats);
+	assert_int_equal(pipeline_add_exporter(&f->pipeline, &f->cap.exporter), 0);
 	f->pipeline.sampler =
 	    (struct sampler){.root = SAMPLER_ALWAYS_ON, .parent_based = true, .ratio = 1.0};
-	f->pipeline.exporters[0] = &f->cap.exporter;
-	f->pipeline.exporter_count = 1;
-	f->pipeline.stats = &f->stats;
 	assert_int_equal(nghttp2_hd_deflate_new(&f->request_hpack, 4096), 0);
 	assert_int_equal(nghttp2_hd_deflate_new(&f->response_hpack, 4096), 0);
 	/* Client and server in two network namespaces joined by a veth pair. */
@@ -604,7 +604,7 @@ static void test_join_table_full_evicts_the_oldest(void **state)
 	struct h2_stream_name n[3];
 	struct span *client = span_new(), *server = span_new();
 
-	assert_int_equal(http2_stream_join_init(&j, 2, &f->pipeline, &f->stats), 0);
+	assert_int_equal(http2_stream_join_init(&j, 2, &f->pipeline.sink, &f->stats), 0);
 	span_random_id(client->trace_id, 16);
 	span_random_id(client->span_id, 8);
 	for (uint32_t i = 0; i < 3; i++)
