@@ -80,7 +80,7 @@ STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread
 UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
 
-.PHONY: all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
+.PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
 	clean format format-check
 
 all: $(BUILD)/kspan
@@ -173,6 +173,10 @@ $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(LIB_OBJS) | $(BUILD)/tests
 endef
 $(foreach t,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(t))))
 
+# The tree's own rules: include levels, formatting, BPF headers that compile alone.
+layout-tests:
+	$(Q)tests/layout/run.sh
+
 unit-tests: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
 
@@ -197,8 +201,11 @@ otel-node-deps: $(OTEL_NODE)/.installed
 npm-dep:
 	$(call install_missing,npm)
 
+# Every command that starts kspan holds the machine's lock (one kspan per machine).
+LOCKED := tests/with_machine_lock.sh
+
 integration-tests: $(BUILD)/kspan otel-node-deps $(GRPC_JS)
-	$(Q)/usr/bin/python3 tests/integration/run.py
+	$(Q)$(LOCKED) /usr/bin/python3 tests/integration/run.py
 
 # kspan's probe backends on Debian's 6.1 kernel under QEMU (TCG); the kernel
 # is fetched once into /var/cache/kspan-vm.
@@ -216,10 +223,10 @@ $(BUILD)/bench/otlp_export_bench: tests/bench/otlp_export_bench.c $(LIB_OBJS)
 bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench
 	$(Q)tests/bench/bench_otlp_export.sh
-	$(Q)tests/bench/bench_syscalls.sh
-	$(Q)tests/bench/bench_nginx.sh
-	$(Q)tests/bench/bench_propagation.sh
-	$(Q)tests/bench/bench_grpc.sh
+	$(Q)$(LOCKED) tests/bench/bench_syscalls.sh
+	$(Q)$(LOCKED) tests/bench/bench_nginx.sh
+	$(Q)$(LOCKED) tests/bench/bench_propagation.sh
+	$(Q)$(LOCKED) tests/bench/bench_grpc.sh
 	$(Q)$(MAKE) --no-print-directory bench-vm
 
 # Per-backend probe cost, measured in the VM test's guest (ratios only).

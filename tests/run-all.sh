@@ -31,6 +31,7 @@ run_suite() {
 	fi
 }
 
+run_suite layout make --no-print-directory -s layout-tests
 run_suite unit make --no-print-directory -s unit-tests
 run_suite fuzz make --no-print-directory -s fuzz-tests
 run_suite integration make --no-print-directory -s integration-tests

@@ -22,11 +22,13 @@ details, then `integration: N passed, M failed[, K skipped]`. The exit code
 is non-zero when anything failed. A watchdog (KSPAN_IT_TIMEOUT seconds, 2400
 by default) kills every child process and fails the run rather than hang.
 
-Environment: KSPAN_BIN overrides build/kspan.
+Environment: KSPAN_BIN overrides build/kspan. The run holds /tmp/kspan.lock
+(one kspan per machine); KSPAN_LOCK_HELD=1 when the caller holds it already.
 """
 
 import argparse
 import faulthandler
+import fcntl
 import os
 import signal
 import sys
@@ -158,6 +160,27 @@ def summarize(result, selected, out, extra_failed=()):
     return failed
 
 
+MACHINE_LOCK = "/tmp/kspan.lock"
+
+
+def hold_machine_lock(out):
+    """One kspan per machine: two agents share the sockhash and insert each
+    other's ids. Every command that starts kspan takes this lock (held until
+    this process exits); KSPAN_LOCK_HELD=1 says a caller holds it already
+    (`flock /tmp/kspan.lock ...`), and locking again would wait forever."""
+    if os.environ.get("KSPAN_LOCK_HELD") == "1":
+        return
+    f = open(MACHINE_LOCK, "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        out.write("waiting for %s: another kspan test or benchmark runs\n" % MACHINE_LOCK)
+        out.flush()
+        fcntl.flock(f, fcntl.LOCK_EX)
+    os.environ["KSPAN_LOCK_HELD"] = "1"
+    hold_machine_lock.file = f  # kept open: closing it would release the lock
+
+
 def main():
     ap = argparse.ArgumentParser(description="kspan integration tests")
     ap.add_argument("-k", action="append", default=[], help="substring of test ids to run")
@@ -187,6 +210,7 @@ def main():
         out.write("integration: 0 passed, %d failed\n" % len(tests))
         return 1
 
+    hold_machine_lock(out)
     result = Result(out)
     limit = float(os.environ.get("KSPAN_IT_TIMEOUT", "2400"))
 
