@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "protocol/http1_parser.h"
+#include "protocol/http1_stream.h"
 
 #define MAX_EVENTS 64
 #define TEXT_MAX   160

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "http1_detect.h"
-#include "protocol/http1_parser.h"
+#include "protocol/http1_stream.h"
 
 /* "OPTIONS" and "CONNECT": the longest methods http1_detect.h accepts. */
 #define METHOD_MAX_LEN 7

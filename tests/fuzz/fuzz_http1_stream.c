@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/http1_parser.h"
+#include "protocol/http1_stream.h"
 
 #define REPEAT_TIMES 40
 
