@@ -34,7 +34,8 @@ FUZZERS := http1_stream traceparent http2 otlp_encoder
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
-http1_stream_SRCS := tests/fuzz/fuzz_http1_stream.c user/protocol/http1_stream.c
+http1_stream_SRCS := tests/fuzz/fuzz_http1_stream.c user/protocol/http1_stream.c \
+	user/protocol/http1_head.c user/protocol/http1_body.c
 http1_stream_ARGS := -max_len=4096
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
 traceparent_ARGS := -max_len=2048
