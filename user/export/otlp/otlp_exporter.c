@@ -38,7 +38,6 @@
 
 /* At most one log line per kind of failure in this interval. */
 #define FAILURE_LOG_INTERVAL_NS (10ull * 1000 * 1000 * 1000)
-#define NS_PER_MS		(1000ull * 1000)
 
 enum failure_kind {
 	FAILURE_ENCODE,	    /* main thread */

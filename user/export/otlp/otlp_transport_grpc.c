@@ -47,7 +47,6 @@
 #define POLL_STEP_MS	    100
 #define RESPONSE_KEEP_MAX   (64 * 1024)
 #define GRPC_PREFIX_LEN	    5
-#define NS_PER_MS	    (1000ull * 1000)
 #define MAX_EXTRA_HEADERS   64
 #define READ_CHUNK	    16384
 #define STATUS_DETAILS_MAX  8192
