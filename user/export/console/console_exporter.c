@@ -25,6 +25,7 @@
 #include "export/console/console_view.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/u64_map.h"
 
 /* Stamp of a trace that received a span since the last tick. */
 #define STAMP_PENDING		    UINT64_MAX
@@ -66,11 +67,7 @@ static size_t trace_id_hash(const uint8_t id[16])
 	memcpy(&lo, id, sizeof(lo));
 	memcpy(&hi, id + 8, sizeof(hi));
 	/* Real ids are random, but hand-made ones ("...0001") are not: mix every bit. */
-	uint64_t h = lo ^ (hi * 0x9e3779b97f4a7c15ULL);
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 29;
-	return (size_t)h;
+	return (size_t)u64_mix(lo ^ u64_mix(hi));
 }
 
 static int trace_table_init(struct trace_table *t)
