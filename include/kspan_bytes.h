@@ -38,15 +38,32 @@ KSPAN_INLINE __u8 kspan_ascii_lower(__u8 c)
 	return (c >= 'A' && c <= 'Z') ? (__u8)(c + ('a' - 'A')) : c;
 }
 
+/* Hex digit value, either case, or -1: every hex decoder of the tree uses
+ * this one (chunk sizes, RFC 9112 section 7.1; percent-encoding, RFC 3986
+ * section 2.1; W3C Trace Context ids through kspan_lower_hex_value). */
+KSPAN_INLINE int kspan_hex_value(__u8 c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = kspan_ascii_lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 /* Lowercase hex digit value, or -1. W3C Trace Context 3.2.2: ids are
  * lowercase hex; uppercase makes the header invalid. */
 KSPAN_INLINE int kspan_lower_hex_value(__u8 c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	if (c >= 'A' && c <= 'Z')
+		return -1;
+	return kspan_hex_value(c);
+}
+
+/* The lowercase hex digit of v (0..15): the one spelling of hex encoding. */
+KSPAN_INLINE char kspan_hex_digit(__u8 v)
+{
+	return (char)(v < 10 ? '0' + v : 'a' + (v - 10));
 }
 
 #endif /* KSPAN_BYTES_H */

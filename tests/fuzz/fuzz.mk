@@ -30,12 +30,13 @@ else
 Q := @
 endif
 
-FUZZERS := http1_parser traceparent http2 otlp_encoder
+FUZZERS := http1_stream traceparent http2 otlp_encoder
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
-http1_parser_SRCS := tests/fuzz/fuzz_http1_parser.c user/protocol/http1_parser.c
-http1_parser_ARGS := -max_len=4096
+http1_stream_SRCS := tests/fuzz/fuzz_http1_stream.c user/protocol/http1_stream.c \
+	user/protocol/http1_head.c user/protocol/http1_body.c
+http1_stream_ARGS := -max_len=4096
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
 traceparent_ARGS := -max_len=2048
 traceparent_LIBS := -lnghttp2
@@ -66,7 +67,7 @@ build: $(FUZZ_BINS)
 $(FUZZ_DIR):
 	$(Q)mkdir -p $@
 
-$(FUZZ_DIR)/fuzz_http1_parser: $(http1_parser_SRCS)
+$(FUZZ_DIR)/fuzz_http1_stream: $(http1_stream_SRCS)
 $(FUZZ_DIR)/fuzz_traceparent: $(traceparent_SRCS)
 $(FUZZ_DIR)/fuzz_http2: $(http2_SRCS)
 $(FUZZ_DIR)/fuzz_otlp_encoder: $(otlp_encoder_SRCS)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/http1_parser.h"
+#include "protocol/http1_stream.h"
 #include "assembly/http1_assembler.h"
 #include "assembly/http_naming.h"
 #include "lib/log.h"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* options.c - parse the command line and the OTEL_* exporter selection. */
+/* options.c - parse the command line and the OTEL_* exporter selection; the
+ * option table is the one place an option is written, --help is made from it. */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,44 +11,132 @@
 #include "lib/log.h"
 #include "config/options.h"
 
+enum {
+	OPT_PID = 256,
+	OPT_PORT,
+	OPT_EXPORTER,
+	OPT_ENDPOINT,
+	OPT_CAPTURE,
+	OPT_RINGBUF,
+	OPT_IDLE,
+	OPT_QUERY,
+	OPT_PROPAGATION,
+	OPT_METRICS_ADDR,
+	OPT_SPOOL_DIR,
+	OPT_SPOOL_MAX,
+	OPT_BACKEND,
+};
+
+/* A literal number, as text (KSPAN_CAPTURE_MAX in --help). */
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
+#define DEFAULT_OF(field, how)                                                                     \
+	.show_default = how, .default_offset = offsetof(struct agent_options, field)
+
+/* Every option, once: getopt_long's table and --help are made from it. */
+const struct option_spec options_table[] = {
+    {"pid", OPT_PID, "PID", "trace only this process (repeatable)"},
+    {"port", OPT_PORT, "PORT",
+     "trace only TCP connections with this local or remote port\n"
+     "(repeatable; combined with --pid, both must match)"},
+    {"exporter", OPT_EXPORTER, "LIST",
+     "console, otlp or none; comma-separated for several\n"
+     "(default: otlp when an OTLP endpoint is configured,\n"
+     "else console; OTEL_TRACES_EXPORTER is honoured)"},
+    {"otlp-endpoint", OPT_ENDPOINT, "URL",
+     "OTLP endpoint: HTTP base URL (/v1/traces is appended)\n"
+     "or, for grpc, scheme://host:port\n"
+     "(default: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,\n"
+     "else http://localhost:4318)"},
+    {"capture-bytes", OPT_CAPTURE, "N",
+     "payload bytes captured per syscall, at most " STR(KSPAN_CAPTURE_MAX),
+     DEFAULT_OF(capture_bytes, OPTION_DEFAULT_U32)},
+    {"ringbuf-bytes", OPT_RINGBUF, "N", "ring buffer size, a power of two",
+     DEFAULT_OF(ringbuf_bytes, OPTION_DEFAULT_U32)},
+    {"idle-timeout-ms", OPT_IDLE, "N", "flush an unfinished span after N ms of silence",
+     DEFAULT_OF(idle_timeout_ms, OPTION_DEFAULT_U32)},
+    {"capture-query", OPT_QUERY, NULL, "keep url.query values (default: values are REDACTED)"},
+    {"propagation", OPT_PROPAGATION, "MODE",
+     "how traces cross processes: headers (insert traceparent\n"
+     "into outgoing HTTP/1.x and HTTP/2 requests), tuple\n"
+     "(join both ends of connections seen on this node),\n"
+     "all (default) or off"},
+    {"metrics-addr", OPT_METRICS_ADDR, "ADDR",
+     "serve Prometheus metrics on http://ADDR/metrics\n"
+     "(empty: off)",
+     DEFAULT_OF(metrics_addr, OPTION_DEFAULT_STR)},
+    {"spool-dir", OPT_SPOOL_DIR, "DIR",
+     "OTLP batches the queue cannot hold (full, or unsent at\n"
+     "exit) go to DIR, and are sent later, by this kspan or the next"},
+    {"spool-max-bytes", OPT_SPOOL_MAX, "N", "bound of the spool directory",
+     DEFAULT_OF(spool_max_bytes, OPTION_DEFAULT_U64)},
+    {"backend", OPT_BACKEND, "NAME",
+     "how the probes attach: auto (default: the best that\n"
+     "works here), fentry, kprobe or tracepoint"},
+    {"verbose", 'v', NULL, "debug logging, including libbpf's"},
+    {"help", 'h', NULL, "this help"},
+};
+const size_t options_table_len = sizeof(options_table) / sizeof(options_table[0]);
+
+/* Where the help text starts: after "  -v, --verbose" or "  --pid PID", padded. */
+#define HELP_COLUMN 24
+
+/* " (default X)" for an option whose default is a field of the defaults. */
+static void print_default(FILE *out, const struct option_spec *e, const struct agent_options *d)
+{
+	const char *field = (const char *)d + e->default_offset;
+
+	switch (e->show_default) {
+	case OPTION_DEFAULT_U32:
+		fprintf(out, " (default %u)", *(const uint32_t *)field);
+		break;
+	case OPTION_DEFAULT_U64:
+		fprintf(out, " (default %llu)", (unsigned long long)*(const uint64_t *)field);
+		break;
+	case OPTION_DEFAULT_STR:
+		fprintf(out, " (default %s)", *(const char *const *)field);
+		break;
+	case OPTION_DEFAULT_NONE:
+		break;
+	}
+}
+
 void options_usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "Usage: kspan [OPTIONS]\n"
-	    "Turns the HTTP traffic of every process on this machine into OpenTelemetry spans.\n"
-	    "\n"
-	    "  --pid PID             trace only this process (repeatable)\n"
-	    "  --port PORT           trace only TCP connections with this local or remote port\n"
-	    "                        (repeatable; combined with --pid, both must match)\n"
-	    "  --exporter LIST       console, otlp or none; comma-separated for several\n"
-	    "                        (default: otlp when an OTLP endpoint is configured,\n"
-	    "                        else console; OTEL_TRACES_EXPORTER is honoured)\n"
-	    "  --otlp-endpoint URL   OTLP endpoint: HTTP base URL (/v1/traces is appended)\n"
-	    "                        or, for grpc, scheme://host:port\n"
-	    "                        (default: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,\n"
-	    "                        else http://localhost:4318)\n"
-	    "  --capture-bytes N     payload bytes captured per syscall (default %u, max %u)\n"
-	    "  --ringbuf-bytes N     ring buffer size, a power of two (default %u)\n"
-	    "  --idle-timeout-ms N   flush an unfinished span after N ms of silence (default "
-	    "5000)\n"
-	    "  --capture-query       keep url.query values (default: values are REDACTED)\n"
-	    "  --propagation MODE    how traces cross processes: headers (insert traceparent\n"
-	    "                        into outgoing HTTP/1.x and HTTP/2 requests), tuple\n"
-	    "                        (join both ends of connections seen on this node),\n"
-	    "                        all (default) or off\n"
-	    "  --metrics-addr ADDR   serve Prometheus metrics on http://ADDR/metrics\n"
-	    "                        (default %s; empty: off)\n"
-	    "  --spool-dir DIR       OTLP batches the queue cannot hold (full, or unsent at\n"
-	    "                        exit) go to DIR, and are sent later, by this kspan or the "
-	    "next\n"
-	    "  --spool-max-bytes N   bound of the spool directory (default 268435456)\n"
-	    "  --backend NAME        how the probes attach: auto (default: the best that\n"
-	    "                        works here), fentry, kprobe or tracepoint\n"
-	    "  -v, --verbose         debug logging, including libbpf's\n"
-	    "  -h, --help            this help\n",
-	    KSPAN_CAPTURE_DEFAULT, KSPAN_CAPTURE_MAX, KSPAN_RINGBUF_DEFAULT_BYTES,
-	    METRICS_DEFAULT_ADDR);
+	struct agent_options d;
+
+	options_defaults(&d);
+	fputs("Usage: kspan [OPTIONS]\n"
+	      "Turns the HTTP traffic of every process on this machine into OpenTelemetry spans.\n"
+	      "\n",
+	      out);
+	for (size_t i = 0; i < options_table_len; i++) {
+		const struct option_spec *e = &options_table[i];
+		const char *help = e->help;
+		int n;
+
+		if (e->key < 256)
+			n = fprintf(out, "  -%c, --%s", e->key, e->name);
+		else
+			n = fprintf(out, "  --%s", e->name);
+		if (e->arg)
+			n += fprintf(out, " %s", e->arg);
+		for (;;) {
+			const char *nl = strchr(help, '\n');
+			int len = nl ? (int)(nl - help) : (int)strlen(help);
+
+			fprintf(out, "%*s%.*s", n < HELP_COLUMN ? HELP_COLUMN - n : 1, "", len,
+				help);
+			if (!nl)
+				break;
+			fputc('\n', out);
+			help = nl + 1;
+			n = 0;
+		}
+		print_default(out, e, &d);
+		fputc('\n', out);
+	}
 }
 
 static int parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -141,54 +231,40 @@ static bool env_set(const char *name)
 	return v && *v;
 }
 
-int options_parse(struct agent_options *o, int argc, char **argv)
+void options_defaults(struct agent_options *o)
 {
-	enum {
-		OPT_PID = 256,
-		OPT_PORT,
-		OPT_EXPORTER,
-		OPT_ENDPOINT,
-		OPT_CAPTURE,
-		OPT_RINGBUF,
-		OPT_IDLE,
-		OPT_QUERY,
-		OPT_PROPAGATION,
-		OPT_METRICS_ADDR,
-		OPT_SPOOL_DIR,
-		OPT_SPOOL_MAX,
-		OPT_BACKEND
-	};
-	static const struct option longopts[] = {
-	    {"pid", required_argument, NULL, OPT_PID},
-	    {"port", required_argument, NULL, OPT_PORT},
-	    {"exporter", required_argument, NULL, OPT_EXPORTER},
-	    {"otlp-endpoint", required_argument, NULL, OPT_ENDPOINT},
-	    {"capture-bytes", required_argument, NULL, OPT_CAPTURE},
-	    {"ringbuf-bytes", required_argument, NULL, OPT_RINGBUF},
-	    {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
-	    {"capture-query", no_argument, NULL, OPT_QUERY},
-	    {"propagation", required_argument, NULL, OPT_PROPAGATION},
-	    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
-	    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
-	    {"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX},
-	    {"backend", required_argument, NULL, OPT_BACKEND},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *exporter = NULL;
-	uint32_t v;
-	int c;
-
 	memset(o, 0, sizeof(*o));
 	o->capture_bytes = KSPAN_CAPTURE_DEFAULT;
 	o->ringbuf_bytes = KSPAN_RINGBUF_DEFAULT_BYTES;
-	o->idle_timeout_ms = 5000;
+	o->idle_timeout_ms = OPTIONS_DEFAULT_IDLE_TIMEOUT_MS;
 	o->propagation = KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE;
 	o->metrics_addr = METRICS_DEFAULT_ADDR;
 	o->spool_max_bytes = OPTIONS_DEFAULT_SPOOL_MAX_BYTES;
+}
+
+int options_parse(struct agent_options *o, int argc, char **argv)
+{
+	struct option longopts[sizeof(options_table) / sizeof(options_table[0]) + 1] = {0};
+	char shortopts[2 * sizeof(options_table) / sizeof(options_table[0]) + 1] = "";
+	const char *exporter = NULL;
+	size_t n_short = 0;
+	uint32_t v;
+	int c;
+
+	for (size_t i = 0; i < options_table_len; i++) {
+		const struct option_spec *e = &options_table[i];
+
+		longopts[i] = (struct option){e->name, e->arg ? required_argument : no_argument,
+					      NULL, e->key};
+		if (e->key < 256) {
+			shortopts[n_short++] = (char)e->key;
+			if (e->arg)
+				shortopts[n_short++] = ':';
+		}
+	}
+	options_defaults(o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PID:
 			if (o->pid_count == OPTIONS_MAX_PIDS) {

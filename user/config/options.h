@@ -19,6 +19,7 @@ enum probe_backend {
 #define OPTIONS_MAX_PIDS		1024
 #define OPTIONS_MAX_PORTS		256
 #define OPTIONS_DEFAULT_SPOOL_MAX_BYTES (256ull << 20)
+#define OPTIONS_DEFAULT_IDLE_TIMEOUT_MS 5000
 /* --metrics-addr: Prometheus text on the conventional OpenTelemetry port, local only. */
 #define METRICS_DEFAULT_ADDR "127.0.0.1:9464"
 
@@ -41,6 +42,31 @@ struct agent_options {
 	enum probe_backend backend;
 	bool verbose;
 };
+
+/* What --help adds after an option's text: its default, read from the
+ * field at default_offset of the defaults (options_defaults()). */
+enum option_default {
+	OPTION_DEFAULT_NONE = 0, /* the text says it, or there is none */
+	OPTION_DEFAULT_U32,
+	OPTION_DEFAULT_U64,
+	OPTION_DEFAULT_STR,
+};
+
+/* One command-line option: getopt_long's table and --help come from these. */
+struct option_spec {
+	const char *name; /* the long name, without "--" */
+	int key;	  /* a letter: also the short option; >= 256: long only */
+	const char *arg;  /* the argument's name in --help, NULL for a flag */
+	const char *help; /* lines separated by '\n' */
+	enum option_default show_default;
+	size_t default_offset; /* in struct agent_options */
+};
+
+extern const struct option_spec options_table[];
+extern const size_t options_table_len;
+
+/* The values every option has when not given. */
+void options_defaults(struct agent_options *o);
 
 /* Returns 0 on success, 1 when --help was printed (exit 0), or a negative
  * errno after printing what was wrong (exit 2). */

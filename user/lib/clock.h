@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+#define NS_PER_US  1000ull
+#define NS_PER_MS  1000000ull
+#define NS_PER_SEC 1000000000ull
+
 struct mono_to_unix {
 	int64_t offset_ns; /* unix = mono + offset */
 };

@@ -5,16 +5,11 @@
 
 #include "lib/u64_map.h"
 
-/* Connection ids are random, pids are not: mix so that sequential pids
- * spread over the buckets (splitmix64 finaliser). */
+/* Connection ids are random, pids are not: mixed, sequential pids spread
+ * over the buckets. */
 static size_t bucket_of(const struct u64_map *m, uint64_t key)
 {
-	key ^= key >> 30;
-	key *= 0xbf58476d1ce4e5b9ull;
-	key ^= key >> 27;
-	key *= 0x94d049bb133111ebull;
-	key ^= key >> 31;
-	return (size_t)key & (m->bucket_count - 1);
+	return (size_t)u64_mix(key) & (m->bucket_count - 1);
 }
 
 int u64_map_init(struct u64_map *m, size_t initial_buckets)

@@ -19,6 +19,18 @@ struct u64_map {
 	size_t count;
 };
 
+/* Every bit of key spread over every bit of the result (the splitmix64
+ * finaliser): for tables whose keys are not random (pids, hand-made ids). */
+static inline uint64_t u64_mix(uint64_t key)
+{
+	key ^= key >> 30;
+	key *= 0xbf58476d1ce4e5b9ull;
+	key ^= key >> 27;
+	key *= 0x94d049bb133111ebull;
+	key ^= key >> 31;
+	return key;
+}
+
 int u64_map_init(struct u64_map *m, size_t initial_buckets);
 void u64_map_free(struct u64_map *m); /* frees entries, not values */
 void *u64_map_get(const struct u64_map *m, uint64_t key);

@@ -445,7 +445,7 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 	if (err)
 		return err;
 	/* Reads blocked since before attach (idle keep-alive connections) are
-	 * adopted at their exit for a while; see probe__read_exit_unseen. */
+	 * adopted at their exit for a while; see probe__adopt_unseen_read. */
 	l->skel->bss->adopt_reads_until_ns = clock_mono_ns() + ADOPT_BLOCKED_READS_NS;
 	return 0;
 }

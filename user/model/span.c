@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "kspan_bytes.h"
 #include "model/span.h"
 #include "lib/utf8.h"
 
@@ -236,10 +237,9 @@ bool span_has_parent(const struct span *s)
 
 void hex_encode(const uint8_t *in, size_t n, char *out)
 {
-	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
+		out[2 * i] = kspan_hex_digit(in[i] >> 4);
+		out[2 * i + 1] = kspan_hex_digit(in[i] & 0xf);
 	}
 	out[2 * n] = '\0';
 }

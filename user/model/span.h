@@ -3,10 +3,10 @@
  * span.h - the span as it flows from assembly to sampling to the exporters.
  *
  * A span is heap-allocated, reference counted (the console and OTLP exporters
- * may both hold it, on different threads), and immutable once handed to
- * span_pipeline (see pipeline.h). Attribute values are copied into the span.
- * Every span of one process points at that process's shared, immutable
- * resource.
+ * may both hold it, on different threads), and immutable once submitted to
+ * a span_sink (model/span_sink.h: the pipeline). Attribute values are copied
+ * into the span. Every span of one process points at that process's shared,
+ * immutable resource.
  */
 #ifndef KSPAN_SPAN_H
 #define KSPAN_SPAN_H

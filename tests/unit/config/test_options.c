@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -42,7 +44,7 @@ static void test_defaults_print_to_the_console(void **state)
 	assert_false(o.export_otlp);
 	assert_int_equal(o.capture_bytes, KSPAN_CAPTURE_DEFAULT);
 	assert_int_equal(o.ringbuf_bytes, KSPAN_RINGBUF_DEFAULT_BYTES);
-	assert_int_equal(o.idle_timeout_ms, 5000);
+	assert_int_equal(o.idle_timeout_ms, OPTIONS_DEFAULT_IDLE_TIMEOUT_MS);
 	assert_false(o.capture_query);
 	assert_int_equal(o.propagation, KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE);
 	assert_int_equal(o.pid_count, 0);
@@ -190,6 +192,63 @@ static void test_help_asks_to_exit_0(void **state)
 	assert_int_equal(PARSE(&o, "--help"), 1);
 }
 
+/* Every option of the table that getopt_long reads is in --help, with its
+ * argument's name, its short form and, where the table says so, its default. */
+static void test_help_names_every_option(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	char want[96];
+
+	(void)state;
+	assert_non_null(out);
+	options_usage(out);
+	assert_int_equal(fclose(out), 0);
+	assert_true(options_table_len > 10);
+	for (size_t i = 0; i < options_table_len; i++) {
+		const struct option_spec *e = &options_table[i];
+
+		snprintf(want, sizeof(want), "--%s%s%s", e->name, e->arg ? " " : "",
+			 e->arg ? e->arg : "");
+		assert_non_null(strstr(text, want));
+		assert_non_null(e->help);
+		if (e->key < 256) {
+			snprintf(want, sizeof(want), "-%c, --%s", e->key, e->name);
+			assert_non_null(strstr(text, want));
+		}
+	}
+	snprintf(want, sizeof(want), "(default %u)", KSPAN_CAPTURE_DEFAULT);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "(default " METRICS_DEFAULT_ADDR ")"));
+	free(text);
+}
+
+/* Every option in the table parses: a long name getopt_long does not know
+ * would print usage and fail. */
+static void test_every_option_in_the_table_parses(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	for (size_t i = 0; i < options_table_len; i++) {
+		const struct option_spec *e = &options_table[i];
+		char name[64];
+		char *argv[] = {"kspan", name, NULL, NULL};
+
+		if (e->key == 'h')
+			continue;
+		snprintf(name, sizeof(name), "--%s", e->name);
+		if (e->arg)
+			argv[2] = strcmp(e->name, "backend") == 0	  ? "auto"
+				  : strcmp(e->name, "exporter") == 0	  ? "none"
+				  : strcmp(e->name, "propagation") == 0	  ? "all"
+				  : strcmp(e->name, "ringbuf-bytes") == 0 ? "65536"
+									  : "4096";
+		assert_int_equal(options_parse(&o, e->arg ? 3 : 2, argv), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +261,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_bad_numbers_are_rejected, clear_env),
 	    cmocka_unit_test_setup(test_backend_is_chosen_by_name, clear_env),
 	    cmocka_unit_test_setup(test_help_asks_to_exit_0, clear_env),
+	    cmocka_unit_test_setup(test_help_names_every_option, clear_env),
+	    cmocka_unit_test_setup(test_every_option_in_the_table_parses, clear_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -200,6 +200,14 @@ static void test_byte_helpers(void **state)
 	assert_int_equal(kspan_lower_hex_value('g'), -1);
 	assert_int_equal(kspan_lower_hex_value('/'), -1);
 	assert_int_equal(kspan_lower_hex_value(':'), -1);
+	/* The either-case decoder and the encoder digit it inverts. */
+	for (int v = 0; v < 16; v++)
+		assert_int_equal(kspan_hex_value((__u8)kspan_hex_digit((__u8)v)), v);
+	assert_int_equal(kspan_hex_value('A'), 10);
+	assert_int_equal(kspan_hex_value('F'), 15);
+	assert_int_equal(kspan_hex_value('G'), -1);
+	assert_int_equal(kspan_hex_value('@'), -1);
+	assert_int_equal(kspan_hex_value('`'), -1);
 }
 
 /* --- header lookup ------------------------------------------------------------ */

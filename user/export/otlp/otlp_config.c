@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kspan_bytes.h"
 #include "lib/log.h"
 #include "export/otlp/otlp_config.h"
 
@@ -104,16 +105,6 @@ static enum otlp_compression env_compression(void)
 			  words, sizeof(words) / sizeof(words[0]), "gzip or none");
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode [s, s+len) into a new string. A '%' not followed by two hex
  * digits is kept as it is, so unencoded values also work. *bad is set when
@@ -129,8 +120,8 @@ static char *percent_decode(const char *s, size_t len, bool *bad)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		int hi, lo;
-		if (c == '%' && i + 2 < len && (hi = hex_digit(s[i + 1])) >= 0 &&
-		    (lo = hex_digit(s[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < len && (hi = kspan_hex_value((uint8_t)s[i + 1])) >= 0 &&
+		    (lo = kspan_hex_value((uint8_t)s[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}

@@ -1,97 +1,41 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * otlp_exporter.c - batch span processor, bounded queue and retrying sender
- * for every OTLP protocol.
+ * otlp_exporter.c - batch span processor and bounded queue (with its spool)
+ * for every OTLP protocol; the retrying sender is otlp_sender.c.
  *
  * Threads: export_span() and tick() run on the agent's main thread, which
  * fills the open batch and, when the batch is full or its first span has
  * waited OTEL_BSP_SCHEDULE_DELAY, encodes it (CPU only, no I/O) and appends it
- * to the queue. The sender thread is the only one that talks to the network:
- * it takes the oldest batch and sends it until it succeeds, fails for good or
- * runs out of retry time; meanwhile new batches queue up and, when the queue
- * is full, the oldest ones are dropped and counted. Nothing the main thread
+ * to the queue. The sender thread (otlp_sender.c) is the only one that talks
+ * to the network: it takes the oldest batch and sends it until it succeeds,
+ * fails for good or runs out of retry time; meanwhile new batches queue up
+ * and, when the queue is full, the oldest ones are dropped and counted. Nothing the main thread
  * does waits for the network, so the ring-buffer reader never blocks.
  */
 #define ZLIB_CONST
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "model/agent_stats.h"
 #include "lib/clock.h"
 #include "export/otlp/export_queue.h"
-#include "export/otlp/export_retry.h"
 #include "export/otlp/export_spool.h"
 #include "lib/log.h"
 #include "export/otlp/otlp_encoder.h"
 #include "export/otlp/otlp_exporter.h"
-#include "export/otlp/otlp_json.h"
+#include "export/otlp/otlp_exporter_state.h"
 #include "export/otlp/otlp_transport.h"
-
-/* At most one log line per kind of failure in this interval. */
-#define FAILURE_LOG_INTERVAL_NS (10ull * 1000 * 1000 * 1000)
-#define NS_PER_MS		(1000ull * 1000)
-
-enum failure_kind {
-	FAILURE_ENCODE,	    /* main thread */
-	FAILURE_QUEUE_FULL, /* main thread */
-	FAILURE_SPOOLED,    /* whoever holds the lock */
-	FAILURE_RETRY,	    /* sender thread, and the ones below */
-	FAILURE_DROPPED,
-	FAILURE_EXPIRED,
-	FAILURE_PARTIAL,
-	FAILURE_KINDS,
-};
-
-struct failure_log {
-	uint64_t last_ns;
-	uint64_t suppressed;
-	bool logged;
-};
-
-struct otlp_exporter {
-	struct exporter base;
-	struct otlp_config cfg;
-	struct agent_stats *stats;
-	struct otlp_transport *transport;
-	struct retry_policy retry;
-	uint32_t request_timeout_ms; /* min(cfg.timeout_ms, cfg.export_timeout_ms) */
-
-	/* main thread only: the batch being filled */
-	struct span **open;
-	size_t n_open;
-	uint64_t open_since_ns;
-
-	pthread_mutex_t lock;
-	pthread_cond_t wake;	   /* CLOCK_MONOTONIC: a batch was queued, or stop */
-	struct export_queue queue; /* under lock */
-	struct export_spool spool; /* under lock; dir NULL when there is none */
-	bool stopping;		   /* set under lock; read atomically by should_abort() */
-	uint64_t deadline_ns;	   /* shutdown deadline, same rules as stopping */
-	pthread_t sender;
-	bool sender_running; /* main thread only */
-
-	/* sender only */
-	unsigned int rand_state;
-	char last_error[EXPORT_RESULT_MESSAGE_MAX];
-
-	/* each kind is only touched by the thread named in enum failure_kind */
-	struct failure_log failure_logs[FAILURE_KINDS];
-};
 
 /* ---- failure accounting ---- */
 
-/* One log line, unless this kind of failure was already logged in the last 10 s. */
-static __attribute__((format(printf, 3, 4))) void
-log_failure(struct otlp_exporter *x, enum failure_kind kind, const char *fmt, ...)
+void otlp_log_failure(struct otlp_exporter *x, enum failure_kind kind, const char *fmt, ...)
 {
 	struct failure_log *fl = &x->failure_logs[kind];
 	uint64_t now = clock_mono_ns();
@@ -114,7 +58,7 @@ log_failure(struct otlp_exporter *x, enum failure_kind kind, const char *fmt, ..
 	fl->suppressed = 0;
 }
 
-static void update_queue_gauges(struct otlp_exporter *x)
+void otlp_update_queue_gauges(struct otlp_exporter *x)
 {
 	STAT_SET(x->stats, export_queue_spans, x->queue.spans);
 	STAT_SET(x->stats, export_queue_bytes, x->queue.bytes);
@@ -190,10 +134,11 @@ static void count_queue_drops(struct otlp_exporter *x, struct export_batch *drop
 	if (!batches)
 		return;
 	STAT_ADD(x->stats, spans_export_dropped_queue, spans);
-	log_failure(x, FAILURE_QUEUE_FULL,
-		    "OTLP export queue full (%u spans, %u bytes): dropped the oldest %zu batches "
-		    "(%zu spans); the collector at %s is slower than the traffic or unreachable",
-		    x->cfg.max_queue_size, x->cfg.queue_max_bytes, batches, spans, x->cfg.endpoint);
+	otlp_log_failure(
+	    x, FAILURE_QUEUE_FULL,
+	    "OTLP export queue full (%u spans, %u bytes): dropped the oldest %zu batches "
+	    "(%zu spans); the collector at %s is slower than the traffic or unreachable",
+	    x->cfg.max_queue_size, x->cfg.queue_max_bytes, batches, spans, x->cfg.endpoint);
 	export_batch_free_list(dropped);
 }
 
@@ -215,8 +160,8 @@ static struct export_batch *encode_open_batch(struct otlp_exporter *x)
 	if (!b) {
 		free(body);
 		STAT_ADD(x->stats, spans_export_failed, n);
-		log_failure(x, FAILURE_ENCODE, "OTLP export: encoding %zu spans failed: %s", n,
-			    strerror(err ? -err : ENOMEM));
+		otlp_log_failure(x, FAILURE_ENCODE, "OTLP export: encoding %zu spans failed: %s", n,
+				 strerror(err ? -err : ENOMEM));
 	}
 	return b;
 }
@@ -251,16 +196,16 @@ static struct export_batch *spool_overflow_locked(struct otlp_exporter *x, struc
 	}
 	STAT_ADD(x->stats, spans_spooled, written);
 	if (moved)
-		log_failure(
+		otlp_log_failure(
 		    x, FAILURE_SPOOLED,
 		    "OTLP export queue full: moved %llu spans to %s (%llu spans wait there); "
 		    "the collector at %s is slower than the traffic or unreachable",
 		    (unsigned long long)moved, x->spool.dir,
 		    (unsigned long long)x->spool.waiting_spans, x->cfg.endpoint);
 	if (dropped && x->spool.dir)
-		log_failure(x, FAILURE_SPOOLED, "OTLP export: spool %s cannot take more: %s",
-			    x->spool.dir,
-			    err == -ENOSPC ? "--spool-max-bytes reached" : strerror(-err));
+		otlp_log_failure(x, FAILURE_SPOOLED, "OTLP export: spool %s cannot take more: %s",
+				 x->spool.dir,
+				 err == -ENOSPC ? "--spool-max-bytes reached" : strerror(-err));
 	return dropped;
 }
 
@@ -270,17 +215,13 @@ static struct export_batch *enqueue_locked(struct otlp_exporter *x, struct expor
 	if (!b)
 		return NULL;
 	struct export_batch *dropped = spool_overflow_locked(x, export_queue_push(&x->queue, b));
-	update_queue_gauges(x);
+	otlp_update_queue_gauges(x);
 	pthread_cond_broadcast(&x->wake);
 	return dropped;
 }
 
-/*
- * The queue ran empty: read the oldest spooled batches back, up to half the
- * queue (the other half stays free for new spans). Returns whether any came.
- * Lock held.
- */
-static bool refill_from_spool_locked(struct otlp_exporter *x)
+/* Up to half the queue: the other half stays free for new spans. */
+bool otlp_refill_from_spool_locked(struct otlp_exporter *x)
 {
 	uint64_t earlier_run = 0, discarded = 0;
 
@@ -305,7 +246,7 @@ static bool refill_from_spool_locked(struct otlp_exporter *x)
 		export_batch_free_list(out);
 		b = next;
 	}
-	update_queue_gauges(x);
+	otlp_update_queue_gauges(x);
 	return any;
 }
 
@@ -319,215 +260,6 @@ static void seal_open_batch(struct otlp_exporter *x)
 	struct export_batch *dropped = enqueue_locked(x, b);
 	pthread_mutex_unlock(&x->lock);
 	count_queue_drops(x, dropped);
-}
-
-/* ---- sending (sender thread) ---- */
-
-static bool deadline_passed(struct otlp_exporter *x)
-{
-	return __atomic_load_n(&x->stopping, __ATOMIC_ACQUIRE) &&
-	       clock_mono_ns() >= __atomic_load_n(&x->deadline_ns, __ATOMIC_ACQUIRE);
-}
-
-static bool should_abort(void *ctx)
-{
-	return deadline_passed(ctx);
-}
-
-/* Sleep until `until` (monotonic) or until a shutdown whose deadline comes first. */
-static void backoff_sleep(struct otlp_exporter *x, uint64_t until)
-{
-	pthread_mutex_lock(&x->lock);
-	for (;;) {
-		uint64_t now = clock_mono_ns();
-		if (now >= until || (x->stopping && now >= x->deadline_ns))
-			break;
-		uint64_t wake = until;
-		if (x->stopping && x->deadline_ns < wake)
-			wake = x->deadline_ns;
-		struct timespec ts = {.tv_sec = (time_t)(wake / 1000000000ull),
-				      .tv_nsec = (long)(wake % 1000000000ull)};
-		pthread_cond_timedwait(&x->wake, &x->lock, &ts);
-	}
-	pthread_mutex_unlock(&x->lock);
-}
-
-/* protocol/otlp.md, "Partial Success": count the rejected spans, do not retry them. */
-static void handle_success(struct otlp_exporter *x, const struct export_batch *b,
-			   const struct export_result *res)
-{
-	int64_t rejected = 0;
-	char msg[256] = "";
-	int err = !res->body_len ? -ENODATA
-		  : x->cfg.protocol == OTLP_PROTOCOL_HTTP_JSON
-		      ? otlp_json_decode_export_response(res->body, res->body_len, &rejected, msg,
-							 sizeof(msg))
-		      : otlp_decode_export_response(res->body, res->body_len, &rejected, msg,
-						    sizeof(msg));
-	if (!err && (rejected > 0 || msg[0])) {
-		if (rejected < 0)
-			rejected = 0;
-		if ((uint64_t)rejected > b->n_spans)
-			rejected = (int64_t)b->n_spans;
-		log_failure(x, FAILURE_PARTIAL,
-			    "OTLP collector at %s rejected %lld of %u spans: %s", x->cfg.endpoint,
-			    (long long)rejected, b->n_spans, msg[0] ? msg : "(no message)");
-	}
-	STAT_ADD(x->stats, spans_exported, b->n_spans - (uint64_t)rejected);
-	STAT_ADD(x->stats, spans_export_dropped_partial, (uint64_t)rejected);
-}
-
-static uint32_t attempt_timeout_ms(struct otlp_exporter *x)
-{
-	uint32_t timeout = x->request_timeout_ms;
-	if (__atomic_load_n(&x->stopping, __ATOMIC_ACQUIRE)) {
-		uint64_t now = clock_mono_ns(), deadline = x->deadline_ns;
-		uint64_t left_ms =
-		    deadline > now ? (deadline - now + NS_PER_MS - 1) / NS_PER_MS : 1;
-		if (left_ms < timeout)
-			timeout = (uint32_t)left_ms;
-	}
-	return timeout;
-}
-
-/*
- * Send b until it is accepted, rejected for good or out of time. Returns true
- * when b is finished with (and counted); false when shutdown's deadline came
- * first: b is then still to be accounted for by the caller.
- */
-static bool send_batch(struct otlp_exporter *x, struct export_batch *b)
-{
-	uint64_t first_ns = clock_mono_ns();
-	for (unsigned attempt = 0;; attempt++) {
-		if (deadline_passed(x))
-			return false;
-		struct export_result res;
-		uint64_t t0 = clock_mono_ns();
-		x->transport->send(x->transport, b->body, b->len, attempt_timeout_ms(x), &res);
-		uint64_t now = clock_mono_ns();
-		agent_stats_observe_export_latency(x->stats, (now - t0) / 1000);
-		STAT_INC(x->stats, export_requests);
-		if (attempt)
-			STAT_INC(x->stats, export_retries);
-		enum export_verdict v = export_retry_classify(&res);
-		if (v == EXPORT_VERDICT_SUCCESS) {
-			handle_success(x, b, &res);
-			return true;
-		}
-		STAT_INC(x->stats, export_requests_failed);
-		/* No answer because the deadline cut the request short: not an error of its
-		 * own. An answer (even a permanent error) is acted on as usual. */
-		if (res.kind == EXPORT_RESULT_CONNECTION && deadline_passed(x))
-			return false;
-		snprintf(x->last_error, sizeof(x->last_error), "%s", res.message);
-		if (v == EXPORT_VERDICT_DROP) {
-			STAT_ADD(x->stats, spans_export_dropped_rejected, b->n_spans);
-			log_failure(x, FAILURE_DROPPED,
-				    "OTLP export to %s failed: %s; not retryable, %u spans dropped",
-				    x->cfg.endpoint, res.message, b->n_spans);
-			return true;
-		}
-		uint64_t delay_ms = export_retry_delay_ms(
-		    &x->retry, &res, attempt, rand_r(&x->rand_state) / (RAND_MAX + 1.0));
-		uint64_t retry_at = now + delay_ms * NS_PER_MS;
-		if (retry_at - first_ns > (uint64_t)x->retry.max_elapsed_ms * NS_PER_MS) {
-			STAT_ADD(x->stats, spans_export_dropped_expired, b->n_spans);
-			log_failure(
-			    x, FAILURE_EXPIRED,
-			    "OTLP export to %s failed: %s; gave up after %u attempts in %llu "
-			    "ms, %u spans dropped",
-			    x->cfg.endpoint, res.message, attempt + 1,
-			    (unsigned long long)((now - first_ns) / NS_PER_MS), b->n_spans);
-			return true;
-		}
-		log_failure(x, FAILURE_RETRY, "OTLP export to %s failed: %s; retrying in %llu ms",
-			    x->cfg.endpoint, res.message, (unsigned long long)delay_ms);
-		backoff_sleep(x, retry_at);
-	}
-}
-
-/* Keep what could not be sent in the spool directory; returns the spans kept. */
-static size_t spool_unsent(struct otlp_exporter *x, struct export_batch *unsent)
-{
-	size_t kept = 0, written = 0, lost = 0;
-	int err = 0;
-	if (!x->spool.dir)
-		return 0;
-	pthread_mutex_lock(&x->lock);
-	for (struct export_batch *b = unsent; b; b = b->next) {
-		bool had_file = b->spool_id != 0;
-		int e = export_spool_keep(&x->spool, b, true);
-		if (e) {
-			err = e;
-			lost += b->n_spans;
-			continue;
-		}
-		kept += b->n_spans;
-		written += had_file ? 0 : b->n_spans;
-	}
-	update_queue_gauges(x);
-	pthread_mutex_unlock(&x->lock);
-	STAT_ADD(x->stats, spans_spooled, written);
-	STAT_ADD(x->stats, spans_spool_dropped, lost);
-	if (kept)
-		log_info("OTLP exporter: %zu unsent spans kept in %s for the next start", kept,
-			 x->spool.dir);
-	if (lost)
-		log_warn("OTLP exporter: %zu unsent spans could not be kept in %s: %s", lost,
-			 x->spool.dir, err == -ENOSPC ? "spool full" : strerror(-err));
-	return kept + lost;
-}
-
-/* After the shutdown deadline: what is left is spooled, or counted and named once. */
-static void account_unsent(struct otlp_exporter *x, struct export_batch *unsent)
-{
-	size_t spans = 0, batches = 0;
-	for (struct export_batch *b = unsent; b; b = b->next) {
-		spans += b->n_spans;
-		batches++;
-	}
-	if (batches && !spool_unsent(x, unsent)) {
-		STAT_ADD(x->stats, spans_export_dropped_shutdown, spans);
-		log_warn("OTLP exporter stopped with %zu spans (%zu batches) not sent to %s: "
-			 "shutdown deadline passed%s%s",
-			 spans, batches, x->cfg.endpoint, x->last_error[0] ? "; last error: " : "",
-			 x->last_error);
-	}
-	export_batch_free_list(unsent);
-}
-
-static void *sender_main(void *arg)
-{
-	struct otlp_exporter *x = arg;
-	struct export_batch *unsent = NULL;
-	pthread_mutex_lock(&x->lock);
-	for (;;) {
-		while (!x->queue.head && !x->stopping && !refill_from_spool_locked(x))
-			pthread_cond_wait(&x->wake, &x->lock);
-		struct export_batch *b = export_queue_pop(&x->queue);
-		update_queue_gauges(x);
-		if (!b)
-			break; /* stopping, and everything was sent */
-		pthread_mutex_unlock(&x->lock);
-		bool done = send_batch(x, b);
-		pthread_mutex_lock(&x->lock);
-		if (done) {
-			export_spool_remove(&x->spool, b);
-			export_batch_free_list(b);
-			continue;
-		}
-		/* The deadline passed: b and everything behind it stay unsent. */
-		b->next = NULL;
-		unsent = b;
-		struct export_batch **tail = &b->next;
-		while ((*tail = export_queue_pop(&x->queue)))
-			tail = &(*tail)->next;
-		update_queue_gauges(x);
-		break;
-	}
-	pthread_mutex_unlock(&x->lock);
-	account_unsent(x, unsent);
-	return NULL;
 }
 
 /* ---- exporter interface (main thread) ---- */
@@ -581,7 +313,7 @@ static void otlp_shutdown(struct exporter *e, uint64_t deadline_mono_ns)
 		x->sender_running = false;
 	}
 	/* Left only when the sender never started. */
-	account_unsent(x, x->queue.head);
+	otlp_account_unsent(x, x->queue.head);
 	x->queue.head = x->queue.tail = NULL;
 }
 
@@ -600,22 +332,6 @@ static void otlp_destroy(struct exporter *e)
 	pthread_mutex_destroy(&x->lock);
 	otlp_config_free(&x->cfg);
 	free(x);
-}
-
-static int start_sender(struct otlp_exporter *x)
-{
-	/* Signals are for the main thread (its loop handles SIGINT/SIGTERM): the
-	 * sender inherits a mask that blocks them all. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int err = pthread_create(&x->sender, NULL, sender_main, x);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		return -err;
-	pthread_setname_np(x->sender, "kspan-otlp");
-	x->sender_running = true;
-	return 0;
 }
 
 static int init_sync(struct otlp_exporter *x)
@@ -652,7 +368,7 @@ static int open_spool(struct otlp_exporter *x)
 	uint64_t spans = x->spool.waiting_spans;
 	size_t batches = x->spool.n_files;
 	pthread_mutex_lock(&x->lock);
-	refill_from_spool_locked(x);
+	otlp_refill_from_spool_locked(x);
 	pthread_mutex_unlock(&x->lock);
 	if (batches)
 		log_info("OTLP exporter: %llu spans (%zu batches) from %s will be sent first",
@@ -662,7 +378,7 @@ static int open_spool(struct otlp_exporter *x)
 
 static struct otlp_transport *transport_new(struct otlp_exporter *x)
 {
-	struct otlp_transport_abort abort = {.should_abort = should_abort, .ctx = x};
+	struct otlp_transport_abort abort = {.should_abort = otlp_sender_should_abort, .ctx = x};
 	switch (x->cfg.protocol) {
 	case OTLP_PROTOCOL_GRPC:
 		return otlp_transport_grpc_new(&x->cfg, abort);
@@ -716,7 +432,7 @@ struct exporter *otlp_exporter_new(const struct otlp_config *cfg, struct agent_s
 		err = x->transport ? 0 : -EINVAL;
 	}
 	if (!err)
-		err = start_sender(x);
+		err = otlp_sender_start(x);
 	if (err) {
 		log_warn("OTLP exporter for %s could not start: %s",
 			 x->cfg.endpoint ? x->cfg.endpoint : cfg->endpoint, strerror(-err));

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kspan_bytes.h"
 #include "export/otlp/otlp_json.h"
 
 struct jbuf {
@@ -111,10 +112,10 @@ static void put_bytes(struct jbuf *b, const ProtobufCFieldDescriptor *fd,
 		      const ProtobufCBinaryData *d)
 {
 	if (is_id_field(fd)) {
-		static const char hex[] = "0123456789abcdef";
 		put(b, "\"", 1);
 		for (size_t i = 0; i < d->len; i++) {
-			char two[2] = {hex[d->data[i] >> 4], hex[d->data[i] & 15]};
+			char two[2] = {kspan_hex_digit(d->data[i] >> 4),
+				       kspan_hex_digit(d->data[i] & 15)};
 			put(b, two, 2);
 		}
 		put(b, "\"", 1);

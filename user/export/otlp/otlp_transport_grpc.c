@@ -2,7 +2,7 @@
 /*
  * otlp_transport_grpc.c - OTLP/gRPC (protocol/otlp.md, "OTLP/gRPC"): the
  * unary call TraceService/Export over HTTP/2 (nghttp2) on plain TCP or TLS
- * (OpenSSL, ALPN h2).
+ * (OpenSSL, ALPN h2: otlp_grpc_conn.c).
  *
  * One connection, kept between requests and re-opened after any failure. A
  * request is a HEADERS frame and the length-prefixed message (gRPC over
@@ -15,26 +15,18 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "lib/clock.h"
 #include "kspan/grpc_status.pb-c.h"
 #include "lib/log.h"
+#include "export/otlp/otlp_grpc_conn.h"
 #include "export/otlp/otlp_transport.h"
 #include "lib/version.h"
 
@@ -44,10 +36,8 @@
 
 #define EXPORT_PATH	    "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define RETRY_INFO_TYPE	    "type.googleapis.com/google.rpc.RetryInfo"
-#define POLL_STEP_MS	    100
 #define RESPONSE_KEEP_MAX   (64 * 1024)
 #define GRPC_PREFIX_LEN	    5
-#define NS_PER_MS	    (1000ull * 1000)
 #define MAX_EXTRA_HEADERS   64
 #define READ_CHUNK	    16384
 #define STATUS_DETAILS_MAX  8192
@@ -55,19 +45,12 @@
 
 struct grpc_transport {
 	struct otlp_transport base;
-	struct otlp_transport_abort abort;
-	char *host, *port, *authority, *scheme;
-	bool tls, gzip;
+	struct grpc_conn conn; /* TCP or TLS, under the HTTP/2 session */
+	char *authority, *scheme;
+	bool gzip;
 	nghttp2_nv extra[MAX_EXTRA_HEADERS];
 	size_t n_extra;
-	SSL_CTX *ssl_ctx;
-
-	/* the connection */
-	int fd;
-	SSL *ssl;
 	nghttp2_session *session;
-	bool io_failed;
-	char io_error[128];
 
 	/* the request in flight */
 	int32_t stream_id;
@@ -84,68 +67,13 @@ struct grpc_transport {
 	size_t response_len;
 };
 
-/* ---- socket and TLS I/O ---- */
-
-static void set_io_error(struct grpc_transport *g, const char *what, int err)
-{
-	if (!g->io_failed)
-		snprintf(g->io_error, sizeof(g->io_error), "%s: %s", what,
-			 err ? strerror(err) : "closed by the peer");
-	g->io_failed = true;
-}
-
-/* Bytes written, 0 when it would block, -1 on error. */
-static ssize_t io_write(struct grpc_transport *g, const uint8_t *data, size_t len)
-{
-	if (g->ssl) {
-		ERR_clear_error();
-		int n = SSL_write(g->ssl, data, len > INT32_MAX ? INT32_MAX : (int)len);
-		if (n > 0)
-			return n;
-		int e = SSL_get_error(g->ssl, n);
-		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-			return 0;
-		set_io_error(g, "TLS write", errno);
-		return -1;
-	}
-	ssize_t n = send(g->fd, data, len, MSG_NOSIGNAL);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		return 0;
-	set_io_error(g, "send", errno);
-	return -1;
-}
-
-/* Bytes read, 0 when it would block, -1 on error or end of stream. */
-static ssize_t io_read(struct grpc_transport *g, uint8_t *buf, size_t len)
-{
-	if (g->ssl) {
-		ERR_clear_error();
-		int n = SSL_read(g->ssl, buf, (int)len);
-		if (n > 0)
-			return n;
-		int e = SSL_get_error(g->ssl, n);
-		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-			return 0;
-		set_io_error(g, "TLS read", e == SSL_ERROR_ZERO_RETURN ? 0 : errno);
-		return -1;
-	}
-	ssize_t n = recv(g->fd, buf, len, 0);
-	if (n > 0)
-		return n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return 0;
-	set_io_error(g, "recv", n ? errno : 0);
-	return -1;
-}
-
 /* ---- nghttp2 callbacks ---- */
 
 static ssize_t on_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *user)
 {
 	(void)s, (void)flags;
-	ssize_t n = io_write(user, data, len);
+	struct grpc_transport *g = user;
+	ssize_t n = grpc_conn_write(&g->conn, data, len);
 	if (n < 0)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	return n ? n : NGHTTP2_ERR_WOULDBLOCK;
@@ -238,116 +166,7 @@ static void disconnect(struct grpc_transport *g)
 	if (g->session)
 		nghttp2_session_del(g->session);
 	g->session = NULL;
-	if (g->ssl) {
-		SSL_free(g->ssl);
-		g->ssl = NULL;
-	}
-	if (g->fd >= 0)
-		close(g->fd);
-	g->fd = -1;
-}
-
-/* Wait for fd to become ready for `events` until deadline; false on timeout or abort. */
-static bool wait_fd(struct grpc_transport *g, short events, uint64_t deadline_ns)
-{
-	for (;;) {
-		uint64_t now = clock_mono_ns();
-		if (now >= deadline_ns ||
-		    (g->abort.should_abort && g->abort.should_abort(g->abort.ctx)))
-			return false;
-		uint64_t left = (deadline_ns - now) / NS_PER_MS + 1;
-		struct pollfd p = {.fd = g->fd, .events = events};
-		int rc = poll(&p, 1, left < POLL_STEP_MS ? (int)left : POLL_STEP_MS);
-		if (rc > 0)
-			return true;
-		if (rc < 0 && errno != EINTR)
-			return false;
-	}
-}
-
-static int tcp_connect(struct grpc_transport *g, uint64_t deadline_ns)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
-	int rc = getaddrinfo(g->host, g->port, &hints, &res);
-	if (rc) {
-		snprintf(g->io_error, sizeof(g->io_error), "resolving %s: %s", g->host,
-			 gai_strerror(rc));
-		return -EHOSTUNREACH;
-	}
-	int err = -ECONNREFUSED;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		g->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (g->fd < 0) {
-			err = -errno;
-			continue;
-		}
-		if (connect(g->fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS && wait_fd(g, POLLOUT, deadline_ns))) {
-			int soerr = 0;
-			socklen_t sl = sizeof(soerr);
-			getsockopt(g->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-			if (!soerr) {
-				int one = 1;
-				setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-				freeaddrinfo(res);
-				return 0;
-			}
-			err = -soerr;
-		} else {
-			err = errno == EINPROGRESS ? -ETIMEDOUT : -errno;
-		}
-		close(g->fd);
-		g->fd = -1;
-	}
-	freeaddrinfo(res);
-	snprintf(g->io_error, sizeof(g->io_error), "connecting to %s:%s: %s", g->host, g->port,
-		 strerror(-err));
-	return err;
-}
-
-static int tls_handshake(struct grpc_transport *g, uint64_t deadline_ns)
-{
-	g->ssl = SSL_new(g->ssl_ctx);
-	if (!g->ssl || !SSL_set_fd(g->ssl, g->fd))
-		return -ENOMEM;
-	/* The certificate must name this host, or this IP address (then no SNI: RFC 6066). */
-	struct in6_addr ip;
-	if (inet_pton(AF_INET, g->host, &ip) == 1 || inet_pton(AF_INET6, g->host, &ip) == 1) {
-		if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(g->ssl), g->host))
-			return -EINVAL;
-	} else if (!SSL_set_tlsext_host_name(g->ssl, g->host) || !SSL_set1_host(g->ssl, g->host)) {
-		return -EINVAL;
-	}
-	for (;;) {
-		ERR_clear_error();
-		int rc = SSL_connect(g->ssl);
-		if (rc == 1)
-			break;
-		int e = SSL_get_error(g->ssl, rc);
-		short ev = e == SSL_ERROR_WANT_READ    ? POLLIN
-			   : e == SSL_ERROR_WANT_WRITE ? POLLOUT
-						       : 0;
-		if (!ev || !wait_fd(g, ev, deadline_ns)) {
-			unsigned long code = ERR_peek_last_error();
-			long verify = SSL_get_verify_result(g->ssl);
-			snprintf(g->io_error, sizeof(g->io_error), "TLS handshake with %s:%s: %s",
-				 g->host, g->port,
-				 verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-				 : code		     ? ERR_reason_error_string(code)
-				 : ev		     ? "timed out"
-						     : "failed");
-			return -EPROTO;
-		}
-	}
-	const unsigned char *alpn = NULL;
-	unsigned int alpn_len = 0;
-	SSL_get0_alpn_selected(g->ssl, &alpn, &alpn_len);
-	if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
-		snprintf(g->io_error, sizeof(g->io_error), "%s:%s did not agree to HTTP/2 (ALPN)",
-			 g->host, g->port);
-		return -EPROTO;
-	}
-	return 0;
+	grpc_conn_close(&g->conn);
 }
 
 static int new_session(struct grpc_transport *g)
@@ -371,14 +190,10 @@ static int new_session(struct grpc_transport *g)
 static int ensure_connected(struct grpc_transport *g, uint64_t deadline_ns)
 {
 	/* After a GOAWAY the session wants nothing more: open a new connection. */
-	if (g->session && !g->io_failed && nghttp2_session_want_read(g->session))
+	if (g->session && !g->conn.io_failed && nghttp2_session_want_read(g->session))
 		return 0;
 	disconnect(g);
-	g->io_failed = false;
-	g->io_error[0] = '\0';
-	int err = tcp_connect(g, deadline_ns);
-	if (!err && g->tls)
-		err = tls_handshake(g, deadline_ns);
+	int err = grpc_conn_open(&g->conn, deadline_ns);
 	if (!err)
 		err = new_session(g);
 	if (err)
@@ -455,25 +270,25 @@ static bool run_until_closed(struct grpc_transport *g, uint64_t deadline_ns, boo
 	uint8_t buf[READ_CHUNK];
 	*timed_out = false;
 	while (!g->closed) {
-		if (nghttp2_session_send(g->session) != 0 || g->io_failed)
+		if (nghttp2_session_send(g->session) != 0 || g->conn.io_failed)
 			return false;
 		if (!nghttp2_session_want_read(g->session) &&
 		    !nghttp2_session_want_write(g->session))
 			return g->closed;
 		short ev = POLLIN | (nghttp2_session_want_write(g->session) ? POLLOUT : 0);
 		/* TLS may hold decrypted bytes that poll() cannot see. */
-		if (!(g->ssl && SSL_pending(g->ssl)) && !wait_fd(g, ev, deadline_ns)) {
+		if (!grpc_conn_pending(&g->conn) && !grpc_conn_wait(&g->conn, ev, deadline_ns)) {
 			*timed_out = true;
 			return false;
 		}
 		for (;;) {
-			ssize_t n = io_read(g, buf, sizeof(buf));
+			ssize_t n = grpc_conn_read(&g->conn, buf, sizeof(buf));
 			if (n < 0)
 				return g->closed;
 			if (n == 0)
 				break;
 			if (nghttp2_session_mem_recv(g->session, buf, (size_t)n) < 0) {
-				set_io_error(g, "HTTP/2 protocol error", EPROTO);
+				grpc_conn_set_error(&g->conn, "HTTP/2 protocol error", EPROTO);
 				return false;
 			}
 		}
@@ -596,7 +411,7 @@ static void grpc_send(struct otlp_transport *t, const uint8_t *body, size_t len,
 	bool timed_out = false;
 	if (!err && run_until_closed(g, deadline, &timed_out) && g->closed) {
 		fill_result(g, res);
-		if (!g->io_failed)
+		if (!g->conn.io_failed)
 			return;
 		/* The answer came, then the connection broke: the answer counts. */
 		disconnect(g);
@@ -604,10 +419,10 @@ static void grpc_send(struct otlp_transport *t, const uint8_t *body, size_t len,
 	}
 	/* No answer: whatever state the connection is in, start a new one next time. */
 	snprintf(res->message, sizeof(res->message), "%s",
-		 timed_out	  ? "deadline exceeded waiting for the collector"
-		 : g->io_error[0] ? g->io_error
-		 : err		  ? strerror(-err)
-				  : "connection closed before the answer");
+		 timed_out	       ? "deadline exceeded waiting for the collector"
+		 : g->conn.io_error[0] ? g->conn.io_error
+		 : err		       ? strerror(-err)
+				       : "connection closed before the answer");
 	disconnect(g);
 }
 
@@ -625,10 +440,7 @@ static void grpc_destroy(struct otlp_transport *t)
 		free(g->extra[i].name);
 		free(g->extra[i].value);
 	}
-	if (g->ssl_ctx)
-		SSL_CTX_free(g->ssl_ctx);
-	free(g->host);
-	free(g->port);
+	grpc_conn_free(&g->conn);
 	free(g->authority);
 	free(g->scheme);
 	free(g);
@@ -637,7 +449,7 @@ static void grpc_destroy(struct otlp_transport *t)
 /* scheme://host[:port][/...] into its parts; the port defaults per scheme. */
 static int parse_endpoint(struct grpc_transport *g, const char *url)
 {
-	g->tls = strncasecmp(url, "https://", 8) == 0;
+	g->conn.tls = strncasecmp(url, "https://", 8) == 0;
 	const char *h = strstr(url, "://") + 3;
 	size_t hlen = strcspn(h, "/");
 	const char *host = h, *port = NULL;
@@ -657,41 +469,14 @@ static int parse_endpoint(struct grpc_transport *g, const char *url)
 			port = colon + 1;
 		}
 	}
-	g->host = strndup(host, host_len);
-	g->port = port ? strndup(port, (size_t)(h + hlen - port)) : strdup(g->tls ? "443" : "80");
+	g->conn.host = strndup(host, host_len);
+	g->conn.port =
+	    port ? strndup(port, (size_t)(h + hlen - port)) : strdup(g->conn.tls ? "443" : "80");
 	g->authority = strndup(h, hlen);
-	g->scheme = strdup(g->tls ? "https" : "http");
-	if (!g->host || !g->port || !g->authority || !g->scheme)
+	g->scheme = strdup(g->conn.tls ? "https" : "http");
+	if (!g->conn.host || !g->conn.port || !g->authority || !g->scheme)
 		return -ENOMEM;
-	return *g->host && *g->port ? 0 : -EINVAL;
-}
-
-static int tls_setup(struct grpc_transport *g, const struct otlp_config *cfg)
-{
-	g->ssl_ctx = SSL_CTX_new(TLS_client_method());
-	if (!g->ssl_ctx)
-		return -ENOMEM;
-	SSL_CTX_set_min_proto_version(g->ssl_ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(g->ssl_ctx, SSL_VERIFY_PEER, NULL);
-	static const unsigned char alpn[] = "\x02h2";
-	SSL_CTX_set_alpn_protos(g->ssl_ctx, alpn, sizeof(alpn) - 1);
-	if (cfg->certificate ? !SSL_CTX_load_verify_locations(g->ssl_ctx, cfg->certificate, NULL)
-			     : !SSL_CTX_set_default_verify_paths(g->ssl_ctx)) {
-		log_warn("OTLP/gRPC: cannot load CA certificates %s",
-			 cfg->certificate ? cfg->certificate : "(system default)");
-		return -EINVAL;
-	}
-	if (cfg->client_certificate &&
-	    !SSL_CTX_use_certificate_chain_file(g->ssl_ctx, cfg->client_certificate)) {
-		log_warn("OTLP/gRPC: cannot load client certificate %s", cfg->client_certificate);
-		return -EINVAL;
-	}
-	if (cfg->client_key &&
-	    !SSL_CTX_use_PrivateKey_file(g->ssl_ctx, cfg->client_key, SSL_FILETYPE_PEM)) {
-		log_warn("OTLP/gRPC: cannot load client key %s", cfg->client_key);
-		return -EINVAL;
-	}
-	return 0;
+	return *g->conn.host && *g->conn.port ? 0 : -EINVAL;
 }
 
 /* HTTP/2 header names must be lowercase (RFC 9113 section 8.2.1). */
@@ -722,8 +507,8 @@ struct otlp_transport *otlp_transport_grpc_new(const struct otlp_config *cfg,
 		return NULL;
 	g->base.send = grpc_send;
 	g->base.destroy = grpc_destroy;
-	g->abort = abort;
-	g->fd = -1;
+	g->conn.abort = abort;
+	g->conn.fd = -1;
 	g->grpc_status = -1;
 	g->gzip = cfg->compression == OTLP_COMPRESSION_GZIP;
 	int err = parse_endpoint(g, cfg->endpoint);
@@ -731,8 +516,8 @@ struct otlp_transport *otlp_transport_grpc_new(const struct otlp_config *cfg,
 		log_warn("OTLP/gRPC endpoint \"%s\" has no usable host:port", cfg->endpoint);
 	if (!err)
 		err = copy_headers(g, cfg);
-	if (!err && g->tls)
-		err = tls_setup(g, cfg);
+	if (!err && g->conn.tls)
+		err = grpc_conn_tls_setup(&g->conn, cfg);
 	if (err) {
 		grpc_destroy(&g->base);
 		return NULL;

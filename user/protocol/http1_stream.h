@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * http1_parser.h - incremental HTTP/1.x message framing for ONE direction of
- * one connection (requests, or responses).
+ * http1_stream.h - incremental HTTP/1.x message framing for ONE direction of
+ * one connection (requests, or responses): where each message starts and
+ * ends. The head of each message is parsed by http1_head.h, the end of its
+ * body found by http1_body.h.
  *
  * Input arrives as syscall-sized pieces of which only a prefix was captured:
  * http1_stream_feed(s, data, captured, total, ...) says "the peer moved
@@ -16,50 +18,25 @@
  * Messages are delivered through callbacks, in order:
  *   on_head(ctx, head)      a complete request or status line plus headers was
  *                           parsed (for a response: also 1xx interim ones).
+ *                           Its slices point into the stream's buffer: valid
+ *                           only during the call.
  *   on_complete(ctx, info)  the message (head and body) ended inside this
  *                           piece; info->framing tells how the end was known.
  * Both receive the index of the message within the piece (0 for the first
  * message that starts in a piece), which matters for pipelining.
  */
-#ifndef KSPAN_HTTP1_PARSER_H
-#define KSPAN_HTTP1_PARSER_H
+#ifndef KSPAN_HTTP1_STREAM_H
+#define KSPAN_HTTP1_STREAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP1_MAX_HEAD_BYTES 8192
+#include "protocol/http1_head.h"
 
 enum http1_stream_kind {
 	HTTP1_STREAM_REQUESTS = 1,
 	HTTP1_STREAM_RESPONSES = 2,
-};
-
-/* A string inside the parser's head buffer; valid only during on_head. */
-struct http1_slice {
-	const char *ptr;
-	size_t len;
-};
-
-struct http1_head {
-	bool is_request;
-	/* Requests. */
-	struct http1_slice method; /* e.g. "GET" */
-	struct http1_slice target; /* request-target as sent, e.g. "/a/b?q=1" */
-	/* Responses. */
-	int status_code; /* 100..599 */
-	/* Both. */
-	int version_minor;		/* 0 or 1 for HTTP/1.0, HTTP/1.1 */
-	struct http1_slice host;	/* Host header value, or empty */
-	struct http1_slice user_agent;	/* User-Agent value, or empty */
-	struct http1_slice traceparent; /* raw header values, or empty */
-	struct http1_slice tracestate;
-	int64_t content_length; /* -1 when absent */
-	bool chunked;		/* Transfer-Encoding: chunked */
-	bool connection_close;	/* Connection: close, or HTTP/1.0 without keep-alive */
-	bool upgrade;		/* 101 response, or CONNECT 2xx: the stream stops being HTTP/1 */
-	bool head_truncated;	/* headers were cut by the capture; fields may be missing */
-	size_t head_bytes;	/* bytes of the start line + headers, when known */
 };
 
 enum http1_framing {
@@ -104,4 +81,4 @@ bool http1_stream_in_message(const struct http1_stream *s);
  * (it will complete at the next message start, or at close). */
 bool http1_stream_framing_lost(const struct http1_stream *s);
 
-#endif /* KSPAN_HTTP1_PARSER_H */
+#endif /* KSPAN_HTTP1_STREAM_H */

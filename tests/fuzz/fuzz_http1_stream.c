@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * fuzz_http1_parser.c - libFuzzer target for user/http1_parser.c.
+ * fuzz_http1_stream.c - libFuzzer target for user/protocol/http1_stream.c
+ * (with http1_head.c and http1_body.c).
  *
  * The input is a sequence of pieces, each [control][size][size payload bytes]
  * (the last payload may be short):
@@ -25,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/http1_parser.h"
+#include "protocol/http1_stream.h"
 
 #define REPEAT_TIMES 40
 
