@@ -207,8 +207,8 @@ LOCKED := tests/with_machine_lock.sh
 integration-tests: $(BUILD)/kspan otel-node-deps $(GRPC_JS)
 	$(Q)$(LOCKED) /usr/bin/python3 tests/integration/run.py
 
-# kspan's probe backends on Debian's 6.1 kernel under QEMU (TCG); the kernel
-# is fetched once into /var/cache/kspan-vm.
+# kspan's probe backends on Debian's 6.1 and 6.12 (bookworm-backports)
+# kernels under QEMU (TCG); each kernel is fetched once into /var/cache/kspan-vm.
 vm-tests: $(BUILD)/kspan-static
 	$(Q)tests/vm/run.sh
 

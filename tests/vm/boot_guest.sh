@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # boot_guest.sh LOG TIMEOUT KERNEL_ARGS... - boots the VM guest once and
-# writes its console to LOG: Debian's 6.1 cloud kernel (fetch_kernel.sh,
-# cached in KSPAN_VM_CACHE, default /var/cache/kspan-vm) under QEMU with TCG
+# writes its console to LOG: a Debian cloud kernel of the series
+# KSPAN_VM_KERNEL (6.1, the default, or 6.12: fetch_kernel.sh, cached in
+# KSPAN_VM_CACHE, default /var/cache/kspan-vm) under QEMU with TCG
 # (no KVM needed), with the initramfs of make_initramfs.sh. KERNEL_ARGS reach
 # guest_init.sh (kspan_backends=..., kspan_mode=...). A guest that hangs is
 # killed after TIMEOUT seconds. Exit: qemu's (124: timed out). Each run uses
@@ -14,7 +15,7 @@ log=$1 limit=$2
 shift 2
 cache=${KSPAN_VM_CACHE:-/var/cache/kspan-vm}
 
-kernel=$(tests/vm/fetch_kernel.sh "$cache") || exit 1
+kernel=$(tests/vm/fetch_kernel.sh "$cache" "${KSPAN_VM_KERNEL:-6.1}") || exit 1
 work=$(mktemp -d /tmp/kspan-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 tests/vm/make_initramfs.sh "$work" || exit 1

@@ -1,9 +1,20 @@
 #!/usr/bin/python3
-"""check_spans.py - the verdict of the VM test (run.sh) on the guest's console.
+"""check_spans.py - the verdict of the VM test (run.sh) on the guests' consoles.
 
-For each backend the guest ran (guest_init.sh prints kspan's stderr, stdout,
-the headers vm_echo echoed and kspan's exit code between
-VM-BEGIN/VM-END/VM-EXIT markers), four tests:
+  check_spans.py --backends B1,B2,... --kernel SERIES=CONSOLE_LOG [--kernel ...]
+
+One console log per guest kernel (SERIES: 6.1, 6.12). For each kernel, one
+test:
+
+  kernel   the guest printed one `VM-KERNEL <uname -r>` line, and that
+           release is of the series (6.12.* for 6.12), so a guest that booted
+           the wrong kernel cannot pass; and its kernel did not crash (no
+           Oops, BUG or panic on the console);
+
+and for each backend the guest ran (guest_init.sh prints kspan's stderr, stdout,
+the headers vm_echo echoed, what `vm_client --single` and `vm_client
+--fionread` printed and kspan's exit code between VM-BEGIN/VM-END/VM-EXIT
+markers), six tests, named vm.<series>/<backend>.<test>:
 
   startup  the one `kspan: backend ...` line names the backend (forced), or
            fentry for auto: this kernel allows everything;
@@ -18,10 +29,21 @@ VM-BEGIN/VM-END/VM-EXIT markers), four tests:
            sent to vm_echo reached it with one traceparent, whose
            trace is the one of that request's CLIENT and SERVER spans, the
            SERVER span is the CLIENT span's child, and kspan counted every
-           insertion and no failure.
+           insertion and no failure (the one-iovec requests below are
+           counted by what vm_echo saw, and judged by iov1);
+  iov1     a request written with ONE iovec, by writev and by sendmsg (an
+           ITER_UBUF iterator since 6.4, like write()'s): vm_echo got one
+           inserted traceparent, whose trace is the one of that request's
+           CLIENT and SERVER spans, the SERVER span the CLIENT span's child;
+  fionread vm_client read the whole answer of a request on a socket kspan
+           holds in its sockhash (header insertion). The ioctl(FIONREAD) value
+           it saw with the answer pending is REPORTED, not asserted: kernels
+           with the sockhash FIONREAD regression (commit 929e30f93125;
+           6.6.128+, 6.12.75+, 6.18.14+) report 0 there.
 
 A backend whose markers are missing (the guest hung, crashed or timed out)
-fails all three. Prints one line per test and `vm: N passed, M failed`.
+fails all of them. Prints one line per test and, over every kernel,
+`vm: N passed, M failed`.
 """
 
 import argparse
@@ -38,9 +60,18 @@ REQUESTS = {
     "/io-sendto.html": (200, "vm_client", "busybox"),
     "/io-sendmsg.html": (200, "vm_client", "busybox"),
     "/echo": (200, "busybox", "vm_echo"),
+    "/echo-writev1": (200, "vm_client", "vm_echo"),
+    "/echo-sendmsg1": (200, "vm_client", "vm_echo"),
+    "/fionread": (200, "vm_client", "vm_echo"),
 }
-# Every request above but the one that carries its own traceparent.
-WANT_INJECTED = len(REQUESTS) - 1
+# vm_client --single's requests (one iovec): judged by the iov1 test.
+SINGLE_IOVEC = {"writev1": "/echo-writev1", "sendmsg1": "/echo-sendmsg1"}
+# Every request above but the one that carries its own traceparent and the
+# one-iovec ones.
+WANT_INJECTED = len(REQUESTS) - 1 - len(SINGLE_IOVEC)
+# The guest's `uname -r` for each kernel series.
+KERNEL_RELEASE = {"6.1": r"6\.1\.0-\d+-cloud-amd64",
+                  "6.12": r"6\.12\.\d+\+deb12(\.\d+)?-cloud-amd64"}
 COUNTERS_THAT_MUST_BE_ZERO = ("kernel_ringbuf_drops", "kernel_capture_faults",
                               "kernel_inflight_full", "kernel_conn_table_full",
                               "http_parse_errors", "conn_event_gaps")
@@ -51,16 +82,16 @@ SPAN_RE = re.compile(r"^(\s+)(SERVER|CLIENT)\s+(\S+) (\S+)\s+(\S+)\s+(\d{3}|ERR)
 
 
 def sections(lines):
-    """{(backend, 'stderr'|'stdout'): [lines]}, {backend: exit code}"""
+    """{(backend, 'stderr'|'stdout'|...): [lines]}, {backend: exit code}"""
     out, exits, cur = {}, {}, None
     for ln in lines:
         ln = ln.rstrip("\r\n").replace("\r", "")
-        m = re.match(r"^VM-BEGIN (\S+) (stderr|stdout|echo)$", ln)
+        m = re.match(r"^VM-BEGIN (\S+) (stderr|stdout|echo|single|fionread)$", ln)
         if m:
             cur = (m.group(1), m.group(2))
             out[cur] = []
             continue
-        if re.match(r"^VM-END \S+ (stderr|stdout|echo)$", ln):
+        if re.match(r"^VM-END \S+ (stderr|stdout|echo|single|fionread)$", ln):
             cur = None
             continue
         m = re.match(r"^VM-EXIT (\S+) (\d+)$", ln)
@@ -154,61 +185,178 @@ def check_spans(backend, stdout):
     return "; ".join(problems) if problems else None
 
 
-def check_inject(backend, stdout, echo, stderr):
-    problems = []
-    sent = [ln for ln in echo if ln.lower().startswith("traceparent:")]
-    m = re.match(r"^traceparent: 00-([0-9a-f]{32})-([0-9a-f]{16})-01$",
-                 sent[0] if len(sent) == 1 else "")
+TRACEPARENT_RE = re.compile(r"^traceparent: 00-([0-9a-f]{32})-([0-9a-f]{16})-01$", re.I)
+
+
+def inserted_problems(path, received, spans):
+    """What is wrong with the traceparent kspan inserted into the request
+    for `path`, `received` being the traceparent lines vm_echo got; [] if
+    nothing."""
+    m = TRACEPARENT_RE.match(received[0] if len(received) == 1 else "")
     if not m:
-        return "want one inserted traceparent at the echo server, it got %r" % echo
-    mine = [s for s in parse_spans(stdout) if s["path"] == "/echo"]
+        return ["%s: want one inserted traceparent at the echo server, it got %r"
+                % (path, received)]
+    problems = []
+    mine = [s for s in spans if s["path"] == path]
     cli = [s for s in mine if s["kind"] == "CLIENT"]
     srv = [s for s in mine if s["kind"] == "SERVER"]
     if len(cli) != 1 or len(srv) != 1:
-        return "want 1 CLIENT and 1 SERVER span for /echo, got %r" % mine
-    if (cli[0]["trace"], srv[0]["trace"]) != (m.group(1),) * 2:
-        problems.append("/echo spans in traces %s/%s, the inserted traceparent in %s"
-                        % (cli[0]["trace"], srv[0]["trace"], m.group(1)))
+        return ["%s: want 1 CLIENT and 1 SERVER span, got %r" % (path, mine)]
+    if (cli[0]["trace"], srv[0]["trace"]) != (m.group(1).lower(),) * 2:
+        problems.append("%s spans in traces %s/%s, the inserted traceparent in %s"
+                        % (path, cli[0]["trace"], srv[0]["trace"], m.group(1)))
     if srv[0]["depth"] != cli[0]["depth"] + 2:
-        problems.append("/echo SERVER span is not the CLIENT span's child: %r" % mine)
+        problems.append("%s SERVER span is not the CLIENT span's child: %r" % (path, mine))
+    return problems
+
+
+def single_iovec_received(single):
+    """{call: [traceparent lines vm_echo got]} from vm_client --single."""
+    got = {}
+    for ln in single:
+        m = re.match(r"^vm_client: (\S+) (\S+)(.*)$", ln)
+        if m and m.group(1) in SINGLE_IOVEC:
+            got[m.group(1)] = re.findall(r"traceparent: \S+", m.group(3), re.I)
+    return got
+
+
+def check_inject(backend, stdout, echo, stderr, single):
+    sent = [ln for ln in echo if ln.lower().startswith("traceparent:")]
+    if len(sent) != 1 or not TRACEPARENT_RE.match(sent[0]):
+        return "want one inserted traceparent at the echo server, it got %r" % echo
+    problems = inserted_problems("/echo", sent, parse_spans(stdout))
+    # the one-iovec requests: as many insertions as vm_echo saw (iov1 judges)
+    single_seen = sum(1 for tp in single_iovec_received(single).values() if len(tp) == 1)
     values = exit_counters(stderr) or {}
-    want = {"traceparent_injected": str(WANT_INJECTED), "traceparent_inject_skipped": "0",
-            "traceparent_inject_failed": "0"}
+    want = {"traceparent_injected": str(WANT_INJECTED + single_seen),
+            "traceparent_inject_skipped": "0", "traceparent_inject_failed": "0"}
     got = {k: values.get(k) for k in want}
     if got != want:
         problems.append("counters %r, want %r" % (got, want))
     return "; ".join(problems) if problems else None
 
 
+def check_iov1(backend, stdout, single):
+    received = single_iovec_received(single)
+    spans = parse_spans(stdout)
+    problems = []
+    for call, path in SINGLE_IOVEC.items():
+        if call not in received:
+            problems.append("%s: vm_client printed nothing (%r)" % (call, single))
+            continue
+        problems += ["%s: %s" % (call, p) for p in inserted_problems(path, received[call], spans)]
+    return "; ".join(problems) if problems else None
+
+
+def fionread_seen(fionread):
+    """(poll, pending, read) from vm_client --fionread, or None."""
+    for ln in fionread:
+        m = re.match(r"^vm_client: fionread poll=(\S+) pending=(-?\d+) read=(\d+)$", ln)
+        if m:
+            return m.group(1), int(m.group(2)), int(m.group(3))
+    return None
+
+
+def check_fionread(backend, fionread):
+    seen = fionread_seen(fionread)
+    if seen is None:
+        return "vm_client --fionread printed %r" % fionread
+    poll, pending, got = seen
+    if got == 0:
+        return "the client read nothing of its answer (poll=%s pending=%d)" % (poll, pending)
+    return None
+
+
+def fionread_note(fionread):
+    seen = fionread_seen(fionread)
+    if seen is None:
+        return ""
+    poll, pending, got = seen
+    if pending == got:
+        verdict = "as it should"
+    elif pending == 0:
+        verdict = "FIONREAD REGRESSION (commit 929e30f93125): 0 for a socket in the sockhash"
+    else:
+        verdict = "FIONREAD differs from what was read"
+    return " (reported, not asserted: FIONREAD %d with %d bytes pending, poll %s: %s)" % (
+        pending, got, poll, verdict)
+
+
+KERNEL_CRASH_RE = re.compile(r"\] (Oops: |BUG: |kernel BUG at |Kernel panic - |"
+                             r"general protection fault)")
+
+
+def release_of(lines):
+    """The releases the guest's `VM-KERNEL <uname -r>` lines name (the
+    console may put terminal escapes before the marker)."""
+    return [m.group(1) for m in (re.search(r"VM-KERNEL (\S+)", ln) for ln in lines) if m]
+
+
+def check_kernel(series, lines):
+    releases = release_of(lines)
+    if len(releases) != 1:
+        return "want one VM-KERNEL line from the guest, got %r" % releases
+    want = KERNEL_RELEASE.get(series)
+    if want is None:
+        return "unknown kernel series %s (want one of %s)" % (series, ", ".join(KERNEL_RELEASE))
+    if not re.fullmatch(want, releases[0]):
+        return "the guest runs %s, not a %s kernel" % (releases[0], series)
+    crashes = [ln.strip() for ln in lines if KERNEL_CRASH_RE.search(ln)]
+    if crashes:
+        return "the guest kernel crashed: %s" % " | ".join(crashes[:3])
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", required=True)
-    ap.add_argument("console_log")
+    ap.add_argument("--kernel", action="append", required=True, metavar="SERIES=LOG",
+                    help="a guest kernel series and its console log (repeatable)")
     a = ap.parse_args()
-    with open(a.console_log, "rb") as f:
-        lines = f.read().decode("utf-8", "replace").splitlines()
-    out, exits = sections(lines)
     passed = failed = 0
-    for b in a.backends.split(","):
-        failed_before = failed
-        stderr, stdout = out.get((b, "stderr")), out.get((b, "stdout"))
-        echo = out.get((b, "echo"), [])
-        for name, check in (("startup", lambda: check_startup(b, stderr)),
-                            ("exit", lambda: check_exit(b, stderr, exits[b])),
-                            ("spans", lambda: check_spans(b, stdout)),
-                            ("inject", lambda: check_inject(b, stdout, echo, stderr))):
-            if stderr is None or stdout is None or b not in exits:
-                why = "no output from the guest for this backend (hung, crashed or timed out)"
-            else:
-                why = check()
-            if why:
-                failed += 1
-                print("  FAIL  vm.%s.%s: %s" % (b, name, why))
-            else:
-                passed += 1
-                print("  ok    vm.%s.%s" % (b, name))
-        if failed > failed_before and stderr is not None:
-            print("\n".join("        " + ln for ln in stderr + (stdout or [])))
+
+    def verdict(name, why, note=""):
+        nonlocal passed, failed
+        if why:
+            failed += 1
+            print("  FAIL  vm.%s: %s" % (name, why))
+        else:
+            passed += 1
+            print("  ok    vm.%s%s" % (name, note))
+
+    for spec in a.kernel:
+        series, _, log = spec.partition("=")
+        try:
+            with open(log, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError as e:
+            lines = []
+            print("  (%s: %s)" % (series, e))
+        releases = release_of(lines)
+        verdict("%s/kernel" % series, check_kernel(series, lines),
+                " (%s)" % releases[0] if releases else "")
+        out, exits = sections(lines)
+        for b in a.backends.split(","):
+            failed_before = failed
+            stderr, stdout = out.get((b, "stderr")), out.get((b, "stdout"))
+            echo = out.get((b, "echo"), [])
+            single, fion = out.get((b, "single"), []), out.get((b, "fionread"), [])
+            for name, check in (
+                    ("startup", lambda: check_startup(b, stderr)),
+                    ("exit", lambda: check_exit(b, stderr, exits[b])),
+                    ("spans", lambda: check_spans(b, stdout)),
+                    ("inject", lambda: check_inject(b, stdout, echo, stderr, single)),
+                    ("iov1", lambda: check_iov1(b, stdout, single)),
+                    ("fionread", lambda: check_fionread(b, fion))):
+                if stderr is None or stdout is None or b not in exits:
+                    why = "no output from the guest for this backend (hung, crashed or timed out)"
+                else:
+                    why = check()
+                verdict("%s/%s.%s" % (series, b, name), why,
+                        fionread_note(fion) if name == "fionread" else "")
+            if failed > failed_before and stderr is not None:
+                print("\n".join("        " + ln for ln in
+                                 stderr + (stdout or []) + single + fion))
     print("vm: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -6,9 +6,11 @@
 # once per probe backend named on the kernel command line
 # (kspan_backends=a,b,...), starts kspan-static, makes requests (busybox
 # wget, vm_client for each pair of socket system calls, and wget to the echo
-# server, whose answer shows the traceparent kspan inserted), stops kspan
-# with SIGINT and prints its stdout, stderr, the echoed headers and its exit
-# code between markers. The host (check_spans.py) decides pass or fail. tracefs is left
+# server, whose answer shows the traceparent kspan inserted; vm_client
+# --single: one-iovec writev and sendmsg to the echo server; vm_client
+# --fionread: FIONREAD on a client socket with its answer pending), stops kspan
+# with SIGINT and prints its stdout, stderr, the echoed headers, what the two
+# vm_client runs printed and its exit code between markers. The host (check_spans.py) decides pass or fail. tracefs is left
 # unmounted: the tracepoint backend must mount it itself.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -51,6 +53,8 @@ run_backend() {
 		wget -q -O /dev/null http://127.0.0.1:$PORT/missing.html
 		/vm_client 127.0.0.1 $PORT
 		wget -q -O /tmp/$b.echo http://127.0.0.1:$ECHO_PORT/echo
+		/vm_client --single 127.0.0.1 $ECHO_PORT >/tmp/$b.single
+		/vm_client --fionread 127.0.0.1 $ECHO_PORT >/tmp/$b.fionread
 		# the console exporter prints a trace after a second of quiet
 		sleep 3
 	fi
@@ -66,6 +70,12 @@ run_backend() {
 	echo "VM-BEGIN $b echo"
 	cat /tmp/$b.echo 2>/dev/null
 	echo "VM-END $b echo"
+	echo "VM-BEGIN $b single"
+	cat /tmp/$b.single 2>/dev/null
+	echo "VM-END $b single"
+	echo "VM-BEGIN $b fionread"
+	cat /tmp/$b.fionread 2>/dev/null
+	echo "VM-END $b fionread"
 	echo "VM-EXIT $b $rc"
 }
 

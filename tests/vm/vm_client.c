@@ -8,14 +8,34 @@
  * message across iovecs. Linked statically: it runs in the VM test's guest.
  *
  *   vm_client HOST PORT     prints "vm_client: <pair> <status>" per request
+ *
+ * Against vm_echo (which answers with the request's header block):
+ *
+ *   vm_client --single HOST PORT
+ *       a writev and a sendmsg whose request is ONE iovec (/echo-writev1,
+ *       /echo-sendmsg1), without a traceparent: since 6.4 the kernel turns a
+ *       one-segment iovec into an ITER_UBUF iterator, like write()'s. Prints
+ *       "vm_client: <call> <status> <traceparent header lines the server got>".
+ *   vm_client --fionread HOST PORT
+ *       one request (/fionread) with write(); once the whole answer has
+ *       arrived, ioctl(FIONREAD) on the client socket, then reads it. Prints
+ *       "vm_client: fionread poll=ready|timeout pending=<FIONREAD> read=<bytes>":
+ *       pending is 0 instead of the answer's size on kernels with the
+ *       sockhash FIONREAD regression (commit 929e30f93125: 6.6.128+,
+ *       6.12.75+, 6.18.14+) when kspan holds the socket in its sockhash.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TRACEPARENT "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -74,10 +94,98 @@ static ssize_t receive(int fd, enum pair p, char *buf, size_t len)
 	}
 }
 
+/* Reads until EOF (at most len - 1 bytes), waiting at most ~3 s in all for
+ * bytes that do not come; NUL-terminates. */
+static size_t read_answer(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	for (int idle = 0; got < len - 1 && idle < 30;) {
+		ssize_t n = recv(fd, buf + got, len - 1 - got, MSG_DONTWAIT);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			break;
+		poll(&p, 1, 100);
+		idle++;
+	}
+	buf[got] = 0;
+	return got;
+}
+
+/* --single: one-iovec writev and sendmsg; shows the traceparent vm_echo got. */
+static int single_iovec(const char *host, int port)
+{
+	static const char *const calls[] = {"writev1", "sendmsg1"};
+
+	for (int i = 0; i < 2; i++) {
+		char req[512], resp[4096];
+		struct iovec iov;
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+		int fd = connect_to(host, port);
+		ssize_t n;
+
+		snprintf(req, sizeof(req),
+			 "GET /echo-%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", calls[i],
+			 host);
+		iov.iov_base = req;
+		iov.iov_len = strlen(req);
+		n = i == 0 ? writev(fd, &iov, 1) : sendmsg(fd, &msg, 0);
+		if (n < 0) {
+			perror("vm_client: send");
+			return 1;
+		}
+		read_answer(fd, resp, sizeof(resp));
+		close(fd);
+		printf("vm_client: %s %.3s", calls[i], strlen(resp) > 12 ? resp + 9 : "---");
+		for (char *line = strtok(resp, "\r\n"); line; line = strtok(NULL, "\r\n"))
+			if (!strncasecmp(line, "traceparent:", 12))
+				printf(" %s", line);
+		printf("\n");
+	}
+	return 0;
+}
+
+/* --fionread: FIONREAD on a client socket with the whole answer pending. */
+static int fionread(const char *host, int port)
+{
+	char req[512], resp[4096];
+	int fd = connect_to(host, port), pending = -1;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct timespec settle = {.tv_sec = 0, .tv_nsec = 300 * 1000 * 1000};
+	int ready;
+	size_t got;
+
+	snprintf(req, sizeof(req), "GET /fionread HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+		 host);
+	if (write(fd, req, strlen(req)) < 0) {
+		perror("vm_client: write");
+		return 1;
+	}
+	ready = poll(&p, 1, 3000);
+	/* vm_echo writes its head and body, then closes: let all of it arrive */
+	nanosleep(&settle, NULL);
+	if (ioctl(fd, FIONREAD, &pending))
+		perror("vm_client: ioctl(FIONREAD)");
+	got = read_answer(fd, resp, sizeof(resp));
+	close(fd);
+	printf("vm_client: fionread poll=%s pending=%d read=%zu\n", ready > 0 ? "ready" : "timeout",
+	       pending, got);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "--single"))
+		return single_iovec(argv[2], atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "--fionread"))
+		return fionread(argv[2], atoi(argv[3]));
 	if (argc != 3) {
-		fprintf(stderr, "usage: vm_client HOST PORT\n");
+		fprintf(stderr, "usage: vm_client [--single|--fionread] HOST PORT\n");
 		return 2;
 	}
 	for (int p = 0; p < PAIR_COUNT; p++) {
