@@ -50,7 +50,7 @@ TEST_CFLAGS := $(USER_CFLAGS) -Itests/unit
 USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lm -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
-	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH)
+	-Wno-unused-function -Ibpf -Iinclude -Ivmlinux/$(ARCH)
 
 # OTLP protocol files, written from the OpenTelemetry protocol specification.
 PROTO_DIR := user/export/otlp/proto

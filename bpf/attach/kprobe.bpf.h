@@ -12,7 +12,7 @@
 #ifndef KSPAN_BACKEND_KPROBE_BPF_H
 #define KSPAN_BACKEND_KPROBE_BPF_H
 
-#include "socket_probes.bpf.h"
+#include "attach/socket_probes.bpf.h"
 
 /* The attach macros give every program a ctx that it may not use. */
 #pragma clang diagnostic push

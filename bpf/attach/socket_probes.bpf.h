@@ -19,7 +19,7 @@
 #ifndef KSPAN_SOCKET_PROBES_BPF_H
 #define KSPAN_SOCKET_PROBES_BPF_H
 
-#include "syscall_probes.bpf.h"
+#include "attach/syscall_probes.bpf.h"
 
 /* Before 6.4 the user iovec pointer of an iov_iter was called `iov`; commit
  * de4f5fed3f23 ("iov_iter: add iter_iovec() helper") renamed it `__iov`. */

@@ -7,7 +7,7 @@
 #ifndef KSPAN_SYSCALL_PROBES_BPF_H
 #define KSPAN_SYSCALL_PROBES_BPF_H
 
-#include "data_capture.bpf.h"
+#include "capture/copy.bpf.h"
 
 #define KSPAN_MSG_PEEK	  2
 #define KSPAN_EINPROGRESS 115

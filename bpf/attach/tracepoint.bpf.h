@@ -1,29 +1,14 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * kspan.bpf.c - the kernel side of kspan.
- *
- * Three attach front-ends share the probe bodies; the loader picks one at
- * run time and loads only its programs (by section prefix):
- *   - syscall tracepoints, below (every kernel with CONFIG_FTRACE_SYSCALLS,
- *     including those without kprobes): syscall_probes.bpf.h;
- *   - kprobes on the kernel's TCP functions: backend_kprobe.bpf.h;
- *   - fentry/fexit on the same functions: backend_fentry.bpf.h.
- * Programs of other section types are loaded with every backend. Each
- * program only unpacks its arguments and calls a body. Program names:
- * kspan_<attach>_<target>.
+ * tracepoint.bpf.h - the syscall tracepoint front-end (every kernel with
+ * CONFIG_FTRACE_SYSCALLS, including those without kprobes): each program
+ * unpacks its syscall's arguments and calls syscall_probes.bpf.h. Loaded
+ * only when the loader picks this backend (section prefix tracepoint/).
  */
-#include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
+#ifndef KSPAN_TRACEPOINT_BPF_H
+#define KSPAN_TRACEPOINT_BPF_H
 
-#include "header_injection.bpf.h"
-#include "backend_fentry.bpf.h"
-#include "backend_kprobe.bpf.h"
-#include "syscall_probes.bpf.h"
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+#include "attach/syscall_probes.bpf.h"
 
 #define ENTER_ARG(ctx, n) ((struct trace_event_raw_sys_enter *)(ctx))->args[n]
 #define EXIT_RET(ctx)	  ((struct trace_event_raw_sys_exit *)(ctx))->ret
@@ -201,3 +186,5 @@ int kspan_btf_sched_process_fork(__u64 *ctx)
 	thread__created(BPF_CORE_READ(parent, pid), BPF_CORE_READ(child, pid));
 	return 0;
 }
+
+#endif /* KSPAN_TRACEPOINT_BPF_H */

@@ -3,7 +3,7 @@
 #ifndef KSPAN_COUNTERS_BPF_H
 #define KSPAN_COUNTERS_BPF_H
 
-#include "maps.bpf.h"
+#include "base/maps.bpf.h"
 
 static __always_inline void counter__inc(__u32 which)
 {

@@ -7,12 +7,12 @@
 #ifndef KSPAN_DATA_CAPTURE_BPF_H
 #define KSPAN_DATA_CAPTURE_BPF_H
 
-#include "conn_tracking.bpf.h"
+#include "base/conn_tracking.bpf.h"
 #include "http1_detect.h"
 #include "http1_request_shape.h"
 #include "http2_detect.h"
-#include "process_info.bpf.h"
-#include "trace_propagation.bpf.h"
+#include "base/process_info.bpf.h"
+#include "propagation/trace_context.bpf.h"
 #include "w3c_traceparent.h"
 
 /* Internal syscall kinds that never reach the ABI. */
@@ -313,8 +313,8 @@ static __always_inline void data__fill_event(struct data_scratch *s, const struc
 	s->ev.syscall = in->syscall;
 }
 
-#include "http2_capture.bpf.h"
-#include "http2_tx.bpf.h"
+#include "capture/http2_capture.bpf.h"
+#include "propagation/http2_tx.bpf.h"
 
 /* A read or write of `bytes` bytes completed on a traced socket. */
 static __always_inline void data__handle(const struct inflight_syscall *in, __u32 bytes)

@@ -15,7 +15,7 @@
 #ifndef KSPAN_HTTP2_CAPTURE_BPF_H
 #define KSPAN_HTTP2_CAPTURE_BPF_H
 
-#include "http2_tx_plan.bpf.h"
+#include "propagation/http2_tx_plan.bpf.h"
 
 #define H2_MAX_CHUNKS (KSPAN_H2_CAPTURE_MAX / KSPAN_CAPTURE_MAX)
 

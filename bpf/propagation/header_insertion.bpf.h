@@ -28,9 +28,9 @@
 #ifndef KSPAN_HEADER_INJECTION_BPF_H
 #define KSPAN_HEADER_INJECTION_BPF_H
 
-#include "conn_tracking.bpf.h"
-#include "http2_tx_plan.bpf.h"
-#include "trace_propagation.bpf.h"
+#include "base/conn_tracking.bpf.h"
+#include "propagation/http2_tx_plan.bpf.h"
+#include "propagation/trace_context.bpf.h"
 
 #define KSPAN_SK_PASS 1
 #define KSPAN_SK_DROP 0

@@ -26,7 +26,7 @@
 #define KSPAN_HTTP2_TX_BPF_H
 
 #include "hpack_traceparent.h"
-#include "http2_tx_plan.bpf.h"
+#include "propagation/http2_tx_plan.bpf.h"
 
 /* Frames walked per write; a write with more loses the connection's cursor. */
 #define H2_TX_WALK_FRAMES 512

@@ -9,7 +9,7 @@
 #ifndef KSPAN_HTTP2_TX_PLAN_BPF_H
 #define KSPAN_HTTP2_TX_PLAN_BPF_H
 
-#include "conn_tracking.bpf.h"
+#include "base/conn_tracking.bpf.h"
 
 /* Request streams one write can start with a kernel-decided context; more
  * are left to userspace (counted). gRPC clients put the HEADERS frames of

@@ -23,7 +23,7 @@
 #ifndef KSPAN_TRACE_PROPAGATION_BPF_H
 #define KSPAN_TRACE_PROPAGATION_BPF_H
 
-#include "conn_tracking.bpf.h"
+#include "base/conn_tracking.bpf.h"
 
 /* The SERVER request a thread serves. */
 struct thread_request {

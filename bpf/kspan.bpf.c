@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kspan.bpf.c - the kernel side of kspan: one object, every program.
+ *
+ * Three attach front-ends share the probe bodies; the loader picks one at
+ * run time and loads only its programs (by section prefix):
+ *   - syscall tracepoints (every kernel with CONFIG_FTRACE_SYSCALLS,
+ *     including those without kprobes): attach/tracepoint.bpf.h;
+ *   - kprobes on the kernel's TCP functions: attach/kprobe.bpf.h;
+ *   - fentry/fexit on the same functions: attach/fentry.bpf.h.
+ * Programs of other section types are loaded with every backend. Each
+ * program only unpacks its arguments and calls a body. Program names:
+ * kspan_<attach>_<target>. The levels of bpf/ are described in bpf/README.md.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "propagation/header_insertion.bpf.h"
+#include "attach/fentry.bpf.h"
+#include "attach/kprobe.bpf.h"
+#include "attach/tracepoint.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
