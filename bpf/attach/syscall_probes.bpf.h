@@ -7,6 +7,7 @@
 #ifndef KSPAN_SYSCALL_PROBES_BPF_H
 #define KSPAN_SYSCALL_PROBES_BPF_H
 
+#include "base/core_fixes.bpf.h"
 #include "capture/copy.bpf.h"
 
 #define KSPAN_MSG_PEEK	  2

@@ -3,6 +3,7 @@
 #ifndef KSPAN_COUNTERS_BPF_H
 #define KSPAN_COUNTERS_BPF_H
 
+#include "base/config.bpf.h"
 #include "base/maps.bpf.h"
 
 static __always_inline void counter__inc(__u32 which)
@@ -13,8 +14,8 @@ static __always_inline void counter__inc(__u32 which)
 		*v += 1; /* per-CPU slot: no other writer */
 }
 
-/* bpf_ringbuf_output() that counts what it could not send. Wake-ups are batched:
- * the reader is woken only when wakeup_data_bytes are waiting. */
+/* Wake-ups are batched: the reader is woken only when wakeup_data_bytes are
+ * waiting. */
 static __always_inline __u64 ringbuf__wakeup_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_data_bytes
@@ -22,6 +23,7 @@ static __always_inline __u64 ringbuf__wakeup_flags(void)
 		   : BPF_RB_NO_WAKEUP;
 }
 
+/* bpf_ringbuf_output() that counts what it could not send. */
 static __always_inline int ringbuf__send(void *data, __u64 size)
 {
 	int err = bpf_ringbuf_output(&events, data, size, ringbuf__wakeup_flags());
