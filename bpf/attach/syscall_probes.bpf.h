@@ -7,8 +7,15 @@
 #ifndef KSPAN_SYSCALL_PROBES_BPF_H
 #define KSPAN_SYSCALL_PROBES_BPF_H
 
+#include "attach/data_path.bpf.h"
+#include "base/conn_tracking.bpf.h"
 #include "base/core_fixes.bpf.h"
-#include "capture/copy.bpf.h"
+#include "propagation/http1_tx.bpf.h"
+#include "propagation/http2_tx.bpf.h"
+
+/* Internal syscall kinds that never reach the ABI. */
+#define INFLIGHT_CONNECT      100
+#define INFLIGHT_SELF_CONNECT 101
 
 #define KSPAN_MSG_PEEK	  2
 #define KSPAN_EINPROGRESS 115

@@ -25,8 +25,12 @@
 #ifndef KSPAN_HTTP2_TX_BPF_H
 #define KSPAN_HTTP2_TX_BPF_H
 
+#include "base/conn_tracking.bpf.h"
+#include "capture/copy.bpf.h"
 #include "hpack_traceparent.h"
+#include "http2_detect.h"
 #include "propagation/http2_tx_plan.bpf.h"
+#include "propagation/trace_context.bpf.h"
 
 /* Frames walked per write; a write with more loses the connection's cursor. */
 #define H2_TX_WALK_FRAMES 512
@@ -41,47 +45,6 @@ enum h2_tx_follow {
 	H2_TX_FOLLOWING = 1, /* every byte written since the preface was walked */
 	H2_TX_LOST = 2,	     /* given up (counted once) */
 };
-
-/* Moves the cursor `n` bytes on without copying; returns the bytes passed
- * (fewer when the iovecs ended or the step bound was reached), -1 on a
- * fault. */
-__noinline int kspan_h2_skip(__u64 buf, __u32 iovcnt, struct h2_cursor *cur, __u32 n)
-{
-	bool iov_kernel = iovcnt & CAPTURE_IOV_KERNEL;
-	__u32 done = 0;
-
-	if (!cur)
-		return -1;
-	iovcnt &= ~CAPTURE_IOV_KERNEL;
-	if (iovcnt == 0) {
-		cur->off += n;
-		return (int)n;
-	}
-	for (__u32 i = 0; i < H2_IOV_STEPS && cur->idx < iovcnt && done < n; i++) {
-		void *entry = (void *)(buf + (__u64)cur->idx * sizeof(struct iovec));
-		struct iovec iov;
-		__u64 left;
-		long err;
-
-		if (iov_kernel)
-			err = bpf_probe_read_kernel(&iov, sizeof(iov), entry);
-		else
-			err = bpf_probe_read_user(&iov, sizeof(iov), entry);
-		if (err)
-			return -1;
-		if (cur->off >= iov.iov_len) {
-			cur->idx++;
-			cur->off = 0;
-			continue;
-		}
-		left = iov.iov_len - cur->off;
-		if (left > n - done)
-			left = n - done;
-		cur->off += (__u32)left;
-		done += (__u32)left;
-	}
-	return (int)done;
-}
 
 /* The walk stopped short of `want` bytes: the write's end, or a bound? */
 static __always_inline bool h2_walk__at_end(const struct h2_tx_plan *p)

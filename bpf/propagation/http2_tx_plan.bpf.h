@@ -9,7 +9,8 @@
 #ifndef KSPAN_HTTP2_TX_PLAN_BPF_H
 #define KSPAN_HTTP2_TX_PLAN_BPF_H
 
-#include "base/conn_tracking.bpf.h"
+#include "base/maps.bpf.h"
+#include "capture/copy.bpf.h"
 
 /* Request streams one write can start with a kernel-decided context; more
  * are left to userspace (counted). gRPC clients put the HEADERS frames of
@@ -46,13 +47,6 @@ struct h2_tx_stream {
 	__u8 failed;	  /* push/pull failed (KSPAN_CNT_INJECT_FAILED) */
 	__u8 _pad[4];
 	struct kspan_trace_ctx ctx; /* KSPAN_CTX_F_VALID when decided */
-};
-
-/* Where the walk is in the write's bytes: iovec entry `idx`, `off` bytes into
- * it (or `off` bytes into a plain buffer). */
-struct h2_cursor {
-	__u32 idx;
-	__u32 off;
 };
 
 enum h2_walk_state {

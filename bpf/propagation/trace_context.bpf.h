@@ -24,6 +24,8 @@
 #define KSPAN_TRACE_PROPAGATION_BPF_H
 
 #include "base/conn_tracking.bpf.h"
+#include "http1_detect.h"
+#include "w3c_traceparent.h"
 
 /* The SERVER request a thread serves. */
 struct thread_request {
@@ -264,6 +266,69 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
 	ctx->trace_flags = v->trace_flags;
 	ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 	bpf_map_delete_elem(&peer_requests, &k);
+}
+
+/*
+ * The trace context of a request that starts in this payload: the one its
+ * `traceparent` header carries when valid (a server receiving a traced
+ * request, or a client whose own instrumentation already propagates), else a
+ * new random trace. The span id is always new.
+ */
+__noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
+{
+	struct kspan_trace_ctx *ctx;
+	struct w3c_trace_context tc = {};
+	__u32 off = 0, len = 0;
+
+	if (!s)
+		return 0;
+	ctx = &s->ev.ctx;
+	if (captured > KSPAN_CAPTURE_MAX)
+		captured = KSPAN_CAPTURE_MAX;
+
+	ctx->flags = KSPAN_CTX_F_VALID;
+	random__fill(ctx->span_id, 2);
+	if (!(ctx->span_id[0] | ctx->span_id[7]))
+		ctx->span_id[7] = 1;
+	if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "traceparent", 11, &off,
+			      &len) == 0) {
+		/* Present, even if invalid: a request that names its own
+		 * context is never given a second traceparent. */
+		ctx->flags |= KSPAN_CTX_F_HAS_HEADER;
+		if (w3c_traceparent_parse(s->payload, off, len, &tc))
+			goto new_trace;
+		__builtin_memcpy(ctx->trace_id, tc.trace_id, 16);
+		__builtin_memcpy(ctx->parent_span_id, tc.parent_id, 8);
+		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
+		ctx->trace_flags = tc.trace_flags & 1;
+		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10,
+				      &off, &len) == 0)
+			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
+		return 0;
+	}
+new_trace:
+	random__fill(ctx->trace_id, 4);
+	if (!(ctx->trace_id[0] | ctx->trace_id[15]))
+		ctx->trace_id[15] = 1;
+	ctx->trace_flags = 1; /* a new trace is sampled; userspace samplers decide later */
+	return 0;
+}
+
+/* A SERVER request began: keep its tracestate (when its traceparent was
+ * valid, W3C 3.3) for the CLIENT requests the thread sends while serving it. */
+static __always_inline void data__remember_tracestate(struct data_scratch *s, __u32 captured)
+{
+	__u32 off = 0, len = 0;
+
+	if ((propagation & KSPAN_PROPAGATE_HEADERS) &&
+	    (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE) &&
+	    http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10, &off,
+			      &len) == 0)
+		thread__set_tracestate(s->ev.ctx.span_id,
+				       &s->payload[off & (KSPAN_CTX_SCAN_MAX - 1)], len);
+	else
+		thread__set_tracestate(s->ev.ctx.span_id, s->payload, 0);
 }
 
 #endif /* KSPAN_TRACE_PROPAGATION_BPF_H */
