@@ -22,11 +22,9 @@
 /* The field appended to a request's header block: a literal header field
  * without indexing, new name, raw strings (RFC 7541 6.2.2), so that neither
  * end's dynamic table changes:
- * 0x00 0x0b "traceparent" 0x37 "00-<32 hex>-<16 hex>-<2 hex>". */
+ * 0x00 0x0b "traceparent" 0x37 "00-<32 hex>-<16 hex>-<2 hex>". A frame grown
+ * by it stays within HTTP2_MAX_FRAME_SIZE_DEFAULT, which every peer accepts. */
 #define H2_TP_FIELD_LEN 69
-/* SETTINGS_MAX_FRAME_SIZE's initial value (RFC 9113 6.5.2), which no peer
- * can lower: a frame grown to this size is acceptable to every peer. */
-#define H2_MAX_FRAME_DEFAULT 16384
 
 /* Why a request stream did not get kspan's traceparent. */
 enum h2_tx_outcome {
