@@ -12,15 +12,10 @@
  * program only unpacks its arguments and calls a body. Program names:
  * kspan_<attach>_<target>. The levels of bpf/ are described in bpf/README.md.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-
-#include "propagation/header_insertion.bpf.h"
+#include "attach/socket_programs.bpf.h"
 #include "attach/fentry.bpf.h"
 #include "attach/kprobe.bpf.h"
 #include "attach/tracepoint.bpf.h"
+#include "attach/sched_programs.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
