@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * syscall_probes.bpf.h - the probe bodies, independent of how they are
- * attached. A front-end (syscall tracepoints today; kprobe and fentry later)
- * only extracts the syscall arguments and calls these.
+ * attached. The tracepoint front-end (tracepoint.bpf.h) only extracts the
+ * syscall arguments and calls these; the socket-function front-ends (kprobe,
+ * fentry) reach them through socket_probes.bpf.h.
  */
 #ifndef KSPAN_SYSCALL_PROBES_BPF_H
 #define KSPAN_SYSCALL_PROBES_BPF_H

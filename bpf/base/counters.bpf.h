@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* counters.bpf.h - per-CPU counters of what the kernel side lost or sent. */
+/* counters.bpf.h - per-CPU counters of what the kernel side lost or sent
+ * (the error idiom of bpf/README.md), and ring buffer sends that count
+ * their drops. */
 #ifndef KSPAN_COUNTERS_BPF_H
 #define KSPAN_COUNTERS_BPF_H
 

@@ -45,7 +45,7 @@ static __always_inline __u32 capture__iov_limit(__u32 iovcnt, __u32 max)
  * copied) into s->payload, starting `skip` bytes
  * into the data; returns how many were copied, walking at most
  * CAPTURE_MAX_IOVECS entries (HTTP/2 walks more, with its own cursor:
- * http2_capture.bpf.h). A global function: the verifier checks it once, not
+ * kspan_h2_copy_from below). A global function: the verifier checks it once, not
  * once per caller and path, which keeps every program far below its limits.
  */
 __noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32 iovcnt, __u32 skip,

@@ -12,8 +12,8 @@
  * userspace can skip them if they are DATA payload, or notice that it lost
  * the framing otherwise.
  */
-#ifndef KSPAN_HTTP2_CAPTURE_BPF_H
-#define KSPAN_HTTP2_CAPTURE_BPF_H
+#ifndef KSPAN_CAPTURE_HTTP2_CAPTURE_BPF_H
+#define KSPAN_CAPTURE_HTTP2_CAPTURE_BPF_H
 
 #include "base/process_info.bpf.h"
 #include "capture/copy.bpf.h"
@@ -117,4 +117,4 @@ static __always_inline void h2__capture(struct conn_state *c, struct data_scratc
 	kspan_h2_send_all(s, c, in->buf, in->iovcnt, bytes);
 }
 
-#endif /* KSPAN_HTTP2_CAPTURE_BPF_H */
+#endif /* KSPAN_CAPTURE_HTTP2_CAPTURE_BPF_H */

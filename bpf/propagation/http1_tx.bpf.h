@@ -36,7 +36,7 @@ static __always_inline __u32 entry__write_len(void)
  * bytes can reach the peer - and kept in `in` for the DATA event at exit. Its
  * parent is the request's own traceparent, else the SERVER request the thread
  * serves. Without a traceparent of its own, the request is remembered for the
- * peer on this node and marked for header insertion (header_injection.bpf.h).
+ * peer on this node and marked for header insertion (header_insertion.bpf.h).
  */
 __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 {

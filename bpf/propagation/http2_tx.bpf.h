@@ -13,7 +13,7 @@
  * SERVER request the thread serves is its parent (in-process parenting), else
  * it starts a trace. When its header block names no traceparent
  * (hpack_traceparent.h) and the frame allows it, the sk_msg program appends
- * kspan's (header_injection.bpf.h). At the exit, the cursor moves by the
+ * kspan's (header_insertion.bpf.h). At the exit, the cursor moves by the
  * bytes actually written (a partial write walks again up to there), and the
  * contexts of the frames written go to userspace (KSPAN_EVENT_H2_STREAM_CTX).
  *

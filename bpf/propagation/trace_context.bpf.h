@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * trace_propagation.bpf.h - how a request's trace context reaches the
+ * trace_context.bpf.h - how a request's trace context reaches the
  * requests it causes, decided in the kernel so that the ids kspan inserts into
  * an outgoing request and the ids of the spans it reports are the same.
  *
@@ -20,8 +20,8 @@
  * is exact even for keep-alive connections and counts no requests. The write
  * begins before the peer can read, so the entry is always there first.
  */
-#ifndef KSPAN_TRACE_PROPAGATION_BPF_H
-#define KSPAN_TRACE_PROPAGATION_BPF_H
+#ifndef KSPAN_TRACE_CONTEXT_BPF_H
+#define KSPAN_TRACE_CONTEXT_BPF_H
 
 #include "base/conn_tracking.bpf.h"
 #include "http1_detect.h"
@@ -331,4 +331,4 @@ static __always_inline void data__remember_tracestate(struct data_scratch *s, __
 		thread__set_tracestate(s->ev.ctx.span_id, s->payload, 0);
 }
 
-#endif /* KSPAN_TRACE_PROPAGATION_BPF_H */
+#endif /* KSPAN_TRACE_CONTEXT_BPF_H */
