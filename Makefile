@@ -50,7 +50,7 @@ TEST_CFLAGS := $(USER_CFLAGS) -Itests/unit
 USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lm -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
-	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH)
+	-Wno-unused-function -Ibpf -Iinclude -Ivmlinux/$(ARCH)
 
 # OTLP protocol files, written from the OpenTelemetry protocol specification.
 PROTO_DIR := user/export/otlp/proto
@@ -81,7 +81,7 @@ UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
 
 .PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
-	clean format format-check
+	clean format format-check bpf-check
 
 all: $(BUILD)/kspan
 
@@ -124,6 +124,13 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# Every bpf/ header compiles on its own, names the folder of the bpf/ headers
+# it includes, and is in no include cycle (bpf/README.md). Run by `make test`
+# (the layout suite, which also checks the levels).
+bpf-check:
+	$(call msg,CHECK,bpf/ headers)
+	$(Q)CLANG='$(CLANG)' BPF_CFLAGS='$(BPF_CFLAGS)' tests/layout/check_bpf_headers.sh
 
 # --- protobuf -------------------------------------------------------------------
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: $(PROTO_DIR)/%.proto

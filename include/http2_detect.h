@@ -6,15 +6,14 @@
  * "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", with prior knowledge (h2c, gRPC) and
  * after an "Upgrade: h2c" exchange alike (section 3.2 of RFC 7540). The
  * kernel switches a connection to HTTP/2 when it sees it; the userspace frame
- * parser skips it with the same constants.
+ * parser skips it with the same constants (http2_frame.h).
  */
 #ifndef HTTP2_DETECT_H
 #define HTTP2_DETECT_H
 
 #include "http1_detect.h"
+#include "http2_frame.h"
 
-#define HTTP2_PREFACE	  "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-#define HTTP2_PREFACE_LEN 24
 /* The first line is enough to tell: no HTTP/1 method is "PRI". */
 #define HTTP2_PREFACE_LINE "PRI * HTTP/2.0\r\n"
 #define HTTP2_DETECT_MIN   16
@@ -45,10 +44,12 @@ KSPAN_INLINE int http2_is_headers_frame_start(const __u8 *buf, __u32 len)
 		return 0;
 	flen = (__u32)KSPAN_AT(buf, 0) << 16 | (__u32)KSPAN_AT(buf, 1) << 8 | KSPAN_AT(buf, 2);
 	flags = KSPAN_AT(buf, 4);
-	if (KSPAN_AT(buf, 3) != 1 || flen == 0 || flen > 16384)
+	if (KSPAN_AT(buf, 3) != HTTP2_FRAME_HEADERS || flen == 0 ||
+	    flen > HTTP2_MAX_FRAME_SIZE_DEFAULT)
 		return 0;
-	/* END_STREAM (0x1) may be set; END_HEADERS (0x4) must be; nothing else. */
-	if ((flags & ~0x05) || !(flags & 0x04))
+	/* END_STREAM may be set; END_HEADERS must be; nothing else. */
+	if ((flags & ~(HTTP2_FLAG_END_STREAM | HTTP2_FLAG_END_HEADERS)) ||
+	    !(flags & HTTP2_FLAG_END_HEADERS))
 		return 0;
 	/* Stream id: reserved bit clear, odd (client-initiated). */
 	if ((KSPAN_AT(buf, 5) & 0x80) || !(KSPAN_AT(buf, 8) & 1))

@@ -246,7 +246,7 @@ enum kspan_counter {
 	KSPAN_CNT_TRACEPARENT_INJECTED = 4, /* requests that got kspan's traceparent */
 	KSPAN_CNT_INJECT_SKIPPED = 5, /* requests left alone: header block not in the first write */
 	KSPAN_CNT_INJECT_FAILED = 6,  /* push/pull of the sk_msg failed: request left unchanged */
-	/* HTTP/2 CLIENT request streams (http2_tx.bpf.h): */
+	/* HTTP/2 CLIENT request streams (bpf/propagation/http2_tx.bpf.h): */
 	KSPAN_CNT_H2_INJECTED = 7,	    /* got kspan's traceparent in their HEADERS frame */
 	KSPAN_CNT_H2_INJECT_OWN = 8,	    /* not injected: the connection carries the app's own */
 	KSPAN_CNT_H2_INJECT_UNFIT = 9,	    /* not injected: the frame does not allow it safely */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * kspan_endpoint.h - how both ends of a TCP connection seen on this node name
- * it, shared by the kernel's HTTP/1 join (trace_propagation.bpf.h) and the
- * agent's HTTP/2 stream join (user/http2_stream_join.c), so both pair the
- * same connections.
+ * it, shared by the kernel's HTTP/1 join (bpf/propagation/trace_context.bpf.h)
+ * and the agent's HTTP/2 stream join (user/http2_stream_join.c), so both pair
+ * the same connections.
  *
  * An endpoint is an address and a port. IPv4 is stored IPv6-style, as
  * ::ffff:a.b.c.d, because one end may see a v4 peer through a dual-stack

@@ -4,6 +4,7 @@
 #ifndef KSPAN_CONFIG_BPF_H
 #define KSPAN_CONFIG_BPF_H
 
+#include "base/kernel.bpf.h"
 #include "kspan_abi.h"
 
 /* kspan's own tgid: never traced (nor, therefore, its exporter's traffic). */

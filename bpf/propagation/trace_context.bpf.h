@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * trace_propagation.bpf.h - how a request's trace context reaches the
+ * trace_context.bpf.h - how a request's trace context reaches the
  * requests it causes, decided in the kernel so that the ids kspan inserts into
  * an outgoing request and the ids of the spans it reports are the same.
  *
@@ -20,10 +20,12 @@
  * is exact even for keep-alive connections and counts no requests. The write
  * begins before the peer can read, so the entry is always there first.
  */
-#ifndef KSPAN_TRACE_PROPAGATION_BPF_H
-#define KSPAN_TRACE_PROPAGATION_BPF_H
+#ifndef KSPAN_TRACE_CONTEXT_BPF_H
+#define KSPAN_TRACE_CONTEXT_BPF_H
 
-#include "conn_tracking.bpf.h"
+#include "base/conn_tracking.bpf.h"
+#include "http1_detect.h"
+#include "w3c_traceparent.h"
 
 /* The SERVER request a thread serves. */
 struct thread_request {
@@ -266,4 +268,67 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
 	bpf_map_delete_elem(&peer_requests, &k);
 }
 
-#endif /* KSPAN_TRACE_PROPAGATION_BPF_H */
+/*
+ * The trace context of a request that starts in this payload: the one its
+ * `traceparent` header carries when valid (a server receiving a traced
+ * request, or a client whose own instrumentation already propagates), else a
+ * new random trace. The span id is always new.
+ */
+__noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
+{
+	struct kspan_trace_ctx *ctx;
+	struct w3c_trace_context tc = {};
+	__u32 off = 0, len = 0;
+
+	if (!s)
+		return 0;
+	ctx = &s->ev.ctx;
+	if (captured > KSPAN_CAPTURE_MAX)
+		captured = KSPAN_CAPTURE_MAX;
+
+	ctx->flags = KSPAN_CTX_F_VALID;
+	random__fill(ctx->span_id, 2);
+	if (!(ctx->span_id[0] | ctx->span_id[7]))
+		ctx->span_id[7] = 1;
+	if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "traceparent", 11, &off,
+			      &len) == 0) {
+		/* Present, even if invalid: a request that names its own
+		 * context is never given a second traceparent. */
+		ctx->flags |= KSPAN_CTX_F_HAS_HEADER;
+		if (w3c_traceparent_parse(s->payload, off, len, &tc))
+			goto new_trace;
+		__builtin_memcpy(ctx->trace_id, tc.trace_id, 16);
+		__builtin_memcpy(ctx->parent_span_id, tc.parent_id, 8);
+		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
+		ctx->trace_flags = tc.trace_flags & 1;
+		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10,
+				      &off, &len) == 0)
+			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
+		return 0;
+	}
+new_trace:
+	random__fill(ctx->trace_id, 4);
+	if (!(ctx->trace_id[0] | ctx->trace_id[15]))
+		ctx->trace_id[15] = 1;
+	ctx->trace_flags = 1; /* a new trace is sampled; userspace samplers decide later */
+	return 0;
+}
+
+/* A SERVER request began: keep its tracestate (when its traceparent was
+ * valid, W3C 3.3) for the CLIENT requests the thread sends while serving it. */
+static __always_inline void data__remember_tracestate(struct data_scratch *s, __u32 captured)
+{
+	__u32 off = 0, len = 0;
+
+	if ((propagation & KSPAN_PROPAGATE_HEADERS) &&
+	    (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE) &&
+	    http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10, &off,
+			      &len) == 0)
+		thread__set_tracestate(s->ev.ctx.span_id,
+				       &s->payload[off & (KSPAN_CTX_SCAN_MAX - 1)], len);
+	else
+		thread__set_tracestate(s->ev.ctx.span_id, s->payload, 0);
+}
+
+#endif /* KSPAN_TRACE_CONTEXT_BPF_H */

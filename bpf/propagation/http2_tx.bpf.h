@@ -13,7 +13,7 @@
  * SERVER request the thread serves is its parent (in-process parenting), else
  * it starts a trace. When its header block names no traceparent
  * (hpack_traceparent.h) and the frame allows it, the sk_msg program appends
- * kspan's (header_injection.bpf.h). At the exit, the cursor moves by the
+ * kspan's (header_insertion.bpf.h). At the exit, the cursor moves by the
  * bytes actually written (a partial write walks again up to there), and the
  * contexts of the frames written go to userspace (KSPAN_EVENT_H2_STREAM_CTX).
  *
@@ -25,63 +25,21 @@
 #ifndef KSPAN_HTTP2_TX_BPF_H
 #define KSPAN_HTTP2_TX_BPF_H
 
+#include "base/conn_tracking.bpf.h"
+#include "capture/copy.bpf.h"
 #include "hpack_traceparent.h"
-#include "http2_tx_plan.bpf.h"
+#include "http2_frame.h"
+#include "propagation/http2_tx_plan.bpf.h"
+#include "propagation/trace_context.bpf.h"
 
 /* Frames walked per write; a write with more loses the connection's cursor. */
 #define H2_TX_WALK_FRAMES 512
-#define H2_FRAME_HEADER	  9
-#define H2_TYPE_HEADERS	  1
-#define H2_FLAG_END_HDRS  0x4
-#define H2_FLAG_PAD	  0x8
-#define H2_FLAG_PRIO	  0x20
 
 enum h2_tx_follow {
 	H2_TX_UNKNOWN = 0,   /* not an HTTP/2 CLIENT connection seen from its start */
 	H2_TX_FOLLOWING = 1, /* every byte written since the preface was walked */
 	H2_TX_LOST = 2,	     /* given up (counted once) */
 };
-
-/* Moves the cursor `n` bytes on without copying; returns the bytes passed
- * (fewer when the iovecs ended or the step bound was reached), -1 on a
- * fault. */
-__noinline int kspan_h2_skip(__u64 buf, __u32 iovcnt, struct h2_cursor *cur, __u32 n)
-{
-	bool iov_kernel = iovcnt & CAPTURE_IOV_KERNEL;
-	__u32 done = 0;
-
-	if (!cur)
-		return -1;
-	iovcnt &= ~CAPTURE_IOV_KERNEL;
-	if (iovcnt == 0) {
-		cur->off += n;
-		return (int)n;
-	}
-	for (__u32 i = 0; i < H2_IOV_STEPS && cur->idx < iovcnt && done < n; i++) {
-		void *entry = (void *)(buf + (__u64)cur->idx * sizeof(struct iovec));
-		struct iovec iov;
-		__u64 left;
-		long err;
-
-		if (iov_kernel)
-			err = bpf_probe_read_kernel(&iov, sizeof(iov), entry);
-		else
-			err = bpf_probe_read_user(&iov, sizeof(iov), entry);
-		if (err)
-			return -1;
-		if (cur->off >= iov.iov_len) {
-			cur->idx++;
-			cur->off = 0;
-			continue;
-		}
-		left = iov.iov_len - cur->off;
-		if (left > n - done)
-			left = n - done;
-		cur->off += (__u32)left;
-		done += (__u32)left;
-	}
-	return (int)done;
-}
 
 /* The walk stopped short of `want` bytes: the write's end, or a bound? */
 static __always_inline bool h2_walk__at_end(const struct h2_tx_plan *p)
@@ -133,8 +91,8 @@ static __always_inline __u8 h2_walk__judge(struct h2_tx_plan *p, struct data_scr
 	/* A block the kernel cannot read may name traceparent, which the
 	 * app's encoder may then name from its dynamic table in any later
 	 * block: the connection is treated as carrying its own from here on. */
-	if (!(flags & H2_FLAG_END_HDRS) || len > KSPAN_CAPTURE_MAX || len > p->limit - p->pos ||
-	    len + H2_TP_FIELD_LEN > H2_MAX_FRAME_DEFAULT) {
+	if (!(flags & HTTP2_FLAG_END_HEADERS) || len > KSPAN_CAPTURE_MAX ||
+	    len > p->limit - p->pos || len + H2_TP_FIELD_LEN > HTTP2_MAX_FRAME_SIZE_DEFAULT) {
 		p->own_tp = 1;
 		return H2_TX_UNFIT;
 	}
@@ -145,13 +103,13 @@ static __always_inline __u8 h2_walk__judge(struct h2_tx_plan *p, struct data_scr
 	}
 	p->pos += len;
 	p->skip = 0;
-	if (flags & H2_FLAG_PAD) {
+	if (flags & HTTP2_FLAG_PADDED) {
 		if (len < 1)
 			return H2_TX_UNFIT;
 		pad = s->payload[0];
 		start = 1;
 	}
-	if (flags & H2_FLAG_PRIO)
+	if (flags & HTTP2_FLAG_PRIORITY)
 		start += 5;
 	if (start + pad > len) {
 		p->own_tp = 1;
@@ -166,7 +124,7 @@ static __always_inline __u8 h2_walk__judge(struct h2_tx_plan *p, struct data_scr
 		p->own_tp = 1;
 	if (p->own_tp)
 		return H2_TX_OWN_TP;
-	st->insert_off = st->frame_off + H2_FRAME_HEADER + len - pad;
+	st->insert_off = st->frame_off + HTTP2_FRAME_HEADER_LEN + len - pad;
 	return (propagation & KSPAN_PROPAGATE_HEADERS) ? H2_TX_INJECT : H2_TX_NO_HEADERS;
 }
 
@@ -199,7 +157,9 @@ __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 		p->state = H2_WALK_DONE;
 		return 1;
 	}
-	want = p->limit - p->pos < H2_FRAME_HEADER ? p->limit - p->pos : H2_FRAME_HEADER;
+	want = p->limit - p->pos;
+	if (want > HTTP2_FRAME_HEADER_LEN)
+		want = HTTP2_FRAME_HEADER_LEN;
 	got = kspan_h2_copy_from(s, p->buf, p->iovcnt, &p->cur, want);
 	if (got < 0)
 		goto lost;
@@ -207,17 +167,17 @@ __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 		p->state = H2_WALK_DONE;
 		return 1;
 	}
-	if (got != H2_FRAME_HEADER)
+	if (got != HTTP2_FRAME_HEADER_LEN)
 		goto lost; /* a frame header cut by the write's end: not followed */
 	len = (__u32)s->payload[0] << 16 | (__u32)s->payload[1] << 8 | s->payload[2];
 	type = s->payload[3];
 	flags = s->payload[4];
 	id = ((__u32)s->payload[5] << 24 | (__u32)s->payload[6] << 16 | (__u32)s->payload[7] << 8 |
 	      s->payload[8]) &
-	     0x7fffffff;
-	p->pos += H2_FRAME_HEADER;
+	     HTTP2_STREAM_ID_MASK;
+	p->pos += HTTP2_FRAME_HEADER_LEN;
 	p->skip = len;
-	if (type != H2_TYPE_HEADERS || !(id & 1) || id <= p->last_stream)
+	if (type != HTTP2_FRAME_HEADERS || !(id & 1) || id <= p->last_stream)
 		return 0;
 	p->last_stream = id;
 	if (!p->decide)
@@ -235,7 +195,7 @@ __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 	idx &= H2_TX_STREAMS - 1;
 	st = &p->streams[idx];
 	st->stream_id = id;
-	st->frame_off = p->pos - H2_FRAME_HEADER;
+	st->frame_off = p->pos - HTTP2_FRAME_HEADER_LEN;
 	st->frame_len = len;
 	st->insert_off = 0;
 	st->injected = 0;
@@ -415,7 +375,7 @@ __noinline int kspan_h2_tx_exit(struct conn_state *c, __u32 bytes, __u64 now)
 
 		if (i >= p->count)
 			break;
-		if (st->frame_off + H2_FRAME_HEADER > bytes)
+		if (st->frame_off + HTTP2_FRAME_HEADER_LEN > bytes)
 			continue;
 		if (st->outcome == H2_TX_OWN_TP)
 			c->h2_tx_own_tp = 1;

@@ -6,10 +6,10 @@
 #ifndef KSPAN_CONN_TRACKING_BPF_H
 #define KSPAN_CONN_TRACKING_BPF_H
 
-#include "config.bpf.h"
-#include "counters.bpf.h"
-#include "maps.bpf.h"
-#include "socket_lookup.bpf.h"
+#include "base/config.bpf.h"
+#include "base/counters.bpf.h"
+#include "base/maps.bpf.h"
+#include "base/socket_lookup.bpf.h"
 
 /* Filtering happens here, in the kernel, before anything is copied. */
 static __always_inline bool process__selected(__u32 tgid)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * header_injection.bpf.h - insert `traceparent` into the HTTP/1.x requests
- * that traced processes send without one, inside the kernel (sock_ops +
- * sk_msg; bpf_probe_write_user is never used).
+ * header_insertion.bpf.h - insert `traceparent` into the HTTP/1.x requests
+ * that traced processes send without one, and into the HEADERS frames of
+ * HTTP/2 requests, inside the kernel (sock_ops + sk_msg;
+ * bpf_probe_write_user is never used). The bodies of the programs in
+ * attach/socket_programs.bpf.h.
  *
  * Which sockets: a tp_btf program on inet_sock_set_state marks the active
  * opens of traced processes when connect() moves them to SYN_SENT (in the
@@ -17,20 +19,21 @@
  * so server sockets, and every socket of untraced processes, stay out. The
  * sockhash is freed with kspan, which takes every socket out again.
  *
- * What and where: the write's entry hook (kspan_client_request_enter) decided
- * the request's CLIENT context and the offset just past its request line, in
- * the thread's `inflight` entry. The sk_msg program runs inside that same
+ * What and where: the write's entry hook (kspan_client_request_enter,
+ * http1_tx.bpf.h) decided the request's CLIENT context and the offset just
+ * past its request line, in the thread's `inflight` entry (for HTTP/2, the
+ * plan of http2_tx.bpf.h). The sk_msg program runs inside that same
  * sendmsg, in the writer's context: it inserts the header at that offset of
  * the write's first piece, once, then writes every inserted byte (pushed
  * memory is uninitialised). Anything else - later pieces of the write, other
  * writes, requests that carry a traceparent - passes unchanged.
  */
-#ifndef KSPAN_HEADER_INJECTION_BPF_H
-#define KSPAN_HEADER_INJECTION_BPF_H
+#ifndef KSPAN_HEADER_INSERTION_BPF_H
+#define KSPAN_HEADER_INSERTION_BPF_H
 
-#include "conn_tracking.bpf.h"
-#include "http2_tx_plan.bpf.h"
-#include "trace_propagation.bpf.h"
+#include "base/conn_tracking.bpf.h"
+#include "propagation/http2_tx_plan.bpf.h"
+#include "propagation/trace_context.bpf.h"
 
 #define KSPAN_SK_PASS 1
 #define KSPAN_SK_DROP 0
@@ -54,24 +57,9 @@ struct {
 	__type(value, __u64);
 } inject_sockets SEC(".maps");
 
-/* connect() moves the socket from CLOSE to SYN_SENT in the caller's context
- * (tcp_v4_connect, tcp_v6_connect). The local port may not be chosen yet,
- * so the port filter waits for sock_ops. */
-SEC("tp_btf/inet_sock_set_state")
-int kspan_btf_inet_sock_set_state(__u64 *ctx)
-{
-	struct sock *sk = (struct sock *)ctx[0];
-	int newstate = (int)ctx[2];
-
-	if (newstate != TCP_SYN_SENT || !socket__is_tcp(sk) ||
-	    !process__selected(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	bpf_sk_storage_get(&inject_candidates, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	return 0;
-}
-
-SEC("sockops")
-int kspan_sockops_inject(struct bpf_sock_ops *skops)
+/* A sock_ops callback: a candidate socket whose ports are traced enters
+ * the sockhash once established. */
+static __always_inline int inject__add_socket(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
 	__u16 local, remote;
@@ -236,8 +224,9 @@ static __always_inline int h2_msg__inject(struct sk_msg_md *msg, struct h2_tx_pl
 	return KSPAN_SK_PASS;
 }
 
-SEC("sk_msg")
-int kspan_sk_msg_inject(struct sk_msg_md *msg)
+/* A piece of a sendmsg on a socket in the sockhash: the verdict, after
+ * inserting what the write's entry planned. */
+static __always_inline int inject__msg(struct sk_msg_md *msg)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct inflight_syscall *in = bpf_map_lookup_elem(&inflight, &id);
@@ -295,4 +284,4 @@ undo:
 	return KSPAN_SK_PASS;
 }
 
-#endif /* KSPAN_HEADER_INJECTION_BPF_H */
+#endif /* KSPAN_HEADER_INSERTION_BPF_H */

@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * syscall_probes.bpf.h - the probe bodies, independent of how they are
- * attached. A front-end (syscall tracepoints today; kprobe and fentry later)
- * only extracts the syscall arguments and calls these.
+ * attached. The tracepoint front-end (tracepoint.bpf.h) only extracts the
+ * syscall arguments and calls these; the socket-function front-ends (kprobe,
+ * fentry) reach them through socket_probes.bpf.h.
  */
 #ifndef KSPAN_SYSCALL_PROBES_BPF_H
 #define KSPAN_SYSCALL_PROBES_BPF_H
 
-#include "data_capture.bpf.h"
+#include "attach/data_path.bpf.h"
+#include "base/conn_tracking.bpf.h"
+#include "base/core_fixes.bpf.h"
+#include "propagation/http1_tx.bpf.h"
+#include "propagation/http2_tx.bpf.h"
+
+/* Internal syscall kinds that never reach the ABI. */
+#define INFLIGHT_CONNECT      100
+#define INFLIGHT_SELF_CONNECT 101
 
 #define KSPAN_MSG_PEEK	  2
 #define KSPAN_EINPROGRESS 115

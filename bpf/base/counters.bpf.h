@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* counters.bpf.h - per-CPU counters of what the kernel side lost or sent. */
+/* counters.bpf.h - per-CPU counters of what the kernel side lost or sent
+ * (the error idiom of bpf/README.md), and ring buffer sends that count
+ * their drops. */
 #ifndef KSPAN_COUNTERS_BPF_H
 #define KSPAN_COUNTERS_BPF_H
 
-#include "maps.bpf.h"
+#include "base/config.bpf.h"
+#include "base/maps.bpf.h"
 
 static __always_inline void counter__inc(__u32 which)
 {
@@ -13,8 +16,8 @@ static __always_inline void counter__inc(__u32 which)
 		*v += 1; /* per-CPU slot: no other writer */
 }
 
-/* bpf_ringbuf_output() that counts what it could not send. Wake-ups are batched:
- * the reader is woken only when wakeup_data_bytes are waiting. */
+/* Wake-ups are batched: the reader is woken only when wakeup_data_bytes are
+ * waiting. */
 static __always_inline __u64 ringbuf__wakeup_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_data_bytes
@@ -22,6 +25,7 @@ static __always_inline __u64 ringbuf__wakeup_flags(void)
 		   : BPF_RB_NO_WAKEUP;
 }
 
+/* bpf_ringbuf_output() that counts what it could not send. */
 static __always_inline int ringbuf__send(void *data, __u64 size)
 {
 	int err = bpf_ringbuf_output(&events, data, size, ringbuf__wakeup_flags());

@@ -19,42 +19,28 @@
 #ifndef KSPAN_SOCKET_PROBES_BPF_H
 #define KSPAN_SOCKET_PROBES_BPF_H
 
-#include "syscall_probes.bpf.h"
-
-/* Before 6.4 the user iovec pointer of an iov_iter was called `iov`; commit
- * de4f5fed3f23 ("iov_iter: add iter_iovec() helper") renamed it `__iov`. */
-struct iov_iter___pre_6_4 {
-	const struct iovec *iov;
-};
-
-/* tcp_recvmsg's `flags` argument, 0-based: 3 since 5.19 (commit ec095263a965
- * dropped `nonblock`), 4 before. Set by the loader from the kernel's BTF. */
-const volatile __u32 tcp_recvmsg_flags_arg = 3;
+#include "attach/syscall_probes.bpf.h"
+#include "base/core_fixes.bpf.h"
 
 /*
  * The user memory a msghdr's iterator will copy from or to: a flat buffer
  * (*iovcnt = 0) or an iovec array of user buffers. False for kernel memory (kvec, bvec:
- * splice, sendfile on 6.5+, in-kernel sockets). ITER_UBUF exists since 6.0
- * (commit fcb14cb1bdac); the enum's values were reordered in 6.4, so they are
- * resolved against the running kernel.
+ * splice, sendfile on 6.5+, in-kernel sockets). The iterator's layout differs
+ * between kernels: base/core_fixes.bpf.h.
  */
 static __always_inline bool msg__user_memory(struct msghdr *msg, __u64 *buf, __u32 *iovcnt)
 {
 	__u8 type = BPF_CORE_READ(msg, msg_iter.iter_type);
 	__u64 offset = BPF_CORE_READ(msg, msg_iter.iov_offset);
 
-	if (bpf_core_enum_value_exists(enum iter_type, ITER_UBUF) &&
-	    type == bpf_core_enum_value(enum iter_type, ITER_UBUF)) {
+	if (iter_type__is_ubuf(type)) {
 		*buf = (__u64)BPF_CORE_READ(msg, msg_iter.ubuf) + offset;
 		*iovcnt = 0;
 		return true;
 	}
-	if (type != bpf_core_enum_value(enum iter_type, ITER_IOVEC) || offset)
+	if (!iter_type__is_iovec(type) || offset)
 		return false; /* a partly consumed iovec array: not a message start */
-	if (bpf_core_field_exists(((struct iov_iter___pre_6_4 *)0)->iov))
-		*buf = (__u64)BPF_CORE_READ((struct iov_iter___pre_6_4 *)&msg->msg_iter, iov);
-	else
-		*buf = (__u64)BPF_CORE_READ(msg, msg_iter.__iov);
+	*buf = msg__iovec_array(msg);
 	/* The array is the kernel's copy of the process's (import_iovec). */
 	*iovcnt = (__u32)BPF_CORE_READ(msg, msg_iter.nr_segs) | CAPTURE_IOV_KERNEL;
 	return *buf != 0;

@@ -9,7 +9,8 @@
 #ifndef KSPAN_HTTP2_TX_PLAN_BPF_H
 #define KSPAN_HTTP2_TX_PLAN_BPF_H
 
-#include "conn_tracking.bpf.h"
+#include "base/maps.bpf.h"
+#include "capture/copy.bpf.h"
 
 /* Request streams one write can start with a kernel-decided context; more
  * are left to userspace (counted). gRPC clients put the HEADERS frames of
@@ -21,11 +22,9 @@
 /* The field appended to a request's header block: a literal header field
  * without indexing, new name, raw strings (RFC 7541 6.2.2), so that neither
  * end's dynamic table changes:
- * 0x00 0x0b "traceparent" 0x37 "00-<32 hex>-<16 hex>-<2 hex>". */
+ * 0x00 0x0b "traceparent" 0x37 "00-<32 hex>-<16 hex>-<2 hex>". A frame grown
+ * by it stays within HTTP2_MAX_FRAME_SIZE_DEFAULT, which every peer accepts. */
 #define H2_TP_FIELD_LEN 69
-/* SETTINGS_MAX_FRAME_SIZE's initial value (RFC 9113 6.5.2), which no peer
- * can lower: a frame grown to this size is acceptable to every peer. */
-#define H2_MAX_FRAME_DEFAULT 16384
 
 /* Why a request stream did not get kspan's traceparent. */
 enum h2_tx_outcome {
@@ -46,13 +45,6 @@ struct h2_tx_stream {
 	__u8 failed;	  /* push/pull failed (KSPAN_CNT_INJECT_FAILED) */
 	__u8 _pad[4];
 	struct kspan_trace_ctx ctx; /* KSPAN_CTX_F_VALID when decided */
-};
-
-/* Where the walk is in the write's bytes: iovec entry `idx`, `off` bytes into
- * it (or `off` bytes into a plain buffer). */
-struct h2_cursor {
-	__u32 idx;
-	__u32 off;
 };
 
 enum h2_walk_state {

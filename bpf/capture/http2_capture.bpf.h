@@ -12,10 +12,12 @@
  * userspace can skip them if they are DATA payload, or notice that it lost
  * the framing otherwise.
  */
-#ifndef KSPAN_HTTP2_CAPTURE_BPF_H
-#define KSPAN_HTTP2_CAPTURE_BPF_H
+#ifndef KSPAN_CAPTURE_HTTP2_CAPTURE_BPF_H
+#define KSPAN_CAPTURE_HTTP2_CAPTURE_BPF_H
 
-#include "http2_tx_plan.bpf.h"
+#include "base/process_info.bpf.h"
+#include "capture/copy.bpf.h"
+#include "capture/data_event.bpf.h"
 
 #define H2_MAX_CHUNKS (KSPAN_H2_CAPTURE_MAX / KSPAN_CAPTURE_MAX)
 
@@ -25,71 +27,6 @@ static __always_inline void h2__begin(struct conn_state *c, __u8 direction)
 	c->protocol = KSPAN_PROTO_HTTP2;
 	if (c->role == KSPAN_ROLE_UNKNOWN)
 		c->role = direction == KSPAN_DIR_EGRESS ? KSPAN_ROLE_CLIENT : KSPAN_ROLE_SERVER;
-}
-
-/* struct h2_cursor (http2_tx_plan.bpf.h): where the next piece starts. */
-
-/* iovec entries one piece may walk: writers of many tiny buffers (Node's
- * http2 writes ~30-byte iovecs) get shorter pieces, never a gap. */
-#define H2_IOV_STEPS 256
-
-/*
- * Copies up to `want` (<= KSPAN_CAPTURE_MAX) bytes from the cursor into
- * s->payload and advances the cursor. Returns the bytes copied (fewer than
- * `want` when the step bound was reached), or -1 when user memory could not
- * be read: the cursor is then lost and the caller stops copying.
- */
-__noinline int kspan_h2_copy_from(struct data_scratch *s, __u64 buf, __u32 iovcnt,
-				  struct h2_cursor *cur, __u32 want)
-{
-	bool iov_kernel = iovcnt & CAPTURE_IOV_KERNEL;
-	__u64 off = 0;
-
-	if (!s || !cur)
-		return -1;
-	iovcnt &= ~CAPTURE_IOV_KERNEL;
-	if (iovcnt == 0) {
-		__u64 n = bound_len(want, KSPAN_CAPTURE_MAX);
-		if (bpf_probe_read_user(s->payload, n, (void *)(buf + cur->off))) {
-			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
-			return -1;
-		}
-		cur->off += n;
-		return (int)n;
-	}
-	for (__u32 i = 0; i < H2_IOV_STEPS && cur->idx < iovcnt && off < want; i++) {
-		void *entry = (void *)(buf + (__u64)cur->idx * sizeof(struct iovec));
-		struct iovec iov;
-		long err;
-		__u64 n;
-
-		if (iov_kernel) /* socket-function backends: the kernel's copy */
-			err = bpf_probe_read_kernel(&iov, sizeof(iov), entry);
-		else
-			err = bpf_probe_read_user(&iov, sizeof(iov), entry);
-		if (err) {
-			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
-			return -1;
-		}
-		if (cur->off >= iov.iov_len) {
-			cur->idx++;
-			cur->off = 0;
-			continue;
-		}
-		n = iov.iov_len - cur->off;
-		if (n > want - off)
-			n = want - off;
-		n = bound_len(n, KSPAN_CAPTURE_MAX);
-		off &= KSPAN_CAPTURE_MAX - 1;
-		if (bpf_probe_read_user(&s->payload[off], n,
-					(void *)((__u64)iov.iov_base + cur->off))) {
-			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
-			return -1;
-		}
-		off += n;
-		cur->off += n;
-	}
-	return (int)off;
 }
 
 /* Sends one piece of `want` bytes from the cursor (want 0: only a count of
@@ -180,4 +117,4 @@ static __always_inline void h2__capture(struct conn_state *c, struct data_scratc
 	kspan_h2_send_all(s, c, in->buf, in->iovcnt, bytes);
 }
 
-#endif /* KSPAN_HTTP2_CAPTURE_BPF_H */
+#endif /* KSPAN_CAPTURE_HTTP2_CAPTURE_BPF_H */

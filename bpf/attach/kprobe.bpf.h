@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * backend_kprobe.bpf.h - the kprobe front-end: kprobes and kretprobes on the
+ * kprobe.bpf.h - the kprobe front-end: kprobes and kretprobes on the
  * kernel's TCP functions (CONFIG_KPROBES, any kernel with BTF). Each program
  * only unpacks its registers and calls socket_probes.bpf.h. Loaded only when
  * the loader picks this backend (section prefix kprobe/ and kretprobe/).
@@ -9,10 +9,10 @@
  * kernel default is 2 per CPU, at least 10): beyond that many threads
  * blocked in tcp_recvmsg, returns are missed and their bytes not seen.
  */
-#ifndef KSPAN_BACKEND_KPROBE_BPF_H
-#define KSPAN_BACKEND_KPROBE_BPF_H
+#ifndef KSPAN_KPROBE_BPF_H
+#define KSPAN_KPROBE_BPF_H
 
-#include "socket_probes.bpf.h"
+#include "attach/socket_probes.bpf.h"
 
 /* The attach macros give every program a ctx that it may not use. */
 #pragma clang diagnostic push
@@ -96,4 +96,4 @@ int BPF_KPROBE(kspan_kprobe_tcp_close, struct sock *sk)
 
 #pragma clang diagnostic pop
 
-#endif /* KSPAN_BACKEND_KPROBE_BPF_H */
+#endif /* KSPAN_KPROBE_BPF_H */

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * maps.bpf.h - every BPF map of kspan, with its key and value.
- * Sizes come from include/kspan_abi.h.
+ * maps.bpf.h - the BPF maps that several levels of bpf/ share, with their
+ * keys and values: the ring buffer, the counters, the syscalls in flight,
+ * the connection table, the filters and the per-CPU scratch buffers. A map
+ * that only one module uses is defined next to its code (trace_context,
+ * http2_tx_plan and header_insertion in propagation/, tp_handlers in
+ * attach/tracepoint.bpf.h). Sizes come from include/kspan_abi.h.
  */
 #ifndef KSPAN_MAPS_BPF_H
 #define KSPAN_MAPS_BPF_H
 
+#include "base/kernel.bpf.h"
 #include "kspan_abi.h"
 #include "kspan_bytes.h"
 #include "kspan_endpoint.h"
@@ -31,7 +36,7 @@ struct inflight_syscall {
 	__u64 sk;	/* struct sock * of the fd at entry (identity check only) */
 	__u64 buf;	/* user buffer, or user iovec array when iovcnt > 0 */
 	__u64 ts_enter; /* CLOCK_MONOTONIC at entry */
-	__u32 iovcnt;		/* iovec entries, | CAPTURE_IOV_KERNEL (data_capture.bpf.h) */
+	__u32 iovcnt;		/* iovec entries, | CAPTURE_IOV_KERNEL (capture/copy.bpf.h) */
 	__u8 syscall;		/* enum kspan_syscall */
 	__u8 direction;		/* enum kspan_direction */
 	__u16 local_port;	/* of the socket, for the sk_msg program's identity check */
@@ -81,7 +86,7 @@ struct conn_state {
 	__u16 next_seq[2];
 	/* HTTP/2 CLIENT connections: the frames the process writes, followed
 	 * from the preface on so that each write's entry finds the request
-	 * HEADERS frames in it (http2_tx.bpf.h). */
+	 * HEADERS frames in it (propagation/http2_tx.bpf.h). */
 	__u32 h2_tx_skip;	 /* bytes of the current frame still to be written */
 	__u32 h2_tx_last_stream; /* highest request stream id written */
 	__u8 h2_tx;		 /* enum h2_tx_follow */

@@ -9,6 +9,9 @@
 #ifndef KSPAN_SOCKET_LOOKUP_BPF_H
 #define KSPAN_SOCKET_LOOKUP_BPF_H
 
+#include "base/kernel.bpf.h"
+#include "kspan_abi.h"
+
 #define KSPAN_SOCK_STREAM 1
 #define KSPAN_IPPROTO_TCP 6
 #define KSPAN_S_IFMT	  00170000
@@ -29,21 +32,6 @@ static __always_inline struct file *file__from_fd(__u32 fd)
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
 		return NULL;
 	return file;
-}
-
-/* The file's reference count before 6.13 ("fs: port files to file_ref" made
- * it a file_ref_t, which stores the count minus one). */
-struct file___atomic_count {
-	atomic_long_t f_count;
-} __attribute__((preserve_access_index));
-
-/* Is this the file's only reference, so that closing it releases the
- * socket? */
-static __always_inline bool file__is_last_reference(struct file *file)
-{
-	if (bpf_core_field_exists(file->f_ref))
-		return BPF_CORE_READ(file, f_ref.refcnt.counter) == 0;
-	return BPF_CORE_READ((struct file___atomic_count *)file, f_count.counter) == 1;
 }
 
 /* The struct sock of a TCP (stream, IPv4/IPv6) socket opened as `file`, or

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * backend_fentry.bpf.h - the fentry front-end: fentry and fexit (BPF
+ * fentry.bpf.h - the fentry front-end: fentry and fexit (BPF
  * trampolines) on the kernel's TCP functions, the cheapest hooks where the
- * kernel allows them. Same targets and bodies as backend_kprobe.bpf.h.
+ * kernel allows them. Same targets and bodies as kprobe.bpf.h.
  * Loaded only when the loader picks this backend (section prefix fentry/ and
  * fexit/). Return values come from bpf_get_func_ret() and the recvmsg flags
  * from bpf_get_func_arg() (5.17+), so no program depends on the number of
  * arguments a kernel version gives a function.
  */
-#ifndef KSPAN_BACKEND_FENTRY_BPF_H
-#define KSPAN_BACKEND_FENTRY_BPF_H
+#ifndef KSPAN_FENTRY_BPF_H
+#define KSPAN_FENTRY_BPF_H
 
-#include "socket_probes.bpf.h"
+#include "attach/socket_probes.bpf.h"
 
 /* The attach macros give every program a ctx that it may not use. */
 #pragma clang diagnostic push
@@ -100,4 +100,4 @@ int BPF_PROG(kspan_fentry_tcp_close, struct sock *sk)
 
 #pragma clang diagnostic pop
 
-#endif /* KSPAN_BACKEND_FENTRY_BPF_H */
+#endif /* KSPAN_FENTRY_BPF_H */

@@ -8,8 +8,8 @@
 #ifndef KSPAN_PROCESS_INFO_BPF_H
 #define KSPAN_PROCESS_INFO_BPF_H
 
-#include "counters.bpf.h"
-#include "maps.bpf.h"
+#include "base/counters.bpf.h"
+#include "base/maps.bpf.h"
 
 /* Copies the argument vector's prefix into ev->cmdline; returns its length.
  * A global function: inlined, clang spills the clamped length to the stack

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * data_path.bpf.h - the exit of a read or write on a traced socket, shared
+ * by every front-end: tells the connection's protocol from its first bytes,
+ * sends the bytes as DATA events (capture/), and decides the trace context
+ * of a request that starts in them (propagation/). It sits above both
+ * levels because it calls into both.
+ */
+#ifndef KSPAN_DATA_PATH_BPF_H
+#define KSPAN_DATA_PATH_BPF_H
+
+#include "base/conn_tracking.bpf.h"
+#include "base/process_info.bpf.h"
+#include "capture/copy.bpf.h"
+#include "capture/data_event.bpf.h"
+#include "capture/http1_capture.bpf.h"
+#include "capture/http2_capture.bpf.h"
+#include "http2_detect.h"
+#include "propagation/http2_tx.bpf.h"
+#include "propagation/trace_context.bpf.h"
+
+/* A read or write of `bytes` bytes completed on a traced socket. */
+static __always_inline void data__handle(const struct inflight_syscall *in, __u32 bytes)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tgid = id >> 32, zero = 0, captured = 0, want;
+	struct conn_state *c;
+	struct data_scratch *s;
+	__u16 start;
+
+	c = conn__get(tgid, in->sk, KSPAN_ROLE_UNKNOWN, true);
+	if (!c || c->ignored)
+		return;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	if (c->protocol == KSPAN_PROTO_UNKNOWN) {
+		/* Only connections seen to carry HTTP/1.x or HTTP/2 produce
+		 * events: look at just enough bytes to tell, and stay quiet
+		 * otherwise. */
+		if (in->syscall == KSPAN_SYS_SENDFILE)
+			return;
+		/* Checked at the first data rather than at accept: kspan's
+		 * connect() may still be returning when the peer accepts. */
+		if (tuple__peer_is_self(&c->tuple)) {
+			c->ignored = 1;
+			return;
+		}
+		captured = kspan_capture_copy(s, in->buf, in->iovcnt, bytes < 16 ? bytes : 16);
+		if (http2_is_preface_start(s->payload, captured))
+			h2__begin(c, in->direction);
+		else if (kspan_message_start(s, captured))
+			c->protocol = KSPAN_PROTO_HTTP1;
+		else if (c->adopted && http2_is_headers_frame_start(s->payload, captured))
+			c->protocol = KSPAN_PROTO_HTTP2; /* role: userspace infers it */
+		else
+			return;
+	}
+	if (c->protocol == KSPAN_PROTO_HTTP2) {
+		if (in->direction == KSPAN_DIR_EGRESS)
+			kspan_h2_tx_exit(c, bytes, now);
+		h2__capture(c, s, in, id, now, bytes);
+		return;
+	}
+	want = bytes < capture_bytes ? bytes : capture_bytes;
+	if (in->syscall != KSPAN_SYS_SENDFILE)
+		captured = (__u32)bound_len(kspan_capture_copy(s, in->buf, in->iovcnt, want),
+					    KSPAN_CAPTURE_MAX);
+	else
+		captured = 0;
+	if (http2_is_preface_start(s->payload, captured)) {
+		/* h2c upgrade: the client's preface follows "101 Switching
+		 * Protocols" (RFC 7540 section 3.2). */
+		h2__begin(c, in->direction);
+		if (in->direction == KSPAN_DIR_EGRESS)
+			kspan_h2_tx_exit(c, bytes, now);
+		h2__capture(c, s, in, id, now, bytes);
+		return;
+	}
+	start = (__u16)kspan_message_start(s, captured);
+	role__learn(c, in->direction, start);
+
+	data__fill_event(s, c, in, id, now, bytes, captured);
+	s->ev.flags |= start;
+	s->ev.seq = c->next_seq[in->direction == KSPAN_DIR_EGRESS]++;
+	if (start == KSPAN_DATA_F_MSG_START_REQUEST) {
+		if (in->ctx.flags & KSPAN_CTX_F_VALID) {
+			s->ev.ctx = in->ctx; /* a CLIENT request, decided at entry */
+		} else {
+			kspan_trace_ctx_decide(s, captured);
+			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
+				peer__claim(&c->tuple, in->sk, bytes, &s->ev.ctx);
+				thread__begin_server(c->conn_id, &s->ev.ctx);
+				data__remember_tracestate(s, captured);
+			}
+		}
+		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */
+	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
+		   in->direction == KSPAN_DIR_EGRESS) {
+		thread__end_server(c->conn_id);
+	}
+
+	/* A process is new only on a connection that never sent an event. */
+	if (!c->announced)
+		process__announce(tgid, c->proc_start_ns, now);
+	if (ringbuf__send(s, sizeof(s->ev) + bound_len(captured, KSPAN_CAPTURE_MAX)) == 0)
+		c->announced = 1;
+}
+
+#endif /* KSPAN_DATA_PATH_BPF_H */

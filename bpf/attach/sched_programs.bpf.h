@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * sched_programs.bpf.h - programs on process and thread lifecycle events,
+ * loaded with every backend: a process's exit ends its connections
+ * (PROC_EXIT), and a thread created while its creator serves a request
+ * inherits that request.
+ */
+#ifndef KSPAN_SCHED_PROGRAMS_BPF_H
+#define KSPAN_SCHED_PROGRAMS_BPF_H
+
+#include "base/process_info.bpf.h"
+#include "propagation/trace_context.bpf.h"
+
+/* Every backend: a raw tracepoint needs neither tracefs nor kprobes. */
+SEC("raw_tracepoint/sched_process_exit")
+int kspan_raw_tp_sched_process_exit(void *ctx __attribute__((unused)))
+{
+	thread__exited((__u32)bpf_get_current_pid_tgid());
+	process__exit();
+	return 0;
+}
+
+/* A thread (or process) created while its creator serves a request works
+ * for that request (propagation/trace_context.bpf.h). tp_btf: no tracefs needed. */
+SEC("tp_btf/sched_process_fork")
+int kspan_btf_sched_process_fork(__u64 *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx[0];
+	struct task_struct *child = (struct task_struct *)ctx[1];
+
+	thread__created(BPF_CORE_READ(parent, pid), BPF_CORE_READ(child, pid));
+	return 0;
+}
+
+#endif /* KSPAN_SCHED_PROGRAMS_BPF_H */

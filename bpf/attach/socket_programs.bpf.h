@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * socket_programs.bpf.h - the programs of header insertion, loaded with
+ * every backend: a tp_btf program that marks the active opens of traced
+ * processes, a sock_ops program (root cgroup) that puts them in the
+ * sockhash, and the sk_msg program that inserts traceparent. The last two
+ * only unpack their context; their bodies are
+ * propagation/header_insertion.bpf.h.
+ */
+#ifndef KSPAN_SOCKET_PROGRAMS_BPF_H
+#define KSPAN_SOCKET_PROGRAMS_BPF_H
+
+#include "base/conn_tracking.bpf.h"
+#include "base/socket_lookup.bpf.h"
+#include "propagation/header_insertion.bpf.h"
+
+/* connect() moves the socket from CLOSE to SYN_SENT in the caller's context
+ * (tcp_v4_connect, tcp_v6_connect): an active open of a traced process
+ * becomes a candidate (inject_candidates). The local port may not be chosen
+ * yet, so the port filter waits for sock_ops. */
+SEC("tp_btf/inet_sock_set_state")
+int kspan_btf_inet_sock_set_state(__u64 *ctx)
+{
+	struct sock *sk = (struct sock *)ctx[0];
+	int newstate = (int)ctx[2];
+
+	if (newstate != TCP_SYN_SENT || !socket__is_tcp(sk) ||
+	    !process__selected(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	bpf_sk_storage_get(&inject_candidates, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	return 0;
+}
+
+/* BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB is where sock_ops may add a socket to
+ * a sockhash. */
+SEC("sockops")
+int kspan_sockops_inject(struct bpf_sock_ops *skops)
+{
+	return inject__add_socket(skops);
+}
+
+SEC("sk_msg")
+int kspan_sk_msg_inject(struct sk_msg_md *msg)
+{
+	return inject__msg(msg);
+}
+
+#endif /* KSPAN_SOCKET_PROGRAMS_BPF_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * core_fixes.bpf.h - every difference between kernel versions that kspan's
+ * programs meet, in one place, each with the kernel commit (or version) that
+ * made it. Layouts are told apart with CO-RE (a `struct foo___old` flavour
+ * checked with bpf_core_field_exists, enum values resolved against the
+ * running kernel's BTF), never with LINUX_VERSION_CODE; what CO-RE cannot
+ * tell (a function's argument order) the loader reads from the kernel's BTF
+ * and sets in .rodata before load.
+ */
+#ifndef KSPAN_CORE_FIXES_BPF_H
+#define KSPAN_CORE_FIXES_BPF_H
+
+#include "base/kernel.bpf.h"
+
+/* The file's reference count before 6.13: commit 90ee6ed776c0 ("fs: port
+ * files to file_ref") made it a file_ref_t, which stores the count minus
+ * one. */
+struct file___atomic_count {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/* Is this the file's only reference, so that closing it releases the
+ * socket? */
+static __always_inline bool file__is_last_reference(struct file *file)
+{
+	if (bpf_core_field_exists(file->f_ref))
+		return BPF_CORE_READ(file, f_ref.refcnt.counter) == 0;
+	return BPF_CORE_READ((struct file___atomic_count *)file, f_count.counter) == 1;
+}
+
+/* Before 6.4 the user iovec pointer of an iov_iter was called `iov`; commit
+ * de4f5fed3f23 ("iov_iter: add iter_iovec() helper") renamed it `__iov`. */
+struct iov_iter___pre_6_4 {
+	const struct iovec *iov;
+};
+
+/* The iovec array of an ITER_IOVEC message iterator. */
+static __always_inline __u64 msg__iovec_array(struct msghdr *msg)
+{
+	if (bpf_core_field_exists(((struct iov_iter___pre_6_4 *)0)->iov))
+		return (__u64)BPF_CORE_READ((struct iov_iter___pre_6_4 *)&msg->msg_iter, iov);
+	return (__u64)BPF_CORE_READ(msg, msg_iter.__iov);
+}
+
+/* ITER_UBUF (one flat user buffer) exists since 6.0 (commit fcb14cb1bdac),
+ * and the values of enum iter_type were reordered in 6.4: both are resolved
+ * against the running kernel. */
+static __always_inline bool iter_type__is_ubuf(__u8 type)
+{
+	return bpf_core_enum_value_exists(enum iter_type, ITER_UBUF) &&
+	       type == bpf_core_enum_value(enum iter_type, ITER_UBUF);
+}
+
+static __always_inline bool iter_type__is_iovec(__u8 type)
+{
+	return type == bpf_core_enum_value(enum iter_type, ITER_IOVEC);
+}
+
+/* tcp_recvmsg's `flags` argument, 0-based: 3 since 5.19 (commit ec095263a965
+ * dropped `nonblock`), 4 before. Set by the loader from the kernel's BTF. */
+const volatile __u32 tcp_recvmsg_flags_arg = 3;
+
+#endif /* KSPAN_CORE_FIXES_BPF_H */
