@@ -203,7 +203,7 @@ static void find_cgroup2(char *out, size_t size)
 }
 
 /*
- * Header injection (header_injection.bpf.h): a tp_btf program marks the
+ * Header injection (bpf/propagation/header_insertion.bpf.h, bpf/attach/socket_programs.bpf.h): a tp_btf program marks the
  * connect()s of traced processes, sock_ops on the root cgroup v2 puts the
  * marked sockets in the sockhash once established; sk_msg on the sockhash
  * edits outgoing requests. Without cgroup v2 kspan still traces and
@@ -258,7 +258,7 @@ static int attach_injection(struct probe_loader *l)
 }
 
 /* The tracepoint backend's front-ends tail-call their two handlers
- * (kspan.bpf.c): they must be in place before any front-end is attached. */
+ * (bpf/attach/tracepoint.bpf.h): they must be in place before any front-end is attached. */
 static int fill_tp_handlers(struct kspan_bpf *skel, enum probe_backend b)
 {
 	const struct bpf_program *handlers[] = {skel->progs.kspan_tp_enter_client,
