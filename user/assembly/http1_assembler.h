@@ -22,7 +22,7 @@
 #include "kspan_abi.h"
 #include "model/span_sink.h"
 #include "ingest/process_table.h"
-#include "lib/u64_map.h"
+#include "assembly/conn_registry.h"
 
 struct http1_assembler_config {
 	bool capture_query;	  /* keep url.query values */
@@ -31,7 +31,7 @@ struct http1_assembler_config {
 
 struct http1_assembler {
 	struct http1_assembler_config cfg;
-	struct u64_map conns; /* conn_id -> struct http1_conn * */
+	struct conn_registry conns; /* struct http1_conn by conn id */
 	struct process_table *procs;
 	struct span_sink *out; /* where finished spans go */
 	struct agent_stats *stats;

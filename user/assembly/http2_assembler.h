@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "assembly/conn_registry.h"
 #include "model/agent_stats.h"
 #include "lib/clock.h"
 #include "protocol/hpack_decoder.h"
@@ -45,7 +46,7 @@
 struct http2_assembler {
 	bool capture_query;			 /* keep url.query values */
 	uint32_t propagation;			 /* KSPAN_PROPAGATE_* bits */
-	struct u64_map conns;			 /* conn_id -> struct h2_conn * */
+	struct conn_registry conns;		 /* struct h2_conn by conn id */
 	struct hpack_decoder scratch;		 /* for hpack_decode_static_only() */
 	struct http2_stream_contexts kernel_ctx; /* CLIENT streams the kernel decided */
 	struct process_table *procs;

@@ -549,6 +549,7 @@ static const char *const server_keys[] = {
     "client.address",
     "network.peer.address",
     "network.peer.port",
+    "network.protocol.name",
     "network.protocol.version",
     "network.transport",
     "network.type",
@@ -593,6 +594,7 @@ static void test_server_span(void **state)
 	assert_str_attr(&s->attrs, "client.address", "127.0.0.1");
 	assert_str_attr(&s->attrs, "network.peer.address", "127.0.0.1");
 	assert_int_attr(&s->attrs, "network.peer.port", 54321);
+	assert_str_attr(&s->attrs, "network.protocol.name", "http");
 	assert_str_attr(&s->attrs, "network.protocol.version", "1.1");
 	assert_str_attr(&s->attrs, "network.transport", "tcp");
 	assert_str_attr(&s->attrs, "network.type", "ipv4");
@@ -617,6 +619,7 @@ static void test_client_span(void **state)
 	    "server.port",
 	    "network.peer.address",
 	    "network.peer.port",
+	    "network.protocol.name",
 	    "network.protocol.version",
 	    "network.transport",
 	    "network.type",
@@ -1032,7 +1035,7 @@ static void test_keep_alive(void **state)
 	assert_string_equal(span_at(h, 2)->name, "GET /three");
 	assert_times(span_at(h, 2), T0 + 2100, T0 + 2200);
 	assert_ids(span_at(h, 2), H_TRACE, K_SPAN3, NO_PARENT);
-	assert_int_equal(h->assembler.conns.count, 1);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 1);
 }
 
 /* RFC 9110 section 15.2: 1xx responses are interim; the final one ends the
@@ -1040,10 +1043,19 @@ static void test_keep_alive(void **state)
 static void test_interim_1xx_then_final(void **state)
 {
 	static const char *const interim_keys[] = {
-	    "http.request.method",  "url.scheme",	 "url.path",
-	    "server.address",	    "server.port",	 "client.address",
-	    "network.peer.address", "network.peer.port", "network.protocol.version",
-	    "network.transport",    "network.type",	 "http.response.status_code",
+	    "http.request.method",
+	    "url.scheme",
+	    "url.path",
+	    "server.address",
+	    "server.port",
+	    "client.address",
+	    "network.peer.address",
+	    "network.peer.port",
+	    "network.protocol.name",
+	    "network.protocol.version",
+	    "network.transport",
+	    "network.type",
+	    "http.response.status_code",
 	};
 	struct harness *h = *state;
 	struct test_conn c = server_conn(0x8884);
@@ -1257,7 +1269,7 @@ static void test_close_ends_close_delimited_response(void **state)
 	assert_times(span_at(h, 0), T0 + 100, T0 + 300);
 	assert_int_equal(span_at(h, 0)->status_code, SPAN_STATUS_UNSET);
 	assert_int_attr(&span_at(h, 0)->attrs, "http.response.status_code", 200);
-	assert_int_equal(h->assembler.conns.count, 0);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 0);
 	assert_int_equal(STAT(h, http_unanswered_requests), 0);
 }
 
@@ -1278,7 +1290,7 @@ static void test_close_without_response(void **state)
 	assert_str_attr(&s->attrs, "error.type", "connection_closed");
 	assert_no_attr(&s->attrs, "http.response.status_code");
 	assert_int_equal(STAT(h, http_unanswered_requests), 1);
-	assert_int_equal(h->assembler.conns.count, 0);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 0);
 	/* A close for a connection nobody knows changes nothing. */
 	send_close(h, &c, T0 + 900);
 	assert_span_count(h, 1);
@@ -1329,7 +1341,7 @@ static void test_process_exit_ends_its_connections(void **state)
 	assert_int_equal(STAT(h, http_unanswered_requests), 1);
 	assert_null(u64_map_get(&h->procs.by_pid, SERVER_PID));
 	/* The other process's connection is untouched. */
-	assert_int_equal(h->assembler.conns.count, 1);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 1);
 	ingress(h, &other, T0 + 1000, OK_EMPTY);
 	assert_span_count(h, 3);
 	assert_times(span_named(h, "GET /elsewhere"), T0 + 120 - SYSCALL_NS, T0 + 1000);
@@ -1356,7 +1368,7 @@ static void test_finish_all_at_shutdown(void **state)
 	/* /waiting, /b and /c never got a response. */
 	assert_int_equal(STAT(h, http_unfinished_at_exit), 3);
 	assert_int_equal(STAT(h, http_unanswered_requests), 0);
-	assert_int_equal(h->assembler.conns.count, 0);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 0);
 }
 
 /* A response nobody can frame ends with its last write once the connection
@@ -1376,12 +1388,12 @@ static void test_idle_flush_unknown_framing(void **state)
 	assert_string_equal(span_at(h, 0)->name, "GET /page");
 	assert_times(span_at(h, 0), T0 + 100, T0 + 300);
 	/* A request still waiting is a legitimate long poll: not flushed. */
-	assert_int_equal(h->assembler.conns.count, 2);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 2);
 	http1_assembler_tick(&h->assembler, T0 + 300 + 16 * 60 * 1000000000ull);
 	assert_span_count(h, 1);
 	/* Long silent and nothing pending: forgotten. */
-	assert_int_equal(h->assembler.conns.count, 1);
-	assert_non_null(u64_map_get(&h->assembler.conns, waiting.id));
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 1);
+	assert_non_null(conn_registry_get(&h->assembler.conns, waiting.id));
 }
 
 /* --- resources
@@ -1549,7 +1561,7 @@ static void test_malformed_records(void **state)
 
 	assert_int_equal(STAT(h, events_malformed), 11);
 	assert_int_equal(STAT(h, events_received), 11);
-	assert_int_equal(h->assembler.conns.count, 0);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 0);
 	assert_int_equal(h->procs.by_pid.count, 0);
 
 	/* None of the requests got through: this response answers nothing. It
@@ -1638,7 +1650,7 @@ static void test_event_gap_resets_connection(void **state)
 	assert_int_equal(STAT(h, conn_event_gaps), 2);
 	assert_int_equal(STAT(h, requests_lost_to_gaps), 3);
 	assert_int_equal(STAT(h, http_unanswered_requests), 0);
-	assert_int_equal(h->assembler.conns.count, 0);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 0);
 
 	/* The first events of a connection were lost: counted, then followed. */
 	late.seq[0] = 3;
