@@ -7,6 +7,7 @@
  * acknowledges it; a direction whose start kspan did not see is decoded
  * without the dynamic table. The fields spans use go to http2_streams.c.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,27 @@
 /* A pending SETTINGS without SETTINGS_HEADER_TABLE_SIZE. */
 #define SIZE_UNCHANGED UINT32_MAX
 
+/* The fields kept as text: name, and where in struct h2_fields. */
+#define TEXT_FIELD(n, member)                                                                      \
+	{                                                                                          \
+		n, sizeof(n) - 1, offsetof(struct h2_fields, member),                              \
+		    sizeof(((struct h2_fields *)0)->member)                                        \
+	}
+static const struct text_field {
+	const char *name;
+	size_t name_len, offset, size;
+} text_fields[] = {
+    TEXT_FIELD(":method", method),
+    TEXT_FIELD(":path", path),
+    TEXT_FIELD(":scheme", scheme),
+    TEXT_FIELD(":authority", authority),
+    TEXT_FIELD("content-type", content_type),
+    TEXT_FIELD("user-agent", user_agent),
+    TEXT_FIELD("traceparent", traceparent),
+    TEXT_FIELD("tracestate", tracestate),
+};
+
+/* value as a NUL-terminated string, cut to size - 1 bytes. */
 static void copy_field(char *dst, size_t size, const uint8_t *v, size_t len)
 {
 	if (len >= size)
@@ -34,29 +56,23 @@ static void on_field(void *ctx, const uint8_t *name, size_t name_len, const uint
 {
 	struct h2_fields *f = ctx;
 
-	if (NAME_IS(":method")) {
-		copy_field(f->method, sizeof(f->method), value, value_len);
-		f->has_method = true;
-	} else if (NAME_IS(":path")) {
-		copy_field(f->path, sizeof(f->path), value, value_len);
-	} else if (NAME_IS(":scheme")) {
-		copy_field(f->scheme, sizeof(f->scheme), value, value_len);
-	} else if (NAME_IS(":authority")) {
-		copy_field(f->authority, sizeof(f->authority), value, value_len);
-	} else if (NAME_IS(":status")) {
+	if (NAME_IS(":status")) {
 		char v[8];
 		copy_field(v, sizeof(v), value, value_len);
 		f->status = value_len == 3 ? atoi(v) : 0;
-	} else if (NAME_IS("content-type")) {
-		copy_field(f->content_type, sizeof(f->content_type), value, value_len);
-	} else if (NAME_IS("grpc-status")) {
+		return;
+	}
+	if (NAME_IS("grpc-status")) {
 		f->grpc_status = grpc_parse_status((const char *)value, value_len);
-	} else if (NAME_IS("user-agent")) {
-		copy_field(f->user_agent, sizeof(f->user_agent), value, value_len);
-	} else if (NAME_IS("traceparent")) {
-		copy_field(f->traceparent, sizeof(f->traceparent), value, value_len);
-	} else if (NAME_IS("tracestate")) {
-		copy_field(f->tracestate, sizeof(f->tracestate), value, value_len);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++) {
+		const struct text_field *t = &text_fields[i];
+		if (name_len != t->name_len || memcmp(name, t->name, name_len) != 0)
+			continue;
+		copy_field((char *)f + t->offset, t->size, value, value_len);
+		f->has_method |= t->offset == offsetof(struct h2_fields, method);
+		return;
 	}
 }
 

@@ -142,20 +142,6 @@ void h2_fail_streams(struct h2_conn *c, uint64_t end, uint32_t above, const char
 	free(l.items);
 }
 
-static int drop_stream_entry(uint64_t key, void *value, void *arg)
-{
-	(void)key;
-	(void)arg;
-	stream_free(value);
-	return 1;
-}
-
-void h2_drop_streams(struct h2_conn *c)
-{
-	u64_map_visit(&c->streams, drop_stream_entry, NULL);
-	c->early_count = 0;
-}
-
 /* --- requests ------------------------------------------------------------ */
 
 static struct http_text text_of(const char *v)
@@ -379,30 +365,44 @@ struct h2_stream *h2_response_stream(struct h2_conn *c, uint32_t id)
 	return st;
 }
 
-struct early_visit {
+/* --- dropping streams ---------------------------------------------------- */
+
+struct drop_visit {
 	struct h2_conn *c;
-	uint64_t now_mono;
+	bool all;	   /* every stream, not only expired early responses */
+	uint64_t now_mono; /* when !all */
 };
 
-static int drop_early_entry(uint64_t key, void *value, void *arg)
+static int drop_if(uint64_t key, void *value, void *arg)
 {
-	struct early_visit *v = arg;
+	struct drop_visit *v = arg;
 	struct h2_stream *st = value;
+	bool expired = !v->all && st->early &&
+		       v->now_mono >= st->early->since_mono + HTTP_EARLY_RESPONSE_WAIT_NS;
 
 	(void)key;
-	if (!st->early || v->now_mono < st->early->since_mono + HTTP_EARLY_RESPONSE_WAIT_NS)
+	if (!v->all && !expired)
 		return 0;
-	STAT_INC(v->c->a->stats, h2_early_responses_expired);
-	v->c->early_count--;
+	if (expired)
+		STAT_INC(v->c->a->stats, h2_early_responses_expired);
+	if (st->early)
+		v->c->early_count--;
 	stream_free(st);
 	return 1;
+}
+
+void h2_drop_streams(struct h2_conn *c)
+{
+	struct drop_visit v = {.c = c, .all = true};
+
+	u64_map_visit(&c->streams, drop_if, &v);
 }
 
 /* A span without its request would have no name, no start and no context. */
 void h2_drop_early_streams(struct h2_conn *c, uint64_t now_mono)
 {
-	struct early_visit v = {.c = c, .now_mono = now_mono};
+	struct drop_visit v = {.c = c, .now_mono = now_mono};
 
 	if (c->early_count)
-		u64_map_visit(&c->streams, drop_early_entry, &v);
+		u64_map_visit(&c->streams, drop_if, &v);
 }
