@@ -10,6 +10,10 @@
  * the moment the response completes. Responses whose end cannot be framed
  * end at the last write before the next message, or when the connection goes
  * quiet for idle_timeout or closes.
+ *
+ * Attributes, names, the status rule and trace ids are the HTTP span
+ * layer's (http_span.h, trace_context_choice.h), shared with HTTP/2;
+ * connections are kept in a conn_registry.
  */
 #ifndef KSPAN_HTTP1_ASSEMBLER_H
 #define KSPAN_HTTP1_ASSEMBLER_H

@@ -25,6 +25,12 @@
  *
  * With --propagation tuple (or all), SERVER streams without a traceparent
  * are joined to their CLIENT end on this node (http2_stream_join.h).
+ *
+ * Attributes, names, the status rule and trace ids are the HTTP span
+ * layer's (http_span.h, trace_context_choice.h), shared with HTTP/1;
+ * connections are kept in a conn_registry. The implementation is three
+ * files around http2_connection.h: frames and connection life, header
+ * blocks, streams.
  */
 #ifndef KSPAN_HTTP2_ASSEMBLER_H
 #define KSPAN_HTTP2_ASSEMBLER_H
