@@ -41,8 +41,10 @@ traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
 traceparent_ARGS := -max_len=2048
 traceparent_LIBS := -lnghttp2
 # The HTTP/2 path from DATA events to spans: frames, HPACK, streams.
-http2_SRCS := tests/fuzz/fuzz_http2.c user/assembly/http2_assembler.c user/assembly/http2_stream_join.c \
-	user/assembly/http2_stream_contexts.c user/protocol/http2_frame_parser.c user/protocol/hpack_decoder.c \
+http2_SRCS := tests/fuzz/fuzz_http2.c user/assembly/http2_assembler.c user/assembly/http2_header_blocks.c \
+	user/assembly/http2_streams.c user/assembly/http2_stream_join.c user/assembly/http2_stream_contexts.c \
+	user/assembly/http_span.c user/assembly/trace_context_choice.c user/assembly/conn_registry.c \
+	user/protocol/http2_frame_parser.c user/protocol/hpack_decoder.c \
 	user/assembly/grpc_semconv.c user/lib/net_address.c user/assembly/http_naming.c \
 	user/model/span.c user/lib/utf8.c user/lib/u64_map.c user/ingest/process_table.c user/pipeline/pipeline.c \
 	user/pipeline/sampler.c user/lib/clock.c user/lib/log.c

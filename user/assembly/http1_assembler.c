@@ -1,26 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* http1_assembler.c - HTTP/1.x connections to spans. */
-#include <netinet/in.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "protocol/http1_stream.h"
 #include "assembly/http1_assembler.h"
-#include "assembly/http_naming.h"
+#include "assembly/http_span.h"
+#include "assembly/trace_context_choice.h"
 #include "lib/log.h"
-#include "lib/net_address.h"
-#include "w3c_traceparent.h"
 
 /* Pipelined requests kept per connection while they await responses. */
 #define PIPELINE_DEPTH 32
-/* A connection silent this long, with nothing pending, is forgotten (its
- * close was lost, e.g. to a ring-buffer overflow). */
-#define CONN_FORGET_NS (15ull * 60 * 1000000000ull)
-/* Attributes an HTTP span carries at most (add_*_attributes below). */
-#define SPAN_HTTP_ATTRS 20
-/* How long a client's early response waits for its request's event. */
-#define EARLY_RESPONSE_WAIT_NS (1000ull * 1000000)
 
 struct pending_request {
 	struct span *span;
@@ -29,10 +21,7 @@ struct pending_request {
 };
 
 struct http1_conn {
-	uint64_t conn_id;
-	uint32_t tgid;
-	uint8_t role; /* enum kspan_role */
-	struct kspan_conn_tuple tuple;
+	struct conn_entry base; /* first: the registry's view */
 	struct http1_stream *requests;
 	struct http1_stream *responses;
 	struct pending_request fifo[PIPELINE_DEPTH];
@@ -59,7 +48,6 @@ struct http1_conn {
 		bool has_ctx;
 		bool pending; /* no head has used it yet */
 	} origin;
-	uint64_t last_event_mono;
 	uint64_t last_response_mono; /* exit time of the latest response piece */
 	uint64_t prev_response_mono; /* ... and of the one before it */
 	/* Valid while a piece is being fed. */
@@ -79,129 +67,45 @@ static void fifo_pop(struct http1_conn *c)
 	c->fifo_count--;
 }
 
-/* --- attributes ---------------------------------------------------------- */
+/* --- the span ------------------------------------------------------------ */
+
+static struct http_text text_of(struct http1_slice v)
+{
+	return (struct http_text){.ptr = v.ptr, .len = v.len};
+}
 
 static void add_request_attributes(struct http1_conn *c, struct span *s,
 				   const struct http1_head *head)
 {
-	const struct http1_assembler_config *cfg = &c->assembler->cfg;
-	struct attribute_list *a = &s->attrs;
-	char peer[INET6_ADDRSTRLEN], local[INET6_ADDRSTRLEN], host[256], route[512], query[1024];
-	const char *path, *q;
-	size_t path_len, q_len;
-	unsigned host_port;
-	bool server = c->role == KSPAN_ROLE_SERVER;
-	unsigned port;
+	struct http_request_view req = {
+	    .method = text_of(head->method),
+	    .target = text_of(head->target),
+	    .authority = text_of(head->host),
+	    .user_agent = text_of(head->user_agent),
+	    .protocol_version = head->version_minor ? "1.1" : "1.0",
+	};
 
-	net_format_addr(c->tuple.family, c->tuple.remote_addr, peer, sizeof(peer));
-	net_format_addr(c->tuple.family, c->tuple.local_addr, local, sizeof(local));
-	http_split_target(head->target.ptr, head->target.len, &path, &path_len, &q, &q_len);
-	http_path_template(path, path_len, route, sizeof(route));
-	if (q) {
-		if (cfg->capture_query)
-			snprintf(query, sizeof(query), "%.*s", (int)q_len, q);
-		else
-			http_query_redact(q, q_len, query, sizeof(query));
-	}
-
-	/* server.address: the Host the request names, else the address the
-	 * bytes went to (HTTP semantic conventions, server.address). */
-	net_split_host_port(head->host.ptr, head->host.len, host, sizeof(host), &host_port);
-	if (!host[0])
-		snprintf(host, sizeof(host), "%s", server ? local : peer);
-	port = host_port ? host_port : (server ? c->tuple.local_port : c->tuple.remote_port);
-
-	{
-		char name[600];
-		snprintf(name, sizeof(name), "%.*s %s", (int)head->method.len, head->method.ptr,
-			 route);
-		span_set_name(s, name);
-	}
-	attribute_list_add_strn(a, "http.request.method", head->method.ptr, head->method.len);
-	attribute_list_add_str(a, "url.scheme", "http");
-	attribute_list_add_strn(a, "url.path", path_len ? path : "/", path_len ? path_len : 1);
-	if (q)
-		attribute_list_add_str(a, "url.query", query);
-	if (!server) {
-		char full[2048];
-		bool v6 = strchr(host, ':') != NULL;
-		snprintf(full, sizeof(full), "http://%s%s%s:%u%.*s%s%s", v6 ? "[" : "", host,
-			 v6 ? "]" : "", port, (int)(path_len ? path_len : 1), path_len ? path : "/",
-			 q ? "?" : "", q ? query : "");
-		attribute_list_add_str(a, "url.full", full);
-	}
-	attribute_list_add_str(a, "server.address", host);
-	attribute_list_add_int(a, "server.port", port);
-	if (server)
-		attribute_list_add_str(a, "client.address", peer);
-	attribute_list_add_str(a, "network.peer.address", peer);
-	attribute_list_add_int(a, "network.peer.port", c->tuple.remote_port);
-	attribute_list_add_str(a, "network.protocol.version", head->version_minor ? "1.1" : "1.0");
-	attribute_list_add_str(a, "network.transport", "tcp");
-	attribute_list_add_str(a, "network.type",
-			       net_addr_is_v4(c->tuple.family, c->tuple.remote_addr) ? "ipv4"
-										     : "ipv6");
-	if (head->user_agent.len)
-		attribute_list_add_strn(a, "user_agent.original", head->user_agent.ptr,
-					head->user_agent.len);
+	http_span_add_request(s, &req, &c->base.tuple, c->assembler->cfg.capture_query);
 }
-
-static void add_response_attributes(struct http1_conn *c, struct span *s, int status)
-{
-	char code[16];
-	/* HTTP semantic conventions, "Status": 5xx is an error for servers;
-	 * for clients every 4xx and 5xx is. */
-	bool error = status >= 500 || (status >= 400 && c->role == KSPAN_ROLE_CLIENT);
-
-	attribute_list_add_int(&s->attrs, "http.response.status_code", status);
-	if (error) {
-		snprintf(code, sizeof(code), "%d", status);
-		attribute_list_add_str(&s->attrs, "error.type", code);
-		s->status_code = SPAN_STATUS_ERROR;
-	}
-}
-
-/* --- trace context ----------------------------------------------------- */
 
 /*
  * The kernel decided the context of the first request starting in a piece;
- * it is re-validated here. Later pipelined requests in the same piece, and
+ * it is re-validated there. Later pipelined requests in the same piece, and
  * requests whose traceparent the kernel could not see (header split across
- * reads, or past its scan window), are decided here with the same parser.
+ * reads, or past its scan window), are decided with the same parser.
  */
 static void decide_context(struct http1_conn *c, const struct kspan_trace_ctx *k,
 			   const struct http1_head *head, struct span *s)
 {
-	struct w3c_trace_context tc;
-	bool from_kernel = k && (k->flags & KSPAN_CTX_F_VALID);
-	bool has_header =
-	    head->traceparent.len && w3c_traceparent_parse((const __u8 *)head->traceparent.ptr, 0,
-							   (__u32)head->traceparent.len, &tc) == 0;
+	struct trace_context_inputs in = {
+	    .kernel = k,
+	    .traceparent = head->traceparent.ptr,
+	    .traceparent_len = head->traceparent.len,
+	    .tracestate = head->tracestate.ptr,
+	    .tracestate_len = head->tracestate.len,
+	};
 
-	if (from_kernel && !span_kernel_ctx_valid(k)) {
-		STAT_INC(c->assembler->stats, invalid_kernel_ids);
-		from_kernel = false;
-	}
-	if (from_kernel) {
-		memcpy(s->span_id, k->span_id, 8);
-		memcpy(s->trace_id, k->trace_id, 16);
-		s->trace_flags = k->trace_flags;
-		if (k->flags & KSPAN_CTX_F_HAS_PARENT)
-			memcpy(s->parent_span_id, k->parent_span_id, 8);
-	} else {
-		span_random_id(s->span_id, 8);
-	}
-	if (!span_has_parent(s) && has_header) {
-		memcpy(s->trace_id, tc.trace_id, 16);
-		memcpy(s->parent_span_id, tc.parent_id, 8);
-		s->trace_flags = tc.trace_flags & 1;
-	} else if (!from_kernel) {
-		span_random_id(s->trace_id, 16);
-		s->trace_flags = 1;
-	}
-	/* tracestate is only meaningful next to a valid traceparent (W3C 3.3). */
-	if (span_has_parent(s) && head->tracestate.len)
-		span_set_trace_state(s, head->tracestate.ptr, head->tracestate.len);
+	trace_context_choose(s, &in, c->assembler->stats);
 }
 
 /* --- parser callbacks ---------------------------------------------------- */
@@ -241,7 +145,7 @@ static void early_response_pair(struct http1_conn *c, uint64_t write_enter)
 	}
 	c->early.held = false;
 	p->response_started = true;
-	add_response_attributes(c, p->span, c->early.status);
+	http_span_add_response_status(p->span, c->early.status, true);
 	if (c->early.complete)
 		finish_span(c, c->early.end_mono);
 	else
@@ -257,7 +161,7 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 	uint64_t read_exit = ev->hdr.ts_ns, write_enter = ev->ts_enter_ns;
 	struct pending_request *p;
 	struct span *s;
-	uint64_t start;
+	bool server = c->base.role == KSPAN_ROLE_SERVER;
 
 	(void)msg_index;
 	/* The first head since a message began at a piece start; later ones
@@ -278,17 +182,13 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 		STAT_INC(a->stats, http_pipeline_overflow);
 		return false;
 	}
-	s = span_new();
-	if (!s)
-		return false;
-	attribute_list_reserve(&s->attrs, SPAN_HTTP_ATTRS);
-	s->kind = c->role == KSPAN_ROLE_SERVER ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT;
-	s->tid = ev->hdr.tid;
-	s->resource = resource_ref(process_table_resource(a->procs, c->tgid));
 	/* SERVER: when the request's first byte reached the process (read
 	 * returned); CLIENT: when the process began writing it. */
-	start = c->role == KSPAN_ROLE_SERVER ? read_exit : write_enter;
-	s->start_unix_ns = mono_to_unix_ns(a->clock, start);
+	s = http_span_new(server ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT, ev->hdr.tid,
+			  process_table_resource(a->procs, c->base.tgid),
+			  mono_to_unix_ns(a->clock, server ? read_exit : write_enter), 0);
+	if (!s)
+		return false;
 	decide_context(c, kernel_ctx, head, s);
 	add_request_attributes(c, s, head);
 
@@ -298,7 +198,7 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 	    .is_head_method = head->method.len == 4 && memcmp(head->method.ptr, "HEAD", 4) == 0,
 	};
 	c->fifo_count++;
-	if (c->role == KSPAN_ROLE_CLIENT)
+	if (!server)
 		early_response_pair(c, write_enter);
 	return false;
 }
@@ -320,7 +220,7 @@ static bool on_response_head(void *ctx, unsigned msg_index, const struct http1_h
 	if (!p) {
 		c->orphan_response = true;
 		early_response_drop(c); /* a second one: the first answered nothing */
-		if (c->role == KSPAN_ROLE_CLIENT && head->status_code >= 200 && c->ev) {
+		if (c->base.role == KSPAN_ROLE_CLIENT && head->status_code >= 200 && c->ev) {
 			c->early = (struct early_response){
 			    .held = true,
 			    .status = head->status_code,
@@ -335,7 +235,7 @@ static bool on_response_head(void *ctx, unsigned msg_index, const struct http1_h
 	if (head->status_code < 200 && head->status_code != 101)
 		return false;
 	p->response_started = true;
-	add_response_attributes(c, p->span, head->status_code);
+	http_span_add_response_status(p->span, head->status_code, true);
 	return p->is_head_method;
 }
 
@@ -374,7 +274,7 @@ static void on_parse_error(void *ctx, const char *why)
 	struct http1_conn *c = ctx;
 
 	STAT_INC(c->assembler->stats, http_parse_errors);
-	log_debug("conn %016llx: not HTTP/1.x here: %s", (unsigned long long)c->conn_id, why);
+	log_debug("conn %016llx: not HTTP/1.x here: %s", (unsigned long long)c->base.conn_id, why);
 }
 
 static const struct http1_callbacks request_callbacks = {
@@ -391,31 +291,60 @@ static const struct http1_callbacks response_callbacks = {
 
 /* --- connections --------------------------------------------------------- */
 
-static struct http1_conn *conn_new(struct http1_assembler *a, const struct kspan_data_event *ev)
+/* The assembler's connection of a registry entry: base is its first member. */
+static struct http1_conn *conn_of(struct conn_entry *e)
 {
-	struct http1_conn *c = calloc(1, sizeof(*c));
+	return (struct http1_conn *)e;
+}
 
-	if (!c)
-		return NULL;
-	c->conn_id = ev->conn_id;
-	c->tgid = ev->hdr.tgid;
-	c->role = ev->role;
-	c->tuple = ev->tuple;
-	c->assembler = a;
+static void conn_free(struct conn_entry *e)
+{
+	struct http1_conn *c = conn_of(e);
+
+	while (c->fifo_count) {
+		span_unref(fifo_front(c)->span);
+		fifo_pop(c);
+	}
+	http1_stream_free(c->requests);
+	http1_stream_free(c->responses);
+	free(c);
+}
+
+static int conn_init(void *owner, struct conn_entry *e)
+{
+	struct http1_conn *c = conn_of(e);
+
+	c->assembler = owner;
 	c->requests = http1_stream_new(HTTP1_STREAM_REQUESTS);
 	c->responses = http1_stream_new(HTTP1_STREAM_RESPONSES);
-	if (!c->requests || !c->responses || u64_map_put(&a->conns, c->conn_id, c)) {
-		http1_stream_free(c->requests);
-		http1_stream_free(c->responses);
-		free(c);
-		return NULL;
+	return c->requests && c->responses ? 0 : -ENOMEM;
+}
+
+/* Shutdown: every span whose response has begun is finished now; requests
+ * still waiting are counted. */
+static void conn_shut_down(struct http1_assembler *a, struct http1_conn *c)
+{
+	early_response_drop(c);
+	while (c->fifo_count) {
+		struct pending_request *p = fifo_front(c);
+		if (!p->response_started) {
+			STAT_ADD(a->stats, http_unfinished_at_exit, c->fifo_count);
+			break;
+		}
+		finish_span(c, c->last_response_mono);
 	}
-	return c;
 }
 
 /* The connection ended at `end_mono`: finish what can be finished. */
-static void conn_end(struct http1_assembler *a, struct http1_conn *c, uint64_t end_mono)
+static void conn_end(void *owner, struct conn_entry *e, uint64_t end_mono)
 {
+	struct http1_assembler *a = owner;
+	struct http1_conn *c = conn_of(e);
+
+	if (end_mono == CONN_SHUTDOWN) {
+		conn_shut_down(a, c);
+		return;
+	}
 	c->ev = NULL;
 	if (c->responses)
 		http1_stream_close(c->responses, &response_callbacks, c);
@@ -428,23 +357,34 @@ static void conn_end(struct http1_assembler *a, struct http1_conn *c, uint64_t e
 		}
 		/* No response ever came: the request failed; say so. */
 		STAT_INC(a->stats, http_unanswered_requests);
-		p->span->status_code = SPAN_STATUS_ERROR;
-		span_set_status_message(p->span, "connection closed before a response");
-		attribute_list_add_str(&p->span->attrs, "error.type", "connection_closed");
+		http_span_fail(p->span, "connection_closed", "connection closed before a response");
 		finish_span(c, end_mono);
 	}
 }
 
-static void conn_free(struct http1_conn *c)
+/* A held early response expires; a response whose end nobody could frame
+ * ends with its last piece once the connection has been quiet for
+ * idle_timeout. Requests still waiting for a response keep waiting (long
+ * polls are legitimate). */
+static bool conn_tick(void *owner, struct conn_entry *e, uint64_t now)
 {
-	while (c->fifo_count) {
-		span_unref(fifo_front(c)->span);
-		fifo_pop(c);
-	}
-	http1_stream_free(c->requests);
-	http1_stream_free(c->responses);
-	free(c);
+	struct http1_assembler *a = owner;
+	struct http1_conn *c = conn_of(e);
+	struct pending_request *p = fifo_front(c);
+
+	if (c->early.held && now > c->early.read_mono + HTTP_EARLY_RESPONSE_WAIT_NS)
+		early_response_drop(c);
+	if (p && p->response_started && now >= e->last_event_mono + a->cfg.idle_timeout_ns)
+		finish_span(c, c->last_response_mono);
+	return c->fifo_count != 0;
 }
+
+static const struct conn_registry_ops conn_ops = {
+    .init = conn_init,
+    .end = conn_end,
+    .tick = conn_tick,
+    .destroy = conn_free,
+};
 
 int http1_assembler_init(struct http1_assembler *a, const struct http1_assembler_config *cfg,
 			 struct process_table *procs, struct span_sink *out,
@@ -456,21 +396,12 @@ int http1_assembler_init(struct http1_assembler *a, const struct http1_assembler
 	a->out = out;
 	a->stats = stats;
 	a->clock = clock;
-	return u64_map_init(&a->conns, 1024);
-}
-
-static int free_conn_entry(uint64_t key, void *value, void *arg)
-{
-	(void)key;
-	(void)arg;
-	conn_free(value);
-	return 1;
+	return conn_registry_init(&a->conns, 1024, sizeof(struct http1_conn), &conn_ops, a);
 }
 
 void http1_assembler_free(struct http1_assembler *a)
 {
-	u64_map_visit(&a->conns, free_conn_entry, NULL);
-	u64_map_free(&a->conns);
+	conn_registry_free(&a->conns);
 }
 
 /*
@@ -498,7 +429,7 @@ static void conn_resync(struct http1_assembler *a, struct http1_conn *c)
 
 void http1_assembler_on_data(struct http1_assembler *a, const struct kspan_data_event *ev)
 {
-	struct http1_conn *c = u64_map_get(&a->conns, ev->conn_id);
+	struct http1_conn *c = conn_of(conn_registry_get(&a->conns, ev->conn_id));
 	const uint8_t *payload = (const uint8_t *)(ev + 1);
 	bool requests;
 	int dir;
@@ -507,7 +438,7 @@ void http1_assembler_on_data(struct http1_assembler *a, const struct kspan_data_
 		return;
 	dir = ev->direction == KSPAN_DIR_EGRESS;
 	if (!c) {
-		c = conn_new(a, ev);
+		c = conn_of(conn_registry_open(&a->conns, ev));
 		if (!c)
 			return;
 		if (ev->seq != 0) /* its first events were lost: nothing to undo */
@@ -519,9 +450,9 @@ void http1_assembler_on_data(struct http1_assembler *a, const struct kspan_data_
 	if (!c->requests || !c->responses)
 		return; /* out of memory in conn_resync */
 	c->ev = ev;
-	c->last_event_mono = ev->hdr.ts_ns;
+	c->base.last_event_mono = ev->hdr.ts_ns;
 	/* A server reads requests and writes responses; a client the reverse. */
-	requests = (ev->direction == KSPAN_DIR_INGRESS) == (c->role == KSPAN_ROLE_SERVER);
+	requests = (ev->direction == KSPAN_DIR_INGRESS) == (c->base.role == KSPAN_ROLE_SERVER);
 	if (requests) {
 		if (!http1_stream_in_message(c->requests)) {
 			/* The kernel decides the context of a request that
@@ -548,7 +479,7 @@ void http1_assembler_on_data(struct http1_assembler *a, const struct kspan_data_
 
 void http1_assembler_on_close(struct http1_assembler *a, const struct kspan_conn_event *ev)
 {
-	struct http1_conn *c = u64_map_remove(&a->conns, ev->conn_id);
+	struct http1_conn *c = conn_of(conn_registry_take(&a->conns, ev->conn_id));
 
 	if (!c)
 		return;
@@ -556,93 +487,21 @@ void http1_assembler_on_close(struct http1_assembler *a, const struct kspan_conn
 	if (ev->protocol == KSPAN_PROTO_HTTP1 &&
 	    (ev->seq_ingress != c->next_seq[0] || ev->seq_egress != c->next_seq[1]))
 		conn_resync(a, c);
-	conn_end(a, c, ev->hdr.ts_ns);
-	conn_free(c);
-}
-
-struct exit_visit {
-	struct http1_assembler *a;
-	uint32_t tgid;
-	uint64_t ts;
-};
-
-static int end_conns_of_process(uint64_t key, void *value, void *arg)
-{
-	struct exit_visit *v = arg;
-	struct http1_conn *c = value;
-
-	(void)key;
-	if (c->tgid != v->tgid)
-		return 0;
-	conn_end(v->a, c, v->ts);
-	conn_free(c);
-	return 1;
+	conn_end(a, &c->base, ev->hdr.ts_ns);
+	conn_free(&c->base);
 }
 
 void http1_assembler_on_process_exit(struct http1_assembler *a, uint32_t tgid, uint64_t ts_ns)
 {
-	struct exit_visit v = {.a = a, .tgid = tgid, .ts = ts_ns};
-
-	u64_map_visit(&a->conns, end_conns_of_process, &v);
-}
-
-struct tick_visit {
-	struct http1_assembler *a;
-	uint64_t now;
-};
-
-static int flush_idle_conn(uint64_t key, void *value, void *arg)
-{
-	struct tick_visit *v = arg;
-	struct http1_conn *c = value;
-	uint64_t idle = v->now > c->last_event_mono ? v->now - c->last_event_mono : 0;
-	struct pending_request *p;
-
-	(void)key;
-	if (c->early.held && v->now > c->early.read_mono + EARLY_RESPONSE_WAIT_NS)
-		early_response_drop(c);
-	if (idle < v->a->cfg.idle_timeout_ns)
-		return 0;
-	/* A response whose end nobody could frame: it ended with its last
-	 * piece. Requests still waiting for a response keep waiting (long
-	 * polls are legitimate). */
-	p = fifo_front(c);
-	if (p && p->response_started)
-		finish_span(c, c->last_response_mono);
-	if (!c->fifo_count && idle >= CONN_FORGET_NS) {
-		conn_free(c);
-		return 1;
-	}
-	return 0;
+	conn_registry_end_process(&a->conns, tgid, ts_ns);
 }
 
 void http1_assembler_tick(struct http1_assembler *a, uint64_t now_mono_ns)
 {
-	struct tick_visit v = {.a = a, .now = now_mono_ns};
-
-	u64_map_visit(&a->conns, flush_idle_conn, &v);
-}
-
-static int finish_conn_at_exit(uint64_t key, void *value, void *arg)
-{
-	struct http1_assembler *a = arg;
-	struct http1_conn *c = value;
-
-	(void)key;
-	early_response_drop(c);
-	while (c->fifo_count) {
-		struct pending_request *p = fifo_front(c);
-		if (!p->response_started) {
-			STAT_ADD(a->stats, http_unfinished_at_exit, c->fifo_count);
-			break;
-		}
-		finish_span(c, c->last_response_mono);
-	}
-	conn_free(c);
-	return 1;
+	conn_registry_tick(&a->conns, now_mono_ns);
 }
 
 void http1_assembler_finish_all(struct http1_assembler *a)
 {
-	u64_map_visit(&a->conns, finish_conn_at_exit, a);
+	conn_registry_shutdown(&a->conns);
 }

@@ -10,6 +10,10 @@
  * the moment the response completes. Responses whose end cannot be framed
  * end at the last write before the next message, or when the connection goes
  * quiet for idle_timeout or closes.
+ *
+ * Attributes, names, the status rule and trace ids are the HTTP span
+ * layer's (http_span.h, trace_context_choice.h), shared with HTTP/2;
+ * connections are kept in a conn_registry.
  */
 #ifndef KSPAN_HTTP1_ASSEMBLER_H
 #define KSPAN_HTTP1_ASSEMBLER_H
@@ -22,7 +26,7 @@
 #include "kspan_abi.h"
 #include "model/span_sink.h"
 #include "ingest/process_table.h"
-#include "lib/u64_map.h"
+#include "assembly/conn_registry.h"
 
 struct http1_assembler_config {
 	bool capture_query;	  /* keep url.query values */
@@ -31,7 +35,7 @@ struct http1_assembler_config {
 
 struct http1_assembler {
 	struct http1_assembler_config cfg;
-	struct u64_map conns; /* conn_id -> struct http1_conn * */
+	struct conn_registry conns; /* struct http1_conn by conn id */
 	struct process_table *procs;
 	struct span_sink *out; /* where finished spans go */
 	struct agent_stats *stats;

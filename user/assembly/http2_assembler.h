@@ -25,6 +25,12 @@
  *
  * With --propagation tuple (or all), SERVER streams without a traceparent
  * are joined to their CLIENT end on this node (http2_stream_join.h).
+ *
+ * Attributes, names, the status rule and trace ids are the HTTP span
+ * layer's (http_span.h, trace_context_choice.h), shared with HTTP/1;
+ * connections are kept in a conn_registry. The implementation is three
+ * files around http2_connection.h: frames and connection life, header
+ * blocks, streams.
  */
 #ifndef KSPAN_HTTP2_ASSEMBLER_H
 #define KSPAN_HTTP2_ASSEMBLER_H
@@ -32,6 +38,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "assembly/conn_registry.h"
 #include "model/agent_stats.h"
 #include "lib/clock.h"
 #include "protocol/hpack_decoder.h"
@@ -45,7 +52,7 @@
 struct http2_assembler {
 	bool capture_query;			 /* keep url.query values */
 	uint32_t propagation;			 /* KSPAN_PROPAGATE_* bits */
-	struct u64_map conns;			 /* conn_id -> struct h2_conn * */
+	struct conn_registry conns;		 /* struct h2_conn by conn id */
 	struct hpack_decoder scratch;		 /* for hpack_decode_static_only() */
 	struct http2_stream_contexts kernel_ctx; /* CLIENT streams the kernel decided */
 	struct process_table *procs;
