@@ -85,11 +85,31 @@ static void test_backoff(void **state)
 	assert_int_equal(export_retry_delay_ms(&p, &none, 2, 0.5), 2250);
 	assert_int_equal(export_retry_delay_ms(&p, &none, 10, 0.5), 5000);
 	assert_int_equal(export_retry_delay_ms(&p, &none, 1000, 0.0), 2500);
-	/* The server's own delay wins, exactly. */
+	/* The server's own delay wins, exactly, when it is longer than the backoff. */
 	struct export_result after = http(429, 2000);
 	assert_int_equal(export_retry_delay_ms(&p, &after, 0, 0.0), 2000);
+	assert_int_equal(export_retry_delay_ms(&p, &after, 3, 0.5), 3375);
+}
+
+/* "Retry-After: 0" or a date in the past (parsed to 0) on every answer must not
+ * make kspan retry at once: the backoff still applies, and still grows. */
+static void test_retry_after_zero_waits_the_backoff(void **state)
+{
+	(void)state;
+	struct retry_policy p = {.initial_ms = 1000, .max_ms = 5000, .max_elapsed_ms = 300000};
 	struct export_result zero = http(503, 0);
-	assert_int_equal(export_retry_delay_ms(&p, &zero, 3, 0.9), 0);
+	assert_int_equal(export_retry_delay_ms(&p, &zero, 0, 0.0), 500);
+	assert_int_equal(export_retry_delay_ms(&p, &zero, 0, 0.5), 1000);
+	assert_int_equal(export_retry_delay_ms(&p, &zero, 3, 0.9), 4725);
+	const char *past = "Sun, 06 Nov 1994 08:49:37 GMT";
+	struct export_result dated =
+	    http(429, export_retry_after_parse_ms(past, strlen(past), 784111777 + 60));
+	assert_int_equal(dated.retry_after_ms, 0);
+	assert_int_equal(export_retry_delay_ms(&p, &dated, 1, 0.5), 1500);
+	/* gRPC RetryInfo with a zero delay, likewise. */
+	struct export_result info = grpc(GRPC_STATUS_RESOURCE_EXHAUSTED, 0);
+	assert_int_equal(export_retry_classify(&info), EXPORT_VERDICT_RETRY);
+	assert_int_equal(export_retry_delay_ms(&p, &info, 0, 0.5), 1000);
 }
 
 static void test_retry_after_parse(void **state)
@@ -300,6 +320,7 @@ int main(void)
 	    cmocka_unit_test(test_classify_http),
 	    cmocka_unit_test(test_classify_grpc),
 	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_retry_after_zero_waits_the_backoff),
 	    cmocka_unit_test(test_retry_after_parse),
 	    cmocka_unit_test(test_queue_drops_oldest),
 	    cmocka_unit_test(test_prometheus_text),
