@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/secret_redact.h"
 #include "lib/version.h"
 #include "ingest/process_table.h"
 
@@ -204,21 +205,50 @@ int service_name_from_environ(const char *env, size_t len, char *out, size_t out
 	return -1;
 }
 
-/* Splits a NUL-separated argument block into an array of strings. */
-static void add_command_args(struct attribute_list *attrs, const char *block, size_t len)
-{
-	const char *args[64];
-	size_t n = 0;
+#define COMMAND_ARGS_MAX 64
+#define COMMAND_ARG_MAX	 4096 /* bytes of one argument kept, after redaction */
 
-	for (size_t off = 0; off < len && n < 64;) {
+/*
+ * The command line, from a NUL-separated argument block: process.command
+ * (argv[0]) always, process.command_args only with --capture-command-args.
+ * Command lines carry passwords and tokens (curl http://svc/x?token=...,
+ * mysql -pSECRET), so the arguments stay on the node by default, and even
+ * when asked for they are exported through redact_command_arg (URL user
+ * information and query values, secret flags' values, NAME=value pairs,
+ * header arguments): the same rule as url.query, which kspan redacts too.
+ */
+static void add_command_line(struct attribute_list *attrs, const char *block, size_t len,
+			     bool with_args)
+{
+	const char *args[COMMAND_ARGS_MAX];
+	enum redact_next next = REDACT_NEXT_KEEP;
+	size_t n = 0, used = 0;
+	char *redacted;
+
+	for (size_t off = 0; off < len && n < COMMAND_ARGS_MAX;) {
 		size_t alen = strnlen(block + off, len - off);
 		if (off + alen == len && alen)
 			break; /* cut by the capture: keep only whole arguments */
 		args[n++] = block + off;
 		off += alen + 1;
+		if (!with_args)
+			break;
 	}
-	if (n)
+	if (!n)
+		return;
+	redacted = malloc(n * COMMAND_ARG_MAX);
+	if (!redacted)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char *out = redacted + used;
+		used += redact_command_arg(args[i], &next, out, COMMAND_ARG_MAX) + 1;
+		args[i] = out;
+	}
+	attribute_list_add_str(attrs, "process.command", args[0]);
+	if (with_args)
 		attribute_list_add_str_array(attrs, "process.command_args", args, n);
+	explicit_bzero(redacted, used);
+	free(redacted);
 }
 
 static struct resource *build_resource(struct process_table *t, uint32_t tgid,
@@ -276,12 +306,16 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 		/* /proc has the whole vector; the kernel event only a prefix. The
 		 * last argument ends with NUL unless the process rewrote its
 		 * arguments; then read_proc_file's terminator ends it. */
-		add_command_args(&r->attrs, text, text[len - 1] ? len + 1 : len);
+		add_command_line(&r->attrs, text, text[len - 1] ? len + 1 : len,
+				 t->capture_command_args);
 	} else if (ev && ev->cmdline_len) {
-		add_command_args(&r->attrs, ev->cmdline,
+		add_command_line(&r->attrs, ev->cmdline,
 				 ev->cmdline_len < KSPAN_CMDLINE_LEN ? ev->cmdline_len
-								     : KSPAN_CMDLINE_LEN);
+								     : KSPAN_CMDLINE_LEN,
+				 t->capture_command_args);
 	}
+	if (text)
+		explicit_bzero(text, len);
 	free(text);
 	attribute_list_add_str(&r->attrs, "host.name", t->host_name);
 	text = read_proc_file(t, tgid, "cgroup", &len);

@@ -10,6 +10,7 @@
 #ifndef KSPAN_PROCESS_TABLE_H
 #define KSPAN_PROCESS_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,9 @@ struct process_table {
 	struct u64_map by_pid; /* tgid -> struct resource * (one reference) */
 	char host_name[256];
 	char proc_root[64]; /* "/proc", replaceable in tests */
+	/* --capture-command-args: export process.command_args (redacted);
+	 * otherwise only process.command (argv[0]) leaves the node. */
+	bool capture_command_args;
 };
 
 int process_table_init(struct process_table *t, const char *proc_root);

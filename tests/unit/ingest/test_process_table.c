@@ -378,14 +378,15 @@ static void assert_args(const struct resource *r, const char *const *want, size_
 static void test_resource_from_proc(void **state)
 {
 	static const char cmdline[] = "/usr/bin/checkout\0--port\0"
-				      "8080";
+				      "8080\0--db-url\0postgres://app:hunter2-pw@db/shop";
 	static const char environ[] = "PATH=/usr/bin\0OTEL_SERVICE_NAME=checkout\0"
 				      "DB_PASSWORD=hunter2-do-not-export";
 	static const char cgroup[] =
 	    "0::/kubepods.slice/kubepods-besteffort.slice/"
 	    "kubepods-besteffort-pod5d7c5c52_0d8e_4b1f_9bd1_0a6f2c1e7f1d.slice/"
 	    "cri-containerd-" ID_A ".scope\n";
-	static const char *const args[] = {"/usr/bin/checkout", "--port", "8080"};
+	static const char *const args[] = {"/usr/bin/checkout", "--port", "8080", "--db-url",
+					   "postgres://REDACTED:REDACTED@db/shop"};
 	struct fake_proc *fp = *state;
 	struct process_table t;
 	struct resource *r;
@@ -397,6 +398,7 @@ static void test_resource_from_proc(void **state)
 	write_file(fp->root, 4242, "environ", environ, sizeof(environ));
 	write_file(fp->root, 4242, "cgroup", cgroup, sizeof(cgroup) - 1);
 	assert_int_equal(process_table_init(&t, fp->root), 0);
+	t.capture_command_args = true;
 
 	r = process_table_resource(&t, 4242);
 	assert_non_null(r);
@@ -408,7 +410,8 @@ static void test_resource_from_proc(void **state)
 	/* No exe link: the name comes from comm. */
 	assert_string_equal(find_attr(r, "process.executable.name", ATTR_STRING)->str, "checkout");
 	assert_null(attribute_list_find(&r->attrs, "process.executable.path"));
-	assert_args(r, args, 3);
+	assert_args(r, args, 5);
+	assert_string_equal(find_attr(r, "process.command", ATTR_STRING)->str, "/usr/bin/checkout");
 	assert_string_equal(find_attr(r, "container.id", ATTR_STRING)->str, ID_A);
 	assert_string_equal(find_attr(r, "k8s.pod.uid", ATTR_STRING)->str,
 			    "5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d");
@@ -418,7 +421,7 @@ static void test_resource_from_proc(void **state)
 		if (a->type != ATTR_STRING && a->type != ATTR_STRING_ARRAY)
 			continue;
 		if (memmem(a->str, a->str_len, "hunter2", 7))
-			fail_msg("the environment leaked into %s", a->key);
+			fail_msg("the environment or a password leaked into %s", a->key);
 	}
 	process_table_free(&t);
 }
@@ -439,6 +442,7 @@ static void test_resource_rewritten_cmdline(void **state)
 	snprintf(path, sizeof(path), "%s/4343/exe", fp->root);
 	assert_int_equal(symlink("/usr/sbin/nginx", path), 0);
 	assert_int_equal(process_table_init(&t, fp->root), 0);
+	t.capture_command_args = true;
 	r = process_table_resource(&t, 4343);
 	assert_non_null(r);
 	assert_args(r, args, 1);
@@ -449,6 +453,60 @@ static void test_resource_rewritten_cmdline(void **state)
 	/* No environment readable: the executable names the service. */
 	assert_string_equal(r->service_name, "nginx");
 	assert_null(attribute_list_find(&r->attrs, "container.id"));
+	process_table_free(&t);
+}
+
+/* By default the arguments stay on the node: only the command (argv[0]) is
+ * exported, so "curl http://svc/x?token=..." does not export the token that
+ * url.query redaction hides. */
+static void test_command_args_off_by_default(void **state)
+{
+	static const char cmdline[] = "curl\0-s\0http://svc/x?token=s3cr3t\0";
+	struct fake_proc *fp = *state;
+	struct process_table t;
+	struct resource *r;
+
+	make_pid_dir(fp->root, 4242);
+	write_file(fp->root, 4242, "cmdline", cmdline, sizeof(cmdline) - 1);
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	r = process_table_resource(&t, 4242);
+	assert_non_null(r);
+	assert_null(attribute_list_find(&r->attrs, "process.command_args"));
+	assert_string_equal(find_attr(r, "process.command", ATTR_STRING)->str, "curl");
+	for (size_t i = 0; i < r->attrs.count; i++) {
+		const struct attribute *a = &r->attrs.items[i];
+		if ((a->type == ATTR_STRING || a->type == ATTR_STRING_ARRAY) &&
+		    memmem(a->str, a->str_len, "s3cr3t", 6))
+			fail_msg("the token leaked into %s", a->key);
+	}
+	process_table_free(&t);
+}
+
+/* Asked for, the arguments come redacted; the kernel event's prefix too
+ * (a process already gone from /proc). */
+static void test_command_args_redacted_when_captured(void **state)
+{
+	static const char *const args[] = {"curl", "-u", "bob:REDACTED",
+					   "http://svc/x?token=REDACTED"};
+	struct kspan_proc_event ev;
+	struct fake_proc *fp = *state;
+	struct process_table t;
+	struct resource *r;
+	static const char cmdline[] = "curl\0-u\0bob:s3cr3t\0http://svc/x?token=s3cr3t\0";
+
+	memset(&ev, 0, sizeof(ev));
+	ev.hdr.type = KSPAN_EVENT_PROC_INFO;
+	ev.hdr.tgid = 4343; /* no such directory in the fake /proc */
+	memcpy(ev.comm, "curl", 4);
+	memcpy(ev.cmdline, cmdline, sizeof(cmdline) - 1);
+	ev.cmdline_len = sizeof(cmdline) - 1;
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	t.capture_command_args = true;
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4343);
+	assert_non_null(r);
+	assert_args(r, args, 4);
+	assert_string_equal(find_attr(r, "process.command", ATTR_STRING)->str, "curl");
 	process_table_free(&t);
 }
 
@@ -470,6 +528,10 @@ int main(void)
 	    cmocka_unit_test(test_service_name_last_var_without_nul),
 	    cmocka_unit_test_setup_teardown(test_resource_from_proc, setup_fake_proc,
 					    teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_command_args_off_by_default, setup_fake_proc,
+					    teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_command_args_redacted_when_captured,
+					    setup_fake_proc, teardown_fake_proc),
 	    cmocka_unit_test_setup_teardown(test_resource_rewritten_cmdline, setup_fake_proc,
 					    teardown_fake_proc),
 	};
