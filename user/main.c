@@ -144,6 +144,7 @@ static int agent_start(struct agent *a)
 	pipeline_init(&a->pipeline, &a->stats);
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
+	a->procs.capture_command_args = a->opts.capture_command_args;
 	if (!err)
 		err = http1_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline.sink,
 					   &a->stats, &a->clock);

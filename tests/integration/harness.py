@@ -225,7 +225,9 @@ class Kspan:
     """build/kspan with the OTLP exporter pointed at a receiver."""
 
     def __init__(self, endpoint, pids=(), ports=(), extra_args=(), env=None, exporter="otlp",
-                 schedule_delay_ms=100, metrics_addr="127.0.0.1:0"):
+                 schedule_delay_ms=100, metrics_addr="127.0.0.1:0", prefix=()):
+        """prefix: a command that runs kspan (unshare ...); the test then sets
+        .pid and .signal_pid to kspan's own process."""
         if not os.access(KSPAN_BIN, os.X_OK):
             raise AssertionError("no executable %s: build it with `make`" % KSPAN_BIN)
         self.dir = tempdir("kspan-it-agent-")
@@ -257,8 +259,9 @@ class Kspan:
         self.argv = argv
         self._err = open(self.log_path, "wb")
         self._out = open(self.out_path, "wb")
-        self.proc = spawn(argv, stdout=self._out, stderr=self._err, env=e, cwd=REPO)
-        self.pid = self.proc.pid
+        self.proc = spawn(list(prefix) + argv, stdout=self._out, stderr=self._err, env=e,
+                          cwd=REPO)
+        self.pid = self.signal_pid = self.proc.pid
         self.returncode = None
 
     def log_text(self):
@@ -324,7 +327,7 @@ class Kspan:
             raise AssertionError("kspan had already exited with %s; stderr:\n%s"
                                  % (self.proc.returncode, self.log_tail()))
         t0 = time.monotonic()
-        os.kill(self.proc.pid, sig)
+        os.kill(self.signal_pid, sig)
         try:
             rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

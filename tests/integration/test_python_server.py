@@ -62,19 +62,18 @@ class TestPythonServer(CommonChecks, harness.SharedKspanCase):
         self.assertEqual(type(res.get("process.pid")), int, repr(res))
         self.assertIn(res.get("service.name"), srv.names, repr(res))
         self.assertIn(res.get("process.executable.name"), srv.names, repr(res))
-        self.assertEqual(res.get("process.command_args"),
-                         [harness.PY, os.path.join(harness.SERVERS, "http_server.py"),
-                          "--host", "127.0.0.1", "--port", "0"], repr(res))
+        # The command, not its arguments (they may hold secrets; see
+        # test_command_args.py for --capture-command-args).
+        self.assertEqual(res.get("process.command"), harness.PY, repr(res))
+        self.assertNotIn("process.command_args", res, repr(res))
         self.assertEqual(res.get("host.name"), socket.gethostname(), repr(res))
         self.assertEqual(res.get("telemetry.sdk.name"), "kspan", repr(res))
         cres = c.resource
         self.assertEqual(cres.get("service.name"), "curl", repr(cres))
         self.assertEqual(cres.get("process.executable.name"), "curl", repr(cres))
         self.assertEqual(cres.get("telemetry.sdk.name"), "kspan", repr(cres))
-        args = cres.get("process.command_args")
-        self.assertIsInstance(args, list, repr(cres))
-        self.assertEqual(args[0], "curl", repr(cres))
-        self.assertEqual(args[-1], srv.url("/ok"), repr(cres))
+        self.assertEqual(cres.get("process.command"), "curl", repr(cres))
+        self.assertNotIn("process.command_args", cres, repr(cres))
 
         # ids: curl sent no traceparent: its span is the root, the server's
         # is its child (kspan inserted one, and joined the connection's ends)

@@ -77,7 +77,11 @@ void http_query_redact(const char *query, size_t len, char *out, size_t out_size
 		size_t start = i;
 		while (i < len && query[i] != '&' && query[i] != '=')
 			i++;
-		pos = append(out, out_size, pos, query + start, i - start);
+		/* A parameter without '=' may be a bare token ("?s3cr3t"): redacted whole. */
+		if (i > start && (i == len || query[i] == '&'))
+			pos = append(out, out_size, pos, "REDACTED", 8);
+		else
+			pos = append(out, out_size, pos, query + start, i - start);
 		if (i < len && query[i] == '=') {
 			pos = append(out, out_size, pos, "=REDACTED", 9);
 			while (i < len && query[i] != '&')

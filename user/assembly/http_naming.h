@@ -16,8 +16,10 @@
  * replaced by "{id}" into out (always NUL-terminated). */
 void http_path_template(const char *path, size_t len, char *out, size_t out_size);
 
-/* Writes the query with every value replaced by "REDACTED" ("a=REDACTED&b"),
- * as the HTTP semantic conventions recommend for url.query and url.full. */
+/* Writes the query with every value replaced by "REDACTED", as the HTTP
+ * semantic conventions recommend for url.query and url.full; a parameter
+ * without a value is replaced whole ("a=1&b" -> "a=REDACTED&REDACTED"): it
+ * may be a bare token. */
 void http_query_redact(const char *query, size_t len, char *out, size_t out_size);
 
 /* Splits a request-target into path and query (without '?'); an

@@ -20,6 +20,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_IDLE,
 	OPT_QUERY,
+	OPT_COMMAND_ARGS,
 	OPT_PROPAGATION,
 	OPT_METRICS_ADDR,
 	OPT_SPOOL_DIR,
@@ -57,6 +58,9 @@ const struct option_spec options_table[] = {
     {"idle-timeout-ms", OPT_IDLE, "N", "flush an unfinished span after N ms of silence",
      DEFAULT_OF(idle_timeout_ms, OPTION_DEFAULT_U32)},
     {"capture-query", OPT_QUERY, NULL, "keep url.query values (default: values are REDACTED)"},
+    {"capture-command-args", OPT_COMMAND_ARGS, NULL,
+     "export process.command_args, secrets REDACTED\n"
+     "(default: only the command, argv[0])"},
     {"propagation", OPT_PROPAGATION, "MODE",
      "how traces cross processes: headers (insert traceparent\n"
      "into outgoing HTTP/1.x and HTTP/2 requests), tuple\n"
@@ -311,6 +315,9 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 			break;
 		case OPT_QUERY:
 			o->capture_query = true;
+			break;
+		case OPT_COMMAND_ARGS:
+			o->capture_command_args = true;
 			break;
 		case OPT_PROPAGATION:
 			if (parse_propagation(optarg, &o->propagation))

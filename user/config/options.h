@@ -40,6 +40,8 @@ struct agent_options {
 	const char *spool_dir;	  /* --spool-dir: unsent batches kept across restarts */
 	uint64_t spool_max_bytes; /* --spool-max-bytes */
 	enum probe_backend backend;
+	/* --capture-command-args: export process.command_args (redacted) */
+	bool capture_command_args;
 	bool verbose;
 };
 

@@ -5,48 +5,71 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/secret_redact.h"
 #include "lib/version.h"
 #include "ingest/process_table.h"
 
 #define PROC_FILE_MAX (256 * 1024)
 
+/* One process: its resource and what tells it apart from a later process
+ * with the same pid. */
+struct proc_entry {
+	struct resource *resource; /* one reference */
+	uint64_t start_ticks;	   /* /proc/PID/stat starttime read with it; 0: unknown */
+	uint64_t start_mono_ns;	   /* the kernel event's start time; 0: no event */
+	uint64_t checked_ns;	   /* CLOCK_MONOTONIC of the last check against /proc */
+};
+
+static void entry_free(struct proc_entry *e)
+{
+	if (e) {
+		resource_unref(e->resource);
+		free(e);
+	}
+}
+
 int process_table_init(struct process_table *t, const char *proc_root)
 {
 	memset(t, 0, sizeof(*t));
 	snprintf(t->proc_root, sizeof(t->proc_root), "%s", proc_root ? proc_root : "/proc");
+	long hz = sysconf(_SC_CLK_TCK);
+
+	t->tick_ns = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
+	t->revalidate_ns = PROCESS_TABLE_REVALIDATE_NS;
 	if (gethostname(t->host_name, sizeof(t->host_name) - 1))
 		snprintf(t->host_name, sizeof(t->host_name), "unknown");
 	return u64_map_init(&t->by_pid, 256);
 }
 
-static int unref_resource(uint64_t key, void *value, void *arg)
+static int free_entry(uint64_t key, void *value, void *arg)
 {
 	(void)key;
 	(void)arg;
-	resource_unref(value);
+	entry_free(value);
 	return 1;
 }
 
 void process_table_free(struct process_table *t)
 {
-	u64_map_visit(&t->by_pid, unref_resource, NULL);
+	u64_map_visit(&t->by_pid, free_entry, NULL);
 	u64_map_free(&t->by_pid);
 }
 
-/* Reads a whole /proc file (they report size 0, so read until EOF). */
-static char *read_proc_file(const struct process_table *t, uint32_t pid, const char *name,
-			    size_t *len)
+/* Reads a whole /proc file (they report size 0, so read until EOF), relative
+ * to the process's directory: see open_process_dir. */
+static char *read_proc_file(int dir_fd, const char *name, size_t *len)
 {
-	char path[128];
 	size_t cap = 4096, n = 0;
 	char *buf;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%u/%s", t->proc_root, pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return NULL;
+	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	buf = malloc(cap + 1);
@@ -69,6 +92,95 @@ static char *read_proc_file(const struct process_table *t, uint32_t pid, const c
 		*len = n;
 	}
 	return buf;
+}
+
+int proc_stat_start_ticks(const char *stat_text, uint64_t *ticks)
+{
+	/* proc(5): "pid (comm) state ppid ...": comm may hold spaces and ')',
+	 * so fields are counted from the last ')'; starttime is field 22. */
+	const char *p = strrchr(stat_text, ')');
+
+	if (!p)
+		return -1;
+	p++;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -1;
+	}
+	char *end;
+	unsigned long long v = strtoull(p + 1, &end, 10);
+	if (end == p + 1)
+		return -1;
+	*ticks = v;
+	return 0;
+}
+
+bool proc_start_matches(uint64_t stat_ticks, uint64_t start_mono_ns, uint64_t tick_ns,
+			uint64_t boot_minus_mono_ns)
+{
+	/* /proc/PID/stat counts CLOCK_BOOTTIME ticks (start_boottime), the
+	 * kernel event CLOCK_MONOTONIC ns (start_time): the two differ by the
+	 * time the machine was suspended before the process started, between 0
+	 * and what it is now. One tick of slack each side for the truncation. */
+	uint64_t stat_ns = stat_ticks * tick_ns;
+
+	return stat_ns + 2 * tick_ns > start_mono_ns &&
+	       stat_ns <= start_mono_ns + boot_minus_mono_ns + tick_ns;
+}
+
+/* /proc/TGID/stat's start time, or 0 when it cannot be read. */
+static uint64_t read_start_ticks(int dir_fd)
+{
+	size_t len = 0;
+	uint64_t ticks = 0;
+	char *text = read_proc_file(dir_fd, "stat", &len);
+
+	if (text && proc_stat_start_ticks(text, &ticks))
+		ticks = 0;
+	free(text);
+	return ticks;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The directory of the process the kernel event names, or -1. A /proc/PID
+ * directory descriptor stays bound to the process it was opened for: once
+ * that process is gone, files opened through it fail, even when the pid was
+ * reused since. So the start time is checked once, here, and every later
+ * read through the descriptor is of the same process. *start_ticks gets the
+ * start time read (0 when unknown).
+ */
+static int open_process_dir(const struct process_table *t, uint32_t tgid,
+			    const struct kspan_proc_event *ev, uint64_t *start_ticks)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%u", t->proc_root, tgid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*start_ticks = fd >= 0 ? read_start_ticks(fd) : 0;
+	/* No stat to compare (never so in a real /proc, whose stat is there
+	 * while the process is): trusted, as before any check. */
+	if (fd >= 0 && ev && *start_ticks &&
+	    !proc_start_matches(*start_ticks, ev->start_time_ns, t->tick_ns,
+				clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC))) {
+		/* pid reused: what /proc has is another process's. */
+		log_debug("process %u: /proc holds a younger process (pid reused); resource "
+			  "from the kernel event only",
+			  tgid);
+		close(fd);
+		*start_ticks = 0;
+		return -1;
+	}
+	return fd;
 }
 
 static bool is_hex64(const char *s)
@@ -204,41 +316,73 @@ int service_name_from_environ(const char *env, size_t len, char *out, size_t out
 	return -1;
 }
 
-/* Splits a NUL-separated argument block into an array of strings. */
-static void add_command_args(struct attribute_list *attrs, const char *block, size_t len)
-{
-	const char *args[64];
-	size_t n = 0;
+#define COMMAND_ARGS_MAX 64
+#define COMMAND_ARG_MAX	 4096 /* bytes of one argument kept, after redaction */
 
-	for (size_t off = 0; off < len && n < 64;) {
+/*
+ * The command line, from a NUL-separated argument block: process.command
+ * (argv[0]) always, process.command_args only with --capture-command-args.
+ * Command lines carry passwords and tokens (curl http://svc/x?token=...,
+ * mysql -pSECRET), so the arguments stay on the node by default, and even
+ * when asked for they are exported through redact_command_arg (URL user
+ * information and query values, secret flags' values, NAME=value pairs,
+ * header arguments): the same rule as url.query, which kspan redacts too.
+ */
+static void add_command_line(struct attribute_list *attrs, const char *block, size_t len,
+			     bool with_args)
+{
+	const char *args[COMMAND_ARGS_MAX];
+	enum redact_next next = REDACT_NEXT_KEEP;
+	size_t n = 0, used = 0;
+	char *redacted;
+
+	for (size_t off = 0; off < len && n < COMMAND_ARGS_MAX;) {
 		size_t alen = strnlen(block + off, len - off);
 		if (off + alen == len && alen)
 			break; /* cut by the capture: keep only whole arguments */
 		args[n++] = block + off;
 		off += alen + 1;
+		if (!with_args)
+			break;
 	}
-	if (n)
+	if (!n)
+		return;
+	redacted = malloc(n * COMMAND_ARG_MAX);
+	if (!redacted)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char *out = redacted + used;
+		used += redact_command_arg(args[i], &next, out, COMMAND_ARG_MAX) + 1;
+		args[i] = out;
+	}
+	attribute_list_add_str(attrs, "process.command", args[0]);
+	if (with_args)
 		attribute_list_add_str_array(attrs, "process.command_args", args, n);
+	explicit_bzero(redacted, used);
+	free(redacted);
 }
 
 static struct resource *build_resource(struct process_table *t, uint32_t tgid,
-				       const struct kspan_proc_event *ev)
+				       const struct kspan_proc_event *ev, uint64_t *start_ticks)
 {
 	struct resource *r = resource_new(tgid);
 	char service[256] = "", exe_name[KSPAN_EXE_NAME_LEN + 1] = "", container[65], pod[37];
-	char path[128], exe_path[4096];
+	char exe_path[4096];
 	size_t len = 0;
 	char *text;
-	ssize_t n;
+	ssize_t n = -1;
+	int dir_fd;
 
+	*start_ticks = 0;
 	if (!r)
 		return NULL;
+	dir_fd = open_process_dir(t, tgid, ev, start_ticks);
 	if (ev) {
 		snprintf(exe_name, sizeof(exe_name), "%.*s", (int)sizeof(ev->exe_name),
 			 ev->exe_name[0] ? ev->exe_name : ev->comm);
 	}
-	snprintf(path, sizeof(path), "%s/%u/exe", t->proc_root, tgid);
-	n = readlink(path, exe_path, sizeof(exe_path) - 1);
+	if (dir_fd >= 0)
+		n = readlinkat(dir_fd, "exe", exe_path, sizeof(exe_path) - 1);
 	if (n > 0) {
 		exe_path[n] = '\0';
 		if (!exe_name[0]) {
@@ -247,7 +391,7 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 				 slash ? slash + 1 : exe_path);
 		}
 	}
-	text = read_proc_file(t, tgid, "environ", &len);
+	text = read_proc_file(dir_fd, "environ", &len);
 	if (text) {
 		service_name_from_environ(text, len, service, sizeof(service));
 		/* The environment may hold secrets: keep nothing else from it. */
@@ -255,7 +399,7 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 		free(text);
 	}
 	if (!exe_name[0]) {
-		text = read_proc_file(t, tgid, "comm", &len);
+		text = read_proc_file(dir_fd, "comm", &len);
 		if (text) {
 			text[strcspn(text, "\n")] = '\0';
 			snprintf(exe_name, sizeof(exe_name), "%s", text);
@@ -271,20 +415,24 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 	attribute_list_add_str(&r->attrs, "process.executable.name", exe_name);
 	if (n > 0)
 		attribute_list_add_str(&r->attrs, "process.executable.path", exe_path);
-	text = read_proc_file(t, tgid, "cmdline", &len);
+	text = read_proc_file(dir_fd, "cmdline", &len);
 	if (text && len) {
 		/* /proc has the whole vector; the kernel event only a prefix. The
 		 * last argument ends with NUL unless the process rewrote its
 		 * arguments; then read_proc_file's terminator ends it. */
-		add_command_args(&r->attrs, text, text[len - 1] ? len + 1 : len);
+		add_command_line(&r->attrs, text, text[len - 1] ? len + 1 : len,
+				 t->capture_command_args);
 	} else if (ev && ev->cmdline_len) {
-		add_command_args(&r->attrs, ev->cmdline,
+		add_command_line(&r->attrs, ev->cmdline,
 				 ev->cmdline_len < KSPAN_CMDLINE_LEN ? ev->cmdline_len
-								     : KSPAN_CMDLINE_LEN);
+								     : KSPAN_CMDLINE_LEN,
+				 t->capture_command_args);
 	}
+	if (text)
+		explicit_bzero(text, len);
 	free(text);
 	attribute_list_add_str(&r->attrs, "host.name", t->host_name);
-	text = read_proc_file(t, tgid, "cgroup", &len);
+	text = read_proc_file(dir_fd, "cgroup", &len);
 	if (text && container_id_from_cgroup(text, container) == 0)
 		attribute_list_add_str(&r->attrs, "container.id", container);
 	/* The key a collector's k8sattributes processor can associate by, to
@@ -295,38 +443,89 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 	attribute_list_add_str(&r->attrs, "telemetry.sdk.name", "kspan");
 	attribute_list_add_str(&r->attrs, "telemetry.sdk.version", KSPAN_VERSION);
 	attribute_list_add_str(&r->attrs, "telemetry.sdk.language", "cpp");
+	if (dir_fd >= 0)
+		close(dir_fd);
 	return r;
 }
 
-static void replace(struct process_table *t, uint32_t tgid, struct resource *r)
+static struct proc_entry *replace(struct process_table *t, uint32_t tgid, struct resource *r,
+				  uint64_t start_ticks, uint64_t start_mono_ns)
 {
-	struct resource *old = u64_map_remove(&t->by_pid, tgid);
+	struct proc_entry *e = NULL;
 
-	resource_unref(old);
-	if (r && u64_map_put(&t->by_pid, tgid, r))
+	entry_free(u64_map_remove(&t->by_pid, tgid));
+	if (r)
+		e = malloc(sizeof(*e));
+	if (!e) {
 		resource_unref(r);
+		return NULL;
+	}
+	*e = (struct proc_entry){.resource = r,
+				 .start_ticks = start_ticks,
+				 .start_mono_ns = start_mono_ns,
+				 .checked_ns = clock_ns(CLOCK_MONOTONIC)};
+	if (u64_map_put(&t->by_pid, tgid, e)) {
+		entry_free(e);
+		return NULL;
+	}
+	return e;
 }
 
 void process_table_on_info(struct process_table *t, const struct kspan_proc_event *ev)
 {
-	replace(t, ev->hdr.tgid, build_resource(t, ev->hdr.tgid, ev));
+	uint64_t ticks;
+	struct resource *r = build_resource(t, ev->hdr.tgid, ev, &ticks);
+
+	replace(t, ev->hdr.tgid, r, ticks, ev->start_time_ns);
 }
 
 void process_table_on_exit(struct process_table *t, uint32_t tgid)
 {
-	replace(t, tgid, NULL);
+	entry_free(u64_map_remove(&t->by_pid, tgid));
+}
+
+/* Is the process /proc shows for tgid now another one than e's? Only when
+ * both are known: a process that is gone keeps its resource (its last spans
+ * still need it). */
+static bool pid_reused(const struct process_table *t, uint32_t tgid, const struct proc_entry *e)
+{
+	char path[128];
+	uint64_t now_ticks;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%u", t->proc_root, tgid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	now_ticks = fd >= 0 ? read_start_ticks(fd) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (!now_ticks)
+		return false;
+	if (e->start_ticks)
+		return now_ticks != e->start_ticks;
+	return e->start_mono_ns &&
+	       !proc_start_matches(now_ticks, e->start_mono_ns, t->tick_ns,
+				   clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC));
 }
 
 struct resource *process_table_resource(struct process_table *t, uint32_t tgid)
 {
-	struct resource *r = u64_map_get(&t->by_pid, tgid);
+	struct proc_entry *e = u64_map_get(&t->by_pid, tgid);
+	uint64_t now = clock_ns(CLOCK_MONOTONIC), ticks;
+	struct resource *r;
 
-	if (r)
-		return r;
-	r = build_resource(t, tgid, NULL);
-	if (r && u64_map_put(&t->by_pid, tgid, r)) {
-		resource_unref(r);
-		return NULL;
+	/* The kernel announces a new process behind a reused pid (PROC_INFO);
+	 * this check, at most every revalidate_ns per pid, covers a lost
+	 * announcement, so a span never carries another process's resource
+	 * for long. */
+	if (e && now - e->checked_ns < t->revalidate_ns)
+		return e->resource;
+	if (e) {
+		e->checked_ns = now;
+		if (!pid_reused(t, tgid, e))
+			return e->resource;
+		log_debug("process %u: pid reused, resource rebuilt from /proc", tgid);
 	}
-	return r;
+	r = build_resource(t, tgid, NULL, &ticks);
+	e = replace(t, tgid, r, ticks, 0);
+	return e ? e->resource : NULL;
 }

@@ -10,6 +10,7 @@
 #ifndef KSPAN_PROCESS_TABLE_H
 #define KSPAN_PROCESS_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,22 +18,33 @@
 #include "model/span.h"
 #include "lib/u64_map.h"
 
+/* How often a cached process is checked against /proc for pid reuse. */
+#define PROCESS_TABLE_REVALIDATE_NS (5ull * 1000 * 1000 * 1000)
+
 struct process_table {
-	struct u64_map by_pid; /* tgid -> struct resource * (one reference) */
+	struct u64_map by_pid;	/* tgid -> struct proc_entry (process_table.c) */
+	uint64_t tick_ns;	/* of /proc/PID/stat times: 1 s / sysconf(_SC_CLK_TCK) */
+	uint64_t revalidate_ns; /* PROCESS_TABLE_REVALIDATE_NS; tests shorten it */
 	char host_name[256];
 	char proc_root[64]; /* "/proc", replaceable in tests */
+	/* --capture-command-args: export process.command_args (redacted);
+	 * otherwise only process.command (argv[0]) leaves the node. */
+	bool capture_command_args;
 };
 
 int process_table_init(struct process_table *t, const char *proc_root);
 void process_table_free(struct process_table *t);
 
-/* Replaces what is known about ev->hdr.tgid (a new process, or pid reuse). */
+/* Replaces what is known about ev->hdr.tgid (a new process, or pid reuse).
+ * /proc/PID completes the event only when it still shows the process the
+ * event names (same start time): a reused pid's /proc is another process's. */
 void process_table_on_info(struct process_table *t, const struct kspan_proc_event *ev);
 void process_table_on_exit(struct process_table *t, uint32_t tgid);
 
 /* The resource of `tgid` (borrowed: take resource_ref to keep it). Built from
- * /proc alone when no PROC_INFO arrived (it may have been dropped). Never
- * NULL unless out of memory. */
+ * /proc alone when no PROC_INFO arrived (it may have been dropped), and
+ * rebuilt when /proc shows that the pid now belongs to a younger process
+ * (checked at most every revalidate_ns). Never NULL unless out of memory. */
 struct resource *process_table_resource(struct process_table *t, uint32_t tgid);
 
 /* The container id (64 hex chars) in the text of /proc/PID/cgroup, for the
@@ -44,6 +56,16 @@ int container_id_from_cgroup(const char *cgroup_text, char out[65]);
  * of /proc/PID/cgroup (kubelet's cgroupfs and systemd layouts), with '-'
  * separators. Returns 0 and fills out[37], or -1 outside a pod. */
 int pod_uid_from_cgroup(const char *cgroup_text, char out[37]);
+
+/* The start time (field 22, clock ticks since boot) in the text of
+ * /proc/PID/stat: 0 and *ticks set, or -1. */
+int proc_stat_start_ticks(const char *stat_text, uint64_t *ticks);
+
+/* Whether /proc's start time (CLOCK_BOOTTIME ticks of tick_ns) is that of the
+ * process the kernel event says started at start_mono_ns (CLOCK_MONOTONIC);
+ * boot_minus_mono_ns: CLOCK_BOOTTIME - CLOCK_MONOTONIC now (time suspended). */
+bool proc_start_matches(uint64_t stat_ticks, uint64_t start_mono_ns, uint64_t tick_ns,
+			uint64_t boot_minus_mono_ns);
 
 /* OTEL_SERVICE_NAME, else service.name inside OTEL_RESOURCE_ATTRIBUTES, from
  * an environment block (NUL-separated "K=V" strings). 0 and out filled, or -1. */

@@ -22,6 +22,7 @@
 #include "kspan_abi.h"
 #include "lib/log.h"
 #include "loader/probe_loader.h"
+#include "loader/self_pid.h"
 
 /* How long after attach a read that was already blocked is still adopted. */
 #define ADOPT_BLOCKED_READS_NS (60ull * 1000000000)
@@ -156,8 +157,10 @@ static int backend_check(struct probe_loader *l, enum probe_backend b, char *why
 static void configure(struct probe_loader *l, const struct agent_options *o)
 {
 	int flags_arg = kernel_btf_param_index(l->btf, "tcp_recvmsg", "flags");
+	const char *how;
 
-	l->skel->rodata->self_tgid = (__u32)getpid();
+	l->skel->rodata->self_tgid = self_pid_in_kernel("/proc", &how);
+	log_debug("kspan is pid %u for its probes (%s)", l->skel->rodata->self_tgid, how);
 	l->skel->rodata->filter_pids = o->pid_count > 0;
 	l->skel->rodata->filter_ports = o->port_count > 0;
 	l->skel->rodata->capture_bytes = o->capture_bytes;

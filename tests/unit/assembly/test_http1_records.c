@@ -43,6 +43,7 @@ static void test_resource_attributes(void **state)
 	    "process.pid",
 	    "process.executable.name",
 	    "process.executable.path",
+	    "process.command",
 	    "process.command_args",
 	    "host.name",
 	    "container.id",
@@ -61,6 +62,7 @@ static void test_resource_attributes(void **state)
 	char host[256] = "";
 	const struct span *s;
 
+	h->procs.capture_command_args = true; /* --capture-command-args */
 	/* The kernel names the executable (its name may differ from the link
 	 * target's, e.g. after an upgrade replaced the file). */
 	send_proc_info(h, SERVER_PID, "checkout", "checkout-srv", "checkout-srv", 13);

@@ -165,7 +165,10 @@ static void test_query_redact(void **state)
 	(void)state;
 	assert_redacted("a=1&b=2", "a=REDACTED&b=REDACTED");
 	assert_redacted("token=s3cr3t", "token=REDACTED");
-	assert_redacted("flag&x=1", "flag&x=REDACTED");
+	/* Valueless parameters are redacted whole: "?s3cr3t" may be a bare token. */
+	assert_redacted("flag&x=1", "REDACTED&x=REDACTED");
+	assert_redacted("s3cr3t", "REDACTED");
+	assert_redacted("a=1&b", "a=REDACTED&REDACTED");
 	assert_redacted("a=", "a=REDACTED");
 	assert_redacted("a=b=c&d=e", "a=REDACTED&d=REDACTED");
 	assert_redacted("a=1&&b=2", "a=REDACTED&&b=REDACTED");

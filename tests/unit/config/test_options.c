@@ -46,6 +46,7 @@ static void test_defaults_print_to_the_console(void **state)
 	assert_int_equal(o.ringbuf_bytes, KSPAN_RINGBUF_DEFAULT_BYTES);
 	assert_int_equal(o.idle_timeout_ms, OPTIONS_DEFAULT_IDLE_TIMEOUT_MS);
 	assert_false(o.capture_query);
+	assert_false(o.capture_command_args); /* they may hold secrets */
 	assert_int_equal(o.propagation, KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE);
 	assert_int_equal(o.pid_count, 0);
 	assert_int_equal(o.port_count, 0);
@@ -156,12 +157,14 @@ static void test_bad_numbers_are_rejected(void **state)
 	assert_int_equal(PARSE(&o, "--no-such-option"), -EINVAL);
 
 	assert_int_equal(PARSE(&o, "--capture-bytes", "4096", "--ringbuf-bytes", "4096",
-			       "--idle-timeout-ms", "250", "--capture-query"),
+			       "--idle-timeout-ms", "250", "--capture-query",
+			       "--capture-command-args"),
 			 0);
 	assert_int_equal(o.capture_bytes, 4096);
 	assert_int_equal(o.ringbuf_bytes, 4096);
 	assert_int_equal(o.idle_timeout_ms, 250);
 	assert_true(o.capture_query);
+	assert_true(o.capture_command_args);
 }
 
 static void test_backend_is_chosen_by_name(void **state)

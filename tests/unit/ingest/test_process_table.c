@@ -309,7 +309,7 @@ static void make_pid_dir(const char *root, unsigned pid)
 
 static void remove_pid_dir(const char *root, unsigned pid)
 {
-	static const char *const names[] = {"comm", "cmdline", "environ", "cgroup", "exe"};
+	static const char *const names[] = {"comm", "cmdline", "environ", "cgroup", "exe", "stat"};
 	char path[256];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -378,14 +378,15 @@ static void assert_args(const struct resource *r, const char *const *want, size_
 static void test_resource_from_proc(void **state)
 {
 	static const char cmdline[] = "/usr/bin/checkout\0--port\0"
-				      "8080";
+				      "8080\0--db-url\0postgres://app:hunter2-pw@db/shop";
 	static const char environ[] = "PATH=/usr/bin\0OTEL_SERVICE_NAME=checkout\0"
 				      "DB_PASSWORD=hunter2-do-not-export";
 	static const char cgroup[] =
 	    "0::/kubepods.slice/kubepods-besteffort.slice/"
 	    "kubepods-besteffort-pod5d7c5c52_0d8e_4b1f_9bd1_0a6f2c1e7f1d.slice/"
 	    "cri-containerd-" ID_A ".scope\n";
-	static const char *const args[] = {"/usr/bin/checkout", "--port", "8080"};
+	static const char *const args[] = {"/usr/bin/checkout", "--port", "8080", "--db-url",
+					   "postgres://REDACTED:REDACTED@db/shop"};
 	struct fake_proc *fp = *state;
 	struct process_table t;
 	struct resource *r;
@@ -397,6 +398,7 @@ static void test_resource_from_proc(void **state)
 	write_file(fp->root, 4242, "environ", environ, sizeof(environ));
 	write_file(fp->root, 4242, "cgroup", cgroup, sizeof(cgroup) - 1);
 	assert_int_equal(process_table_init(&t, fp->root), 0);
+	t.capture_command_args = true;
 
 	r = process_table_resource(&t, 4242);
 	assert_non_null(r);
@@ -408,7 +410,8 @@ static void test_resource_from_proc(void **state)
 	/* No exe link: the name comes from comm. */
 	assert_string_equal(find_attr(r, "process.executable.name", ATTR_STRING)->str, "checkout");
 	assert_null(attribute_list_find(&r->attrs, "process.executable.path"));
-	assert_args(r, args, 3);
+	assert_args(r, args, 5);
+	assert_string_equal(find_attr(r, "process.command", ATTR_STRING)->str, "/usr/bin/checkout");
 	assert_string_equal(find_attr(r, "container.id", ATTR_STRING)->str, ID_A);
 	assert_string_equal(find_attr(r, "k8s.pod.uid", ATTR_STRING)->str,
 			    "5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d");
@@ -418,7 +421,7 @@ static void test_resource_from_proc(void **state)
 		if (a->type != ATTR_STRING && a->type != ATTR_STRING_ARRAY)
 			continue;
 		if (memmem(a->str, a->str_len, "hunter2", 7))
-			fail_msg("the environment leaked into %s", a->key);
+			fail_msg("the environment or a password leaked into %s", a->key);
 	}
 	process_table_free(&t);
 }
@@ -439,6 +442,7 @@ static void test_resource_rewritten_cmdline(void **state)
 	snprintf(path, sizeof(path), "%s/4343/exe", fp->root);
 	assert_int_equal(symlink("/usr/sbin/nginx", path), 0);
 	assert_int_equal(process_table_init(&t, fp->root), 0);
+	t.capture_command_args = true;
 	r = process_table_resource(&t, 4343);
 	assert_non_null(r);
 	assert_args(r, args, 1);
@@ -449,6 +453,199 @@ static void test_resource_rewritten_cmdline(void **state)
 	/* No environment readable: the executable names the service. */
 	assert_string_equal(r->service_name, "nginx");
 	assert_null(attribute_list_find(&r->attrs, "container.id"));
+	process_table_free(&t);
+}
+
+/* By default the arguments stay on the node: only the command (argv[0]) is
+ * exported, so "curl http://svc/x?token=..." does not export the token that
+ * url.query redaction hides. */
+static void test_command_args_off_by_default(void **state)
+{
+	static const char cmdline[] = "curl\0-s\0http://svc/x?token=s3cr3t\0";
+	struct fake_proc *fp = *state;
+	struct process_table t;
+	struct resource *r;
+
+	make_pid_dir(fp->root, 4242);
+	write_file(fp->root, 4242, "cmdline", cmdline, sizeof(cmdline) - 1);
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	r = process_table_resource(&t, 4242);
+	assert_non_null(r);
+	assert_null(attribute_list_find(&r->attrs, "process.command_args"));
+	assert_string_equal(find_attr(r, "process.command", ATTR_STRING)->str, "curl");
+	for (size_t i = 0; i < r->attrs.count; i++) {
+		const struct attribute *a = &r->attrs.items[i];
+		if ((a->type == ATTR_STRING || a->type == ATTR_STRING_ARRAY) &&
+		    memmem(a->str, a->str_len, "s3cr3t", 6))
+			fail_msg("the token leaked into %s", a->key);
+	}
+	process_table_free(&t);
+}
+
+/* Asked for, the arguments come redacted; the kernel event's prefix too
+ * (a process already gone from /proc). */
+static void test_command_args_redacted_when_captured(void **state)
+{
+	static const char *const args[] = {"curl", "-u", "bob:REDACTED",
+					   "http://svc/x?token=REDACTED"};
+	struct kspan_proc_event ev;
+	struct fake_proc *fp = *state;
+	struct process_table t;
+	struct resource *r;
+	static const char cmdline[] = "curl\0-u\0bob:s3cr3t\0http://svc/x?token=s3cr3t\0";
+
+	memset(&ev, 0, sizeof(ev));
+	ev.hdr.type = KSPAN_EVENT_PROC_INFO;
+	ev.hdr.tgid = 4343; /* no such directory in the fake /proc */
+	memcpy(ev.comm, "curl", 4);
+	memcpy(ev.cmdline, cmdline, sizeof(cmdline) - 1);
+	ev.cmdline_len = sizeof(cmdline) - 1;
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	t.capture_command_args = true;
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4343);
+	assert_non_null(r);
+	assert_args(r, args, 4);
+	assert_string_equal(find_attr(r, "process.command", ATTR_STRING)->str, "curl");
+	process_table_free(&t);
+}
+
+/* --- pid reuse ------------------------------------------------------------------ */
+
+/* /proc/PID/stat of a process that started `ticks` clock ticks after boot. */
+static void write_stat(const char *root, unsigned pid, unsigned long long ticks)
+{
+	char text[256];
+	int n = snprintf(text, sizeof(text),
+			 "%u (a) b) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %llu 1000 100\n",
+			 pid, ticks);
+	write_file(root, pid, "stat", text, (size_t)n);
+}
+
+static void test_stat_start_time(void **state)
+{
+	uint64_t ticks = 0;
+
+	(void)state;
+	/* The comm "a) b" holds ") ": fields count from the last ')'. */
+	assert_int_equal(proc_stat_start_ticks("7 (a) b) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 "
+					       "1 0 123456 1000 100\n",
+					       &ticks),
+			 0);
+	assert_int_equal(ticks, 123456);
+	assert_int_equal(proc_stat_start_ticks("7 (x) S 1 2 3\n", &ticks), -1);
+	assert_int_equal(proc_stat_start_ticks("no parenthesis", &ticks), -1);
+
+	/* 10 ms ticks; the event says the process started at 5 s (monotonic). */
+	const uint64_t tick = 10000000, s5 = 5000000000ull;
+	assert_true(proc_start_matches(500, s5, tick, 0));
+	assert_true(proc_start_matches(499, s5 + 5000000, tick, 0)); /* truncated tick */
+	assert_false(proc_start_matches(600, s5, tick, 0));	     /* started 1 s later */
+	assert_false(proc_start_matches(400, s5, tick, 0));	     /* started 1 s earlier */
+	/* After 2 s of suspend, boottime runs 2 s ahead of monotonic. */
+	assert_true(proc_start_matches(700, s5, tick, 2000000000ull));
+	assert_false(proc_start_matches(800, s5, tick, 2000000000ull));
+}
+
+static void assert_no_string_attr_has(const struct resource *r, const char *needle)
+{
+	for (size_t i = 0; i < r->attrs.count; i++) {
+		const struct attribute *a = &r->attrs.items[i];
+		if ((a->type == ATTR_STRING || a->type == ATTR_STRING_ARRAY) &&
+		    memmem(a->str, a->str_len, needle, strlen(needle)))
+			fail_msg("%s holds \"%s\", another process's", a->key, needle);
+	}
+}
+
+/* curl (pid 4242) exited and its pid went to a process in a container before
+ * kspan read its PROC_INFO: the resource is the event's alone, without the
+ * newcomer's container, command or service. */
+static void test_reused_pid_proc_not_mixed_into_event(void **state)
+{
+	static const char cgroup[] = "0::/system.slice/docker-" ID_B ".scope\n";
+	static const char other_cmd[] = "/usr/bin/other-daemon\0";
+	static const char environ[] = "OTEL_SERVICE_NAME=other-svc";
+	static const char curl_cmd[] = "curl\0http://svc/\0";
+	struct kspan_proc_event ev;
+	struct fake_proc *fp = *state;
+	struct process_table t;
+	struct resource *r;
+	char path[256];
+
+	make_pid_dir(fp->root, 4242);
+	write_stat(fp->root, 4242, 100 * 100); /* started at 100 s */
+	write_file(fp->root, 4242, "cgroup", cgroup, sizeof(cgroup) - 1);
+	write_file(fp->root, 4242, "cmdline", other_cmd, sizeof(other_cmd) - 1);
+	write_file(fp->root, 4242, "environ", environ, sizeof(environ));
+	snprintf(path, sizeof(path), "%s/4242/exe", fp->root);
+	assert_int_equal(symlink("/usr/bin/other-daemon", path), 0);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.hdr.type = KSPAN_EVENT_PROC_INFO;
+	ev.hdr.tgid = 4242;
+	ev.start_time_ns = 50ull * 1000000000; /* curl started at 50 s */
+	memcpy(ev.comm, "curl", 4);
+	memcpy(ev.exe_name, "curl", 4);
+	memcpy(ev.cmdline, curl_cmd, sizeof(curl_cmd) - 1);
+	ev.cmdline_len = sizeof(curl_cmd) - 1;
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	t.tick_ns = 10000000;
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4242);
+	assert_non_null(r);
+	assert_string_equal(r->service_name, "curl");
+	assert_string_equal(find_attr(r, "process.command", ATTR_STRING)->str, "curl");
+	assert_null(attribute_list_find(&r->attrs, "container.id"));
+	assert_null(attribute_list_find(&r->attrs, "process.executable.path"));
+	assert_no_string_attr_has(r, "other");
+	process_table_free(&t);
+
+	/* The same event for the process /proc shows (started at 100 s): /proc
+	 * completes it. */
+	ev.start_time_ns = 100ull * 1000000000;
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	t.tick_ns = 10000000;
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4242);
+	assert_string_equal(find_attr(r, "container.id", ATTR_STRING)->str, ID_B);
+	assert_string_equal(r->service_name, "other-svc");
+	process_table_free(&t);
+}
+
+/* A resource built from /proc (its PROC_INFO lost) is checked again: once
+ * /proc shows a younger process under the pid, the resource is rebuilt. */
+static void test_reused_pid_cached_resource_rebuilt(void **state)
+{
+	static const char cgroup_a[] = "0::/system.slice/docker-" ID_A ".scope\n";
+	static const char cgroup_b[] = "0::/system.slice/docker-" ID_B ".scope\n";
+	struct fake_proc *fp = *state;
+	struct process_table t;
+	struct resource *first, *again, *second;
+
+	make_pid_dir(fp->root, 4242);
+	write_stat(fp->root, 4242, 1000);
+	write_file(fp->root, 4242, "cgroup", cgroup_a, sizeof(cgroup_a) - 1);
+	write_file(fp->root, 4242, "comm", "first\n", 6);
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	first = resource_ref(process_table_resource(&t, 4242));
+	assert_string_equal(find_attr(first, "container.id", ATTR_STRING)->str, ID_A);
+
+	t.revalidate_ns = 0; /* check on every lookup */
+	again = process_table_resource(&t, 4242);
+	assert_ptr_equal(again, first); /* same start time: same process */
+
+	write_stat(fp->root, 4242, 2000);
+	write_file(fp->root, 4242, "cgroup", cgroup_b, sizeof(cgroup_b) - 1);
+	write_file(fp->root, 4242, "comm", "second\n", 7);
+	second = process_table_resource(&t, 4242);
+	assert_ptr_not_equal(second, first);
+	assert_string_equal(find_attr(second, "container.id", ATTR_STRING)->str, ID_B);
+	assert_string_equal(second->service_name, "second");
+
+	/* A process that is gone keeps its resource: its last spans need it. */
+	remove_pid_dir(fp->root, 4242);
+	assert_ptr_equal(process_table_resource(&t, 4242), second);
+	resource_unref(first);
 	process_table_free(&t);
 }
 
@@ -470,6 +667,15 @@ int main(void)
 	    cmocka_unit_test(test_service_name_last_var_without_nul),
 	    cmocka_unit_test_setup_teardown(test_resource_from_proc, setup_fake_proc,
 					    teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_command_args_off_by_default, setup_fake_proc,
+					    teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_command_args_redacted_when_captured,
+					    setup_fake_proc, teardown_fake_proc),
+	    cmocka_unit_test(test_stat_start_time),
+	    cmocka_unit_test_setup_teardown(test_reused_pid_proc_not_mixed_into_event,
+					    setup_fake_proc, teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_reused_pid_cached_resource_rebuilt,
+					    setup_fake_proc, teardown_fake_proc),
 	    cmocka_unit_test_setup_teardown(test_resource_rewritten_cmdline, setup_fake_proc,
 					    teardown_fake_proc),
 	};

@@ -56,8 +56,6 @@ enum export_verdict export_retry_classify(const struct export_result *r)
 uint64_t export_retry_delay_ms(const struct retry_policy *p, const struct export_result *r,
 			       unsigned attempt, double unit_random)
 {
-	if (r && r->retry_after_ms >= 0)
-		return (uint64_t)r->retry_after_ms;
 	double base = p->initial_ms;
 	for (unsigned i = 0; i < attempt && base < p->max_ms; i++)
 		base *= BACKOFF_MULTIPLIER;
@@ -66,7 +64,15 @@ uint64_t export_retry_delay_ms(const struct retry_policy *p, const struct export
 	if (unit_random < 0 || unit_random >= 1)
 		unit_random = 0.5;
 	double delay = base * (1 - BACKOFF_RANDOMIZATION + 2 * BACKOFF_RANDOMIZATION * unit_random);
-	return delay < 1 ? 1 : (uint64_t)delay;
+	uint64_t backoff = delay < 1 ? 1 : (uint64_t)delay;
+	/* The server's delay is a lower bound (RFC 9110 section 10.2.3: how long
+	 * the client "ought to wait"), never a licence to retry sooner than the
+	 * backoff: "Retry-After: 0" or a date in the past, answered on every
+	 * attempt, would otherwise make kspan retry in a tight loop until the
+	 * batch expires. The Collector's exporterhelper takes the same max(). */
+	if (r && r->retry_after_ms > 0 && (uint64_t)r->retry_after_ms > backoff)
+		return (uint64_t)r->retry_after_ms;
+	return backoff;
 }
 
 int64_t export_retry_after_parse_ms(const char *value, size_t len, time_t now_unix)

@@ -69,9 +69,10 @@ struct retry_policy {
 };
 
 /*
- * Delay before retry number `attempt` (0 for the first retry): the server's
- * own delay when it sent one, else min(initial * 1.5^attempt, max) spread
- * uniformly over +-50% by unit_random in [0, 1).
+ * Delay before retry number `attempt` (0 for the first retry): the backoff,
+ * min(initial * 1.5^attempt, max) spread uniformly over +-50% by unit_random
+ * in [0, 1), or the server's own delay (Retry-After, RetryInfo) when that is
+ * longer: a server delay of 0 or in the past still waits the backoff.
  */
 uint64_t export_retry_delay_ms(const struct retry_policy *p, const struct export_result *r,
 			       unsigned attempt, double unit_random);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,23 +172,112 @@ static void index_file(struct export_spool *s, const char *name, uint64_t *disca
 	free(path);
 }
 
+/*
+ * The directory kspan will read batches from and send to the collector: it
+ * must be kspan's own. A symbolic link could point kspan's writes (as root)
+ * anywhere; a directory another user owns or can write to lets that user plant
+ * batches that kspan sends with its credentials, or read what it spools.
+ * Opened without following links; returns the descriptor or -errno (logged).
+ */
+static int open_own_directory(const char *dir)
+{
+	struct stat st, opened;
+	int fd;
+
+	if (lstat(dir, &st)) {
+		int err = -errno;
+		log_warn("--spool-dir %s: %s", dir, strerror(errno));
+		return err;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		log_warn("--spool-dir %s: is a symbolic link; give the directory itself", dir);
+		return -ELOOP;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_warn("--spool-dir %s: not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid()) {
+		log_warn(
+		    "--spool-dir %s: owned by uid %u, not by kspan's uid %u: chown it, or give a "
+		    "directory of kspan's own",
+		    dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		log_warn("--spool-dir %s: writable by group or others (mode %04o): chmod go-w it",
+			 dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int err = -errno;
+		log_warn("--spool-dir %s: cannot open it: %s", dir, strerror(errno));
+		return err;
+	}
+	/* The one checked above, not one swapped in since. */
+	if (fstat(fd, &opened) || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+		log_warn("--spool-dir %s: replaced while kspan opened it", dir);
+		close(fd);
+		return -EAGAIN;
+	}
+	return fd;
+}
+
+/*
+ * One kspan per spool directory: two would send each other's batches and
+ * remove each other's files. The lock is on the directory itself (flock works
+ * on a directory's descriptor), so the directory holds batches only and no
+ * lock file can be removed under a running kspan; the kernel drops it when
+ * kspan exits, however it exits.
+ */
+static int lock_directory(int fd, const char *dir)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		log_warn("--spool-dir %s: in use by another kspan; give each kspan its own "
+			 "directory",
+			 dir);
+		return -EBUSY;
+	}
+	/* A file system without locks (some network ones): not worth refusing
+	 * the spool for, but the user should know. */
+	log_warn("--spool-dir %s: cannot be locked (%s): make sure no other kspan uses it", dir,
+		 strerror(errno));
+	return 0;
+}
+
 int export_spool_open(struct export_spool *s, const char *dir, uint64_t max_bytes, uint32_t format,
 		      uint64_t *discarded_spans)
 {
+	int err;
+
 	memset(s, 0, sizeof(*s));
+	s->dir_fd = -1;
 	if (mkdir(dir, 0700) && errno != EEXIST) {
-		int err = -errno;
+		err = -errno;
 		log_warn("--spool-dir %s: cannot create it: %s", dir, strerror(errno));
 		return err;
 	}
-	if (access(dir, W_OK | X_OK)) {
-		int err = -errno;
-		log_warn("--spool-dir %s: not writable: %s", dir, strerror(errno));
+	s->dir_fd = open_own_directory(dir);
+	if (s->dir_fd < 0) {
+		err = s->dir_fd;
+		s->dir_fd = -1;
 		return err;
 	}
-	s->dir = strdup(dir);
-	if (!s->dir)
-		return -ENOMEM;
+	err = lock_directory(s->dir_fd, dir);
+	if (!err && access(dir, W_OK | X_OK)) {
+		err = -errno;
+		log_warn("--spool-dir %s: not writable: %s", dir, strerror(errno));
+	}
+	if (!err && !(s->dir = strdup(dir)))
+		err = -ENOMEM;
+	if (err) {
+		close(s->dir_fd);
+		s->dir_fd = -1;
+		return err;
+	}
 	s->max_bytes = max_bytes;
 	s->format = format;
 	DIR *d = opendir(dir);
@@ -214,9 +304,12 @@ int export_spool_open(struct export_spool *s, const char *dir, uint64_t max_byte
 
 void export_spool_close(struct export_spool *s)
 {
+	if (s->dir_fd >= 0)
+		close(s->dir_fd); /* and with it the lock */
 	free(s->dir);
 	free(s->files);
 	memset(s, 0, sizeof(*s));
+	s->dir_fd = -1;
 }
 
 struct export_batch *export_spool_take(struct export_spool *s, size_t max_spans, size_t max_bytes,
@@ -263,8 +356,13 @@ struct export_batch *export_spool_take(struct export_spool *s, size_t max_spans,
 	return head;
 }
 
+/*
+ * Durable once this returns 0: the data is fsynced before the rename (a crash
+ * leaves the old name or the whole new file, never a short one), the
+ * directory after it (the rename itself survives a crash).
+ */
 static int write_file(struct export_spool *s, uint64_t id, const char *header, size_t hlen,
-		      const struct export_batch *b, bool sync)
+		      const struct export_batch *b)
 {
 	char *tmp = batch_path(s, id, ".tmp"), *final = batch_path(s, id, SPOOL_SUFFIX);
 	int err = tmp && final ? 0 : -ENOMEM;
@@ -273,12 +371,16 @@ static int write_file(struct export_spool *s, uint64_t id, const char *header, s
 		err = -errno;
 	errno = 0;
 	if (!err && (write(fd, header, hlen) != (ssize_t)hlen ||
-		     write(fd, b->body, b->len) != (ssize_t)b->len || (sync && fsync(fd))))
+		     write(fd, b->body, b->len) != (ssize_t)b->len || fsync(fd)))
 		err = errno ? -errno : -EIO;
 	if (fd >= 0)
 		close(fd);
 	if (!err && rename(tmp, final))
 		err = -errno;
+	if (!err && fsync(s->dir_fd)) {
+		err = -errno;
+		unlink(final); /* not indexed: it must not be sent by the next kspan */
+	}
 	if (err && tmp)
 		unlink(tmp);
 	free(tmp);
@@ -286,7 +388,7 @@ static int write_file(struct export_spool *s, uint64_t id, const char *header, s
 	return err;
 }
 
-int export_spool_keep(struct export_spool *s, struct export_batch *b, bool sync)
+int export_spool_keep(struct export_spool *s, struct export_batch *b)
 {
 	struct spool_file *f = b->spool_id ? index_find(s, b->spool_id) : NULL;
 	if (f) { /* written before: it only leaves memory */
@@ -305,7 +407,7 @@ int export_spool_keep(struct export_spool *s, struct export_batch *b, bool sync)
 	/* Room in the index first: a file on disk is always indexed. */
 	int err = index_reserve(s);
 	if (!err)
-		err = write_file(s, entry.id, header, (size_t)hlen, b, sync);
+		err = write_file(s, entry.id, header, (size_t)hlen, b);
 	if (err)
 		return err;
 	s->next_id++;

@@ -5,9 +5,12 @@
  * or down, and those still unsent when kspan stops. One file per batch: a
  * header line naming what the body is (protocol and compression: a batch is
  * only ever sent the way it was encoded), then the request body as it would
- * go on the wire. Files are written to a temporary name and renamed, so a
- * reader never sees half a batch. The directory is bounded in bytes; what
- * does not fit is counted by the caller.
+ * go on the wire. Files are written to a temporary name, fsynced, renamed,
+ * and the directory fsynced, so a reader never sees half a batch and a batch
+ * kept survives a crash. The directory is bounded in bytes; what does not fit
+ * is counted by the caller. It must be kspan's own (owner, mode, not a
+ * symbolic link) and is locked for as long as the spool is open: one kspan
+ * per directory.
  *
  * Life of a spooled batch: written when it leaves memory unsent; read back
  * (oldest first) into the export queue when the queue has run empty, or by
@@ -38,6 +41,7 @@ struct spool_file {
 
 struct export_spool {
 	char *dir;
+	int dir_fd;	 /* open, flock()ed: fsynced after each rename; -1 when closed */
 	uint32_t format; /* protocol and compression, opaque here */
 	uint64_t max_bytes;
 	uint64_t bytes; /* held in the directory */
@@ -48,9 +52,11 @@ struct export_spool {
 };
 
 /*
- * Create dir (0700) if needed and index the batches in it. Files of another
- * format or unreadable ones are removed; their spans are added to
- * *discarded_spans. 0 or a negative errno (logged).
+ * Create dir (0700) if needed, check that it is kspan's own (not a symbolic
+ * link, owned by kspan's uid, not writable by group or others), lock it
+ * (-EBUSY when another kspan holds it) and index the batches in it. Files of
+ * another format or unreadable ones are removed; their spans are added to
+ * *discarded_spans. 0 or a negative errno (logged in one line).
  */
 int export_spool_open(struct export_spool *s, const char *dir, uint64_t max_bytes, uint32_t format,
 		      uint64_t *discarded_spans);
@@ -67,12 +73,11 @@ struct export_batch *export_spool_take(struct export_spool *s, size_t max_spans,
 				       uint64_t *earlier_run_spans, uint64_t *discarded_spans);
 
 /*
- * b leaves memory: write it (sets b->spool_id) unless its file exists
- * already. `sync`: fsync before the rename (at exit; a running kspan leaves
- * that to the page cache and does not stall on the disk). 0, -ENOSPC when the
- * directory is full, or -errno. The caller frees b either way.
+ * b leaves memory: write it durably (file and directory fsynced; sets
+ * b->spool_id) unless its file exists already. 0, -ENOSPC when the directory
+ * is full, or -errno. The caller frees b either way.
  */
-int export_spool_keep(struct export_spool *s, struct export_batch *b, bool sync);
+int export_spool_keep(struct export_spool *s, struct export_batch *b);
 
 /* The batch is finished with: remove its file (no-op when it has none). */
 void export_spool_remove(struct export_spool *s, struct export_batch *b);

@@ -185,12 +185,14 @@ static int config_set_header(struct otlp_config *cfg, char *name, char *value)
 static int parse_headers(struct otlp_config *cfg, const char *var, const char *list)
 {
 	const char *p = list;
+	unsigned index = 0;
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t entry_len = comma ? (size_t)(comma - p) : strlen(p);
 		const char *entry = p;
 		p += entry_len + (comma ? 1 : 0);
 		trim(&entry, &entry_len);
+		index++;
 		if (!entry_len)
 			continue;
 
@@ -211,9 +213,17 @@ static int parse_headers(struct otlp_config *cfg, const char *var, const char *l
 				return -ENOMEM;
 			}
 		}
+		/* Header values are credentials (Authorization, API keys): a bad
+		 * entry is named by its valid name or its position, never shown. */
+		if (name && bad)
+			log_warn("%s: ignoring header %s: its value holds a NUL, CR or LF byte "
+				 "(value not shown)",
+				 var, name);
+		else if (!name)
+			log_warn("%s: ignoring entry %u: not a valid name=value header (entry not "
+				 "shown, it may hold a secret)",
+				 var, index);
 		if (!name || bad) {
-			log_warn("%s: ignoring \"%.*s\": not a valid name=value header", var,
-				 (int)entry_len, entry);
 			free(name);
 			free(value);
 			continue;

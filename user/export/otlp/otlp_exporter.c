@@ -182,7 +182,7 @@ static struct export_batch *spool_overflow_locked(struct otlp_exporter *x, struc
 		bool had_file = b->spool_id != 0;
 		out = b->next;
 		b->next = NULL;
-		int e = x->spool.dir ? export_spool_keep(&x->spool, b, false) : -ENOENT;
+		int e = x->spool.dir ? export_spool_keep(&x->spool, b) : -ENOENT;
 		if (!e) {
 			written += had_file ? 0 : b->n_spans;
 			moved += b->n_spans;

@@ -155,7 +155,7 @@ static size_t spool_unsent(struct otlp_exporter *x, struct export_batch *unsent)
 	pthread_mutex_lock(&x->lock);
 	for (struct export_batch *b = unsent; b; b = b->next) {
 		bool had_file = b->spool_id != 0;
-		int e = export_spool_keep(&x->spool, b, true);
+		int e = export_spool_keep(&x->spool, b);
 		if (e) {
 			err = e;
 			lost += b->n_spans;

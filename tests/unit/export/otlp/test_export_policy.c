@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -85,11 +86,31 @@ static void test_backoff(void **state)
 	assert_int_equal(export_retry_delay_ms(&p, &none, 2, 0.5), 2250);
 	assert_int_equal(export_retry_delay_ms(&p, &none, 10, 0.5), 5000);
 	assert_int_equal(export_retry_delay_ms(&p, &none, 1000, 0.0), 2500);
-	/* The server's own delay wins, exactly. */
+	/* The server's own delay wins, exactly, when it is longer than the backoff. */
 	struct export_result after = http(429, 2000);
 	assert_int_equal(export_retry_delay_ms(&p, &after, 0, 0.0), 2000);
+	assert_int_equal(export_retry_delay_ms(&p, &after, 3, 0.5), 3375);
+}
+
+/* "Retry-After: 0" or a date in the past (parsed to 0) on every answer must not
+ * make kspan retry at once: the backoff still applies, and still grows. */
+static void test_retry_after_zero_waits_the_backoff(void **state)
+{
+	(void)state;
+	struct retry_policy p = {.initial_ms = 1000, .max_ms = 5000, .max_elapsed_ms = 300000};
 	struct export_result zero = http(503, 0);
-	assert_int_equal(export_retry_delay_ms(&p, &zero, 3, 0.9), 0);
+	assert_int_equal(export_retry_delay_ms(&p, &zero, 0, 0.0), 500);
+	assert_int_equal(export_retry_delay_ms(&p, &zero, 0, 0.5), 1000);
+	assert_int_equal(export_retry_delay_ms(&p, &zero, 3, 0.9), 4725);
+	const char *past = "Sun, 06 Nov 1994 08:49:37 GMT";
+	struct export_result dated =
+	    http(429, export_retry_after_parse_ms(past, strlen(past), 784111777 + 60));
+	assert_int_equal(dated.retry_after_ms, 0);
+	assert_int_equal(export_retry_delay_ms(&p, &dated, 1, 0.5), 1500);
+	/* gRPC RetryInfo with a zero delay, likewise. */
+	struct export_result info = grpc(GRPC_STATUS_RESOURCE_EXHAUSTED, 0);
+	assert_int_equal(export_retry_classify(&info), EXPORT_VERDICT_RETRY);
+	assert_int_equal(export_retry_delay_ms(&p, &info, 0, 0.5), 1000);
 }
 
 static void test_retry_after_parse(void **state)
@@ -228,13 +249,13 @@ static void test_spool_round_trip(void **state)
 	size_t a_len = a->len;
 	uint8_t a_body[64];
 	memcpy(a_body, a->body, a_len);
-	assert_int_equal(export_spool_keep(&sp, a, true), 0);
-	assert_int_equal(export_spool_keep(&sp, b, false), 0);
+	assert_int_equal(export_spool_keep(&sp, a), 0);
+	assert_int_equal(export_spool_keep(&sp, b), 0);
 	assert_int_equal(sp.waiting_spans, 5);
 	assert_int_equal(files_in(dir), 2);
 	/* Bounded: a batch that would pass the limit is refused. */
 	struct export_batch *big = export_batch_new(calloc(1, 5000), 5000, 1);
-	assert_int_equal(export_spool_keep(&sp, big, false), -ENOSPC);
+	assert_int_equal(export_spool_keep(&sp, big), -ENOSPC);
 	assert_int_equal(big->spool_id, 0);
 	assert_int_equal(files_in(dir), 2);
 	export_batch_free_list(a);
@@ -253,7 +274,7 @@ static void test_spool_round_trip(void **state)
 	assert_int_equal(sp.waiting_spans, 2);
 	/* Pushed out of memory again: no second file. */
 	uint64_t id = got->spool_id;
-	assert_int_equal(export_spool_keep(&sp, got, false), 0);
+	assert_int_equal(export_spool_keep(&sp, got), 0);
 	assert_int_equal(files_in(dir), 2);
 	assert_int_equal(sp.waiting_spans, 5);
 	export_batch_free_list(got);
@@ -294,16 +315,71 @@ static void test_spool_round_trip(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* --spool-dir must be kspan's own directory, and one kspan's only. */
+static void test_spool_directory_checks_and_lock(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kspan-spool-test-XXXXXX";
+	char path[sizeof(dir) + 32];
+	struct export_spool sp, second;
+	uint64_t discarded = 0;
+	assert_non_null(mkdtemp(dir));
+
+	/* A second spool on the same directory is refused while the first holds
+	 * it, and accepted once it is closed; the lock leaves no file behind. */
+	assert_int_equal(export_spool_open(&sp, dir, 4096, 7, &discarded), 0);
+	assert_int_equal(export_spool_open(&second, dir, 4096, 7, &discarded), -EBUSY);
+	assert_null(second.dir);
+	export_spool_close(&sp);
+	assert_int_equal(export_spool_open(&second, dir, 4096, 7, &discarded), 0);
+	export_spool_close(&second);
+	assert_int_equal(files_in(dir), 0);
+
+	/* Writable by others: anyone could plant batches that kspan would send. */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(export_spool_open(&sp, dir, 4096, 7, &discarded), -EPERM);
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_int_equal(export_spool_open(&sp, dir, 4096, 7, &discarded), -EPERM);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(export_spool_open(&sp, dir, 4096, 7, &discarded), 0);
+	export_spool_close(&sp);
+
+	/* Another user's directory (only root can make one here). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		assert_int_equal(export_spool_open(&sp, dir, 4096, 7, &discarded), -EPERM);
+		assert_int_equal(chown(dir, 0, 0), 0);
+	}
+
+	/* A symbolic link to a good directory is refused: kspan does not follow it. */
+	snprintf(path, sizeof(path), "%s.link", dir);
+	assert_int_equal(symlink(dir, path), 0);
+	assert_int_equal(export_spool_open(&sp, path, 4096, 7, &discarded), -ELOOP);
+	assert_int_equal(unlink(path), 0);
+
+	/* Not a directory. */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(export_spool_open(&sp, path, 4096, 7, &discarded), -ENOTDIR);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(discarded, 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_classify_http),
 	    cmocka_unit_test(test_classify_grpc),
 	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_retry_after_zero_waits_the_backoff),
 	    cmocka_unit_test(test_retry_after_parse),
 	    cmocka_unit_test(test_queue_drops_oldest),
 	    cmocka_unit_test(test_prometheus_text),
 	    cmocka_unit_test(test_spool_round_trip),
+	    cmocka_unit_test(test_spool_directory_checks_and_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
