@@ -43,29 +43,29 @@ static void on_frame(void *ctx, const struct http2_frame *f)
 
 	if (c->dead)
 		return;
-	if (c->dir[c->cur].block.active && f->type != H2_CONTINUATION) {
+	if (c->dir[c->cur].block.active && f->type != HTTP2_FRAME_CONTINUATION) {
 		/* RFC 9113 6.10: nothing may interleave a header block. */
 		h2_conn_kill(c, "a header block was interrupted");
 		return;
 	}
 	switch (f->type) {
-	case H2_HEADERS:
-	case H2_CONTINUATION:
-	case H2_PUSH_PROMISE:
+	case HTTP2_FRAME_HEADERS:
+	case HTTP2_FRAME_CONTINUATION:
+	case HTTP2_FRAME_PUSH_PROMISE:
 		h2_on_headers_frame(c, f);
 		return;
-	case H2_SETTINGS:
+	case HTTP2_FRAME_SETTINGS:
 		h2_on_settings(c, f);
 		return;
-	case H2_DATA:
-		if (!(f->flags & H2_FLAG_END_STREAM) || c->base.role == KSPAN_ROLE_UNKNOWN ||
+	case HTTP2_FRAME_DATA:
+		if (!(f->flags & HTTP2_FLAG_END_STREAM) || c->base.role == KSPAN_ROLE_UNKNOWN ||
 		    h2_is_request_dir(c, c->cur))
 			return;
 		st = u64_map_get(&c->streams, f->stream_id);
 		if (st)
 			h2_finish_stream(c, st, c->ev->hdr.ts_ns);
 		return;
-	case H2_RST_STREAM: {
+	case HTTP2_FRAME_RST_STREAM: {
 		char msg[64];
 		uint32_t code;
 		/* A server may reset a stream before answering it. */
@@ -80,7 +80,7 @@ static void on_frame(void *ctx, const struct http2_frame *f)
 		h2_fail_stream(c, st, c->ev->hdr.ts_ns, "rst_stream", msg);
 		return;
 	}
-	case H2_GOAWAY: {
+	case HTTP2_FRAME_GOAWAY: {
 		uint32_t last;
 		/* Only a server's GOAWAY concerns the client's streams. */
 		if (c->base.role == KSPAN_ROLE_UNKNOWN || h2_is_request_dir(c, c->cur) ||

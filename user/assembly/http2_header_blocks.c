@@ -200,20 +200,20 @@ static const uint8_t *header_fragment(const struct http2_frame *f, size_t *len)
 	const uint8_t *p = f->payload;
 	size_t n = f->payload_len, pad = 0;
 
-	if (f->flags & H2_FLAG_PADDED) {
+	if (f->flags & HTTP2_FLAG_PADDED) {
 		if (n < 1)
 			return NULL;
 		pad = p[0];
 		p++;
 		n--;
 	}
-	if (f->type == H2_HEADERS && (f->flags & H2_FLAG_PRIORITY)) {
+	if (f->type == HTTP2_FRAME_HEADERS && (f->flags & HTTP2_FLAG_PRIORITY)) {
 		if (n < 5)
 			return NULL;
 		p += 5;
 		n -= 5;
 	}
-	if (f->type == H2_PUSH_PROMISE) {
+	if (f->type == HTTP2_FRAME_PUSH_PROMISE) {
 		if (n < 4)
 			return NULL;
 		p += 4;
@@ -231,7 +231,7 @@ void h2_on_headers_frame(struct h2_conn *c, const struct http2_frame *f)
 	const uint8_t *frag;
 	size_t len = 0;
 
-	if (f->type == H2_CONTINUATION) {
+	if (f->type == HTTP2_FRAME_CONTINUATION) {
 		if (!b->active || f->stream_id != b->stream_id) {
 			h2_conn_kill(c, "CONTINUATION without a header block");
 			return;
@@ -253,8 +253,8 @@ void h2_on_headers_frame(struct h2_conn *c, const struct http2_frame *f)
 		    .cap = b->cap,
 		    .stream_id = f->stream_id,
 		    .active = true,
-		    .end_stream = f->type == H2_HEADERS && (f->flags & H2_FLAG_END_STREAM),
-		    .push = f->type == H2_PUSH_PROMISE,
+		    .end_stream = f->type == HTTP2_FRAME_HEADERS && (f->flags & HTTP2_FLAG_END_STREAM),
+		    .push = f->type == HTTP2_FRAME_PUSH_PROMISE,
 		};
 	}
 	if (!f->complete)
@@ -263,7 +263,7 @@ void h2_on_headers_frame(struct h2_conn *c, const struct http2_frame *f)
 		h2_conn_kill(c, "out of memory");
 		return;
 	}
-	if (f->flags & H2_FLAG_END_HEADERS)
+	if (f->flags & HTTP2_FLAG_END_HEADERS)
 		block_done(c);
 }
 
@@ -278,7 +278,7 @@ void h2_on_settings(struct h2_conn *c, const struct http2_frame *f)
 	struct h2_direction *peer = &c->dir[!c->cur], *self = &c->dir[c->cur];
 	uint32_t size = SIZE_UNCHANGED;
 
-	if (f->flags & H2_FLAG_ACK) {
+	if (f->flags & HTTP2_FLAG_ACK) {
 		/* None pending: the SETTINGS went out before kspan followed
 		 * the connection (a server's first frame). */
 		if (!self->pending_count)

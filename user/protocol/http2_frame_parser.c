@@ -31,12 +31,12 @@ static void lose(struct http2_frame_parser *p, const struct http2_frame_callback
 static bool collected_type(uint8_t type)
 {
 	switch (type) {
-	case H2_HEADERS:
-	case H2_CONTINUATION:
-	case H2_PUSH_PROMISE:
-	case H2_SETTINGS:
-	case H2_RST_STREAM:
-	case H2_GOAWAY:
+	case HTTP2_FRAME_HEADERS:
+	case HTTP2_FRAME_CONTINUATION:
+	case HTTP2_FRAME_PUSH_PROMISE:
+	case HTTP2_FRAME_SETTINGS:
+	case HTTP2_FRAME_RST_STREAM:
+	case HTTP2_FRAME_GOAWAY:
 		return true;
 	}
 	return false;
@@ -48,27 +48,27 @@ static const char *frame_header_error(const struct http2_frame *f, bool first)
 {
 	bool conn_level = f->stream_id == 0;
 
-	if (first && (f->type != H2_SETTINGS || (f->flags & H2_FLAG_ACK)))
+	if (first && (f->type != HTTP2_FRAME_SETTINGS || (f->flags & HTTP2_FLAG_ACK)))
 		return "the first frame after the preface is not SETTINGS";
 	switch (f->type) {
-	case H2_DATA:
-	case H2_HEADERS:
-	case H2_CONTINUATION:
-	case H2_PUSH_PROMISE:
+	case HTTP2_FRAME_DATA:
+	case HTTP2_FRAME_HEADERS:
+	case HTTP2_FRAME_CONTINUATION:
+	case HTTP2_FRAME_PUSH_PROMISE:
 		return conn_level ? "stream frame on stream 0" : NULL;
-	case H2_PRIORITY:
+	case HTTP2_FRAME_PRIORITY:
 		return conn_level || f->length != 5 ? "bad PRIORITY frame" : NULL;
-	case H2_RST_STREAM:
+	case HTTP2_FRAME_RST_STREAM:
 		return conn_level || f->length != 4 ? "bad RST_STREAM frame" : NULL;
-	case H2_SETTINGS:
-		if (!conn_level || f->length % 6 || ((f->flags & H2_FLAG_ACK) && f->length))
+	case HTTP2_FRAME_SETTINGS:
+		if (!conn_level || f->length % 6 || ((f->flags & HTTP2_FLAG_ACK) && f->length))
 			return "bad SETTINGS frame";
 		return NULL;
-	case H2_PING:
+	case HTTP2_FRAME_PING:
 		return !conn_level || f->length != 8 ? "bad PING frame" : NULL;
-	case H2_GOAWAY:
+	case HTTP2_FRAME_GOAWAY:
 		return !conn_level || f->length < 8 ? "bad GOAWAY frame" : NULL;
-	case H2_WINDOW_UPDATE:
+	case HTTP2_FRAME_WINDOW_UPDATE:
 		return f->length != 4 ? "bad WINDOW_UPDATE frame" : NULL;
 	}
 	return NULL; /* extension frames are ignored (section 5.5) */
@@ -171,13 +171,13 @@ void http2_frame_parser_feed(struct http2_frame_parser *p, const uint8_t *data, 
 			continue;
 		}
 		if (!p->in_payload) {
-			n = H2_FRAME_HEADER_LEN - p->header_have;
+			n = HTTP2_FRAME_HEADER_LEN - p->header_have;
 			if (n > captured - pos)
 				n = captured - pos;
 			memcpy(p->header + p->header_have, data + pos, n);
 			p->header_have += n;
 			pos += n;
-			if (p->header_have == H2_FRAME_HEADER_LEN && start_frame(p, cb, ctx))
+			if (p->header_have == HTTP2_FRAME_HEADER_LEN && start_frame(p, cb, ctx))
 				return;
 			continue;
 		}

@@ -18,33 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum http2_frame_type {
-	H2_DATA = 0,
-	H2_HEADERS = 1,
-	H2_PRIORITY = 2,
-	H2_RST_STREAM = 3,
-	H2_SETTINGS = 4,
-	H2_PUSH_PROMISE = 5,
-	H2_PING = 6,
-	H2_GOAWAY = 7,
-	H2_WINDOW_UPDATE = 8,
-	H2_CONTINUATION = 9,
-};
+#include "http2_frame.h"
 
-#define H2_FLAG_END_STREAM  0x01
-#define H2_FLAG_ACK	    0x01
-#define H2_FLAG_END_HEADERS 0x04
-#define H2_FLAG_PADDED	    0x08
-#define H2_FLAG_PRIORITY    0x20
-
-#define H2_FRAME_HEADER_LEN 9
+/* Frame types, flags and the header length: include/http2_frame.h, one
+ * spelling for the kernel's write walk and this parser. */
 /* Largest payload collected; larger frames of collected types are reported
  * with `complete` false (SETTINGS_MAX_FRAME_SIZE can reach 16 MiB). */
 #define H2_COLLECT_MAX (64 * 1024)
 
 struct http2_frame {
 	uint32_t length; /* payload length from the frame header */
-	uint8_t type;	 /* enum http2_frame_type, or an extension type */
+	uint8_t type;	 /* HTTP2_FRAME_*, or an extension type */
 	uint8_t flags;
 	uint32_t stream_id; /* reserved bit cleared */
 	/* Collected types: the payload (complete == (payload_len == length));
@@ -62,7 +46,7 @@ struct http2_frame_callbacks {
 };
 
 struct http2_frame_parser {
-	uint8_t header[H2_FRAME_HEADER_LEN];
+	uint8_t header[HTTP2_FRAME_HEADER_LEN];
 	size_t header_have;
 	struct http2_frame cur; /* the frame whose payload is arriving */
 	bool in_payload;

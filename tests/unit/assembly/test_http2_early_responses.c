@@ -92,7 +92,7 @@ static void test_client_reset_before_request(void **state)
 
 	add_preface(&req);
 	add_request(f, &req, 1, NULL);
-	put_frame(rst.b, &rst.len, sizeof(refused), H2_RST_STREAM, 0, 1, refused);
+	put_frame(rst.b, &rst.len, sizeof(refused), HTTP2_FRAME_RST_STREAM, 0, 1, refused);
 	deliver(f, &f->client, false, &rst, T0 + 1 * MS, T0 + 2 * MS);
 	deliver(f, &f->client, true, &req, T0, T0 + 3 * MS);
 

@@ -56,9 +56,9 @@ static size_t client_start(uint8_t *buf)
 	size_t n = HTTP2_PREFACE_LEN;
 
 	memcpy(buf, HTTP2_PREFACE, HTTP2_PREFACE_LEN);
-	put_frame(buf, &n, 6, H2_SETTINGS, 0, 0, settings);
-	put_frame(buf, &n, 3, H2_HEADERS, H2_FLAG_END_HEADERS, 1, block);
-	put_frame(buf, &n, 20, H2_DATA, H2_FLAG_END_STREAM, 1, NULL);
+	put_frame(buf, &n, 6, HTTP2_FRAME_SETTINGS, 0, 0, settings);
+	put_frame(buf, &n, 3, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS, 1, block);
+	put_frame(buf, &n, 20, HTTP2_FRAME_DATA, HTTP2_FLAG_END_STREAM, 1, NULL);
 	return n;
 }
 
@@ -66,15 +66,15 @@ static void check_client_start(const struct seen *s)
 {
 	assert_int_equal(s->lost, 0);
 	assert_int_equal(s->count, 3);
-	assert_int_equal(s->f[0].type, H2_SETTINGS);
+	assert_int_equal(s->f[0].type, HTTP2_FRAME_SETTINGS);
 	assert_int_equal(s->f[0].payload_len, 6);
-	assert_int_equal(s->f[1].type, H2_HEADERS);
+	assert_int_equal(s->f[1].type, HTTP2_FRAME_HEADERS);
 	assert_int_equal(s->f[1].stream_id, 1);
 	assert_true(s->f[1].complete);
 	assert_memory_equal(s->payload[1], "\x82\x86\x84", 3);
-	assert_int_equal(s->f[2].type, H2_DATA);
+	assert_int_equal(s->f[2].type, HTTP2_FRAME_DATA);
 	assert_int_equal(s->f[2].length, 20);
-	assert_int_equal(s->f[2].flags, H2_FLAG_END_STREAM);
+	assert_int_equal(s->f[2].flags, HTTP2_FLAG_END_STREAM);
 	assert_null(s->f[2].payload);
 }
 
@@ -125,17 +125,17 @@ static void test_uncopied_data_payload_is_skipped(void **state)
 	struct seen s = {0};
 
 	(void)state;
-	put_frame(buf, &n, 40, H2_DATA, 0, 3, NULL);
+	put_frame(buf, &n, 40, HTTP2_FRAME_DATA, 0, 3, NULL);
 	cut = n - 30; /* 30 payload bytes were not copied */
 	http2_frame_parser_init(&p, false);
 	http2_frame_parser_feed(&p, buf, cut, n, &cb, &s);
 	n = 0;
-	put_frame(buf, &n, 0, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 3, NULL);
+	put_frame(buf, &n, 0, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS | HTTP2_FLAG_END_STREAM, 3, NULL);
 	http2_frame_parser_feed(&p, buf, n, n, &cb, &s);
 	assert_int_equal(s.lost, 0);
 	assert_int_equal(s.count, 2);
-	assert_int_equal(s.f[0].type, H2_DATA);
-	assert_int_equal(s.f[1].type, H2_HEADERS);
+	assert_int_equal(s.f[0].type, HTTP2_FRAME_DATA);
+	assert_int_equal(s.f[1].type, HTTP2_FRAME_HEADERS);
 	http2_frame_parser_free(&p);
 }
 
@@ -148,7 +148,7 @@ static void test_uncopied_frame_header_loses_framing(void **state)
 	struct seen s = {0};
 
 	(void)state;
-	put_frame(buf, &n, 10, H2_DATA, 0, 3, NULL);
+	put_frame(buf, &n, 10, HTTP2_FRAME_DATA, 0, 3, NULL);
 	http2_frame_parser_init(&p, false);
 	http2_frame_parser_feed(&p, buf, 12, n + 50, &cb, &s);
 	assert_int_equal(s.lost, 1);
@@ -193,13 +193,13 @@ static void test_invalid_frames(void **state)
 		uint8_t type, flags;
 		uint32_t stream;
 	} bad[] = {
-	    {4, H2_DATA, 0, 0},		      /* DATA on stream 0 */
-	    {3, H2_RST_STREAM, 0, 1},	      /* RST_STREAM of 3 bytes */
-	    {6, H2_SETTINGS, 0, 1},	      /* SETTINGS on a stream */
-	    {5, H2_SETTINGS, 0, 0},	      /* not a multiple of 6 */
-	    {6, H2_SETTINGS, H2_FLAG_ACK, 0}, /* ACK with a payload */
-	    {7, H2_PING, 0, 0},		      /* PING of 7 bytes */
-	    {4, H2_GOAWAY, 0, 0},	      /* GOAWAY too short */
+	    {4, HTTP2_FRAME_DATA, 0, 0},		      /* DATA on stream 0 */
+	    {3, HTTP2_FRAME_RST_STREAM, 0, 1},	      /* RST_STREAM of 3 bytes */
+	    {6, HTTP2_FRAME_SETTINGS, 0, 1},	      /* SETTINGS on a stream */
+	    {5, HTTP2_FRAME_SETTINGS, 0, 0},	      /* not a multiple of 6 */
+	    {6, HTTP2_FRAME_SETTINGS, HTTP2_FLAG_ACK, 0}, /* ACK with a payload */
+	    {7, HTTP2_FRAME_PING, 0, 0},		      /* PING of 7 bytes */
+	    {4, HTTP2_FRAME_GOAWAY, 0, 0},	      /* GOAWAY too short */
 	};
 
 	(void)state;
@@ -223,7 +223,7 @@ static void test_oversized_headers_frame(void **state)
 	struct seen s = {0};
 
 	(void)state;
-	put_frame(buf, &n, H2_COLLECT_MAX + 10, H2_HEADERS, H2_FLAG_END_HEADERS, 1, NULL);
+	put_frame(buf, &n, H2_COLLECT_MAX + 10, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS, 1, NULL);
 	parse_piece(buf, n, false, &s);
 	assert_int_equal(s.lost, 0);
 	assert_int_equal(s.count, 1);
@@ -240,7 +240,7 @@ static void test_extension_frame_ignored(void **state)
 
 	(void)state;
 	put_frame(buf, &n, 5, 0xfa, 0, 0, NULL);
-	put_frame(buf, &n, 0, H2_HEADERS, H2_FLAG_END_HEADERS, 5, NULL);
+	put_frame(buf, &n, 0, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS, 5, NULL);
 	parse_piece(buf, n, false, &s);
 	assert_int_equal(s.lost, 0);
 	assert_int_equal(s.count, 2);

@@ -125,15 +125,15 @@ static inline void add_headers(struct wire *w, nghttp2_hd_deflater *d, uint32_t 
 	ssize_t len = nghttp2_hd_deflate_hd(d, block, sizeof(block), nv, n);
 
 	assert_true(len > 0);
-	put_frame(w->b, &w->len, (uint32_t)len, H2_HEADERS,
-		  H2_FLAG_END_HEADERS | (end_stream ? H2_FLAG_END_STREAM : 0), id, block);
+	put_frame(w->b, &w->len, (uint32_t)len, HTTP2_FRAME_HEADERS,
+		  HTTP2_FLAG_END_HEADERS | (end_stream ? HTTP2_FLAG_END_STREAM : 0), id, block);
 }
 
 static inline void add_data(struct wire *w, uint32_t id, bool end_stream)
 {
 	static const uint8_t msg[] = {0, 0, 0, 0, 2, 'h', 'i'}; /* a gRPC message */
 
-	put_frame(w->b, &w->len, sizeof(msg), H2_DATA, end_stream ? H2_FLAG_END_STREAM : 0, id,
+	put_frame(w->b, &w->len, sizeof(msg), HTTP2_FRAME_DATA, end_stream ? HTTP2_FLAG_END_STREAM : 0, id,
 		  msg);
 }
 
@@ -142,7 +142,7 @@ static inline void add_preface(struct wire *w)
 {
 	memcpy(w->b + w->len, HTTP2_PREFACE, HTTP2_PREFACE_LEN);
 	w->len += HTTP2_PREFACE_LEN;
-	put_frame(w->b, &w->len, 0, H2_SETTINGS, 0, 0, NULL);
+	put_frame(w->b, &w->len, 0, HTTP2_FRAME_SETTINGS, 0, 0, NULL);
 }
 
 /* A unary gRPC request on stream id, with traceparent tp when not NULL. */
