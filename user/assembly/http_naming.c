@@ -67,34 +67,6 @@ void http_path_template(const char *path, size_t len, char *out, size_t out_size
 	out[pos < out_size ? pos : out_size - 1] = '\0';
 }
 
-void http_query_redact(const char *query, size_t len, char *out, size_t out_size)
-{
-	size_t pos = 0, i = 0;
-
-	if (out_size == 0)
-		return;
-	while (i < len) {
-		size_t start = i;
-		while (i < len && query[i] != '&' && query[i] != '=')
-			i++;
-		/* A parameter without '=' may be a bare token ("?s3cr3t"): redacted whole. */
-		if (i > start && (i == len || query[i] == '&'))
-			pos = append(out, out_size, pos, "REDACTED", 8);
-		else
-			pos = append(out, out_size, pos, query + start, i - start);
-		if (i < len && query[i] == '=') {
-			pos = append(out, out_size, pos, "=REDACTED", 9);
-			while (i < len && query[i] != '&')
-				i++;
-		}
-		if (i < len && query[i] == '&') {
-			pos = append(out, out_size, pos, "&", 1);
-			i++;
-		}
-	}
-	out[pos < out_size ? pos : out_size - 1] = '\0';
-}
-
 void http_split_target(const char *target, size_t len, const char **path, size_t *path_len,
 		       const char **query, size_t *query_len)
 {

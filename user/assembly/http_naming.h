@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * http_naming.h - low-cardinality span names and redacted URLs.
+ * http_naming.h - low-cardinality span names and request-target splitting
+ * (query redaction: lib/secret_redact.h).
  *
  * kspan does not know the application's routes, so the span name uses the
  * path with identifier-like segments replaced by "{id}" ("GET /users/{id}"),
@@ -15,12 +16,6 @@
 /* Writes the path with numeric, UUID, long hex and long mixed segments
  * replaced by "{id}" into out (always NUL-terminated). */
 void http_path_template(const char *path, size_t len, char *out, size_t out_size);
-
-/* Writes the query with every value replaced by "REDACTED", as the HTTP
- * semantic conventions recommend for url.query and url.full; a parameter
- * without a value is replaced whole ("a=1&b" -> "a=REDACTED&REDACTED"): it
- * may be a bare token. */
-void http_query_redact(const char *query, size_t len, char *out, size_t out_size);
 
 /* Splits a request-target into path and query (without '?'); an
  * absolute-form target ("http://h/p?q") is reduced to its path. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "assembly/http_naming.h"
+#include "lib/secret_redact.h"
 #include "assembly/http_span.h"
 #include "lib/net_address.h"
 
@@ -97,7 +98,7 @@ void http_span_add_request(struct span *s, const struct http_request_view *req,
 		if (q && capture_query)
 			snprintf(query, sizeof(query), "%.*s", (int)q_len, q);
 		else if (q)
-			http_query_redact(q, q_len, query, sizeof(query));
+			redact_url_query(q, q_len, query, sizeof(query));
 	}
 
 	method = add_method(a, &req->method);

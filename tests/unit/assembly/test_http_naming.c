@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "assembly/http_naming.h"
+#include "lib/secret_redact.h"
 
 #define OUT_MAX 256
 #define CANARY	'#'
@@ -37,7 +38,7 @@ static void assert_redacted(const char *query, const char *expected)
 {
 	char out[OUT_MAX];
 
-	http_query_redact(query, strlen(query), out, sizeof(out));
+	redact_url_query(query, strlen(query), out, sizeof(out));
 	if (strcmp(out, expected) != 0)
 		fail_msg("query \"%s\" redacted to \"%s\", expected \"%s\"", query, out, expected);
 }
@@ -182,21 +183,21 @@ static void test_query_redact_truncated_and_bounded(void **state)
 	char out[32];
 
 	(void)state;
-	http_query_redact(target, 3, out, sizeof(out));
+	redact_url_query(target, 3, out, sizeof(out));
 	assert_string_equal(out, "a=REDACTED");
 
 	memset(out, CANARY, sizeof(out));
-	http_query_redact(target, 7, out, 12);
+	redact_url_query(target, 7, out, 12);
 	assert_string_equal(out, "a=REDACTED&");
 	assert_int_equal(out[12], CANARY);
 
 	memset(out, CANARY, sizeof(out));
-	http_query_redact(target, 7, out, 5);
+	redact_url_query(target, 7, out, 5);
 	assert_string_equal(out, "a=RE");
 	assert_int_equal(out[5], CANARY);
 
 	memset(out, CANARY, sizeof(out));
-	http_query_redact(target, 7, out, 0);
+	redact_url_query(target, 7, out, 0);
 	assert_int_equal(out[0], CANARY);
 }
 
