@@ -188,7 +188,7 @@ struct kspan_data_event {
 	__u8 syscall;		    /* enum kspan_syscall */
 	__u16 seq;		    /* per connection and direction: a gap means lost events */
 	struct kspan_trace_ctx ctx; /* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
-	/* __u8 payload[captured_len] follows */
+				    /* __u8 payload[captured_len] follows */
 };
 _Static_assert(sizeof(struct kspan_data_event) == 24 + 8 + 8 + 48 + 8 + 8 + 40,
 	       "kspan_data_event layout");

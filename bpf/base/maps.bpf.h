@@ -33,9 +33,9 @@ struct {
 /* A socket syscall between its enter and exit. Kernel-only: holds kernel and
  * user pointers, never sent. */
 struct inflight_syscall {
-	__u64 sk;	/* struct sock * of the fd at entry (identity check only) */
-	__u64 buf;	/* user buffer, or user iovec array when iovcnt > 0 */
-	__u64 ts_enter; /* CLOCK_MONOTONIC at entry */
+	__u64 sk;		/* struct sock * of the fd at entry (identity check only) */
+	__u64 buf;		/* user buffer, or user iovec array when iovcnt > 0 */
+	__u64 ts_enter;		/* CLOCK_MONOTONIC at entry */
 	__u32 iovcnt;		/* iovec entries, | CAPTURE_IOV_KERNEL (capture/copy.bpf.h) */
 	__u8 syscall;		/* enum kspan_syscall */
 	__u8 direction;		/* enum kspan_direction */

@@ -160,8 +160,8 @@ static int fionread(const char *host, int port)
 	int ready;
 	size_t got;
 
-	snprintf(req, sizeof(req), "GET /fionread HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
-		 host);
+	snprintf(req, sizeof(req),
+		 "GET /fionread HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host);
 	if (write(fd, req, strlen(req)) < 0) {
 		perror("vm_client: write");
 		return 1;

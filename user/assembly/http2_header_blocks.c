@@ -253,7 +253,8 @@ void h2_on_headers_frame(struct h2_conn *c, const struct http2_frame *f)
 		    .cap = b->cap,
 		    .stream_id = f->stream_id,
 		    .active = true,
-		    .end_stream = f->type == HTTP2_FRAME_HEADERS && (f->flags & HTTP2_FLAG_END_STREAM),
+		    .end_stream =
+			f->type == HTTP2_FRAME_HEADERS && (f->flags & HTTP2_FLAG_END_STREAM),
 		    .push = f->type == HTTP2_FRAME_PUSH_PROMISE,
 		};
 	}

@@ -206,8 +206,8 @@ static void find_cgroup2(char *out, size_t size)
 }
 
 /*
- * Header injection (bpf/propagation/header_insertion.bpf.h, bpf/attach/socket_programs.bpf.h): a tp_btf program marks the
- * connect()s of traced processes, sock_ops on the root cgroup v2 puts the
+ * Header injection (bpf/propagation/header_insertion.bpf.h, bpf/attach/socket_programs.bpf.h): a
+ * tp_btf program marks the connect()s of traced processes, sock_ops on the root cgroup v2 puts the
  * marked sockets in the sockhash once established; sk_msg on the sockhash
  * edits outgoing requests. Without cgroup v2 kspan still traces and
  * joins same-node traces by tuple; it says so and goes on.

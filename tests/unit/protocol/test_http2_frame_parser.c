@@ -130,7 +130,8 @@ static void test_uncopied_data_payload_is_skipped(void **state)
 	http2_frame_parser_init(&p, false);
 	http2_frame_parser_feed(&p, buf, cut, n, &cb, &s);
 	n = 0;
-	put_frame(buf, &n, 0, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS | HTTP2_FLAG_END_STREAM, 3, NULL);
+	put_frame(buf, &n, 0, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS | HTTP2_FLAG_END_STREAM,
+		  3, NULL);
 	http2_frame_parser_feed(&p, buf, n, n, &cb, &s);
 	assert_int_equal(s.lost, 0);
 	assert_int_equal(s.count, 2);
@@ -193,13 +194,13 @@ static void test_invalid_frames(void **state)
 		uint8_t type, flags;
 		uint32_t stream;
 	} bad[] = {
-	    {4, HTTP2_FRAME_DATA, 0, 0},		      /* DATA on stream 0 */
-	    {3, HTTP2_FRAME_RST_STREAM, 0, 1},	      /* RST_STREAM of 3 bytes */
-	    {6, HTTP2_FRAME_SETTINGS, 0, 1},	      /* SETTINGS on a stream */
-	    {5, HTTP2_FRAME_SETTINGS, 0, 0},	      /* not a multiple of 6 */
+	    {4, HTTP2_FRAME_DATA, 0, 0},		  /* DATA on stream 0 */
+	    {3, HTTP2_FRAME_RST_STREAM, 0, 1},		  /* RST_STREAM of 3 bytes */
+	    {6, HTTP2_FRAME_SETTINGS, 0, 1},		  /* SETTINGS on a stream */
+	    {5, HTTP2_FRAME_SETTINGS, 0, 0},		  /* not a multiple of 6 */
 	    {6, HTTP2_FRAME_SETTINGS, HTTP2_FLAG_ACK, 0}, /* ACK with a payload */
-	    {7, HTTP2_FRAME_PING, 0, 0},		      /* PING of 7 bytes */
-	    {4, HTTP2_FRAME_GOAWAY, 0, 0},	      /* GOAWAY too short */
+	    {7, HTTP2_FRAME_PING, 0, 0},		  /* PING of 7 bytes */
+	    {4, HTTP2_FRAME_GOAWAY, 0, 0},		  /* GOAWAY too short */
 	};
 
 	(void)state;
@@ -223,7 +224,8 @@ static void test_oversized_headers_frame(void **state)
 	struct seen s = {0};
 
 	(void)state;
-	put_frame(buf, &n, H2_COLLECT_MAX + 10, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS, 1, NULL);
+	put_frame(buf, &n, H2_COLLECT_MAX + 10, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS, 1,
+		  NULL);
 	parse_piece(buf, n, false, &s);
 	assert_int_equal(s.lost, 0);
 	assert_int_equal(s.count, 1);

@@ -133,8 +133,8 @@ static inline void add_data(struct wire *w, uint32_t id, bool end_stream)
 {
 	static const uint8_t msg[] = {0, 0, 0, 0, 2, 'h', 'i'}; /* a gRPC message */
 
-	put_frame(w->b, &w->len, sizeof(msg), HTTP2_FRAME_DATA, end_stream ? HTTP2_FLAG_END_STREAM : 0, id,
-		  msg);
+	put_frame(w->b, &w->len, sizeof(msg), HTTP2_FRAME_DATA,
+		  end_stream ? HTTP2_FLAG_END_STREAM : 0, id, msg);
 }
 
 /* The client preface and its (empty) SETTINGS, RFC 9113 section 3.4. */
