@@ -179,16 +179,17 @@ struct kspan_data_event {
 	__u64 conn_id;		       /* random, never 0, stable for the connection's life */
 	__u64 ts_enter_ns;	       /* syscall entry */
 	struct kspan_conn_tuple tuple;
-	__u32 bytes_total;	    /* bytes the syscall moved (its return value) */
-	__u32 captured_len;	    /* payload bytes that follow this struct */
-	__u16 flags;		    /* KSPAN_DATA_F_* */
-	__u8 direction;		    /* enum kspan_direction */
-	__u8 role;		    /* enum kspan_role */
-	__u8 protocol;		    /* enum kspan_protocol */
-	__u8 syscall;		    /* enum kspan_syscall */
-	__u16 seq;		    /* per connection and direction: a gap means lost events */
-	struct kspan_trace_ctx ctx; /* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
-				    /* __u8 payload[captured_len] follows */
+	__u32 bytes_total;  /* bytes the syscall moved (its return value) */
+	__u32 captured_len; /* payload bytes that follow this struct */
+	__u16 flags;	    /* KSPAN_DATA_F_* */
+	__u8 direction;	    /* enum kspan_direction */
+	__u8 role;	    /* enum kspan_role */
+	__u8 protocol;	    /* enum kspan_protocol */
+	__u8 syscall;	    /* enum kspan_syscall */
+	__u16 seq;	    /* per connection and direction: a gap means lost events */
+	/* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
+	struct kspan_trace_ctx ctx;
+	/* __u8 payload[captured_len] follows */
 };
 _Static_assert(sizeof(struct kspan_data_event) == 24 + 8 + 8 + 48 + 8 + 8 + 40,
 	       "kspan_data_event layout");
