@@ -19,6 +19,7 @@
 #include "assembly/http1_assembler.h"
 #include "assembly/http2_assembler.h"
 #include "lib/log.h"
+#include "agent/health.h"
 #include "agent/metrics_server.h"
 #include "config/options.h"
 #ifndef KSPAN_NO_OTLP
@@ -52,6 +53,7 @@ struct agent {
 	struct event_router router;
 	struct event_reader reader;
 	struct metrics_server metrics;
+	struct agent_health health;
 	uint64_t drops_reported;
 };
 
@@ -131,6 +133,17 @@ static void describe_selection(const struct agent_options *o)
 			 "itself)");
 }
 
+/* Metrics and health are an aid, not a requirement: a taken port is logged,
+ * not fatal. Started before the probes load, so /readyz says "starting". */
+static void start_metrics(struct agent *a)
+{
+	if (a->opts.metrics_addr[0] &&
+	    metrics_server_start(&a->metrics, a->opts.metrics_addr, &a->stats, &a->health) == 0)
+		log_info("metrics: Prometheus text on %s (port %u), path /metrics; health "
+			 "/healthz, /readyz",
+			 a->opts.metrics_addr, a->metrics.port);
+}
+
 static int agent_start(struct agent *a)
 {
 	struct http1_assembler_config acfg = {
@@ -141,6 +154,10 @@ static int agent_start(struct agent *a)
 	int err;
 
 	mono_to_unix_calibrate(&a->clock);
+	err = health_init(&a->health, clock_mono_ns());
+	if (err)
+		return err;
+	start_metrics(a);
 	pipeline_init(&a->pipeline, &a->stats);
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
@@ -157,6 +174,7 @@ static int agent_start(struct agent *a)
 	err = probe_loader_start(&a->probes, &a->opts);
 	if (err)
 		return err;
+	health_set_probes_attached(&a->health, true);
 	a->router = (struct event_router){
 	    .http1 = &a->assembler, .http2 = &a->h2_assembler, .procs = &a->procs};
 	handlers = event_router_handlers(&a->router);
@@ -167,14 +185,11 @@ static int agent_start(struct agent *a)
 	err = setup_exporters(a);
 	if (err)
 		return err;
-	/* Metrics are an aid, not a requirement: a taken port is logged, not fatal. */
-	if (a->opts.metrics_addr[0] &&
-	    metrics_server_start(&a->metrics, a->opts.metrics_addr, &a->stats) == 0)
-		log_info("metrics: Prometheus text on %s (port %u), path /metrics",
-			 a->opts.metrics_addr, a->metrics.port);
 	describe_selection(&a->opts);
 	log_info("sampler: %s; payload capture %u bytes/syscall; ring buffer %u bytes",
 		 a->pipeline.sampler.description, a->opts.capture_bytes, a->opts.ringbuf_bytes);
+	health_loop_ran(&a->health, clock_mono_ns());
+	health_set_phase(&a->health, AGENT_PHASE_RUNNING);
 	log_info("ready");
 	return 0;
 }
@@ -190,6 +205,15 @@ static void report_drops(struct agent *a)
 	agent_stats_print_line(&a->stats, stderr, "kspan: data was dropped; counters:");
 }
 
+static void check_exporters(struct agent *a, uint64_t now)
+{
+	char why[HEALTH_PROBLEM_MAX];
+
+	if (pipeline_check(&a->pipeline, now, why, sizeof(why)) == 0)
+		why[0] = 0;
+	health_set_exporter_problem(&a->health, why);
+}
+
 static int agent_run(struct agent *a)
 {
 	uint64_t now = clock_mono_ns(), next_tick = now, next_counters = now;
@@ -202,6 +226,7 @@ static int agent_run(struct agent *a)
 			return n;
 		}
 		now = clock_mono_ns();
+		health_loop_ran(&a->health, now);
 		if (now >= next_tick) {
 			http1_assembler_tick(&a->assembler, now);
 			http2_assembler_tick(&a->h2_assembler, now);
@@ -210,6 +235,7 @@ static int agent_run(struct agent *a)
 		}
 		if (now >= next_counters) {
 			probe_loader_read_counters(&a->probes, &a->stats);
+			check_exporters(a, now);
 			next_counters = now + COUNTERS_NS;
 		}
 		if (now >= next_calibrate) {
@@ -231,7 +257,9 @@ static void agent_stop(struct agent *a, bool print_counters)
 	/* The exporters' budget counts from the signal, not from after the detach. */
 	uint64_t flush_deadline = clock_mono_ns() + SHUTDOWN_FLUSH_NS;
 
+	health_set_phase(&a->health, AGENT_PHASE_STOPPING);
 	probe_loader_detach(&a->probes);
+	health_set_probes_attached(&a->health, false);
 	if (a->reader.rb)
 		event_reader_drain(&a->reader);
 	probe_loader_read_counters(&a->probes, &a->stats);
@@ -239,6 +267,7 @@ static void agent_stop(struct agent *a, bool print_counters)
 	http2_assembler_finish_all(&a->h2_assembler);
 	pipeline_shutdown(&a->pipeline, flush_deadline);
 	metrics_server_stop(&a->metrics);
+	health_free(&a->health);
 	event_reader_close(&a->reader);
 	probe_loader_destroy(&a->probes);
 	http1_assembler_free(&a->assembler);

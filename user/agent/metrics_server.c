@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* metrics_server.c - GET /metrics in the Prometheus text format. */
+/* metrics_server.c - GET /metrics in the Prometheus text format, and the
+ * health paths /healthz and /readyz (health.h says what each checks). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -13,7 +14,9 @@
 #include <unistd.h>
 
 #include "model/agent_stats.h"
+#include "lib/clock.h"
 #include "lib/log.h"
+#include "agent/health.h"
 #include "agent/metrics_server.h"
 
 /* A scraper that sends nothing for this long is disconnected. */
@@ -124,6 +127,34 @@ static bool read_request(int fd, char *buf, size_t size)
 	return false;
 }
 
+/* Does the request target start with path, followed by a query or the end? */
+static bool path_is(const char *target, const char *path)
+{
+	size_t n = strlen(path);
+	return strncmp(target, path, n) == 0 && (target[n] == ' ' || target[n] == '?');
+}
+
+/* 200 "live: ..." / 503 "not live: ...", one line of text; HEAD: no body. */
+static void serve_health(struct metrics_server *m, int fd, bool ready, bool head)
+{
+	char why[HEALTH_PROBLEM_MAX + 96], hdr[160];
+	uint64_t now = clock_mono_ns();
+	bool ok = ready ? health_ready(m->health, now, why, sizeof(why))
+			: health_live(m->health, now, why, sizeof(why));
+	size_t len = strlen(why);
+
+	if (len + 1 < sizeof(why))
+		why[len++] = '\n';
+	int n = snprintf(hdr, sizeof(hdr),
+			 "HTTP/1.0 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			 "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: "
+			 "close\r\n\r\n",
+			 ok ? "200 OK" : "503 Service Unavailable", len);
+	write_all(fd, hdr, (size_t)n);
+	if (!head)
+		write_all(fd, why, len);
+}
+
 static void serve(struct metrics_server *m, int fd)
 {
 	char req[REQUEST_MAX];
@@ -134,7 +165,11 @@ static void serve(struct metrics_server *m, int fd)
 	static const char not_found[] =
 	    "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n"
 	    "Content-Length: 10\r\nConnection: close\r\n\r\nnot found\n";
-	if (!path || (strncmp(path, "/metrics ", 9) != 0 && strncmp(path, "/metrics?", 9) != 0)) {
+	if (path && m->health && (path_is(path, "/healthz") || path_is(path, "/readyz"))) {
+		serve_health(m, fd, path_is(path, "/readyz"), head);
+		return;
+	}
+	if (!path || !path_is(path, "/metrics")) {
 		write_all(fd, not_found, sizeof(not_found) - 1);
 		return;
 	}
@@ -184,11 +219,12 @@ static void *metrics_main(void *arg)
 }
 
 int metrics_server_start(struct metrics_server *m, const char *addr,
-			 const struct agent_stats *stats)
+			 const struct agent_stats *stats, struct agent_health *health)
 {
 	memset(m, 0, sizeof(*m));
 	m->listen_fd = m->stop_pipe[0] = m->stop_pipe[1] = -1;
 	m->stats = stats;
+	m->health = health;
 	int fd = listen_on(addr, &m->port);
 	if (fd < 0)
 		return fd;

@@ -9,6 +9,7 @@
 #ifndef KSPAN_EXPORTER_H
 #define KSPAN_EXPORTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model/span.h"
@@ -25,6 +26,10 @@ struct exporter {
 	/* Send everything held, waiting at most until deadline (CLOCK_MONOTONIC). */
 	void (*shutdown)(struct exporter *e, uint64_t deadline_mono_ns);
 	void (*destroy)(struct exporter *e);
+	/* Optional, for readiness (/readyz): 0 when the exporter works, or a
+	 * negative errno and one phrase in why (a sender thread stuck in one
+	 * request past its timeout). Not an error: a collector that is down. */
+	int (*check)(struct exporter *e, uint64_t now_mono_ns, char *why, size_t len);
 	void *state;
 };
 

@@ -47,6 +47,19 @@ void pipeline_tick(struct pipeline *p, uint64_t now_mono_ns)
 			p->exporters[i]->tick(p->exporters[i], now_mono_ns);
 }
 
+int pipeline_check(struct pipeline *p, uint64_t now_mono_ns, char *why, size_t len)
+{
+	for (int i = 0; i < p->exporter_count; i++) {
+		struct exporter *e = p->exporters[i];
+		int err = e->check ? e->check(e, now_mono_ns, why, len) : 0;
+		if (err)
+			return err;
+	}
+	if (len)
+		why[0] = 0;
+	return 0;
+}
+
 void pipeline_shutdown(struct pipeline *p, uint64_t deadline_mono_ns)
 {
 	for (int i = 0; i < p->exporter_count; i++) {

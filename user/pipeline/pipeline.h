@@ -29,6 +29,8 @@ int pipeline_add_exporter(struct pipeline *p, struct exporter *e);
 /* Takes ownership of the caller's reference. */
 void pipeline_submit(struct pipeline *p, struct span *s);
 void pipeline_tick(struct pipeline *p, uint64_t now_mono_ns);
+/* 0 when every exporter works; else the first problem's errno, why naming it. */
+int pipeline_check(struct pipeline *p, uint64_t now_mono_ns, char *why, size_t len);
 void pipeline_shutdown(struct pipeline *p, uint64_t deadline_mono_ns);
 
 #endif /* KSPAN_PIPELINE_H */

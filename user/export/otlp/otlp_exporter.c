@@ -264,6 +264,26 @@ static void seal_open_batch(struct otlp_exporter *x)
 
 /* ---- exporter interface (main thread) ---- */
 
+/* A request this much older than its timeout means a stuck sender. */
+#define SENDER_STUCK_GRACE_NS (10 * NS_PER_SEC)
+
+/* The transports end every request at its timeout: one that runs far longer
+ * means the sender thread is stuck, and nothing is exported any more. */
+static int otlp_check(struct exporter *e, uint64_t now, char *why, size_t len)
+{
+	struct otlp_exporter *x = e->state;
+	uint64_t since = __atomic_load_n(&x->request_since_ns, __ATOMIC_RELAXED);
+	uint64_t limit = (uint64_t)x->request_timeout_ms * NS_PER_MS + SENDER_STUCK_GRACE_NS;
+
+	if (!since || now <= since || now - since <= limit)
+		return 0;
+	snprintf(why, len,
+		 "the OTLP sender has been in one request to %s for %llu s (timeout %u ms)",
+		 x->cfg.endpoint, (unsigned long long)((now - since) / NS_PER_SEC),
+		 x->request_timeout_ms);
+	return -ETIMEDOUT;
+}
+
 static int otlp_export_span(struct exporter *e, struct span *s)
 {
 	struct otlp_exporter *x = e->state;
@@ -407,6 +427,7 @@ struct exporter *otlp_exporter_new(const struct otlp_config *cfg, struct agent_s
 	    .name = "otlp",
 	    .export_span = otlp_export_span,
 	    .tick = otlp_tick,
+	    .check = otlp_check,
 	    .shutdown = otlp_shutdown,
 	    .destroy = otlp_destroy,
 	    .state = x,

@@ -63,6 +63,10 @@ struct otlp_exporter {
 	pthread_t sender;
 	bool sender_running; /* main thread only */
 
+	/* written by the sender, read by the exporter's check() (/readyz): when
+	 * the request being sent began (CLOCK_MONOTONIC), 0 between requests */
+	uint64_t request_since_ns;
+
 	/* sender only */
 	unsigned int rand_state;
 	char last_error[EXPORT_RESULT_MESSAGE_MAX];

@@ -100,7 +100,9 @@ static bool send_batch(struct otlp_exporter *x, struct export_batch *b)
 			return false;
 		struct export_result res;
 		uint64_t t0 = clock_mono_ns();
+		__atomic_store_n(&x->request_since_ns, t0, __ATOMIC_RELAXED);
 		x->transport->send(x->transport, b->body, b->len, attempt_timeout_ms(x), &res);
+		__atomic_store_n(&x->request_since_ns, 0, __ATOMIC_RELAXED);
 		uint64_t now = clock_mono_ns();
 		agent_stats_observe_export_latency(x->stats, (now - t0) / NS_PER_US);
 		STAT_INC(x->stats, export_requests);
