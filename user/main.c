@@ -26,6 +26,7 @@
 #include "export/otlp/otlp_exporter.h"
 #endif
 #include "pipeline/pipeline.h"
+#include "loader/insertion_claim.h"
 #include "loader/probe_loader.h"
 #include "ingest/process_table.h"
 #include "lib/version.h"
@@ -54,6 +55,7 @@ struct agent {
 	struct event_reader reader;
 	struct metrics_server metrics;
 	struct agent_health health;
+	struct insertion_claim insertion_claim;
 	uint64_t drops_reported;
 };
 
@@ -133,6 +135,41 @@ static void describe_selection(const struct agent_options *o)
 			 "itself)");
 }
 
+/* One kspan per node inserts headers (loader/insertion_claim.h), and only
+ * with CAP_NET_ADMIN; otherwise kspan runs with what needs no sockhash and
+ * says so in one line. */
+static void claim_insertion(struct agent *a)
+{
+	uint32_t *prop = &a->opts.propagation;
+	pid_t holder;
+	char who[48] = "pid not visible from here";
+	int err;
+
+	if (!(*prop & KSPAN_PROPAGATE_HEADERS))
+		return;
+	if (!insertion_capable()) {
+		*prop &= ~KSPAN_PROPAGATE_HEADERS;
+		log_warn("no CAP_NET_ADMIN, which the sock_ops and sk_msg programs need: "
+			 "traceparent insertion is off (--propagation %s)",
+			 *prop & KSPAN_PROPAGATE_TUPLE ? "tuple" : "off");
+		return;
+	}
+	err = insertion_claim_take(&a->insertion_claim, INSERTION_CLAIM_NAME, &holder);
+	if (!err)
+		return;
+	*prop &= ~KSPAN_PROPAGATE_HEADERS;
+	if (holder > 0)
+		snprintf(who, sizeof(who), "pid %d", (int)holder);
+	if (err == -EBUSY)
+		log_warn("another kspan (%s) inserts traceparent headers on this node: this one "
+			 "runs without header insertion (--propagation %s)",
+			 who, *prop & KSPAN_PROPAGATE_TUPLE ? "tuple" : "off");
+	else
+		log_warn("cannot tell whether another kspan inserts traceparent headers on this "
+			 "node (%s): header insertion is off (--propagation %s)",
+			 strerror(-err), *prop & KSPAN_PROPAGATE_TUPLE ? "tuple" : "off");
+}
+
 /* Metrics and health are an aid, not a requirement: a taken port is logged,
  * not fatal. Started before the probes load, so /readyz says "starting". */
 static void start_metrics(struct agent *a)
@@ -157,6 +194,7 @@ static int agent_start(struct agent *a)
 	err = health_init(&a->health, clock_mono_ns());
 	if (err)
 		return err;
+	claim_insertion(a);
 	start_metrics(a);
 	pipeline_init(&a->pipeline, &a->stats);
 	sampler_from_env(&a->pipeline.sampler);
@@ -236,6 +274,7 @@ static int agent_run(struct agent *a)
 		if (now >= next_counters) {
 			probe_loader_read_counters(&a->probes, &a->stats);
 			check_exporters(a, now);
+			insertion_claim_serve(&a->insertion_claim);
 			next_counters = now + COUNTERS_NS;
 		}
 		if (now >= next_calibrate) {
@@ -273,6 +312,7 @@ static void agent_stop(struct agent *a, bool print_counters)
 	http1_assembler_free(&a->assembler);
 	http2_assembler_free(&a->h2_assembler);
 	process_table_free(&a->procs);
+	insertion_claim_release(&a->insertion_claim);
 	if (STAT_GET(&a->stats, http_unfinished_at_exit))
 		log_info("%llu requests were still waiting for a response and were not exported",
 			 (unsigned long long)STAT_GET(&a->stats, http_unfinished_at_exit));
