@@ -339,13 +339,17 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 		bpf_program__set_autoload(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 		bpf_program__set_autoload(l->skel->progs.kspan_sockops_inject, false);
 		bpf_program__set_autoload(l->skel->progs.kspan_sk_msg_inject, false);
+		/* Only those programs use them, and creating a sockhash or socket
+		 * storage needs CAP_NET_ADMIN: without insertion kspan needs none. */
+		bpf_map__set_autocreate(l->skel->maps.inject_candidates, false);
+		bpf_map__set_autocreate(l->skel->maps.inject_sockets, false);
 	}
 	err = kspan_bpf__load(l->skel);
 	if (err) {
 		if (err == -EPERM)
 			snprintf(why, len,
-				 "%s: loading was refused (%s): kspan needs root or CAP_BPF, "
-				 "CAP_PERFMON and CAP_SYS_RESOURCE",
+				 "%s: loading was refused (%s): kspan needs root or CAP_BPF and "
+				 "CAP_PERFMON (and CAP_NET_ADMIN for header insertion)",
 				 name, strerror(-err));
 		else
 			snprintf(why, len, "%s: loading failed: %s (-v shows the verifier log)",
