@@ -135,7 +135,7 @@ class TestManifestCapabilities(harness.KspanCase):
         self.assertEqual(ans["traceparents"], 1, ans)
         srv_span = self.expect_spans(harness.is_server(srv.port, srv.pid), 1, "SERVER span")[0]
         cli = self.expect_spans(harness.is_client(srv.port, r.pid), 1, "CLIENT span")[0]
-        self.assertEqual(ans["traceparent"][3:55], "%s-%s" % (cli.trace_id, cli.span_id))
+        self.assertEqual(ans["traceparent"][3:52], "%s-%s" % (cli.trace_id, cli.span_id))
         self.assert_joined(srv_span, cli)
         # SYS_PTRACE + DAC_READ_SEARCH: the environment of nobody's process.
         self.assertEqual(srv_span.resource.get("service.name"), SERVICE, srv_span.resource)
