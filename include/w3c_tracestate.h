@@ -260,7 +260,9 @@ KSPAN_INLINE int http1_trace_fields_step(__u32 i, const __u8 *buf, __u32 end,
 	}
 	if (!f->in_value || i < f->value_from)
 		return 0;
-	if (c == '\r' || c == '\n') {
+	/* CRLF or a bare LF ends the line; a CR alone is a byte of the value
+	 * (and breaks its grammar), as the agent's head parser reads it. */
+	if (c == '\n' || (c == '\r' && i + 1 < end && KSPAN_AT(buf, i + 1) == '\n')) {
 		f->in_value = 0;
 		w3c_tracestate_field_end(&f->tracestate);
 		return 0;

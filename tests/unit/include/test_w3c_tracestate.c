@@ -331,6 +331,9 @@ static void test_scan_combines_tracestate_lines(void **state)
 	/* Bare LF. */
 	scan("GET / HTTP/1.1\ntracestate: foo=1\ntracestate: bar=2 \n\n");
 	assert_string_equal(scanned_tracestate(), "foo=1,bar=2");
+	/* A CR alone does not end the line: it is a byte of the value. */
+	scan("GET / HTTP/1.1\r\ntracestate: foo=1\rbar=2\r\n\r\n");
+	assert_string_equal(scanned_tracestate(), "");
 }
 
 static void test_scan_cut_or_folded_tracestate_is_dropped(void **state)
