@@ -239,8 +239,8 @@ KSPAN_INLINE int http1_trace_fields_step(__u32 i, const __u8 *buf, __u32 end,
 	}
 	c = KSPAN_AT(buf, i);
 	if (KSPAN_AT(buf, i - 1) == '\n') {
-		if (c == '\r' || c == '\n') {
-			f->block_end = 1;
+		if (c == '\n' || (c == '\r' && i + 1 < end && KSPAN_AT(buf, i + 1) == '\n')) {
+			f->block_end = 1; /* the blank line */
 			return 1;
 		}
 		if ((c == ' ' || c == '\t') && f->after_ts) {

@@ -309,6 +309,10 @@ static void test_scan_counts_traceparent_lines(void **state)
 	/* Bare LF line ends. */
 	scan("GET / HTTP/1.1\ntraceparent: x\ntraceparent: y\n\n");
 	assert_int_equal(fields.traceparent_lines, 2);
+	/* A line of one CR is not the blank line (the agent reads on). */
+	scan("GET / HTTP/1.1\r\n\r\r\n" TP TP "\r\n");
+	assert_int_equal(fields.traceparent_lines, 2);
+	assert_int_equal(fields.block_end, 1);
 }
 
 static void test_scan_combines_tracestate_lines(void **state)
