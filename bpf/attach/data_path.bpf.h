@@ -91,7 +91,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
 				peer__claim(&c->tuple, in->sk, bytes, &s->ev.ctx);
 				thread__begin_server(c->conn_id, &s->ev.ctx);
-				data__remember_tracestate(s, captured);
+				data__remember_tracestate(s);
 			}
 		}
 		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */

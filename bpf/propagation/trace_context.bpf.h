@@ -26,6 +26,7 @@
 #include "base/conn_tracking.bpf.h"
 #include "http1_detect.h"
 #include "w3c_traceparent.h"
+#include "w3c_tracestate.h"
 
 /* The SERVER request a thread serves. */
 struct thread_request {
@@ -71,6 +72,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct thread_tracestate);
 } tracestate_scratch SEC(".maps");
+
+/* Per-CPU state of http1_trace_fields_scan(): the 6.1 verifier needs it in
+ * a map (w3c_tracestate.h), and the tracestate it builds is too big for the
+ * stack. Read by data__remember_tracestate() in the same program run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct http1_trace_fields);
+} trace_fields_scratch SEC(".maps");
 
 /* A request's first byte on a connection, named from the writer's side. */
 struct peer_request_key {
@@ -195,6 +206,7 @@ static __always_inline void thread__set_tracestate(const __u8 *span_id, const __
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct thread_tracestate *t;
+	__u64 size;
 
 	if (len == 0 || len > KSPAN_TRACESTATE_MAX) {
 		bpf_map_delete_elem(&thread_tracestates, &tid);
@@ -205,7 +217,14 @@ static __always_inline void thread__set_tracestate(const __u8 *span_id, const __
 		return;
 	__builtin_memcpy(t->span_id, span_id, 8);
 	t->len = (__u16)len;
-	if (bpf_probe_read_kernel(t->value, len & (KSPAN_TRACESTATE_MAX * 2 - 1), value))
+	/* The compiler merges the checks above into one on len - 1 and copies
+	 * len between 32 and 64 bits, which bounds nothing for the verifier:
+	 * check the very 64-bit register the copy uses, out of its sight. */
+	size = len;
+	barrier_var(size);
+	if (size > KSPAN_TRACESTATE_MAX)
+		return;
+	if (bpf_probe_read_kernel(t->value, size, value))
 		return;
 	bpf_map_update_elem(&thread_tracestates, &tid, t, BPF_ANY);
 }
@@ -272,13 +291,18 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
  * The trace context of a request that starts in this payload: the one its
  * `traceparent` header carries when valid (a server receiving a traced
  * request, or a client whose own instrumentation already propagates), else a
- * new random trace. The span id is always new.
+ * new random trace. The span id is always new. A request with two
+ * traceparent lines has no valid one (W3C section 3.2); its tracestate lines
+ * are combined and kept (KSPAN_CTX_F_HAS_TRACESTATE) only when the
+ * traceparent is valid and the list is (section 3.3, w3c_tracestate.h). Both
+ * are decided from the first KSPAN_CTX_SCAN_MAX bytes of the head.
  */
 __noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
 {
 	struct kspan_trace_ctx *ctx;
 	struct w3c_trace_context tc = {};
-	__u32 off = 0, len = 0;
+	struct http1_trace_fields *f;
+	__u32 off = 0, len = 0, zero = 0;
 
 	if (!s)
 		return 0;
@@ -295,15 +319,18 @@ __noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
 		/* Present, even if invalid: a request that names its own
 		 * context is never given a second traceparent. */
 		ctx->flags |= KSPAN_CTX_F_HAS_HEADER;
-		if (w3c_traceparent_parse(s->payload, off, len, &tc))
+		f = bpf_map_lookup_elem(&trace_fields_scratch, &zero);
+		if (!f)
+			goto new_trace;
+		http1_trace_fields_scan(s->payload, captured, KSPAN_CTX_SCAN_MAX, f);
+		if (f->traceparent_lines != 1 || w3c_traceparent_parse(s->payload, off, len, &tc))
 			goto new_trace;
 		__builtin_memcpy(ctx->trace_id, tc.trace_id, 16);
 		__builtin_memcpy(ctx->parent_span_id, tc.parent_id, 8);
 		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
 		ctx->trace_flags = tc.trace_flags & 1;
 		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
-		if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10,
-				      &off, &len) == 0)
+		if (w3c_tracestate_result(&f->tracestate))
 			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
 		return 0;
 	}
@@ -315,18 +342,21 @@ new_trace:
 	return 0;
 }
 
-/* A SERVER request began: keep its tracestate (when its traceparent was
- * valid, W3C 3.3) for the CLIENT requests the thread sends while serving it. */
-static __always_inline void data__remember_tracestate(struct data_scratch *s, __u32 captured)
+/* A SERVER request began: keep the tracestate kspan_trace_ctx_decide() built
+ * (when its traceparent and the list were valid, W3C 3.3) for the CLIENT
+ * requests the thread sends while serving it. */
+static __always_inline void data__remember_tracestate(struct data_scratch *s)
 {
-	__u32 off = 0, len = 0;
+	struct http1_trace_fields *f = NULL;
+	__u32 zero = 0, len = 0;
 
 	if ((propagation & KSPAN_PROPAGATE_HEADERS) &&
-	    (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE) &&
-	    http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10, &off,
-			      &len) == 0)
-		thread__set_tracestate(s->ev.ctx.span_id,
-				       &s->payload[off & (KSPAN_CTX_SCAN_MAX - 1)], len);
+	    (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE))
+		f = bpf_map_lookup_elem(&trace_fields_scratch, &zero);
+	if (f)
+		len = w3c_tracestate_result(&f->tracestate);
+	if (f && len)
+		thread__set_tracestate(s->ev.ctx.span_id, (const __u8 *)f->tracestate.out, len);
 	else
 		thread__set_tracestate(s->ev.ctx.span_id, s->payload, 0);
 }

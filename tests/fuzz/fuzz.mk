@@ -37,7 +37,7 @@ FUZZERS := http1_stream traceparent http2 otlp_encoder
 http1_stream_SRCS := tests/fuzz/fuzz_http1_stream.c user/protocol/http1_stream.c \
 	user/protocol/http1_head.c user/protocol/http1_body.c
 http1_stream_ARGS := -max_len=4096
-traceparent_SRCS := tests/fuzz/fuzz_traceparent.c
+traceparent_SRCS := tests/fuzz/fuzz_traceparent.c user/protocol/http1_head.c
 traceparent_ARGS := -max_len=2048
 traceparent_LIBS := -lnghttp2
 # The HTTP/2 path from DATA events to spans: frames, HPACK, streams.

@@ -74,7 +74,8 @@ static bool on_head(void *ctx, unsigned msg_index, const struct http1_head *h)
 		check(h->status_code >= 100 && h->status_code <= 599);
 	}
 	sink += touch_slice(h->host) + touch_slice(h->user_agent);
-	sink += touch_slice(h->traceparent) + touch_slice(h->tracestate);
+	sink += touch_slice(h->traceparent) + h->traceparent_fields;
+	check(w3c_tracestate_result(&h->tracestate) <= KSPAN_TRACESTATE_MAX);
 	(void)sink;
 	f->heads++;
 	return f->answer_head;

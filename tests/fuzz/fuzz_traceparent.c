@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * fuzz_traceparent.c - libFuzzer target for the decision code shared with
- * the BPF programs: w3c_traceparent.h, http1_detect.h and
- * hpack_traceparent.h (checked against nghttp2's HPACK decoder).
+ * the BPF programs: w3c_traceparent.h, w3c_tracestate.h (checked against a
+ * plain reading of W3C section 3.3, and its HTTP/1 head scan against the
+ * agent's head parser), http1_detect.h and hpack_traceparent.h (checked
+ * against nghttp2's HPACK decoder).
  *
  * The input is used as a captured payload. Every accepted result is checked
  * against the rule it claims to satisfy (W3C Trace Context Level 1 section
@@ -19,7 +21,9 @@
 
 #include "hpack_traceparent.h"
 #include "http1_detect.h"
+#include "protocol/http1_head.h"
 #include "w3c_traceparent.h"
+#include "w3c_tracestate.h"
 
 static void check(bool ok)
 {
@@ -145,6 +149,138 @@ static void check_hpack_scan(const uint8_t *data, __u32 len)
 	nghttp2_hd_inflate_del(inf);
 }
 
+/* --- tracestate ------------------------------------------------------------ */
+
+/* A second reading of W3C Trace Context section 3.3, written for clarity
+ * rather than for the verifier: split each field at commas, trim OWS, split
+ * each member at its first "=". Returns the forwarded length in out, or 0. */
+struct ref_list {
+	char out[KSPAN_TRACESTATE_MAX];
+	size_t len, members;
+	bool invalid, full;
+};
+
+static bool ref_key_ok(const uint8_t *k, size_t n)
+{
+	if (n == 0 || n > 256 || !((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= '0' && k[0] <= '9')))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') ||
+		      strchr("_-*/@", k[i]) != NULL) ||
+		    k[i] == 0)
+			return false;
+	return true;
+}
+
+static bool ref_value_ok(const uint8_t *v, size_t n)
+{
+	if (n == 0 || n > 256 || v[n - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e || v[i] == ',' || v[i] == '=')
+			return false;
+	return true;
+}
+
+static void ref_member(struct ref_list *l, const uint8_t *m, size_t n)
+{
+	const uint8_t *eq;
+
+	while (n && (m[0] == ' ' || m[0] == '\t')) {
+		m++;
+		n--;
+	}
+	while (n && (m[n - 1] == ' ' || m[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return;
+	eq = memchr(m, '=', n);
+	if (!eq || !ref_key_ok(m, (size_t)(eq - m)) ||
+	    !ref_value_ok(eq + 1, n - (size_t)(eq - m) - 1) || ++l->members > 32) {
+		l->invalid = true;
+		return;
+	}
+	if (l->full || l->len + (l->len ? 1 : 0) + n > KSPAN_TRACESTATE_MAX) {
+		l->full = true;
+		return;
+	}
+	if (l->len)
+		l->out[l->len++] = ',';
+	memcpy(l->out + l->len, m, n);
+	l->len += n;
+}
+
+static void ref_field(struct ref_list *l, const uint8_t *f, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || f[i] == ',') {
+			ref_member(l, f + start, i - start);
+			start = i + 1;
+		}
+	}
+}
+
+/* Every member of a forwarded list passes the reference reading. */
+static void check_forwardable(const char *out, size_t n)
+{
+	struct ref_list l = {0};
+
+	check(n <= KSPAN_TRACESTATE_MAX);
+	if (n == 0)
+		return;
+	check(out[0] != ',' && out[n - 1] != ',');
+	ref_field(&l, (const uint8_t *)out, n);
+	check(!l.invalid && !l.full && l.len == n && memcmp(l.out, out, n) == 0);
+}
+
+/* The input as tracestate fields, one per line. */
+static void check_tracestate_fields(const uint8_t *data, __u32 len)
+{
+	static struct w3c_tracestate t;
+	static struct ref_list l;
+	__u32 start = 0, n;
+
+	memset(&t, 0, sizeof(t));
+	memset(&l, 0, sizeof(l));
+	for (__u32 i = 0; i <= len; i++) {
+		if (i < len && data[i] != '\n')
+			continue;
+		w3c_tracestate_field_begin(&t);
+		for (__u32 j = start; j < i; j++)
+			w3c_tracestate_field_char(&t, data[j]);
+		w3c_tracestate_field_end(&t);
+		ref_field(&l, data + start, i - start);
+		start = i + 1;
+	}
+	n = w3c_tracestate_result(&t);
+	check(n == (l.invalid ? 0 : l.len));
+	check(memcmp(t.out, l.out, n) == 0);
+	check_forwardable(t.out, n);
+}
+
+/* The kernel's head scan and the agent's head parser agree on a head that
+ * ends within the scan window. */
+static void check_trace_fields_scan(const uint8_t *data, __u32 len)
+{
+	static struct http1_trace_fields f;
+	static struct http1_head_parse hp;
+	__u32 n;
+
+	http1_trace_fields_scan(data, len, KSPAN_CTX_SCAN_MAX, &f);
+	n = w3c_tracestate_result(&f.tracestate);
+	check_forwardable(f.tracestate.out, n);
+	if (!f.block_end)
+		return;
+	http1_head_parse((const char *)data, len, true, &hp);
+	if (!hp.start_ok)
+		return;
+	check(hp.head.traceparent_fields == f.traceparent_lines);
+	check(w3c_tracestate_result(&hp.head.tracestate) == n);
+	check(memcmp(hp.head.tracestate.out, f.tracestate.out, n) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	__u32 len = size > 2 * KSPAN_CAPTURE_MAX ? 2 * KSPAN_CAPTURE_MAX : (__u32)size;
@@ -152,6 +288,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_traceparent(data, 0, len);
 	check_find_header(data, len, "traceparent");
 	check_find_header(data, len, "tracestate");
+	check_tracestate_fields(data, len);
+	check_trace_fields_scan(data, len);
 	check_hpack_scan(data, len < KSPAN_CAPTURE_MAX ? len : KSPAN_CAPTURE_MAX);
 	for (__u32 off = 0; off < 4 && off < len; off++) {
 		check_request_start(data, off, len);

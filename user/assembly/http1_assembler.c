@@ -101,8 +101,8 @@ static void decide_context(struct http1_conn *c, const struct kspan_trace_ctx *k
 	    .kernel = k,
 	    .traceparent = head->traceparent.ptr,
 	    .traceparent_len = head->traceparent.len,
-	    .tracestate = head->tracestate.ptr,
-	    .tracestate_len = head->tracestate.len,
+	    .traceparent_fields = head->traceparent_fields,
+	    .tracestate = &head->tracestate,
 	};
 
 	trace_context_choose(s, &in, c->assembler->stats);

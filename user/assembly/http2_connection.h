@@ -21,6 +21,7 @@
 #include "assembly/http2_assembler.h"
 #include "protocol/hpack_decoder.h"
 #include "protocol/http2_frame_parser.h"
+#include "w3c_tracestate.h"
 
 /* Open streams per connection at most (SETTINGS_MAX_CONCURRENT_STREAMS is
  * commonly 100..1000). */
@@ -30,10 +31,12 @@
  * decoder's buffers. */
 struct h2_fields {
 	char method[24], scheme[16], authority[256], path[2048], content_type[128];
-	char user_agent[512], traceparent[64], tracestate[512];
-	int status;	 /* :status, 0 when absent */
-	int grpc_status; /* -1 when absent */
-	bool has_method; /* a request's pseudo-headers */
+	char user_agent[512], traceparent[64]; /* the first traceparent */
+	unsigned traceparent_fields;	       /* how many traceparent fields */
+	struct w3c_tracestate tracestate;      /* every tracestate field, combined */
+	int status;			       /* :status, 0 when absent */
+	int grpc_status;		       /* -1 when absent */
+	bool has_method;		       /* a request's pseudo-headers */
 };
 
 /*

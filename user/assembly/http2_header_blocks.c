@@ -36,8 +36,6 @@ static const struct text_field {
     TEXT_FIELD(":authority", authority),
     TEXT_FIELD("content-type", content_type),
     TEXT_FIELD("user-agent", user_agent),
-    TEXT_FIELD("traceparent", traceparent),
-    TEXT_FIELD("tracestate", tracestate),
 };
 
 /* value as a NUL-terminated string, cut to size - 1 bytes. */
@@ -64,6 +62,20 @@ static void on_field(void *ctx, const uint8_t *name, size_t name_len, const uint
 	}
 	if (NAME_IS("grpc-status")) {
 		f->grpc_status = grpc_parse_status((const char *)value, value_len);
+		return;
+	}
+	/* W3C Trace Context: the first traceparent and how many there were
+	 * (more than one: none is valid), every tracestate field in order. */
+	if (NAME_IS("traceparent")) {
+		if (f->traceparent_fields++ == 0)
+			copy_field(f->traceparent, sizeof(f->traceparent), value, value_len);
+		return;
+	}
+	if (NAME_IS("tracestate")) {
+		w3c_tracestate_field_begin(&f->tracestate);
+		for (size_t i = 0; i < value_len; i++)
+			w3c_tracestate_field_char(&f->tracestate, value[i]);
+		w3c_tracestate_field_end(&f->tracestate);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++) {

@@ -199,8 +199,8 @@ static enum trace_context_source decide_context(struct h2_conn *c, uint32_t id, 
 	struct trace_context_inputs in = {
 	    .traceparent = f->traceparent,
 	    .traceparent_len = strlen(f->traceparent),
-	    .tracestate = f->tracestate,
-	    .tracestate_len = strlen(f->tracestate),
+	    .traceparent_fields = f->traceparent_fields,
+	    .tracestate = &f->tracestate,
 	};
 
 	if (!h2_is_server(c) &&

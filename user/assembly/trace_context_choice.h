@@ -16,7 +16,12 @@
  * carries (what the application itself propagates wins: the downstream server
  * joins that trace), else the kernel's, else a new trace without a parent.
  * tracestate is kept only with the traceparent it belongs to (W3C section
- * 3.3). Only the sampled flag is taken: the other bits are reserved.
+ * 3.3), combined and validated as the kernel forwards it (w3c_tracestate.h).
+ * Only the sampled flag is taken: the other bits are reserved. A request
+ * with several traceparent fields has no valid one (section 3.2); when the
+ * kernel missed the second (past its scan window) and took its parent from
+ * the first, the span keeps the kernel's trace id, which went on the wire,
+ * but not that parent.
  */
 #ifndef KSPAN_TRACE_CONTEXT_CHOICE_H
 #define KSPAN_TRACE_CONTEXT_CHOICE_H
@@ -26,6 +31,7 @@
 #include "kspan_abi.h"
 #include "model/agent_stats.h"
 #include "model/span.h"
+#include "w3c_tracestate.h"
 
 /* Where the span's trace (and parent, when it has one) came from. */
 enum trace_context_source {
@@ -38,10 +44,13 @@ struct trace_context_inputs {
 	/* The kernel's decision, or NULL; used when KSPAN_CTX_F_VALID is set
 	 * and its ids are (invalid ones are counted in invalid_kernel_ids). */
 	const struct kspan_trace_ctx *kernel;
-	/* The request's header values as sent (not NUL-terminated); len 0:
-	 * absent. */
-	const char *traceparent, *tracestate;
-	size_t traceparent_len, tracestate_len;
+	/* The request's first traceparent value as sent (not NUL-terminated;
+	 * len 0: absent), and how many traceparent fields it had. */
+	const char *traceparent;
+	size_t traceparent_len;
+	unsigned traceparent_fields;
+	/* Its tracestate fields, combined; NULL: none. */
+	const struct w3c_tracestate *tracestate;
 };
 
 /* Sets s's trace id, span id, parent span id, trace flags and trace state. */

@@ -19,7 +19,6 @@ enum {
 	SEEN_HOST = 1u << 0,
 	SEEN_USER_AGENT = 1u << 1,
 	SEEN_TRACEPARENT = 1u << 2,
-	SEEN_TRACESTATE = 1u << 3,
 };
 
 /* --- small text helpers ---------------------------------------------------- */
@@ -226,15 +225,41 @@ static void keep_first(struct http1_head_parse *hp, unsigned bit, struct http1_s
 	*field = value;
 }
 
+static void add_tracestate(struct http1_head_parse *hp, struct http1_slice value)
+{
+	w3c_tracestate_field_begin(&hp->head.tracestate);
+	for (size_t i = 0; i < value.len; i++)
+		w3c_tracestate_field_char(&hp->head.tracestate, (__u8)value.ptr[i]);
+	w3c_tracestate_field_end(&hp->head.tracestate);
+	hp->after_tracestate = true;
+}
+
+/* The head's bytes end inside this field line: a tracestate whose value
+ * is cut is not known. */
+static void note_cut_line(struct http1_head_parse *hp, struct http1_slice line)
+{
+	const char *colon = memchr(line.ptr, ':', line.len);
+
+	if (colon && http1_slice_is(slice_of(line.ptr, (size_t)(colon - line.ptr)), "tracestate"))
+		hp->head.tracestate.invalid = 1;
+}
+
 /* field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5).
  * Lines with whitespace before the colon are ignored (section 5.1), and so
- * are obsolete folded continuation lines (section 5.2). */
+ * are obsolete folded continuation lines (section 5.2), but one that
+ * continues a tracestate makes it unknown. */
 static void parse_field_line(struct http1_head_parse *hp, struct http1_slice line)
 {
 	const char *colon = memchr(line.ptr, ':', line.len);
 	struct http1_slice name, value;
 
-	if (!colon || colon == line.ptr || is_ows(line.ptr[0]))
+	if (line.len > 0 && is_ows(line.ptr[0])) {
+		if (hp->after_tracestate)
+			hp->head.tracestate.invalid = 1;
+		return;
+	}
+	hp->after_tracestate = false;
+	if (!colon || colon == line.ptr)
 		return;
 	name = slice_of(line.ptr, (size_t)(colon - line.ptr));
 	if (is_ows(name.ptr[name.len - 1]))
@@ -245,10 +270,11 @@ static void parse_field_line(struct http1_head_parse *hp, struct http1_slice lin
 		keep_first(hp, SEEN_HOST, &hp->head.host, value);
 	else if (http1_slice_is(name, "user-agent"))
 		keep_first(hp, SEEN_USER_AGENT, &hp->head.user_agent, value);
-	else if (http1_slice_is(name, "traceparent"))
+	else if (http1_slice_is(name, "traceparent")) {
 		keep_first(hp, SEEN_TRACEPARENT, &hp->head.traceparent, value);
-	else if (http1_slice_is(name, "tracestate"))
-		keep_first(hp, SEEN_TRACESTATE, &hp->head.tracestate, value);
+		hp->head.traceparent_fields++;
+	} else if (http1_slice_is(name, "tracestate"))
+		add_tracestate(hp, value);
 	else if (http1_slice_is(name, "content-length"))
 		note_content_length(hp, value);
 	else if (http1_slice_is(name, "transfer-encoding"))
@@ -269,7 +295,7 @@ void http1_head_parse(const char *buf, size_t len, bool is_request, struct http1
 	hp->head.content_length = -1;
 	hp->head.method = hp->head.target = slice_of("", 0);
 	hp->head.host = hp->head.user_agent = slice_of("", 0);
-	hp->head.traceparent = hp->head.tracestate = slice_of("", 0);
+	hp->head.traceparent = slice_of("", 0);
 
 	while (start < len) {
 		const char *lf = memchr(buf + start, '\n', len - start);
@@ -287,6 +313,8 @@ void http1_head_parse(const char *buf, size_t len, bool is_request, struct http1
 				return;
 			first = false;
 		} else if (!lf || line.len == 0) {
+			if (!lf)
+				note_cut_line(hp, line);
 			break;
 		} else {
 			parse_field_line(hp, line);

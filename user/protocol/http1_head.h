@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "w3c_tracestate.h"
+
 /* The largest head (and trailer section) a stream collects. */
 #define HTTP1_MAX_HEAD_BYTES 8192
 
@@ -36,8 +38,12 @@ struct http1_head {
 	int version_minor;		/* 0 or 1 for HTTP/1.0, HTTP/1.1 */
 	struct http1_slice host;	/* Host header value, or empty */
 	struct http1_slice user_agent;	/* User-Agent value, or empty */
-	struct http1_slice traceparent; /* raw header values, or empty */
-	struct http1_slice tracestate;
+	struct http1_slice traceparent; /* the first traceparent value, or empty */
+	unsigned traceparent_fields;	/* how many traceparent fields it had */
+	/* Every tracestate field combined (W3C 3.3), as the kernel does: an
+	 * obs-fold continuing one, or one cut by the end of the bytes, makes
+	 * the list invalid. */
+	struct w3c_tracestate tracestate;
 	int64_t content_length; /* -1 when absent */
 	bool chunked;		/* Transfer-Encoding: chunked */
 	bool connection_close;	/* Connection: close, or HTTP/1.0 without keep-alive */
@@ -56,8 +62,9 @@ struct http1_head_parse {
 	bool cl_invalid;      /* Content-Length malformed or conflicting */
 	bool conn_close;
 	bool conn_keep_alive;
-	bool wants_upgrade; /* a request carrying Upgrade */
-	unsigned seen;	    /* which fields were seen: the first of repeated ones wins */
+	bool wants_upgrade;    /* a request carrying Upgrade */
+	bool after_tracestate; /* the last field line was a tracestate */
+	unsigned seen;	       /* which fields were seen: the first of repeated ones wins */
 };
 
 /* Parses buf[0..len): the start line, then field lines up to the empty line

@@ -33,18 +33,35 @@ static struct kspan_trace_ctx kernel_with_parent(void)
 	return k;
 }
 
-static enum trace_context_source choose(struct span *s, const struct kspan_trace_ctx *k,
-					const char *tp, const char *ts, struct agent_stats *stats)
+/* The request had tp_fields traceparent fields, the first tp, and one
+ * tracestate field ts (NULL: none). */
+static enum trace_context_source choose_n(struct span *s, const struct kspan_trace_ctx *k,
+					  const char *tp, unsigned tp_fields, const char *ts,
+					  struct agent_stats *stats)
 {
+	static struct w3c_tracestate list;
 	struct trace_context_inputs in = {
 	    .kernel = k,
 	    .traceparent = tp,
 	    .traceparent_len = tp ? strlen(tp) : 0,
-	    .tracestate = ts,
-	    .tracestate_len = ts ? strlen(ts) : 0,
+	    .traceparent_fields = tp_fields,
+	    .tracestate = ts ? &list : NULL,
 	};
 
+	memset(&list, 0, sizeof(list));
+	if (ts) {
+		w3c_tracestate_field_begin(&list);
+		for (const char *c = ts; *c; c++)
+			w3c_tracestate_field_char(&list, (__u8)*c);
+		w3c_tracestate_field_end(&list);
+	}
 	return trace_context_choose(s, &in, stats);
+}
+
+static enum trace_context_source choose(struct span *s, const struct kspan_trace_ctx *k,
+					const char *tp, const char *ts, struct agent_stats *stats)
+{
+	return choose_n(s, k, tp, tp ? 1 : 0, ts, stats);
 }
 
 /* The request's own traceparent names trace and parent; the span keeps the
@@ -103,9 +120,83 @@ static void test_invalid_kernel_new_trace(void **state)
 	span_unref(s);
 }
 
+/* The tracestate kept is the one the kernel forwards: combined, OWS and
+ * empty members dropped, nothing when invalid (W3C 3.3). */
+static void test_tracestate_normalised_or_dropped(void **state)
+{
+	struct kspan_trace_ctx k = kernel_with_parent();
+	struct agent_stats stats = {0};
+	struct span *s = span_new();
+
+	(void)state;
+	choose(s, &k, HEADER, " a=b ,, c=d\t", &stats);
+	assert_string_equal(s->trace_state, "a=b,c=d");
+	span_unref(s);
+	s = span_new();
+	choose(s, &k, HEADER, "a=b,C=d", &stats);
+	assert_null(s->trace_state);
+	span_unref(s);
+	s = span_new();
+	choose(s, &k, HEADER, " , ", &stats);
+	assert_null(s->trace_state);
+	span_unref(s);
+}
+
+/* W3C 3.2: two traceparent fields, none valid. The kernel saw both: its new
+ * trace stands. */
+static void test_repeated_traceparent_kernel_saw_it(void **state)
+{
+	struct kspan_trace_ctx k = kernel_with_parent();
+	struct agent_stats stats = {0};
+	struct span *s = span_new();
+
+	(void)state;
+	k.flags &= ~KSPAN_CTX_F_HAS_PARENT;
+	assert_int_equal(choose_n(s, &k, HEADER, 2, "a=b", &stats), TRACE_CONTEXT_KERNEL);
+	assert_memory_equal(s->trace_id, k.trace_id, 16);
+	assert_false(span_has_parent(s));
+	assert_null(s->trace_state);
+	span_unref(s);
+}
+
+/* The kernel saw only the first (the second past its scan window) and took
+ * its parent from it: the span keeps the kernel's trace, which its CLIENT
+ * children carry on the wire, but not that parent. */
+static void test_repeated_traceparent_kernel_missed_it(void **state)
+{
+	struct kspan_trace_ctx k = kernel_with_parent();
+	struct agent_stats stats = {0};
+	struct span *s = span_new();
+
+	(void)state;
+	memcpy(k.trace_id, header_trace, 16);
+	memcpy(k.parent_span_id, header_parent, 8);
+	assert_int_equal(choose_n(s, &k, HEADER, 2, "a=b", &stats), TRACE_CONTEXT_KERNEL);
+	assert_memory_equal(s->trace_id, header_trace, 16);
+	assert_memory_equal(s->span_id, k.span_id, 8);
+	assert_false(span_has_parent(s));
+	assert_null(s->trace_state);
+	span_unref(s);
+	/* A parent of the kernel's own (same-node join) stays. */
+	s = span_new();
+	k = kernel_with_parent();
+	choose_n(s, &k, HEADER, 2, NULL, &stats);
+	assert_memory_equal(s->parent_span_id, k.parent_span_id, 8);
+	span_unref(s);
+	/* Without a kernel context: a new trace. */
+	s = span_new();
+	assert_int_equal(choose_n(s, NULL, HEADER, 3, "a=b", &stats), TRACE_CONTEXT_NEW);
+	assert_memory_not_equal(s->trace_id, header_trace, 16);
+	assert_false(span_has_parent(s));
+	span_unref(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_tracestate_normalised_or_dropped),
+	    cmocka_unit_test(test_repeated_traceparent_kernel_saw_it),
+	    cmocka_unit_test(test_repeated_traceparent_kernel_missed_it),
 	    cmocka_unit_test(test_header_wins_kernel_id_kept),
 	    cmocka_unit_test(test_invalid_header_kernel_used),
 	    cmocka_unit_test(test_invalid_kernel_new_trace),

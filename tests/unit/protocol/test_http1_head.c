@@ -120,7 +120,38 @@ static void test_header_extraction(void **state)
 	assert_string_equal(e->user_agent, "Mozilla/5.0 (X11)");
 	assert_string_equal(e->traceparent,
 			    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-	assert_string_equal(e->tracestate, "rojo=00f067aa0ba902b7, congo=t61rcWkgMzE");
+	assert_string_equal(e->tracestate, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+	assert_int_equal(e->head.traceparent_fields, 1);
+}
+
+/* W3C Trace Context: several traceparent fields are counted (3.2: then none
+ * is valid), several tracestate fields combined in order (3.3); one continued
+ * by an obs-fold, or cut by the end of the bytes, is not known. */
+static void test_trace_context_fields(void **state)
+{
+	struct recorder *r = *state;
+	const struct event *e;
+
+	feed(r, "GET / HTTP/1.1\r\n"
+		"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+		"tracestate: foo=1, bar=2\r\n"
+		"TRACEPARENT: 00-4bf92f3577b34da6a3ce929d0e0e4737-00f067aa0ba902b7-01\r\n"
+		"TraceState:\r\n"
+		"tracestate: baz=3 \r\n"
+		"\r\n");
+	e = request_at(r, 0, 0, "GET", "/");
+	assert_int_equal(e->head.traceparent_fields, 2);
+	assert_string_equal(e->traceparent,
+			    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+	assert_string_equal(e->tracestate, "foo=1,bar=2,baz=3");
+
+	restart(r);
+	feed(r, "GET / HTTP/1.1\r\ntracestate: foo=1\r\n bar=2\r\n\r\n");
+	assert_string_equal(request_at(r, 0, 0, "GET", "/")->tracestate, "");
+
+	restart(r);
+	feed(r, "GET / HTTP/1.1\r\ntracestate: foo=1\r\ntracestate: Foo=2\r\n\r\n");
+	assert_string_equal(request_at(r, 0, 0, "GET", "/")->tracestate, "");
 }
 
 /* RFC 9112 section 5.1: no whitespace between field name and colon; such a
@@ -321,6 +352,7 @@ int main(void)
 	    REQ(test_http10_request),
 	    REQ(test_connection_close),
 	    REQ(test_header_extraction),
+	    REQ(test_trace_context_fields),
 	    REQ(test_field_line_edge_cases),
 	    REQ(test_near_miss_request_lines),
 	    REQ(test_truncated_head),

@@ -40,7 +40,7 @@ struct event {
 	char host[TEXT_MAX];
 	char user_agent[TEXT_MAX];
 	char traceparent[TEXT_MAX];
-	char tracestate[TEXT_MAX];
+	char tracestate[KSPAN_TRACESTATE_MAX + 1]; /* what kspan forwards, or "" */
 	struct http1_complete_info info;
 	char why[TEXT_MAX];
 };
@@ -87,13 +87,12 @@ static inline bool on_head(void *ctx, unsigned msg_index, const struct http1_hea
 	copy_slice(e->host, head->host);
 	copy_slice(e->user_agent, head->user_agent);
 	copy_slice(e->traceparent, head->traceparent);
-	copy_slice(e->tracestate, head->tracestate);
+	memcpy(e->tracestate, head->tracestate.out, w3c_tracestate_result(&head->tracestate));
 	memset(&e->head.method, 0, sizeof(e->head.method));
 	memset(&e->head.target, 0, sizeof(e->head.target));
 	memset(&e->head.host, 0, sizeof(e->head.host));
 	memset(&e->head.user_agent, 0, sizeof(e->head.user_agent));
 	memset(&e->head.traceparent, 0, sizeof(e->head.traceparent));
-	memset(&e->head.tracestate, 0, sizeof(e->head.tracestate));
 	return answers_head;
 }
 
