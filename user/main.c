@@ -46,6 +46,7 @@ struct agent {
 	struct mono_to_unix clock;
 	struct probe_loader probes;
 	struct process_table procs;
+	struct conn_budget conns; /* both assemblers' bound on connections */
 	struct pipeline pipeline;
 	struct http1_assembler assembler;
 	struct http2_assembler h2_assembler;
@@ -136,6 +137,13 @@ static int agent_start(struct agent *a)
 	struct http1_assembler_config acfg = {
 	    .capture_query = a->opts.capture_query,
 	    .idle_timeout_ns = (uint64_t)a->opts.idle_timeout_ms * 1000000,
+	    .conns = &a->conns,
+	};
+	struct http2_assembler_config h2cfg = {
+	    .capture_query = a->opts.capture_query,
+	    .propagation = a->opts.propagation,
+	    .conns = &a->conns,
+	    .max_streams = a->opts.max_h2_streams,
 	};
 	struct event_handlers handlers;
 	int err;
@@ -145,12 +153,13 @@ static int agent_start(struct agent *a)
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
 	a->procs.capture_command_args = a->opts.capture_command_args;
+	conn_budget_init(&a->conns, a->opts.max_connections,
+			 (uint64_t)a->opts.conn_forget_ms * 1000000, &a->stats);
 	if (!err)
 		err = http1_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline.sink,
 					   &a->stats, &a->clock);
 	if (!err)
-		err = http2_assembler_init(&a->h2_assembler, a->opts.capture_query,
-					   a->opts.propagation, &a->procs, &a->pipeline.sink,
+		err = http2_assembler_init(&a->h2_assembler, &h2cfg, &a->procs, &a->pipeline.sink,
 					   &a->stats, &a->clock);
 	if (err)
 		return err;
