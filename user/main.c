@@ -153,6 +153,7 @@ static int agent_start(struct agent *a)
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
 	a->procs.capture_command_args = a->opts.capture_command_args;
+	a->procs.stats = &a->stats;
 	conn_budget_init(&a->conns, a->opts.max_connections,
 			 (uint64_t)a->opts.conn_forget_ms * 1000000, &a->stats);
 	if (!err)
