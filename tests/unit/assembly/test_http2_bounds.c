@@ -153,6 +153,43 @@ static void test_connection_eviction_drops_its_streams(void **state)
 	assert_int_equal(f->a.streams.count, 1); /* the client's */
 }
 
+/* A connection that once carried a large header block does not keep a
+ * buffer that size: a few KiB per direction are what it holds. */
+static void test_large_header_block_buffer_is_given_back(void **state)
+{
+	struct fixture *f = *state;
+	static char big[6000];
+	uint8_t block[8192];
+	struct wire w = {0};
+	struct h2_conn *c;
+	ssize_t len;
+
+	restart(f, 0);
+	memset(big, 'x', sizeof(big) - 1);
+	nghttp2_nv nv[] = {
+	    NV(":method", "POST"), NV(":scheme", "http"), NV(":path", PATH),
+	    NV(":authority", "a"), NV("x-big", big),
+	};
+	add_preface(&w);
+	deliver(f, &f->server, false, &w, T0, T0 + 1);
+	/* A HEADERS frame and a CONTINUATION: the block is larger than one
+	 * piece of the fixture's wire. */
+	len = nghttp2_hd_deflate_hd(f->request_hpack, block, sizeof(block), nv, ARRAY_SIZE(nv));
+	assert_true(len > 4096);
+	w.len = 0;
+	put_frame(w.b, &w.len, 3000, HTTP2_FRAME_HEADERS, 0, 1, block);
+	deliver(f, &f->server, false, &w, T0 + 2, T0 + 3);
+	w.len = 0;
+	put_frame(w.b, &w.len, (uint32_t)len - 3000, HTTP2_FRAME_CONTINUATION,
+		  HTTP2_FLAG_END_HEADERS, 1, block + 3000);
+	deliver(f, &f->server, false, &w, T0 + 4, T0 + 5);
+	c = server_conn(f);
+	assert_int_equal(c->streams.count, 1);
+	assert_null(c->dir[0].block.buf);
+	assert_int_equal(c->dir[0].block.cap, 0);
+	assert_true(c->dir[0].frames.collect_cap <= H2_COLLECT_KEEP);
+}
+
 int main(void)
 {
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -161,6 +198,7 @@ int main(void)
 	    TEST(test_total_streams_evict_least_recently_active),
 	    TEST(test_silent_connection_forgotten_with_its_streams),
 	    TEST(test_connection_eviction_drops_its_streams),
+	    TEST(test_large_header_block_buffer_is_given_back),
 	};
 #undef TEST
 	return cmocka_run_group_tests(tests, NULL, NULL);
