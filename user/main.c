@@ -216,6 +216,9 @@ static int agent_run(struct agent *a)
 			http1_assembler_tick(&a->assembler, now);
 			http2_assembler_tick(&a->h2_assembler, now);
 			pipeline_tick(&a->pipeline, now);
+			STAT_SET(&a->stats, conns_followed, a->conns.count);
+			STAT_SET(&a->stats, h2_streams_open, a->h2_assembler.streams.count);
+			STAT_SET(&a->stats, processes_known, a->procs.by_pid.count);
 			next_tick = now + TICK_NS;
 		}
 		if (now >= next_counters) {

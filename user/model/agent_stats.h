@@ -88,7 +88,10 @@
 	X(export_queue_spans, "spans waiting in the export queue")                                 \
 	X(export_queue_bytes, "encoded bytes waiting in the export queue")                         \
 	X(export_queue_batches, "batches waiting in the export queue")                             \
-	X(export_spool_spans, "spans waiting in the spool directory, not in memory")
+	X(export_spool_spans, "spans waiting in the spool directory, not in memory")               \
+	X(conns_followed, "connections followed (HTTP/1 and HTTP/2; bound --max-connections)")     \
+	X(h2_streams_open, "HTTP/2 streams open (bound --max-h2-streams)")                         \
+	X(processes_known, "processes in the process table")
 
 /* Upper bounds (microseconds) of the export latency histogram; +Inf follows. */
 #define EXPORT_LATENCY_BOUNDS_US                                                                   \
