@@ -1,22 +1,24 @@
 #!/usr/bin/env python3
-"""Opens N connections to itself on PORT, writes one request on each (HTTP/1.1
-or an HTTP/2 preface, SETTINGS and request HEADERS), never reads an answer
-(the server end is closed unread), prints "ready" and waits to be killed (SIGKILL: its sockets then close with
-the process, mid-request). The test pauses kspan meanwhile, so the ring buffer
-fills with the first requests and the closes (and the process's exit) that
-follow are lost: kspan is left with connections whose requests are open and
-whose end it never sees.
+"""Connections whose end kspan will not see. For each line "PROTO N MODE" on
+stdin (PROTO h1 or h2), opens N connections to itself on PORT, writes one
+request on each (HTTP/1.1, or an HTTP/2 preface, SETTINGS and request
+HEADERS; the server end is closed unread) and never reads an answer; then,
+MODE close: closes them all (the process lives on) and prints "done";
+MODE hold: prints "done" and keeps them, to be killed mid-request.
+The test pauses kspan meanwhile: the ring buffer fills with the first
+requests, and the closes (or the exit) that follow are lost.
 
-usage: lost_close_flood.py PORT N h1|h2
+usage: lost_close_flood.py PORT [HOST]   (HOST: a loopback address, 127.0.0.1)
 """
 
 import resource
 import socket
 import struct
 import sys
-import time
 
-H1_REQUEST = b"GET /flood HTTP/1.1\r\nHost: a\r\n\r\n"
+# Padded so that each request's ring record is over 200 bytes, whatever the
+# record header: the ring is full long before the last one.
+H1_REQUEST = b"GET /flood HTTP/1.1\r\nHost: a\r\nX-Pad: " + b"p" * 200 + b"\r\n\r\n"
 
 
 def h2_request():
@@ -30,32 +32,41 @@ def h2_request():
     return b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + settings + headers
 
 
-def main():
-    port, n, proto = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    request = H1_REQUEST if proto == "h1" else h2_request()
-    want = n + 64
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(4096)
+def flood(listener, n, request):
     # RST on close instead of TIME_WAIT: a round's ports are free for the next.
     linger = struct.pack("ii", 1, 0)
-    keep = []
+    conns = []
     for _ in range(n):
         c = socket.socket()
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-        c.connect(("127.0.0.1", port))
+        c.connect(listener.getsockname())
         # The server end is closed unread (a FIN, then a RST for the
         # request): only the client end is followed, one fd per connection.
         listener.accept()[0].close()
         c.sendall(request)
-        keep.append(c)
-    print("ready", flush=True)
-    while True:
-        time.sleep(60)
+        conns.append(c)
+    return conns
+
+
+def main():
+    port = int(sys.argv[1])
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(4096)
+    held = []
+    for line in sys.stdin:
+        proto, n, mode = line.split()
+        conns = flood(listener, int(n), H1_REQUEST if proto == "h1" else h2_request())
+        if mode == "close":
+            for c in conns:
+                c.close()
+        else:
+            held += conns
+        print("done", flush=True)
 
 
 if __name__ == "__main__":
