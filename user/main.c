@@ -48,6 +48,7 @@ struct agent {
 	struct mono_to_unix clock;
 	struct probe_loader probes;
 	struct process_table procs;
+	struct conn_budget conns; /* both assemblers' bound on connections */
 	struct pipeline pipeline;
 	struct http1_assembler assembler;
 	struct http2_assembler h2_assembler;
@@ -186,6 +187,13 @@ static int agent_start(struct agent *a)
 	struct http1_assembler_config acfg = {
 	    .capture_query = a->opts.capture_query,
 	    .idle_timeout_ns = (uint64_t)a->opts.idle_timeout_ms * 1000000,
+	    .conns = &a->conns,
+	};
+	struct http2_assembler_config h2cfg = {
+	    .capture_query = a->opts.capture_query,
+	    .propagation = a->opts.propagation,
+	    .conns = &a->conns,
+	    .max_streams = a->opts.max_h2_streams,
 	};
 	struct event_handlers handlers;
 	int err;
@@ -200,12 +208,14 @@ static int agent_start(struct agent *a)
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
 	a->procs.capture_command_args = a->opts.capture_command_args;
+	a->procs.stats = &a->stats;
+	conn_budget_init(&a->conns, a->opts.max_connections,
+			 (uint64_t)a->opts.conn_forget_ms * 1000000, &a->stats);
 	if (!err)
 		err = http1_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline.sink,
 					   &a->stats, &a->clock);
 	if (!err)
-		err = http2_assembler_init(&a->h2_assembler, a->opts.capture_query,
-					   a->opts.propagation, &a->procs, &a->pipeline.sink,
+		err = http2_assembler_init(&a->h2_assembler, &h2cfg, &a->procs, &a->pipeline.sink,
 					   &a->stats, &a->clock);
 	if (err)
 		return err;
@@ -269,6 +279,9 @@ static int agent_run(struct agent *a)
 			http1_assembler_tick(&a->assembler, now);
 			http2_assembler_tick(&a->h2_assembler, now);
 			pipeline_tick(&a->pipeline, now);
+			STAT_SET(&a->stats, conns_followed, a->conns.count);
+			STAT_SET(&a->stats, h2_streams_open, a->h2_assembler.streams.count);
+			STAT_SET(&a->stats, processes_known, a->procs.by_pid.count);
 			next_tick = now + TICK_NS;
 		}
 		if (now >= next_counters) {

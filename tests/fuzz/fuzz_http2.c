@@ -56,9 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&env, 0, sizeof(env));
 	pipeline_init(&env.pipeline, &env.stats);
 	sampler_from_env(&env.pipeline.sampler);
+	/* A small stream bound: eviction runs too. */
+	struct http2_assembler_config cfg = {.propagation = KSPAN_PROPAGATE_TUPLE,
+					     .max_streams = 16};
+
 	if (process_table_init(&env.procs, "/nonexistent-proc") ||
-	    http2_assembler_init(&env.a, false, KSPAN_PROPAGATE_TUPLE, &env.procs,
-				 &env.pipeline.sink, &env.stats, &env.clock))
+	    http2_assembler_init(&env.a, &cfg, &env.procs, &env.pipeline.sink, &env.stats,
+				 &env.clock))
 		abort();
 	while (pos + 2 <= size) {
 		uint8_t ctl = data[pos], len = data[pos + 1];

@@ -335,6 +335,22 @@ static void conn_shut_down(struct http1_assembler *a, struct http1_conn *c)
 	}
 }
 
+/* No longer followed (evicted, or silent for the budget's forget time): a
+ * response that began ends at its last piece, as after idle_timeout; a
+ * request still waiting is dropped, counted: nothing says it failed. */
+static void conn_forget(struct http1_assembler *a, struct http1_conn *c)
+{
+	early_response_drop(c);
+	while (c->fifo_count) {
+		struct pending_request *p = fifo_front(c);
+		if (!p->response_started) {
+			STAT_ADD(a->stats, requests_forgotten, c->fifo_count);
+			break; /* conn_free drops them */
+		}
+		finish_span(c, c->last_response_mono);
+	}
+}
+
 /* The connection ended at `end_mono`: finish what can be finished. */
 static void conn_end(void *owner, struct conn_entry *e, uint64_t end_mono)
 {
@@ -343,6 +359,10 @@ static void conn_end(void *owner, struct conn_entry *e, uint64_t end_mono)
 
 	if (end_mono == CONN_SHUTDOWN) {
 		conn_shut_down(a, c);
+		return;
+	}
+	if (end_mono == CONN_FORGOTTEN) {
+		conn_forget(a, c);
 		return;
 	}
 	c->ev = NULL;
@@ -365,8 +385,8 @@ static void conn_end(void *owner, struct conn_entry *e, uint64_t end_mono)
 /* A held early response expires; a response whose end nobody could frame
  * ends with its last piece once the connection has been quiet for
  * idle_timeout. Requests still waiting for a response keep waiting (long
- * polls are legitimate). */
-static bool conn_tick(void *owner, struct conn_entry *e, uint64_t now)
+ * polls are legitimate) until the registry forgets the connection. */
+static void conn_tick(void *owner, struct conn_entry *e, uint64_t now)
 {
 	struct http1_assembler *a = owner;
 	struct http1_conn *c = conn_of(e);
@@ -376,7 +396,6 @@ static bool conn_tick(void *owner, struct conn_entry *e, uint64_t now)
 		early_response_drop(c);
 	if (p && p->response_started && now >= e->last_event_mono + a->cfg.idle_timeout_ns)
 		finish_span(c, c->last_response_mono);
-	return c->fifo_count != 0;
 }
 
 static const struct conn_registry_ops conn_ops = {
@@ -396,7 +415,12 @@ int http1_assembler_init(struct http1_assembler *a, const struct http1_assembler
 	a->out = out;
 	a->stats = stats;
 	a->clock = clock;
-	return conn_registry_init(&a->conns, 1024, sizeof(struct http1_conn), &conn_ops, a);
+	if (!a->cfg.conns) {
+		conn_budget_init(&a->own_budget, 0, 0, stats);
+		a->cfg.conns = &a->own_budget;
+	}
+	return conn_registry_init(&a->conns, 1024, sizeof(struct http1_conn), &conn_ops, a,
+				  a->cfg.conns);
 }
 
 void http1_assembler_free(struct http1_assembler *a)
@@ -447,10 +471,10 @@ void http1_assembler_on_data(struct http1_assembler *a, const struct kspan_data_
 		conn_resync(a, c);
 	}
 	c->next_seq[dir] = (uint16_t)(ev->seq + 1);
+	conn_registry_touch(&a->conns, &c->base, ev->hdr.ts_ns);
 	if (!c->requests || !c->responses)
 		return; /* out of memory in conn_resync */
 	c->ev = ev;
-	c->base.last_event_mono = ev->hdr.ts_ns;
 	/* A server reads requests and writes responses; a client the reverse. */
 	requests = (ev->direction == KSPAN_DIR_INGRESS) == (c->base.role == KSPAN_ROLE_SERVER);
 	if (requests) {

@@ -31,11 +31,15 @@
 struct http1_assembler_config {
 	bool capture_query;	  /* keep url.query values */
 	uint64_t idle_timeout_ns; /* flush a response nobody frames after this */
+	/* The bound on connections, shared with the HTTP/2 assembler; NULL:
+	 * one of the assembler's own, with the defaults. */
+	struct conn_budget *conns;
 };
 
 struct http1_assembler {
 	struct http1_assembler_config cfg;
-	struct conn_registry conns; /* struct http1_conn by conn id */
+	struct conn_registry conns;    /* struct http1_conn by conn id */
+	struct conn_budget own_budget; /* when cfg.conns is NULL */
 	struct process_table *procs;
 	struct span_sink *out; /* where finished spans go */
 	struct agent_stats *stats;

@@ -58,12 +58,14 @@ static void on_frame(void *ctx, const struct http2_frame *f)
 		h2_on_settings(c, f);
 		return;
 	case HTTP2_FRAME_DATA:
+		st = u64_map_get(&c->streams, f->stream_id);
+		if (!st)
+			return;
+		h2_stream_touch(c, st);
 		if (!(f->flags & HTTP2_FLAG_END_STREAM) || c->base.role == KSPAN_ROLE_UNKNOWN ||
 		    h2_is_request_dir(c, c->cur))
 			return;
-		st = u64_map_get(&c->streams, f->stream_id);
-		if (st)
-			h2_finish_stream(c, st, c->ev->hdr.ts_ns);
+		h2_finish_stream(c, st, c->ev->hdr.ts_ns);
 		return;
 	case HTTP2_FRAME_RST_STREAM: {
 		char msg[64];
@@ -154,29 +156,36 @@ static int conn_init(void *owner, struct conn_entry *e)
 }
 
 /* The connection ended (its close, its process's exit): its open streams
- * failed. At shutdown they are counted as unfinished and dropped. */
+ * failed. At shutdown they are counted as unfinished and dropped. When it
+ * is forgotten (evicted, or silent for the budget's forget time) they are
+ * dropped and counted: a stream has no end to take before END_STREAM, and
+ * nothing says it failed. */
 static void conn_end(void *owner, struct conn_entry *e, uint64_t end_mono)
 {
 	struct http2_assembler *a = owner;
 	struct h2_conn *c = conn_of(e);
 
 	h2_drop_early_streams(c, UINT64_MAX);
-	if (end_mono == CONN_SHUTDOWN)
+	if (end_mono == CONN_SHUTDOWN) {
 		STAT_ADD(a->stats, http_unfinished_at_exit, c->streams.count);
-	else if (!c->dead)
+	} else if (end_mono == CONN_FORGOTTEN) {
+		STAT_ADD(a->stats, requests_forgotten, c->streams.count);
+		h2_drop_streams(c);
+		http2_stream_contexts_forget_conn(&a->kernel_ctx, e->conn_id);
+	} else if (!c->dead) {
 		h2_fail_streams(c, end_mono, 0, "connection_closed",
 				"connection closed before the response ended");
+	}
 }
 
 /* Responses that waited too long for their request go. */
-static bool conn_tick(void *owner, struct conn_entry *e, uint64_t now)
+static void conn_tick(void *owner, struct conn_entry *e, uint64_t now)
 {
 	struct h2_conn *c = conn_of(e);
 
 	(void)owner;
 	if (!c->dead)
 		h2_drop_early_streams(c, now);
-	return c->streams.count != 0;
 }
 
 static const struct conn_registry_ops conn_ops = {
@@ -213,7 +222,7 @@ void http2_assembler_on_data(struct http2_assembler *a, const struct kspan_data_
 	}
 	dir = ev->direction == KSPAN_DIR_EGRESS;
 	d = &c->dir[dir];
-	c->base.last_event_mono = ev->hdr.ts_ns;
+	conn_registry_touch(&a->conns, &c->base, ev->hdr.ts_ns);
 	if (c->dead)
 		return;
 	if (!d->seen) {
@@ -264,6 +273,7 @@ void http2_assembler_tick(struct http2_assembler *a, uint64_t now_mono_ns)
 {
 	conn_registry_tick(&a->conns, now_mono_ns);
 	http2_stream_join_tick(&a->join, now_mono_ns);
+	http2_stream_contexts_tick(&a->kernel_ctx, now_mono_ns);
 }
 
 void http2_assembler_finish_all(struct http2_assembler *a)
@@ -273,23 +283,30 @@ void http2_assembler_finish_all(struct http2_assembler *a)
 	http2_stream_join_flush(&a->join);
 }
 
-int http2_assembler_init(struct http2_assembler *a, bool capture_query, uint32_t propagation,
+int http2_assembler_init(struct http2_assembler *a, const struct http2_assembler_config *cfg,
 			 struct process_table *procs, struct span_sink *out,
 			 struct agent_stats *stats, const struct mono_to_unix *clock)
 {
+	struct conn_budget *budget = cfg->conns;
+
 	memset(a, 0, sizeof(*a));
-	a->capture_query = capture_query;
-	a->propagation = propagation;
+	a->capture_query = cfg->capture_query;
+	a->propagation = cfg->propagation;
+	a->streams.max = cfg->max_streams ? cfg->max_streams : HTTP2_MAX_STREAMS_DEFAULT;
 	a->procs = procs;
 	a->out = out;
 	a->stats = stats;
 	a->clock = clock;
+	if (!budget) {
+		conn_budget_init(&a->own_budget, 0, 0, stats);
+		budget = &a->own_budget;
+	}
 	if (hpack_decoder_init(&a->scratch) ||
 	    http2_stream_join_init(&a->join, HTTP2_JOIN_CAPACITY, out, stats))
 		return -ENOMEM;
-	if (http2_stream_contexts_init(&a->kernel_ctx))
+	if (http2_stream_contexts_init(&a->kernel_ctx, HTTP2_STREAM_CONTEXTS_MAX_CONNS, stats))
 		return -ENOMEM;
-	return conn_registry_init(&a->conns, 256, sizeof(struct h2_conn), &conn_ops, a);
+	return conn_registry_init(&a->conns, 256, sizeof(struct h2_conn), &conn_ops, a, budget);
 }
 
 void http2_assembler_free(struct http2_assembler *a)

@@ -49,10 +49,34 @@
 #include "ingest/process_table.h"
 #include "lib/u64_map.h"
 
+/* Open streams at most, over every connection (--max-h2-streams). */
+#define HTTP2_MAX_STREAMS_DEFAULT 65536
+
+struct http2_assembler_config {
+	bool capture_query;   /* keep url.query values */
+	uint32_t propagation; /* KSPAN_PROPAGATE_* bits */
+	/* The bound on connections, shared with the HTTP/1 assembler; NULL:
+	 * one of the assembler's own, with the defaults. */
+	struct conn_budget *conns;
+	/* Open streams at most, every connection together; 0: the default.
+	 * The least recently active stream makes room (h2_streams_evicted). */
+	size_t max_streams;
+};
+
+struct h2_stream;
+
+/* Every open stream of every connection, least recently active first. */
+struct h2_stream_activity {
+	struct h2_stream *oldest, *newest;
+	size_t count, max;
+};
+
 struct http2_assembler {
 	bool capture_query;			 /* keep url.query values */
 	uint32_t propagation;			 /* KSPAN_PROPAGATE_* bits */
 	struct conn_registry conns;		 /* struct h2_conn by conn id */
+	struct conn_budget own_budget;		 /* when the config names none */
+	struct h2_stream_activity streams;	 /* bounded: see the config */
 	struct hpack_decoder scratch;		 /* for hpack_decode_static_only() */
 	struct http2_stream_contexts kernel_ctx; /* CLIENT streams the kernel decided */
 	struct process_table *procs;
@@ -62,7 +86,7 @@ struct http2_assembler {
 	struct http2_stream_join join;
 };
 
-int http2_assembler_init(struct http2_assembler *a, bool capture_query, uint32_t propagation,
+int http2_assembler_init(struct http2_assembler *a, const struct http2_assembler_config *cfg,
 			 struct process_table *procs, struct span_sink *out,
 			 struct agent_stats *stats, const struct mono_to_unix *clock);
 void http2_assembler_free(struct http2_assembler *a);
@@ -74,8 +98,9 @@ void http2_assembler_on_stream_ctx(struct http2_assembler *a,
 				   const struct kspan_h2_stream_event *ev);
 void http2_assembler_on_close(struct http2_assembler *a, const struct kspan_conn_event *ev);
 void http2_assembler_on_process_exit(struct http2_assembler *a, uint32_t tgid, uint64_t ts_ns);
-/* Forgets long-silent connections and responses that never met their
- * request; sends SERVER spans whose CLIENT end did not show up. */
+/* Forgets long-silent connections, responses that never met their request
+ * and stale kernel contexts; sends SERVER spans whose CLIENT end did not
+ * show up. */
 void http2_assembler_tick(struct http2_assembler *a, uint64_t now_mono_ns);
 /* Shutdown: open streams are counted as unfinished and dropped. */
 void http2_assembler_finish_all(struct http2_assembler *a);

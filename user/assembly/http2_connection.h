@@ -23,9 +23,12 @@
 #include "protocol/http2_frame_parser.h"
 #include "w3c_tracestate.h"
 
-/* Open streams per connection at most (SETTINGS_MAX_CONCURRENT_STREAMS is
- * commonly 100..1000). */
-#define MAX_OPEN_STREAMS 4096
+/* Open streams per connection at most, early responses included: what
+ * servers allow as SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 6.5.2
+ * recommends at least 100; nginx 128, Go 250, Apache 100). Streams beyond
+ * it are not traced (h2_streams_dropped); the total over every connection
+ * is the assembler's max_streams. */
+#define MAX_OPEN_STREAMS 1024
 
 /* The fields of one header block that spans use, copied out of the
  * decoder's buffers. */
@@ -57,7 +60,9 @@ struct h2_early_response {
 
 struct h2_stream {
 	uint32_t id;
-	struct span *span; /* NULL while only its early response is known */
+	struct h2_conn *conn;
+	struct h2_stream *older, *newer; /* in the assembler's activity list */
+	struct span *span;		 /* NULL while only its early response is known */
 	struct h2_early_response *early;
 	bool grpc;
 	bool response_started; /* the final (non-1xx) response head arrived */
@@ -122,6 +127,8 @@ void h2_on_headers_frame(struct h2_conn *c, const struct http2_frame *f);
 void h2_on_settings(struct h2_conn *c, const struct http2_frame *f);
 
 /* http2_streams.c */
+/* A frame of st was seen: it becomes the most recently active stream. */
+void h2_stream_touch(struct h2_conn *c, struct h2_stream *st);
 void h2_on_request_block(struct h2_conn *c, uint32_t id, const struct h2_fields *f, bool full);
 void h2_on_response_block(struct h2_conn *c, struct h2_stream *st, const struct h2_fields *f,
 			  bool full);

@@ -17,6 +17,10 @@
 
 /* A header block larger than this is not decoded (and breaks HPACK). */
 #define HEADER_BLOCK_MAX (256 * 1024)
+/* A block buffer that grew past this is given back once its block is
+ * decoded: most blocks are a few hundred bytes, and a connection that once
+ * carried a large one should not hold HEADER_BLOCK_MAX for its life. */
+#define HEADER_BLOCK_KEEP 4096
 /* A pending SETTINGS without SETTINGS_HEADER_TABLE_SIZE. */
 #define SIZE_UNCHANGED UINT32_MAX
 
@@ -156,6 +160,11 @@ static void block_done(struct h2_conn *c)
 	b->active = false;
 	how = decode_block(c, d, &f);
 	b->len = 0;
+	if (b->cap > HEADER_BLOCK_KEEP) {
+		free(b->buf);
+		b->buf = NULL;
+		b->cap = 0;
+	}
 	if (b->push)
 		return; /* decoded to keep HPACK in step; pushes are not traced */
 	if (c->base.role == KSPAN_ROLE_UNKNOWN && !learn_role(c, &f))

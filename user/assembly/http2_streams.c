@@ -22,12 +22,99 @@
  * kspan.http2.headers_partial. */
 #define H2_SPAN_EXTRA_ATTRS 5
 
+/* --- the streams' bound ---------------------------------------------------- */
+
+static void activity_append(struct h2_stream_activity *l, struct h2_stream *st)
+{
+	st->older = l->newest;
+	st->newer = NULL;
+	if (l->newest)
+		l->newest->newer = st;
+	else
+		l->oldest = st;
+	l->newest = st;
+	l->count++;
+}
+
+static void activity_unlink(struct h2_stream_activity *l, struct h2_stream *st)
+{
+	if (st->older)
+		st->older->newer = st->newer;
+	else
+		l->oldest = st->newer;
+	if (st->newer)
+		st->newer->older = st->older;
+	else
+		l->newest = st->older;
+	st->older = st->newer = NULL;
+	l->count--;
+}
+
+/* Every stream leaves through here: out of the activity list, freed. Its
+ * connection's map is the caller's. */
 static void stream_free(struct h2_stream *st)
 {
+	activity_unlink(&st->conn->a->streams, st);
 	if (st->span)
 		span_unref(st->span);
 	free(st->early);
 	free(st);
+}
+
+void h2_stream_touch(struct h2_conn *c, struct h2_stream *st)
+{
+	struct h2_stream_activity *l = &c->a->streams;
+
+	if (l->newest == st)
+		return;
+	activity_unlink(l, st);
+	activity_append(l, st);
+}
+
+/*
+ * The least recently active stream of any connection makes room: silent the
+ * longest, it is the likeliest to be one whose end was lost with its
+ * connection's events, while the active ones are being answered now. Its
+ * span is dropped, counted.
+ */
+static void stream_evict_oldest(struct http2_assembler *a)
+{
+	struct h2_stream *st = a->streams.oldest;
+	struct h2_conn *owner = st->conn;
+
+	STAT_INC(a->stats, h2_streams_evicted);
+	u64_map_remove(&owner->streams, st->id);
+	if (st->early)
+		owner->early_count--;
+	stream_free(st);
+}
+
+/* A new stream `id` of c, in its map and the activity list; NULL (counted)
+ * beyond the connection's MAX_OPEN_STREAMS, or out of memory. */
+static struct h2_stream *stream_new(struct h2_conn *c, uint32_t id)
+{
+	struct http2_assembler *a = c->a;
+	struct h2_stream *st;
+
+	if (c->streams.count >= MAX_OPEN_STREAMS) {
+		STAT_INC(a->stats, h2_streams_dropped);
+		return NULL;
+	}
+	/* The new stream cannot be the one evicted: it is not in yet. */
+	while (a->streams.count >= a->streams.max && a->streams.oldest)
+		stream_evict_oldest(a);
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	if (u64_map_put(&c->streams, id, st)) {
+		free(st);
+		return NULL;
+	}
+	st->id = id;
+	st->conn = c;
+	st->grpc_status = -1;
+	activity_append(&a->streams, st);
+	return st;
 }
 
 /* The stream's name as both ends of a same-node connection give it. */
@@ -249,28 +336,22 @@ void h2_on_request_block(struct h2_conn *c, uint32_t id, const struct h2_fields 
 	if ((st && st->span) || id <= c->last_request_stream)
 		return; /* request trailers, or a stream already finished */
 	c->last_request_stream = id;
-	if (!st && c->streams.count >= MAX_OPEN_STREAMS) {
-		STAT_INC(a->stats, h2_streams_dropped);
-		return;
-	}
 	/* SERVER: when the request's HEADERS reached the process (read
 	 * returned); CLIENT: when the process began writing them. */
 	start = server ? c->ev->hdr.ts_ns : c->ev->ts_enter_ns;
 	s = http_span_new(server ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT, c->ev->hdr.tid,
 			  process_table_resource(a->procs, c->base.tgid),
 			  mono_to_unix_ns(a->clock, start), H2_SPAN_EXTRA_ATTRS);
-	if (!st) {
-		st = calloc(1, sizeof(*st));
-		if (!st || !s || u64_map_put(&c->streams, id, st)) {
-			free(st);
-			if (s)
-				span_unref(s);
+	if (!s)
+		return; /* an early response stays until it expires */
+	if (st) {
+		h2_stream_touch(c, st);
+	} else {
+		st = stream_new(c, id);
+		if (!st) {
+			span_unref(s);
 			return;
 		}
-		st->id = id;
-		st->grpc_status = -1;
-	} else if (!s) {
-		return; /* the early response stays until it expires */
 	}
 	st->span = s;
 	source = decide_context(c, id, s, f);
@@ -307,6 +388,7 @@ void h2_on_response_block(struct h2_conn *c, struct h2_stream *st, const struct 
 	struct h2_early_response *e = st->early;
 	bool grpc_content;
 
+	h2_stream_touch(c, st);
 	if (!full) {
 		if (e)
 			e->partial = true;
@@ -335,7 +417,7 @@ void h2_on_response_block(struct h2_conn *c, struct h2_stream *st, const struct 
  * The stream a response frame belongs to. On a CLIENT connection, a
  * response for a client stream (odd id, RFC 9113 5.1.1) above every request
  * seen so far was read before its request was processed: it gets a stream
- * without a span until the request comes (bounded by MAX_OPEN_STREAMS,
+ * without a span until the request comes (bounded as every stream is,
  * dropped after HTTP_EARLY_RESPONSE_WAIT_NS).
  */
 struct h2_stream *h2_response_stream(struct h2_conn *c, uint32_t id)
@@ -344,21 +426,15 @@ struct h2_stream *h2_response_stream(struct h2_conn *c, uint32_t id)
 
 	if (st || c->base.role != KSPAN_ROLE_CLIENT || !(id & 1) || id <= c->last_request_stream)
 		return st;
-	if (c->streams.count >= MAX_OPEN_STREAMS) {
-		STAT_INC(c->a->stats, h2_streams_dropped);
-		return NULL;
-	}
-	st = calloc(1, sizeof(*st));
+	st = stream_new(c, id);
 	if (!st)
 		return NULL;
 	st->early = calloc(1, sizeof(*st->early));
-	if (!st->early || u64_map_put(&c->streams, id, st)) {
-		free(st->early);
-		free(st);
+	if (!st->early) {
+		u64_map_remove(&c->streams, id);
+		stream_free(st);
 		return NULL;
 	}
-	st->id = id;
-	st->grpc_status = -1;
 	st->early->since_mono = c->ev->hdr.ts_ns;
 	c->early_count++;
 	STAT_INC(c->a->stats, h2_early_responses);

@@ -26,6 +26,9 @@ enum {
 	OPT_SPOOL_DIR,
 	OPT_SPOOL_MAX,
 	OPT_BACKEND,
+	OPT_MAX_CONNS,
+	OPT_MAX_H2_STREAMS,
+	OPT_CONN_FORGET,
 };
 
 /* A literal number, as text (KSPAN_CAPTURE_MAX in --help). */
@@ -57,6 +60,18 @@ const struct option_spec options_table[] = {
      DEFAULT_OF(ringbuf_bytes, OPTION_DEFAULT_U32)},
     {"idle-timeout-ms", OPT_IDLE, "N", "flush an unfinished span after N ms of silence",
      DEFAULT_OF(idle_timeout_ms, OPTION_DEFAULT_U32)},
+    {"max-connections", OPT_MAX_CONNS, "N",
+     "connections followed at most; beyond, the least\n"
+     "recently active is forgotten (conns_evicted)",
+     DEFAULT_OF(max_connections, OPTION_DEFAULT_U32)},
+    {"max-h2-streams", OPT_MAX_H2_STREAMS, "N",
+     "open HTTP/2 streams followed at most, all connections;\n"
+     "beyond, the least recently active is dropped",
+     DEFAULT_OF(max_h2_streams, OPTION_DEFAULT_U32)},
+    {"conn-forget-ms", OPT_CONN_FORGET, "N",
+     "forget a connection silent for N ms (its close was\n"
+     "lost); requests still unanswered are dropped, counted",
+     DEFAULT_OF(conn_forget_ms, OPTION_DEFAULT_U32)},
     {"capture-query", OPT_QUERY, NULL, "keep url.query values (default: values are REDACTED)"},
     {"capture-command-args", OPT_COMMAND_ARGS, NULL,
      "export process.command_args, secrets REDACTED\n"
@@ -241,6 +256,9 @@ void options_defaults(struct agent_options *o)
 	o->capture_bytes = KSPAN_CAPTURE_DEFAULT;
 	o->ringbuf_bytes = KSPAN_RINGBUF_DEFAULT_BYTES;
 	o->idle_timeout_ms = OPTIONS_DEFAULT_IDLE_TIMEOUT_MS;
+	o->max_connections = OPTIONS_DEFAULT_MAX_CONNECTIONS;
+	o->max_h2_streams = OPTIONS_DEFAULT_MAX_H2_STREAMS;
+	o->conn_forget_ms = OPTIONS_DEFAULT_CONN_FORGET_MS;
 	o->propagation = KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE;
 	o->metrics_addr = METRICS_DEFAULT_ADDR;
 	o->spool_max_bytes = OPTIONS_DEFAULT_SPOOL_MAX_BYTES;
@@ -311,6 +329,20 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 		case OPT_IDLE:
 			if (parse_u32("--idle-timeout-ms", optarg, 10, 3600000,
 				      &o->idle_timeout_ms))
+				return -EINVAL;
+			break;
+		case OPT_MAX_CONNS:
+			if (parse_u32("--max-connections", optarg, 1, 1u << 24,
+				      &o->max_connections))
+				return -EINVAL;
+			break;
+		case OPT_MAX_H2_STREAMS:
+			if (parse_u32("--max-h2-streams", optarg, 1, 1u << 24, &o->max_h2_streams))
+				return -EINVAL;
+			break;
+		case OPT_CONN_FORGET:
+			if (parse_u32("--conn-forget-ms", optarg, 100, 7u * 24 * 3600 * 1000,
+				      &o->conn_forget_ms))
 				return -EINVAL;
 			break;
 		case OPT_QUERY:

@@ -20,6 +20,12 @@ enum probe_backend {
 #define OPTIONS_MAX_PORTS		256
 #define OPTIONS_DEFAULT_SPOOL_MAX_BYTES (256ull << 20)
 #define OPTIONS_DEFAULT_IDLE_TIMEOUT_MS 5000
+/* The bounds of the agent's tables (assembly/conn_registry.h,
+ * assembly/http2_assembler.h): the kernel's conn_table size, and as many
+ * open HTTP/2 streams; 15 minutes of silence. */
+#define OPTIONS_DEFAULT_MAX_CONNECTIONS 65536
+#define OPTIONS_DEFAULT_MAX_H2_STREAMS	65536
+#define OPTIONS_DEFAULT_CONN_FORGET_MS	(15u * 60 * 1000)
 /* --metrics-addr: Prometheus text on the conventional OpenTelemetry port, local only. */
 #define METRICS_DEFAULT_ADDR "127.0.0.1:9464"
 
@@ -34,6 +40,9 @@ struct agent_options {
 	uint32_t capture_bytes;
 	uint32_t ringbuf_bytes;
 	uint32_t idle_timeout_ms; /* a connection quiet this long flushes its open span */
+	uint32_t max_connections; /* connections followed at most (--max-connections) */
+	uint32_t max_h2_streams;  /* open HTTP/2 streams at most (--max-h2-streams) */
+	uint32_t conn_forget_ms;  /* a connection silent this long is forgotten */
 	bool capture_query;	  /* keep url.query values instead of redacting them */
 	uint32_t propagation;	  /* KSPAN_PROPAGATE_* bits (--propagation) */
 	const char *metrics_addr; /* --metrics-addr host:port; "" serves no metrics */

@@ -22,7 +22,33 @@ struct proc_entry {
 	uint64_t start_ticks;	   /* /proc/PID/stat starttime read with it; 0: unknown */
 	uint64_t start_mono_ns;	   /* the kernel event's start time; 0: no event */
 	uint64_t checked_ns;	   /* CLOCK_MONOTONIC of the last check against /proc */
+	uint32_t tgid;
+	struct proc_entry *older, *newer; /* the table's use order */
 };
+
+static void use_append(struct process_table *t, struct proc_entry *e)
+{
+	e->older = t->newest;
+	e->newer = NULL;
+	if (t->newest)
+		t->newest->newer = e;
+	else
+		t->oldest = e;
+	t->newest = e;
+}
+
+static void use_unlink(struct process_table *t, struct proc_entry *e)
+{
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		t->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		t->newest = e->older;
+	e->older = e->newer = NULL;
+}
 
 static void entry_free(struct proc_entry *e)
 {
@@ -30,6 +56,16 @@ static void entry_free(struct proc_entry *e)
 		resource_unref(e->resource);
 		free(e);
 	}
+}
+
+/* Out of the map and the use order, freed; NULL is nothing. */
+static void entry_remove(struct process_table *t, struct proc_entry *e)
+{
+	if (!e)
+		return;
+	u64_map_remove(&t->by_pid, e->tgid);
+	use_unlink(t, e);
+	entry_free(e);
 }
 
 int process_table_init(struct process_table *t, const char *proc_root)
@@ -40,22 +76,16 @@ int process_table_init(struct process_table *t, const char *proc_root)
 
 	t->tick_ns = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
 	t->revalidate_ns = PROCESS_TABLE_REVALIDATE_NS;
+	t->max_entries = PROCESS_TABLE_MAX_DEFAULT;
 	if (gethostname(t->host_name, sizeof(t->host_name) - 1))
 		snprintf(t->host_name, sizeof(t->host_name), "unknown");
 	return u64_map_init(&t->by_pid, 256);
 }
 
-static int free_entry(uint64_t key, void *value, void *arg)
-{
-	(void)key;
-	(void)arg;
-	entry_free(value);
-	return 1;
-}
-
 void process_table_free(struct process_table *t)
 {
-	u64_map_visit(&t->by_pid, free_entry, NULL);
+	while (t->oldest)
+		entry_remove(t, t->oldest);
 	u64_map_free(&t->by_pid);
 }
 
@@ -453,7 +483,12 @@ static struct proc_entry *replace(struct process_table *t, uint32_t tgid, struct
 {
 	struct proc_entry *e = NULL;
 
-	entry_free(u64_map_remove(&t->by_pid, tgid));
+	entry_remove(t, u64_map_get(&t->by_pid, tgid));
+	while (t->by_pid.count >= t->max_entries && t->oldest) {
+		if (t->stats)
+			STAT_INC(t->stats, processes_evicted);
+		entry_remove(t, t->oldest);
+	}
 	if (r)
 		e = malloc(sizeof(*e));
 	if (!e) {
@@ -463,11 +498,13 @@ static struct proc_entry *replace(struct process_table *t, uint32_t tgid, struct
 	*e = (struct proc_entry){.resource = r,
 				 .start_ticks = start_ticks,
 				 .start_mono_ns = start_mono_ns,
-				 .checked_ns = clock_ns(CLOCK_MONOTONIC)};
+				 .checked_ns = clock_ns(CLOCK_MONOTONIC),
+				 .tgid = tgid};
 	if (u64_map_put(&t->by_pid, tgid, e)) {
 		entry_free(e);
 		return NULL;
 	}
+	use_append(t, e);
 	return e;
 }
 
@@ -481,7 +518,7 @@ void process_table_on_info(struct process_table *t, const struct kspan_proc_even
 
 void process_table_on_exit(struct process_table *t, uint32_t tgid)
 {
-	entry_free(u64_map_remove(&t->by_pid, tgid));
+	entry_remove(t, u64_map_get(&t->by_pid, tgid));
 }
 
 /* Is the process /proc shows for tgid now another one than e's? Only when
@@ -517,6 +554,10 @@ struct resource *process_table_resource(struct process_table *t, uint32_t tgid)
 	 * this check, at most every revalidate_ns per pid, covers a lost
 	 * announcement, so a span never carries another process's resource
 	 * for long. */
+	if (e && t->newest != e) {
+		use_unlink(t, e);
+		use_append(t, e);
+	}
 	if (e && now - e->checked_ns < t->revalidate_ns)
 		return e->resource;
 	if (e) {

@@ -15,14 +15,30 @@
 #include <stdint.h>
 
 #include "kspan_abi.h"
+#include "model/agent_stats.h"
 #include "model/span.h"
 #include "lib/u64_map.h"
 
 /* How often a cached process is checked against /proc for pid reuse. */
 #define PROCESS_TABLE_REVALIDATE_NS (5ull * 1000 * 1000 * 1000)
+/* Processes kept at most: as many as the kernel announces (KSPAN_MAX_PROCS). */
+#define PROCESS_TABLE_MAX_DEFAULT KSPAN_MAX_PROCS
 
+struct proc_entry;
+
+/*
+ * Entries leave with their process's exit; one whose exit was lost (a full
+ * ring buffer) stays until the table holds max_entries, when the least
+ * recently used one goes (processes_evicted): a process whose spans are
+ * being made now uses its entry on every span, one that exited does not.
+ * Spans keep their resource (counted references) either way; a process
+ * evicted while alive is rebuilt from /proc at its next span.
+ */
 struct process_table {
-	struct u64_map by_pid;	/* tgid -> struct proc_entry (process_table.c) */
+	struct u64_map by_pid;		    /* tgid -> struct proc_entry (process_table.c) */
+	struct proc_entry *oldest, *newest; /* least recently used first */
+	size_t max_entries;		    /* PROCESS_TABLE_MAX_DEFAULT; tests lower it */
+	struct agent_stats *stats;	    /* processes_evicted; may be NULL */
 	uint64_t tick_ns;	/* of /proc/PID/stat times: 1 s / sysconf(_SC_CLK_TCK) */
 	uint64_t revalidate_ns; /* PROCESS_TABLE_REVALIDATE_NS; tests shorten it */
 	char host_name[256];

@@ -15,7 +15,8 @@ uint64_t agent_stats_total_drops(const struct agent_stats *s)
 	       STAT_GET(s, spans_export_dropped_expired) +
 	       STAT_GET(s, spans_export_dropped_shutdown) + STAT_GET(s, spans_spool_dropped) +
 	       STAT_GET(s, events_malformed) + STAT_GET(s, h2_streams_dropped) +
-	       STAT_GET(s, h2_early_responses_expired);
+	       STAT_GET(s, h2_early_responses_expired) + STAT_GET(s, requests_forgotten) +
+	       STAT_GET(s, h2_streams_evicted) + STAT_GET(s, h2_stream_contexts_evicted);
 }
 
 void agent_stats_print_line(const struct agent_stats *s, FILE *out, const char *prefix)

@@ -50,6 +50,20 @@
 	X(h2_early_responses, "HTTP/2 responses read before their request was processed (held)")   \
 	X(h2_early_responses_expired, "HTTP/2 held responses whose request never came (dropped)")  \
 	X(conn_event_gaps, "connections that missed events (ring buffer full): state reset")       \
+	X(conns_evicted, "connections forgotten to stay within --max-connections (least recently " \
+			 "active first)")                                                          \
+	X(conns_expired, "connections forgotten after --conn-forget-ms of silence (close lost, "   \
+			 "or idle that long)")                                                     \
+	X(requests_forgotten, "requests and HTTP/2 streams dropped unanswered: their connection "  \
+			      "was evicted or expired")                                            \
+	X(h2_streams_evicted, "HTTP/2 streams dropped to stay within --max-h2-streams (least "     \
+			      "recently active first)")                                            \
+	X(h2_stream_contexts_evicted, "kernel-decided HTTP/2 stream contexts dropped: too many "   \
+				      "connections waiting (least recently active first)")         \
+	X(processes_evicted, "process resources forgotten: process table full (least recently "    \
+			     "used first)")                                                        \
+	X(console_traces_flushed_early, "traces the console printed before their quiet time: "     \
+					"too many spans held")                                     \
 	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")      \
 	X(invalid_kernel_ids, "kernel trace ids that failed validation (replaced)")                \
 	X(spans_created, "spans assembled")                                                        \
@@ -74,7 +88,10 @@
 	X(export_queue_spans, "spans waiting in the export queue")                                 \
 	X(export_queue_bytes, "encoded bytes waiting in the export queue")                         \
 	X(export_queue_batches, "batches waiting in the export queue")                             \
-	X(export_spool_spans, "spans waiting in the spool directory, not in memory")
+	X(export_spool_spans, "spans waiting in the spool directory, not in memory")               \
+	X(conns_followed, "connections followed (HTTP/1 and HTTP/2; bound --max-connections)")     \
+	X(h2_streams_open, "HTTP/2 streams open (bound --max-h2-streams)")                         \
+	X(processes_known, "processes in the process table")
 
 /* Upper bounds (microseconds) of the export latency histogram; +Inf follows. */
 #define EXPORT_LATENCY_BOUNDS_US                                                                   \

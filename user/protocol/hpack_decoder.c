@@ -27,6 +27,8 @@ int hpack_decoder_set_max_table_size(struct hpack_decoder *d, size_t size)
 {
 	if (d->broken || !d->inflater)
 		return -EPROTO;
+	if (size > HPACK_TABLE_MAX)
+		size = HPACK_TABLE_MAX;
 	if (nghttp2_hd_inflate_change_table_size(d->inflater, size)) {
 		d->broken = true;
 		return -EPROTO;

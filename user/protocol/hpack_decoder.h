@@ -40,7 +40,16 @@ void hpack_decoder_free(struct hpack_decoder *d);
 int hpack_decoder_decode(struct hpack_decoder *d, const uint8_t *block, size_t len,
 			 hpack_field_fn fn, void *ctx);
 
-/* The peer's SETTINGS_HEADER_TABLE_SIZE for this direction's encoder. */
+/* The largest dynamic table a decoder keeps, whatever the peer allows: a
+ * peer may announce up to 4 GiB (RFC 9113 6.5.2), and an encoder that used
+ * it would make kspan hold that much per connection. Encoders keep the
+ * 4096-byte default in practice (nghttp2, Go, grpc); one that grows its
+ * table past this bound sends a size update the decoder refuses, and its
+ * blocks are then decoded without the dynamic table (counted). */
+#define HPACK_TABLE_MAX (64 * 1024)
+
+/* The peer's SETTINGS_HEADER_TABLE_SIZE for this direction's encoder,
+ * clamped to HPACK_TABLE_MAX. */
 int hpack_decoder_set_max_table_size(struct hpack_decoder *d, size_t size);
 
 /* Decodes the fields of `block` that do not depend on any dynamic table,

@@ -87,6 +87,13 @@ static void emit(struct http2_frame_parser *p, const struct http2_frame_callback
 		f.complete = true;
 	}
 	cb->on_frame(ctx, &f);
+	/* A large frame's buffer is given back once it was handled: a
+	 * connection keeps a few KiB, not H2_COLLECT_MAX, for its life. */
+	if (p->collect_cap > H2_COLLECT_KEEP) {
+		free(p->collect);
+		p->collect = NULL;
+		p->collect_cap = 0;
+	}
 }
 
 static int start_frame(struct http2_frame_parser *p, const struct http2_frame_callbacks *cb,

@@ -25,6 +25,8 @@
 /* Largest payload collected; larger frames of collected types are reported
  * with `complete` false (SETTINGS_MAX_FRAME_SIZE can reach 16 MiB). */
 #define H2_COLLECT_MAX (64 * 1024)
+/* A collect buffer larger than this is freed once its frame is handled. */
+#define H2_COLLECT_KEEP 4096
 
 struct http2_frame {
 	uint32_t length; /* payload length from the frame header */

@@ -147,11 +147,18 @@ static void test_idle_flush_unknown_framing(void **state)
 	assert_times(span_at(h, 0), T0 + 100, T0 + 300);
 	/* A request still waiting is a legitimate long poll: not flushed. */
 	assert_int_equal(conn_registry_count(&h->assembler.conns), 2);
-	http1_assembler_tick(&h->assembler, T0 + 300 + 16 * 60 * 1000000000ull);
+	http1_assembler_tick(&h->assembler, T0 + 300 + CONN_FORGET_NS_DEFAULT - 1);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 2);
+	/* Silent for the forget time: both forgotten, their close presumed
+	 * lost; the long poll that never got an answer is dropped, counted,
+	 * not reported as failed. */
+	http1_assembler_tick(&h->assembler, T0 + 300 + CONN_FORGET_NS_DEFAULT);
 	assert_span_count(h, 1);
-	/* Long silent and nothing pending: forgotten. */
-	assert_int_equal(conn_registry_count(&h->assembler.conns), 1);
-	assert_non_null(conn_registry_get(&h->assembler.conns, waiting.id));
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 0);
+	assert_int_equal(STAT(h, conns_expired), 2);
+	assert_int_equal(STAT(h, requests_forgotten), 1);
+	assert_int_equal(STAT(h, http_unanswered_requests), 0);
+	assert_null(conn_registry_get(&h->assembler.conns, waiting.id));
 }
 
 /* A client with a reader and a writer thread (Go) can read the response - and
@@ -250,6 +257,50 @@ static void test_event_gap_resets_connection(void **state)
 	assert_times(span_at(h, 2), T0 + 1000, T0 + 1100);
 }
 
+/* Beyond the connection bound the least recently active connection is
+ * forgotten: a response that began ends at its last piece (as after the
+ * idle timeout), a request still waiting is dropped and counted. */
+static void test_eviction_keeps_the_bound(void **state)
+{
+	struct harness *h = *state;
+	struct test_conn streaming = server_conn(0xa301);
+	struct test_conn waiting = server_conn(0xa302);
+	struct test_conn busy = server_conn(0xa303);
+	struct test_conn newer = server_conn(0xa304);
+	struct test_conn newest = server_conn(0xa305);
+
+	h->assembler.own_budget.max = 3;
+	send_response_of_unknown_length(h, &streaming); /* T0+100..T0+300 */
+	ingress(h, &waiting, T0 + 400, "GET /long-poll HTTP/1.1\r\nHost: h\r\n\r\n");
+	ingress(h, &busy, T0 + 500, "GET /busy HTTP/1.1\r\nHost: h\r\n\r\n");
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 3);
+	/* The oldest speaks again: `waiting` becomes the least recently active. */
+	egress(h, &streaming, T0 + 600, "more of the body");
+	ingress(h, &newer, T0 + 700, "GET /newer HTTP/1.1\r\nHost: h\r\n\r\n");
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 3);
+	assert_null(conn_registry_get(&h->assembler.conns, waiting.id));
+	assert_int_equal(STAT(h, conns_evicted), 1);
+	assert_int_equal(STAT(h, requests_forgotten), 1);
+	assert_span_count(h, 0);
+	/* Then `streaming`, whose response began: it ends at its last piece. */
+	egress(h, &busy, T0 + 800, OK_HELLO);
+	assert_span_count(h, 1);
+	ingress(h, &newest, T0 + 900, "GET /newest HTTP/1.1\r\nHost: h\r\n\r\n");
+	assert_null(conn_registry_get(&h->assembler.conns, streaming.id));
+	assert_int_equal(STAT(h, conns_evicted), 2);
+	assert_int_equal(STAT(h, requests_forgotten), 1);
+	assert_span_count(h, 2);
+	assert_string_equal(span_at(h, 1)->name, "GET /page");
+	assert_times(span_at(h, 1), T0 + 100, T0 + 600);
+	assert_int_equal(span_at(h, 1)->status_code, SPAN_STATUS_UNSET);
+	assert_int_equal(STAT(h, http_unanswered_requests), 0);
+	/* A forgotten connection that speaks again is followed anew. */
+	egress(h, &waiting, T0 + 1000, OK_HELLO);
+	assert_non_null(conn_registry_get(&h->assembler.conns, waiting.id));
+	assert_int_equal(STAT(h, http_orphan_responses), 1);
+	assert_int_equal(conn_registry_count(&h->assembler.conns), 3);
+}
+
 int main(void)
 {
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -262,6 +313,7 @@ int main(void)
 	    TEST(test_idle_flush_unknown_framing),
 	    TEST(test_client_response_before_its_request_event),
 	    TEST(test_event_gap_resets_connection),
+	    TEST(test_eviction_keeps_the_bound),
 	};
 #undef TEST
 

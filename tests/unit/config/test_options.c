@@ -45,6 +45,9 @@ static void test_defaults_print_to_the_console(void **state)
 	assert_int_equal(o.capture_bytes, KSPAN_CAPTURE_DEFAULT);
 	assert_int_equal(o.ringbuf_bytes, KSPAN_RINGBUF_DEFAULT_BYTES);
 	assert_int_equal(o.idle_timeout_ms, OPTIONS_DEFAULT_IDLE_TIMEOUT_MS);
+	assert_int_equal(o.max_connections, 65536);
+	assert_int_equal(o.max_h2_streams, 65536);
+	assert_int_equal(o.conn_forget_ms, 15 * 60 * 1000);
 	assert_false(o.capture_query);
 	assert_false(o.capture_command_args); /* they may hold secrets */
 	assert_int_equal(o.propagation, KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE);
@@ -153,6 +156,9 @@ static void test_bad_numbers_are_rejected(void **state)
 	assert_int_equal(PARSE(&o, "--capture-bytes", "63"), -EINVAL);
 	assert_int_equal(PARSE(&o, "--ringbuf-bytes", "12288"), -EINVAL); /* not a power of two */
 	assert_int_equal(PARSE(&o, "--idle-timeout-ms", ""), -EINVAL);
+	assert_int_equal(PARSE(&o, "--max-connections", "0"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--max-h2-streams", "0"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--conn-forget-ms", "99"), -EINVAL);
 	assert_int_equal(PARSE(&o, "stray"), -EINVAL);
 	assert_int_equal(PARSE(&o, "--no-such-option"), -EINVAL);
 
@@ -165,6 +171,13 @@ static void test_bad_numbers_are_rejected(void **state)
 	assert_int_equal(o.idle_timeout_ms, 250);
 	assert_true(o.capture_query);
 	assert_true(o.capture_command_args);
+
+	assert_int_equal(PARSE(&o, "--max-connections", "1000000", "--max-h2-streams", "8",
+			       "--conn-forget-ms", "3000"),
+			 0);
+	assert_int_equal(o.max_connections, 1000000);
+	assert_int_equal(o.max_h2_streams, 8);
+	assert_int_equal(o.conn_forget_ms, 3000);
 }
 
 static void test_backend_is_chosen_by_name(void **state)

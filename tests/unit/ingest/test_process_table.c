@@ -649,6 +649,45 @@ static void test_reused_pid_cached_resource_rebuilt(void **state)
 	process_table_free(&t);
 }
 
+/* A process whose exit was lost stays until the table is full; then the
+ * least recently used entry goes (counted), and a span that holds its
+ * resource keeps it. */
+static void test_table_bounded_least_recently_used_first(void **state)
+{
+	struct fake_proc *fp = *state;
+	struct agent_stats stats = {0};
+	struct process_table t;
+	struct resource *r2;
+
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	assert_int_equal(t.max_entries, PROCESS_TABLE_MAX_DEFAULT);
+	t.max_entries = 3;
+	t.stats = &stats;
+	assert_non_null(process_table_resource(&t, 1001));
+	r2 = resource_ref(process_table_resource(&t, 1002));
+	assert_non_null(process_table_resource(&t, 1003));
+	/* 1001 is used again: 1002 is now the least recently used. */
+	assert_non_null(process_table_resource(&t, 1001));
+	assert_non_null(process_table_resource(&t, 1004));
+	assert_int_equal(t.by_pid.count, 3);
+	assert_null(u64_map_get(&t.by_pid, 1002));
+	assert_non_null(u64_map_get(&t.by_pid, 1001));
+	assert_int_equal(STAT_GET(&stats, processes_evicted), 1);
+	assert_int_equal(r2->pid, 1002); /* still the span's */
+	resource_unref(r2);
+	/* An exit frees its place without an eviction. */
+	process_table_on_exit(&t, 1003);
+	assert_non_null(process_table_resource(&t, 1005));
+	assert_int_equal(STAT_GET(&stats, processes_evicted), 1);
+	/* Many processes whose exit was never seen: the table stays bounded. */
+	for (uint32_t pid = 2000; pid < 2500; pid++) {
+		assert_non_null(process_table_resource(&t, pid));
+		assert_true(t.by_pid.count <= 3);
+	}
+	assert_int_equal(STAT_GET(&stats, processes_evicted), 1 + 500);
+	process_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -672,6 +711,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_command_args_redacted_when_captured,
 					    setup_fake_proc, teardown_fake_proc),
 	    cmocka_unit_test(test_stat_start_time),
+	    cmocka_unit_test_setup_teardown(test_table_bounded_least_recently_used_first,
+					    setup_fake_proc, teardown_fake_proc),
 	    cmocka_unit_test_setup_teardown(test_reused_pid_proc_not_mixed_into_event,
 					    setup_fake_proc, teardown_fake_proc),
 	    cmocka_unit_test_setup_teardown(test_reused_pid_cached_resource_rebuilt,

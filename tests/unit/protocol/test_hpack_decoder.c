@@ -182,6 +182,46 @@ static void test_failure_breaks_the_decoder_for_good(void **state)
 	hpack_decoder_free(&dec);
 }
 
+/* A dynamic table size update to `size` (RFC 7541 6.3, a 5-bit prefix
+ * integer, 5.1), then ":method: GET" (static index 2). */
+static size_t size_update_then_get(uint32_t size, uint8_t *out)
+{
+	size_t n = 0;
+
+	out[n++] = 0x3f;
+	size -= 31;
+	while (size >= 128) {
+		out[n++] = (uint8_t)(size % 128 + 128);
+		size /= 128;
+	}
+	out[n++] = (uint8_t)size;
+	out[n++] = 0x82;
+	return n;
+}
+
+/* A peer may allow a 4 GiB table; kspan keeps HPACK_TABLE_MAX at most, and
+ * an encoder that would use more breaks the decoder (its blocks are then
+ * decoded without the dynamic table) instead of growing kspan. */
+static void test_table_size_is_clamped(void **state)
+{
+	struct hpack_decoder dec;
+	struct decoded got = {0};
+	uint8_t block[16];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(hpack_decoder_init(&dec), 0);
+	assert_int_equal(hpack_decoder_set_max_table_size(&dec, 0xffffffffu), 0);
+	len = size_update_then_get(HPACK_TABLE_MAX, block);
+	assert_int_equal(hpack_decoder_decode(&dec, block, len, collect, &got), 0);
+	assert_int_equal(got.count, 1);
+	assert_string_equal(got.text[0], ":method: GET");
+	len = size_update_then_get(HPACK_TABLE_MAX + 1, block);
+	assert_int_equal(hpack_decoder_decode(&dec, block, len, collect, &got), -EPROTO);
+	assert_true(dec.broken);
+	hpack_decoder_free(&dec);
+}
+
 /* A block cut inside a field is an error, not a silent partial result. */
 static void test_truncated_block_fails(void **state)
 {
@@ -271,6 +311,7 @@ int main(void)
 	    cmocka_unit_test(test_c6_responses_with_huffman),
 	    cmocka_unit_test(test_failure_breaks_the_decoder_for_good),
 	    cmocka_unit_test(test_truncated_block_fails),
+	    cmocka_unit_test(test_table_size_is_clamped),
 	    cmocka_unit_test(test_static_only),
 	};
 

@@ -233,6 +233,32 @@ static void test_oversized_headers_frame(void **state)
 	assert_int_equal(s.f[0].payload_len, H2_COLLECT_MAX);
 }
 
+/* A large frame's buffer is given back once the frame was handled; small
+ * ones keep theirs for the next frame. */
+static void test_large_collect_buffer_is_given_back(void **state)
+{
+	static uint8_t buf[H2_COLLECT_MAX + 64];
+	struct http2_frame_parser p;
+	size_t n = 0;
+	struct seen s = {0};
+
+	(void)state;
+	put_frame(buf, &n, 8 * 1024, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS, 1, NULL);
+	http2_frame_parser_init(&p, false);
+	http2_frame_parser_feed(&p, buf, n, n, &cb, &s);
+	assert_int_equal(s.count, 1);
+	assert_true(s.f[0].complete);
+	assert_null(p.collect);
+	assert_int_equal(p.collect_cap, 0);
+	n = 0;
+	put_frame(buf, &n, 100, HTTP2_FRAME_HEADERS, HTTP2_FLAG_END_HEADERS, 3, NULL);
+	http2_frame_parser_feed(&p, buf, n, n, &cb, &s);
+	assert_int_equal(s.count, 2);
+	assert_non_null(p.collect);
+	assert_int_equal(p.collect_cap, 100);
+	http2_frame_parser_free(&p);
+}
+
 /* Unknown frame types are skipped (RFC 9113 5.5). */
 static void test_extension_frame_ignored(void **state)
 {
@@ -298,6 +324,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_connection_start),
 	    cmocka_unit_test(test_invalid_frames),
 	    cmocka_unit_test(test_oversized_headers_frame),
+	    cmocka_unit_test(test_large_collect_buffer_is_given_back),
 	    cmocka_unit_test(test_extension_frame_ignored),
 	    cmocka_unit_test(test_headers_frame_detection),
 	};

@@ -58,9 +58,11 @@ static const uint8_t client_addr[4] = {10, 0, 0, 1}, server_addr[4] = {10, 0, 0,
 
 static inline void start(struct fixture *f, uint32_t propagation)
 {
-	assert_int_equal(http2_assembler_init(&f->a, false, propagation, &f->procs,
-					      &f->pipeline.sink, &f->stats, &f->clock),
-			 0);
+	struct http2_assembler_config cfg = {.propagation = propagation};
+
+	assert_int_equal(
+	    http2_assembler_init(&f->a, &cfg, &f->procs, &f->pipeline.sink, &f->stats, &f->clock),
+	    0);
 }
 
 static inline int setup(void **state)

@@ -250,8 +250,13 @@ static int console_export_span(struct exporter *e, struct span *s)
 		return 0;
 	}
 	ce->held_spans++;
-	while (ce->held_spans > ce->max_held_spans)
+	/* The bound on what is held (spans, and the traces they belong to):
+	 * the longest-quiet trace is printed early, never dropped. */
+	while (ce->held_spans > ce->max_held_spans) {
+		if (ce->stats)
+			STAT_INC(ce->stats, console_traces_flushed_early);
 		print_and_release(ce, ce->oldest);
+	}
 	return 0;
 }
 

@@ -321,7 +321,10 @@ static void test_too_many_held_spans_print_the_quietest_trace_early(void **state
 	       "    CLIENT  GET /a2                         svc           200           5.000 ms  "
 	       "|###############               |\n"
 	       "\n");
+	assert_int_equal(STAT_GET(&f->stats, console_traces_flushed_early), 1);
 	e->shutdown(e, 0);
+	/* Shutdown prints what is held: not early, the quiet time is over. */
+	assert_int_equal(STAT_GET(&f->stats, console_traces_flushed_early), 1);
 	assert_new_output(
 	    f, "trace 000000000000000000000000000000bb  1 span  10.000 ms\n"
 	       "  SERVER  GET /b                            svc           200          10.000 ms  "
