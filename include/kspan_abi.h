@@ -26,7 +26,8 @@
  *   KSPAN_EVENT_CONN_CLOSE struct kspan_conn_event: the application closed the
  *                          socket of a connection that produced DATA events.
  *   KSPAN_EVENT_PROC_INFO  struct kspan_proc_event: first sight of a traced
- *                          process; identity read in the kernel so that
+ *                          process; identity (name, arguments, executable
+ *                          path, cgroup) read in the kernel so that
  *                          short-lived processes (curl) are still named.
  *   KSPAN_EVENT_PROC_EXIT  struct kspan_proc_exit_event: a traced process exited;
  *                          its connections are gone (exit closes fds without
@@ -206,6 +207,22 @@ struct kspan_conn_event {
 };
 _Static_assert(sizeof(struct kspan_conn_event) == 24 + 8 + 48 + 8, "kspan_conn_event layout");
 
+/* kspan_proc_event.path_flags: the walk up from the leaf reached the root,
+ * so the path holds every component (otherwise only the lowest ones). */
+#define KSPAN_PROC_F_EXE_PATH_WHOLE    (1u << 0)
+#define KSPAN_PROC_F_CGROUP_PATH_WHOLE (1u << 1)
+
+/*
+ * A path as the kernel walks it, from the leaf up: its components, leaf
+ * first, each ending with a NUL ("curl\0bin\0usr\0" is /usr/bin/curl;
+ * nothing at all, with the WHOLE flag, is the root). A component starts in
+ * the first KSPAN_PATH_LEN - KSPAN_PATH_NAME_MAX bytes and is at most
+ * KSPAN_PATH_NAME_MAX bytes with its NUL (NAME_MAX + 1), so no name is ever
+ * cut; a walk that runs out of room or levels stops without the WHOLE flag.
+ */
+#define KSPAN_PATH_LEN	    512
+#define KSPAN_PATH_NAME_MAX 256
+
 struct kspan_proc_event {
 	struct kspan_event_header hdr;
 	__u64 start_time_ns; /* task start (boot-based), tells pid reuse apart */
@@ -214,8 +231,22 @@ struct kspan_proc_event {
 	char comm[KSPAN_COMM_LEN];
 	char exe_name[KSPAN_EXE_NAME_LEN]; /* basename of /proc/pid/exe */
 	char cmdline[KSPAN_CMDLINE_LEN];   /* prefix of the argument vector */
+	/* Read when kspan first sees the process, for a client that exits
+	 * before the agent could read /proc (a curl): what the resource's
+	 * process.executable.path, container.id and k8s.pod.uid come from. */
+	__u16 exe_path_len;    /* bytes of exe_path used */
+	__u16 cgroup_path_len; /* bytes of cgroup_path used */
+	__u16 path_flags;      /* KSPAN_PROC_F_* */
+	__u16 _pad2;
+	/* the executable (mm->exe_file), as /proc/PID/exe shows it */
+	char exe_path[KSPAN_PATH_LEN];
+	/* the process's cgroup in the cgroup v2 hierarchy (the "0::" line of
+	 * /proc/PID/cgroup); empty and WHOLE: the root, where a host without
+	 * cgroup v2 keeps every task */
+	char cgroup_path[KSPAN_PATH_LEN];
 };
-_Static_assert(sizeof(struct kspan_proc_event) == 24 + 8 + 8 + 16 + 64 + 256,
+_Static_assert(sizeof(struct kspan_proc_event) ==
+		   24 + 8 + 8 + 16 + 64 + 256 + 8 + 2 * KSPAN_PATH_LEN,
 	       "kspan_proc_event layout");
 
 struct kspan_proc_exit_event {

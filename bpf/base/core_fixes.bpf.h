@@ -61,4 +61,22 @@ static __always_inline bool iter_type__is_iovec(__u8 type)
  * dropped `nonblock`), 4 before. Set by the loader from the kernel's BTF. */
 const volatile __u32 tcp_recvmsg_flags_arg = 3;
 
+/* --- process identity (base/process_info.bpf.h) ------------------------- */
+
+/* Before 6.15 a kernfs node's parent was `parent`; commit 633488947ef6
+ * ("kernfs: Use RCU to access kernfs_node::parent.") renamed it `__parent`. */
+struct kernfs_node___pre_6_15 {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+/* The parent of a kernfs node (a cgroup's directory), NULL at the root. */
+static __always_inline struct kernfs_node *kernfs__parent(struct kernfs_node *kn)
+{
+	struct kernfs_node___pre_6_15 *old = (void *)kn;
+
+	if (bpf_core_field_exists(old->parent))
+		return BPF_CORE_READ(old, parent);
+	return BPF_CORE_READ(kn, __parent);
+}
+
 #endif /* KSPAN_CORE_FIXES_BPF_H */

@@ -563,14 +563,18 @@ class CurlResult:
                    self.stderr[-200:]))
 
 
-def curl(url, headers=(), extra=(), timeout=20.0, output="/dev/null", netns=None):
+def curl(url, headers=(), extra=(), timeout=20.0, output="/dev/null", netns=None, cgroup=None,
+         program="curl"):
     """Runs curl (its own process: its pid is the CLIENT span's process.pid).
     url may be a list: one curl fetches them in order (reusing the
     connection); .transfers has (http_code, size_download, local_port) for
-    each, the first one is also in .http_code, .size_download, .local_port."""
+    each, the first one is also in .http_code, .size_download, .local_port.
+    cgroup: a cgroup directory curl starts in (a shell joins it, then execs
+    curl). program: the curl binary to run."""
     urls = [url] if isinstance(url, str) else list(url)
-    argv = ["ip", "netns", "exec", netns] if netns else []
-    argv += ["curl", "-sS", "-g", "--max-time", str(int(timeout)),
+    argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup] if cgroup else []
+    argv += ["ip", "netns", "exec", netns] if netns else []
+    argv += [program, "-sS", "-g", "--max-time", str(int(timeout)),
             "-w", "%{http_code} %{size_download} %{local_port}\n"]
     for h in headers:
         argv += ["-H", h]

@@ -227,24 +227,54 @@ int container_id_from_cgroup(const char *text, char out[65])
 {
 	/* Each line is "hierarchy:controllers:path". The id is a 64-hex path
 	 * component, possibly wrapped: docker-<id>.scope, cri-containerd-<id>
-	 * .scope, crio-<id>.scope, libpod-<id>.scope, or plain /docker/<id>. */
+	 * .scope, crio-<id>.scope, libpod-<id>.scope, or plain /docker/<id>.
+	 * The innermost one on the line is the process's: a Kubernetes node
+	 * that is itself a container (kind) has its own id higher up. */
 	for (const char *line = text; line && *line;) {
 		const char *end = strchr(line, '\n');
 		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *found = NULL;
 
 		for (size_t i = 0; i + 64 <= len; i++) {
 			const char *p = line + i;
 			bool starts = i == 0 || p[-1] == '/' || p[-1] == '-' || p[-1] == ':';
 			bool ends = i + 64 == len || p[64] == '.' || p[64] == '/';
-			if (starts && ends && is_hex64(p)) {
-				memcpy(out, p, 64);
-				out[64] = '\0';
-				return 0;
-			}
+			if (starts && ends && is_hex64(p))
+				found = p;
+		}
+		if (found) {
+			memcpy(out, found, 64);
+			out[64] = '\0';
+			return 0;
 		}
 		line = end ? end + 1 : NULL;
 	}
 	return -1;
+}
+
+int path_from_kernel_names(const char *names, size_t len, char *out, size_t out_size)
+{
+	size_t used = 0, end = len;
+
+	if (out_size < 2 || (len && names[len - 1] != '\0'))
+		return -1;
+	/* Components come leaf first: copy them from the last one back. */
+	while (end) {
+		size_t start = end - 1;
+		while (start && names[start - 1] != '\0')
+			start--;
+		size_t n = end - 1 - start; /* without its NUL */
+		if (n == 0 || memchr(names + start, '/', n) || used + 1 + n + 1 > out_size)
+			return -1;
+		out[used++] = '/';
+		memcpy(out + used, names + start, n);
+		used += n;
+		end = start;
+	}
+	if (!used)
+		out[used++] = '/';
+	out[used] = '\0';
+	return (int)used;
 }
 
 /* A pod UID at p: 8-4-4-4-12 hex digits, separated by '-' (cgroupfs driver)
@@ -392,12 +422,31 @@ static void add_command_line(struct attribute_list *attrs, const char *block, si
 	free(redacted);
 }
 
+/* A path length from the kernel, never past its buffer. */
+static size_t kernel_path_len(uint16_t len)
+{
+	return len < KSPAN_PATH_LEN ? len : KSPAN_PATH_LEN;
+}
+
+/* The kernel event's cgroup path as the "0::" line of /proc/PID/cgroup, for
+ * the parsers of its text: 0, or -1 when the event has none. */
+static int kernel_cgroup_line(const struct kspan_proc_event *ev, char *out, size_t out_size)
+{
+	if (!ev->cgroup_path_len || out_size < 4)
+		return -1;
+	memcpy(out, "0::", 3);
+	return path_from_kernel_names(ev->cgroup_path, kernel_path_len(ev->cgroup_path_len),
+				      out + 3, out_size - 3) > 0
+		   ? 0
+		   : -1;
+}
+
 static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 				       const struct kspan_proc_event *ev, uint64_t *start_ticks)
 {
 	struct resource *r = resource_new(tgid);
 	char service[256] = "", exe_name[KSPAN_EXE_NAME_LEN + 1] = "", container[65], pod[37];
-	char exe_path[4096];
+	char exe_path[4096], cgroup_line[3 + KSPAN_PATH_LEN + 1];
 	size_t len = 0;
 	char *text;
 	ssize_t n = -1;
@@ -411,7 +460,11 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 		snprintf(exe_name, sizeof(exe_name), "%.*s", (int)sizeof(ev->exe_name),
 			 ev->exe_name[0] ? ev->exe_name : ev->comm);
 	}
-	if (dir_fd >= 0)
+	/* The kernel's path, read while the process ran, else /proc's. */
+	if (ev && (ev->path_flags & KSPAN_PROC_F_EXE_PATH_WHOLE) && ev->exe_path_len)
+		n = path_from_kernel_names(ev->exe_path, kernel_path_len(ev->exe_path_len),
+					   exe_path, sizeof(exe_path));
+	if (n <= 0 && dir_fd >= 0)
 		n = readlinkat(dir_fd, "exe", exe_path, sizeof(exe_path) - 1);
 	if (n > 0) {
 		exe_path[n] = '\0';
@@ -462,14 +515,25 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 		explicit_bzero(text, len);
 	free(text);
 	attribute_list_add_str(&r->attrs, "host.name", t->host_name);
-	text = read_proc_file(dir_fd, "cgroup", &len);
-	if (text && container_id_from_cgroup(text, container) == 0)
+	/* The kernel's cgroup v2 path, read while the process ran, then
+	 * /proc's lines (a cgroup v1 host has the container only there). */
+	bool has_container = false, has_pod = false;
+	if (ev && kernel_cgroup_line(ev, cgroup_line, sizeof(cgroup_line)) == 0) {
+		has_container = container_id_from_cgroup(cgroup_line, container) == 0;
+		has_pod = pod_uid_from_cgroup(cgroup_line, pod) == 0;
+	}
+	text = !has_container || !has_pod ? read_proc_file(dir_fd, "cgroup", &len) : NULL;
+	if (text && !has_container)
+		has_container = container_id_from_cgroup(text, container) == 0;
+	if (text && !has_pod)
+		has_pod = pod_uid_from_cgroup(text, pod) == 0;
+	free(text);
+	if (has_container)
 		attribute_list_add_str(&r->attrs, "container.id", container);
 	/* The key a collector's k8sattributes processor can associate by, to
 	 * add the pod's name, namespace and owners. */
-	if (text && pod_uid_from_cgroup(text, pod) == 0)
+	if (has_pod)
 		attribute_list_add_str(&r->attrs, "k8s.pod.uid", pod);
-	free(text);
 	attribute_list_add_str(&r->attrs, "telemetry.sdk.name", "kspan");
 	attribute_list_add_str(&r->attrs, "telemetry.sdk.version", KSPAN_VERSION);
 	attribute_list_add_str(&r->attrs, "telemetry.sdk.language", "cpp");

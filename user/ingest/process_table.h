@@ -2,10 +2,11 @@
 /*
  * process_table.h - one OTLP resource per observed process.
  *
- * Built from the kernel's PROC_INFO event (name, arguments: available even
- * for processes that already exited) completed from /proc/PID when the
- * process is still there (OTEL_SERVICE_NAME from its environment, container
- * id from its cgroup, executable path).
+ * Built from the kernel's PROC_INFO event (name, arguments, executable path,
+ * cgroup v2 path: available even for processes that already exited)
+ * completed from /proc/PID when the process is still there
+ * (OTEL_SERVICE_NAME from its environment; the container and the executable
+ * from /proc where the event has none: cgroup v1, a lost event).
  */
 #ifndef KSPAN_PROCESS_TABLE_H
 #define KSPAN_PROCESS_TABLE_H
@@ -64,9 +65,16 @@ void process_table_on_exit(struct process_table *t, uint32_t tgid);
 struct resource *process_table_resource(struct process_table *t, uint32_t tgid);
 
 /* The container id (64 hex chars) in the text of /proc/PID/cgroup, for the
- * docker, containerd, CRI-O and podman path layouts. Returns 0 and fills
- * out[65], or -1 when the process is not in a container. */
+ * docker, containerd, CRI-O and podman path layouts; the innermost of a
+ * line (a container in a container: kind). Returns 0 and fills out[65], or
+ * -1 when the process is not in a container. */
 int container_id_from_cgroup(const char *cgroup_text, char out[65]);
+
+/* The path a kernel event holds as NUL-terminated components, leaf first
+ * (kspan_abi.h, KSPAN_PATH_LEN), in `out` root first: "/usr/bin/curl",
+ * "/" for no component. Returns its length, or -1 when it does not fit or is
+ * malformed (a component empty, holding '/', or without its NUL). */
+int path_from_kernel_names(const char *names, size_t len, char *out, size_t out_size);
 
 /* The UID of the Kubernetes pod whose cgroup holds the process, in the text
  * of /proc/PID/cgroup (kubelet's cgroupfs and systemd layouts), with '-'

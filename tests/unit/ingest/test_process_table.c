@@ -171,6 +171,58 @@ static void test_container_host_paths(void **state)
 	assert_no_container("0::/system.slice/x" ID_A ".scope\n");
 }
 
+/* kind: the Kubernetes node is itself a docker container; the process's
+ * container is the innermost id. */
+static void test_container_innermost(void **state)
+{
+	(void)state;
+	assert_container(
+	    "0::/system.slice/docker-" ID_A ".scope/kubelet.slice/"
+	    "kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
+	    "kubelet-kubepods-besteffort-pod0f0e0d0c_0b0a_0908_0706_050403020100.slice/"
+	    "cri-containerd-" ID_B ".scope\n",
+	    ID_B);
+}
+
+/* --- path_from_kernel_names ------------------------------------------------------ */
+
+/* A kernel path literal: its components leaf first, each with its NUL
+ * (sizeof - 1 drops the literal's own terminator). */
+#define NAMES(literal) literal, sizeof(literal) - 1
+
+static void assert_path(const char *names, size_t len, const char *expected)
+{
+	char out[128];
+
+	memset(out, '#', sizeof(out));
+	if (path_from_kernel_names(names, len, out, sizeof(out)) != (int)strlen(expected))
+		fail_msg("path_from_kernel_names: not \"%s\"", expected);
+	assert_string_equal(out, expected);
+}
+
+static void test_path_from_kernel_names(void **state)
+{
+	char out[14];
+
+	(void)state;
+	assert_path(NAMES("curl\0bin\0usr\0"), "/usr/bin/curl");
+	assert_path(NAMES("python3.11\0"), "/python3.11");
+	assert_path(NAMES(""), "/"); /* the root */
+	assert_path(NAMES("cri-containerd-" ID_A ".scope\0kubepods.slice\0"),
+		    "/kubepods.slice/cri-containerd-" ID_A ".scope");
+	/* Malformed: the last name without its NUL, an empty name, a '/'. */
+	assert_int_equal(path_from_kernel_names(NAMES("curl\0bin"), out, sizeof(out)), -1);
+	assert_int_equal(path_from_kernel_names(NAMES("curl\0\0usr\0"), out, sizeof(out)), -1);
+	assert_int_equal(path_from_kernel_names(NAMES("\0"), out, sizeof(out)), -1);
+	assert_int_equal(path_from_kernel_names(NAMES("a/b\0usr\0"), out, sizeof(out)), -1);
+	/* "/usr/bin/curl" and its NUL take 14 bytes: one less does not fit. */
+	assert_int_equal(path_from_kernel_names(NAMES("curl\0bin\0usr\0"), out, sizeof(out)), 13);
+	assert_string_equal(out, "/usr/bin/curl");
+	assert_int_equal(path_from_kernel_names(NAMES("curl\0bin\0usr\0"), out, sizeof(out) - 1),
+			 -1);
+	assert_int_equal(path_from_kernel_names(NAMES(""), out, 1), -1);
+}
+
 /* --- service_name_from_environ ------------------------------------------------- */
 
 /* Environment blocks are NUL-separated; sizeof includes the final NUL that
@@ -688,6 +740,139 @@ static void test_table_bounded_least_recently_used_first(void **state)
 	process_table_free(&t);
 }
 
+/* --- the kernel event's paths ---------------------------------------------------- */
+
+#define POD_SLICE "kubepods-besteffort-pod5d7c5c52_0d8e_4b1f_9bd1_0a6f2c1e7f1d.slice"
+#define POD_UID	  "5d7c5c52-0d8e-4b1f-9bd1-0a6f2c1e7f1d"
+
+/* A PROC_INFO of a curl in a pod's container, as the kernel reads it. */
+static void curl_event(struct kspan_proc_event *ev, uint32_t pid)
+{
+	static const char exe[] = "curl\0bin\0usr\0";
+	static const char cgroup[] = "cri-containerd-" ID_A ".scope\0" POD_SLICE
+				     "\0kubepods-besteffort.slice\0kubepods.slice\0";
+
+	memset(ev, 0, sizeof(*ev));
+	ev->hdr.type = KSPAN_EVENT_PROC_INFO;
+	ev->hdr.tgid = pid;
+	memcpy(ev->comm, "curl", 4);
+	memcpy(ev->exe_name, "curl", 4);
+	memcpy(ev->exe_path, exe, sizeof(exe) - 1);
+	ev->exe_path_len = sizeof(exe) - 1;
+	memcpy(ev->cgroup_path, cgroup, sizeof(cgroup) - 1);
+	ev->cgroup_path_len = sizeof(cgroup) - 1;
+	ev->path_flags = KSPAN_PROC_F_EXE_PATH_WHOLE | KSPAN_PROC_F_CGROUP_PATH_WHOLE;
+}
+
+static const char *attr_str(const struct resource *r, const char *key)
+{
+	const struct attribute *a = attribute_list_find(&r->attrs, key);
+
+	return a && a->type == ATTR_STRING ? a->str : NULL;
+}
+
+/* curl exited before the agent read its event: no /proc/PID at all. Its
+ * executable, container and pod come from the event. */
+static void test_kernel_paths_of_an_exited_process(void **state)
+{
+	struct fake_proc *fp = *state;
+	struct kspan_proc_event ev;
+	struct process_table t;
+	struct resource *r;
+
+	curl_event(&ev, 4343);
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4343);
+	assert_non_null(r);
+	assert_string_equal(attr_str(r, "process.executable.path"), "/usr/bin/curl");
+	assert_string_equal(attr_str(r, "process.executable.name"), "curl");
+	assert_string_equal(attr_str(r, "container.id"), ID_A);
+	assert_string_equal(attr_str(r, "k8s.pod.uid"), POD_UID);
+	process_table_free(&t);
+}
+
+/* Paths the walk could not finish: an executable path without its top is no
+ * path; a cgroup path's lowest levels still name the container and pod. */
+static void test_kernel_paths_not_whole(void **state)
+{
+	static const char lowest[] = "libpod-" ID_B ".scope\0" POD_SLICE "\0";
+	struct fake_proc *fp = *state;
+	struct kspan_proc_event ev;
+	struct process_table t;
+	struct resource *r;
+
+	curl_event(&ev, 4343);
+	ev.path_flags = 0;
+	memcpy(ev.cgroup_path, lowest, sizeof(lowest) - 1);
+	ev.cgroup_path_len = sizeof(lowest) - 1;
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4343);
+	assert_null(attr_str(r, "process.executable.path"));
+	assert_string_equal(attr_str(r, "container.id"), ID_B);
+	assert_string_equal(attr_str(r, "k8s.pod.uid"), POD_UID);
+	process_table_free(&t);
+
+	/* A length past the buffer (a bad event) reads no further than it. */
+	curl_event(&ev, 4343);
+	ev.exe_path_len = 0xffff;
+	ev.cgroup_path_len = 0xffff;
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4343);
+	assert_null(attr_str(r, "process.executable.path"));
+	assert_null(attr_str(r, "container.id"));
+	process_table_free(&t);
+}
+
+/* Where the kernel's cgroup v2 path names no container (a cgroup v1 host:
+ * the task sits in the v2 root) /proc's lines still do; where the kernel
+ * has a value, it wins over /proc's. */
+static void test_kernel_paths_then_proc(void **state)
+{
+	static const char cgroup_v1[] =
+	    "12:pids:/kubepods/besteffort/pod" POD_UID "/" ID_B "\n"
+	    "1:name=systemd:/kubepods/besteffort/pod" POD_UID "/" ID_B "\n0::/\n";
+	struct fake_proc *fp = *state;
+	struct kspan_proc_event ev;
+	struct process_table t;
+	struct resource *r;
+	char path[256];
+
+	make_pid_dir(fp->root, 4242);
+	write_file(fp->root, 4242, "cgroup", cgroup_v1, sizeof(cgroup_v1) - 1);
+	snprintf(path, sizeof(path), "%s/4242/exe", fp->root);
+	assert_int_equal(symlink("/usr/local/bin/curl", path), 0);
+
+	curl_event(&ev, 4242);
+	ev.cgroup_path_len = 0; /* the root */
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4242);
+	assert_string_equal(attr_str(r, "container.id"), ID_B);
+	assert_string_equal(attr_str(r, "k8s.pod.uid"), POD_UID);
+	assert_string_equal(attr_str(r, "process.executable.path"), "/usr/bin/curl");
+	process_table_free(&t);
+
+	/* The kernel's cgroup path names the container: /proc's is not used. */
+	curl_event(&ev, 4242);
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4242);
+	assert_string_equal(attr_str(r, "container.id"), ID_A);
+	process_table_free(&t);
+
+	/* No executable path in the event: /proc's link. */
+	curl_event(&ev, 4242);
+	ev.exe_path_len = 0;
+	assert_int_equal(process_table_init(&t, fp->root), 0);
+	process_table_on_info(&t, &ev);
+	r = process_table_resource(&t, 4242);
+	assert_string_equal(attr_str(r, "process.executable.path"), "/usr/local/bin/curl");
+	process_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +884,8 @@ int main(void)
 	    cmocka_unit_test(test_container_podman),
 	    cmocka_unit_test(test_container_cgroup_v1),
 	    cmocka_unit_test(test_container_host_paths),
+	    cmocka_unit_test(test_container_innermost),
+	    cmocka_unit_test(test_path_from_kernel_names),
 	    cmocka_unit_test(test_service_name_from_otel_service_name),
 	    cmocka_unit_test(test_service_name_otel_service_name_wins),
 	    cmocka_unit_test(test_service_name_from_resource_attributes),
@@ -718,6 +905,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reused_pid_cached_resource_rebuilt,
 					    setup_fake_proc, teardown_fake_proc),
 	    cmocka_unit_test_setup_teardown(test_resource_rewritten_cmdline, setup_fake_proc,
+					    teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_kernel_paths_of_an_exited_process, setup_fake_proc,
+					    teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_kernel_paths_not_whole, setup_fake_proc,
+					    teardown_fake_proc),
+	    cmocka_unit_test_setup_teardown(test_kernel_paths_then_proc, setup_fake_proc,
 					    teardown_fake_proc),
 	};
 
