@@ -24,11 +24,13 @@
 
 /*
  * The user memory a msghdr's iterator will copy from or to: a flat buffer
- * (*iovcnt = 0) or an iovec array of user buffers. False for kernel memory (kvec, bvec:
+ * (*iovcnt = 0) of *flat_len bytes (the iterator's count) or an iovec array
+ * of user buffers. False for kernel memory (kvec, bvec:
  * splice, sendfile on 6.5+, in-kernel sockets). The iterator's layout differs
  * between kernels: base/core_fixes.bpf.h.
  */
-static __always_inline bool msg__user_memory(struct msghdr *msg, __u64 *buf, __u32 *iovcnt)
+static __always_inline bool msg__user_memory(struct msghdr *msg, __u64 *buf, __u32 *iovcnt,
+					     __u32 *flat_len)
 {
 	__u8 type = BPF_CORE_READ(msg, msg_iter.iter_type);
 	__u64 offset = BPF_CORE_READ(msg, msg_iter.iov_offset);
@@ -36,6 +38,7 @@ static __always_inline bool msg__user_memory(struct msghdr *msg, __u64 *buf, __u
 	if (iter_type__is_ubuf(type)) {
 		*buf = (__u64)BPF_CORE_READ(msg, msg_iter.ubuf) + offset;
 		*iovcnt = 0;
+		*flat_len = msg__iter_count(msg);
 		return true;
 	}
 	if (!iter_type__is_iovec(type) || offset)
@@ -51,19 +54,19 @@ static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr
 						  __u8 direction, __u64 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid(), buf = 0;
-	__u32 iovcnt = 0;
+	__u32 iovcnt = 0, flat_len = 0;
 	__u8 kind = direction == KSPAN_DIR_INGRESS ? KSPAN_SYS_RECVMSG : KSPAN_SYS_SENDMSG;
 
 	/* MSG_PEEK leaves the bytes in the socket: they are read again later. */
 	if ((flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32))
 		return 0;
-	if (!msg__user_memory(msg, &buf, &iovcnt)) {
+	if (!msg__user_memory(msg, &buf, &iovcnt, &flat_len)) {
 		/* Bytes the process reads into kernel memory are not its own. */
 		if (direction == KSPAN_DIR_INGRESS)
 			return 0;
 		kind = KSPAN_SYS_SENDFILE; /* counted, not captured */
 	}
-	probe__remember(id, (__u64)sk, buf, iovcnt, kind, direction, true);
+	probe__remember(id, (__u64)sk, buf, iovcnt, flat_len, kind, direction, true);
 	return 0;
 }
 
@@ -74,7 +77,7 @@ static __always_inline int sock_probe__sendpage_enter(struct sock *sk)
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (process__selected(id >> 32))
-		probe__remember(id, (__u64)sk, 0, 0, KSPAN_SYS_SENDFILE, KSPAN_DIR_EGRESS, true);
+		probe__remember(id, (__u64)sk, 0, 0, 0, KSPAN_SYS_SENDFILE, KSPAN_DIR_EGRESS, true);
 	return 0;
 }
 

@@ -37,13 +37,15 @@ static __always_inline void probe__client_enter(struct inflight_syscall *in)
  * probe__client_enter_remembered(): returns true when it must.
  */
 static __always_inline bool probe__remember(__u64 id, __u64 sk, __u64 buf, __u32 iovcnt,
-					    __u8 syscall, __u8 direction, bool decide_now)
+					    __u32 flat_len, __u8 syscall, __u8 direction,
+					    bool decide_now)
 {
 	struct inflight_syscall in = {
 	    .sk = sk,
 	    .buf = buf,
 	    .ts_enter = bpf_ktime_get_ns(),
 	    .iovcnt = iovcnt,
+	    .flat_len = flat_len,
 	    .syscall = syscall,
 	    .direction = direction,
 	};
@@ -85,7 +87,8 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 buf, __u32 iovcnt, __
 	sk = socket__from_fd(fd);
 	if (!sk)
 		return 0;
-	return probe__remember(id, (__u64)sk, buf, iovcnt, syscall, direction, false);
+	return probe__remember(id, (__u64)sk, buf, iovcnt, FLAT_LEN_SYSCALL_ARG, syscall, direction,
+			       false);
 }
 
 /* recvmsg/sendmsg: the bytes are behind msg->msg_iov. */
@@ -133,7 +136,8 @@ static __always_inline int probe__recvmsg_enter(__u32 fd, __u64 user_msg, __u64 
  */
 static __always_inline void probe__adopt_unseen_read(__u64 id, long ret, __u8 syscall)
 {
-	struct inflight_syscall in = {.syscall = syscall, .direction = KSPAN_DIR_INGRESS};
+	struct inflight_syscall in = {
+	    .flat_len = FLAT_LEN_SYSCALL_ARG, .syscall = syscall, .direction = KSPAN_DIR_INGRESS};
 	struct pt_regs *regs;
 	struct sock *sk;
 
@@ -216,7 +220,7 @@ static __always_inline int probe__connect_enter(__u32 fd)
 	/* kspan's own connection (its exporter): remember its endpoint. */
 	sk = socket__from_fd(fd);
 	if (sk)
-		probe__remember(id, (__u64)sk, 0, 0, INFLIGHT_SELF_CONNECT, 0, true);
+		probe__remember(id, (__u64)sk, 0, 0, 0, INFLIGHT_SELF_CONNECT, 0, true);
 	return 0;
 }
 

@@ -30,9 +30,13 @@ static __always_inline bool file__is_last_reference(struct file *file)
 }
 
 /* Before 6.4 the user iovec pointer of an iov_iter was called `iov`; commit
- * de4f5fed3f23 ("iov_iter: add iter_iovec() helper") renamed it `__iov`. */
+ * de4f5fed3f23 ("iov_iter: add iter_iovec() helper") renamed it `__iov`.
+ * Its byte count `count` sat beside it; since 6.4 (commit 747b1f65d39a,
+ * "iov_iter: overlay struct iovec and ubuf/len") `count` is in an anonymous
+ * struct overlaid on `__ubuf_iovec`, whose iov_len it is for ITER_UBUF. */
 struct iov_iter___pre_6_4 {
 	const struct iovec *iov;
+	size_t count;
 };
 
 /* The iovec array of an ITER_IOVEC message iterator. */
@@ -41,6 +45,22 @@ static __always_inline __u64 msg__iovec_array(struct msghdr *msg)
 	if (bpf_core_field_exists(((struct iov_iter___pre_6_4 *)0)->iov))
 		return (__u64)BPF_CORE_READ((struct iov_iter___pre_6_4 *)&msg->msg_iter, iov);
 	return (__u64)BPF_CORE_READ(msg, msg_iter.__iov);
+}
+
+/* The bytes a message iterator has left: what a tcp_sendmsg moves at most.
+ * A flat buffer's length must come from here: since 6.4 (commit 3b2deb0e46da,
+ * "iov_iter: import single vector iovecs as ITER_UBUF") a writev or sendmsg
+ * of ONE iovec is an ITER_UBUF iterator too, and io_uring sends have no
+ * syscall arguments at all, so no syscall argument is its length. */
+static __always_inline __u32 msg__iter_count(struct msghdr *msg)
+{
+	__u64 count;
+
+	if (bpf_core_field_exists(((struct iov_iter___pre_6_4 *)0)->iov))
+		count = BPF_CORE_READ((struct iov_iter___pre_6_4 *)&msg->msg_iter, count);
+	else
+		count = BPF_CORE_READ(msg, msg_iter.count);
+	return count > 0xfffffffeu ? 0xfffffffeu : (__u32)count;
 }
 
 /* ITER_UBUF (one flat user buffer) exists since 6.0 (commit fcb14cb1bdac),

@@ -37,6 +37,8 @@ struct inflight_syscall {
 	__u64 buf;		/* user buffer, or user iovec array when iovcnt > 0 */
 	__u64 ts_enter;		/* CLOCK_MONOTONIC at entry */
 	__u32 iovcnt;		/* iovec entries, | CAPTURE_IOV_KERNEL (capture/copy.bpf.h) */
+	__u32 flat_len;		/* iovcnt == 0: bytes at buf the call moves at most;
+				 * FLAT_LEN_SYSCALL_ARG: its syscall's third argument */
 	__u8 syscall;		/* enum kspan_syscall */
 	__u8 direction;		/* enum kspan_direction */
 	__u16 local_port;	/* of the socket, for the sk_msg program's identity check */

@@ -31,6 +31,29 @@ static __always_inline __u64 bound_len(__u64 n, __u64 max)
  * copied in from the process (import_iovec), not the process's own. */
 #define CAPTURE_IOV_KERNEL (1u << 31)
 
+/* inflight_syscall.flat_len when the front-end does not know the length of a
+ * flat buffer: the syscall's own arguments tell (write, sendto). */
+#define FLAT_LEN_SYSCALL_ARG 0xffffffffu
+
+/*
+ * Bytes a write with a flat buffer (iovcnt == 0) was asked to move. The
+ * socket-function front-ends give the iterator's count (msg__iter_count,
+ * base/core_fixes.bpf.h): their flat buffers are ITER_UBUF iterators, which
+ * since 6.4 a writev or sendmsg of ONE iovec becomes too, and io_uring sends
+ * have no syscall arguments, so the syscall's third argument (writev's
+ * iovcnt, sendmsg's flags) is no length there. The tracepoint front-end sees
+ * write(2)/sendto(2) themselves: their third argument is the length.
+ */
+static __always_inline __u64 inflight__flat_len(const struct inflight_syscall *in)
+{
+	struct pt_regs *regs;
+
+	if (in->flat_len != FLAT_LEN_SYSCALL_ARG)
+		return in->flat_len;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return PT_REGS_PARM3_CORE_SYSCALL(regs);
+}
+
 /* min(count, max) of an iovcnt, keeping CAPTURE_IOV_KERNEL. */
 static __always_inline __u32 capture__iov_limit(__u32 iovcnt, __u32 max)
 {

@@ -14,13 +14,11 @@
 #include "http2_detect.h"
 #include "propagation/trace_context.bpf.h"
 
-/* Bytes a write(2)/sendto(2) was asked to move (its third argument): the
- * capture at entry must not look past them. */
-static __always_inline __u32 entry__write_len(void)
+/* Bytes a write of a flat buffer was asked to move (inflight__flat_len):
+ * the capture at entry must not look past them. */
+static __always_inline __u32 entry__write_len(const struct inflight_syscall *in)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-
-	return (__u32)bound_len(PT_REGS_PARM3_CORE_SYSCALL(regs), KSPAN_CAPTURE_MAX);
+	return (__u32)bound_len(inflight__flat_len(in), KSPAN_CAPTURE_MAX);
 }
 
 /* kspan_client_request_enter's answers besides 0: the write is on an HTTP/2
@@ -62,7 +60,7 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return 0;
-	want = in->iovcnt ? capture_bytes : entry__write_len();
+	want = in->iovcnt ? capture_bytes : entry__write_len(in);
 	if (want > capture_bytes)
 		want = capture_bytes;
 	captured =

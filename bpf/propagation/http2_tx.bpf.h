@@ -234,16 +234,17 @@ static __always_inline void h2_tx__lose(struct conn_state *c)
 	c->h2_tx = H2_TX_LOST;
 }
 
-/* Bytes a write(2)/sendto(2) was asked to move; any number for the others
- * (their iovecs end the walk). */
+/* Bytes a flat buffer's write was asked to move (inflight__flat_len); any
+ * number for iovec arrays (their iovecs end the walk). */
 static __always_inline __u32 h2_tx__write_len(const struct inflight_syscall *in)
 {
-	struct pt_regs *regs;
+	__u64 n;
 
-	if (in->iovcnt || (in->syscall != KSPAN_SYS_WRITE && in->syscall != KSPAN_SYS_SENDTO))
+	if (in->iovcnt || (in->flat_len == FLAT_LEN_SYSCALL_ARG && in->syscall != KSPAN_SYS_WRITE &&
+			   in->syscall != KSPAN_SYS_SENDTO))
 		return 0xffffffffu;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	return (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
+	n = inflight__flat_len(in);
+	return n > 0xfffffffeu ? 0xfffffffeu : (__u32)n;
 }
 
 /*
