@@ -141,6 +141,7 @@ static int agent_start(struct agent *a)
 	int err;
 
 	mono_to_unix_calibrate(&a->clock);
+	probe_loader_check_insertion(&a->opts);
 	pipeline_init(&a->pipeline, &a->stats);
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");

@@ -321,7 +321,7 @@ static __always_inline void data__remember_tracestate(struct data_scratch *s, __
 {
 	__u32 off = 0, len = 0;
 
-	if ((propagation & KSPAN_PROPAGATE_HEADERS) &&
+	if (config__insert_headers() &&
 	    (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE) &&
 	    http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10, &off,
 			      &len) == 0)

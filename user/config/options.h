@@ -36,6 +36,7 @@ struct agent_options {
 	uint32_t idle_timeout_ms; /* a connection quiet this long flushes its open span */
 	bool capture_query;	  /* keep url.query values instead of redacting them */
 	uint32_t propagation;	  /* KSPAN_PROPAGATE_* bits (--propagation) */
+	bool insert_despite_fionread; /* --insert-despite-fionread */
 	const char *metrics_addr; /* --metrics-addr host:port; "" serves no metrics */
 	const char *spool_dir;	  /* --spool-dir: unsent batches kept across restarts */
 	uint64_t spool_max_bytes; /* --spool-max-bytes */

@@ -27,6 +27,11 @@ struct probe_loader {
 	int sk_msg_map_fd;	    /* sockhash the sk_msg program is attached to, or -1 */
 };
 
+/* Before anything uses o->propagation: when header insertion is asked for,
+ * checks whether this kernel keeps FIONREAD right on sockets in a sockhash;
+ * if not, and --insert-despite-fionread is not given, turns insertion off
+ * (propagation falls back to tuple) and says so in one line. */
+void probe_loader_check_insertion(struct agent_options *o);
 /* Every failure prints one line saying what failed and what to do, and
  * returns a negative errno. */
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o);
