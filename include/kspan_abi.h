@@ -254,17 +254,15 @@ enum kspan_counter {
 	KSPAN_CNT_H2_INJECT_UNREACHED = 10, /* not injected: the socket bypasses the sk_msg hook */
 	KSPAN_CNT_H2_UNDECIDED = 11,	    /* more new streams in one write than a plan holds */
 	KSPAN_CNT_H2_TX_UNFOLLOWED = 12,    /* connections whose written frames are not followed */
-	/* Client sockets of header insertion (bpf/propagation/inject_sockets.bpf.h): */
+	/* Client sockets of header insertion (propagation/inject_sockets.bpf.h): */
 	KSPAN_CNT_INJECT_SOCKETS_ADDED = 13,   /* entered the sockhash at establishment */
-	KSPAN_CNT_INJECT_SOCKETS_REMOVED = 14, /* taken out at their first bytes: not an editable
-						* HTTP request or preface, or the peer spoke first */
-	KSPAN_CNT_INJECT_SOCKETS_STUCK = 15,   /* could not be taken out (FIONREAD stays wrong) */
-	/* HTTP/1 CLIENT connections on which insertion stopped for good
-	 * (bpf/propagation/http1_tx.bpf.h), by cause: */
-	KSPAN_CNT_H1_TX_UNFOLLOWED = 16, /* bytes written that kspan did not see at their entry */
-	KSPAN_CNT_H1_TX_UNFRAMED = 17,	 /* a request body of unknown length (chunked, ...) */
-	KSPAN_CNT_H1_TX_NOT_REQUEST = 18, /* at a message boundary, not an HTTP/1.0-1.1 request */
-	KSPAN_CNT_H1_TX_OVERRUN = 19,	  /* a write went past its request's end (pipelining) */
+	KSPAN_CNT_INJECT_SOCKETS_REMOVED = 14, /* out at their first bytes: not editable HTTP */
+	KSPAN_CNT_INJECT_SOCKETS_STUCK = 15,   /* could not be taken out: FIONREAD stays wrong */
+	/* HTTP/1 CLIENT connections where insertion stopped (http1_tx.bpf.h): */
+	KSPAN_CNT_H1_TX_UNFOLLOWED = 16,  /* bytes written that no write entry saw */
+	KSPAN_CNT_H1_TX_UNFRAMED = 17,	  /* a request body of unknown length (chunked) */
+	KSPAN_CNT_H1_TX_NOT_REQUEST = 18, /* at a boundary: no HTTP/1.0-1.1 request */
+	KSPAN_CNT_H1_TX_OVERRUN = 19,	  /* a write ran past its request's end */
 	KSPAN_CNT_MAX = 32,
 };
 

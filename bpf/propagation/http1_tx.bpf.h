@@ -155,7 +155,8 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	 * frames are followed from here on. */
 	if (http2_is_preface_start(s->payload, captured)) {
 		if (c->h1_tx.state == H1_TX_UNSEEN && config__insert_headers())
-			inject_sockets__judge(in->sk, !c->adopted && socket__nothing_written(in->sk));
+			inject_sockets__judge(in->sk,
+					      !c->adopted && socket__nothing_written(in->sk));
 		return CLIENT_ENTER_H2_PREFACE;
 	}
 	method = http1_request_method_len(s->payload, 0, captured) != 0;

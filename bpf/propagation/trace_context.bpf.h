@@ -321,8 +321,7 @@ static __always_inline void data__remember_tracestate(struct data_scratch *s, __
 {
 	__u32 off = 0, len = 0;
 
-	if (config__insert_headers() &&
-	    (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE) &&
+	if (config__insert_headers() && (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE) &&
 	    http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "tracestate", 10, &off,
 			      &len) == 0)
 		thread__set_tracestate(s->ev.ctx.span_id,

@@ -470,9 +470,10 @@ void probe_loader_check_insertion(struct agent_options *o)
 	if (ok)
 		return;
 	if (o->insert_despite_fionread) {
-		log_warn("traceparent insertion is on although this kernel's sockhash breaks FIONREAD "
-			 "(commit 929e30f93125; --insert-despite-fionread): the HTTP client sockets "
-			 "kspan edits report FIONREAD 0 while it runs");
+		log_warn(
+		    "traceparent insertion is on although this kernel's sockhash breaks FIONREAD "
+		    "(commit 929e30f93125; --insert-despite-fionread): the HTTP client sockets "
+		    "kspan edits report FIONREAD 0 while it runs");
 		return;
 	}
 	o->propagation = (o->propagation & ~KSPAN_PROPAGATE_HEADERS) | KSPAN_PROPAGATE_TUPLE;
