@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * fuzz_traceparent.c - libFuzzer target for the decision code shared with
- * the BPF programs: w3c_traceparent.h, http1_detect.h and
- * hpack_traceparent.h (checked against nghttp2's HPACK decoder).
+ * the BPF programs: w3c_traceparent.h, http1_detect.h, http1_request_shape.h
+ * and hpack_traceparent.h (checked against nghttp2's HPACK decoder).
  *
  * The input is used as a captured payload. Every accepted result is checked
  * against the rule it claims to satisfy (W3C Trace Context Level 1 section
@@ -14,11 +14,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stdio.h>
 
 #include <nghttp2/nghttp2.h>
 
 #include "hpack_traceparent.h"
 #include "http1_detect.h"
+#include "http1_request_shape.h"
 #include "w3c_traceparent.h"
 
 static void check(bool ok)
@@ -108,6 +111,47 @@ static void check_response_start(const uint8_t *data, __u32 off, __u32 len)
 	check(data[off + 11] >= '0' && data[off + 11] <= '9');
 }
 
+/* A request's framing (where kspan may insert, and where the next request
+ * starts): what it accepts must be what RFC 9112 says, as far as its rules go. */
+static void check_request_frame(const uint8_t *data, __u32 len)
+{
+	struct http1_request_shape shape;
+	struct http1_request_frame f;
+	int rc;
+
+	http1_request_shape_scan(data, len, &shape);
+	rc = http1_request_frame_of(&shape, &f);
+	check(rc == 0 || rc == -1 || rc == -2);
+	if (rc)
+		return;
+	check(shape.line_end >= 14 && shape.line_end < shape.block_end && shape.block_end <= len);
+	check(f.head_len == shape.block_end);
+	check(memcmp(data + shape.line_end - 11, " HTTP/1.", 8) == 0);
+	check(data[shape.line_end - 3] == '0' || data[shape.line_end - 3] == '1');
+	check(memcmp(data + shape.block_end - 3, "\n\r\n", 3) == 0);
+	check(f.body == HTTP1_BODY_LENGTH || f.body == HTTP1_BODY_UNFRAMED);
+	if (f.body == HTTP1_BODY_LENGTH && f.body_len) {
+		/* Then the head names Content-Length with exactly that value. */
+		char want[16];
+		int n = snprintf(want, sizeof(want), "%u", f.body_len);
+		bool found = false;
+
+		for (__u32 i = shape.line_end; !found && i + 15 + (__u32)n <= shape.block_end;
+		     i++) {
+			__u32 v = i + 15;
+
+			if (strncasecmp((const char *)data + i, "content-length:", 15) != 0)
+				continue;
+			while (v < shape.block_end &&
+			       (data[v] == ' ' || data[v] == '\t' || data[v] == '0'))
+				v++;
+			found = v + (__u32)n <= shape.block_end &&
+				memcmp(data + v, want, (size_t)n) == 0;
+		}
+		check(found);
+	}
+}
+
 /* The input as an HTTP/2 header block. With a fresh HPACK state, a field
  * named traceparent can only come from a literal name (the dynamic table
  * starts empty): whenever nghttp2 decodes one, the scan must have found it. */
@@ -153,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_find_header(data, len, "traceparent");
 	check_find_header(data, len, "tracestate");
 	check_hpack_scan(data, len < KSPAN_CAPTURE_MAX ? len : KSPAN_CAPTURE_MAX);
+	check_request_frame(data, len);
 	for (__u32 off = 0; off < 4 && off < len; off++) {
 		check_request_start(data, off, len);
 		check_response_start(data, off, len);
