@@ -14,7 +14,7 @@
  * kernels (6.1, Debian 12's) refuse bpf_get_current_pid_tgid to sock_ops,
  * while bpf_sk_storage_get is allowed to tp_btf programs since 5.11.
  *
- * Out again at the socket's first bytes, unless they are an HTTP/1.0-1.1
+ * Out again at the socket's first write, unless it is an HTTP/1.0-1.1
  * request kspan can frame or the HTTP/2 client preface. A socket in a
  * sockhash runs tcp_bpf_ioctl, which on kernels with commit 929e30f93125
  * (6.6.128+, 6.12.75+, 6.18.14+) answers FIONREAD with the bytes of the
@@ -24,13 +24,17 @@
  * the bytes before they are sent, records its judgement in `inject_verdicts`
  * (inject_sockets__judge, called from http1_tx.bpf.h); the sock_ops program,
  * asked with BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG about every segment the
- * socket sends until then, acts on it at the first data segment - its own,
- * or the ACK of data the peer sent first - and takes the socket out with
- * bpf_map_delete_elem. The verifier allows that to sock_ops
+ * socket sends until then, acts on it at the socket's first data segment and
+ * takes the socket out with bpf_map_delete_elem. The verifier allows that to sock_ops
  * (may_update_sockmap: BPF_PROG_TYPE_SOCK_OPS may delete; tracing programs,
  * the write hooks, may neither add nor delete, and sk_msg may do neither), so
  * no socket waits for the agent. Removal drops the psock and restores the
- * socket's own proto, with its own FIONREAD.
+ * socket's own proto, with its own FIONREAD. Bytes the peer sends first do
+ * not decide: an HTTP/2 server may send its SETTINGS before the client's
+ * preface (RFC 9113 section 3.4), and sock_ops cannot read them (its skb
+ * view ends at the TCP header). A socket whose peer speaks first (a MySQL or
+ * SMTP greeting) therefore leaves at the client's first write; until then
+ * its FIONREAD is wrong on kernels with the regression.
  *
  * Why an HTTP socket cannot leave the sockhash after each edited request and
  * come back for the next: only sock_ops at the ESTABLISHED callbacks, and
@@ -119,10 +123,8 @@ static __always_inline int inject_sockets__add(struct bpf_sock_ops *skops)
 /*
  * BPF_SOCK_OPS_HDR_OPT_LEN_CB, for a segment a socket of the sockhash is
  * about to send. At the first one that carries data (skb_len: the payload,
- * the header is not pushed yet), or that follows data the peer sent first
- * (it ACKs it, under the socket's lock, before a FIONREAD can run), the
- * socket stays only if its first write's entry said so and the peer has not
- * spoken first.
+ * the header is not pushed yet; tcp_current_mss() asks without an skb), the
+ * socket stays only if its first write's entry said so.
  */
 static __always_inline int inject_sockets__first_bytes(struct bpf_sock_ops *skops)
 {
@@ -130,13 +132,13 @@ static __always_inline int inject_sockets__first_bytes(struct bpf_sock_ops *skop
 	bool keep;
 	__u8 *v;
 
-	if (!skops->skb_len && !skops->bytes_received)
+	if (!skops->skb_len)
 		return 1;
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
 					     ~BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
 	cookie = bpf_get_socket_cookie(skops);
 	v = bpf_map_lookup_elem(&inject_verdicts, &cookie);
-	keep = v && *v == INJECT_KEEP && !skops->bytes_received;
+	keep = v && *v == INJECT_KEEP;
 	bpf_map_delete_elem(&inject_verdicts, &cookie);
 	if (keep)
 		return 1;

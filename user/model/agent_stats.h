@@ -34,8 +34,8 @@
 	X(h2_client_conns_unfollowed, "HTTP/2 client connections whose written frames the kernel " \
 				      "cannot follow (no injection)")                              \
 	X(inject_sockets_added, "client sockets that entered the sockhash of header insertion")    \
-	X(inject_sockets_removed, "client sockets taken out of the sockhash at their first bytes " \
-				  "(not an editable HTTP request, or the peer spoke first)")       \
+	X(inject_sockets_removed, "client sockets taken out of the sockhash at their first write " \
+				  "(not an editable HTTP request)")                                \
 	X(inject_sockets_stuck, "client sockets that could not be taken out of the sockhash")      \
 	X(h1_inject_stopped_unfollowed, "HTTP/1 client connections where insertion stopped: "      \
 					"bytes written that kspan did not see at their entry")     \

@@ -3,9 +3,9 @@
 
 Usage: blob_server.py [--host 127.0.0.1] [--port 0] [--greet]
 
-Per connection (one thread each): with --greet it sends 100 bytes at once
-(the server speaks first, like MySQL or SMTP); otherwise it reads one line
-from the client, then sends 100 bytes. It then waits for the client to close.
+Per connection (one thread each): with --greet it first sends 100 bytes at
+once (the server speaks first, like MySQL or SMTP); then it reads one line
+from the client and sends 100 bytes, and waits for the client to close.
 """
 
 import sys
@@ -22,13 +22,14 @@ if GREET:
 
 def serve(conn):
     with conn:
-        if not GREET:
-            got = b""
-            while not got.endswith(b"\n"):
-                chunk = conn.recv(100)
-                if not chunk:
-                    return
-                got += chunk
+        if GREET:
+            conn.sendall(BLOB)
+        got = b""
+        while not got.endswith(b"\n"):
+            chunk = conn.recv(100)
+            if not chunk:
+                return
+            got += chunk
         conn.sendall(BLOB)
         while conn.recv(4096):
             pass
