@@ -138,10 +138,10 @@ static int agent_start(struct agent *a)
 	    .idle_timeout_ns = (uint64_t)a->opts.idle_timeout_ms * 1000000,
 	};
 	struct event_handlers handlers;
-	int err;
+	int err, fionread;
 
 	mono_to_unix_calibrate(&a->clock);
-	probe_loader_check_insertion(&a->opts);
+	fionread = probe_loader_check_insertion(&a->opts);
 	pipeline_init(&a->pipeline, &a->stats);
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
@@ -158,6 +158,7 @@ static int agent_start(struct agent *a)
 	err = probe_loader_start(&a->probes, &a->opts);
 	if (err)
 		return err;
+	probe_loader_report_insertion(fionread);
 	a->router = (struct event_router){
 	    .http1 = &a->assembler, .http2 = &a->h2_assembler, .procs = &a->procs};
 	handlers = event_router_handlers(&a->router);

@@ -454,32 +454,39 @@ static int start_backend(struct probe_loader *l, const struct agent_options *o)
 	return err;
 }
 
-void probe_loader_check_insertion(struct agent_options *o)
+int probe_loader_check_insertion(struct agent_options *o)
 {
 	char why[256] = "";
 	int ok;
 
 	if (!(o->propagation & KSPAN_PROPAGATE_HEADERS))
-		return;
+		return PROBE_FIONREAD_UNCHECKED;
 	ok = insertion_check_fionread(why, sizeof(why));
 	if (ok < 0) {
 		/* Attaching will say what is missing, if anything. */
 		log_debug("FIONREAD check could not run: %s", why);
-		return;
+		return PROBE_FIONREAD_UNCHECKED;
 	}
 	if (ok)
-		return;
-	if (o->insert_despite_fionread) {
+		return PROBE_FIONREAD_RIGHT;
+	if (o->insert_despite_fionread)
+		return PROBE_FIONREAD_WRONG_INSERTING;
+	o->propagation = (o->propagation & ~KSPAN_PROPAGATE_HEADERS) | KSPAN_PROPAGATE_TUPLE;
+	return PROBE_FIONREAD_WRONG_OFF;
+}
+
+void probe_loader_report_insertion(int fionread)
+{
+	if (fionread == PROBE_FIONREAD_WRONG_INSERTING)
 		log_warn(
 		    "traceparent insertion is on although this kernel's sockhash breaks FIONREAD "
 		    "(commit 929e30f93125; --insert-despite-fionread): the HTTP client sockets "
 		    "kspan edits report FIONREAD 0 while it runs");
-		return;
-	}
-	o->propagation = (o->propagation & ~KSPAN_PROPAGATE_HEADERS) | KSPAN_PROPAGATE_TUPLE;
-	log_warn("traceparent insertion is off: on this kernel a socket in a sockhash reports "
-		 "FIONREAD 0 (commit 929e30f93125), which stalls programs that size their reads "
-		 "with it; propagation: tuple (--insert-despite-fionread inserts anyway)");
+	else if (fionread == PROBE_FIONREAD_WRONG_OFF)
+		log_warn(
+		    "traceparent insertion is off: on this kernel a socket in a sockhash reports "
+		    "FIONREAD 0 (commit 929e30f93125), which stalls programs that size their "
+		    "reads with it; propagation: tuple (--insert-despite-fionread inserts anyway)");
 }
 
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
