@@ -285,8 +285,38 @@ enum kspan_counter {
 	KSPAN_CNT_H2_INJECT_UNREACHED = 10, /* not injected: the socket bypasses the sk_msg hook */
 	KSPAN_CNT_H2_UNDECIDED = 11,	    /* more new streams in one write than a plan holds */
 	KSPAN_CNT_H2_TX_UNFOLLOWED = 12,    /* connections whose written frames are not followed */
-	KSPAN_CNT_MAX = 16,
+	/* Client sockets of header insertion (propagation/inject_sockets.bpf.h): */
+	KSPAN_CNT_INJECT_SOCKETS_ADDED = 13,   /* entered the sockhash at establishment */
+	KSPAN_CNT_INJECT_SOCKETS_REMOVED = 14, /* out at their first bytes: not editable HTTP */
+	KSPAN_CNT_INJECT_SOCKETS_STUCK = 15,   /* could not be taken out: FIONREAD stays wrong */
+	/* HTTP/1 CLIENT connections where insertion stopped (http1_tx.bpf.h): */
+	KSPAN_CNT_H1_TX_UNFOLLOWED = 16,  /* bytes written that no write entry saw */
+	KSPAN_CNT_H1_TX_UNFRAMED = 17,	  /* a request body of unknown length (chunked) */
+	KSPAN_CNT_H1_TX_NOT_REQUEST = 18, /* at a boundary: no HTTP/1.0-1.1 request */
+	KSPAN_CNT_H1_TX_OVERRUN = 19,	  /* a write ran past its request's end */
+	KSPAN_CNT_MAX = 32,
 };
+
+/*
+ * Header insertion's start-up self-check (user/loader/insertion_checks.c):
+ * the agent writes this to the one entry of map `inject_selfcheck`, then
+ * writes a request from thread `pid_tgid` on a socket it owns, which it put
+ * in the sockhash itself; the sk_msg program inserts into that write as into
+ * a traced client's (propagation/header_insertion.bpf.h), and the agent
+ * compares the bytes that arrive. Zeroed again after the check.
+ */
+#define KSPAN_SELFCHECK_F_POP (1u << 0) /* take the inserted bytes out again (pop_data) */
+
+struct kspan_inject_selfcheck {
+	__u64 pid_tgid;		    /* the agent's thread that writes; 0: no check running */
+	struct kspan_trace_ctx ctx; /* the ids of the inserted traceparent */
+	__u16 local_port;	    /* the writing socket's */
+	__u16 inject_off;	    /* where to insert: just past the request line */
+	__u8 flags;		    /* KSPAN_SELFCHECK_F_* */
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct kspan_inject_selfcheck) == 8 + 40 + 8,
+	       "kspan_inject_selfcheck layout");
 
 /* --propagation: how a request's context reaches the next process. Bits. */
 #define KSPAN_PROPAGATE_HEADERS (1u << 0) /* insert traceparent into outgoing requests */

@@ -191,12 +191,11 @@ static int agent_start(struct agent *a)
 	};
 	struct http2_assembler_config h2cfg = {
 	    .capture_query = a->opts.capture_query,
-	    .propagation = a->opts.propagation,
 	    .conns = &a->conns,
 	    .max_streams = a->opts.max_h2_streams,
 	};
 	struct event_handlers handlers;
-	int err;
+	int err, fionread;
 
 	mono_to_unix_calibrate(&a->clock);
 	err = health_init(&a->health, clock_mono_ns());
@@ -204,6 +203,7 @@ static int agent_start(struct agent *a)
 		return err;
 	claim_insertion(a);
 	start_metrics(a);
+	fionread = probe_loader_check_insertion(&a->opts);
 	pipeline_init(&a->pipeline, &a->stats);
 	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
@@ -214,6 +214,8 @@ static int agent_start(struct agent *a)
 	if (!err)
 		err = http1_assembler_init(&a->assembler, &acfg, &a->procs, &a->pipeline.sink,
 					   &a->stats, &a->clock);
+	/* What the claim and the FIONREAD check left of --propagation. */
+	h2cfg.propagation = a->opts.propagation;
 	if (!err)
 		err = http2_assembler_init(&a->h2_assembler, &h2cfg, &a->procs, &a->pipeline.sink,
 					   &a->stats, &a->clock);
@@ -223,6 +225,7 @@ static int agent_start(struct agent *a)
 	if (err)
 		return err;
 	health_set_probes_attached(&a->health, true);
+	probe_loader_report_insertion(fionread);
 	a->router = (struct event_router){
 	    .http1 = &a->assembler, .http2 = &a->h2_assembler, .procs = &a->procs};
 	handlers = event_router_handlers(&a->router);

@@ -16,6 +16,7 @@
 #include "capture/http1_capture.bpf.h"
 #include "capture/http2_capture.bpf.h"
 #include "http2_detect.h"
+#include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
@@ -79,6 +80,8 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	}
 	start = (__u16)kspan_message_start(s, captured);
 	role__learn(c, in->direction, start);
+	if (in->direction == KSPAN_DIR_EGRESS && c->role == KSPAN_ROLE_CLIENT)
+		h1_tx__exit(c, in->sk, bytes);
 
 	data__fill_event(s, c, in, id, now, bytes, captured);
 	s->ev.flags |= start;

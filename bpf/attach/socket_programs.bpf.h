@@ -3,8 +3,9 @@
  * socket_programs.bpf.h - the programs of header insertion, loaded with
  * every backend: a tp_btf program that marks the active opens of traced
  * processes, a sock_ops program (root cgroup) that puts them in the
- * sockhash, and the sk_msg program that inserts traceparent. The last two
- * only unpack their context; their bodies are
+ * sockhash (and takes those that are not HTTP out again), and the sk_msg
+ * program that inserts traceparent. The last two only unpack their context;
+ * their bodies are propagation/inject_sockets.bpf.h and
  * propagation/header_insertion.bpf.h.
  */
 #ifndef KSPAN_SOCKET_PROGRAMS_BPF_H
@@ -31,12 +32,14 @@ int kspan_btf_inet_sock_set_state(__u64 *ctx)
 	return 0;
 }
 
-/* BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB is where sock_ops may add a socket to
- * a sockhash. */
+/* Client sockets in and out of the sockhash: in at
+ * BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB (where sock_ops may add a socket to a
+ * sockhash), out at their first bytes unless they are an editable request
+ * (propagation/inject_sockets.bpf.h). */
 SEC("sockops")
 int kspan_sockops_inject(struct bpf_sock_ops *skops)
 {
-	return inject__add_socket(skops);
+	return inject_sockets__sock_ops(skops);
 }
 
 SEC("sk_msg")

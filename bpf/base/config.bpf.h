@@ -25,4 +25,16 @@ const volatile __u64 wakeup_data_bytes = 64 * 1024;
  * attached are still captured at their exit (probe__adopt_unseen_read). */
 volatile __u64 adopt_reads_until_ns = 0;
 
+/* Written by the agent (.bss) when header insertion is switched off after
+ * load: its start-up self-check found the kernel's bpf_msg_push_data wrong
+ * (user/loader/insertion_checks.c). Nothing is planned for insertion then. */
+volatile __u32 insert_headers_off = 0;
+
+/* Does the kernel plan traceparent insertions (--propagation headers or all,
+ * and not switched off since)? */
+static __always_inline bool config__insert_headers(void)
+{
+	return (propagation & KSPAN_PROPAGATE_HEADERS) && !insert_headers_off;
+}
+
 #endif /* KSPAN_CONFIG_BPF_H */

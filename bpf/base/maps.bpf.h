@@ -11,6 +11,7 @@
 #define KSPAN_MAPS_BPF_H
 
 #include "base/kernel.bpf.h"
+#include "http1_tx_boundary.h"
 #include "kspan_abi.h"
 #include "kspan_bytes.h"
 #include "kspan_endpoint.h"
@@ -94,6 +95,9 @@ struct conn_state {
 	__u8 h2_tx;		 /* enum h2_tx_follow */
 	__u8 h2_tx_own_tp;	 /* the process sent a traceparent: never inject again */
 	__u8 _pad2[2];
+	/* HTTP/1 CLIENT connections: where the requests the process writes
+	 * begin, for header insertion (propagation/http1_tx.bpf.h). */
+	struct h1_tx_boundary h1_tx;
 };
 
 struct {

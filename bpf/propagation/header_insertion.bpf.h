@@ -6,18 +6,10 @@
  * bpf_probe_write_user is never used). The bodies of the programs in
  * attach/socket_programs.bpf.h.
  *
- * Which sockets: a tp_btf program on inet_sock_set_state marks the active
- * opens of traced processes when connect() moves them to SYN_SENT (in the
- * caller's context, so it can ask who that is), and a sock_ops program on the
- * root cgroup puts the marked ones whose ports are traced in the
- * `inject_sockets` sockhash once established (the only point where sock_ops
- * may add them). sock_ops itself cannot ask: some kernels (6.1, Debian 12's)
- * refuse bpf_get_current_pid_tgid to sock_ops, while bpf_sk_storage_get is
- * allowed to tp_btf programs since 5.11, so one code path serves every
- * kernel. No other socket enters the sockhash: on kernels with the FIONREAD
- * regression (commit 929e30f93125) a socket in a sockhash reports FIONREAD 0,
- * so server sockets, and every socket of untraced processes, stay out. The
- * sockhash is freed with kspan, which takes every socket out again.
+ * Which sockets: the client sockets of traced processes whose first bytes
+ * are an HTTP request kspan can edit (inject_sockets.bpf.h); no server socket
+ * and no socket of an untraced process ever enters the sockhash. The sockhash
+ * is freed with kspan, which takes every socket out again.
  *
  * What and where: the write's entry hook (kspan_client_request_enter,
  * http1_tx.bpf.h) decided the request's CLIENT context and the offset just
@@ -33,6 +25,7 @@
 
 #include "base/conn_tracking.bpf.h"
 #include "propagation/http2_tx_plan.bpf.h"
+#include "propagation/inject_sockets.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 #define KSPAN_SK_PASS 1
@@ -41,43 +34,14 @@
 #define TRACEPARENT_LINE_LEN  70
 #define TRACESTATE_PREFIX_LEN 12 /* "tracestate: " */
 
-/* Active opens of traced processes, marked at connect(). */
+/* The start-up self-check's plan (struct kspan_inject_selfcheck): a write
+ * of the agent's own thread, on a socket the agent put in the sockhash. */
 struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u8);
-} inject_candidates SEC(".maps");
-
-/* socket cookie -> socket: the sockets the sk_msg program sees. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, KSPAN_MAX_INJECT_SOCKETS);
-	__type(key, __u64);
-	__type(value, __u64);
-} inject_sockets SEC(".maps");
-
-/* A sock_ops callback: a candidate socket whose ports are traced enters
- * the sockhash once established. */
-static __always_inline int inject__add_socket(struct bpf_sock_ops *skops)
-{
-	struct bpf_sock *sk = skops->sk;
-	__u16 local, remote;
-	__u64 cookie;
-
-	if (!sk || skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
-		return 1;
-	if (!bpf_sk_storage_get(&inject_candidates, sk, 0, 0))
-		return 1;
-	local = (__u16)skops->local_port;
-	remote = (__u16)bpf_ntohl(skops->remote_port);
-	if (filter_ports && !bpf_map_lookup_elem(&traced_ports, &local) &&
-	    !bpf_map_lookup_elem(&traced_ports, &remote))
-		return 1;
-	cookie = bpf_get_socket_cookie(skops);
-	bpf_sock_hash_update(skops, &inject_sockets, &cookie, BPF_NOEXIST);
-	return 1;
-}
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kspan_inject_selfcheck);
+} inject_selfcheck SEC(".maps");
 
 static __always_inline char hex_digit(__u8 v)
 {
@@ -224,39 +188,23 @@ static __always_inline int h2_msg__inject(struct sk_msg_md *msg, struct h2_tx_pl
 	return KSPAN_SK_PASS;
 }
 
-/* A piece of a sendmsg on a socket in the sockhash: the verdict, after
- * inserting what the write's entry planned. */
-static __always_inline int inject__msg(struct sk_msg_md *msg)
+/*
+ * Inserts the traceparent line `line` (and the tracestate line of ts, ts_len)
+ * at offset off of this piece. The self-check's insertions (selfcheck) are
+ * not counted, and with its KSPAN_SELFCHECK_F_POP the inserted bytes are
+ * taken out again at once. The verdict.
+ */
+static __always_inline int inject__http1(struct sk_msg_md *msg, __u32 off, const char *line,
+					 const struct thread_tracestate *ts, __u32 ts_len,
+					 const struct kspan_inject_selfcheck *selfcheck)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct inflight_syscall *in = bpf_map_lookup_elem(&inflight, &id);
-	const struct thread_tracestate *ts = NULL;
-	char line[TRACEPARENT_LINE_LEN];
-	__u32 off, total, ts_len = 0;
-	struct h2_tx_plan *plan;
+	__u32 total;
 	char *data;
 	void *end;
 
-	plan = bpf_map_lookup_elem(&h2_tx_plans, &id);
-	if (plan && plan->local_port == msg->local_port)
-		return h2_msg__inject(msg, plan);
-	/* Only the first piece of the write whose entry asked for it, on the
-	 * socket that write is on. */
-	if (!in || !in->inject_off || in->local_port != msg->local_port)
-		return KSPAN_SK_PASS;
-	off = in->inject_off;
-	in->inject_off = 0;
 	if (off >= msg->size) {
 		counter__inc(KSPAN_CNT_INJECT_SKIPPED);
 		return KSPAN_SK_PASS;
-	}
-	traceparent__format(line, &in->ctx);
-	if (in->inject_tracestate) {
-		ts = thread__tracestate(in->ctx.parent_span_id);
-		if (ts)
-			ts_len = ts->len & (KSPAN_TRACESTATE_MAX * 2 - 1);
-		if (ts_len > KSPAN_TRACESTATE_MAX)
-			ts = NULL;
 	}
 	total = TRACEPARENT_LINE_LEN + (ts ? TRACESTATE_PREFIX_LEN + ts_len + 2 : 0);
 	if (bpf_msg_push_data(msg, off, total, 0)) {
@@ -273,7 +221,10 @@ static __always_inline int inject__msg(struct sk_msg_md *msg)
 	__builtin_memcpy(data, line, TRACEPARENT_LINE_LEN);
 	if (ts && !tracestate__write(data + TRACEPARENT_LINE_LEN, end, ts, ts_len))
 		goto undo;
-	counter__inc(KSPAN_CNT_TRACEPARENT_INJECTED);
+	if (selfcheck && (selfcheck->flags & KSPAN_SELFCHECK_F_POP))
+		return bpf_msg_pop_data(msg, off, total, 0) ? KSPAN_SK_DROP : KSPAN_SK_PASS;
+	if (!selfcheck)
+		counter__inc(KSPAN_CNT_TRACEPARENT_INJECTED);
 	return KSPAN_SK_PASS;
 undo:
 	counter__inc(KSPAN_CNT_INJECT_FAILED);
@@ -282,6 +233,57 @@ undo:
 	if (bpf_msg_pop_data(msg, off, total, 0))
 		return KSPAN_SK_DROP;
 	return KSPAN_SK_PASS;
+}
+
+/* A piece written by the agent's own thread during its start-up self-check
+ * (user/loader/insertion_checks.c): insert what the check planned, through
+ * the same code as a traced client's request. */
+static __always_inline int inject__selfcheck(struct sk_msg_md *msg, __u64 id)
+{
+	struct kspan_inject_selfcheck *c;
+	char line[TRACEPARENT_LINE_LEN];
+	__u32 zero = 0, off;
+
+	c = bpf_map_lookup_elem(&inject_selfcheck, &zero);
+	if (!c || c->pid_tgid != id || !c->inject_off || c->local_port != msg->local_port)
+		return KSPAN_SK_PASS;
+	off = c->inject_off;
+	c->inject_off = 0; /* the write's first piece only */
+	traceparent__format(line, &c->ctx);
+	return inject__http1(msg, off, line, NULL, 0, c);
+}
+
+/* A piece of a sendmsg on a socket in the sockhash: the verdict, after
+ * inserting what the write's entry planned. */
+static __always_inline int inject__msg(struct sk_msg_md *msg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct inflight_syscall *in = bpf_map_lookup_elem(&inflight, &id);
+	const struct thread_tracestate *ts = NULL;
+	char line[TRACEPARENT_LINE_LEN];
+	struct h2_tx_plan *plan;
+	__u32 off, ts_len = 0;
+
+	plan = bpf_map_lookup_elem(&h2_tx_plans, &id);
+	if (plan && plan->local_port == msg->local_port)
+		return h2_msg__inject(msg, plan);
+	if (!in)
+		return inject__selfcheck(msg, id);
+	/* Only the first piece of the write whose entry asked for it, on the
+	 * socket that write is on. */
+	if (!in->inject_off || in->local_port != msg->local_port)
+		return KSPAN_SK_PASS;
+	off = in->inject_off;
+	in->inject_off = 0;
+	traceparent__format(line, &in->ctx);
+	if (in->inject_tracestate) {
+		ts = thread__tracestate(in->ctx.parent_span_id);
+		if (ts)
+			ts_len = ts->len & (KSPAN_TRACESTATE_MAX * 2 - 1);
+		if (ts_len > KSPAN_TRACESTATE_MAX)
+			ts = NULL;
+	}
+	return inject__http1(msg, off, line, ts, ts_len, NULL);
 }
 
 #endif /* KSPAN_HEADER_INSERTION_BPF_H */

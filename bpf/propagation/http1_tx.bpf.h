@@ -10,8 +10,9 @@
 
 #include "base/conn_tracking.bpf.h"
 #include "capture/copy.bpf.h"
-#include "http1_request_shape.h"
+#include "http1_tx_boundary.h"
 #include "http2_detect.h"
+#include "propagation/inject_sockets.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* Bytes a write of a flat buffer was asked to move (inflight__flat_len):
@@ -28,23 +29,106 @@ static __always_inline __u32 entry__write_len(const struct inflight_syscall *in)
 #define CLIENT_ENTER_H2		1
 #define CLIENT_ENTER_H2_PREFACE 2
 
+/* The socket's write_seq: the sequence number after the last byte written
+ * (queued) to it, by any path, inserted bytes included. */
+static __always_inline __u32 socket__write_seq(__u64 sk)
+{
+	return BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
+}
+
+/* Has nothing been written to the socket yet? No data segment ever sent
+ * (TCP Fast Open data counts), and nothing queued unsent. */
+static __always_inline bool socket__nothing_written(__u64 sk)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	return BPF_CORE_READ(tp, data_segs_out) == 0 &&
+	       BPF_CORE_READ(tp, write_seq) == BPF_CORE_READ(tp, snd_nxt);
+}
+
+/* A connection stopped being followed (http1_tx_boundary.h): one count per
+ * connection, by cause. */
+static __always_inline void h1_tx__count_stop(int why)
+{
+	switch (why) {
+	case H1_TX_STOP_UNFOLLOWED:
+		counter__inc(KSPAN_CNT_H1_TX_UNFOLLOWED);
+		break;
+	case H1_TX_STOP_UNFRAMED:
+		counter__inc(KSPAN_CNT_H1_TX_UNFRAMED);
+		break;
+	case H1_TX_STOP_NOT_REQUEST:
+		counter__inc(KSPAN_CNT_H1_TX_NOT_REQUEST);
+		break;
+	case H1_TX_STOP_HEAD_CUT:
+		counter__inc(KSPAN_CNT_INJECT_SKIPPED);
+		break;
+	case H1_TX_STOP_OVERRUN:
+		counter__inc(KSPAN_CNT_H1_TX_OVERRUN);
+		break;
+	}
+}
+
+/*
+ * The boundary check of a write's entry (http1_tx_boundary.h), when kspan
+ * inserts headers. Returns the insertion offset (just past the request
+ * line) when the write starts a request kspan may edit, else 0; *body is
+ * set when the write continues the current request (its bytes are a body,
+ * whatever they look like). The client socket's first write also decides
+ * whether the socket stays in the sockhash (inject_sockets.bpf.h).
+ */
+static __always_inline __u32 h1_tx__enter(struct conn_state *c, struct data_scratch *s,
+					  __u32 captured, __u64 sk, bool method, bool *body)
+{
+	struct http1_request_shape shape = {};
+	struct h1_tx_write w = {};
+	bool first = c->h1_tx.state == H1_TX_UNSEEN;
+	int insert, why;
+
+	*body = c->h1_tx.state == H1_TX_IN_MSG;
+	if (first)
+		w.in_sync = !c->adopted && socket__nothing_written(sk);
+	else
+		w.in_sync = socket__write_seq(sk) == c->h1_tx.seq;
+	w.request_start = method;
+	if (method && c->h1_tx.state != H1_TX_STOPPED && !*body) {
+		http1_request_shape_scan(s->payload, captured, &shape);
+		w.frame_rc = (__s8)http1_request_frame_of(&shape, &w.frame);
+	}
+	why = h1_tx_enter(&c->h1_tx, &w, &insert);
+	h1_tx__count_stop(why);
+	if (why)
+		*body = false;
+	if (first)
+		inject_sockets__judge(sk, insert && c->h1_tx.state == H1_TX_IN_MSG);
+	return insert ? shape.line_end : 0;
+}
+
+/* The exit of a write on an HTTP/1 CLIENT connection: `bytes` moved. */
+static __always_inline void h1_tx__exit(struct conn_state *c, __u64 sk, __u32 bytes)
+{
+	if (config__insert_headers())
+		h1_tx__count_stop(h1_tx_exit(&c->h1_tx, bytes, socket__write_seq(sk)));
+}
+
 /*
  * Entry of a write on a client (or not yet known) connection: when the bytes
  * start an HTTP/1.x request, its CLIENT context is decided now - before the
  * bytes can reach the peer - and kept in `in` for the DATA event at exit. Its
  * parent is the request's own traceparent, else the SERVER request the thread
  * serves. Without a traceparent of its own, the request is remembered for the
- * peer on this node and marked for header insertion (header_insertion.bpf.h).
+ * peer on this node and, when it starts at a real request boundary
+ * (h1_tx__enter), marked for header insertion (header_insertion.bpf.h).
  */
 __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct thread_request serving;
-	struct http1_request_shape shape;
 	struct kspan_trace_ctx *ctx;
 	struct conn_state *c;
 	struct data_scratch *s;
-	__u32 zero = 0, want, captured;
+	__u32 zero = 0, want, captured, inject_off = 0;
+	bool method, body = false;
 
 	if (!in || !in->buf)
 		return 0;
@@ -67,9 +151,18 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	    (__u32)bound_len(kspan_capture_copy(s, in->buf, in->iovcnt, want), KSPAN_CAPTURE_MAX);
 	/* The client preface (prior knowledge, or after an h2c upgrade): its
 	 * frames are followed from here on. */
-	if (http2_is_preface_start(s->payload, captured))
+	if (http2_is_preface_start(s->payload, captured)) {
+		if (c->h1_tx.state == H1_TX_UNSEEN && config__insert_headers())
+			inject_sockets__judge(in->sk,
+					      !c->adopted && socket__nothing_written(in->sk));
 		return CLIENT_ENTER_H2_PREFACE;
-	if (!http1_request_method_len(s->payload, 0, captured))
+	}
+	method = http1_request_method_len(s->payload, 0, captured) != 0;
+	if (config__insert_headers())
+		inject_off = h1_tx__enter(c, s, captured, in->sk, method, &body);
+	/* Bytes of the request being written (a body that starts like a
+	 * request) begin nothing. */
+	if (!method || body)
 		return 0;
 	ctx = &s->ev.ctx;
 	__builtin_memset(ctx, 0, sizeof(*ctx));
@@ -83,13 +176,7 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			in->inject_tracestate = thread__tracestate(serving.span_id) != NULL;
 		}
 		peer__remember(&c->tuple, in->sk, ctx);
-		if (propagation & KSPAN_PROPAGATE_HEADERS) {
-			http1_request_shape_scan(s->payload, captured, &shape);
-			if (shape.line_end && shape.block_end)
-				in->inject_off = (__u16)shape.line_end;
-			else
-				counter__inc(KSPAN_CNT_INJECT_SKIPPED);
-		}
+		in->inject_off = (__u16)inject_off;
 	}
 	in->local_port = c->tuple.local_port;
 	in->ctx = *ctx;

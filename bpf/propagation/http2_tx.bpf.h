@@ -125,7 +125,7 @@ static __always_inline __u8 h2_walk__judge(struct h2_tx_plan *p, struct data_scr
 	if (p->own_tp)
 		return H2_TX_OWN_TP;
 	st->insert_off = st->frame_off + HTTP2_FRAME_HEADER_LEN + len - pad;
-	return (propagation & KSPAN_PROPAGATE_HEADERS) ? H2_TX_INJECT : H2_TX_NO_HEADERS;
+	return config__insert_headers() ? H2_TX_INJECT : H2_TX_NO_HEADERS;
 }
 
 /* One frame of the walk. Returns 1 when the walk is over (p->state). */

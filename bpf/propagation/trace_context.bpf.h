@@ -350,8 +350,7 @@ static __always_inline void data__remember_tracestate(struct data_scratch *s)
 	struct http1_trace_fields *f = NULL;
 	__u32 zero = 0, len = 0;
 
-	if ((propagation & KSPAN_PROPAGATE_HEADERS) &&
-	    (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE))
+	if (config__insert_headers() && (s->ev.ctx.flags & KSPAN_CTX_F_HAS_TRACESTATE))
 		f = bpf_map_lookup_elem(&trace_fields_scratch, &zero);
 	if (f)
 		len = w3c_tracestate_result(&f->tracestate);

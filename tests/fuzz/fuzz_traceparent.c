@@ -3,7 +3,8 @@
  * fuzz_traceparent.c - libFuzzer target for the decision code shared with
  * the BPF programs: w3c_traceparent.h, w3c_tracestate.h (checked against a
  * plain reading of W3C section 3.3, and its HTTP/1 head scan against the
- * agent's head parser), http1_detect.h and hpack_traceparent.h (checked
+ * agent's head parser), http1_detect.h, http1_request_shape.h (the request
+ * framing, against RFC 9112's rules) and hpack_traceparent.h (checked
  * against nghttp2's HPACK decoder).
  *
  * The input is used as a captured payload. Every accepted result is checked
@@ -16,11 +17,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stdio.h>
 
 #include <nghttp2/nghttp2.h>
 
 #include "hpack_traceparent.h"
 #include "http1_detect.h"
+#include "http1_request_shape.h"
 #include "protocol/http1_head.h"
 #include "w3c_traceparent.h"
 #include "w3c_tracestate.h"
@@ -110,6 +114,47 @@ static void check_response_start(const uint8_t *data, __u32 off, __u32 len)
 	check(data[off + 8] == ' ' && data[off + 9] >= '1' && data[off + 9] <= '5');
 	check(data[off + 10] >= '0' && data[off + 10] <= '9');
 	check(data[off + 11] >= '0' && data[off + 11] <= '9');
+}
+
+/* A request's framing (where kspan may insert, and where the next request
+ * starts): what it accepts must be what RFC 9112 says, as far as its rules go. */
+static void check_request_frame(const uint8_t *data, __u32 len)
+{
+	struct http1_request_shape shape;
+	struct http1_request_frame f;
+	int rc;
+
+	http1_request_shape_scan(data, len, &shape);
+	rc = http1_request_frame_of(&shape, &f);
+	check(rc == 0 || rc == -1 || rc == -2);
+	if (rc)
+		return;
+	check(shape.line_end >= 14 && shape.line_end < shape.block_end && shape.block_end <= len);
+	check(f.head_len == shape.block_end);
+	check(memcmp(data + shape.line_end - 11, " HTTP/1.", 8) == 0);
+	check(data[shape.line_end - 3] == '0' || data[shape.line_end - 3] == '1');
+	check(memcmp(data + shape.block_end - 3, "\n\r\n", 3) == 0);
+	check(f.body == HTTP1_BODY_LENGTH || f.body == HTTP1_BODY_UNFRAMED);
+	if (f.body == HTTP1_BODY_LENGTH && f.body_len) {
+		/* Then the head names Content-Length with exactly that value. */
+		char want[16];
+		int n = snprintf(want, sizeof(want), "%u", f.body_len);
+		bool found = false;
+
+		for (__u32 i = shape.line_end; !found && i + 15 + (__u32)n <= shape.block_end;
+		     i++) {
+			__u32 v = i + 15;
+
+			if (strncasecmp((const char *)data + i, "content-length:", 15) != 0)
+				continue;
+			while (v < shape.block_end &&
+			       (data[v] == ' ' || data[v] == '\t' || data[v] == '0'))
+				v++;
+			found = v + (__u32)n <= shape.block_end &&
+				memcmp(data + v, want, (size_t)n) == 0;
+		}
+		check(found);
+	}
 }
 
 /* The input as an HTTP/2 header block. With a fresh HPACK state, a field
@@ -291,6 +336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_tracestate_fields(data, len);
 	check_trace_fields_scan(data, len);
 	check_hpack_scan(data, len < KSPAN_CAPTURE_MAX ? len : KSPAN_CAPTURE_MAX);
+	check_request_frame(data, len);
 	for (__u32 off = 0; off < 4 && off < len; off++) {
 		check_request_start(data, off, len);
 		check_response_start(data, off, len);

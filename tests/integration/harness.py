@@ -225,7 +225,8 @@ class Kspan:
     """build/kspan with the OTLP exporter pointed at a receiver."""
 
     def __init__(self, endpoint, pids=(), ports=(), extra_args=(), env=None, exporter="otlp",
-                 schedule_delay_ms=100, metrics_addr="127.0.0.1:0", prefix=()):
+                 schedule_delay_ms=100, metrics_addr="127.0.0.1:0", prefix=(),
+                 insert_despite_fionread=True):
         """prefix: a command that runs kspan (unshare ...); the test then sets
         .pid and .signal_pid to kspan's own process."""
         if not os.access(KSPAN_BIN, os.X_OK):
@@ -242,6 +243,11 @@ class Kspan:
             argv += ["--port", str(p)]
         # A free port by default: several agents run at once on a test machine.
         argv += ["--metrics-addr", metrics_addr]
+        # This machine's kernel has the sockhash FIONREAD regression, where
+        # kspan's default is no header insertion: the tests of insertion opt
+        # in explicitly (test_insertion_safety.py tests the default).
+        if insert_despite_fionread:
+            argv += ["--insert-despite-fionread"]
         argv += list(extra_args)
         e = dict(os.environ)
         for k in list(e):

@@ -14,7 +14,7 @@ test:
 and for each backend the guest ran (guest_init.sh prints kspan's stderr, stdout,
 the headers vm_echo echoed, what `vm_client --single` and `vm_client
 --fionread` printed and kspan's exit code between VM-BEGIN/VM-END/VM-EXIT
-markers), six tests, named vm.<series>/<backend>.<test>:
+markers), seven tests, named vm.<series>/<backend>.<test>:
 
   startup  the one `kspan: backend ...` line names the backend (forced), or
            fentry for auto: this kernel allows everything;
@@ -40,6 +40,11 @@ markers), six tests, named vm.<series>/<backend>.<test>:
            it saw with the answer pending is REPORTED, not asserted: kernels
            with the sockhash FIONREAD regression (commit 929e30f93125;
            6.6.128+, 6.12.75+, 6.18.14+) report 0 there.
+  insertion kspan's start-up checks of header insertion: the push self-check
+           passed (one `traceparent insertion: sock_ops ...` line, none saying
+           it is off), and its FIONREAD check agrees with what vm_client
+           measured: the --insert-despite-fionread warning is printed exactly
+           on the kernels where FIONREAD said 0.
 
 A backend whose markers are missing (the guest hung, crashed or timed out)
 fails all of them. Prints one line per test and, over every kernel,
@@ -267,6 +272,32 @@ def check_fionread(backend, fionread):
     return None
 
 
+INSERTION_ON = "kspan: traceparent insertion: sock_ops on cgroup"
+INSERTION_OFF = "traceparent insertion is off"
+FIONREAD_OPT_IN = "traceparent insertion is on although this kernel's sockhash breaks FIONREAD"
+
+
+def check_insertion(backend, stderr, fionread):
+    """Insertion's start-up checks: the push self-check passed (insertion is
+    on, never switched off), and kspan's FIONREAD check agrees with what
+    vm_client measured (the opt-in warning exactly where FIONREAD is 0)."""
+    if sum(1 for ln in stderr if ln.startswith(INSERTION_ON)) != 1:
+        return "want one %r line" % INSERTION_ON
+    off = [ln for ln in stderr if INSERTION_OFF in ln]
+    if off:
+        return "insertion switched off: %r" % off[0]
+    seen = fionread_seen(fionread)
+    if seen is None:
+        return "vm_client --fionread printed %r" % fionread
+    _, pending, got = seen
+    warned = sum(1 for ln in stderr if FIONREAD_OPT_IN in ln)
+    want = 1 if pending == 0 and got > 0 else 0
+    if warned != want:
+        return "%d FIONREAD opt-in warning lines, want %d (FIONREAD %d with %d bytes pending)" % (
+            warned, want, pending, got)
+    return None
+
+
 def fionread_note(fionread):
     seen = fionread_seen(fionread)
     if seen is None:
@@ -347,7 +378,8 @@ def main():
                     ("spans", lambda: check_spans(b, stdout)),
                     ("inject", lambda: check_inject(b, stdout, echo, stderr, single)),
                     ("iov1", lambda: check_iov1(b, stdout, single)),
-                    ("fionread", lambda: check_fionread(b, fion))):
+                    ("fionread", lambda: check_fionread(b, fion)),
+                    ("insertion", lambda: check_insertion(b, stderr, fion))):
                 if stderr is None or stdout is None or b not in exits:
                     why = "no output from the guest for this backend (hung, crashed or timed out)"
                 else:

@@ -29,6 +29,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_MAX_H2_STREAMS,
 	OPT_CONN_FORGET,
+	OPT_INSERT_DESPITE_FIONREAD,
 };
 
 /* A literal number, as text (KSPAN_CAPTURE_MAX in --help). */
@@ -81,6 +82,10 @@ const struct option_spec options_table[] = {
      "into outgoing HTTP/1.x and HTTP/2 requests), tuple\n"
      "(join both ends of connections seen on this node),\n"
      "all (default) or off"},
+    {"insert-despite-fionread", OPT_INSERT_DESPITE_FIONREAD, NULL,
+     "insert traceparent even on a kernel whose sockhash\n"
+     "breaks FIONREAD (checked at start; the HTTP client\n"
+     "sockets kspan edits then report FIONREAD 0)"},
     {"metrics-addr", OPT_METRICS_ADDR, "ADDR",
      "serve Prometheus metrics on http://ADDR/metrics\n"
      "(empty: off)",
@@ -354,6 +359,9 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 		case OPT_PROPAGATION:
 			if (parse_propagation(optarg, &o->propagation))
 				return -EINVAL;
+			break;
+		case OPT_INSERT_DESPITE_FIONREAD:
+			o->insert_despite_fionread = true;
 			break;
 		case OPT_METRICS_ADDR:
 			o->metrics_addr = optarg;

@@ -39,15 +39,16 @@ struct agent_options {
 	const char *otlp_endpoint; /* --otlp-endpoint, or NULL for the OTEL_* variables */
 	uint32_t capture_bytes;
 	uint32_t ringbuf_bytes;
-	uint32_t idle_timeout_ms; /* a connection quiet this long flushes its open span */
-	uint32_t max_connections; /* connections followed at most (--max-connections) */
-	uint32_t max_h2_streams;  /* open HTTP/2 streams at most (--max-h2-streams) */
-	uint32_t conn_forget_ms;  /* a connection silent this long is forgotten */
-	bool capture_query;	  /* keep url.query values instead of redacting them */
-	uint32_t propagation;	  /* KSPAN_PROPAGATE_* bits (--propagation) */
-	const char *metrics_addr; /* --metrics-addr host:port; "" serves no metrics */
-	const char *spool_dir;	  /* --spool-dir: unsent batches kept across restarts */
-	uint64_t spool_max_bytes; /* --spool-max-bytes */
+	uint32_t idle_timeout_ms;     /* a connection quiet this long flushes its open span */
+	uint32_t max_connections;     /* connections followed at most (--max-connections) */
+	uint32_t max_h2_streams;      /* open HTTP/2 streams at most (--max-h2-streams) */
+	uint32_t conn_forget_ms;      /* a connection silent this long is forgotten */
+	bool capture_query;	      /* keep url.query values instead of redacting them */
+	uint32_t propagation;	      /* KSPAN_PROPAGATE_* bits (--propagation) */
+	bool insert_despite_fionread; /* --insert-despite-fionread */
+	const char *metrics_addr;     /* --metrics-addr host:port; "" serves no metrics */
+	const char *spool_dir;	      /* --spool-dir: unsent batches kept across restarts */
+	uint64_t spool_max_bytes;     /* --spool-max-bytes */
 	enum probe_backend backend;
 	/* --capture-command-args: export process.command_args (redacted) */
 	bool capture_command_args;

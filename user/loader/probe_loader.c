@@ -18,6 +18,7 @@
 
 #include "kspan.skel.h"
 #include "lib/clock.h"
+#include "loader/insertion_checks.h"
 #include "loader/kernel_features.h"
 #include "kspan_abi.h"
 #include "lib/log.h"
@@ -205,16 +206,30 @@ static void find_cgroup2(char *out, size_t size)
 	endmntent(f);
 }
 
+/* Header insertion is off from here on (after load): nothing is planned in
+ * the kernel, and the sk_msg program leaves the sockhash. */
+static void insertion_off(struct probe_loader *l)
+{
+	l->skel->bss->insert_headers_off = 1;
+	l->propagation &= ~KSPAN_PROPAGATE_HEADERS;
+	if (l->sk_msg_map_fd >= 0)
+		bpf_prog_detach2(bpf_program__fd(l->skel->progs.kspan_sk_msg_inject),
+				 l->sk_msg_map_fd, BPF_SK_MSG_VERDICT);
+	l->sk_msg_map_fd = -1;
+}
+
 /*
- * Header injection (bpf/propagation/header_insertion.bpf.h, bpf/attach/socket_programs.bpf.h): a
- * tp_btf program marks the connect()s of traced processes, sock_ops on the root cgroup v2 puts the
- * marked sockets in the sockhash once established; sk_msg on the sockhash
- * edits outgoing requests. Without cgroup v2 kspan still traces and
- * joins same-node traces by tuple; it says so and goes on.
+ * Header insertion (bpf/propagation/header_insertion.bpf.h): sk_msg on the
+ * sockhash edits outgoing requests; a tp_btf program marks the connect()s of
+ * traced processes, sock_ops on the root cgroup v2 puts the marked sockets in
+ * the sockhash once established (propagation/inject_sockets.bpf.h). The
+ * push self-check runs between the two, while no traced socket can be in
+ * the sockhash yet. Without cgroup v2, or when the check fails, kspan still
+ * traces and joins same-node traces by tuple; it says so and goes on.
  */
 static int attach_injection(struct probe_loader *l)
 {
-	char root[256];
+	char root[256], why[256] = "";
 	struct bpf_link *link;
 	int cg, err;
 
@@ -222,32 +237,9 @@ static int attach_injection(struct probe_loader *l)
 	if (!root[0]) {
 		log_warn("no cgroup v2 mount in /proc/mounts: traceparent insertion is off (mount "
 			 "one: mount -t cgroup2 none /sys/fs/cgroup/unified)");
+		insertion_off(l);
 		return 0;
 	}
-	cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg < 0) {
-		log_warn("opening cgroup v2 root %s failed (%s): traceparent insertion is off",
-			 root, strerror(errno));
-		return 0;
-	}
-	link = bpf_program__attach_cgroup(l->skel->progs.kspan_sockops_inject, cg);
-	err = link ? 0 : -errno;
-	close(cg);
-	if (err) {
-		log_warn("attaching sock_ops to %s failed (%s): traceparent insertion is off", root,
-			 strerror(-err));
-		return 0;
-	}
-	l->links[l->attached_programs++] = link;
-	link = bpf_program__attach(l->skel->progs.kspan_btf_inet_sock_set_state);
-	if (!link) {
-		err = -errno;
-		log_warn("attaching tp_btf/inet_sock_set_state failed (%s): traceparent insertion "
-			 "is off",
-			 strerror(-err));
-		return 0;
-	}
-	l->links[l->attached_programs++] = link;
 	l->sk_msg_map_fd = bpf_map__fd(l->skel->maps.inject_sockets);
 	if (bpf_prog_attach(bpf_program__fd(l->skel->progs.kspan_sk_msg_inject), l->sk_msg_map_fd,
 			    BPF_SK_MSG_VERDICT, 0)) {
@@ -256,6 +248,45 @@ static int attach_injection(struct probe_loader *l)
 		log_warn("attaching sk_msg failed: %s", strerror(-err));
 		return err;
 	}
+	err = insertion_check_push(l->skel, why, sizeof(why));
+	if (err) {
+		log_warn("traceparent insertion is off: its self-check %s (%s)%s",
+			 err == -EIO ? "found this kernel's bpf_msg_push_data/pop_data wrong"
+				     : "could not run",
+			 why, l->propagation & KSPAN_PROPAGATE_TUPLE ? "; propagation: tuple" : "");
+		insertion_off(l);
+		return 0;
+	}
+	log_debug("traceparent insertion self-check passed: every inserted byte arrived as "
+		  "expected (push, pop, several scatterlist elements)");
+	cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0) {
+		log_warn("opening cgroup v2 root %s failed (%s): traceparent insertion is off",
+			 root, strerror(errno));
+		insertion_off(l);
+		return 0;
+	}
+	link = bpf_program__attach(l->skel->progs.kspan_btf_inet_sock_set_state);
+	if (!link) {
+		err = -errno;
+		close(cg);
+		log_warn("attaching tp_btf/inet_sock_set_state failed (%s): traceparent insertion "
+			 "is off",
+			 strerror(-err));
+		insertion_off(l);
+		return 0;
+	}
+	l->links[l->attached_programs++] = link;
+	link = bpf_program__attach_cgroup(l->skel->progs.kspan_sockops_inject, cg);
+	err = link ? 0 : -errno;
+	close(cg);
+	if (err) {
+		log_warn("attaching sock_ops to %s failed (%s): traceparent insertion is off", root,
+			 strerror(-err));
+		insertion_off(l);
+		return 0;
+	}
+	l->links[l->attached_programs++] = link;
 	log_info("traceparent insertion: sock_ops on cgroup %s, sk_msg on its sockhash", root);
 	return 0;
 }
@@ -427,6 +458,41 @@ static int start_backend(struct probe_loader *l, const struct agent_options *o)
 	return err;
 }
 
+int probe_loader_check_insertion(struct agent_options *o)
+{
+	char why[256] = "";
+	int ok;
+
+	if (!(o->propagation & KSPAN_PROPAGATE_HEADERS))
+		return PROBE_FIONREAD_UNCHECKED;
+	ok = insertion_check_fionread(why, sizeof(why));
+	if (ok < 0) {
+		/* Attaching will say what is missing, if anything. */
+		log_debug("FIONREAD check could not run: %s", why);
+		return PROBE_FIONREAD_UNCHECKED;
+	}
+	if (ok)
+		return PROBE_FIONREAD_RIGHT;
+	if (o->insert_despite_fionread)
+		return PROBE_FIONREAD_WRONG_INSERTING;
+	o->propagation = (o->propagation & ~KSPAN_PROPAGATE_HEADERS) | KSPAN_PROPAGATE_TUPLE;
+	return PROBE_FIONREAD_WRONG_OFF;
+}
+
+void probe_loader_report_insertion(int fionread)
+{
+	if (fionread == PROBE_FIONREAD_WRONG_INSERTING)
+		log_warn(
+		    "traceparent insertion is on although this kernel's sockhash breaks FIONREAD "
+		    "(commit 929e30f93125; --insert-despite-fionread): the HTTP client sockets "
+		    "kspan edits report FIONREAD 0 while it runs");
+	else if (fionread == PROBE_FIONREAD_WRONG_OFF)
+		log_warn(
+		    "traceparent insertion is off: on this kernel a socket in a sockhash reports "
+		    "FIONREAD 0 (commit 929e30f93125), which stalls programs that size their "
+		    "reads with it; propagation: tuple (--insert-despite-fionread inserts anyway)");
+}
+
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 {
 	struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
@@ -524,4 +590,18 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->h2_client_conns_unfollowed,
 			 counter_sum(l, KSPAN_CNT_H2_TX_UNFOLLOWED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->inject_sockets_added,
+			 counter_sum(l, KSPAN_CNT_INJECT_SOCKETS_ADDED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->inject_sockets_removed,
+			 counter_sum(l, KSPAN_CNT_INJECT_SOCKETS_REMOVED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->inject_sockets_stuck,
+			 counter_sum(l, KSPAN_CNT_INJECT_SOCKETS_STUCK), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h1_inject_stopped_unfollowed,
+			 counter_sum(l, KSPAN_CNT_H1_TX_UNFOLLOWED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h1_inject_stopped_unframed,
+			 counter_sum(l, KSPAN_CNT_H1_TX_UNFRAMED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h1_inject_stopped_not_request,
+			 counter_sum(l, KSPAN_CNT_H1_TX_NOT_REQUEST), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h1_inject_stopped_overrun, counter_sum(l, KSPAN_CNT_H1_TX_OVERRUN),
+			 __ATOMIC_RELAXED);
 }

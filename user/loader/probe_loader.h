@@ -27,6 +27,20 @@ struct probe_loader {
 	int sk_msg_map_fd;	    /* sockhash the sk_msg program is attached to, or -1 */
 };
 
+/* probe_loader_check_insertion's answers. */
+#define PROBE_FIONREAD_UNCHECKED       0 /* insertion not asked for, or no check possible */
+#define PROBE_FIONREAD_RIGHT	       1
+#define PROBE_FIONREAD_WRONG_OFF       2 /* insertion turned off */
+#define PROBE_FIONREAD_WRONG_INSERTING 3 /* --insert-despite-fionread */
+
+/* Before anything uses o->propagation: when header insertion is asked for,
+ * checks whether this kernel keeps FIONREAD right on sockets in a sockhash;
+ * if not, and --insert-despite-fionread is not given, turns insertion off
+ * (propagation falls back to tuple). Prints nothing: the agent reports the
+ * answer with probe_loader_report_insertion() once the probes run, so that a
+ * start that fails still says only why. */
+int probe_loader_check_insertion(struct agent_options *o);
+void probe_loader_report_insertion(int fionread);
 /* Every failure prints one line saying what failed and what to do, and
  * returns a negative errno. */
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o);

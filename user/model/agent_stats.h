@@ -33,6 +33,19 @@
 				 "write than the kernel plans")                                    \
 	X(h2_client_conns_unfollowed, "HTTP/2 client connections whose written frames the kernel " \
 				      "cannot follow (no injection)")                              \
+	X(inject_sockets_added, "client sockets that entered the sockhash of header insertion")    \
+	X(inject_sockets_removed, "client sockets taken out of the sockhash at their first write " \
+				  "(not an editable HTTP request)")                                \
+	X(inject_sockets_stuck, "client sockets that could not be taken out of the sockhash")      \
+	X(h1_inject_stopped_unfollowed, "HTTP/1 client connections where insertion stopped: "      \
+					"bytes written that kspan did not see at their entry")     \
+	X(h1_inject_stopped_unframed, "HTTP/1 client connections where insertion stopped: a "      \
+				      "request body of unknown length (chunked)")                  \
+	X(h1_inject_stopped_not_request, "HTTP/1 client connections where insertion stopped: at "  \
+					 "a request boundary, bytes that are no HTTP/1.0-1.1 "     \
+					 "request")                                                \
+	X(h1_inject_stopped_overrun, "HTTP/1 client connections where insertion stopped: a write " \
+				     "ran past its request's end (pipelining)")                    \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \

@@ -4,7 +4,7 @@
 Usage: digest_server.py [--host 127.0.0.1] [--port 0]
 
 Prints `READY <port>` once bound; one thread per connection, keep-alive.
-Any GET or POST answers 200 with a JSON body describing exactly what arrived:
+Any GET or POST (its body framed by Content-Length, or chunked) answers 200 with a JSON body describing exactly what arrived:
 
   {"method", "path", "body_len", "body_sha256",
    "headers_sha256": sha256 of the X-Random-* header lines (the client's
@@ -28,8 +28,11 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self.read_chunked()
+        else:
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
         h = hashlib.sha256()
         tps = []
         for name, value in self.headers.raw_items():
@@ -48,6 +51,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+
+    def read_chunked(self):
+        """A chunked body (RFC 9112 section 7.1), without extensions or trailers."""
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                self.rfile.readline()
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
 
     do_GET = answer
     do_POST = answer
