@@ -281,10 +281,16 @@ enum kspan_counter {
 	/* HTTP/2 CLIENT request streams (bpf/propagation/http2_tx.bpf.h): */
 	KSPAN_CNT_H2_INJECTED = 7,	    /* got kspan's traceparent in their HEADERS frame */
 	KSPAN_CNT_H2_INJECT_OWN = 8,	    /* not injected: the connection carries the app's own */
-	KSPAN_CNT_H2_INJECT_UNFIT = 9,	    /* not injected: the frame does not allow it safely */
+	KSPAN_CNT_H2_INJECT_UNFIT = 9,	    /* not injected: the frame (or the send buffer) does
+					     * not allow it safely */
 	KSPAN_CNT_H2_INJECT_UNREACHED = 10, /* not injected: the socket bypasses the sk_msg hook */
 	KSPAN_CNT_H2_UNDECIDED = 11,	    /* more new streams in one write than a plan holds */
 	KSPAN_CNT_H2_TX_UNFOLLOWED = 12,    /* connections whose written frames are not followed */
+	KSPAN_CNT_H2_TX_DESYNC = 13,	    /* connections given up: bytes written that no planned
+					     * write walked (sendfile, splice, io_uring, a lost
+					     * plan, another writer): tcp write_seq moved */
+	KSPAN_CNT_H2_INJECT_MISMATCH = 14,  /* not injected: the sk_msg piece was not at the socket
+					     * and sequence its write's entry planned for */
 	KSPAN_CNT_MAX = 16,
 };
 

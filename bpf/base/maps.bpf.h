@@ -94,6 +94,11 @@ struct conn_state {
 	__u8 h2_tx;		 /* enum h2_tx_follow */
 	__u8 h2_tx_own_tp;	 /* the process sent a traceparent: never inject again */
 	__u8 _pad2[2];
+	/* tcp write_seq when the last walked write returned: the next write's
+	 * entry must find it unchanged, else bytes went out that the cursor
+	 * did not follow (socket__write_seq). */
+	__u32 h2_tx_seq;
+	__u32 _pad3;
 };
 
 struct {

@@ -524,4 +524,8 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->h2_client_conns_unfollowed,
 			 counter_sum(l, KSPAN_CNT_H2_TX_UNFOLLOWED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_client_conns_desynced, counter_sum(l, KSPAN_CNT_H2_TX_DESYNC),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_inject_skipped_mismatch,
+			 counter_sum(l, KSPAN_CNT_H2_INJECT_MISMATCH), __ATOMIC_RELAXED);
 }
