@@ -55,6 +55,11 @@ static __always_inline bool probe__remember(__u64 id, __u64 sk, __u64 buf, __u32
 		probe__client_enter(&in);
 	if (bpf_map_update_elem(&inflight, &id, &in, BPF_ANY)) {
 		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
+		/* No exit will find the write: its plan must not outlive it
+		 * (the connection is given up at its next write, whose entry
+		 * finds write_seq moved). */
+		if (client)
+			bpf_map_delete_elem(&h2_tx_plans, &id);
 		return false;
 	}
 	return client && !decide_now;

@@ -98,6 +98,11 @@ struct conn_state {
 	/* HTTP/1 CLIENT connections: where the requests the process writes
 	 * begin, for header insertion (propagation/http1_tx.bpf.h). */
 	struct h1_tx_boundary h1_tx;
+	/* tcp write_seq when the last walked write returned: the next write's
+	 * entry must find it unchanged, else bytes went out that the cursor
+	 * did not follow (socket__write_seq). */
+	__u32 h2_tx_seq;
+	__u32 _pad3;
 };
 
 struct {

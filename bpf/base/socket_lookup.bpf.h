@@ -17,6 +17,24 @@
 #define KSPAN_S_IFMT	  00170000
 #define KSPAN_S_IFSOCK	  0140000
 
+/* The sequence number just past the last byte queued on a TCP socket
+ * (tcp_sock.write_seq): it moves with every byte any path writes - write,
+ * sendmsg, sendfile, splice, io_uring, bytes an sk_msg program inserted - so
+ * two reads that differ by more than the bytes kspan saw written tell that
+ * some were not. */
+static __always_inline __u32 socket__write_seq(__u64 sk)
+{
+	return BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
+}
+
+/* The socket's cookie (sock_gen_cookie), 0 until a BPF program or the
+ * kernel first asked for it: kspan's sock_ops does when the socket enters
+ * the sockhash, so every socket the sk_msg program sees has one. */
+static __always_inline __u64 socket__cookie(__u64 sk)
+{
+	return (__u64)BPF_CORE_READ((struct sock *)sk, __sk_common.skc_cookie.counter);
+}
+
 /* The open file at `fd` of the current process, or NULL. */
 static __always_inline struct file *file__from_fd(__u32 fd)
 {

@@ -172,18 +172,36 @@ undo:
 	return bpf_msg_pop_data(msg, ins, H2_TP_FIELD_LEN, 0) ? -1 : 0;
 }
 
-/* A piece of a write whose entry planned HTTP/2 request streams. From the
- * last stream to the first: insertions never move earlier offsets. */
+/* A piece of a write whose entry planned HTTP/2 request streams on this
+ * socket, passed unchanged unless it is where the plan says
+ * (h2_plan__names_msg). From the last stream to the first: insertions never
+ * move earlier offsets. */
 static __always_inline int h2_msg__inject(struct sk_msg_md *msg, struct h2_tx_plan *p)
 {
-	__u32 start = p->msg_seen, size = msg->size;
+	__u32 start = p->msg_seen, size = msg->size, room;
 
+	if (p->msg_mismatch) /* counted per request at the exit */
+		return KSPAN_SK_PASS;
 	p->msg_seen += size;
+	room = h2_msg__sndbuf_room(msg);
 	for (int i = H2_TX_STREAMS - 1; i >= 0; i--) {
+		struct h2_tx_stream *st = &p->streams[i];
+		__u8 was_injected = st->injected;
+
 		if (i >= p->count)
 			continue;
-		if (kspan_h2_msg_inject(msg, &p->streams[i], start, size))
+		/* Only into a piece the send buffer takes whole
+		 * (h2_msg__sndbuf_room); msg->size grows with each insertion. */
+		if (room < msg->size + H2_TP_FIELD_LEN) {
+			if (st->outcome == H2_TX_INJECT && !st->injected &&
+			    st->insert_off > start && st->insert_off <= start + size)
+				st->no_room = 1;
+			continue;
+		}
+		if (kspan_h2_msg_inject(msg, st, start, size))
 			return KSPAN_SK_DROP;
+		if (st->injected && !was_injected)
+			p->msg_grown += H2_TP_FIELD_LEN; /* the next piece starts later */
 	}
 	return KSPAN_SK_PASS;
 }
@@ -265,8 +283,15 @@ static __always_inline int inject__msg(struct sk_msg_md *msg)
 	__u32 off, ts_len = 0;
 
 	plan = bpf_map_lookup_elem(&h2_tx_plans, &id);
-	if (plan && plan->local_port == msg->local_port)
-		return h2_msg__inject(msg, plan);
+	if (plan) {
+		switch (h2_plan__names_msg(msg, plan)) {
+		case H2_PLAN_MATCH:
+			return h2_msg__inject(msg, plan);
+		case H2_PLAN_OUT_OF_STEP:
+			plan->msg_mismatch = 1;
+			return KSPAN_SK_PASS;
+		}
+	}
 	if (!in)
 		return inject__selfcheck(msg, id);
 	/* Only the first piece of the write whose entry asked for it, on the

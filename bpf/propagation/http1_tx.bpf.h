@@ -29,13 +29,6 @@ static __always_inline __u32 entry__write_len(const struct inflight_syscall *in)
 #define CLIENT_ENTER_H2		1
 #define CLIENT_ENTER_H2_PREFACE 2
 
-/* The socket's write_seq: the sequence number after the last byte written
- * (queued) to it, by any path, inserted bytes included. */
-static __always_inline __u32 socket__write_seq(__u64 sk)
-{
-	return BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
-}
-
 /* Has nothing been written to the socket yet? No data segment ever sent
  * (TCP Fast Open data counts), and nothing queued unsent. */
 static __always_inline bool socket__nothing_written(__u64 sk)

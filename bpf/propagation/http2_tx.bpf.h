@@ -21,6 +21,20 @@
  * follow (a frame header cut by a partial write, more frames than the walk's
  * bound), are left alone for good, counted: their streams get contexts in
  * userspace, without injection.
+ *
+ * The cursor is right only if every byte written since the preface went
+ * through a planned write. Bytes can leave otherwise: sendfile, splice,
+ * vmsplice, io_uring (unseen by the tracepoint front-end), MSG_ZEROCOPY or
+ * TCP_REPAIR writes of a path kspan does not hook, a write whose plan was
+ * evicted from the full h2_tx_plans or whose syscall found `inflight` full, a
+ * write that failed half-way, another thread writing at the same time. A
+ * stale cursor would read a DATA payload as frame headers and have the sk_msg
+ * program insert into it. So the socket's tcp write_seq, which every one of
+ * those paths moves, is recorded when a walked write returns and compared
+ * at the next write's entry; a difference, or a write that returns without
+ * a plan, gives the connection up for good (KSPAN_CNT_H2_TX_DESYNC). The
+ * plan also names the socket and the sequence where its write starts, which
+ * the sk_msg program checks before it inserts anything (h2_plan__names_msg).
  */
 #ifndef KSPAN_HTTP2_TX_BPF_H
 #define KSPAN_HTTP2_TX_BPF_H
@@ -200,6 +214,7 @@ __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 	st->insert_off = 0;
 	st->injected = 0;
 	st->piece_cut = 0;
+	st->no_room = 0;
 	st->failed = 0;
 	st->outcome = h2_walk__judge(p, s, st, flags, len);
 	/* Decided even when the request names its own traceparent (which the
@@ -226,12 +241,18 @@ static __always_inline void h2_walk__run(struct h2_tx_plan *p, struct data_scrat
 			break;
 }
 
-/* The connection's written frames can no longer be followed. */
-static __always_inline void h2_tx__lose(struct conn_state *c)
+/* The connection's written frames can no longer be followed: counted once,
+ * under `why` (KSPAN_CNT_H2_TX_UNFOLLOWED or KSPAN_CNT_H2_TX_DESYNC). */
+static __always_inline void h2_tx__give_up(struct conn_state *c, __u32 why)
 {
 	if (c->h2_tx != H2_TX_LOST)
-		counter__inc(KSPAN_CNT_H2_TX_UNFOLLOWED);
+		counter__inc(why);
 	c->h2_tx = H2_TX_LOST;
+}
+
+static __always_inline void h2_tx__lose(struct conn_state *c)
+{
+	h2_tx__give_up(c, KSPAN_CNT_H2_TX_UNFOLLOWED);
 }
 
 /* Bytes a flat buffer's write was asked to move (inflight__flat_len); any
@@ -258,13 +279,14 @@ __noinline int kspan_h2_tx_enter(struct inflight_syscall *in, int preface)
 	struct data_scratch *s;
 	struct conn_state *c;
 	struct h2_tx_plan *p;
-	__u32 zero = 0;
+	__u32 zero = 0, seq;
 
 	if (!in)
 		return 0;
 	c = conn__get(id >> 32, in->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c)
 		return 0;
+	seq = socket__write_seq(in->sk);
 	if (c->h2_tx == H2_TX_UNKNOWN) {
 		if (!preface) {
 			h2_tx__lose(c); /* adopted: its framing state is unknown */
@@ -272,9 +294,14 @@ __noinline int kspan_h2_tx_enter(struct inflight_syscall *in, int preface)
 		}
 		c->h2_tx = H2_TX_FOLLOWING;
 		c->h2_tx_skip = HTTP2_PREFACE_LEN; /* walked as if a frame's payload */
+		c->h2_tx_seq = seq;
 	}
 	if (c->h2_tx != H2_TX_FOLLOWING)
 		return 0;
+	if (seq != c->h2_tx_seq) {
+		h2_tx__give_up(c, KSPAN_CNT_H2_TX_DESYNC); /* bytes went out unwalked */
+		return 0;
+	}
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	p = bpf_map_lookup_elem(&h2_tx_plan_scratch, &zero);
 	if (!s || !p)
@@ -283,7 +310,10 @@ __noinline int kspan_h2_tx_enter(struct inflight_syscall *in, int preface)
 	p->iovcnt = capture__iov_limit(in->iovcnt, KSPAN_H2_MAX_IOVECS);
 	p->limit = h2_tx__write_len(in);
 	p->msg_seen = 0;
-	p->local_port = c->tuple.local_port;
+	p->msg_grown = 0;
+	p->msg_mismatch = 0;
+	p->seq = seq;
+	p->cookie = socket__cookie(in->sk);
 	p->count = 0;
 	p->own_tp = c->h2_tx_own_tp;
 	p->decide = 1;
@@ -316,7 +346,7 @@ static __always_inline void h2_tx__send_ctx(const struct conn_state *c,
 	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags());
 }
 
-static __always_inline void h2_tx__count(const struct h2_tx_stream *st)
+static __always_inline void h2_tx__count(const struct h2_tx_plan *p, const struct h2_tx_stream *st)
 {
 	switch (st->outcome) {
 	case H2_TX_INJECT:
@@ -324,7 +354,9 @@ static __always_inline void h2_tx__count(const struct h2_tx_stream *st)
 			counter__inc(KSPAN_CNT_H2_INJECTED);
 		else if (st->failed)
 			break; /* counted by the sk_msg program */
-		else if (st->piece_cut)
+		else if (p->msg_mismatch)
+			counter__inc(KSPAN_CNT_H2_INJECT_MISMATCH);
+		else if (st->piece_cut || st->no_room)
 			counter__inc(KSPAN_CNT_H2_INJECT_UNFIT);
 		else
 			counter__inc(KSPAN_CNT_H2_INJECT_UNREACHED);
@@ -341,20 +373,31 @@ static __always_inline void h2_tx__count(const struct h2_tx_stream *st)
 /*
  * Exit of a write that moved `bytes` bytes: the cursor moves by them, and
  * the streams whose frame header they include are reported (the others are
- * written again by the next write, and decided again there).
+ * written again by the next write, and decided again there). The socket's
+ * write_seq must have moved by exactly those bytes and the ones the sk_msg
+ * program inserted since the entry; it is what the next entry must find.
  */
 __noinline int kspan_h2_tx_exit(struct conn_state *c, __u32 bytes, __u64 now)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct data_scratch *s;
 	struct h2_tx_plan *p;
-	__u32 zero = 0;
+	__u32 zero = 0, seq;
 
 	if (!c)
 		return 0;
 	p = bpf_map_lookup_elem(&h2_tx_plans, &id);
-	if (!p)
+	if (!p) {
+		/* Bytes of a followed connection that no walk saw (sendfile,
+		 * an evicted or never made plan). */
+		if (c->h2_tx == H2_TX_FOLLOWING)
+			h2_tx__give_up(c, KSPAN_CNT_H2_TX_DESYNC);
 		return 0;
+	}
+	seq = socket__write_seq(c->sk);
+	if (c->h2_tx == H2_TX_FOLLOWING &&
+	    (p->msg_mismatch || seq != p->seq + bytes + p->msg_grown))
+		h2_tx__give_up(c, KSPAN_CNT_H2_TX_DESYNC);
 	if (c->h2_tx == H2_TX_FOLLOWING && (p->state != H2_WALK_DONE || p->pos != bytes)) {
 		/* Partial write, or the entry could not see the write's end:
 		 * walk again, only as far as the bytes written. */
@@ -370,6 +413,7 @@ __noinline int kspan_h2_tx_exit(struct conn_state *c, __u32 bytes, __u64 now)
 	if (c->h2_tx == H2_TX_FOLLOWING) {
 		c->h2_tx_skip = p->skip;
 		c->h2_tx_last_stream = p->last_stream;
+		c->h2_tx_seq = seq;
 	}
 	for (__u32 i = 0; i < H2_TX_STREAMS; i++) {
 		const struct h2_tx_stream *st = &p->streams[i];
@@ -378,9 +422,13 @@ __noinline int kspan_h2_tx_exit(struct conn_state *c, __u32 bytes, __u64 now)
 			break;
 		if (st->frame_off + HTTP2_FRAME_HEADER_LEN > bytes)
 			continue;
-		if (st->outcome == H2_TX_OWN_TP)
+		/* A block the kernel could not read (UNFIT: CONTINUATION, too
+		 * large) may have named traceparent too, which the app's
+		 * encoder may name from its dynamic table in any later block
+		 * (h2_walk__judge): the connection carries its own from here. */
+		if (st->outcome == H2_TX_OWN_TP || st->outcome == H2_TX_UNFIT)
 			c->h2_tx_own_tp = 1;
-		h2_tx__count(st);
+		h2_tx__count(p, st);
 		if (st->ctx.flags & KSPAN_CTX_F_VALID)
 			h2_tx__send_ctx(c, st, now);
 	}

@@ -10,6 +10,7 @@
 #define KSPAN_HTTP2_TX_PLAN_BPF_H
 
 #include "base/maps.bpf.h"
+#include "base/socket_lookup.bpf.h"
 #include "capture/copy.bpf.h"
 
 /* Request streams one write can start with a kernel-decided context; more
@@ -43,7 +44,8 @@ struct h2_tx_stream {
 	__u8 injected;	  /* set by the sk_msg program */
 	__u8 piece_cut;	  /* the frame straddled two sk_msg pieces */
 	__u8 failed;	  /* push/pull failed (KSPAN_CNT_INJECT_FAILED) */
-	__u8 _pad[4];
+	__u8 no_room;	  /* the send buffer could not take its piece whole */
+	__u8 _pad[3];
 	struct kspan_trace_ctx ctx; /* KSPAN_CTX_F_VALID when decided */
 };
 
@@ -55,6 +57,7 @@ enum h2_walk_state {
 
 struct h2_tx_plan {
 	__u64 buf;    /* user buffer or iovec array, as in inflight_syscall */
+	__u64 cookie; /* the socket's cookie: the sk_msg program's identity check */
 	__u32 iovcnt; /* idem */
 	__u32 limit;  /* bytes to walk: asked for at entry, written at exit */
 	struct h2_cursor cur;
@@ -62,12 +65,14 @@ struct h2_tx_plan {
 	__u32 skip;	   /* bytes of the frame at pos still to come */
 	__u32 last_stream; /* highest request stream id among frames walked */
 	__u32 msg_seen;	   /* bytes of the write earlier sk_msg pieces carried */
-	__u16 local_port;  /* the sk_msg program's identity check */
+	__u32 seq;	   /* tcp write_seq at the write's entry: where its bytes start */
+	__u32 msg_grown;   /* bytes the sk_msg program inserted into earlier pieces */
 	__u8 count;	   /* streams[] used */
 	__u8 state;	   /* enum h2_walk_state */
 	__u8 own_tp;	   /* a request carried its own traceparent */
 	__u8 decide;	   /* 1 at entry; 0 when the exit only advances */
-	__u8 _pad[2];
+	__u8 msg_mismatch; /* an sk_msg piece was not where the plan says: no insertion */
+	__u8 _pad[3];
 	struct h2_tx_stream streams[H2_TX_STREAMS];
 };
 
@@ -81,6 +86,65 @@ struct {
 	__type(key, __u64);
 	__type(value, struct h2_tx_plan);
 } h2_tx_plans SEC(".maps");
+
+/* h2_plan__names_msg's answers. */
+enum h2_plan_match {
+	H2_PLAN_OTHER_SOCKET = 0, /* the plan is of another socket's write */
+	H2_PLAN_MATCH = 1,	  /* the piece is the plan's next one */
+	H2_PLAN_OUT_OF_STEP = 2,  /* the plan's socket, not at the plan's sequence */
+};
+
+/*
+ * Is this sk_msg piece the next one of the plan's write: on the socket the
+ * plan names (its cookie), starting at the sequence number where the write
+ * started plus what earlier pieces carried (their inserted bytes included)?
+ * The sk_msg program runs with the socket locked, before the piece is
+ * queued, so tcp write_seq is exactly where the piece will start. Bytes
+ * queued by another writer or by a path the plan did not see move it, and
+ * the plan's offsets then mean nothing for this piece. bpf_get_socket_cookie
+ * is not offered to sk_msg programs on 6.1: the cookie is read from the
+ * socket itself (bpf_skc_to_tcp_sock, 5.9+).
+ */
+static __always_inline int h2_plan__names_msg(struct sk_msg_md *msg, const struct h2_tx_plan *p)
+{
+	struct bpf_sock *sk = msg->sk;
+	struct tcp_sock *tp;
+
+	if (!sk)
+		return H2_PLAN_OTHER_SOCKET;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp || (__u64)tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter != p->cookie)
+		return H2_PLAN_OTHER_SOCKET;
+	if (tp->write_seq != p->seq + p->msg_seen + p->msg_grown)
+		return H2_PLAN_OUT_OF_STEP;
+	return H2_PLAN_MATCH;
+}
+
+/*
+ * Bytes the socket's send buffer can still queue (sk_sndbuf - sk_wmem_queued)
+ * when the sk_msg program runs. A piece that does not fit whole may be sent
+ * in part: tcp_sendmsg_locked stops at a full buffer, a non-blocking writer
+ * gets EAGAIN, and tcp_bpf_send_verdict frees the rest of the piece and
+ * reports as written the piece's size minus what it freed - which is wrong
+ * by the inserted bytes when they were among those freed: the process then
+ * writes bytes again that had already left. So kspan inserts only into a
+ * piece that fits whole, inserted bytes included.
+ */
+static __always_inline __u32 h2_msg__sndbuf_room(struct sk_msg_md *msg)
+{
+	struct bpf_sock *sk = msg->sk;
+	struct tcp_sock *tp;
+	int sndbuf, queued;
+
+	if (!sk)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	sndbuf = tp->inet_conn.icsk_inet.sk.sk_sndbuf;
+	queued = tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
+	return sndbuf > queued ? (__u32)(sndbuf - queued) : 0;
+}
 
 /* Per-CPU room where the entry builds a plan (too big for the stack). */
 struct {

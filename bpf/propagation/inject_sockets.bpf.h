@@ -159,13 +159,6 @@ static __always_inline int inject_sockets__sock_ops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
-/* The socket's cookie, when something gave it one (sock_ops did, for every
- * socket of the sockhash); 0 otherwise. */
-static __always_inline __u64 socket__cookie(__u64 sk)
-{
-	return (__u64)BPF_CORE_READ((struct sock *)sk, __sk_common.skc_cookie.counter);
-}
-
 /* The entry of a client socket's first write judged it: keep the socket in
  * the sockhash (an editable request, or the HTTP/2 preface) or not. A socket
  * outside the sockhash has no entry and nothing happens. */

@@ -24,6 +24,35 @@ def counter(metrics, name):
     return int(metrics.get("kspan_%s_total" % name, -1))
 
 
+# HTTP/2 requests sent without kspan's traceparent, each counted once under
+# one of these (bpf/propagation/http2_tx.bpf.h).
+H2_NOT_INJECTED = ("h2_inject_skipped_own", "h2_inject_skipped_unfit",
+                   "h2_inject_skipped_unreached", "h2_inject_skipped_mismatch",
+                   "h2_requests_undecided", "traceparent_inject_failed")
+
+
+def metrics_delta(kspan, before, names):
+    after = kspan.metrics()
+    return {n: counter(after, n) - counter(before, n) for n in names}
+
+
+def check_counted(test, m0, missing, injected):
+    """kspan's contract for HTTP/2 insertion: at most one traceparent per
+    request (the caller checks), and the requests sent without kspan's are
+    exactly those counted as not injected, on connections the kernel
+    followed throughout (none given up). Counters are read from the
+    kernel about once a second: waits until the injected ones show."""
+    names = H2_NOT_INJECTED + ("h2_traceparent_injected", "h2_client_conns_unfollowed",
+                               "h2_client_conns_desynced")
+    harness.wait_until(lambda: sum(metrics_delta(test.kspan, m0, names[:-2]).values())
+                       >= missing + injected, 10)
+    delta = metrics_delta(test.kspan, m0, names)
+    test.assertEqual((delta["h2_client_conns_unfollowed"], delta["h2_client_conns_desynced"]),
+                     (0, 0), delta)
+    test.assertEqual(delta["h2_traceparent_injected"], injected, delta)
+    test.assertEqual(sum(delta[n] for n in H2_NOT_INJECTED), missing, delta)
+
+
 NODE_PATH = os.path.join(harness.REPO, "build", "npm", "node_modules")
 JS_PEER = os.path.join(harness.SERVERS, "grpc_js_peer.js")
 
@@ -215,8 +244,14 @@ class TestGrpcPython(GrpcChecks, harness.SharedKspanCase):
 
     def test_100_concurrent_streams_on_one_connection(self):
         """Each call's HEADERS frame gets its own CLIENT span's traceparent,
-        although grpcio writes many of them in one sendmsg()."""
+        although grpcio writes many of them in one sendmsg() - except the
+        calls beyond the 64 new streams the kernel plans per write (a
+        grpcio writer thread delayed by a busy CPU puts more in one
+        sendmsg: 78 of 100 were seen), which are counted
+        (h2_requests_undecided) and still get correct spans, joined on this
+        node by the connection's tuple."""
         srv = self.srv
+        m0 = self.kspan.metrics()
         pid, res = python_client(srv.port, "tp_concurrent", 100)
         self.assertEqual(res["codes"], ["OK"] * 100, res)
         self.assertEqual(res["intact"], [True] * 100, "replies changed in transit: %r" % res)
@@ -228,20 +263,26 @@ class TestGrpcPython(GrpcChecks, harness.SharedKspanCase):
         self.assertEqual(len({s.attr("network.peer.port") for s in ss}), 1,
                          "one connection: %s" % fmt(ss))
         self.assertEqual(len({s.span_id for s in ss + cs}), 200, "distinct span ids")
-        self.check_injected(res["tps"], ss, cs)
+        self.check_injected(res["tps"], ss, cs, m0)
 
-    def check_injected(self, received, ss, cs):
-        """Every call's server received exactly one traceparent, naming a
+    def check_injected(self, received, ss, cs, m0=None):
+        """Every call's server received at most one traceparent, naming a
         distinct kspan CLIENT span, and kspan's SERVER span is that span's
-        child."""
+        child. With m0 (metrics before the calls), calls may have received
+        none: exactly as many as kspan counted as not injected; else every
+        call must have received one."""
         m = self.kspan.metrics() if self.kspan is not None else {}
         h2 = {k: v for k, v in m.items() if "h2_" in k}
         for tps in received:
-            self.assertEqual(len(tps), 1, "traceparents received per call: %r\nkspan: %r"
-                             % (received, h2))
+            self.assertIn(len(tps), (0, 1) if m0 is not None else (1,),
+                          "traceparents received per call: %r\nkspan: %r" % (received, h2))
+        got = [t[0] for t in received if t]
+        if m0 is not None:
+            check_counted(self, m0, len(received) - len(got), len(got))
         by_tp = {"00-%s-%s-01" % (c.trace_id, c.span_id): c for c in cs}
-        self.assertEqual(sorted(t[0] for t in received), sorted(by_tp),
-                         "received traceparents vs kspan CLIENT spans:\n%s" % fmt(cs))
+        self.assertEqual(len(set(got)), len(got), "a traceparent received twice: %r" % got)
+        self.assertTrue(set(got) <= set(by_tp),
+                        "received traceparents vs kspan CLIENT spans:\n%s" % fmt(cs))
         by_id = {c.span_id: c for c in cs}
         for s in ss:
             self.assertIn(s.parent_span_id, by_id, "SERVER span without its CLIENT: %r" % s)

@@ -604,4 +604,8 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_H1_TX_NOT_REQUEST), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->h1_inject_stopped_overrun, counter_sum(l, KSPAN_CNT_H1_TX_OVERRUN),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_client_conns_desynced, counter_sum(l, KSPAN_CNT_H2_TX_DESYNC),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->h2_inject_skipped_mismatch,
+			 counter_sum(l, KSPAN_CNT_H2_INJECT_MISMATCH), __ATOMIC_RELAXED);
 }

@@ -26,7 +26,8 @@
 	X(h2_inject_skipped_own, "HTTP/2 requests not injected: the connection carries (or may "   \
 				 "carry) the app's own traceparent")                               \
 	X(h2_inject_skipped_unfit,                                                                 \
-	  "HTTP/2 requests not injected: HEADERS frame unfit (CONTINUATION, size, split write)")   \
+	  "HTTP/2 requests not injected: HEADERS frame unfit (CONTINUATION, size, split write, "   \
+	  "full send buffer)")                                                                     \
 	X(h2_inject_skipped_unreached,                                                             \
 	  "HTTP/2 requests not injected: the socket's writes bypass kspan's sk_msg hook")          \
 	X(h2_requests_undecided, "HTTP/2 requests left to userspace: more new streams in one "     \
@@ -46,6 +47,12 @@
 					 "request")                                                \
 	X(h1_inject_stopped_overrun, "HTTP/1 client connections where insertion stopped: a write " \
 				     "ran past its request's end (pipelining)")                    \
+	X(h2_client_conns_desynced,                                                                \
+	  "HTTP/2 client connections given up (no more injection): bytes left the socket that "    \
+	  "the kernel's frame walk did not see (sendfile, splice, io_uring, a lost plan)")         \
+	X(h2_inject_skipped_mismatch,                                                              \
+	  "HTTP/2 requests not injected: the sk_msg data was not at the socket and sequence the "  \
+	  "write's entry planned for")                                                             \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \

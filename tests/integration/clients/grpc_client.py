@@ -20,7 +20,9 @@ Usage: grpc_client.py HOST:PORT SCENARIO [ARGS...]
                         traceparent metadata the server received (TP: the
                         client sends this traceparent itself; big:BYTES: a
                         metadata value of BYTES bytes instead)
-  tp_concurrent N       the same, N calls in flight at once
+  tp_concurrent N [SIZE]
+                        the same, N calls in flight at once (SIZE: bytes of
+                        each request, 10 by default)
   tp_bidi N SIZE        one bidi call of N messages, the first asking
 Output: {"codes": [status code name of each call, in order], "sizes": [...]}
 and, for tp*: "tps" (per call, the traceparents the server saw) and "intact"
@@ -99,7 +101,7 @@ def main():
         record(*code_of(lambda: unary(b"tp", timeout=20, metadata=[("traceparent", args[0])])))
     elif scenario in ("tp", "tp_concurrent"):
         n = int(args[0])
-        size = int(args[1]) if scenario == "tp" else 10
+        size = int(args[1]) if len(args) > 1 else 10
         md = None
         if scenario == "tp" and len(args) > 2:
             # A traceparent of its own, or "big:BYTES": one metadata value
