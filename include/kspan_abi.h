@@ -300,6 +300,8 @@ enum kspan_counter {
 					    * plan, another writer): tcp write_seq moved */
 	KSPAN_CNT_H2_INJECT_MISMATCH = 21, /* not injected: the sk_msg piece was not at the socket
 					    * and sequence its write's entry planned for */
+	KSPAN_CNT_H1_INJECT_NO_ROOM = 22,  /* HTTP/1 requests not injected: the send buffer could
+					    * not take the piece whole */
 	KSPAN_CNT_MAX = 32,
 };
 
@@ -314,7 +316,7 @@ enum kspan_counter {
 #define KSPAN_SELFCHECK_F_POP (1u << 0) /* take the inserted bytes out again (pop_data) */
 
 struct kspan_inject_selfcheck {
-	__u64 pid_tgid;		    /* the agent's thread that writes; 0: no check running */
+	__u64 cookie;		    /* the writing socket's (SO_COOKIE); 0: no check running */
 	struct kspan_trace_ctx ctx; /* the ids of the inserted traceparent */
 	__u16 local_port;	    /* the writing socket's */
 	__u16 inject_off;	    /* where to insert: just past the request line */

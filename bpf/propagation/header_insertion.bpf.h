@@ -172,6 +172,47 @@ undo:
 	return bpf_msg_pop_data(msg, ins, H2_TP_FIELD_LEN, 0) ? -1 : 0;
 }
 
+/*
+ * Bytes the socket's send buffer can still queue (sk_sndbuf - sk_wmem_queued)
+ * when the sk_msg program runs. A piece that does not fit whole may be sent
+ * in part: tcp_sendmsg_locked stops at a full buffer, a non-blocking writer
+ * gets EAGAIN, and tcp_bpf_send_verdict frees the rest of the piece and
+ * reports as written the piece's size minus what it freed - which is wrong
+ * by the inserted bytes when they were among those freed: the process then
+ * writes bytes again that had already left. So kspan inserts only into a
+ * piece that fits whole, inserted bytes included.
+ */
+static __always_inline __u32 msg__sndbuf_room(struct sk_msg_md *msg)
+{
+	struct bpf_sock *sk = msg->sk;
+	struct tcp_sock *tp;
+	int sndbuf, queued;
+
+	if (!sk)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	sndbuf = tp->inet_conn.icsk_inet.sk.sk_sndbuf;
+	queued = tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
+	return sndbuf > queued ? (__u32)(sndbuf - queued) : 0;
+}
+
+/* The socket cookie (SO_COOKIE) of the socket a piece is written on; 0 when
+ * it is no TCP socket. */
+static __always_inline __u64 msg__socket_cookie(struct sk_msg_md *msg)
+{
+	struct bpf_sock *sk = msg->sk;
+	struct tcp_sock *tp;
+
+	if (!sk)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	return (__u64)tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
+}
+
 /* A piece of a write whose entry planned HTTP/2 request streams on this
  * socket, passed unchanged unless it is where the plan says
  * (h2_plan__names_msg). From the last stream to the first: insertions never
@@ -183,7 +224,7 @@ static __always_inline int h2_msg__inject(struct sk_msg_md *msg, struct h2_tx_pl
 	if (p->msg_mismatch) /* counted per request at the exit */
 		return KSPAN_SK_PASS;
 	p->msg_seen += size;
-	room = h2_msg__sndbuf_room(msg);
+	room = msg__sndbuf_room(msg);
 	for (int i = H2_TX_STREAMS - 1; i >= 0; i--) {
 		struct h2_tx_stream *st = &p->streams[i];
 		__u8 was_injected = st->injected;
@@ -191,7 +232,7 @@ static __always_inline int h2_msg__inject(struct sk_msg_md *msg, struct h2_tx_pl
 		if (i >= p->count)
 			continue;
 		/* Only into a piece the send buffer takes whole
-		 * (h2_msg__sndbuf_room); msg->size grows with each insertion. */
+		 * (msg__sndbuf_room); msg->size grows with each insertion. */
 		if (room < msg->size + H2_TP_FIELD_LEN) {
 			if (st->outcome == H2_TX_INJECT && !st->injected &&
 			    st->insert_off > start && st->insert_off <= start + size)
@@ -225,6 +266,14 @@ static __always_inline int inject__http1(struct sk_msg_md *msg, __u32 off, const
 		return KSPAN_SK_PASS;
 	}
 	total = TRACEPARENT_LINE_LEN + (ts ? TRACESTATE_PREFIX_LEN + ts_len + 2 : 0);
+	/* Only into a piece the send buffer takes whole (msg__sndbuf_room):
+	 * otherwise a non-blocking writer may be told a wrong count and send
+	 * bytes twice. The self-check goes through the same rule. */
+	if (msg__sndbuf_room(msg) < msg->size + total) {
+		if (!selfcheck)
+			counter__inc(KSPAN_CNT_H1_INJECT_NO_ROOM);
+		return KSPAN_SK_PASS;
+	}
 	if (bpf_msg_push_data(msg, off, total, 0)) {
 		counter__inc(KSPAN_CNT_INJECT_FAILED);
 		return KSPAN_SK_PASS;
@@ -256,14 +305,15 @@ undo:
 /* A piece written by the agent's own thread during its start-up self-check
  * (user/loader/insertion_checks.c): insert what the check planned, through
  * the same code as a traced client's request. */
-static __always_inline int inject__selfcheck(struct sk_msg_md *msg, __u64 id)
+static __always_inline int inject__selfcheck(struct sk_msg_md *msg)
 {
 	struct kspan_inject_selfcheck *c;
 	char line[TRACEPARENT_LINE_LEN];
 	__u32 zero = 0, off;
 
 	c = bpf_map_lookup_elem(&inject_selfcheck, &zero);
-	if (!c || c->pid_tgid != id || !c->inject_off || c->local_port != msg->local_port)
+	if (!c || !c->cookie || !c->inject_off || c->local_port != msg->local_port ||
+	    msg__socket_cookie(msg) != c->cookie)
 		return KSPAN_SK_PASS;
 	off = c->inject_off;
 	c->inject_off = 0; /* the write's first piece only */
@@ -293,7 +343,7 @@ static __always_inline int inject__msg(struct sk_msg_md *msg)
 		}
 	}
 	if (!in)
-		return inject__selfcheck(msg, id);
+		return inject__selfcheck(msg);
 	/* Only the first piece of the write whose entry asked for it, on the
 	 * socket that write is on. */
 	if (!in->inject_off || in->local_port != msg->local_port)

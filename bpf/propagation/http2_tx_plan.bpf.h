@@ -120,32 +120,6 @@ static __always_inline int h2_plan__names_msg(struct sk_msg_md *msg, const struc
 	return H2_PLAN_MATCH;
 }
 
-/*
- * Bytes the socket's send buffer can still queue (sk_sndbuf - sk_wmem_queued)
- * when the sk_msg program runs. A piece that does not fit whole may be sent
- * in part: tcp_sendmsg_locked stops at a full buffer, a non-blocking writer
- * gets EAGAIN, and tcp_bpf_send_verdict frees the rest of the piece and
- * reports as written the piece's size minus what it freed - which is wrong
- * by the inserted bytes when they were among those freed: the process then
- * writes bytes again that had already left. So kspan inserts only into a
- * piece that fits whole, inserted bytes included.
- */
-static __always_inline __u32 h2_msg__sndbuf_room(struct sk_msg_md *msg)
-{
-	struct bpf_sock *sk = msg->sk;
-	struct tcp_sock *tp;
-	int sndbuf, queued;
-
-	if (!sk)
-		return 0;
-	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp)
-		return 0;
-	sndbuf = tp->inet_conn.icsk_inet.sk.sk_sndbuf;
-	queued = tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
-	return sndbuf > queued ? (__u32)(sndbuf - queued) : 0;
-}
-
 /* Per-CPU room where the entry builds a plan (too big for the stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

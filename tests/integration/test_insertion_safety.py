@@ -166,6 +166,19 @@ class TestMessageBoundaries(harness.KspanCase):
         self.assertEqual(c["traceparent_injected"], 1, c)
 
 
+    def test_write_the_send_buffer_cannot_take_whole_is_left_alone(self):
+        # A piece the send buffer cannot queue whole may be sent in part,
+        # and the count returned to a non-blocking writer is then wrong by
+        # the inserted bytes: kspan inserts only into pieces that fit.
+        res = boundary_client(self.digest.port, "full-sndbuf", 10)
+        self.assertTrue(res["ok"], res)
+        self.assertEqual(res["traceparents"], [0, 1] * 5, res)
+        c = self.stop_counters()
+        self.assertEqual(c["traceparent_inject_skipped_no_room"], 5, c)
+        self.assertEqual(c["traceparent_injected"], 5, c)
+        self.assertEqual(c["h1_inject_stopped_unfollowed"], 0, c)
+
+
 class TestSelfCheck(harness.KspanCase):
 
     def test_self_check_passes_here(self):

@@ -240,11 +240,13 @@ static void traceparent_line(char *out, const struct kspan_trace_ctx *ctx)
 	sprintf(out + n, "-%02x\r\n", ctx->trace_flags & 1);
 }
 
-static int push_case_run(struct kspan_bpf *skel, const struct socket_pair *p, __u16 port,
-			 const struct push_case *c, bool spoil, char *why, size_t len)
+static int push_case_run(struct kspan_bpf *skel, const struct socket_pair *p, __u64 cookie,
+			 __u16 port, const struct push_case *c, bool spoil, char *why, size_t len)
 {
+	/* Named by the socket, not the thread: the sk_msg program sees kernel
+	 * pids, which differ from getpid()/gettid() in a pid namespace. */
 	struct kspan_inject_selfcheck plan = {
-	    .pid_tgid = ((__u64)getpid() << 32) | (__u32)syscall(SYS_gettid),
+	    .cookie = cookie,
 	    .ctx = {.trace_id = "kspan-self-test", .span_id = "pushchk", .trace_flags = 1},
 	    .local_port = port,
 	    .flags = c->flags,
@@ -350,8 +352,8 @@ int insertion_check_push(struct kspan_bpf *skel, char *why, size_t len)
 	for (size_t i = 0; i < sizeof(push_cases) / sizeof(push_cases[0]); i++) {
 		/* The test-only failure spoils the last case. */
 		bool last = i + 1 == sizeof(push_cases) / sizeof(push_cases[0]);
-		err = push_case_run(skel, &p, ntohs(a.sin_port), &push_cases[i], spoil && last, why,
-				    len);
+		err = push_case_run(skel, &p, cookie, ntohs(a.sin_port), &push_cases[i],
+				    spoil && last, why, len);
 		if (err)
 			goto out;
 	}

@@ -576,6 +576,8 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_TRACEPARENT_INJECTED), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->traceparent_inject_skipped,
 			 counter_sum(l, KSPAN_CNT_INJECT_SKIPPED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->traceparent_inject_skipped_no_room,
+			 counter_sum(l, KSPAN_CNT_H1_INJECT_NO_ROOM), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->traceparent_inject_failed, counter_sum(l, KSPAN_CNT_INJECT_FAILED),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->h2_traceparent_injected, counter_sum(l, KSPAN_CNT_H2_INJECTED),

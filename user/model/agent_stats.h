@@ -21,6 +21,9 @@
 	X(traceparent_injected, "outgoing requests given kspan's traceparent")                     \
 	X(traceparent_inject_skipped,                                                              \
 	  "requests sent without traceparent: header block not whole in the first write")          \
+	X(traceparent_inject_skipped_no_room,                                                      \
+	  "HTTP/1 requests sent without traceparent: the "                                         \
+	  "socket's send buffer could not take the write whole")                                   \
 	X(traceparent_inject_failed, "requests sent unchanged: the kernel could not insert")       \
 	X(h2_traceparent_injected, "HTTP/2 requests given kspan's traceparent")                    \
 	X(h2_inject_skipped_own, "HTTP/2 requests not injected: the connection carries (or may "   \

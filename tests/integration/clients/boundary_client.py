@@ -13,6 +13,11 @@ One connection to servers/digest_server.py, COUNT requests:
              ones), all before any answer is read
   chunked    the first request's body chunked (Transfer-Encoding), the
              others as in keepalive
+  full-sndbuf
+             a non-blocking socket with a small send buffer (SO_SNDBUF 4096):
+             even requests carry a 256 KiB body in one write that the buffer
+             cannot take whole, odd ones a small body; head and body in one
+             send() each time, the rest pushed as the buffer drains
 Each answer must describe exactly the bytes sent (method, path, body). Prints
 one JSON line: {"ok", "requests", "mismatches", "traceparents": [count the
 server saw, per request]}.
@@ -20,6 +25,7 @@ server saw, per request]}.
 
 import hashlib
 import json
+import select
 import socket
 import sys
 
@@ -58,9 +64,27 @@ class Answers:
         return json.loads(self.f.read(length))
 
 
+def send_nonblocking(s, data):
+    """All of data through a non-blocking socket, waiting for room."""
+    while data:
+        try:
+            n = s.send(data)
+        except BlockingIOError:
+            n = 0
+        data = data[n:]
+        if data and not select.select([], [s], [], 30)[1]:
+            raise SystemExit("send buffer never drained")
+
+
 def main():
     host, port, mode, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    s = socket.create_connection((host, port), timeout=30)
+    if mode == "full-sndbuf":
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        s.settimeout(30)
+        s.connect((host, port))
+    else:
+        s = socket.create_connection((host, port), timeout=30)
     answers = Answers(s)
     sent, got = [], []
     for i in range(count):
@@ -72,6 +96,13 @@ def main():
         elif mode == "chunked" and i == 0:
             s.sendall(head(path, chunked=True))
             s.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        elif mode == "full-sndbuf":
+            if i % 2 == 0:
+                body = body + b"b" * (256 * 1024)
+                sent[-1] = (path, body)
+            s.setblocking(False)
+            send_nonblocking(s, head(path, len(body)) + body)
+            s.settimeout(30)
         elif mode == "pipelined" and i % 2:
             s.sendall(head(path, len(body)))
             s.sendall(body)
