@@ -152,7 +152,7 @@ for round in $(seq "$BENCH_ROUNDS"); do
 		spans=$(($(sink_spans) - spans_before))
 		cpu=$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", b - a }')
 		per100k=$(awk -v c="$cpu" -v n="$requests" \
-			'BEGIN { printf "%.3f", n > 0 ? c * 100000 / n : 0 }')
+			'BEGIN { printf "%.3f", (n > 0 ? c * 100000 / n : 0) }')
 		printf '  round %d  ratio %-3s  %9s requests  kspan CPU %6s s  %7s s/100k requests' \
 			"$round" "$ratio" "$requests" "$cpu" "$per100k"
 		printf '  spans exported %8s  sampled out %8s\n' "$spans" "${SAMPLED_OUT:-?}"
