@@ -196,3 +196,39 @@ class TestHeadSampling(harness.KspanCase):
                                       s.pid == self.a.pid][0].span_id)
         k.stop()
         self.assertEqual(counters(k)["spans_sampled_out"], 6)
+
+
+class TestHeadSamplingGrpc(harness.KspanCase):
+    """HTTP/2: the flag kspan inserts into each gRPC call's HEADERS is the
+    decision, and each call's pair of spans (python client CLIENT, python
+    server SERVER) is exported whole or not at all."""
+
+    def test_ratio_grpc_calls(self):
+        from test_grpc import grpc_server, python_client
+        srv = grpc_server()
+        k = self.start_kspan(ports=[srv.port], extra_args=["--propagation", "all"],
+                             env={"OTEL_TRACES_SAMPLER": "traceidratio",
+                                  "OTEL_TRACES_SAMPLER_ARG": "0.5"})
+        pid, res = python_client(srv.port, "tp", 30, 10)
+        self.assertEqual(res["codes"], ["OK"] * 30, res)
+        kept, dropped = set(), set()
+        for tps in res["tps"]:
+            if not tps:
+                continue  # not inserted (counted by kspan): nothing to compare
+            m = TP_RE.match(tps[0])
+            self.assertIsNotNone(m, tps)
+            trace, _, flags = m.groups()
+            self.assertEqual(flags == "01", ratio_keeps(trace, 0.5), tps)
+            (kept if flags == "01" else dropped).add(trace)
+        self.assertTrue(kept and dropped, "kept %d, dropped %d" % (len(kept), len(dropped)))
+        spans = self.settle(involves_port(srv.port), 2 * len(kept))
+        traces = {}
+        for s in spans:
+            traces.setdefault(s.trace_id, []).append(s)
+        for trace, t in traces.items():
+            self.assertEqual(sorted(s.kind for s in t), [SPAN_KIND_SERVER, SPAN_KIND_CLIENT],
+                             "each call whole:\n%s" % fmt(t))
+        self.assertTrue(kept <= set(traces), "kept calls exported:\n%s" % fmt(spans))
+        self.assertEqual(dropped & set(traces), set(), "dropped calls absent")
+        k.stop()
+        self.assertEqual(counters(k)["spans_sampled_out"], 2 * (30 - len(traces)))
