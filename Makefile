@@ -233,6 +233,7 @@ bench: bench-deps
 	$(Q)$(LOCKED) tests/bench/bench_syscalls.sh
 	$(Q)$(LOCKED) tests/bench/bench_nginx.sh
 	$(Q)$(LOCKED) tests/bench/bench_propagation.sh
+	$(Q)$(LOCKED) tests/bench/bench_sampling.sh
 	$(Q)$(LOCKED) tests/bench/bench_grpc.sh
 	$(Q)$(MAKE) --no-print-directory bench-vm
 

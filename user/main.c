@@ -186,11 +186,13 @@ static int agent_start(struct agent *a)
 {
 	struct http1_assembler_config acfg = {
 	    .capture_query = a->opts.capture_query,
+	    .sampler = &a->opts.sampler,
 	    .idle_timeout_ns = (uint64_t)a->opts.idle_timeout_ms * 1000000,
 	    .conns = &a->conns,
 	};
 	struct http2_assembler_config h2cfg = {
 	    .capture_query = a->opts.capture_query,
+	    .sampler = &a->opts.sampler,
 	    .conns = &a->conns,
 	    .max_streams = a->opts.max_h2_streams,
 	};
@@ -198,6 +200,7 @@ static int agent_start(struct agent *a)
 	int err, fionread;
 
 	mono_to_unix_calibrate(&a->clock);
+	sampler_from_env(&a->opts.sampler);
 	err = health_init(&a->health, clock_mono_ns());
 	if (err)
 		return err;
@@ -205,7 +208,6 @@ static int agent_start(struct agent *a)
 	start_metrics(a);
 	fionread = probe_loader_check_insertion(&a->opts);
 	pipeline_init(&a->pipeline, &a->stats);
-	sampler_from_env(&a->pipeline.sampler);
 	err = process_table_init(&a->procs, "/proc");
 	a->procs.capture_command_args = a->opts.capture_command_args;
 	a->procs.stats = &a->stats;
@@ -238,7 +240,7 @@ static int agent_start(struct agent *a)
 		return err;
 	describe_selection(&a->opts);
 	log_info("sampler: %s; payload capture %u bytes/syscall; ring buffer %u bytes",
-		 a->pipeline.sampler.description, a->opts.capture_bytes, a->opts.ringbuf_bytes);
+		 a->opts.sampler.description, a->opts.capture_bytes, a->opts.ringbuf_bytes);
 	health_loop_ran(&a->health, clock_mono_ns());
 	health_set_phase(&a->health, AGENT_PHASE_RUNNING);
 	log_info("ready");

@@ -6,6 +6,7 @@
 
 #include "base/kernel.bpf.h"
 #include "kspan_abi.h"
+#include "trace_sampling.h"
 
 /* kspan's own tgid: never traced (nor, therefore, its exporter's traffic). */
 const volatile __u32 self_tgid = 0;
@@ -19,6 +20,13 @@ const volatile __u32 capture_bytes = KSPAN_CAPTURE_DEFAULT;
 /* Wake the reader only once this much data waits (batched wake-ups); the
  * reader also polls on a short timeout, so nothing waits long. */
 const volatile __u64 wakeup_data_bytes = 64 * 1024;
+/* The head sampler (OTEL_TRACES_SAMPLER, _ARG; config/sampler.h): the root
+ * sampler (enum kspan_sampler_root), whether a parent's flag decides, and
+ * TraceIdRatioBased's rejection threshold (trace_sampling.h). The default is
+ * parentbased_always_on. */
+const volatile __u8 sampler_root = KSPAN_SAMPLER_ALWAYS_ON;
+const volatile __u8 sampler_parent_based = 1;
+const volatile __u64 sampler_threshold = 0;
 
 /* Written by the agent after attach (.bss, not .rodata): until this
  * CLOCK_MONOTONIC time, reads that entered their syscall before kspan was

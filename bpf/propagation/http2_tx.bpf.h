@@ -87,7 +87,7 @@ __noinline int kspan_h2_tx_decide(struct kspan_trace_ctx *ctx)
 	random__fill(ctx->trace_id, 4);
 	if (!(ctx->trace_id[0] | ctx->trace_id[15]))
 		ctx->trace_id[15] = 1;
-	ctx->trace_flags = 1;
+	trace_ctx__sample(ctx);
 	return 0;
 }
 

@@ -287,6 +287,19 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
 	bpf_map_delete_elem(&peer_requests, &k);
 }
 
+/* The head sampling decision for ctx, where its trace starts or arrives
+ * (trace_sampling.h): with a parent (KSPAN_CTX_F_HAS_PARENT), its flag is
+ * ctx->trace_flags on entry. Contexts that come from the request a thread
+ * serves, or from a same-node CLIENT request (peer__claim), take that
+ * request's flag as it is: its trace id is theirs, so the decision is the
+ * same under every sampler. */
+static __always_inline void trace_ctx__sample(struct kspan_trace_ctx *ctx)
+{
+	ctx->trace_flags =
+	    kspan_sample(sampler_root, sampler_parent_based, sampler_threshold, ctx->trace_id,
+			 (ctx->flags & KSPAN_CTX_F_HAS_PARENT) != 0, ctx->trace_flags);
+}
+
 /*
  * The trace context of a request that starts in this payload: the one its
  * `traceparent` header carries when valid (a server receiving a traced
@@ -332,13 +345,15 @@ __noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
 		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 		if (w3c_tracestate_result(&f->tracestate))
 			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
+		trace_ctx__sample(ctx); /* parent-based samplers honour -00 */
 		return 0;
 	}
 new_trace:
 	random__fill(ctx->trace_id, 4);
 	if (!(ctx->trace_id[0] | ctx->trace_id[15]))
 		ctx->trace_id[15] = 1;
-	ctx->trace_flags = 1; /* a new trace is sampled; userspace samplers decide later */
+	ctx->trace_flags = 0;
+	trace_ctx__sample(ctx); /* the head decision, written into what kspan inserts */
 	return 0;
 }
 

@@ -47,7 +47,7 @@ http2_SRCS := tests/fuzz/fuzz_http2.c user/assembly/http2_assembler.c user/assem
 	user/protocol/http2_frame_parser.c user/protocol/hpack_decoder.c \
 	user/assembly/grpc_semconv.c user/lib/net_address.c user/assembly/http_naming.c \
 	user/model/span.c user/lib/utf8.c user/lib/u64_map.c user/ingest/process_table.c user/lib/secret_redact.c user/pipeline/pipeline.c \
-	user/pipeline/sampler.c user/lib/clock.c user/lib/log.c
+	user/config/sampler.c user/lib/clock.c user/lib/log.c
 http2_ARGS := -max_len=8192
 http2_LIBS := -lnghttp2
 # Both OTLP encoders, decoded back by protobuf-c and json-c. Needs the

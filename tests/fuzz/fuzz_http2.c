@@ -35,6 +35,7 @@ struct fuzz_env {
 	struct mono_to_unix clock;
 	struct process_table procs;
 	struct pipeline pipeline;
+	struct sampler sampler;
 	struct http2_assembler a;
 };
 
@@ -55,10 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	role = (data[0] & 1) ? KSPAN_ROLE_CLIENT : KSPAN_ROLE_SERVER;
 	memset(&env, 0, sizeof(env));
 	pipeline_init(&env.pipeline, &env.stats);
-	sampler_from_env(&env.pipeline.sampler);
+	sampler_from_env(&env.sampler);
 	/* A small stream bound: eviction runs too. */
-	struct http2_assembler_config cfg = {.propagation = KSPAN_PROPAGATE_TUPLE,
-					     .max_streams = 16};
+	struct http2_assembler_config cfg = {
+	    .propagation = KSPAN_PROPAGATE_TUPLE, .max_streams = 16, .sampler = &env.sampler};
 
 	if (process_table_init(&env.procs, "/nonexistent-proc") ||
 	    http2_assembler_init(&env.a, &cfg, &env.procs, &env.pipeline.sink, &env.stats,

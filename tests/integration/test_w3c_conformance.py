@@ -12,7 +12,8 @@ lines, byte for byte, and checks exactly what reaches the callback receiver:
   - exactly one traceparent, version 00, lowercase;
   - its trace id continued (the incoming one) or new (none of the incoming
     ids, not zero) as the rule says, its flags the incoming sampled bit or
-    01 for a new trace;
+    01 for a new trace (the default sampler, parentbased_always_on; the
+    spans of a trace that arrived with 00 are not exported);
   - its parent id the span id of kspan's CLIENT span for that callback,
     whose parent is the service's SERVER span, whose parent is the incoming
     parent id when the trace is continued (and no parent otherwise);
@@ -315,10 +316,10 @@ class TestW3cConformance(harness.KspanCase):
         self.addCleanup(self.rx_cb.stop)
         # Only the service is traced: the test's own requests must reach it
         # exactly as written. Insertion is asked for explicitly (hosts with
-        # the FIONREAD regression may have it off by default). Every span is
-        # exported, those of unsampled traces (flags 00) too.
-        self.start_kspan(pids=[self.service.pid], extra_args=["--propagation", "all"],
-                         env={"OTEL_TRACES_SAMPLER": "always_on"})
+        # the FIONREAD regression may have it off by default). The default
+        # sampler (parentbased_always_on): an incoming 00 goes on as 00, and
+        # its trace exports no span (always_on would sample it, and send 01).
+        self.start_kspan(pids=[self.service.pid], extra_args=["--propagation", "all"])
 
     def send(self, idx, case):
         cb = "http://127.0.0.1:%d" % self.rx_cb.port
@@ -373,8 +374,14 @@ class TestW3cConformance(harness.KspanCase):
         return got
 
     def check_spans(self, idx, case, got, spans):
-        """kspan's spans say what went on the wire."""
+        """kspan's spans say what went on the wire; an unsampled trace has none."""
         srv = [s for s in spans if s.kind == SPAN_KIND_SERVER and path_of(s) == "/test/%d" % idx]
+        if case.flags == "00":
+            cli = [s for s in spans if s.kind == SPAN_KIND_CLIENT and
+                   (path_of(s) or "").startswith("/cb/%d/" % idx)]
+            self.assertEqual(srv + cli, [], "a trace sampled out exports no span: %s"
+                             % harness.fmt_spans(srv + cli))
+            return
         self.assertEqual(len(srv), 1, "one SERVER span: %s" % harness.fmt_spans(srv))
         srv = srv[0]
         self.assertEqual(srv.trace_id, got[0][0], "SERVER span in the callbacks' trace")
@@ -400,7 +407,7 @@ class TestW3cConformance(harness.KspanCase):
                 self.send(idx, case)
                 received[idx] = self.check_callbacks(idx, case)
         pid = self.service.pid
-        want = sum(1 + c.callbacks for c in all_cases)
+        want = sum(1 + c.callbacks for c in all_cases if c.flags == "01")
         spans = self.settle(lambda s: s.pid == pid and s.kind in (SPAN_KIND_SERVER,
                                                                   SPAN_KIND_CLIENT), want)
         for idx, case in enumerate(all_cases):

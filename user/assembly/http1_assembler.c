@@ -83,6 +83,9 @@ static void add_request_attributes(struct http1_conn *c, struct span *s,
 	    .authority = text_of(head->host),
 	    .user_agent = text_of(head->user_agent),
 	    .protocol_version = head->version_minor ? "1.1" : "1.0",
+	    /* The sampled flag is final here: the kernel joined same-node
+	     * requests before userspace saw them. */
+	    .metrics_only = !(s->trace_flags & 1),
 	};
 
 	http_span_add_request(s, &req, &c->base.tuple, c->assembler->cfg.capture_query);
@@ -103,6 +106,7 @@ static void decide_context(struct http1_conn *c, const struct kspan_trace_ctx *k
 	    .traceparent_len = head->traceparent.len,
 	    .traceparent_fields = head->traceparent_fields,
 	    .tracestate = &head->tracestate,
+	    .sampler = c->assembler->cfg.sampler,
 	};
 
 	trace_context_choose(s, &in, c->assembler->stats);

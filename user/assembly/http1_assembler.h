@@ -25,11 +25,15 @@
 #include "lib/clock.h"
 #include "kspan_abi.h"
 #include "model/span_sink.h"
+#include "config/sampler.h"
 #include "ingest/process_table.h"
 #include "assembly/conn_registry.h"
 
 struct http1_assembler_config {
-	bool capture_query;	  /* keep url.query values */
+	bool capture_query; /* keep url.query values */
+	/* Decides each span's sampled flag; NULL: the flag the context
+	 * carries (trace_context_choice.h). */
+	const struct sampler *sampler;
 	uint64_t idle_timeout_ns; /* flush a response nobody frames after this */
 	/* The bound on connections, shared with the HTTP/2 assembler; NULL:
 	 * one of the assembler's own, with the defaults. */

@@ -291,6 +291,7 @@ int http2_assembler_init(struct http2_assembler *a, const struct http2_assembler
 
 	memset(a, 0, sizeof(*a));
 	a->capture_query = cfg->capture_query;
+	a->sampler = cfg->sampler;
 	a->propagation = cfg->propagation;
 	a->streams.max = cfg->max_streams ? cfg->max_streams : HTTP2_MAX_STREAMS_DEFAULT;
 	a->procs = procs;

@@ -46,6 +46,7 @@
 #include "assembly/http2_stream_join.h"
 #include "kspan_abi.h"
 #include "model/span_sink.h"
+#include "config/sampler.h"
 #include "ingest/process_table.h"
 #include "lib/u64_map.h"
 
@@ -53,7 +54,10 @@
 #define HTTP2_MAX_STREAMS_DEFAULT 65536
 
 struct http2_assembler_config {
-	bool capture_query;   /* keep url.query values */
+	bool capture_query; /* keep url.query values */
+	/* Decides each span's sampled flag; NULL: the flag the context
+	 * carries (trace_context_choice.h). */
+	const struct sampler *sampler;
 	uint32_t propagation; /* KSPAN_PROPAGATE_* bits */
 	/* The bound on connections, shared with the HTTP/1 assembler; NULL:
 	 * one of the assembler's own, with the defaults. */
@@ -72,6 +76,7 @@ struct h2_stream_activity {
 };
 
 struct http2_assembler {
+	const struct sampler *sampler;		 /* cfg.sampler */
 	bool capture_query;			 /* keep url.query values */
 	uint32_t propagation;			 /* KSPAN_PROPAGATE_* bits */
 	struct conn_registry conns;		 /* struct h2_conn by conn id */

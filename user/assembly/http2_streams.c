@@ -266,6 +266,9 @@ static void add_request_attributes(struct h2_conn *c, struct h2_stream *st,
 	    .authority = text_of(f->authority),
 	    .user_agent = text_of(f->user_agent),
 	    .protocol_version = "2",
+	    /* A SERVER stream still to be joined takes its CLIENT's flag at
+	     * its end: only a final decision may leave attributes out. */
+	    .metrics_only = !(st->span->trace_flags & 1) && !st->join_parent,
 	};
 
 	http_span_add_request(st->span, &req, &c->base.tuple, c->a->capture_query);
@@ -288,6 +291,7 @@ static enum trace_context_source decide_context(struct h2_conn *c, uint32_t id, 
 	    .traceparent_len = strlen(f->traceparent),
 	    .traceparent_fields = f->traceparent_fields,
 	    .tracestate = &f->tracestate,
+	    .sampler = c->a->sampler,
 	};
 
 	if (!h2_is_server(c) &&

@@ -85,7 +85,6 @@ void http_span_add_request(struct span *s, const struct http_request_view *req,
 	struct http_text method;
 	unsigned port;
 
-	net_format_addr(t->family, t->remote_addr, peer, sizeof(peer));
 	server_address(req, t, server, host, sizeof(host), &port);
 	if (req->target.ptr) {
 		http_split_target(req->target.ptr, req->target.len, &path, &path_len, &q, &q_len);
@@ -95,7 +94,9 @@ void http_span_add_request(struct span *s, const struct http_request_view *req,
 			path = "/";
 			path_len = 1;
 		}
-		if (q && capture_query)
+		if (req->metrics_only)
+			q = NULL;
+		else if (q && capture_query)
 			snprintf(query, sizeof(query), "%.*s", (int)q_len, q);
 		else if (q)
 			redact_url_query(q, q_len, query, sizeof(query));
@@ -110,6 +111,13 @@ void http_span_add_request(struct span *s, const struct http_request_view *req,
 	}
 	span_set_name(s, name);
 	attribute_list_add_strn(a, "url.scheme", scheme, (size_t)scheme_len);
+	if (req->metrics_only) {
+		attribute_list_add_str(a, "server.address", host);
+		attribute_list_add_int(a, "server.port", port);
+		attribute_list_add_str(a, "network.protocol.version", req->protocol_version);
+		return;
+	}
+	net_format_addr(t->family, t->remote_addr, peer, sizeof(peer));
 	if (path) {
 		attribute_list_add_strn(a, "url.path", path, path_len);
 		if (q)

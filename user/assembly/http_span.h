@@ -60,6 +60,10 @@ struct http_request_view {
 	struct http_text authority;   /* Host or :authority */
 	struct http_text user_agent;  /* User-Agent */
 	const char *protocol_version; /* "1.0", "1.1", "2" */
+	/* The span is sampled out: only what request metrics need (the name,
+	 * http.request.method, url.scheme, server.address and server.port,
+	 * network.protocol.version); nothing else is built. */
+	bool metrics_only;
 };
 
 /* A new span of `kind` for a request that began at start_unix_ns, handled by

@@ -20,9 +20,8 @@ static bool kernel_parent_from_repeated(const struct kspan_trace_ctx *k,
 	       memcmp(tc.parent_id, k->parent_span_id, 8) == 0;
 }
 
-enum trace_context_source trace_context_choose(struct span *s,
-					       const struct trace_context_inputs *in,
-					       struct agent_stats *stats)
+static enum trace_context_source choose(struct span *s, const struct trace_context_inputs *in,
+					struct agent_stats *stats)
 {
 	const struct kspan_trace_ctx *k = in->kernel;
 	struct w3c_trace_context tc;
@@ -60,4 +59,15 @@ enum trace_context_source trace_context_choose(struct span *s,
 	span_random_id(s->trace_id, 16);
 	s->trace_flags = 1;
 	return TRACE_CONTEXT_NEW;
+}
+
+enum trace_context_source trace_context_choose(struct span *s,
+					       const struct trace_context_inputs *in,
+					       struct agent_stats *stats)
+{
+	enum trace_context_source source = choose(s, in, stats);
+
+	if (in->sampler)
+		sampler_should_sample(in->sampler, s);
+	return source;
 }

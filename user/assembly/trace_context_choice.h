@@ -31,6 +31,7 @@
 #include "kspan_abi.h"
 #include "model/agent_stats.h"
 #include "model/span.h"
+#include "config/sampler.h"
 #include "w3c_tracestate.h"
 
 /* Where the span's trace (and parent, when it has one) came from. */
@@ -51,9 +52,14 @@ struct trace_context_inputs {
 	unsigned traceparent_fields;
 	/* Its tracestate fields, combined; NULL: none. */
 	const struct w3c_tracestate *tracestate;
+	/* Decides the sampled flag from the chosen ids (a parent's flag, or the
+	 * root sampler on the trace id), as the kernel decided it for the
+	 * same context; NULL: the flag the context carries. */
+	const struct sampler *sampler;
 };
 
-/* Sets s's trace id, span id, parent span id, trace flags and trace state. */
+/* Sets s's trace id, span id, parent span id, trace flags (bit 0: the
+ * sampling decision) and trace state. */
 enum trace_context_source trace_context_choose(struct span *s,
 					       const struct trace_context_inputs *in,
 					       struct agent_stats *stats);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config/sampler.h"
+
 /* Which attach front-end loads the probes (--backend). */
 enum probe_backend {
 	PROBE_BACKEND_AUTO = 0, /* the best one this kernel allows */
@@ -53,6 +55,9 @@ struct agent_options {
 	/* --capture-command-args: export process.command_args (redacted) */
 	bool capture_command_args;
 	bool verbose;
+	/* OTEL_TRACES_SAMPLER and _ARG (sampler_from_env), for the probes and
+	 * span assembly alike. */
+	struct sampler sampler;
 };
 
 /* What --help adds after an option's text: its default, read from the

@@ -167,6 +167,9 @@ static void configure(struct probe_loader *l, const struct agent_options *o)
 	l->skel->rodata->capture_bytes = o->capture_bytes;
 	l->skel->rodata->wakeup_data_bytes = o->ringbuf_bytes / 16;
 	l->skel->rodata->propagation = l->propagation;
+	l->skel->rodata->sampler_root = (__u8)o->sampler.root;
+	l->skel->rodata->sampler_parent_based = o->sampler.parent_based;
+	l->skel->rodata->sampler_threshold = o->sampler.threshold;
 	if (flags_arg > 0)
 		l->skel->rodata->tcp_recvmsg_flags_arg = (__u32)flags_arg;
 	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* pipeline.h - what happens to a finished span: sampling, then every
- * configured exporter. */
+/* pipeline.h - what happens to a finished span: every span comes here,
+ * sampled or not (span assembly decided, config/sampler.h: trace_flags bit 0);
+ * a sampled one goes to every configured exporter, an unsampled one is
+ * counted (spans_sampled_out) and dropped. */
 #ifndef KSPAN_PIPELINE_H
 #define KSPAN_PIPELINE_H
 
@@ -9,19 +11,17 @@
 #include "model/agent_stats.h"
 #include "model/exporter.h"
 #include "model/span_sink.h"
-#include "pipeline/sampler.h"
 
 #define PIPELINE_MAX_EXPORTERS 4
 
 struct pipeline {
 	struct span_sink sink; /* what span assembly submits to */
-	struct sampler sampler;
 	struct exporter *exporters[PIPELINE_MAX_EXPORTERS];
 	int exporter_count;
 	struct agent_stats *stats;
 };
 
-/* An empty pipeline (no exporter, the sampler's zero value) that counts into stats. */
+/* An empty pipeline (no exporter) that counts into stats. */
 void pipeline_init(struct pipeline *p, struct agent_stats *stats);
 /* Returns 0, -ENOMEM for a NULL exporter (its constructor failed), or
  * -ENOSPC when PIPELINE_MAX_EXPORTERS are configured already. */

@@ -253,6 +253,7 @@ static void test_join_table_full_evicts_the_oldest(void **state)
 	assert_int_equal(http2_stream_join_init(&j, 2, &f->pipeline.sink, &f->stats), 0);
 	span_random_id(client->trace_id, 16);
 	span_random_id(client->span_id, 8);
+	server->trace_flags = 1; /* sampled, as span assembly decides before the join */
 	for (uint32_t i = 0; i < 3; i++)
 		h2_stream_name_init(&n[i], &f->client.tuple, 1, 1 + 2 * i);
 	http2_stream_join_client(&j, &n[0], client, T0);

@@ -70,6 +70,7 @@ struct harness {
 	struct process_table procs;
 	struct capture cap;
 	struct pipeline pipeline;
+	struct sampler sampler;
 	struct http1_assembler assembler;
 	struct event_router router;
 	struct event_reader reader;
@@ -79,6 +80,7 @@ static inline void start_assembler(struct harness *h, bool capture_query)
 {
 	struct http1_assembler_config cfg = {
 	    .capture_query = capture_query,
+	    .sampler = &h->sampler,
 	    .idle_timeout_ns = IDLE_TIMEOUT_NS,
 	};
 
@@ -110,7 +112,7 @@ static inline int setup(void **state)
 	pipeline_init(&h->pipeline, &h->stats);
 	assert_int_equal(pipeline_add_exporter(&h->pipeline, &h->cap.exporter), 0);
 	/* The agent's default sampler: parentbased_always_on. */
-	h->pipeline.sampler = (struct sampler){
+	h->sampler = (struct sampler){
 	    .root = SAMPLER_ALWAYS_ON,
 	    .parent_based = true,
 	    .ratio = 1.0,

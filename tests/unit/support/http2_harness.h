@@ -48,6 +48,7 @@ struct fixture {
 	struct process_table procs;
 	struct capture cap;
 	struct pipeline pipeline;
+	struct sampler sampler;
 	struct http2_assembler a;
 	/* The two directions of the wire: requests, responses. */
 	nghttp2_hd_deflater *request_hpack, *response_hpack;
@@ -58,7 +59,7 @@ static const uint8_t client_addr[4] = {10, 0, 0, 1}, server_addr[4] = {10, 0, 0,
 
 static inline void start(struct fixture *f, uint32_t propagation)
 {
-	struct http2_assembler_config cfg = {.propagation = propagation};
+	struct http2_assembler_config cfg = {.propagation = propagation, .sampler = &f->sampler};
 
 	assert_int_equal(
 	    http2_assembler_init(&f->a, &cfg, &f->procs, &f->pipeline.sink, &f->stats, &f->clock),
@@ -74,7 +75,7 @@ static inline int setup(void **state)
 	capture_init(&f->cap);
 	pipeline_init(&f->pipeline, &f->stats);
 	assert_int_equal(pipeline_add_exporter(&f->pipeline, &f->cap.exporter), 0);
-	f->pipeline.sampler =
+	f->sampler =
 	    (struct sampler){.root = SAMPLER_ALWAYS_ON, .parent_based = true, .ratio = 1.0};
 	assert_int_equal(nghttp2_hd_deflate_new(&f->request_hpack, 4096), 0);
 	assert_int_equal(nghttp2_hd_deflate_new(&f->response_hpack, 4096), 0);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* sampler.c - OTEL_TRACES_SAMPLER. */
+/* sampler.c - OTEL_TRACES_SAMPLER, and the decision for a span. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/log.h"
-#include "pipeline/sampler.h"
+#include "config/sampler.h"
 
 void sampler_from_env(struct sampler *s)
 {
@@ -48,45 +48,29 @@ void sampler_from_env(struct sampler *s)
 		 s->root == SAMPLER_ALWAYS_ON	 ? "always_on"
 		 : s->root == SAMPLER_ALWAYS_OFF ? "always_off"
 						 : "traceidratio");
+	s->threshold = sampler_ratio_threshold(s->root == SAMPLER_TRACE_ID_RATIO ? s->ratio : 1.0);
 	if (s->root == SAMPLER_TRACE_ID_RATIO) {
 		size_t n = strlen(s->description);
 		snprintf(s->description + n, sizeof(s->description) - n, "(%g)", s->ratio);
 	}
 }
 
-/* TraceIdRatioBased: the decision must be a function of the trace id alone so
- * that every participant decides alike. The lowest 56 bits of the trace id are
- * the random part (W3C Trace Context Level 2 "random" flag). */
-static bool ratio_sample(double ratio, const uint8_t trace_id[16])
+uint64_t sampler_ratio_threshold(double ratio)
 {
-	/* Compared as integers: a double cannot hold every 56-bit value, and
-	 * ids near the top would round up and go unsampled even at 1.0. */
-	uint64_t bound = (uint64_t)(ratio * (double)(1ull << 56));
-	uint64_t v = 0;
-
-	for (int i = 9; i < 16; i++)
-		v = v << 8 | trace_id[i];
-	return v < bound;
+	/* (1 - ratio) * 2^56 is exact in a double up to its last bit; rounded
+	 * to the nearest integer, as the specification's examples round. */
+	if (!(ratio > 0.0))
+		return KSPAN_SAMPLING_THRESHOLD_NONE;
+	if (ratio >= 1.0)
+		return 0;
+	return (uint64_t)((1.0 - ratio) * (double)KSPAN_SAMPLING_THRESHOLD_NONE + 0.5);
 }
 
 bool sampler_should_sample(const struct sampler *s, struct span *span)
 {
-	bool sampled;
+	bool sampled = kspan_sample((__u8)s->root, s->parent_based, s->threshold, span->trace_id,
+				    span_has_parent(span), span->trace_flags);
 
-	if (s->parent_based && span_has_parent(span)) {
-		sampled = span->trace_flags & 1;
-	} else {
-		switch (s->root) {
-		case SAMPLER_ALWAYS_OFF:
-			sampled = false;
-			break;
-		case SAMPLER_TRACE_ID_RATIO:
-			sampled = ratio_sample(s->ratio, span->trace_id);
-			break;
-		default:
-			sampled = true;
-		}
-	}
 	span->trace_flags = (uint8_t)((span->trace_flags & ~1u) | (sampled ? 1u : 0u));
 	return sampled;
 }

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "pipeline/sampler.h"
+#include "config/sampler.h"
 
 static struct sampler sampler_for(const char *name, const char *arg)
 {
@@ -237,8 +237,9 @@ static void test_ratio_zero_and_one(void **state)
 	assert_true(decide_for(&one, (1ull << 56) - 1, false, 0x00));
 }
 
-/* 0.5 samples the lower half of the 56-bit random part; the same ids give
- * the same answers every run, whatever the other bytes of the trace id. */
+/* 0.5 samples the upper half of the 56-bit random part (R >= T, with
+ * T = (1 - 0.5) * 2^56); the same ids give the same answers every run,
+ * whatever the other bytes of the trace id. */
 static void test_ratio_half_deterministic(void **state)
 {
 	struct sampler half = sampler_for("traceidratio", "0.5");
@@ -248,7 +249,7 @@ static void test_ratio_half_deterministic(void **state)
 	(void)state;
 	for (unsigned i = 0; i < 64; i++) {
 		first[i] = decide_for(&half, fixed_id(i), false, 0x00);
-		assert_int_equal(first[i], i < 32);
+		assert_int_equal(first[i], i >= 32);
 		sampled += first[i];
 	}
 	assert_int_equal(sampled, 32);
@@ -260,9 +261,9 @@ static void test_ratio_half_deterministic(void **state)
 			assert_int_equal(decide(&half, &sp), first[i]);
 		}
 	}
-	/* The boundary: 2^55 - 1 is below half of 2^56, 2^55 is not. */
-	assert_true(decide_for(&half, (1ull << 55) - 1, false, 0x00));
-	assert_false(decide_for(&half, 1ull << 55, false, 0x00));
+	/* The boundary: 2^55 - 1 is below the threshold 2^55, 2^55 is not. */
+	assert_false(decide_for(&half, (1ull << 55) - 1, false, 0x00));
+	assert_true(decide_for(&half, 1ull << 55, false, 0x00));
 }
 
 int main(void)
