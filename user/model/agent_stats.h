@@ -101,7 +101,17 @@
 	X(spans_spool_dropped, "spans dropped: spool directory full or unwritable")                \
 	X(export_requests, "export requests sent (every attempt)")                                 \
 	X(export_requests_failed, "export requests that failed (any reason)")                      \
-	X(export_retries, "export requests that were retries")
+	X(export_retries, "export requests that were retries")                                     \
+	X(metric_measurements_overflowed,                                                          \
+	  "requests counted in a metric's overflow set "                                           \
+	  "(otel.metric.overflow=true): cardinality limit reached")                                \
+	X(metric_measurements_dropped, "requests not counted in metrics: out of memory")           \
+	X(service_graph_unpaired, "same-node client or server spans whose other side did not "     \
+				  "come within 10 s (no service-graph edge)")                      \
+	X(metric_points_exported, "metric data points the OTLP collector accepted")                \
+	X(metric_points_export_dropped, "metric data points not exported (queue, rejected, "       \
+					"expired, shutdown, encoding)")                            \
+	X(metric_export_requests_failed, "OTLP metrics export requests that failed (any reason)")
 
 /* Values that go up and down (set, not added). */
 #define AGENT_GAUGES_FIELDS(X)                                                                     \
