@@ -8,6 +8,7 @@
 #ifndef KSPAN_AGENT_STATS_H
 #define KSPAN_AGENT_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -150,6 +151,8 @@ struct agent_stats {
 void agent_stats_observe_export_latency(struct agent_stats *s, uint64_t us);
 /* Prometheus text exposition format 0.0.4 of every counter, gauge and the histogram. */
 void agent_stats_write_prometheus(const struct agent_stats *s, FILE *out);
+/* The same, or (openmetrics) in OpenMetrics 1.0 text, without its "# EOF". */
+void agent_stats_write_metrics_text(const struct agent_stats *s, FILE *out, bool openmetrics);
 
 /* Sum of every counter that means "lost data". */
 uint64_t agent_stats_total_drops(const struct agent_stats *s);

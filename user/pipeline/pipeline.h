@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* pipeline.h - what happens to a finished span: sampling, then every
- * configured exporter. */
+/* pipeline.h - what happens to a finished span: metrics (from every span,
+ * whatever the sampler decides), sampling, then every configured exporter. */
 #ifndef KSPAN_PIPELINE_H
 #define KSPAN_PIPELINE_H
 
@@ -9,6 +9,7 @@
 #include "model/agent_stats.h"
 #include "model/exporter.h"
 #include "model/span_sink.h"
+#include "metrics/span_metrics.h"
 #include "pipeline/sampler.h"
 
 #define PIPELINE_MAX_EXPORTERS 4
@@ -16,6 +17,7 @@
 struct pipeline {
 	struct span_sink sink; /* what span assembly submits to */
 	struct sampler sampler;
+	struct span_metrics *metrics; /* NULL: no metrics */
 	struct exporter *exporters[PIPELINE_MAX_EXPORTERS];
 	int exporter_count;
 	struct agent_stats *stats;
