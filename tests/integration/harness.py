@@ -260,6 +260,10 @@ class Kspan:
         # for from being pushed out (drops are counted; tests of the queue set
         # their own size).
         e["OTEL_BSP_MAX_QUEUE_SIZE"] = "200000"
+        # kspan pushes metrics to an OTLP endpoint by default (README
+        # "Metrics"): the tests of metrics opt in (test_metrics.py), the others
+        # keep the receivers' traffic to the traces they check.
+        e["OTEL_METRICS_EXPORTER"] = "none"
         if env:
             e.update(env)
         self.argv = argv
