@@ -90,9 +90,10 @@ static int setup_metrics_exporter(struct agent *a)
 	    (!a->opts.metrics_export_otlp && !a->opts.metrics_export_console))
 		return 0;
 #ifdef KSPAN_NO_OTLP
-	log_warn("this build of kspan (kspan-static) has no OTLP metrics exporter: set "
-		 "OTEL_METRICS_EXPORTER=none (the metrics stay on --metrics-addr)");
-	return -ENOTSUP;
+	/* Not fatal: the metrics are still served on --metrics-addr. */
+	log_warn("this build of kspan (kspan-static) has no OTLP metrics exporter: metrics are "
+		 "only on --metrics-addr (OTEL_METRICS_EXPORTER=none silences this)");
+	return 0;
 #else
 	struct otlp_metrics_settings settings;
 	struct otlp_config cfg;

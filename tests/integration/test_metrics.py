@@ -8,7 +8,8 @@ import time
 import urllib.request
 
 import harness
-from harness import curl, is_server
+from harness import PROTO_DIR, curl, is_server
+from otlp_grpc_receiver import OtlpGrpcReceiver
 from prometheus_client.parser import text_string_to_metric_families
 from otlp_receiver import flatten_metrics
 
@@ -145,6 +146,28 @@ class TestMetrics(harness.KspanCase):
                         s.value
         self.assertEqual(counts, {("/ok", "200"): 3, ("/status/{id}", "404"): 2,
                                   ("/status/{id}", "500"): 2, ("/delay/{id}", "200"): 1})
+
+    def test_grpc_gzip_metrics_service(self):
+        """OTLP/gRPC (MetricsService/Export) with gzip, from the signal's own
+        variables; the traces go to the HTTP receiver meanwhile."""
+        grx = OtlpGrpcReceiver(PROTO_DIR)
+        self.addCleanup(grx.close)
+        k = self.start(env={"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc",
+                            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": grx.endpoint,
+                            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION": "gzip"})
+        for p in ["/ok", "/ok", "/status/500"]:
+            curl(self.srv.url(p))
+        self.settle(is_server(self.srv.port, self.srv.pid), 3)
+        k.stop()
+        self.assertIn("metrics exporter: OTLP grpc to %s" % grx.endpoint, k.log_text())
+        self.assertEqual(self.rx.metric_requests, [])
+        self.assertEqual(grx.errors, [])
+        self.rx.metric_requests, saved = grx.metric_requests, self.rx.metric_requests
+        try:
+            self.assertEqual(self.server_counts(self.last_points(HTTP_SERVER, self.srv.pid)),
+                             {("/ok", 200): 2, ("/status/{id}", 500): 1})
+        finally:
+            self.rx.metric_requests = saved
 
     def test_openmetrics_exemplars(self):
         k = self.start()

@@ -308,6 +308,10 @@ static int config_endpoint(struct otlp_config *cfg, const char *endpoint_overrid
 	const char *source = "the command line", *url = endpoint_override;
 	bool append = false, grpc = cfg->protocol == OTLP_PROTOCOL_GRPC;
 	char *base = NULL;
+	/* The signal's own variable is more specific than --otlp-endpoint, which
+	 * names the traces' endpoint (or the base of both). */
+	if (sig == OTLP_SIGNAL_METRICS && env_get(signal_var(signal_endpoint, sig, "ENDPOINT")))
+		url = NULL;
 	if (url && *url && sig == OTLP_SIGNAL_METRICS && !grpc && url_is_http(url) &&
 	    url_has_path(url)) {
 		/* --otlp-endpoint names the traces URL: metrics go next to it. */

@@ -100,7 +100,8 @@ struct otlp_config {
 int otlp_config_from_env(struct otlp_config *cfg, const char *endpoint_override);
 /* The same for either signal: OTEL_EXPORTER_OTLP_METRICS_* instead of _TRACES_*,
  * /v1/metrics instead of /v1/traces (an override ending in /v1/traces gets
- * /v1/metrics in its place). */
+ * /v1/metrics in its place; OTEL_EXPORTER_OTLP_METRICS_ENDPOINT wins over the
+ * override). */
 int otlp_config_from_env_for(struct otlp_config *cfg, const char *endpoint_override,
 			     enum otlp_signal signal);
 void otlp_config_free(struct otlp_config *cfg);

@@ -48,11 +48,13 @@ void otlp_log_failure(struct otlp_exporter *x, enum failure_kind kind, const cha
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* The metrics exporter's lines say so; their "spans" are data points. */
+	const char *signal = x->cfg.signal == OTLP_SIGNAL_METRICS ? "metrics: " : "";
 	if (fl->suppressed)
-		log_warn("%s (%llu similar lines not logged)", line,
+		log_warn("%s%s (%llu similar lines not logged)", signal, line,
 			 (unsigned long long)fl->suppressed);
 	else
-		log_warn("%s", line);
+		log_warn("%s%s", signal, line);
 	fl->logged = true;
 	fl->last_ns = now;
 	fl->suppressed = 0;
