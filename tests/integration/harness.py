@@ -372,11 +372,14 @@ def netns_prefix(netns):
 class ScriptServer:
     """A python server script from servers/ that prints `READY <port>`."""
 
-    def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0, netns=None, args=()):
+    def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0, netns=None, args=(),
+                 env=None):
+        """env: variables added to the server's environment (OTEL_SERVICE_NAME)."""
         self.host = host
         self.proc = spawn(netns_prefix(netns) + [PY, os.path.join(SERVERS, script), "--host", host,
                                                  "--port", str(port)] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          env=dict(os.environ, **env) if env else None)
         self.pid = self.proc.pid
         line = _readline_timeout(self.proc.stdout, timeout)
         if not line.startswith(b"READY "):

@@ -125,6 +125,35 @@ class TestMetrics(harness.KspanCase):
         self.assertEqual([p.point.as_int for p in failed], [4], failed)
         self.assertEqual([p.point.count for p in secs], [8], secs)
 
+    def test_service_graph_of_a_chain(self):
+        """curl -> A -> B -> C, each a service of its own (OTEL_SERVICE_NAME):
+        one edge per hop, every request counted once on each."""
+        def chain(name, next_url=None):
+            srv = harness.ScriptServer("chain_server.py", env={"OTEL_SERVICE_NAME": name},
+                                       args=["--next", next_url] if next_url else [])
+            self.addCleanup(srv.stop)
+            return srv
+        c = chain("svc-c")
+        b = chain("svc-b", c.url(""))
+        a = chain("svc-a", b.url(""))
+        k = self.start_kspan(ports=[a.port, b.port, c.port], env={
+            "OTEL_METRICS_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "400"})
+        for _ in range(3):
+            r = curl(a.url("/call/urllib/call/urllib/end"))
+            self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        self.settle(is_server(c.port, c.pid), 3)
+        k.stop()
+        edges = {(p.attrs["client"], p.attrs["server"]): p.point.as_int
+                 for p in self.last_points("traces_service_graph_request_total")}
+        self.assertEqual(edges, {("curl", "svc-a"): 3, ("svc-a", "svc-b"): 3,
+                                 ("svc-b", "svc-c"): 3})
+        self.assertEqual(self.last_points("traces_service_graph_request_failed_total"), [])
+        client_secs = {(p.attrs["client"], p.attrs["server"]): p.point.count
+                       for p in self.last_points("traces_service_graph_request_client_seconds")}
+        self.assertEqual(client_secs, {e: 3 for e in edges})
+        # every side found its other (the exit summary's counter)
+        self.assertIn(" service_graph_unpaired=0 ", k.log_text())
+
     def test_otlp_protobuf_and_prometheus_counts(self):
         k = self.start()
         self.traffic()
