@@ -24,7 +24,10 @@
 #include "config/options.h"
 #ifndef KSPAN_NO_OTLP
 #include "export/otlp/otlp_exporter.h"
+#include "export/otlp/otlp_metrics_exporter.h"
 #endif
+#include "metrics/metric_store.h"
+#include "metrics/span_metrics.h"
 #include "pipeline/pipeline.h"
 #include "loader/insertion_claim.h"
 #include "loader/probe_loader.h"
@@ -50,6 +53,8 @@ struct agent {
 	struct process_table procs;
 	struct conn_budget conns; /* both assemblers' bound on connections */
 	struct pipeline pipeline;
+	struct metric_store metric_store;
+	struct span_metrics span_metrics;
 	struct http1_assembler assembler;
 	struct http2_assembler h2_assembler;
 	struct event_router router;
@@ -75,6 +80,52 @@ static int install_signal_handlers(void)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/* OTEL_METRICS_EXPORTER: the span metrics pushed over OTLP or printed, by
+ * an exporter the pipeline ticks and shuts down like the span exporters. */
+static int setup_metrics_exporter(struct agent *a)
+{
+	if (!a->pipeline.metrics ||
+	    (!a->opts.metrics_export_otlp && !a->opts.metrics_export_console))
+		return 0;
+#ifdef KSPAN_NO_OTLP
+	/* Not fatal: the metrics are still served on --metrics-addr. */
+	log_warn("this build of kspan (kspan-static) has no OTLP metrics exporter: metrics are "
+		 "only on --metrics-addr (OTEL_METRICS_EXPORTER=none silences this)");
+	return 0;
+#else
+	struct otlp_metrics_settings settings;
+	struct otlp_config cfg;
+	int err;
+
+	otlp_metrics_settings_from_env(&settings);
+	if (a->opts.metrics_export_console) {
+		settings.console = stdout;
+		err = pipeline_add_exporter(
+		    &a->pipeline, otlp_metrics_exporter_new(NULL, &settings, &a->metric_store,
+							    &a->clock, &a->stats));
+		if (err)
+			return err;
+		log_info("metrics exporter: console (OTLP JSON lines every %u ms)",
+			 settings.interval_ms);
+		settings.console = NULL;
+	}
+	if (!a->opts.metrics_export_otlp)
+		return 0;
+	err = otlp_config_from_env_for(&cfg, a->opts.otlp_endpoint, OTLP_SIGNAL_METRICS);
+	if (err)
+		return err;
+	err = pipeline_add_exporter(
+	    &a->pipeline,
+	    otlp_metrics_exporter_new(&cfg, &settings, &a->metric_store, &a->clock, &a->stats));
+	if (!err)
+		log_info("metrics exporter: OTLP %s to %s every %u ms, %s",
+			 otlp_protocol_name(cfg.protocol), cfg.endpoint, settings.interval_ms,
+			 settings.delta ? "delta" : "cumulative");
+	otlp_config_free(&cfg);
+	return err;
+#endif
 }
 
 static int setup_exporters(struct agent *a)
@@ -112,7 +163,7 @@ static int setup_exporters(struct agent *a)
 	}
 	if (!a->pipeline.exporter_count)
 		log_info("exporter: none (spans are assembled and counted, not sent)");
-	return 0;
+	return setup_metrics_exporter(a);
 }
 
 static void describe_selection(const struct agent_options *o)
@@ -208,6 +259,16 @@ static int agent_start(struct agent *a)
 	start_metrics(a);
 	fionread = probe_loader_check_insertion(&a->opts);
 	pipeline_init(&a->pipeline, &a->stats);
+	if (a->opts.span_metrics) {
+		err = metric_store_init(&a->metric_store, a->opts.metrics_cardinality_limit,
+					mono_to_unix_ns(&a->clock, clock_mono_ns()), &a->stats);
+		if (!err)
+			err = span_metrics_init(&a->span_metrics, &a->metric_store, &a->stats);
+		if (err)
+			return err;
+		a->pipeline.metrics = &a->span_metrics;
+		metrics_server_set_store(&a->metrics, &a->metric_store);
+	}
 	err = process_table_init(&a->procs, "/proc");
 	a->procs.capture_command_args = a->opts.capture_command_args;
 	a->procs.stats = &a->stats;
@@ -324,6 +385,8 @@ static void agent_stop(struct agent *a, bool print_counters)
 	http2_assembler_finish_all(&a->h2_assembler);
 	pipeline_shutdown(&a->pipeline, flush_deadline);
 	metrics_server_stop(&a->metrics);
+	span_metrics_free(&a->span_metrics);
+	metric_store_free(&a->metric_store);
 	health_free(&a->health);
 	event_reader_close(&a->reader);
 	probe_loader_destroy(&a->probes);

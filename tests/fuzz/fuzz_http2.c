@@ -16,7 +16,8 @@
  *   control bit 7     the process exits after the piece
  *
  * The first input byte picks the role (even: server, odd: client). Spans go
- * to a pipeline without exporters. Besides the sanitizers, the assembler
+ * to a pipeline without exporters, whose metrics stage records them (a small
+ * cardinality limit, so the overflow set is reached too). Besides the sanitizers, the assembler
  * must not leak (LeakSanitizer) or crash on any input.
  */
 #include <stdbool.h>
@@ -36,6 +37,8 @@ struct fuzz_env {
 	struct process_table procs;
 	struct pipeline pipeline;
 	struct sampler sampler;
+	struct metric_store store;
+	struct span_metrics metrics;
 	struct http2_assembler a;
 };
 
@@ -57,6 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&env, 0, sizeof(env));
 	pipeline_init(&env.pipeline, &env.stats);
 	sampler_from_env(&env.sampler);
+	if (metric_store_init(&env.store, 4, 0, &env.stats) ||
+	    span_metrics_init(&env.metrics, &env.store, &env.stats))
+		abort();
+	env.pipeline.metrics = &env.metrics;
 	/* A small stream bound: eviction runs too. */
 	struct http2_assembler_config cfg = {
 	    .propagation = KSPAN_PROPAGATE_TUPLE, .max_streams = 16, .sampler = &env.sampler};
@@ -124,5 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http2_assembler_finish_all(&env.a);
 	http2_assembler_free(&env.a);
 	process_table_free(&env.procs);
+	span_metrics_free(&env.metrics);
+	metric_store_free(&env.store);
 	return 0;
 }

@@ -260,6 +260,10 @@ class Kspan:
         # for from being pushed out (drops are counted; tests of the queue set
         # their own size).
         e["OTEL_BSP_MAX_QUEUE_SIZE"] = "200000"
+        # kspan pushes metrics to an OTLP endpoint by default (README
+        # "Metrics"): the tests of metrics opt in (test_metrics.py), the others
+        # keep the receivers' traffic to the traces they check.
+        e["OTEL_METRICS_EXPORTER"] = "none"
         if env:
             e.update(env)
         self.argv = argv
@@ -368,11 +372,14 @@ def netns_prefix(netns):
 class ScriptServer:
     """A python server script from servers/ that prints `READY <port>`."""
 
-    def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0, netns=None, args=()):
+    def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0, netns=None, args=(),
+                 env=None):
+        """env: variables added to the server's environment (OTEL_SERVICE_NAME)."""
         self.host = host
         self.proc = spawn(netns_prefix(netns) + [PY, os.path.join(SERVERS, script), "--host", host,
                                                  "--port", str(port)] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          env=dict(os.environ, **env) if env else None)
         self.pid = self.proc.pid
         line = _readline_timeout(self.proc.stdout, timeout)
         if not line.startswith(b"READY "):

@@ -4,6 +4,9 @@ opentelemetry.proto.collector.trace.v1.TraceService/Export with a generic
 handler on raw bytes, decoded with the python protobuf classes that protoc
 generates from the repository's own user/export/otlp/proto files (see otlp_receiver.py).
 
+MetricsService/Export is served too: each request is decoded and kept in
+`metric_requests` as ("grpc", ExportMetricsServiceRequest), answered OK.
+
 Same interface as OtlpReceiver (spans, wait_for, settle, attempts, script,
 default_answer, go_down, come_up, close); an Answer's status is a gRPC status
 code here (0 = OK), and retry_after is sent as a google.rpc.RetryInfo in the
@@ -19,10 +22,11 @@ from concurrent import futures
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 import grpc  # noqa: E402
 
-from otlp_receiver import Answer, Attempt, OtlpReceiver, span_keys_of
+from otlp_receiver import Answer, Attempt, OtlpReceiver, metrics_module, span_keys_of
 from tls_certs import read
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
 RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
 CODES = {c.value[0]: c for c in grpc.StatusCode}
 
@@ -46,7 +50,9 @@ class OtlpGrpcReceiver(OtlpReceiver):
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
         handler = grpc.method_handlers_generic_handler(
             SERVICE, {"Export": grpc.unary_unary_rpc_method_handler(self._export)})
-        self.server.add_generic_rpc_handlers((handler,))
+        metrics = grpc.method_handlers_generic_handler(
+            METRICS_SERVICE, {"Export": grpc.unary_unary_rpc_method_handler(self._metrics)})
+        self.server.add_generic_rpc_handlers((handler, metrics))
         addr = "%s:%d" % (self.host, self.port)
         if self.tls_files:
             t = self.tls_files
@@ -77,6 +83,19 @@ class OtlpGrpcReceiver(OtlpReceiver):
             ri.retry_delay.nanos = int((answer.retry_after - int(answer.retry_after)) * 1e9)
             st.details.add(type_url=RETRY_INFO_TYPE, value=ri.SerializeToString())
         return st.SerializeToString()
+
+    def _metrics(self, request, context):
+        mod = metrics_module()
+        try:
+            req = mod.ExportMetricsServiceRequest()
+            req.ParseFromString(request)
+        except Exception as e:  # noqa: BLE001 - any decode failure is an exporter bug
+            self._error("undecodable gRPC metrics request (%d bytes): %r" % (len(request), e))
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "undecodable")
+        with self.cond:
+            self.metric_requests.append(("grpc", req))
+            self.cond.notify_all()
+        return mod.ExportMetricsServiceResponse().SerializeToString()
 
     def _export(self, request, context):
         md = dict(context.invocation_metadata())

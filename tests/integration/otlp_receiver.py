@@ -5,7 +5,10 @@ POST /v1/traces with Content-Type application/x-protobuf (optionally
 Content-Encoding gzip). The body is decoded as ExportTraceServiceRequest with
 the python protobuf library (Debian python3-protobuf), using classes generated
 at test time by protoc from the repository's own user/export/otlp/proto/*.proto files.
-Every request is answered 200 with an empty ExportTraceServiceResponse,
+POST /v1/metrics (ExportMetricsServiceRequest, protobuf or JSON) is decoded
+and kept whole in `metric_requests` (see MetricPoint and metric_points());
+it is always answered 200.
+Every traces request is answered 200 with an empty ExportTraceServiceResponse,
 unless the test scripted other answers (see Answer): an HTTP error status,
 429/503 with Retry-After, a partial success, a stall; `go_down()` closes the
 port and every open connection (a collector outage), `come_up()` listens on
@@ -177,14 +180,47 @@ def _ids_hex_to_base64(node):
             _ids_hex_to_base64(v)
 
 
-def parse_otlp_json(pb, body):
-    """An OTLP/HTTP JSON body -> ExportTraceServiceRequest (strict: unknown
-    field names, e.g. snake_case ones, are errors)."""
+def parse_otlp_json(pb, body, message_class=None):
+    """An OTLP/HTTP JSON body -> ExportTraceServiceRequest, or message_class
+    (strict: unknown field names, e.g. snake_case ones, are errors)."""
     doc = json.loads(body.decode("utf-8"))
     _ids_hex_to_base64(doc)
-    req = pb.ExportTraceServiceRequest()
+    req = (message_class or pb.ExportTraceServiceRequest)()
     json_format.ParseDict(doc, req)
     return req
+
+
+def metrics_module():
+    """The generated metrics_service_pb2 (generate_classes ran protoc on every .proto)."""
+    return importlib.import_module(
+        "opentelemetry.proto.collector.metrics.v1.metrics_service_pb2")
+
+
+class MetricPoint:
+    """One data point of one received metric, flattened: name, kind
+    ("histogram" or "sum"), temporality (1 delta, 2 cumulative), attrs (dict),
+    resource (dict), and the point message itself in `point`."""
+
+    def __init__(self, name, kind, temporality, attrs, resource, point, unit):
+        self.name, self.kind, self.temporality = name, kind, temporality
+        self.attrs, self.resource, self.point, self.unit = attrs, resource, point, unit
+
+    def __repr__(self):
+        return "MetricPoint(%s %s %r)" % (self.name, self.kind, self.attrs)
+
+
+def flatten_metrics(req):
+    out = []
+    for rm in req.resource_metrics:
+        res = kv_dict(rm.resource.attributes)
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                data = getattr(m, kind)
+                for p in data.data_points:
+                    out.append(MetricPoint(m.name, kind, getattr(data, "aggregation_temporality", 0),
+                                           kv_dict(p.attributes), res, p, m.unit))
+    return out
 
 
 class Answer:
@@ -254,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
         rx = self.server.receiver
         length = int(self.headers.get("Content-Length", "0") or "0")
         body = self.rfile.read(length) if length > 0 else b""
+        if self.path == "/v1/metrics":
+            return self._metrics(rx, body)
         if self.path != "/v1/traces":
             rx._error("POST to %r (want /v1/traces)" % self.path)
             return self._reply(404, b"not found", "text/plain")
@@ -302,6 +340,30 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(200, rx.response_bytes(answer))
 
 
+    def _metrics(self, rx, body):
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        mod = metrics_module()
+        try:
+            if (self.headers.get("Content-Encoding") or "identity").strip().lower() == "gzip":
+                body = gzip.decompress(body)
+            if ctype == "application/json":
+                req = parse_otlp_json(rx.pb, body, mod.ExportMetricsServiceRequest)
+            elif ctype == "application/x-protobuf":
+                req = mod.ExportMetricsServiceRequest()
+                req.ParseFromString(body)
+            else:
+                raise ValueError("Content-Type %r" % ctype)
+        except Exception as e:  # noqa: BLE001 - any decode failure is an exporter bug
+            rx._error("undecodable metrics request (%d bytes): %r" % (len(body), e))
+            return self._reply(400, b"bad request", "text/plain")
+        with rx.cond:
+            rx.metric_requests.append((ctype, req))
+            rx.cond.notify_all()
+        if ctype == "application/json":
+            return self._reply(200, b"{}", "application/json")
+        self._reply(200, mod.ExportMetricsServiceResponse().SerializeToString())
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -319,6 +381,7 @@ class OtlpReceiver:
         self.user_agents = set()
         self.attempts = []
         self.content_types = set()
+        self.metric_requests = []  # (content type, ExportMetricsServiceRequest)
         self.script = []  # Answers for the next requests, in order
         self.default_answer = Answer()
         self.down_event = threading.Event()
@@ -402,6 +465,7 @@ class OtlpReceiver:
             self._spans = []
             self.errors = []
             self.attempts = []
+            self.metric_requests = []
             self.script = []
             self.default_answer = Answer()
 

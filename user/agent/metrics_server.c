@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "model/agent_stats.h"
@@ -18,6 +19,7 @@
 #include "lib/log.h"
 #include "agent/health.h"
 #include "agent/metrics_server.h"
+#include "metrics/prometheus_text.h"
 
 /* A scraper that sends nothing for this long is disconnected. */
 #define REQUEST_TIMEOUT_MS 2000
@@ -155,6 +157,36 @@ static void serve_health(struct metrics_server *m, int fd, bool ready, bool head
 		write_all(fd, why, len);
 }
 
+/* Prometheus asks for OpenMetrics in its Accept header (first, with a q
+ * value) when exemplars are enabled; any mention of it is taken as a yes. */
+static bool wants_openmetrics(const char *req)
+{
+	const char *h = strcasestr(req, "\naccept:");
+	const char *eol = h ? strchr(h + 1, '\n') : NULL;
+	const char *om = h ? strstr(h, "application/openmetrics-text") : NULL;
+	return om && (!eol || om < eol);
+}
+
+static void write_span_metrics(struct metrics_server *m, FILE *f, bool openmetrics)
+{
+	struct metric_store *store = __atomic_load_n(&m->store, __ATOMIC_ACQUIRE);
+	struct metric_snapshot snap;
+	struct timespec ts;
+
+	if (!store || clock_gettime(CLOCK_REALTIME, &ts))
+		return;
+	if (metric_store_collect(store, false,
+				 (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec, &snap))
+		return;
+	prometheus_write_metrics(&snap, f, openmetrics);
+	metric_snapshot_free(&snap);
+}
+
+void metrics_server_set_store(struct metrics_server *m, struct metric_store *store)
+{
+	__atomic_store_n(&m->store, store, __ATOMIC_RELEASE);
+}
+
 static void serve(struct metrics_server *m, int fd)
 {
 	char req[REQUEST_MAX];
@@ -175,18 +207,24 @@ static void serve(struct metrics_server *m, int fd)
 	}
 	char *body = NULL;
 	size_t body_len = 0;
+	bool openmetrics = wants_openmetrics(req);
 	FILE *f = open_memstream(&body, &body_len);
 	if (!f)
 		return;
-	agent_stats_write_prometheus(m->stats, f);
+	write_span_metrics(m, f, openmetrics);
+	agent_stats_write_metrics_text(m->stats, f, openmetrics);
+	if (openmetrics)
+		fputs("# EOF\n", f);
 	if (fclose(f) != 0) {
 		free(body);
 		return;
 	}
 	char hdr[256];
 	int n = snprintf(hdr, sizeof(hdr),
-			 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
+			 "HTTP/1.0 200 OK\r\nContent-Type: %s; "
 			 "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 openmetrics ? "application/openmetrics-text; version=1.0.0"
+				     : "text/plain; version=0.0.4",
 			 body_len);
 	write_all(fd, hdr, (size_t)n);
 	if (!head)

@@ -15,6 +15,7 @@
 
 struct agent_stats;
 struct agent_health;
+struct metric_store;
 
 struct metrics_server {
 	int listen_fd;
@@ -22,6 +23,7 @@ struct metrics_server {
 	uint16_t port; /* the bound port (useful with port 0) */
 	const struct agent_stats *stats;
 	struct agent_health *health; /* NULL: no health paths */
+	struct metric_store *store;  /* span metrics, set once ready (atomic); NULL: none */
 	pthread_t thread;
 	bool running;
 };
@@ -33,5 +35,9 @@ struct metrics_server {
 int metrics_server_start(struct metrics_server *m, const char *addr,
 			 const struct agent_stats *stats, struct agent_health *health);
 void metrics_server_stop(struct metrics_server *m);
+/* From now on /metrics also serves the span metrics in store (README
+ * "Metrics"); OpenMetrics with exemplars when the scraper's Accept asks for
+ * application/openmetrics-text. */
+void metrics_server_set_store(struct metrics_server *m, struct metric_store *store);
 
 #endif /* KSPAN_METRICS_SERVER_H */

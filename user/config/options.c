@@ -25,6 +25,8 @@ enum {
 	OPT_METRICS_ADDR,
 	OPT_SPOOL_DIR,
 	OPT_SPOOL_MAX,
+	OPT_NO_SPAN_METRICS,
+	OPT_METRICS_CARDINALITY,
 	OPT_BACKEND,
 	OPT_MAX_CONNS,
 	OPT_MAX_H2_STREAMS,
@@ -90,6 +92,13 @@ const struct option_spec options_table[] = {
      "serve Prometheus metrics on http://ADDR/metrics\n"
      "(empty: off)",
      DEFAULT_OF(metrics_addr, OPTION_DEFAULT_STR)},
+    {"no-span-metrics", OPT_NO_SPAN_METRICS, NULL,
+     "derive no RED metrics or service graph from the spans\n"
+     "(default: on; OTLP per OTEL_METRICS_EXPORTER, and /metrics)"},
+    {"metrics-cardinality-limit", OPT_METRICS_CARDINALITY, "N",
+     "attribute sets per metric and process; further ones\n"
+     "count in one otel.metric.overflow=true set",
+     DEFAULT_OF(metrics_cardinality_limit, OPTION_DEFAULT_U32)},
     {"spool-dir", OPT_SPOOL_DIR, "DIR",
      "OTLP batches the queue cannot hold (full, or unsent at\n"
      "exit) go to DIR, and are sent later, by this kspan or the next"},
@@ -207,6 +216,44 @@ static int parse_exporter_list(struct agent_options *o, const char *list, const 
 	return err;
 }
 
+/* OTEL_METRICS_EXPORTER (sdk-environment-variables.md, "Exporter Selection"):
+ * otlp, console, prometheus (pull only: /metrics, which kspan serves
+ * whatever this says) or none; unset: otlp when an OTLP endpoint is
+ * configured (decided with the traces' choice, in options_parse). */
+static bool env_set(const char *name);
+
+static int parse_metrics_exporter(struct agent_options *o)
+{
+	const char *list = getenv("OTEL_METRICS_EXPORTER");
+	char *copy, *save = NULL;
+	int err = 0;
+
+	if (!list || !*list) {
+		o->metrics_export_otlp = o->otlp_endpoint ||
+					 env_set("OTEL_EXPORTER_OTLP_ENDPOINT") ||
+					 env_set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+		return 0;
+	}
+	if (!(copy = strdup(list)))
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		if (strcmp(t, "otlp") == 0) {
+			o->metrics_export_otlp = true;
+		} else if (strcmp(t, "console") == 0) {
+			o->metrics_export_console = true;
+		} else if (strcmp(t, "none") && strcmp(t, "prometheus")) {
+			log_warn("OTEL_METRICS_EXPORTER: unknown exporter '%s' (use otlp, console, "
+				 "prometheus or none)",
+				 t);
+			err = -EINVAL;
+		}
+	}
+	free(copy);
+	return err;
+}
+
 static int parse_propagation(const char *s, uint32_t *out)
 {
 	if (strcmp(s, "headers") == 0)
@@ -267,6 +314,8 @@ void options_defaults(struct agent_options *o)
 	o->propagation = KSPAN_PROPAGATE_HEADERS | KSPAN_PROPAGATE_TUPLE;
 	o->metrics_addr = METRICS_DEFAULT_ADDR;
 	o->spool_max_bytes = OPTIONS_DEFAULT_SPOOL_MAX_BYTES;
+	o->span_metrics = true;
+	o->metrics_cardinality_limit = OPTIONS_DEFAULT_METRICS_CARDINALITY;
 }
 
 int options_parse(struct agent_options *o, int argc, char **argv)
@@ -374,6 +423,14 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 				return -EINVAL;
 			o->spool_max_bytes = v;
 			break;
+		case OPT_NO_SPAN_METRICS:
+			o->span_metrics = false;
+			break;
+		case OPT_METRICS_CARDINALITY:
+			if (parse_u32("--metrics-cardinality-limit", optarg, 2, 1u << 24,
+				      &o->metrics_cardinality_limit))
+				return -EINVAL;
+			break;
 		case OPT_BACKEND:
 			if (parse_backend(optarg, &o->backend))
 				return -EINVAL;
@@ -394,6 +451,8 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 		return -EINVAL;
 	}
 
+	if (parse_metrics_exporter(o))
+		return -EINVAL;
 	/* Exporter choice: the flag, then OTEL_TRACES_EXPORTER, then "otlp when
 	 * an endpoint is configured, else console" so a bare `kspan` shows
 	 * something useful on a terminal. */

@@ -18,10 +18,11 @@ enum probe_backend {
 	PROBE_BACKEND_TRACEPOINT,
 };
 
-#define OPTIONS_MAX_PIDS		1024
-#define OPTIONS_MAX_PORTS		256
-#define OPTIONS_DEFAULT_SPOOL_MAX_BYTES (256ull << 20)
-#define OPTIONS_DEFAULT_IDLE_TIMEOUT_MS 5000
+#define OPTIONS_MAX_PIDS		    1024
+#define OPTIONS_MAX_PORTS		    256
+#define OPTIONS_DEFAULT_SPOOL_MAX_BYTES	    (256ull << 20)
+#define OPTIONS_DEFAULT_METRICS_CARDINALITY 2000 /* metrics/sdk.md, "Cardinality limits" */
+#define OPTIONS_DEFAULT_IDLE_TIMEOUT_MS	    5000
 /* The bounds of the agent's tables (assembly/conn_registry.h,
  * assembly/http2_assembler.h): the kernel's conn_table size, and as many
  * open HTTP/2 streams; 15 minutes of silence. */
@@ -58,6 +59,13 @@ struct agent_options {
 	/* OTEL_TRACES_SAMPLER and _ARG (sampler_from_env), for the probes and
 	 * span assembly alike. */
 	struct sampler sampler;
+	/* Metrics from spans (README "Metrics"). */
+	bool span_metrics;		    /* false: --no-span-metrics */
+	uint32_t metrics_cardinality_limit; /* --metrics-cardinality-limit */
+	/* OTEL_METRICS_EXPORTER: push metrics over OTLP (default: when the
+	 * traces go over OTLP), or print them; /metrics serves them either way. */
+	bool metrics_export_otlp;
+	bool metrics_export_console;
 };
 
 /* What --help adds after an option's text: its default, read from the

@@ -46,11 +46,18 @@ void agent_stats_observe_export_latency(struct agent_stats *s, uint64_t us)
  */
 void agent_stats_write_prometheus(const struct agent_stats *s, FILE *out)
 {
+	agent_stats_write_metrics_text(s, out, false);
+}
+
+void agent_stats_write_metrics_text(const struct agent_stats *s, FILE *out, bool openmetrics)
+{
+	/* OpenMetrics names a counter family without the _total of its sample. */
+	const char *family_total = openmetrics ? "" : "_total";
 #define AGENT_STATS_PROM_COUNTER(name, help)                                                       \
 	fprintf(out,                                                                               \
-		"# HELP kspan_" #name "_total " help "\n# TYPE kspan_" #name                       \
-		"_total counter\nkspan_" #name "_total %" PRIu64 "\n",                             \
-		STAT_GET(s, name));
+		"# HELP kspan_" #name "%s " help "\n# TYPE kspan_" #name                           \
+		"%s counter\nkspan_" #name "_total %" PRIu64 "\n",                                 \
+		family_total, family_total, STAT_GET(s, name));
 	AGENT_STATS_FIELDS(AGENT_STATS_PROM_COUNTER)
 #undef AGENT_STATS_PROM_COUNTER
 #define AGENT_STATS_PROM_GAUGE(name, help)                                                         \

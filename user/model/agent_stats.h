@@ -8,6 +8,7 @@
 #ifndef KSPAN_AGENT_STATS_H
 #define KSPAN_AGENT_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -104,7 +105,17 @@
 	X(spans_spool_dropped, "spans dropped: spool directory full or unwritable")                \
 	X(export_requests, "export requests sent (every attempt)")                                 \
 	X(export_requests_failed, "export requests that failed (any reason)")                      \
-	X(export_retries, "export requests that were retries")
+	X(export_retries, "export requests that were retries")                                     \
+	X(metric_measurements_overflowed,                                                          \
+	  "requests counted in a metric's overflow set "                                           \
+	  "(otel.metric.overflow=true): cardinality limit reached")                                \
+	X(metric_measurements_dropped, "requests not counted in metrics: out of memory")           \
+	X(service_graph_unpaired, "same-node client or server spans whose other side did not "     \
+				  "come within 10 s (no service-graph edge)")                      \
+	X(metric_points_exported, "metric data points the OTLP collector accepted")                \
+	X(metric_points_export_dropped, "metric data points not exported (queue, rejected, "       \
+					"expired, shutdown, encoding)")                            \
+	X(metric_export_requests_failed, "OTLP metrics export requests that failed (any reason)")
 
 /* Values that go up and down (set, not added). */
 #define AGENT_GAUGES_FIELDS(X)                                                                     \
@@ -143,6 +154,8 @@ struct agent_stats {
 void agent_stats_observe_export_latency(struct agent_stats *s, uint64_t us);
 /* Prometheus text exposition format 0.0.4 of every counter, gauge and the histogram. */
 void agent_stats_write_prometheus(const struct agent_stats *s, FILE *out);
+/* The same, or (openmetrics) in OpenMetrics 1.0 text, without its "# EOF". */
+void agent_stats_write_metrics_text(const struct agent_stats *s, FILE *out, bool openmetrics);
 
 /* Sum of every counter that means "lost data". */
 uint64_t agent_stats_total_drops(const struct agent_stats *s);

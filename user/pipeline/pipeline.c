@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* pipeline.c - sampled spans to the exporters. */
+/* pipeline.c - metrics from every span, then sampled spans to the exporters. */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "pipeline/pipeline.h"
 
 static void submit_to_pipeline(struct span_sink *sink, struct span *s)
@@ -30,8 +31,15 @@ int pipeline_add_exporter(struct pipeline *p, struct exporter *e)
 
 void pipeline_submit(struct pipeline *p, struct span *s)
 {
+	bool sampled = s->trace_flags & 1;
+
 	STAT_INC(p->stats, spans_created);
-	if (!(s->trace_flags & 1)) {
+	/* Every span counts in the metrics, sampled or not (issue 15: a 1%
+	 * sampler still gives exact request counts); only an exported span's
+	 * ids may become an exemplar, so that each one leads to a trace. */
+	if (p->metrics)
+		span_metrics_record(p->metrics, s, sampled, clock_mono_ns());
+	if (!sampled) {
 		STAT_INC(p->stats, spans_sampled_out);
 	} else {
 		for (int i = 0; i < p->exporter_count; i++)
@@ -42,6 +50,8 @@ void pipeline_submit(struct pipeline *p, struct span *s)
 
 void pipeline_tick(struct pipeline *p, uint64_t now_mono_ns)
 {
+	if (p->metrics)
+		span_metrics_tick(p->metrics, now_mono_ns);
 	for (int i = 0; i < p->exporter_count; i++)
 		if (p->exporters[i]->tick)
 			p->exporters[i]->tick(p->exporters[i], now_mono_ns);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* pipeline.h - what happens to a finished span: every span comes here,
  * sampled or not (span assembly decided, config/sampler.h: trace_flags bit 0);
- * a sampled one goes to every configured exporter, an unsampled one is
- * counted (spans_sampled_out) and dropped. */
+ * metrics record every one (whatever the sampler decided), a sampled one goes
+ * to every configured exporter, an unsampled one is counted
+ * (spans_sampled_out) and dropped. */
 #ifndef KSPAN_PIPELINE_H
 #define KSPAN_PIPELINE_H
 
@@ -11,11 +12,13 @@
 #include "model/agent_stats.h"
 #include "model/exporter.h"
 #include "model/span_sink.h"
+#include "metrics/span_metrics.h"
 
 #define PIPELINE_MAX_EXPORTERS 4
 
 struct pipeline {
 	struct span_sink sink; /* what span assembly submits to */
+	struct span_metrics *metrics; /* NULL: no metrics */
 	struct exporter *exporters[PIPELINE_MAX_EXPORTERS];
 	int exporter_count;
 	struct agent_stats *stats;

@@ -16,6 +16,17 @@
 #include "lib/log.h"
 #include "export/otlp/otlp_config.h"
 
+/* OTEL_EXPORTER_OTLP_{TRACES,METRICS}_<suffix>, in a buffer that lives to
+ * the end of the enclosing block. */
+#define SIGNAL_VAR(sig, suffix) signal_var((char[64]){0}, sig, suffix)
+
+static const char *signal_var(char *buf, enum otlp_signal sig, const char *suffix)
+{
+	snprintf(buf, 64, "OTEL_EXPORTER_OTLP_%s_%s",
+		 sig == OTLP_SIGNAL_METRICS ? "METRICS" : "TRACES", suffix);
+	return buf;
+}
+
 /* Largest accepted value of a millisecond or count variable. */
 #define CONFIG_NUMBER_MAX 0x7fffffffu
 
@@ -96,13 +107,13 @@ static int env_choice(const char *traces_name, const char *general_name,
 	return words[0].value;
 }
 
-static enum otlp_compression env_compression(void)
+static enum otlp_compression env_compression(enum otlp_signal sig)
 {
 	static const struct env_word words[] = {{"none", OTLP_COMPRESSION_NONE},
 						{"gzip", OTLP_COMPRESSION_GZIP}};
 
-	return env_choice("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION",
-			  words, sizeof(words) / sizeof(words[0]), "gzip or none");
+	return env_choice(SIGNAL_VAR(sig, "COMPRESSION"), "OTEL_EXPORTER_OTLP_COMPRESSION", words,
+			  sizeof(words) / sizeof(words[0]), "gzip or none");
 }
 
 /*
@@ -246,15 +257,17 @@ static bool url_is_http(const char *url)
 }
 
 /*
- * base + "/v1/traces" without doubling a trailing slash (protocol/exporter.md,
+ * base + "/v1/traces" (or "/v1/metrics") without doubling a trailing slash (protocol/exporter.md,
  * "Endpoint URLs for OTLP/HTTP").
  */
-static char *url_with_traces_path(const char *base)
+static char *url_with_signal_path(const char *base, enum otlp_signal sig)
 {
 	size_t len = strlen(base);
 	bool slash = len && base[len - 1] == '/';
 	char *url;
-	if (asprintf(&url, "%s%s%s", base, slash ? "" : "/", OTLP_HTTP_TRACES_PATH) < 0)
+	if (asprintf(&url, "%s%s%s", base, slash ? "" : "/",
+		     sig == OTLP_SIGNAL_METRICS ? OTLP_HTTP_METRICS_PATH : OTLP_HTTP_TRACES_PATH) <
+	    0)
 		return NULL;
 	return url;
 }
@@ -290,17 +303,36 @@ static char *grpc_url(const struct otlp_config *cfg, const char *url)
 
 static int config_endpoint(struct otlp_config *cfg, const char *endpoint_override)
 {
+	enum otlp_signal sig = cfg->signal;
+	char signal_endpoint[64];
 	const char *source = "the command line", *url = endpoint_override;
 	bool append = false, grpc = cfg->protocol == OTLP_PROTOCOL_GRPC;
-	if (url && *url) {
+	char *base = NULL;
+	/* The signal's own variable is more specific than --otlp-endpoint, which
+	 * names the traces' endpoint (or the base of both). */
+	if (sig == OTLP_SIGNAL_METRICS && env_get(signal_var(signal_endpoint, sig, "ENDPOINT")))
+		url = NULL;
+	if (url && *url && sig == OTLP_SIGNAL_METRICS && !grpc && url_is_http(url) &&
+	    url_has_path(url)) {
+		/* --otlp-endpoint names the traces URL: metrics go next to it. */
+		size_t len = strlen(url), tail = strlen("/" OTLP_HTTP_TRACES_PATH);
+		if (len > tail && strcmp(url + len - tail, "/" OTLP_HTTP_TRACES_PATH) == 0) {
+			base = strndup(url, len - tail);
+			if (!base)
+				return -ENOMEM;
+			url = base;
+		}
+		append = true;
+	} else if (url && *url) {
 		append = url_is_http(url) && !url_has_path(url);
-	} else if ((url = env_get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))) {
-		source = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+	} else if ((url = env_get(signal_var(signal_endpoint, sig, "ENDPOINT")))) {
+		source = signal_endpoint;
 	} else if ((url = env_get("OTEL_EXPORTER_OTLP_ENDPOINT"))) {
 		source = "OTEL_EXPORTER_OTLP_ENDPOINT";
 		append = true;
 	} else {
-		url = grpc ? OTLP_GRPC_DEFAULT_ENDPOINT : OTLP_HTTP_DEFAULT_ENDPOINT;
+		url = grpc ? OTLP_GRPC_DEFAULT_ENDPOINT : OTLP_HTTP_DEFAULT_BASE;
+		append = !grpc;
 	}
 	if (grpc) {
 		cfg->endpoint = grpc_url(cfg, url);
@@ -317,19 +349,19 @@ static int config_endpoint(struct otlp_config *cfg, const char *endpoint_overrid
 			 source);
 		return -EINVAL;
 	}
-	cfg->endpoint = append ? url_with_traces_path(url) : strdup(url);
+	cfg->endpoint = append ? url_with_signal_path(url, sig) : strdup(url);
+	free(base);
 	return cfg->endpoint ? 0 : -ENOMEM;
 }
 
-static enum otlp_protocol env_protocol(void)
+static enum otlp_protocol env_protocol(enum otlp_signal sig)
 {
 	static const struct env_word words[] = {{"http/protobuf", OTLP_PROTOCOL_HTTP_PROTOBUF},
 						{"http/json", OTLP_PROTOCOL_HTTP_JSON},
 						{"grpc", OTLP_PROTOCOL_GRPC}};
 
-	return env_choice("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL",
-			  words, sizeof(words) / sizeof(words[0]),
-			  "grpc, http/protobuf or http/json");
+	return env_choice(SIGNAL_VAR(sig, "PROTOCOL"), "OTEL_EXPORTER_OTLP_PROTOCOL", words,
+			  sizeof(words) / sizeof(words[0]), "grpc, http/protobuf or http/json");
 }
 
 const char *otlp_protocol_name(enum otlp_protocol p)
@@ -358,17 +390,19 @@ static int env_path(const char *traces_name, const char *general_name, char **ou
 
 static int config_tls(struct otlp_config *cfg)
 {
-	cfg->insecure = env_true("OTEL_EXPORTER_OTLP_TRACES_INSECURE") ||
-			(!env_get("OTEL_EXPORTER_OTLP_TRACES_INSECURE") &&
-			 env_true("OTEL_EXPORTER_OTLP_INSECURE"));
-	int err = env_path("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-			   "OTEL_EXPORTER_OTLP_CERTIFICATE", &cfg->certificate);
+	enum otlp_signal sig = cfg->signal;
+
+	cfg->insecure =
+	    env_true(SIGNAL_VAR(sig, "INSECURE")) ||
+	    (!env_get(SIGNAL_VAR(sig, "INSECURE")) && env_true("OTEL_EXPORTER_OTLP_INSECURE"));
+	int err = env_path(SIGNAL_VAR(sig, "CERTIFICATE"), "OTEL_EXPORTER_OTLP_CERTIFICATE",
+			   &cfg->certificate);
 	if (!err)
-		err = env_path("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+		err = env_path(SIGNAL_VAR(sig, "CLIENT_CERTIFICATE"),
 			       "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &cfg->client_certificate);
 	if (!err)
-		err = env_path("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-			       "OTEL_EXPORTER_OTLP_CLIENT_KEY", &cfg->client_key);
+		err = env_path(SIGNAL_VAR(sig, "CLIENT_KEY"), "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+			       &cfg->client_key);
 	return err;
 }
 
@@ -379,25 +413,31 @@ static uint32_t env_number_named(const char *name, uint32_t min, uint32_t def)
 
 int otlp_config_from_env(struct otlp_config *cfg, const char *endpoint_override)
 {
+	return otlp_config_from_env_for(cfg, endpoint_override, OTLP_SIGNAL_TRACES);
+}
+
+int otlp_config_from_env_for(struct otlp_config *cfg, const char *endpoint_override,
+			     enum otlp_signal sig)
+{
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->protocol = env_protocol();
+	cfg->signal = sig;
+	cfg->protocol = env_protocol(sig);
 	int err = config_tls(cfg);
 	if (!err)
 		err = config_endpoint(cfg, endpoint_override);
 	const char *v;
 	if (!err && (v = env_get("OTEL_EXPORTER_OTLP_HEADERS")))
 		err = parse_headers(cfg, "OTEL_EXPORTER_OTLP_HEADERS", v);
-	if (!err && (v = env_get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")))
-		err = parse_headers(cfg, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", v);
+	if (!err && (v = env_get(SIGNAL_VAR(sig, "HEADERS"))))
+		err = parse_headers(cfg, SIGNAL_VAR(sig, "HEADERS"), v);
 	if (err) {
 		otlp_config_free(cfg);
 		return err;
 	}
 
-	cfg->compression = env_compression();
+	cfg->compression = env_compression(sig);
 	const char *name;
-	v = env_get_either("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT",
-			   &name);
+	v = env_get_either(SIGNAL_VAR(sig, "TIMEOUT"), "OTEL_EXPORTER_OTLP_TIMEOUT", &name);
 	cfg->timeout_ms = env_number(name, v, 1, OTLP_HTTP_DEFAULT_TIMEOUT_MS);
 	cfg->schedule_delay_ms =
 	    env_number_named("OTEL_BSP_SCHEDULE_DELAY", 0, OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS);

@@ -19,6 +19,13 @@ enum otlp_protocol {
 	OTLP_PROTOCOL_GRPC = 2,		 /* "grpc" */
 };
 
+/* Which signal a configuration is for: its variables (OTEL_EXPORTER_OTLP_TRACES_*
+ * or _METRICS_*), its HTTP path and its gRPC service. */
+enum otlp_signal {
+	OTLP_SIGNAL_TRACES = 0,
+	OTLP_SIGNAL_METRICS = 1,
+};
+
 struct otlp_header {
 	char *name;
 	char *value; /* already URL-decoded */
@@ -27,7 +34,9 @@ struct otlp_header {
 /* Spec defaults (protocol/exporter.md, configuration/sdk-environment-variables.md). */
 #define OTLP_HTTP_DEFAULT_ENDPOINT	       "http://localhost:4318/v1/traces"
 #define OTLP_GRPC_DEFAULT_ENDPOINT	       "http://localhost:4317"
+#define OTLP_HTTP_DEFAULT_BASE		       "http://localhost:4318"
 #define OTLP_HTTP_TRACES_PATH		       "v1/traces"
+#define OTLP_HTTP_METRICS_PATH		       "v1/metrics"
 #define OTLP_HTTP_DEFAULT_TIMEOUT_MS	       10000
 #define OTLP_BSP_DEFAULT_SCHEDULE_DELAY_MS     5000
 #define OTLP_BSP_DEFAULT_EXPORT_TIMEOUT_MS     30000
@@ -40,6 +49,7 @@ struct otlp_header {
 #define OTLP_DEFAULT_RETRY_MAX_ELAPSED_MS 300000
 
 struct otlp_config {
+	enum otlp_signal signal;
 	enum otlp_protocol protocol;
 	char *endpoint; /* http[s]: the full URL POSTed to; grpc: scheme://host:port */
 	struct otlp_header *headers;
@@ -88,6 +98,12 @@ struct otlp_config {
  * otlp_config_free().
  */
 int otlp_config_from_env(struct otlp_config *cfg, const char *endpoint_override);
+/* The same for either signal: OTEL_EXPORTER_OTLP_METRICS_* instead of _TRACES_*,
+ * /v1/metrics instead of /v1/traces (an override ending in /v1/traces gets
+ * /v1/metrics in its place; OTEL_EXPORTER_OTLP_METRICS_ENDPOINT wins over the
+ * override). */
+int otlp_config_from_env_for(struct otlp_config *cfg, const char *endpoint_override,
+			     enum otlp_signal signal);
 void otlp_config_free(struct otlp_config *cfg);
 
 /* Deep copy; 0 or -ENOMEM (dst is then partly filled: free it). */

@@ -17,6 +17,7 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "export/otlp/otlp_encoder.h"
 #include "export/otlp/otlp_json.h"
+#include "export/otlp/otlp_proto_common.h"
 #include "lib/utf8.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
@@ -59,179 +60,6 @@ _Static_assert(OTLP_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK ==
 		   OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK,
 	       "span flag masks must match trace.proto");
 
-/* --- arena ---------------------------------------------------------------------------------- */
-
-/* Large enough that a typical batch needs a handful of blocks. */
-#define ARENA_BLOCK_SIZE (64 * 1024)
-
-struct arena_block {
-	struct arena_block *next;
-	size_t used, cap;
-	max_align_t data[];
-};
-
-struct arena {
-	struct arena_block *head;
-	size_t value_limit; /* attribute string values are cut to this; 0: no limit */
-};
-
-static void *arena_alloc(struct arena *a, size_t size)
-{
-	size = (size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-	struct arena_block *b = a->head;
-	if (!b || b->cap - b->used < size) {
-		size_t cap = size > ARENA_BLOCK_SIZE ? size : ARENA_BLOCK_SIZE;
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->next = a->head;
-		b->used = 0;
-		b->cap = cap;
-		a->head = b;
-	}
-	void *p = (char *)b->data + b->used;
-	b->used += size;
-	return p;
-}
-
-static void arena_free(struct arena *a)
-{
-	while (a->head) {
-		struct arena_block *next = a->head->next;
-		free(a->head);
-		a->head = next;
-	}
-}
-
-/* --- strings ---------------------------------------------------------------------------------- */
-
-/* protobuf-c skips empty proto3 strings; it only reads this, never writes. */
-static char empty_string[] = "";
-
-/*
- * A string for a proto3 string field. Span and resource strings are valid
- * UTF-8 already (span.c repairs them when they are set), so they are used
- * as they are; NULL becomes "".
- */
-static char *wire_string(const char *s)
-{
-	return s ? (char *)s : empty_string;
-}
-
-/* --- attributes ------------------------------------------------------------------------------- */
-
-/* s cut to the attribute value length limit (sdk.md, "Attribute Limits"). */
-static char *limited_string(struct arena *a, char *s)
-{
-	size_t len;
-	if (!s || !a->value_limit || (len = strlen(s)) <= a->value_limit)
-		return wire_string(s);
-	len = utf8_cut_len(s, a->value_limit);
-	char *cut = arena_alloc(a, len + 1);
-	if (!cut)
-		return NULL;
-	memcpy(cut, s, len);
-	cut[len] = '\0';
-	return cut;
-}
-
-static AnyValue *new_string_value(struct arena *a, char *s)
-{
-	AnyValue *v = arena_alloc(a, sizeof(*v));
-	if (!v)
-		return NULL;
-	*v = (AnyValue)OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-	v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-	v->string_value = limited_string(a, s);
-	return v->string_value ? v : NULL;
-}
-
-/* ATTR_STRING_ARRAY holds its elements back to back, each NUL-terminated. */
-static ArrayValue *new_string_array(struct arena *a, char *packed, size_t packed_len)
-{
-	ArrayValue *arr = arena_alloc(a, sizeof(*arr));
-	if (!arr)
-		return NULL;
-	*arr = (ArrayValue)OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
-	size_t n = 0;
-	for (size_t i = 0; i < packed_len; i++)
-		n += packed[i] == '\0';
-	if (!n)
-		return arr;
-	arr->values = arena_alloc(a, n * sizeof(*arr->values));
-	if (!arr->values)
-		return NULL;
-	char *elem = packed;
-	for (size_t i = 0; i < n; i++) {
-		arr->values[i] = new_string_value(a, elem);
-		if (!arr->values[i])
-			return NULL;
-		elem += strlen(elem) + 1;
-	}
-	arr->n_values = n;
-	return arr;
-}
-
-static AnyValue *new_any_value(struct arena *a, const struct attribute *attr)
-{
-	if (attr->type == ATTR_STRING)
-		return new_string_value(a, attr->str);
-	AnyValue *v = arena_alloc(a, sizeof(*v));
-	if (!v)
-		return NULL;
-	*v = (AnyValue)OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-	switch (attr->type) {
-	case ATTR_INT:
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-		v->int_value = attr->i;
-		break;
-	case ATTR_BOOL:
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-		v->bool_value = attr->b;
-		break;
-	case ATTR_DOUBLE:
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
-		v->double_value = attr->d;
-		break;
-	case ATTR_STRING_ARRAY:
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-		v->array_value = new_string_array(a, attr->str, attr->str_len);
-		if (!v->array_value)
-			return NULL;
-		break;
-	default:
-		/* An unknown type is sent as an empty value rather than guessed at. */
-		break;
-	}
-	return v;
-}
-
-static int encode_attributes(struct arena *a, const struct attribute_list *l, KeyValue ***out,
-			     size_t *n_out)
-{
-	*out = NULL;
-	*n_out = 0;
-	if (!l->count)
-		return 0;
-	KeyValue **kvs = arena_alloc(a, l->count * sizeof(*kvs));
-	if (!kvs)
-		return -ENOMEM;
-	for (size_t i = 0; i < l->count; i++) {
-		KeyValue *kv = arena_alloc(a, sizeof(*kv));
-		if (!kv)
-			return -ENOMEM;
-		*kv = (KeyValue)OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-		kv->key = wire_string(l->items[i].key);
-		kv->value = new_any_value(a, &l->items[i]);
-		if (!kv->key || !kv->value)
-			return -ENOMEM;
-		kvs[i] = kv;
-	}
-	*out = kvs;
-	*n_out = l->count;
-	return 0;
-}
-
 /* --- spans ------------------------------------------------------------------------------------ */
 
 uint32_t otlp_span_flags(const struct span *s)
@@ -250,20 +78,20 @@ uint32_t otlp_span_flags(const struct span *s)
 	return flags;
 }
 
-static Status *encode_status(struct arena *a, struct span *s)
+static Status *encode_status(struct otlp_arena *a, struct span *s)
 {
-	Status *st = arena_alloc(a, sizeof(*st));
+	Status *st = otlp_arena_alloc(a, sizeof(*st));
 	if (!st)
 		return NULL;
 	*st = (Status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
 	st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status_code;
-	st->message = wire_string(s->status_message);
+	st->message = otlp_wire_string(s->status_message);
 	return st->message ? st : NULL;
 }
 
-static Span *encode_span(struct arena *a, struct span *s)
+static Span *encode_span(struct otlp_arena *a, struct span *s)
 {
-	Span *out = arena_alloc(a, sizeof(*out));
+	Span *out = otlp_arena_alloc(a, sizeof(*out));
 	if (!out)
 		return NULL;
 	*out = (Span)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
@@ -274,14 +102,14 @@ static Span *encode_span(struct arena *a, struct span *s)
 		out->parent_span_id =
 		    (ProtobufCBinaryData){sizeof(s->parent_span_id), s->parent_span_id};
 	out->flags = otlp_span_flags(s);
-	out->trace_state = wire_string(s->trace_state);
-	out->name = wire_string(s->name);
+	out->trace_state = otlp_wire_string(s->trace_state);
+	out->name = otlp_wire_string(s->name);
 	out->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
 	out->start_time_unix_nano = s->start_unix_ns;
 	out->end_time_unix_nano = s->end_unix_ns;
 	if (!out->trace_state || !out->name)
 		return NULL;
-	if (encode_attributes(a, &s->attrs, &out->attributes, &out->n_attributes))
+	if (otlp_encode_attributes(a, &s->attrs, &out->attributes, &out->n_attributes))
 		return NULL;
 	/* An absent Status means UNSET, so only a set one is sent. */
 	if (s->status_code != SPAN_STATUS_UNSET || s->status_message) {
@@ -301,14 +129,14 @@ struct resource_group {
 	ScopeSpans *scope_spans;
 };
 
-static ResourceSpans *new_resource_spans(struct arena *a, struct resource *r,
+static ResourceSpans *new_resource_spans(struct otlp_arena *a, struct resource *r,
 					 InstrumentationScope *scope, size_t n_spans,
 					 ScopeSpans **scope_spans_out)
 {
-	ResourceSpans *rs = arena_alloc(a, sizeof(*rs));
-	ScopeSpans *ss = arena_alloc(a, sizeof(*ss));
-	ScopeSpans **ss_list = arena_alloc(a, sizeof(*ss_list));
-	Span **spans = arena_alloc(a, n_spans * sizeof(*spans));
+	ResourceSpans *rs = otlp_arena_alloc(a, sizeof(*rs));
+	ScopeSpans *ss = otlp_arena_alloc(a, sizeof(*ss));
+	ScopeSpans **ss_list = otlp_arena_alloc(a, sizeof(*ss_list));
+	Span **spans = otlp_arena_alloc(a, n_spans * sizeof(*spans));
 	if (!rs || !ss || !ss_list || !spans)
 		return NULL;
 	*rs = (ResourceSpans)OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
@@ -320,11 +148,11 @@ static ResourceSpans *new_resource_spans(struct arena *a, struct resource *r,
 	rs->n_scope_spans = 1;
 	/* A span without a resource goes out without one: "no resource info is known". */
 	if (r) {
-		Resource *res = arena_alloc(a, sizeof(*res));
+		Resource *res = otlp_arena_alloc(a, sizeof(*res));
 		if (!res)
 			return NULL;
 		*res = (Resource)OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-		if (encode_attributes(a, &r->attrs, &res->attributes, &res->n_attributes))
+		if (otlp_encode_attributes(a, &r->attrs, &res->attributes, &res->n_attributes))
 			return NULL;
 		rs->resource = res;
 	}
@@ -332,16 +160,17 @@ static ResourceSpans *new_resource_spans(struct arena *a, struct resource *r,
 	return rs;
 }
 
-static int build_request(struct arena *a, struct span *const *spans, size_t n, ExportRequest *req)
+static int build_request(struct otlp_arena *a, struct span *const *spans, size_t n,
+			 ExportRequest *req)
 {
 	if (!n)
 		return 0;
 	static char scope_name[] = OTLP_SCOPE_NAME;
 	static char scope_version[] = KSPAN_VERSION;
-	InstrumentationScope *scope = arena_alloc(a, sizeof(*scope));
-	struct resource_group *groups = arena_alloc(a, n * sizeof(*groups));
-	size_t *group_of = arena_alloc(a, n * sizeof(*group_of));
-	size_t *group_len = arena_alloc(a, n * sizeof(*group_len));
+	InstrumentationScope *scope = otlp_arena_alloc(a, sizeof(*scope));
+	struct resource_group *groups = otlp_arena_alloc(a, n * sizeof(*groups));
+	size_t *group_of = otlp_arena_alloc(a, n * sizeof(*group_of));
+	size_t *group_len = otlp_arena_alloc(a, n * sizeof(*group_len));
 	if (!scope || !groups || !group_of || !group_len)
 		return -ENOMEM;
 	*scope =
@@ -366,7 +195,7 @@ static int build_request(struct arena *a, struct span *const *spans, size_t n, E
 		group_len[g]++;
 	}
 
-	req->resource_spans = arena_alloc(a, n_groups * sizeof(*req->resource_spans));
+	req->resource_spans = otlp_arena_alloc(a, n_groups * sizeof(*req->resource_spans));
 	if (!req->resource_spans)
 		return -ENOMEM;
 	for (size_t g = 0; g < n_groups; g++) {
@@ -396,7 +225,7 @@ int otlp_encode_request(struct span *const *spans, size_t n, const struct otlp_e
 	*out = NULL;
 	*out_len = 0;
 
-	struct arena arena = {.value_limit = o ? o->attr_value_limit : 0};
+	struct otlp_arena arena = {.value_limit = o ? o->attr_value_limit : 0};
 	ExportRequest req =
 	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
 	int err = build_request(&arena, spans, n, &req);
@@ -413,7 +242,7 @@ int otlp_encode_request(struct span *const *spans, size_t n, const struct otlp_e
 			err = -ENOMEM;
 		}
 	}
-	arena_free(&arena);
+	otlp_arena_free(&arena);
 	return err;
 }
 

@@ -48,11 +48,13 @@ void otlp_log_failure(struct otlp_exporter *x, enum failure_kind kind, const cha
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* The metrics exporter's lines say so; their "spans" are data points. */
+	const char *signal = x->cfg.signal == OTLP_SIGNAL_METRICS ? "metrics: " : "";
 	if (fl->suppressed)
-		log_warn("%s (%llu similar lines not logged)", line,
+		log_warn("%s%s (%llu similar lines not logged)", signal, line,
 			 (unsigned long long)fl->suppressed);
 	else
-		log_warn("%s", line);
+		log_warn("%s%s", signal, line);
 	fl->logged = true;
 	fl->last_ns = now;
 	fl->suppressed = 0;
@@ -260,6 +262,37 @@ static void seal_open_batch(struct otlp_exporter *x)
 	struct export_batch *dropped = enqueue_locked(x, b);
 	pthread_mutex_unlock(&x->lock);
 	count_queue_drops(x, dropped);
+}
+
+int otlp_exporter_send_encoded(struct exporter *e, uint8_t *raw, size_t len, uint32_t items)
+{
+	struct otlp_exporter *x = e->state;
+	uint8_t *body = raw;
+	size_t body_len = len;
+	int err = 0;
+
+	if (__atomic_load_n(&x->stopping, __ATOMIC_ACQUIRE)) {
+		free(raw);
+		STAT_ADD(x->stats, spans_export_dropped_shutdown, items);
+		return -ESHUTDOWN;
+	}
+	if (x->cfg.compression == OTLP_COMPRESSION_GZIP) {
+		err = gzip_compress(raw, len, &body, &body_len);
+		free(raw);
+	}
+	struct export_batch *b = err ? NULL : export_batch_new(body, body_len, items);
+	if (!b) {
+		if (!err)
+			free(body);
+		STAT_ADD(x->stats, spans_export_failed, items);
+		return err ? err : -ENOMEM;
+	}
+	STAT_ADD(x->stats, spans_export_queued, items);
+	pthread_mutex_lock(&x->lock);
+	struct export_batch *dropped = enqueue_locked(x, b);
+	pthread_mutex_unlock(&x->lock);
+	count_queue_drops(x, dropped);
+	return 0;
 }
 
 /* ---- exporter interface (main thread) ---- */

@@ -23,4 +23,12 @@ struct agent_stats;
  */
 struct exporter *otlp_exporter_new(const struct otlp_config *cfg, struct agent_stats *stats);
 
+/*
+ * Queue a request body encoded elsewhere (the metrics exporter's), owned by
+ * the exporter from now on (free()d), holding `items` data points that the
+ * exporter's counters count as it counts spans. Compressed as configured.
+ * Main thread; 0 or a negative errno (counted).
+ */
+int otlp_exporter_send_encoded(struct exporter *e, uint8_t *raw, size_t len, uint32_t items);
+
 #endif /* KSPAN_OTLP_EXPORTER_H */

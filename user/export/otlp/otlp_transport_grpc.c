@@ -34,7 +34,8 @@
 #define KSPAN_VERSION "0.1.0"
 #endif
 
-#define EXPORT_PATH	    "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+#define TRACES_EXPORT_PATH  "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+#define METRICS_EXPORT_PATH "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 #define RETRY_INFO_TYPE	    "type.googleapis.com/google.rpc.RetryInfo"
 #define RESPONSE_KEEP_MAX   (64 * 1024)
 #define GRPC_PREFIX_LEN	    5
@@ -48,6 +49,7 @@ struct grpc_transport {
 	struct grpc_conn conn; /* TCP or TLS, under the HTTP/2 session */
 	char *authority, *scheme;
 	bool gzip;
+	const char *export_path; /* the signal's Export method */
 	nghttp2_nv extra[MAX_EXTRA_HEADERS];
 	size_t n_extra;
 	nghttp2_session *session;
@@ -247,7 +249,7 @@ static int submit(struct grpc_transport *g, uint32_t timeout_ms)
 	nghttp2_nv nva[8 + MAX_EXTRA_HEADERS] = {
 	    NV(":method", "POST"),
 	    NV(":scheme", g->scheme),
-	    NV(":path", EXPORT_PATH),
+	    NV(":path", g->export_path),
 	    NV(":authority", g->authority),
 	    NV("content-type", "application/grpc"),
 	    NV("te", "trailers"),
@@ -511,6 +513,8 @@ struct otlp_transport *otlp_transport_grpc_new(const struct otlp_config *cfg,
 	g->conn.fd = -1;
 	g->grpc_status = -1;
 	g->gzip = cfg->compression == OTLP_COMPRESSION_GZIP;
+	g->export_path =
+	    cfg->signal == OTLP_SIGNAL_METRICS ? METRICS_EXPORT_PATH : TRACES_EXPORT_PATH;
 	int err = parse_endpoint(g, cfg->endpoint);
 	if (err)
 		log_warn("OTLP/gRPC endpoint \"%s\" has no usable host:port", cfg->endpoint);

@@ -226,6 +226,55 @@ static void test_config_numbers_and_compression(void **state)
 	otlp_config_free(&cfg);
 }
 
+static void assert_metrics_endpoint(const char *override, const char *want)
+{
+	struct otlp_config cfg;
+	assert_int_equal(otlp_config_from_env_for(&cfg, override, OTLP_SIGNAL_METRICS), 0);
+	assert_int_equal(cfg.signal, OTLP_SIGNAL_METRICS);
+	assert_string_equal(cfg.endpoint, want);
+	otlp_config_free(&cfg);
+}
+
+/* The metrics signal: its own variables, /v1/metrics, the general ones below. */
+static void test_config_metrics_signal(void **state)
+{
+	struct otlp_config cfg;
+	(void)state;
+	assert_metrics_endpoint(NULL, "http://localhost:4318/v1/metrics");
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", 1);
+	setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:1/t", 1);
+	assert_metrics_endpoint(NULL, "http://collector:4318/v1/metrics");
+	/* --otlp-endpoint: a base gets /v1/metrics, a traces URL its sibling */
+	assert_metrics_endpoint("http://cli:4318", "http://cli:4318/v1/metrics");
+	assert_metrics_endpoint("http://cli:4318/v1/traces", "http://cli:4318/v1/metrics");
+	assert_metrics_endpoint("http://cli/otlp/v1/traces", "http://cli/otlp/v1/metrics");
+	assert_metrics_endpoint("http://cli/ingest", "http://cli/ingest/v1/metrics");
+	/* the signal's own variable wins, as-is */
+	setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://metrics:9/m", 1);
+	assert_metrics_endpoint("http://cli:4318", "http://metrics:9/m");
+
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc", 1);
+	setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-m=1", 1);
+	setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-t=1", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "1234", 1);
+	assert_int_equal(otlp_config_from_env_for(&cfg, NULL, OTLP_SIGNAL_METRICS), 0);
+	assert_int_equal(cfg.protocol, OTLP_PROTOCOL_GRPC);
+	assert_int_equal(cfg.compression, OTLP_COMPRESSION_NONE);
+	assert_int_equal(cfg.n_headers, 1);
+	assert_string_equal(cfg.headers[0].name, "x-m");
+	assert_int_equal(cfg.timeout_ms, 1234);
+	otlp_config_free(&cfg);
+	/* and the traces keep theirs */
+	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_JSON);
+	assert_int_equal(cfg.compression, OTLP_COMPRESSION_GZIP);
+	assert_string_equal(cfg.headers[0].name, "x-t");
+	assert_string_equal(cfg.endpoint, "http://traces:1/t");
+	otlp_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +283,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_config_headers, clear_otel_env),
 	    cmocka_unit_test_setup(test_config_numbers_and_compression, clear_otel_env),
 	    cmocka_unit_test_setup(test_config_grpc, clear_otel_env),
+	    cmocka_unit_test_setup(test_config_metrics_signal, clear_otel_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* span_metrics.c - spans to RED metrics and service-graph edges. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assembly/http_naming.h"
+#include "metrics/span_metrics.h"
+
+/* One side of a same-node call, waiting for the other. */
+struct graph_side {
+	enum span_kind kind;
+	uint8_t trace_id[16];
+	char *service;
+	double seconds;
+	bool failed;
+	uint64_t since_mono_ns;
+};
+
+int span_metrics_init(struct span_metrics *m, struct metric_store *store, struct agent_stats *stats)
+{
+	memset(m, 0, sizeof(*m));
+	m->store = store;
+	m->stats = stats;
+	return u64_map_init(&m->waiting, 256);
+}
+
+static int free_side(uint64_t key, void *value, void *arg)
+{
+	struct graph_side *g = value;
+	(void)key;
+	(void)arg;
+	free(g->service);
+	free(g);
+	return 1;
+}
+
+void span_metrics_free(struct span_metrics *m)
+{
+	if (!m->waiting.buckets)
+		return;
+	u64_map_visit(&m->waiting, free_side, NULL);
+	u64_map_free(&m->waiting);
+}
+
+static const char *attr_str(const struct span *s, const char *key)
+{
+	const struct attribute *a = attribute_list_find(&s->attrs, key);
+	return a && a->type == ATTR_STRING ? a->str : NULL;
+}
+
+static bool attr_int(const struct span *s, const char *key, int64_t *out)
+{
+	const struct attribute *a = attribute_list_find(&s->attrs, key);
+	if (!a || a->type != ATTR_INT)
+		return false;
+	*out = a->i;
+	return true;
+}
+
+static void add_int_attr(struct metric_attrs *out, const struct span *s, const char *key)
+{
+	int64_t v;
+	if (attr_int(s, key, &v))
+		metric_attrs_add_int(out, key, v);
+}
+
+/* error.type: the span's own (a status code, a transport error), else
+ * "_OTHER" as the conventions say when no better value is known. */
+static void add_error_type(struct metric_attrs *out, const struct span *s)
+{
+	const char *e = attr_str(s, "error.type");
+	if (s->status_code == SPAN_STATUS_ERROR)
+		metric_attrs_add_str(out, "error.type", e ? e : "_OTHER");
+}
+
+static void rpc_attrs(struct metric_attrs *out, const struct span *s)
+{
+	metric_attrs_add_str(out, "rpc.system", attr_str(s, "rpc.system"));
+	metric_attrs_add_str(out, "rpc.service", attr_str(s, "rpc.service"));
+	metric_attrs_add_str(out, "rpc.method", attr_str(s, "rpc.method"));
+	add_int_attr(out, s, "rpc.grpc.status_code");
+	if (s->kind == SPAN_KIND_CLIENT) {
+		metric_attrs_add_str(out, "server.address", attr_str(s, "server.address"));
+		add_int_attr(out, s, "server.port");
+	}
+	add_error_type(out, s);
+}
+
+static void http_attrs(struct metric_attrs *out, const struct span *s, char *route,
+		       size_t route_size)
+{
+	metric_attrs_add_str(out, "http.request.method", attr_str(s, "http.request.method"));
+	add_int_attr(out, s, "http.response.status_code");
+	metric_attrs_add_str(out, "url.scheme", attr_str(s, "url.scheme"));
+	metric_attrs_add_str(out, "network.protocol.version",
+			     attr_str(s, "network.protocol.version"));
+	if (s->kind == SPAN_KIND_SERVER) {
+		const struct attribute *p = attribute_list_find(&s->attrs, "url.path");
+		if (p && p->type == ATTR_STRING) {
+			http_path_template(p->str, p->str_len, route, route_size);
+			metric_attrs_add_str(out, "http.route", route);
+		}
+	} else {
+		metric_attrs_add_str(out, "server.address", attr_str(s, "server.address"));
+		add_int_attr(out, s, "server.port");
+	}
+	add_error_type(out, s);
+}
+
+static double span_seconds(const struct span *s)
+{
+	return s->end_unix_ns > s->start_unix_ns ? (double)(s->end_unix_ns - s->start_unix_ns) / 1e9
+						 : 0.0;
+}
+
+static void record_red(struct span_metrics *m, const struct span *s, bool exported)
+{
+	struct metric_attrs attrs = {0};
+	char route[256];
+	enum metric_id id;
+	const char *rpc = attr_str(s, "rpc.system");
+	bool server = s->kind == SPAN_KIND_SERVER;
+
+	if (rpc) {
+		id = server ? METRIC_RPC_SERVER_DURATION : METRIC_RPC_CLIENT_DURATION;
+		rpc_attrs(&attrs, s);
+	} else if (attr_str(s, "http.request.method")) {
+		id = server ? METRIC_HTTP_SERVER_DURATION : METRIC_HTTP_CLIENT_DURATION;
+		http_attrs(&attrs, s, route, sizeof(route));
+	} else {
+		return;
+	}
+	struct exemplar ex = {.time_unix_ns = s->end_unix_ns, .value = span_seconds(s)};
+	memcpy(ex.trace_id, s->trace_id, sizeof(ex.trace_id));
+	memcpy(ex.span_id, s->span_id, sizeof(ex.span_id));
+	metric_store_record(m->store, s->resource, id, &attrs, ex.value, exported ? &ex : NULL,
+			    s->end_unix_ns);
+}
+
+static uint64_t id_key(const uint8_t *id)
+{
+	uint64_t k;
+	memcpy(&k, id, sizeof(k));
+	return k;
+}
+
+static void count_edge(struct span_metrics *m, const struct graph_side *client,
+		       const struct graph_side *server, uint64_t now_unix_ns)
+{
+	struct metric_attrs a = {0};
+	metric_attrs_add_str(&a, "client", client->service);
+	metric_attrs_add_str(&a, "server", server->service);
+	metric_store_record(m->store, NULL, METRIC_SERVICE_GRAPH_REQUESTS, &a, 0, NULL,
+			    now_unix_ns);
+	if (client->failed || server->failed)
+		metric_store_record(m->store, NULL, METRIC_SERVICE_GRAPH_FAILED, &a, 0, NULL,
+				    now_unix_ns);
+	metric_store_record(m->store, NULL, METRIC_SERVICE_GRAPH_SERVER_SECONDS, &a,
+			    server->seconds, NULL, now_unix_ns);
+	metric_store_record(m->store, NULL, METRIC_SERVICE_GRAPH_CLIENT_SECONDS, &a,
+			    client->seconds, NULL, now_unix_ns);
+}
+
+/* The client span's id is the server span's parent id: the key of both. */
+static void record_graph(struct span_metrics *m, const struct span *s, uint64_t now_mono_ns)
+{
+	bool server = s->kind == SPAN_KIND_SERVER;
+	if ((!server && s->kind != SPAN_KIND_CLIENT) || (server && !span_has_parent(s)))
+		return;
+	const char *service = s->resource && s->resource->service_name ? s->resource->service_name
+								       : "unknown_service";
+	struct graph_side me = {.kind = s->kind,
+				.service = (char *)service,
+				.seconds = span_seconds(s),
+				.failed = s->status_code == SPAN_STATUS_ERROR,
+				.since_mono_ns = now_mono_ns};
+	memcpy(me.trace_id, s->trace_id, sizeof(me.trace_id));
+	uint64_t key = id_key(server ? s->parent_span_id : s->span_id);
+	struct graph_side *other = u64_map_get(&m->waiting, key);
+	if (other && other->kind != me.kind && !memcmp(other->trace_id, me.trace_id, 16)) {
+		u64_map_remove(&m->waiting, key);
+		count_edge(m, server ? other : &me, server ? &me : other, s->end_unix_ns);
+		free_side(0, other, NULL);
+		return;
+	}
+	if (other || m->waiting.count >= SERVICE_GRAPH_MAX_WAITING) {
+		STAT_INC(m->stats, service_graph_unpaired);
+		return;
+	}
+	struct graph_side *g = malloc(sizeof(*g));
+	if (!g)
+		return;
+	*g = me;
+	g->service = strdup(service);
+	if (!g->service || u64_map_put(&m->waiting, key, g)) {
+		free(g->service);
+		free(g);
+	}
+}
+
+void span_metrics_record(struct span_metrics *m, const struct span *s, bool exported,
+			 uint64_t now_mono_ns)
+{
+	record_red(m, s, exported);
+	record_graph(m, s, now_mono_ns);
+}
+
+struct expiry {
+	uint64_t now;
+	uint64_t expired;
+};
+
+static int expire_side(uint64_t key, void *value, void *arg)
+{
+	struct graph_side *g = value;
+	struct expiry *e = arg;
+	if (e->now - g->since_mono_ns < SERVICE_GRAPH_WAIT_NS)
+		return 0;
+	e->expired++;
+	return free_side(key, value, NULL);
+}
+
+void span_metrics_tick(struct span_metrics *m, uint64_t now_mono_ns)
+{
+	struct expiry e = {.now = now_mono_ns};
+	u64_map_visit(&m->waiting, expire_side, &e);
+	STAT_ADD(m->stats, service_graph_unpaired, e.expired);
+}
