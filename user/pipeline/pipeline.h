@@ -17,7 +17,7 @@
 #define PIPELINE_MAX_EXPORTERS 4
 
 struct pipeline {
-	struct span_sink sink; /* what span assembly submits to */
+	struct span_sink sink;	      /* what span assembly submits to */
 	struct span_metrics *metrics; /* NULL: no metrics */
 	struct exporter *exporters[PIPELINE_MAX_EXPORTERS];
 	int exporter_count;
