@@ -227,8 +227,13 @@ $(BUILD)/bench/otlp_export_bench: tests/bench/otlp_export_bench.c $(LIB_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
 
+$(BUILD)/bench/span_path_bench: tests/bench/span_path_bench.c $(LIB_OBJS)
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
+
 bench: bench-deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench $(BUILD)/bench/span_path_bench
 	$(Q)tests/bench/bench_otlp_export.sh
 	$(Q)$(LOCKED) tests/bench/bench_syscalls.sh
 	$(Q)$(LOCKED) tests/bench/bench_nginx.sh

@@ -30,7 +30,7 @@ else
 Q := @
 endif
 
-FUZZERS := http1_stream traceparent http2 otlp_encoder
+FUZZERS := http1_stream traceparent http2 otlp_encoder otlp_span_writer
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
@@ -57,6 +57,13 @@ otlp_encoder_SRCS := tests/fuzz/fuzz_otlp_encoder.c user/export/otlp/otlp_encode
 otlp_encoder_ARGS := -max_len=16384
 otlp_encoder_LIBS := -Ibuild/gen -lprotobuf-c -ljson-c -lcrypto -lm
 
+# The hand-written OTLP writer against protobuf-c: same fields, same bytes.
+otlp_span_writer_SRCS := tests/fuzz/fuzz_otlp_span_writer.c user/export/otlp/otlp_span_writer.c \
+	user/export/otlp/otlp_encoder.c user/export/otlp/otlp_json.c \
+	user/model/span.c user/lib/utf8.c $(shell find build/gen/opentelemetry -name '*.pb-c.c' 2>/dev/null)
+otlp_span_writer_ARGS := -max_len=8192
+otlp_span_writer_LIBS := $(otlp_encoder_LIBS)
+
 # Every header they may include; a header edit rebuilds them.
 FUZZ_HEADERS := $(wildcard include/*.h) $(shell find user -name '*.h')
 
@@ -73,6 +80,7 @@ $(FUZZ_DIR)/fuzz_http1_stream: $(http1_stream_SRCS)
 $(FUZZ_DIR)/fuzz_traceparent: $(traceparent_SRCS)
 $(FUZZ_DIR)/fuzz_http2: $(http2_SRCS)
 $(FUZZ_DIR)/fuzz_otlp_encoder: $(otlp_encoder_SRCS)
+$(FUZZ_DIR)/fuzz_otlp_span_writer: $(otlp_span_writer_SRCS)
 
 $(FUZZ_BINS): $(FUZZ_HEADERS) tests/fuzz/fuzz.mk | $(FUZZ_DIR)
 	@printf '  %-8s %s\n' FUZZ-CC $@

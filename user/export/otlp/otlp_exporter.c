@@ -98,12 +98,18 @@ static int gzip_compress(const uint8_t *in, size_t in_len, uint8_t **out, size_t
 	return 0;
 }
 
-static int encode_spans(struct otlp_exporter *x, struct span *const *spans, size_t n, uint8_t **out,
-			size_t *len)
+static bool encodes_json(const struct otlp_exporter *x)
 {
-	struct otlp_encode_options o = {.json = x->cfg.protocol == OTLP_PROTOCOL_HTTP_JSON,
-					.attr_value_limit = x->cfg.attr_value_limit};
-	return otlp_encode_request(spans, n, &o, out, len);
+	return x->cfg.protocol == OTLP_PROTOCOL_HTTP_JSON;
+}
+
+/* The open batch as a request: the writer's spans are encoded already. */
+static int encode_spans(struct otlp_exporter *x, uint8_t **out, size_t *len)
+{
+	if (!encodes_json(x))
+		return otlp_span_writer_seal(&x->writer, out, len);
+	struct otlp_encode_options o = {.json = true, .attr_value_limit = x->cfg.attr_value_limit};
+	return otlp_encode_request(x->open, x->n_open, &o, out, len);
 }
 
 /* Encode and, if configured, compress. *body is released with free(). */
@@ -111,7 +117,7 @@ static int build_body(struct otlp_exporter *x, uint8_t **body, size_t *len)
 {
 	uint8_t *raw;
 	size_t raw_len;
-	int err = encode_spans(x, x->open, x->n_open, &raw, &raw_len);
+	int err = encode_spans(x, &raw, &raw_len);
 	if (err)
 		return err;
 	if (x->cfg.compression != OTLP_COMPRESSION_GZIP) {
@@ -151,7 +157,7 @@ static struct export_batch *encode_open_batch(struct otlp_exporter *x)
 	uint8_t *body = NULL;
 	size_t len = 0;
 	int err = build_body(x, &body, &len);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; encodes_json(x) && i < n; i++) {
 		span_unref(x->open[i]);
 		x->open[i] = NULL;
 	}
@@ -292,9 +298,17 @@ static int otlp_export_span(struct exporter *e, struct span *s)
 		return -ESHUTDOWN;
 	}
 	STAT_INC(x->stats, spans_export_queued);
+	if (!encodes_json(x) && otlp_span_writer_add(&x->writer, s)) {
+		STAT_INC(x->stats, spans_export_failed);
+		otlp_log_failure(x, FAILURE_ENCODE, "OTLP export: encoding a span failed: %s",
+				 strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	if (!x->n_open)
 		x->open_since_ns = clock_mono_ns();
-	x->open[x->n_open++] = span_ref(s);
+	if (encodes_json(x))
+		x->open[x->n_open] = span_ref(s);
+	x->n_open++;
 	if (x->n_open == x->cfg.max_export_batch_size || !x->cfg.schedule_delay_ms)
 		seal_open_batch(x);
 	return 0;
@@ -348,6 +362,7 @@ static void otlp_destroy(struct exporter *e)
 		x->transport->destroy(x->transport);
 	export_spool_close(&x->spool);
 	free(x->open);
+	otlp_span_writer_free(&x->writer);
 	pthread_cond_destroy(&x->wake);
 	pthread_mutex_destroy(&x->lock);
 	otlp_config_free(&x->cfg);
@@ -443,8 +458,10 @@ struct exporter *otlp_exporter_new(const struct otlp_config *cfg, struct agent_s
 						 .max_ms = x->cfg.retry_max_ms,
 						 .max_elapsed_ms = x->cfg.retry_max_elapsed_ms};
 		export_queue_init(&x->queue, x->cfg.max_queue_size, x->cfg.queue_max_bytes);
-		x->open = calloc(x->cfg.max_export_batch_size, sizeof(*x->open));
-		err = x->open ? 0 : -ENOMEM;
+		otlp_span_writer_init(&x->writer, x->cfg.attr_value_limit);
+		x->open =
+		    encodes_json(x) ? calloc(x->cfg.max_export_batch_size, sizeof(*x->open)) : NULL;
+		err = x->open || !encodes_json(x) ? 0 : -ENOMEM;
 	}
 	if (!err && x->cfg.spool_dir)
 		err = open_spool(x);
