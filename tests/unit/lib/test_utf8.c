@@ -60,10 +60,43 @@ static void test_nul_bytes_do_not_end_the_string(void **state)
 	check("a\0b", 3, "a" FFFD "b");
 }
 
+/* The ASCII fast path takes 8 bytes a step: a bad byte or a NUL anywhere in
+ * a word, or a sequence across two words, is found as byte by byte. */
+static void test_word_steps_agree_with_byte_steps(void **state)
+{
+	(void)state;
+	check("0123456789abcdef", 16, "0123456789abcdef");
+	check("0123456\xff"
+	      "89abcdef",
+	      16, "0123456" FFFD "89abcdef");
+	check("01234567\x80", 9, "01234567" FFFD);
+	check("0123456\xc3\xa9"
+	      "bcdefgh",
+	      16,
+	      "0123456\xc3\xa9"
+	      "bcdefgh");
+	check("012\0"
+	      "4567abcdefgh",
+	      16, "012" FFFD "4567abcdefgh");
+	check("0123456\xe2\x82", 9, "0123456" FFFD FFFD);
+	for (size_t at = 0; at < 24; at++) {
+		char in[24], want[24 + 2 + 1];
+		memset(in, 'a', sizeof(in));
+		in[at] = '\xfe';
+		memset(want, 'a', at);
+		memcpy(want + at, FFFD, 3);
+		memset(want + at + 3, 'a', sizeof(in) - at - 1);
+		want[sizeof(want) - 1] = '\0';
+		check(in, sizeof(in), want);
+		assert_int_equal(utf8_invalid_count(in, sizeof(in)), 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid_text_is_copied_as_is),
+	    cmocka_unit_test(test_word_steps_agree_with_byte_steps),
 	    cmocka_unit_test(test_each_bad_byte_becomes_one_replacement),
 	    cmocka_unit_test(test_sequences_cut_by_the_capture),
 	    cmocka_unit_test(test_nul_bytes_do_not_end_the_string),

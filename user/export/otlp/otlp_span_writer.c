@@ -231,7 +231,7 @@ static int attributes_size(const struct attribute_list *l, size_t limit, struct 
 	for (size_t i = 0; i < l->count; i++) {
 		const struct attribute *a = &l->items[i];
 		size_t any = any_value_size(a, limit);
-		size_t key = strlen(a->key);
+		size_t key = a->key_len;
 		size_t kv = (key ? field_size(key) : 0) + field_size(any);
 		z->any[i] = (uint32_t)any;
 		z->kv[i] = (uint32_t)kv;
@@ -247,7 +247,7 @@ static uint8_t *put_attributes(uint8_t *p, uint8_t key, const struct attribute_l
 	for (size_t i = 0; i < l->count; i++) {
 		const struct attribute *a = &l->items[i];
 		p = put_len_key(p, key, z->kv[i]);
-		size_t key = strlen(a->key);
+		size_t key = a->key_len;
 		if (key)
 			p = put_bytes(p, KEY_VALUE_KEY, a->key, key);
 		p = put_len_key(p, KEY_VALUE_VALUE, z->any[i]);
