@@ -85,7 +85,8 @@ static void add_request_attributes(struct http1_conn *c, struct span *s,
 	    .protocol_version = head->version_minor ? "1.1" : "1.0",
 	};
 
-	http_span_add_request(s, &req, &c->base.tuple, c->assembler->cfg.capture_query);
+	http_span_add_request(s, &req, &c->base.tuple, &c->base.strings,
+			      c->assembler->cfg.capture_query);
 }
 
 /*
