@@ -71,6 +71,26 @@ size_t utf8_invalid_count(const char *s, size_t n)
 	return bad;
 }
 
+size_t utf8_copy_valid(const char *s, size_t n, char *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (n - i >= 8 && word_is_plain_ascii(p + i)) {
+		memcpy(out + i, p + i, 8);
+		i += 8;
+	}
+	while (i < n) {
+		size_t len = p[i] - 1u < 0x7f ? 1 : sequence_len(p + i, n - i);
+		if (!len)
+			break;
+		memcpy(out + i, p + i, len);
+		i += len;
+	}
+	out[i] = '\0';
+	return i;
+}
+
 size_t utf8_repair_into(const char *s, size_t n, size_t bad, char *out)
 {
 	const unsigned char *p = (const unsigned char *)s;

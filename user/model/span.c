@@ -36,8 +36,19 @@ static char *string_room(struct attribute_list *l, size_t size)
 /* A valid UTF-8, NUL-terminated copy of val[0..n) (utf8.h); *len its length. */
 static char *store_string(struct attribute_list *l, const char *val, size_t n, size_t *len)
 {
-	size_t bad = utf8_invalid_count(val, n);
-	char *copy = string_room(l, n + 2 * bad + 1);
+	/* Valid text (nearly all of it) is checked while it is copied, once. */
+	char *copy = string_room(l, n + 1);
+	if (!copy)
+		return NULL;
+	size_t valid = utf8_copy_valid(val, n, copy);
+	if (valid == n) {
+		*len = n;
+		return copy;
+	}
+	/* Repairs make it longer: room again, the first copy is given up. */
+	size_t bad = utf8_invalid_count(val + valid, n - valid);
+	release_string(l, copy);
+	copy = string_room(l, n + 2 * bad + 1);
 	if (copy)
 		*len = utf8_repair_into(val, n, bad, copy);
 	return copy;

@@ -299,10 +299,11 @@ static bool head_in_place(struct http1_stream *s, struct piece *p)
 		avail = HTTP1_MAX_HEAD_BYTES;
 	if (avail < min)
 		return false;
-	for (size_t k = 0; k < min; k++)
-		if (!http1_head_start_byte_plausible(is_requests(s), head, k, head[k]))
-			return false;
-	if (!http1_head_starts_message(is_requests(s), head, min))
+	/* What check_start_byte decides over the first min bytes: every method
+	 * http1_detect.h accepts is 3-7 capitals and a space, a status line
+	 * starts "HTTP/1.", so once the message start is accepted, a byte
+	 * passes http1_head_start_byte_plausible() unless it is a LF. */
+	if (memchr(head, '\n', min) || !http1_head_starts_message(is_requests(s), head, min))
 		return false;
 	while (i < avail) {
 		const uint8_t *lf = memchr(head + i, '\n', avail - i);

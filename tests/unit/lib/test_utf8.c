@@ -92,11 +92,38 @@ static void test_word_steps_agree_with_byte_steps(void **state)
 	}
 }
 
+/* The prefix copied is the longest well-formed one, at word steps or not. */
+static void test_copy_valid_stops_at_the_first_bad_byte(void **state)
+{
+	char out[64];
+	(void)state;
+	assert_int_equal(utf8_copy_valid("0123456789abcdef", 16, out), 16);
+	assert_string_equal(out, "0123456789abcdef");
+	assert_int_equal(utf8_copy_valid("0123456789a\xc3\xa9"
+					 "def",
+					 16, out),
+			 16);
+	assert_int_equal(utf8_copy_valid("01234567\xff"
+					 "9abcdef",
+					 16, out),
+			 8);
+	assert_string_equal(out, "01234567");
+	assert_int_equal(utf8_copy_valid("012\0"
+					 "4567",
+					 8, out),
+			 3);
+	assert_int_equal(utf8_copy_valid("ab\xe2\x82", 4, out), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(utf8_copy_valid("", 0, out), 0);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid_text_is_copied_as_is),
 	    cmocka_unit_test(test_word_steps_agree_with_byte_steps),
+	    cmocka_unit_test(test_copy_valid_stops_at_the_first_bad_byte),
 	    cmocka_unit_test(test_each_bad_byte_becomes_one_replacement),
 	    cmocka_unit_test(test_sequences_cut_by_the_capture),
 	    cmocka_unit_test(test_nul_bytes_do_not_end_the_string),
