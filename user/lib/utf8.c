@@ -81,7 +81,12 @@ size_t utf8_copy_valid(const char *s, size_t n, char *out)
 		i += 8;
 	}
 	while (i < n) {
-		size_t len = p[i] - 1u < 0x7f ? 1 : sequence_len(p + i, n - i);
+		if (p[i] - 1u < 0x7f) { /* ASCII, not NUL */
+			out[i] = (char)p[i];
+			i++;
+			continue;
+		}
+		size_t len = sequence_len(p + i, n - i);
 		if (!len)
 			break;
 		memcpy(out + i, p + i, len);

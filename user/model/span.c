@@ -353,7 +353,10 @@ bool span_kernel_ctx_valid(const struct kspan_trace_ctx *k)
 
 bool span_has_parent(const struct span *s)
 {
-	return !bytes_all_zero(s->parent_span_id, sizeof(s->parent_span_id));
+	uint64_t id;
+	_Static_assert(sizeof(s->parent_span_id) == sizeof(id), "a span id is 8 bytes");
+	memcpy(&id, s->parent_span_id, sizeof(id));
+	return id != 0;
 }
 
 void hex_encode(const uint8_t *in, size_t n, char *out)
