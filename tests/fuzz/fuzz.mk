@@ -30,13 +30,17 @@ else
 Q := @
 endif
 
-FUZZERS := http1_stream traceparent http2 otlp_encoder otlp_span_writer
+FUZZERS := http1_stream http1_in_place traceparent http2 otlp_encoder otlp_span_writer
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
 http1_stream_SRCS := tests/fuzz/fuzz_http1_stream.c user/protocol/http1_stream.c \
 	user/protocol/http1_head.c user/protocol/http1_body.c
 http1_stream_ARGS := -max_len=4096
+# Heads parsed in place against heads collected byte-wise: one piece against two.
+http1_in_place_SRCS := tests/fuzz/fuzz_http1_in_place.c user/protocol/http1_stream.c \
+	user/protocol/http1_head.c user/protocol/http1_body.c
+http1_in_place_ARGS := -max_len=2048
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c user/protocol/http1_head.c
 traceparent_ARGS := -max_len=2048
 traceparent_LIBS := -lnghttp2
@@ -77,6 +81,7 @@ $(FUZZ_DIR):
 	$(Q)mkdir -p $@
 
 $(FUZZ_DIR)/fuzz_http1_stream: $(http1_stream_SRCS)
+$(FUZZ_DIR)/fuzz_http1_in_place: $(http1_in_place_SRCS)
 $(FUZZ_DIR)/fuzz_traceparent: $(traceparent_SRCS)
 $(FUZZ_DIR)/fuzz_http2: $(http2_SRCS)
 $(FUZZ_DIR)/fuzz_otlp_encoder: $(otlp_encoder_SRCS)
