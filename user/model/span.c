@@ -30,6 +30,7 @@ static char *string_room(struct attribute_list *l, size_t size)
 		l->pool_used += (uint32_t)size;
 		return p;
 	}
+	l->heap_strings++;
 	return malloc(size);
 }
 
@@ -172,7 +173,8 @@ const struct attribute *attribute_list_find(const struct attribute_list *l, cons
 
 void attribute_list_free(struct attribute_list *l)
 {
-	for (size_t i = 0; i < l->count; i++) {
+	/* A span whose strings all fit its block has none to free. */
+	for (size_t i = 0; (!l->pool || l->heap_strings) && i < l->count; i++) {
 		if (l->items[i].type == ATTR_STRING || l->items[i].type == ATTR_STRING_ARRAY)
 			release_string(l, l->items[i].str);
 	}

@@ -66,7 +66,8 @@ struct attribute_list {
 	size_t count, cap;
 	char *pool; /* NULL: every string malloc'd */
 	uint32_t pool_used, pool_cap;
-	bool items_inline; /* items is the block's array, not malloc'd */
+	uint32_t heap_strings; /* strings malloc'd although there is a pool */
+	bool items_inline;     /* items is the block's array, not malloc'd */
 };
 
 /* Attribute values longer than this are cut (UTF-8 safe) when added. Every

@@ -101,10 +101,34 @@ static inline uint8_t *put_len_key(uint8_t *p, uint8_t key, size_t len)
 	return put_varint(p, len);
 }
 
+/* Keys and most values are a few bytes: copied with two overlapping
+ * loads and stores instead of a call. */
+static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	if (len >= 8 && len <= 16) {
+		uint64_t head, tail;
+		memcpy(&head, src, 8);
+		memcpy(&tail, src + len - 8, 8);
+		memcpy(dst, &head, 8);
+		memcpy(dst + len - 8, &tail, 8);
+	} else if (len >= 4 && len < 8) {
+		uint32_t head, tail;
+		memcpy(&head, src, 4);
+		memcpy(&tail, src + len - 4, 4);
+		memcpy(dst, &head, 4);
+		memcpy(dst + len - 4, &tail, 4);
+	} else if (len < 4) {
+		for (size_t i = 0; i < len; i++)
+			dst[i] = src[i];
+	} else {
+		memcpy(dst, src, len);
+	}
+}
+
 static inline uint8_t *put_bytes(uint8_t *p, uint8_t key, const void *b, size_t len)
 {
 	p = put_len_key(p, key, len);
-	memcpy(p, b, len);
+	copy_short(p, b, len);
 	return p + len;
 }
 
