@@ -29,7 +29,7 @@ endif
 # Debian packages: to build and run, and in addition to test.
 BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libssl-dev \
-	libjson-c-dev
+	libjson-c-dev libdeflate-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server h2o python3-grpcio \
 	openssl python3-prometheus-client
@@ -47,7 +47,7 @@ WARN := -Wall -Wextra -Werror
 USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
 	-Iinclude -Iuser -I$(BUILD) -I$(GEN) $(EXTRA_CFLAGS)
 TEST_CFLAGS := $(USER_CFLAGS) -Itests/unit
-USER_LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lm -lpthread
+USER_LDLIBS := -lbpf -lelf -lz -ldeflate -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lm -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
 	-Wno-unused-function -Ibpf -Iinclude -Ivmlinux/$(ARCH)
@@ -227,8 +227,13 @@ $(BUILD)/bench/otlp_export_bench: tests/bench/otlp_export_bench.c $(LIB_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
 
+$(BUILD)/bench/span_path_bench: tests/bench/span_path_bench.c $(LIB_OBJS)
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
+
 bench: bench-deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench $(BUILD)/bench/span_path_bench
 	$(Q)tests/bench/bench_otlp_export.sh
 	$(Q)$(LOCKED) tests/bench/bench_syscalls.sh
 	$(Q)$(LOCKED) tests/bench/bench_nginx.sh

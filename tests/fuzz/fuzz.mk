@@ -30,13 +30,17 @@ else
 Q := @
 endif
 
-FUZZERS := http1_stream traceparent http2 otlp_encoder
+FUZZERS := http1_stream http1_in_place traceparent http2 otlp_encoder otlp_span_writer
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
 http1_stream_SRCS := tests/fuzz/fuzz_http1_stream.c user/protocol/http1_stream.c \
 	user/protocol/http1_head.c user/protocol/http1_body.c
 http1_stream_ARGS := -max_len=4096
+# Heads parsed in place against heads collected byte-wise: one piece against two.
+http1_in_place_SRCS := tests/fuzz/fuzz_http1_in_place.c user/protocol/http1_stream.c \
+	user/protocol/http1_head.c user/protocol/http1_body.c
+http1_in_place_ARGS := -max_len=2048
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c user/protocol/http1_head.c
 traceparent_ARGS := -max_len=2048
 traceparent_LIBS := -lnghttp2
@@ -59,6 +63,13 @@ otlp_encoder_SRCS := tests/fuzz/fuzz_otlp_encoder.c user/export/otlp/otlp_encode
 otlp_encoder_ARGS := -max_len=16384
 otlp_encoder_LIBS := -Ibuild/gen -lprotobuf-c -ljson-c -lcrypto -lm
 
+# The hand-written OTLP writer against protobuf-c: same fields, same bytes.
+otlp_span_writer_SRCS := tests/fuzz/fuzz_otlp_span_writer.c user/export/otlp/otlp_span_writer.c \
+	user/export/otlp/otlp_encoder.c user/export/otlp/otlp_json.c \
+	user/model/span.c user/lib/utf8.c $(shell find build/gen/opentelemetry -name '*.pb-c.c' 2>/dev/null)
+otlp_span_writer_ARGS := -max_len=8192
+otlp_span_writer_LIBS := $(otlp_encoder_LIBS)
+
 # Every header they may include; a header edit rebuilds them.
 FUZZ_HEADERS := $(wildcard include/*.h) $(shell find user -name '*.h')
 
@@ -72,9 +83,11 @@ $(FUZZ_DIR):
 	$(Q)mkdir -p $@
 
 $(FUZZ_DIR)/fuzz_http1_stream: $(http1_stream_SRCS)
+$(FUZZ_DIR)/fuzz_http1_in_place: $(http1_in_place_SRCS)
 $(FUZZ_DIR)/fuzz_traceparent: $(traceparent_SRCS)
 $(FUZZ_DIR)/fuzz_http2: $(http2_SRCS)
 $(FUZZ_DIR)/fuzz_otlp_encoder: $(otlp_encoder_SRCS)
+$(FUZZ_DIR)/fuzz_otlp_span_writer: $(otlp_span_writer_SRCS)
 
 $(FUZZ_BINS): $(FUZZ_HEADERS) tests/fuzz/fuzz.mk | $(FUZZ_DIR)
 	@printf '  %-8s %s\n' FUZZ-CC $@

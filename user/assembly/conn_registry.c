@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "assembly/conn_registry.h"
+#include "lib/net_address.h"
 
 void conn_budget_init(struct conn_budget *b, size_t max, uint64_t forget_ns,
 		      struct agent_stats *stats)
@@ -89,6 +90,15 @@ static void forget(struct conn_entry *c)
 	r->ops->destroy(c);
 }
 
+void conn_strings_init(struct conn_strings *cs, const struct kspan_conn_tuple *t)
+{
+	net_format_addr(t->family, t->remote_addr, cs->peer, sizeof(cs->peer));
+	net_format_addr(t->family, t->local_addr, cs->local, sizeof(cs->local));
+	cs->peer_len = (uint8_t)strlen(cs->peer);
+	cs->local_len = (uint8_t)strlen(cs->local);
+	cs->v4 = net_addr_is_v4(t->family, t->remote_addr);
+}
+
 struct conn_entry *conn_registry_open(struct conn_registry *r, const struct kspan_data_event *ev)
 {
 	struct conn_budget *b = r->budget;
@@ -107,6 +117,7 @@ struct conn_entry *conn_registry_open(struct conn_registry *r, const struct kspa
 	c->tgid = ev->hdr.tgid;
 	c->role = ev->role;
 	c->tuple = ev->tuple;
+	conn_strings_init(&c->strings, &c->tuple);
 	c->last_event_mono = ev->hdr.ts_ns;
 	c->registry = r;
 	if (r->ops->init(r->owner, c) || u64_map_put(&r->conns, c->conn_id, c)) {

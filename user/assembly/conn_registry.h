@@ -16,6 +16,7 @@
 #ifndef KSPAN_CONN_REGISTRY_H
 #define KSPAN_CONN_REGISTRY_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,13 +46,25 @@
 
 struct conn_registry;
 
+/* A connection's addresses as span attributes carry them, formatted once
+ * when it is opened instead of for every span. */
+struct conn_strings {
+	char peer[INET6_ADDRSTRLEN];  /* the remote address (IPv4-mapped: as IPv4) */
+	char local[INET6_ADDRSTRLEN]; /* the local one */
+	uint8_t peer_len, local_len;
+	bool v4; /* network.type "ipv4", else "ipv6" (of the remote address) */
+};
+
+void conn_strings_init(struct conn_strings *cs, const struct kspan_conn_tuple *t);
+
 /* What every followed connection has, first in the assembler's struct. */
 struct conn_entry {
 	uint64_t conn_id;
 	uint32_t tgid;
 	uint8_t role; /* enum kspan_role */
 	struct kspan_conn_tuple tuple;
-	uint64_t last_event_mono; /* exit time of its latest event */
+	struct conn_strings strings; /* of tuple */
+	uint64_t last_event_mono;    /* exit time of its latest event */
 	/* In the budget's activity list, and whose entry it is. */
 	struct conn_entry *older, *newer;
 	struct conn_registry *registry;

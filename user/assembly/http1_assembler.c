@@ -88,7 +88,8 @@ static void add_request_attributes(struct http1_conn *c, struct span *s,
 	    .metrics_only = !(s->trace_flags & 1),
 	};
 
-	http_span_add_request(s, &req, &c->base.tuple, c->assembler->cfg.capture_query);
+	http_span_add_request(s, &req, &c->base.tuple, &c->base.strings,
+			      c->assembler->cfg.capture_query);
 }
 
 /*

@@ -271,7 +271,8 @@ static void add_request_attributes(struct h2_conn *c, struct h2_stream *st,
 	    .metrics_only = !(st->span->trace_flags & 1) && !st->join_parent,
 	};
 
-	http_span_add_request(st->span, &req, &c->base.tuple, c->a->capture_query);
+	http_span_add_request(st->span, &req, &c->base.tuple, &c->base.strings,
+			      c->a->capture_query);
 	st->grpc = grpc_is_content_type(f->content_type, strlen(f->content_type));
 	if (st->grpc)
 		add_grpc_attributes(st->span, f->path);

@@ -17,6 +17,13 @@ static bool segment_is_id(const char *s, size_t n)
 
 	if (n == 0)
 		return false;
+	if (n < 16) {
+		/* Only all digits can make a short segment an identifier. */
+		for (size_t i = 0; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return false;
+		return true;
+	}
 	for (size_t i = 0; i < n; i++) {
 		digits += s[i] >= '0' && s[i] <= '9';
 		hex += is_hex(s[i]);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "kspan_abi.h"
+#include "assembly/conn_registry.h"
 #include "model/span.h"
 
 /* Attributes an HTTP span carries at most (the list above, the status code
@@ -74,9 +75,11 @@ struct span *http_span_new(enum span_kind kind, uint32_t tid, struct resource *r
 			   uint64_t start_unix_ns, size_t extra_attrs);
 
 /* The span's name and request attributes; s->kind says which end the
- * process was. */
+ * process was. strings: the connection's (conn_registry.h), formatted when
+ * it was opened; NULL: formatted from tuple now. */
 void http_span_add_request(struct span *s, const struct http_request_view *req,
-			   const struct kspan_conn_tuple *tuple, bool capture_query);
+			   const struct kspan_conn_tuple *tuple, const struct conn_strings *strings,
+			   bool capture_query);
 
 /* Whether the conventions list this method (RFC 9110 section 9, and PATCH,
  * RFC 5789); case-sensitive. */

@@ -15,6 +15,17 @@
  * of memory. */
 char *utf8_sanitized_dup(const char *s, size_t n, size_t *out_len);
 
+/* The same in two steps, for a caller that owns the memory: how many bytes
+ * of s[0..n) start no well-formed sequence (each becomes U+FFFD, 2 bytes
+ * longer); then the repaired, NUL-terminated text written to out, which has
+ * room for n + 2 * bad + 1 bytes. Returns its length. */
+size_t utf8_invalid_count(const char *s, size_t n);
+size_t utf8_repair_into(const char *s, size_t n, size_t bad, char *out);
+
+/* Copies the well-formed prefix of s[0..n) to out (room for n + 1 bytes)
+ * and ends it with a NUL; returns its length: n when all of s is valid. */
+size_t utf8_copy_valid(const char *s, size_t n, char *out);
+
 /* Where to cut s (longer than n bytes) to at most n bytes without splitting a
  * UTF-8 sequence. */
 size_t utf8_cut_len(const char *s, size_t n);

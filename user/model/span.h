@@ -43,6 +43,7 @@ enum attr_type {
 struct attribute {
 	const char *key; /* static storage (a string literal): not copied, not freed */
 	enum attr_type type;
+	uint32_t key_len; /* strlen(key) */
 	union {
 		struct {
 			char *str;
@@ -54,9 +55,19 @@ struct attribute {
 	};
 };
 
+/*
+ * A span's list lives in the span's own block (span_new): its first
+ * SPAN_INLINE_ATTRS items and, while they fit, its strings (the pool), so
+ * building a span allocates nothing per attribute. Past that, and for a
+ * resource's list (no pool), items and strings are malloc'd.
+ */
 struct attribute_list {
 	struct attribute *items;
 	size_t count, cap;
+	char *pool; /* NULL: every string malloc'd */
+	uint32_t pool_used, pool_cap;
+	uint32_t heap_strings; /* strings malloc'd although there is a pool */
+	bool items_inline;     /* items is the block's array, not malloc'd */
 };
 
 /* Attribute values longer than this are cut (UTF-8 safe) when added. Every
@@ -66,14 +77,50 @@ struct attribute_list {
 
 /* Room for n attributes in one allocation (spans know roughly how many). */
 int attribute_list_reserve(struct attribute_list *l, size_t n);
-int attribute_list_add_str(struct attribute_list *l, const char *key, const char *val);
-int attribute_list_add_strn(struct attribute_list *l, const char *key, const char *val, size_t n);
-int attribute_list_add_int(struct attribute_list *l, const char *key, int64_t val);
-int attribute_list_add_bool(struct attribute_list *l, const char *key, bool val);
-int attribute_list_add_double(struct attribute_list *l, const char *key, double val);
+/* The adders, with the key's length given (the inline ones below pass
+ * strlen of a literal key, which the compiler counts). */
+int attribute_list_put_strn(struct attribute_list *l, const char *key, size_t key_len,
+			    const char *val, size_t n);
+int attribute_list_put_int(struct attribute_list *l, const char *key, size_t key_len, int64_t val);
+int attribute_list_put_bool(struct attribute_list *l, const char *key, size_t key_len, bool val);
+int attribute_list_put_double(struct attribute_list *l, const char *key, size_t key_len,
+			      double val);
+int attribute_list_put_str_array(struct attribute_list *l, const char *key, size_t key_len,
+				 const char *const *args, size_t n);
+
+static inline int attribute_list_add_strn(struct attribute_list *l, const char *key,
+					  const char *val, size_t n)
+{
+	return attribute_list_put_strn(l, key, __builtin_strlen(key), val, n);
+}
+
+static inline int attribute_list_add_str(struct attribute_list *l, const char *key, const char *val)
+{
+	return attribute_list_put_strn(l, key, __builtin_strlen(key), val, __builtin_strlen(val));
+}
+
+static inline int attribute_list_add_int(struct attribute_list *l, const char *key, int64_t val)
+{
+	return attribute_list_put_int(l, key, __builtin_strlen(key), val);
+}
+
+static inline int attribute_list_add_bool(struct attribute_list *l, const char *key, bool val)
+{
+	return attribute_list_put_bool(l, key, __builtin_strlen(key), val);
+}
+
+static inline int attribute_list_add_double(struct attribute_list *l, const char *key, double val)
+{
+	return attribute_list_put_double(l, key, __builtin_strlen(key), val);
+}
+
 /* args: n strings; stored as ATTR_STRING_ARRAY. */
-int attribute_list_add_str_array(struct attribute_list *l, const char *key, const char *const *args,
-				 size_t n);
+static inline int attribute_list_add_str_array(struct attribute_list *l, const char *key,
+					       const char *const *args, size_t n)
+{
+	return attribute_list_put_str_array(l, key, __builtin_strlen(key), args, n);
+}
+
 const struct attribute *attribute_list_find(const struct attribute_list *l, const char *key);
 void attribute_list_free(struct attribute_list *l);
 
@@ -107,10 +154,18 @@ struct span {
 	uint32_t tid;		   /* thread that handled the request */
 };
 
+/* Attributes and string bytes a span holds in its own block. */
+#define SPAN_INLINE_ATTRS 24
+#define SPAN_POOL_BYTES	  1024
+
+/* A zeroed span with one reference, in one block that also holds its
+ * attribute array and strings (released blocks are kept per thread for the
+ * next span). */
 struct span *span_new(void);
 struct span *span_ref(struct span *s);
 void span_unref(struct span *s);
 int span_set_name(struct span *s, const char *name);
+int span_set_namen(struct span *s, const char *name, size_t len);
 int span_set_trace_state(struct span *s, const char *ts, size_t len);
 int span_set_status_message(struct span *s, const char *msg);
 bool span_has_parent(const struct span *s);

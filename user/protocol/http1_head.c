@@ -57,6 +57,21 @@ bool http1_slice_is(struct http1_slice v, const char *lower)
 	return true;
 }
 
+/* v equals the lowercase literal `lower`, ASCII case-insensitively; the
+ * length is the literal's, counted by the compiler. */
+#define name_is(v, lower) slice_equals_lower((v), (lower), sizeof(lower) - 1)
+
+static bool slice_equals_lower(struct http1_slice v, const char *lower, size_t n)
+{
+	if (v.len != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (kspan_ascii_lower((__u8)v.ptr[i]) != (__u8)lower[i])
+			return false;
+	}
+	return true;
+}
+
 /* Takes the next element off a comma-separated list (RFC 9110 section
  * 5.6.1), trimmed of OWS; false when the list is used up. Elements may be
  * empty. */
@@ -265,24 +280,48 @@ static void parse_field_line(struct http1_head_parse *hp, struct http1_slice lin
 	if (is_ows(name.ptr[name.len - 1]))
 		return;
 	value = trim_ows(slice_of(colon + 1, line.len - name.len - 1));
-
-	if (http1_slice_is(name, "host"))
-		keep_first(hp, SEEN_HOST, &hp->head.host, value);
-	else if (http1_slice_is(name, "user-agent"))
-		keep_first(hp, SEEN_USER_AGENT, &hp->head.user_agent, value);
-	else if (http1_slice_is(name, "traceparent")) {
-		keep_first(hp, SEEN_TRACEPARENT, &hp->head.traceparent, value);
-		hp->head.traceparent_fields++;
-	} else if (http1_slice_is(name, "tracestate"))
-		add_tracestate(hp, value);
-	else if (http1_slice_is(name, "content-length"))
-		note_content_length(hp, value);
-	else if (http1_slice_is(name, "transfer-encoding"))
-		note_transfer_encoding(hp, value);
-	else if (http1_slice_is(name, "connection"))
-		note_connection(hp, value);
-	else if (http1_slice_is(name, "upgrade"))
-		hp->wants_upgrade = true;
+	/* One comparison at most per line: the names kspan reads differ in
+	 * length, or (10 bytes) in their first letter. */
+	switch (name.len) {
+	case 4:
+		if (name_is(name, "host"))
+			keep_first(hp, SEEN_HOST, &hp->head.host, value);
+		break;
+	case 7:
+		if (name_is(name, "upgrade"))
+			hp->wants_upgrade = true;
+		break;
+	case 10:
+		switch (kspan_ascii_lower((__u8)name.ptr[0])) {
+		case 'u':
+			if (name_is(name, "user-agent"))
+				keep_first(hp, SEEN_USER_AGENT, &hp->head.user_agent, value);
+			break;
+		case 't':
+			if (name_is(name, "tracestate"))
+				add_tracestate(hp, value);
+			break;
+		case 'c':
+			if (name_is(name, "connection"))
+				note_connection(hp, value);
+			break;
+		}
+		break;
+	case 11:
+		if (name_is(name, "traceparent")) {
+			keep_first(hp, SEEN_TRACEPARENT, &hp->head.traceparent, value);
+			hp->head.traceparent_fields++;
+		}
+		break;
+	case 14:
+		if (name_is(name, "content-length"))
+			note_content_length(hp, value);
+		break;
+	case 17:
+		if (name_is(name, "transfer-encoding"))
+			note_transfer_encoding(hp, value);
+		break;
+	}
 }
 
 void http1_head_parse(const char *buf, size_t len, bool is_request, struct http1_head_parse *hp)

@@ -254,23 +254,74 @@ static void begin_response_body(struct http1_stream *s, struct piece *p,
 
 /* --- head ------------------------------------------------------------------ */
 
-static void head_complete(struct http1_stream *s, struct piece *p)
+/* The head is head[0..len), in the stream's buffer or in the piece. */
+static void head_complete_at(struct http1_stream *s, struct piece *p, const uint8_t *head,
+			     size_t len)
 {
 	struct http1_head_parse hp;
 	bool answers_head;
 
-	http1_head_parse((const char *)s->head, s->head_len, is_requests(s), &hp);
+	http1_head_parse((const char *)head, len, is_requests(s), &hp);
 	if (!hp.start_ok) {
 		reject_start(s, p, "malformed start line");
 		return;
 	}
-	hp.head.head_bytes = s->head_len;
+	hp.head.head_bytes = len;
 	answers_head = emit_head(p, s, &hp.head);
 	s->body = (struct http1_body){0};
 	if (hp.head.is_request)
 		begin_request_body(s, p, &hp);
 	else
 		begin_response_body(s, p, &hp, answers_head);
+}
+
+static void head_complete(struct http1_stream *s, struct piece *p)
+{
+	head_complete_at(s, p, s->head, s->head_len);
+}
+
+/*
+ * A head that starts at p->pos and ends inside the captured bytes (the common
+ * case: one read brings a whole request head) is parsed where it is, without
+ * the copy into the stream's buffer. The checks are those the byte-wise path
+ * makes (check_start_byte, then head_line_ended per line), so both decide
+ * alike; when any fails, or the head does not end in this piece, nothing is
+ * consumed and the byte-wise path takes over.
+ */
+static bool head_in_place(struct http1_stream *s, struct piece *p)
+{
+	const uint8_t *head = p->data + p->pos;
+	size_t avail = p->captured - p->pos;
+	size_t min = http1_head_start_min_len(is_requests(s));
+	size_t line_start = 0, i = min;
+
+	if (avail > HTTP1_MAX_HEAD_BYTES)
+		avail = HTTP1_MAX_HEAD_BYTES;
+	if (avail < min)
+		return false;
+	/* What check_start_byte decides over the first min bytes: every method
+	 * http1_detect.h accepts is 3-7 capitals and a space, a status line
+	 * starts "HTTP/1.", so once the message start is accepted, a byte
+	 * passes http1_head_start_byte_plausible() unless it is a LF. */
+	if (memchr(head, '\n', min) || !http1_head_starts_message(is_requests(s), head, min))
+		return false;
+	while (i < avail) {
+		const uint8_t *lf = memchr(head + i, '\n', avail - i);
+		if (!lf)
+			return false;
+		size_t at = (size_t)(lf - head), end = at;
+		if (end > line_start && head[end - 1] == '\r')
+			end--;
+		if (end == line_start && line_start > 0) {
+			s->start_checked = true;
+			s->peer_may_switch = false;
+			p->pos += at + 1;
+			head_complete_at(s, p, head, at + 1);
+			return true;
+		}
+		line_start = i = at + 1;
+	}
+	return false;
 }
 
 /* The head cannot be read whole (cut by the capture, too large, or the
@@ -321,6 +372,8 @@ static void collect_head(struct http1_stream *s, struct piece *p)
 	const uint8_t *lf;
 	size_t n;
 
+	if (!s->head_len && p->pos < p->captured && head_in_place(s, p))
+		return;
 	if (p->pos >= p->captured || !head_reserve(s)) {
 		head_cut_short(s, p);
 		return;

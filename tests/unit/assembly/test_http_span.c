@@ -28,7 +28,7 @@ static struct span *request_span(enum span_kind kind, const struct http_request_
 	struct span *s = http_span_new(kind, 1, NULL, 1000, 0);
 
 	assert_non_null(s);
-	http_span_add_request(s, req, &client_tuple, false);
+	http_span_add_request(s, req, &client_tuple, NULL, false);
 	return s;
 }
 

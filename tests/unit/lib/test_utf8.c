@@ -60,10 +60,70 @@ static void test_nul_bytes_do_not_end_the_string(void **state)
 	check("a\0b", 3, "a" FFFD "b");
 }
 
+/* The ASCII fast path takes 8 bytes a step: a bad byte or a NUL anywhere in
+ * a word, or a sequence across two words, is found as byte by byte. */
+static void test_word_steps_agree_with_byte_steps(void **state)
+{
+	(void)state;
+	check("0123456789abcdef", 16, "0123456789abcdef");
+	check("0123456\xff"
+	      "89abcdef",
+	      16, "0123456" FFFD "89abcdef");
+	check("01234567\x80", 9, "01234567" FFFD);
+	check("0123456\xc3\xa9"
+	      "bcdefgh",
+	      16,
+	      "0123456\xc3\xa9"
+	      "bcdefgh");
+	check("012\0"
+	      "4567abcdefgh",
+	      16, "012" FFFD "4567abcdefgh");
+	check("0123456\xe2\x82", 9, "0123456" FFFD FFFD);
+	for (size_t at = 0; at < 24; at++) {
+		char in[24], want[24 + 2 + 1];
+		memset(in, 'a', sizeof(in));
+		in[at] = '\xfe';
+		memset(want, 'a', at);
+		memcpy(want + at, FFFD, 3);
+		memset(want + at + 3, 'a', sizeof(in) - at - 1);
+		want[sizeof(want) - 1] = '\0';
+		check(in, sizeof(in), want);
+		assert_int_equal(utf8_invalid_count(in, sizeof(in)), 1);
+	}
+}
+
+/* The prefix copied is the longest well-formed one, at word steps or not. */
+static void test_copy_valid_stops_at_the_first_bad_byte(void **state)
+{
+	char out[64];
+	(void)state;
+	assert_int_equal(utf8_copy_valid("0123456789abcdef", 16, out), 16);
+	assert_string_equal(out, "0123456789abcdef");
+	assert_int_equal(utf8_copy_valid("0123456789a\xc3\xa9"
+					 "def",
+					 16, out),
+			 16);
+	assert_int_equal(utf8_copy_valid("01234567\xff"
+					 "9abcdef",
+					 16, out),
+			 8);
+	assert_string_equal(out, "01234567");
+	assert_int_equal(utf8_copy_valid("012\0"
+					 "4567",
+					 8, out),
+			 3);
+	assert_int_equal(utf8_copy_valid("ab\xe2\x82", 4, out), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(utf8_copy_valid("", 0, out), 0);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid_text_is_copied_as_is),
+	    cmocka_unit_test(test_word_steps_agree_with_byte_steps),
+	    cmocka_unit_test(test_copy_valid_stops_at_the_first_bad_byte),
 	    cmocka_unit_test(test_each_bad_byte_becomes_one_replacement),
 	    cmocka_unit_test(test_sequences_cut_by_the_capture),
 	    cmocka_unit_test(test_nul_bytes_do_not_end_the_string),

@@ -226,6 +226,94 @@ static void test_101_switching_protocols_stops_parsing(void **state)
 	assert_int_equal(r->n, 2);
 }
 
+/* --- heads parsed in place ------------------------------------------------------ */
+
+static void assert_same_events(const struct recorder *a, const struct recorder *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct event *x = &a->ev[i], *y = &b->ev[i];
+		/* msg_index counts per piece: a split moves later messages to index 0. */
+		assert_int_equal(x->type, y->type);
+		assert_string_equal(x->method, y->method);
+		assert_string_equal(x->target, y->target);
+		assert_string_equal(x->host, y->host);
+		assert_string_equal(x->user_agent, y->user_agent);
+		assert_string_equal(x->traceparent, y->traceparent);
+		assert_string_equal(x->tracestate, y->tracestate);
+		assert_string_equal(x->why, y->why);
+		assert_int_equal(x->head.status_code, y->head.status_code);
+		assert_int_equal(x->head.content_length, y->head.content_length);
+		assert_int_equal(x->head.version_minor, y->head.version_minor);
+		assert_int_equal(x->head.chunked, y->head.chunked);
+		assert_int_equal(x->head.connection_close, y->head.connection_close);
+		assert_int_equal(x->head.upgrade, y->head.upgrade);
+		assert_int_equal(x->head.head_bytes, y->head.head_bytes);
+		assert_int_equal(x->head.head_truncated, y->head.head_truncated);
+		assert_int_equal(x->head.traceparent_fields, y->head.traceparent_fields);
+		assert_int_equal(x->info.framing, y->info.framing);
+		assert_int_equal(x->info.body_bytes, y->info.body_bytes);
+	}
+}
+
+/*
+ * A head that one piece holds whole is parsed where it lies; split over two
+ * pieces it is collected byte-wise into the stream's buffer. Both must
+ * report the same, wherever the split falls, for good and bad heads alike.
+ */
+static void check_in_place_matches_collected(enum http1_stream_kind kind, const char *text)
+{
+	struct recorder whole = {.kind = kind}, split = {.kind = kind};
+	size_t len = strlen(text);
+
+	whole.s = http1_stream_new(kind);
+	assert_non_null(whole.s);
+	feed(&whole, text);
+	close_stream(&whole);
+	for (size_t at = 1; at < len; at++) {
+		split.s = http1_stream_new(kind);
+		assert_non_null(split.s);
+		split.n = split.heads = 0;
+		feed_bytes(&split, text, at);
+		feed_bytes(&split, text + at, len - at);
+		close_stream(&split);
+		assert_same_events(&whole, &split);
+		http1_stream_free(split.s);
+	}
+	http1_stream_free(whole.s);
+}
+
+static void test_in_place_heads_match_collected_ones(void **state)
+{
+	static const char *const requests[] = {
+	    "GET /api/v1/users/12345/orders HTTP/1.1\r\nHost: orders.internal:8080\r\n"
+	    "User-Agent: wrk/4.2.0\r\nAccept: */*\r\n\r\n",
+	    "POST /p HTTP/1.1\r\nhOsT: h\r\nTRACEPARENT: "
+	    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"
+	    "tracestate: a=1\r\n continued\r\nContent-Length: 3\r\n\r\nabc",
+	    "PUT /c HTTP/1.0\nTransfer-Encoding: gzip, chunked\nConnection: keep-alive\n\n"
+	    "3\r\nabc\r\n0\r\n\r\n",
+	    "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n",
+	    "GET /bad HTTP/9.9\r\n\r\n",
+	    "GETX / HTTP/1.1\r\n\r\n",
+	    "GET /no-end HTTP/1.1\r\nHost: h\r\n",
+	};
+	static const char *const responses[] = {
+	    "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Length: 2\r\n"
+	    "Connection: keep-alive\r\n\r\nok",
+	    "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 500 Oops\r\nConnection: close\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+	    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n\x00\x00",
+	    "HTTP/1.1 2x0 OK\r\n\r\n",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+		check_in_place_matches_collected(HTTP1_STREAM_REQUESTS, requests[i]);
+	for (size_t i = 0; i < sizeof(responses) / sizeof(responses[0]); i++)
+		check_in_place_matches_collected(HTTP1_STREAM_RESPONSES, responses[i]);
+}
+
 int main(void)
 {
 #define REQ(t) cmocka_unit_test_setup_teardown(t, setup_requests, teardown)
@@ -242,6 +330,7 @@ int main(void)
 	    REQ(test_no_callbacks_and_bad_arguments),
 	    RSP(test_pipelined_responses),
 	    RSP(test_101_switching_protocols_stops_parsing),
+	    cmocka_unit_test(test_in_place_heads_match_collected_ones),
 	};
 #undef REQ
 #undef RSP

@@ -16,6 +16,9 @@
 #include "export/otlp/export_retry.h"
 #include "export/otlp/export_spool.h"
 #include "export/otlp/otlp_config.h"
+#include "export/otlp/otlp_span_writer.h"
+
+struct libdeflate_compressor;
 #include "export/otlp/otlp_transport.h"
 #include "lib/clock.h"
 #include "model/exporter.h"
@@ -49,7 +52,11 @@ struct otlp_exporter {
 	struct retry_policy retry;
 	uint32_t request_timeout_ms; /* min(cfg.timeout_ms, cfg.export_timeout_ms) */
 
-	/* main thread only: the batch being filled */
+	/* main thread only: the batch being filled. Protobuf (HTTP and gRPC):
+	 * each span is encoded by the writer when it arrives, only counted in
+	 * n_open; JSON: the spans are held in open until the batch is sealed. */
+	struct otlp_span_writer writer;
+	struct libdeflate_compressor *gzip; /* made at the first gzip'd batch */
 	struct span **open;
 	size_t n_open;
 	uint64_t open_since_ns;
