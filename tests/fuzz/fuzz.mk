@@ -65,7 +65,7 @@ otlp_encoder_LIBS := -Ibuild/gen -lprotobuf-c -ljson-c -lcrypto -lm
 
 # The hand-written OTLP writer against protobuf-c: same fields, same bytes.
 otlp_span_writer_SRCS := tests/fuzz/fuzz_otlp_span_writer.c user/export/otlp/otlp_span_writer.c \
-	user/export/otlp/otlp_encoder.c user/export/otlp/otlp_json.c \
+	user/export/otlp/otlp_encoder.c user/export/otlp/otlp_json.c user/export/otlp/otlp_proto_common.c \
 	user/model/span.c user/lib/utf8.c $(shell find build/gen/opentelemetry -name '*.pb-c.c' 2>/dev/null)
 otlp_span_writer_ARGS := -max_len=8192
 otlp_span_writer_LIBS := $(otlp_encoder_LIBS)
