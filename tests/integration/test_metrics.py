@@ -10,6 +10,8 @@ import urllib.request
 import harness
 from harness import PROTO_DIR, curl, is_server
 from otlp_grpc_receiver import OtlpGrpcReceiver
+from prometheus_client.openmetrics.parser import \
+    text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 from otlp_receiver import flatten_metrics
 
@@ -213,6 +215,14 @@ class TestMetrics(harness.KspanCase):
         self.assertEqual(len(lines), 1, lines)
         self.assertIn('span_id="%s"' % spans[0].span_id, lines[0])
         self.assertIn('trace_id="%s"' % spans[0].trace_id, lines[0])
+        # The whole exposition (kspan's own counters too) passes the strict
+        # OpenMetrics parser, and it finds the exemplar.
+        found = []
+        for fam in openmetrics_families(text):
+            for smp in fam.samples:
+                if smp.exemplar and fam.name == "http_server_request_duration_seconds":
+                    found.append(smp.exemplar.labels)
+        self.assertEqual(found, [{"trace_id": spans[0].trace_id, "span_id": spans[0].span_id}])
 
     def test_json_delta(self):
         k = self.start(env={"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/json",

@@ -189,7 +189,7 @@ static struct metric_stream *add(struct metric_store *s, uint64_t h, struct reso
 		}
 	}
 	st->hash = h;
-	st->seq = s->count;
+	st->seq = s->next_seq++;
 	st->resource = res ? resource_ref(res) : NULL;
 	st->id = id;
 	st->overflow = overflow;
@@ -198,6 +198,7 @@ static struct metric_stream *add(struct metric_store *s, uint64_t h, struct reso
 	s->buckets[h & (s->n_buckets - 1)] = st;
 	if (++s->count > s->n_buckets)
 		grow(s);
+	STAT_SET(s->stats, metric_sets, s->count);
 	return st;
 }
 
@@ -241,6 +242,7 @@ int metric_store_record(struct metric_store *s, struct resource *res, enum metri
 	pthread_mutex_lock(&s->lock);
 	struct metric_stream *st = stream_for(s, res, id, attrs, now_unix_ns);
 	if (st) {
+		st->last_unix_ns = now_unix_ns;
 		if (d->counter)
 			st->cumulative.count++;
 		else
@@ -271,6 +273,7 @@ int metric_store_collect(struct metric_store *s, bool delta, uint64_t now_unix_n
 {
 	memset(out, 0, sizeof(*out));
 	out->delta = delta;
+	out->store = s;
 	pthread_mutex_lock(&s->lock);
 	out->points = calloc(s->count ? s->count : 1, sizeof(*out->points));
 	if (!out->points) {
@@ -297,8 +300,11 @@ int metric_store_collect(struct metric_store *s, bool delta, uint64_t now_unix_n
 			out->n++;
 		}
 	}
-	if (delta)
+	if (delta) {
 		s->last_delta_unix_ns = now_unix_ns;
+		s->delta_reader = true;
+	}
+	s->snapshots++;
 	pthread_mutex_unlock(&s->lock);
 	qsort(out->points, out->n, sizeof(*out->points), point_order);
 	return 0;
@@ -306,6 +312,51 @@ int metric_store_collect(struct metric_store *s, bool delta, uint64_t now_unix_n
 
 void metric_snapshot_free(struct metric_snapshot *snap)
 {
+	if (snap->store) {
+		pthread_mutex_lock(&snap->store->lock);
+		snap->store->snapshots--;
+		pthread_mutex_unlock(&snap->store->lock);
+	}
 	free(snap->points);
 	memset(snap, 0, sizeof(*snap));
+}
+
+static bool removable(const struct metric_store *s, const struct metric_stream *st,
+		      uint64_t now_unix_ns, uint64_t idle_ns)
+{
+	if (now_unix_ns < st->last_unix_ns || now_unix_ns - st->last_unix_ns < idle_ns)
+		return false;
+	return !s->delta_reader || st->cumulative.count == st->at_last_delta.count;
+}
+
+void metric_store_remove_idle(struct metric_store *s, uint64_t now_unix_ns, uint64_t idle_ns)
+{
+	uint64_t removed = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t b = 0; b < s->n_buckets && !s->snapshots; b++) {
+		struct metric_stream **link = &s->buckets[b];
+		while (*link) {
+			struct metric_stream *st = *link;
+			if (!removable(s, st, now_unix_ns, idle_ns)) {
+				link = &st->hash_next;
+				continue;
+			}
+			*link = st->hash_next;
+			if (!st->overflow) {
+				uint64_t key = sets_key(st->resource, st->id);
+				uintptr_t sets = (uintptr_t)u64_map_get(&s->sets, key);
+				if (sets > 1)
+					u64_map_put(&s->sets, key, (void *)(sets - 1));
+				else
+					u64_map_remove(&s->sets, key);
+			}
+			stream_free(st);
+			s->count--;
+			removed++;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	STAT_ADD(s->stats, metric_sets_idle_removed, removed);
+	STAT_SET(s->stats, metric_sets, s->count);
 }

@@ -14,8 +14,11 @@
  * resource (one process is one SDK's worth of metrics), at most limit - 1
  * attribute sets; measurements with any further set are recorded into one
  * overflow set whose only attribute is otel.metric.overflow=true, and
- * counted in agent_stats.metric_measurements_overflowed. Streams live as long
- * as the agent: the limit bounds their number per process.
+ * counted in agent_stats.metric_measurements_overflowed. The limit bounds the
+ * streams of one process; a stream without measurements for
+ * METRIC_STREAM_IDLE_NS is removed (metric_store_remove_idle), so processes
+ * that come and go (every curl is one) do not pile up: a stream that comes
+ * back starts anew (a new start time, as the data model allows).
  */
 #ifndef KSPAN_METRIC_STORE_H
 #define KSPAN_METRIC_STORE_H
@@ -32,6 +35,7 @@
 
 /* metrics/sdk.md: "The default value is 2000". */
 #define METRIC_DEFAULT_CARDINALITY_LIMIT 2000
+#define METRIC_STREAM_IDLE_NS		 (15ull * 60 * 1000000000)
 
 enum metric_id {
 	METRIC_HTTP_SERVER_DURATION,
@@ -86,6 +90,7 @@ struct metric_stream {
 	bool overflow;		   /* the otel.metric.overflow=true set */
 	struct metric_attrs attrs; /* strings owned by the stream */
 	uint64_t start_unix_ns;
+	uint64_t last_unix_ns; /* the latest measurement */
 	struct histogram cumulative;
 	struct histogram at_last_delta; /* cumulative at the previous delta collection */
 };
@@ -97,6 +102,9 @@ struct metric_store {
 	struct u64_map sets; /* (resource, metric) -> number of non-overflow sets */
 	uint32_t cardinality_limit;
 	uint64_t last_delta_unix_ns; /* start of the current delta interval */
+	bool delta_reader;	     /* a delta collection happened: keep what it has not seen */
+	unsigned snapshots;	     /* alive (they point at streams): nothing is removed */
+	uint64_t next_seq;
 	struct agent_stats *stats;
 };
 
@@ -122,6 +130,7 @@ struct metric_snapshot {
 	struct metric_point *points; /* grouped by resource, then metric */
 	size_t n;
 	bool delta;
+	struct metric_store *store;
 };
 
 /* Every stream's cumulative value, or (delta) what changed since the last
@@ -129,5 +138,10 @@ struct metric_snapshot {
 int metric_store_collect(struct metric_store *s, bool delta, uint64_t now_unix_ns,
 			 struct metric_snapshot *out);
 void metric_snapshot_free(struct metric_snapshot *snap);
+
+/* Remove the streams without a measurement since now - idle_ns (and, when a
+ * delta reader exists, none it has not exported yet); nothing while a
+ * snapshot is alive. Counted in metric_sets_idle_removed. */
+void metric_store_remove_idle(struct metric_store *s, uint64_t now_unix_ns, uint64_t idle_ns);
 
 #endif /* KSPAN_METRIC_STORE_H */

@@ -207,8 +207,13 @@ static void write_target_info(const struct metric_snapshot *snap, FILE *out, boo
 			continue;
 		last = r;
 		if (!any) {
-			fprintf(out, "# HELP target_info Target metadata\n# TYPE target_info %s\n",
-				openmetrics ? "info" : "gauge");
+			/* OpenMetrics names an info family without its _info suffix. */
+			if (openmetrics)
+				fputs("# HELP target Target metadata\n# TYPE target info\n", out);
+			else
+				fputs("# HELP target_info Target metadata\n# TYPE target_info "
+				      "gauge\n",
+				      out);
 			any = true;
 		}
 		bool first = true;

@@ -222,9 +222,13 @@ static int expire_side(uint64_t key, void *value, void *arg)
 	return free_side(key, value, NULL);
 }
 
-void span_metrics_tick(struct span_metrics *m, uint64_t now_mono_ns)
+void span_metrics_tick(struct span_metrics *m, uint64_t now_mono_ns, uint64_t now_unix_ns)
 {
 	struct expiry e = {.now = now_mono_ns};
 	u64_map_visit(&m->waiting, expire_side, &e);
 	STAT_ADD(m->stats, service_graph_unpaired, e.expired);
+	if (now_mono_ns >= m->next_idle_check_ns) {
+		metric_store_remove_idle(m->store, now_unix_ns, METRIC_STREAM_IDLE_NS);
+		m->next_idle_check_ns = now_mono_ns + 60 * NS_PER_SEC;
+	}
 }

@@ -36,6 +36,7 @@ struct span_metrics {
 	struct metric_store *store;
 	struct u64_map waiting; /* span id of the client span -> struct graph_side */
 	struct agent_stats *stats;
+	uint64_t next_idle_check_ns;
 };
 
 int span_metrics_init(struct span_metrics *m, struct metric_store *store,
@@ -46,7 +47,8 @@ void span_metrics_free(struct span_metrics *m);
 void span_metrics_record(struct span_metrics *m, const struct span *s, bool exported,
 			 uint64_t now_mono_ns);
 
-/* Sides that waited too long are forgotten (counted). */
-void span_metrics_tick(struct span_metrics *m, uint64_t now_mono_ns);
+/* Sides that waited too long are forgotten (counted); once a minute, metric
+ * streams idle for METRIC_STREAM_IDLE_NS are removed (now_unix_ns). */
+void span_metrics_tick(struct span_metrics *m, uint64_t now_mono_ns, uint64_t now_unix_ns);
 
 #endif /* KSPAN_SPAN_METRICS_H */

@@ -110,6 +110,7 @@
 	  "requests counted in a metric's overflow set "                                           \
 	  "(otel.metric.overflow=true): cardinality limit reached")                                \
 	X(metric_measurements_dropped, "requests not counted in metrics: out of memory")           \
+	X(metric_sets_idle_removed, "metric attribute sets removed after 15 min without requests") \
 	X(service_graph_unpaired, "same-node client or server spans whose other side did not "     \
 				  "come within 10 s (no service-graph edge)")                      \
 	X(metric_points_exported, "metric data points the OTLP collector accepted")                \
@@ -125,7 +126,8 @@
 	X(export_spool_spans, "spans waiting in the spool directory, not in memory")               \
 	X(conns_followed, "connections followed (HTTP/1 and HTTP/2; bound --max-connections)")     \
 	X(h2_streams_open, "HTTP/2 streams open (bound --max-h2-streams)")                         \
-	X(processes_known, "processes in the process table")
+	X(processes_known, "processes in the process table")                                       \
+	X(metric_sets, "metric attribute sets held (every metric and process)")
 
 /* Upper bounds (microseconds) of the export latency histogram; +Inf follows. */
 #define EXPORT_LATENCY_BOUNDS_US                                                                   \

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/clock.h"
 #include "pipeline/pipeline.h"
@@ -50,8 +51,11 @@ void pipeline_submit(struct pipeline *p, struct span *s)
 
 void pipeline_tick(struct pipeline *p, uint64_t now_mono_ns)
 {
-	if (p->metrics)
-		span_metrics_tick(p->metrics, now_mono_ns);
+	struct timespec now;
+
+	if (p->metrics && clock_gettime(CLOCK_REALTIME, &now) == 0)
+		span_metrics_tick(p->metrics, now_mono_ns,
+				  (uint64_t)now.tv_sec * NS_PER_SEC + (uint64_t)now.tv_nsec);
 	for (int i = 0; i < p->exporter_count; i++)
 		if (p->exporters[i]->tick)
 			p->exporters[i]->tick(p->exporters[i], now_mono_ns);

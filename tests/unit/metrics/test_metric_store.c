@@ -163,6 +163,45 @@ static void counters_count_one_per_record(void **state)
 	metric_store_free(&s);
 }
 
+/* Idle streams go (and free their place under the limit), not while a
+ * snapshot points at them, nor before a delta reader has seen their last
+ * measurements. */
+static void idle_streams_removed(void **state)
+{
+	struct agent_stats stats = {0};
+	struct metric_store s;
+	struct metric_snapshot snap;
+	struct resource *r = resource_new(9);
+	(void)state;
+	assert_int_equal(metric_store_init(&s, 3, 0, &stats), 0);
+	record(&s, r, "/a", 200, 0.1, 100);
+	record(&s, r, "/b", 200, 0.1, 500);
+	assert_int_equal(stats.metric_sets, 2);
+	assert_int_equal(metric_store_collect(&s, false, 600, &snap), 0);
+	metric_store_remove_idle(&s, 1000, 600);
+	assert_int_equal(stats.metric_sets, 2); /* a snapshot is alive */
+	metric_snapshot_free(&snap);
+	metric_store_remove_idle(&s, 1000, 600);
+	assert_int_equal(stats.metric_sets, 1);
+	assert_int_equal(stats.metric_sets_idle_removed, 1);
+	/* /a's place is free again: /c is a set of its own, not the overflow */
+	record(&s, r, "/c", 200, 0.1, 1001);
+	assert_int_equal(stats.metric_measurements_overflowed, 0);
+	/* a delta reader that has not seen /c keeps it */
+	assert_int_equal(metric_store_collect(&s, true, 1002, &snap), 0);
+	metric_snapshot_free(&snap);
+	record(&s, r, "/c", 200, 0.1, 1003);
+	metric_store_remove_idle(&s, 5000, 600);
+	assert_int_equal(stats.metric_sets, 1);
+	assert_int_equal(metric_store_collect(&s, true, 5001, &snap), 0);
+	assert_int_equal(snap.n, 1);
+	metric_snapshot_free(&snap);
+	metric_store_remove_idle(&s, 5002, 600);
+	assert_int_equal(stats.metric_sets, 0);
+	metric_store_free(&s);
+	resource_unref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(cardinality_limit_overflow_set),
 	    cmocka_unit_test(delta_and_cumulative_from_one_store),
 	    cmocka_unit_test(counters_count_one_per_record),
+	    cmocka_unit_test(idle_streams_removed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

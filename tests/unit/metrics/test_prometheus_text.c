@@ -89,7 +89,7 @@ static void histogram_in_text_format(void **state)
 	free(t);
 
 	t = render(&s, true);
-	assert_has_line(t, "# TYPE target_info info");
+	assert_has_line(t, "# TYPE target info");
 	assert_has_line(t, "# UNIT http_server_request_duration_seconds seconds");
 	assert_has_line(t, "http_server_request_duration_seconds_bucket{" L ",le=\"0.25\"} 1 "
 			   "# {trace_id=\"abababababababababababababababab\","

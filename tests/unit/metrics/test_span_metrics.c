@@ -204,9 +204,9 @@ static void lone_side_expires_counted(void **state)
 	struct fixture *f = *state;
 	struct span *c = http_span(f, SPAN_KIND_CLIENT, "/x", 200, 1);
 	span_metrics_record(&f->sm, c, true, NS_PER_SEC);
-	span_metrics_tick(&f->sm, NS_PER_SEC + SERVICE_GRAPH_WAIT_NS - 1);
+	span_metrics_tick(&f->sm, NS_PER_SEC + SERVICE_GRAPH_WAIT_NS - 1, 0);
 	assert_int_equal(f->stats.service_graph_unpaired, 0);
-	span_metrics_tick(&f->sm, NS_PER_SEC + SERVICE_GRAPH_WAIT_NS);
+	span_metrics_tick(&f->sm, NS_PER_SEC + SERVICE_GRAPH_WAIT_NS, 0);
 	assert_int_equal(f->stats.service_graph_unpaired, 1);
 	assert_int_equal(f->sm.waiting.count, 0);
 	span_unref(c);
