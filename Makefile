@@ -203,6 +203,19 @@ $(OTEL_NODE)/.installed:
 
 otel-node-deps: $(OTEL_NODE)/.installed
 
+# The same SDK with its OTLP/protobuf exporter, for `make bench` (target 5: the
+# SDK in-process against kspan on one node server), in a cache of its own.
+OTEL_NODE_BENCH := $(BUILD)/otel-node-bench
+OTEL_NODE_BENCH_PACKAGES := $(OTEL_NODE_PACKAGES) @opentelemetry/exporter-trace-otlp-proto@0.57.2
+
+$(OTEL_NODE_BENCH)/.installed:
+	$(Q)command -v npm >/dev/null || $(MAKE) --no-print-directory npm-dep
+	$(call msg,NPM,$(OTEL_NODE_BENCH))
+	$(Q)mkdir -p $(OTEL_NODE_BENCH)
+	$(Q)npm install --prefix $(OTEL_NODE_BENCH) --no-audit --no-fund --silent \
+		$(OTEL_NODE_BENCH_PACKAGES)
+	$(Q)touch $@
+
 # Debian's nodejs needs the separate npm package; NodeSource's nodejs brings
 # npm itself and conflicts with Debian's.
 npm-dep:
