@@ -156,6 +156,12 @@ $(OBJ)/user/%.o: user/%.c | $(SKELS) $(PROTO_H)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
+# A recording (--record-events) names the layout of its records: a checksum of
+# the ABI header, so that the replay benchmark refuses another build's file.
+KSPAN_ABI_ID := $(shell cksum < include/kspan_abi.h | cut -d' ' -f1)
+$(OBJ)/user/ingest/event_recording.o $(OBJ)/static/ingest/event_recording.o: \
+	USER_CFLAGS += -DKSPAN_ABI_ID=$(KSPAN_ABI_ID)u
+
 $(BUILD)/kspan: $(USER_OBJS) $(PROTO_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
@@ -236,6 +242,12 @@ fuzz-tests: $(PROTO_C) $(PROTO_H)
 	$(Q)$(MAKE) -s -f tests/fuzz/fuzz.mk run
 
 $(BUILD)/bench/otlp_export_bench: tests/bench/otlp_export_bench.c $(LIB_OBJS)
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
+
+# The userspace pipeline alone, fed a recording (--record-events): replay.c.
+$(BUILD)/bench/replay: tests/bench/replay.c $(LIB_OBJS)
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)

@@ -51,7 +51,7 @@ declare -A WALL   # "side build" -> the tool's ns per exchange (not a result)
 # measure SIDE LABEL BINARY
 measure() {
 	local side=$1 label=$2 bin=$3 log="$TMP/$1-$2.stderr" out="$TMP/$1-$2.pair"
-	local server client args=() before after
+	local server client args=() before after id
 	rm -f "$TMP/go"
 	mkfifo "$TMP/go"
 	"$BIN" http-pair "$BPF_ROUNDS" <"$TMP/go" >"$out" &
@@ -78,6 +78,10 @@ measure() {
 	exec 3>&-
 	wait "$tool" || note "syscall_cost http-pair failed"
 	bpf_run_per_prog "$KSPAN_PID" >"$TMP/$side-$label.after"
+	# Names while the programs are loaded: "id name" lines.
+	while read -r id _; do
+		echo "$id $(prog_name "$id")"
+	done <"$TMP/$side-$label.after" >"$TMP/$side-$label.names"
 	stop_kspan
 	WALL[$side $label]=$(tail -n 1 "$out")
 	before=$(awk '{ ns += $2 } END { print ns + 0 }' "$TMP/$side-$label.before")
@@ -92,7 +96,8 @@ measure() {
 		awk -v n="$BPF_ROUNDS" '$5 > $3 { printf "%s %.2f %.0f\n", $1, ($5 - $3) / n,
 			($4 - $2) / n }' | sort -k3,3nr >"$TMP/$side-$label.delta"
 	while read -r id cnt ns; do
-		printf '    %-40s %8s runs %8s ns per exchange\n' "$(prog_name "$id")" "$cnt" "$ns"
+		printf '    %-40s %8s runs %8s ns per exchange\n' \
+			"$(awk -v i="$id" '$1 == i { print $2 }' "$TMP/$side-$label.names")" "$cnt" "$ns"
 	done <"$TMP/$side-$label.delta"
 }
 

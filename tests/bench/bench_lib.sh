@@ -27,7 +27,7 @@ KSPAN_EXIT_TIMEOUT=20                         # seconds to flush and exit after 
 BENCH_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 TMP=$(mktemp -d "/tmp/kspan-bench-${BENCH_NAME}.XXXXXX")
-KSPAN_PID='' SINK_PID=''
+KSPAN_PID='' SINK_PID='' NGINX_PID='' WORKER=''
 BENCH_PIDS=() # everything else a bench started, stopped at exit
 
 die() {
@@ -113,6 +113,48 @@ start_sink() {
 # One field of the sink's /stats line (requests, bytes).
 sink_stat() {
 	curl -fsS "$SINK_URL/stats" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
+}
+
+# One nginx worker answering "ok" on 127.0.0.1, keep-alive, no access log:
+# sets URL, NGINX_PID and WORKER (the worker's pid).
+start_nginx() {
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	[ -x "$NGINX" ] || die "nginx not found: apt-get install nginx-light"
+	NGINX_PORT=$(free_port)
+	mkdir -p "$TMP/nginx"
+	cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events {
+	worker_connections 4096;
+}
+http {
+	access_log off;
+	default_type text/plain;
+	keepalive_timeout 75s;
+	keepalive_requests 100000000;
+	client_body_temp_path $TMP/nginx/client_body;
+	proxy_temp_path $TMP/nginx/proxy;
+	fastcgi_temp_path $TMP/nginx/fastcgi;
+	uwsgi_temp_path $TMP/nginx/uwsgi;
+	scgi_temp_path $TMP/nginx/scgi;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		location / {
+			return 200 "ok";
+		}
+	}
+}
+EOF
+	"$NGINX" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' 2>>"$TMP/nginx/error.log" &
+	NGINX_PID=$!
+	BENCH_PIDS+=("$NGINX_PID")
+	URL=http://127.0.0.1:$NGINX_PORT/
+	wait_http "$URL" "$NGINX_PID" ||
+		die "nginx did not start: $(tail -3 "$TMP/nginx/error.log")"
+	WORKER=$(pgrep -P "$NGINX_PID" | head -n 1)
+	[ -n "$WORKER" ] || die "no nginx worker process"
 }
 
 # ---- wrk -----------------------------------------------------------------------------------------

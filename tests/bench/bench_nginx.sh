@@ -37,48 +37,6 @@ BENCH_NAME=bench_nginx
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-16}
 BENCH_THREADS=${BENCH_THREADS:-1}
 KSPAN_ARGS=${KSPAN_ARGS:-}
-NGINX_PID='' WORKER=''
-
-start_nginx() {
-	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-	[ -x "$NGINX" ] || die "nginx not found: apt-get install nginx-light"
-	NGINX_PORT=$(free_port)
-	mkdir -p "$TMP/nginx"
-	cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events {
-	worker_connections 4096;
-}
-http {
-	access_log off;
-	default_type text/plain;
-	keepalive_timeout 75s;
-	keepalive_requests 100000000;
-	client_body_temp_path $TMP/nginx/client_body;
-	proxy_temp_path $TMP/nginx/proxy;
-	fastcgi_temp_path $TMP/nginx/fastcgi;
-	uwsgi_temp_path $TMP/nginx/uwsgi;
-	scgi_temp_path $TMP/nginx/scgi;
-	server {
-		listen 127.0.0.1:$NGINX_PORT;
-		location / {
-			return 200 "ok";
-		}
-	}
-}
-EOF
-	"$NGINX" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' 2>>"$TMP/nginx/error.log" &
-	NGINX_PID=$!
-	BENCH_PIDS+=("$NGINX_PID")
-	URL=http://127.0.0.1:$NGINX_PORT/
-	wait_http "$URL" "$NGINX_PID" ||
-		die "nginx did not start: $(tail -3 "$TMP/nginx/error.log")"
-	WORKER=$(pgrep -P "$NGINX_PID" | head -n 1)
-	[ -n "$WORKER" ] || die "no nginx worker process"
-}
-
 # Per run label: the figures of the report.
 declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE
 RUNS=()
