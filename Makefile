@@ -37,7 +37,8 @@ TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobu
 NPM_DIR := $(BUILD)/npm
 GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json
 GRPC_JS_VERSION := 1.14.7
-BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio
+BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio nodejs \
+	util-linux
 # The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh).
 VM_PACKAGES := qemu-system-x86 busybox-static cpio
 TEST_PACKAGES += $(VM_PACKAGES)
@@ -80,7 +81,7 @@ STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread
 UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
 
-.PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
+.PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-more bench-vm \
 	clean format format-check bpf-check
 
 all: $(BUILD)/kspan
@@ -115,6 +116,7 @@ $(GRPC_JS):
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
+	$(Q)$(MAKE) --no-print-directory $(OTEL_NODE_BENCH)/.installed
 
 # --- BPF ----------------------------------------------------------------------
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
@@ -252,14 +254,22 @@ $(BUILD)/bench/replay: tests/bench/replay.c $(LIB_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
 
+# Issue 13's targets 1-6 in one run (~10 min), each beside its baseline
+# without kspan, and one summary table (tests/bench/bench_targets.sh).
+# KSPAN=<binary> measures another build; KSPAN_BASELINE=<binary> adds a
+# column for a second one, side by side in the same run. Not part of `make test`.
 bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/replay $(BUILD)/kspan-static
+	$(Q)tests/bench/bench_targets.sh
+
+# The other benchmarks: OTLP encoder and exporter alone, syscall cost,
+# propagation, gRPC.
+bench-more: bench-deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench
 	$(Q)tests/bench/bench_otlp_export.sh
 	$(Q)$(LOCKED) tests/bench/bench_syscalls.sh
-	$(Q)$(LOCKED) tests/bench/bench_nginx.sh
 	$(Q)$(LOCKED) tests/bench/bench_propagation.sh
 	$(Q)$(LOCKED) tests/bench/bench_grpc.sh
-	$(Q)$(MAKE) --no-print-directory bench-vm
 
 # Per-backend probe cost, measured in the VM test's guest (ratios only).
 bench-vm: $(BUILD)/kspan-static
