@@ -27,8 +27,10 @@
 #
 # Environment: bench_lib.sh's (KSPAN, KSPAN_BASELINE, BENCH_SECONDS,
 # BENCH_RESULTS, BENCH_KEEP), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
-# KSPAN_ARGS (extra agent options for every kspan run). Needs root, nginx,
-# wrk, curl, python3, taskset.
+# KSPAN_ARGS (extra agent options for every kspan run), BENCH_PERF=1 (a perf
+# profile of kspan during the "pid kspan" run, printed at the end: perf's own
+# cost is in that run's figures). Needs root, nginx, wrk, curl, python3,
+# taskset; perf for BENCH_PERF.
 set -euo pipefail
 BENCH_NAME=bench_nginx
 # shellcheck source=tests/bench/bench_lib.sh
@@ -83,7 +85,14 @@ run_with() {
 	fi
 	sink_before=$(sink_stat requests)
 	cpu_before=$(cpu_seconds "$KSPAN_PID")
+	local perf_pid=''
+	if [ "${BENCH_PERF:-0}" = 1 ] && [ "$label" = "pid kspan" ]; then
+		perf record -q -F 999 -g -p "$KSPAN_PID" -o "$TMP/perf.data" -- sleep "$BENCH_SECONDS" \
+			>/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	load "$TMP/$label.out"
+	[ -n "$perf_pid" ] && wait "$perf_pid"
 	CPU[$label]=$(awk -v a="$cpu_before" -v b="$(cpu_seconds "$KSPAN_PID")" \
 		'BEGIN { printf "%.2f", b - a }')
 	stop_kspan
@@ -204,6 +213,12 @@ main() {
 	fi
 	print_runs
 	summarize
+	if [ -s "$TMP/perf.data" ]; then
+		echo
+		echo "where kspan's CPU goes (perf, the 'pid kspan' run; functions >= 1% of samples, self):"
+		perf report -i "$TMP/perf.data" --stdio --no-children --percent-limit 1 -g none \
+			2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+	fi
 	kept_or_removed
 }
 
