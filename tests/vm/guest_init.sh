@@ -109,9 +109,11 @@ run_bench() {
 	# backends compare best with each other, not with the baseline.
 	bench_median "$rounds" >/dev/null
 	echo "VM-BENCH without $(bench_median "$rounds")"
-	for b in $(arg kspan_backends | tr ',' ' '); do
-		for bin in /kspan /kspan-baseline; do
-			[ -x $bin ] || continue
+	# Builds outside, backends inside: attaching fentry programs again right
+	# after the last fentry kspan detached hung the 6.1 guest under TCG.
+	for bin in /kspan /kspan-baseline; do
+		[ -x $bin ] || continue
+		for b in $(arg kspan_backends | tr ',' ' '); do
 			label=$b
 			[ $bin = /kspan-baseline ] && label=$b@baseline
 			$bin --backend "$b" --exporter none >/dev/null 2>/tmp/bench.err &
@@ -128,7 +130,8 @@ run_bench() {
 				after=$(bpf_run_ns $pid)
 				echo "VM-BENCH $label $median bpf_ns=$(((after - before) / (3 * rounds)))"
 			else
-				echo "VM-BENCH $label failed: $(tail -n 1 /tmp/bench.err)"
+				echo "VM-BENCH $label failed: $(tail -n 1 /tmp/bench.err)" \
+					"$(head -n 3 /proc/$pid/stack 2>/dev/null | tr '\n' ' ')"
 			fi
 			kill -INT $pid 2>/dev/null
 			wait $pid
