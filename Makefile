@@ -232,7 +232,7 @@ npm-dep:
 # Every command that starts kspan holds the machine's lock (one kspan per machine).
 LOCKED := tests/with_machine_lock.sh
 
-integration-tests: $(BUILD)/kspan otel-node-deps $(GRPC_JS)
+integration-tests: $(BUILD)/kspan $(BUILD)/bench/replay otel-node-deps $(GRPC_JS)
 	$(Q)$(LOCKED) /usr/bin/python3 tests/integration/run.py
 
 # kspan's probe backends on Debian's 6.1 and 6.12 (bookworm-backports)
@@ -277,7 +277,7 @@ bench-vm: $(BUILD)/kspan-static
 
 # `make test` runs every suite even if one fails, then reports one summary.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) otel-node-deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/replay otel-node-deps
 	$(Q)tests/run-all.sh
 
 run: deps
