@@ -161,8 +161,10 @@ $(OBJ)/user/%.o: user/%.c | $(SKELS) $(PROTO_H)
 # A recording (--record-events) names the layout of its records: a checksum of
 # the ABI header, so that the replay benchmark refuses another build's file.
 KSPAN_ABI_ID := $(shell cksum < include/kspan_abi.h | cut -d' ' -f1)
+# (The object does not include the header: name it, so an ABI edit rebuilds it.)
 $(OBJ)/user/ingest/event_recording.o $(OBJ)/static/ingest/event_recording.o: \
 	USER_CFLAGS += -DKSPAN_ABI_ID=$(KSPAN_ABI_ID)u
+$(OBJ)/user/ingest/event_recording.o $(OBJ)/static/ingest/event_recording.o: include/kspan_abi.h
 
 $(BUILD)/kspan: $(USER_OBJS) $(PROTO_OBJ)
 	$(call msg,LINK,$@)
