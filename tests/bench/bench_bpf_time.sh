@@ -46,7 +46,6 @@ prog_name() {
 }
 
 declare -A NS_PER # "side build" -> ns per exchange
-declare -A WALL   # "side build" -> the tool's ns per exchange (not a result)
 
 # measure SIDE LABEL BINARY
 measure() {
@@ -83,7 +82,6 @@ measure() {
 		echo "$id $(prog_name "$id")"
 	done <"$TMP/$side-$label.after" >"$TMP/$side-$label.names"
 	stop_kspan
-	WALL[$side $label]=$(tail -n 1 "$out")
 	before=$(awk '{ ns += $2 } END { print ns + 0 }' "$TMP/$side-$label.before")
 	after=$(awk '{ ns += $2 } END { print ns + 0 }' "$TMP/$side-$label.after")
 	NS_PER[$side $label]=$(awk -v a="$before" -v b="$after" -v n="$BPF_ROUNDS" \

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # R_*, K_EXIT: results the sourcing bench reads
 #
 # bench_lib.sh - what the target benchmarks share (sourced, not run): the
 # kspan binaries under test, starting and stopping kspan and the local OTLP

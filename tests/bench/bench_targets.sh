@@ -19,7 +19,7 @@
 # out, e.g. "vm node"), and each bench's own variables (see their headers).
 # The table is also written to build/bench/summary.md.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 export KSPAN=${KSPAN:-build/kspan} KSPAN_BASELINE=${KSPAN_BASELINE:-}
 export BENCH_RESULTS=build/bench/results.txt
 mkdir -p build/bench
