@@ -37,7 +37,8 @@ TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobu
 NPM_DIR := $(BUILD)/npm
 GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json
 GRPC_JS_VERSION := 1.14.7
-BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio
+BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio nodejs \
+	util-linux
 # The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh).
 VM_PACKAGES := qemu-system-x86 busybox-static cpio
 TEST_PACKAGES += $(VM_PACKAGES)
@@ -80,7 +81,7 @@ STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread
 UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
 
-.PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-vm \
+.PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-more bench-vm \
 	clean format format-check bpf-check
 
 all: $(BUILD)/kspan
@@ -115,6 +116,7 @@ $(GRPC_JS):
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
+	$(Q)$(MAKE) --no-print-directory $(OTEL_NODE_BENCH)/.installed
 
 # --- BPF ----------------------------------------------------------------------
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
@@ -155,6 +157,14 @@ $(OBJ)/user/%.o: user/%.c | $(SKELS) $(PROTO_H)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+# A recording (--record-events) names the layout of its records: a checksum of
+# the ABI header, so that the replay benchmark refuses another build's file.
+KSPAN_ABI_ID := $(shell cksum < include/kspan_abi.h | cut -d' ' -f1)
+# (The object does not include the header: name it, so an ABI edit rebuilds it.)
+$(OBJ)/user/ingest/event_recording.o $(OBJ)/static/ingest/event_recording.o: \
+	USER_CFLAGS += -DKSPAN_ABI_ID=$(KSPAN_ABI_ID)u
+$(OBJ)/user/ingest/event_recording.o $(OBJ)/static/ingest/event_recording.o: include/kspan_abi.h
 
 $(BUILD)/kspan: $(USER_OBJS) $(PROTO_OBJ)
 	$(call msg,LINK,$@)
@@ -203,6 +213,19 @@ $(OTEL_NODE)/.installed:
 
 otel-node-deps: $(OTEL_NODE)/.installed
 
+# The same SDK with its OTLP/protobuf exporter, for `make bench` (target 5: the
+# SDK in-process against kspan on one node server), in a cache of its own.
+OTEL_NODE_BENCH := $(BUILD)/otel-node-bench
+OTEL_NODE_BENCH_PACKAGES := $(OTEL_NODE_PACKAGES) @opentelemetry/exporter-trace-otlp-proto@0.57.2
+
+$(OTEL_NODE_BENCH)/.installed:
+	$(Q)command -v npm >/dev/null || $(MAKE) --no-print-directory npm-dep
+	$(call msg,NPM,$(OTEL_NODE_BENCH))
+	$(Q)mkdir -p $(OTEL_NODE_BENCH)
+	$(Q)npm install --prefix $(OTEL_NODE_BENCH) --no-audit --no-fund --silent \
+		$(OTEL_NODE_BENCH_PACKAGES)
+	$(Q)touch $@
+
 # Debian's nodejs needs the separate npm package; NodeSource's nodejs brings
 # npm itself and conflicts with Debian's.
 npm-dep:
@@ -211,7 +234,7 @@ npm-dep:
 # Every command that starts kspan holds the machine's lock (one kspan per machine).
 LOCKED := tests/with_machine_lock.sh
 
-integration-tests: $(BUILD)/kspan otel-node-deps $(GRPC_JS)
+integration-tests: $(BUILD)/kspan $(BUILD)/bench/replay otel-node-deps $(GRPC_JS)
 	$(Q)$(LOCKED) /usr/bin/python3 tests/integration/run.py
 
 # kspan's probe backends on Debian's 6.1 and 6.12 (bookworm-backports)
@@ -232,15 +255,29 @@ $(BUILD)/bench/span_path_bench: tests/bench/span_path_bench.c $(LIB_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
 
+# The userspace pipeline alone, fed a recording (--record-events): replay.c.
+$(BUILD)/bench/replay: tests/bench/replay.c $(LIB_OBJS)
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
+
+# Issue 13's targets 1-6 in one run (~10 min), each beside its baseline
+# without kspan, and one summary table (tests/bench/bench_targets.sh).
+# KSPAN=<binary> measures another build; KSPAN_BASELINE=<binary> adds a
+# column for a second one, side by side in the same run. Not part of `make test`.
 bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/replay $(BUILD)/kspan-static
+	$(Q)tests/bench/bench_targets.sh
+
+# The other benchmarks: OTLP encoder and exporter alone, syscall cost,
+# propagation, gRPC.
+bench-more: bench-deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench $(BUILD)/bench/span_path_bench
 	$(Q)tests/bench/bench_otlp_export.sh
 	$(Q)$(LOCKED) tests/bench/bench_syscalls.sh
-	$(Q)$(LOCKED) tests/bench/bench_nginx.sh
 	$(Q)$(LOCKED) tests/bench/bench_propagation.sh
 	$(Q)$(LOCKED) tests/bench/bench_sampling.sh
 	$(Q)$(LOCKED) tests/bench/bench_grpc.sh
-	$(Q)$(MAKE) --no-print-directory bench-vm
 
 # Per-backend probe cost, measured in the VM test's guest (ratios only).
 bench-vm: $(BUILD)/kspan-static
@@ -248,7 +285,7 @@ bench-vm: $(BUILD)/kspan-static
 
 # `make test` runs every suite even if one fails, then reports one summary.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) otel-node-deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/replay otel-node-deps
 	$(Q)tests/run-all.sh
 
 run: deps

@@ -59,6 +59,7 @@ struct agent {
 	struct http2_assembler h2_assembler;
 	struct event_router router;
 	struct event_reader reader;
+	struct event_recorder recorder; /* --record-events */
 	struct metrics_server metrics;
 	struct agent_health health;
 	struct insertion_claim insertion_claim;
@@ -296,6 +297,13 @@ static int agent_start(struct agent *a)
 				&a->stats);
 	if (err)
 		return err;
+	if (a->opts.record_events) {
+		err = event_recorder_open(&a->recorder, a->opts.record_events);
+		if (err)
+			return err;
+		a->reader.recorder = &a->recorder;
+		log_info("recording ring-buffer records to %s", a->opts.record_events);
+	}
 	err = setup_exporters(a);
 	if (err)
 		return err;
@@ -389,6 +397,7 @@ static void agent_stop(struct agent *a, bool print_counters)
 	metric_store_free(&a->metric_store);
 	health_free(&a->health);
 	event_reader_close(&a->reader);
+	event_recorder_close(&a->recorder);
 	probe_loader_destroy(&a->probes);
 	http1_assembler_free(&a->assembler);
 	http2_assembler_free(&a->h2_assembler);

@@ -8,8 +8,11 @@ spans, and reports the counts as one text line on GET /stats:
 
     requests=N spans=N bytes=N decode_errors=N
 
-Usage: otlp_sink.py PORT_FILE   (binds 127.0.0.1 on a free port, writes the port
-to PORT_FILE once it accepts connections). Standard library only.
+Usage: otlp_sink.py [--no-decode] PORT_FILE   (binds 127.0.0.1 on a free port,
+writes the port to PORT_FILE once it accepts connections). Standard library only.
+--no-decode: count requests and bytes only (spans=0), so that the sink's own
+CPU stays small beside the agent it measures (the target benchmarks, which
+read kspan's spans_exported counter instead).
 """
 import http.server
 import json
@@ -84,6 +87,7 @@ class SinkHandler(http.server.BaseHTTPRequestHandler):
     # Keep-alive, as an OTLP exporter reuses its connection.
     protocol_version = "HTTP/1.1"
     counts = Counts()
+    decode = True
 
     def log_message(self, fmt, *args):
         pass  # one line per export would drown the benchmark's output
@@ -101,6 +105,12 @@ class SinkHandler(http.server.BaseHTTPRequestHandler):
             self.reply(404, b"", "text/plain")
             return
         spans, error = 0, 0
+        if not self.decode:
+            with self.counts.lock:
+                self.counts.requests += 1
+                self.counts.bytes += len(body)
+            self.reply(200, b"", "application/x-protobuf")
+            return
         try:
             if self.headers.get("Content-Encoding", "") == "gzip":
                 body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
@@ -130,14 +140,18 @@ class SinkHandler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: otlp_sink.py PORT_FILE")
+    args = sys.argv[1:]
+    if args[:1] == ["--no-decode"]:
+        SinkHandler.decode = False
+        args = args[1:]
+    if len(args) != 1:
+        sys.exit("usage: otlp_sink.py [--no-decode] PORT_FILE")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SinkHandler)
     server.daemon_threads = True
     # Written whole, then renamed: the reader never sees half a port number.
-    with open(sys.argv[1] + ".tmp", "w") as f:
+    with open(args[0] + ".tmp", "w") as f:
         f.write("%d\n" % server.server_address[1])
-    os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+    os.replace(args[0] + ".tmp", args[0])
     try:
         server.serve_forever()
     except KeyboardInterrupt:

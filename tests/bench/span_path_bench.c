@@ -30,6 +30,7 @@
 #include "ingest/process_table.h"
 #include "lib/clock.h"
 #include "model/agent_stats.h"
+#include "config/sampler.h"
 #include "pipeline/pipeline.h"
 
 #define CONNS 16
@@ -126,12 +127,14 @@ int main(int argc, char **argv)
 	if (process_table_init(&procs, "/proc"))
 		return 1;
 	pipeline_init(&pipeline, &stats);
-	pipeline.sampler =
-	    (struct sampler){.root = SAMPLER_ALWAYS_ON, .parent_based = true, .ratio = 1.0};
 	struct exporter *e = otlp_exporter_new(&cfg, &stats);
 	if (pipeline_add_exporter(&pipeline, e))
 		return 1;
-	struct http1_assembler_config acfg = {.idle_timeout_ns = 2000000000ull};
+	/* The sampler runs in span assembly (config/sampler.h). */
+	static struct sampler sampler = {
+	    .root = SAMPLER_ALWAYS_ON, .parent_based = true, .ratio = 1.0};
+	struct http1_assembler_config acfg = {.idle_timeout_ns = 2000000000ull,
+					      .sampler = &sampler};
 	if (http1_assembler_init(&assembler, &acfg, &procs, &pipeline.sink, &stats, &clock))
 		return 1;
 	struct event_router router = {.http1 = &assembler, .procs = &procs};

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # make_initramfs.sh DIR - builds DIR/initrd.gz for the VM guest: busybox
-# (busybox-static), build/kspan-static as /kspan, guest_init.sh as /init,
+# (busybox-static), build/kspan-static (or KSPAN_STATIC) as /kspan, guest_init.sh as /init,
 # vm_client, vm_echo and syscall_cost (static), and the files busybox
-# httpd serves.
+# httpd serves; KSPAN_STATIC_BASELINE (a static kspan) as /kspan-baseline.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$1
@@ -13,13 +13,18 @@ busybox=$(command -v busybox) || {
 	echo "busybox is missing (package busybox-static)" >&2
 	exit 1
 }
-[ -x build/kspan-static ] || {
-	echo "build/kspan-static is missing (make build/kspan-static)" >&2
+kspan=${KSPAN_STATIC:-build/kspan-static}
+[ -x "$kspan" ] || {
+	echo "$kspan is missing (make build/kspan-static)" >&2
 	exit 1
 }
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,www}
 cp "$busybox" "$root/bin/busybox"
-cp build/kspan-static "$root/kspan"
+cp "$kspan" "$root/kspan"
+# bench_vm.sh: a second static build, measured beside the first.
+if [ -n "${KSPAN_STATIC_BASELINE:-}" ]; then
+	cp "$KSPAN_STATIC_BASELINE" "$root/kspan-baseline"
+fi
 cp tests/vm/guest_init.sh "$root/init"
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/vm_client" tests/vm/vm_client.c
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/vm_echo" tests/vm/vm_echo.c

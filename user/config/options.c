@@ -32,6 +32,7 @@ enum {
 	OPT_MAX_H2_STREAMS,
 	OPT_CONN_FORGET,
 	OPT_INSERT_DESPITE_FIONREAD,
+	OPT_RECORD_EVENTS,
 };
 
 /* A literal number, as text (KSPAN_CAPTURE_MAX in --help). */
@@ -107,6 +108,10 @@ const struct option_spec options_table[] = {
     {"backend", OPT_BACKEND, "NAME",
      "how the probes attach: auto (default: the best that\n"
      "works here), fentry, kprobe or tracepoint"},
+    {"record-events", OPT_RECORD_EVENTS, "FILE",
+     "also write every ring-buffer record, as the kernel sent\n"
+     "it, to FILE (at most 1 GiB), for the replay benchmark\n"
+     "(tests/bench/replay.c); the file holds captured payloads"},
     {"verbose", 'v', NULL, "debug logging, including libbpf's"},
     {"help", 'h', NULL, "this help"},
 };
@@ -417,6 +422,9 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 			break;
 		case OPT_SPOOL_DIR:
 			o->spool_dir = optarg[0] ? optarg : NULL;
+			break;
+		case OPT_RECORD_EVENTS:
+			o->record_events = optarg[0] ? optarg : NULL;
 			break;
 		case OPT_SPOOL_MAX:
 			if (parse_u32("--spool-max-bytes", optarg, 4096, 0xffffffffu, &v))

@@ -52,6 +52,7 @@ struct agent_options {
 	const char *metrics_addr;     /* --metrics-addr host:port; "" serves no metrics */
 	const char *spool_dir;	      /* --spool-dir: unsent batches kept across restarts */
 	uint64_t spool_max_bytes;     /* --spool-max-bytes */
+	const char *record_events;    /* --record-events FILE: ring-buffer records, raw */
 	enum probe_backend backend;
 	/* --capture-command-args: export process.command_args (redacted) */
 	bool capture_command_args;

@@ -53,7 +53,11 @@ malformed:
 
 static int on_record(void *ctx, void *data, size_t size)
 {
-	event_reader_handle(ctx, data, size);
+	struct event_reader *r = ctx;
+
+	if (r->recorder)
+		event_recorder_write(r->recorder, data, size);
+	event_reader_handle(r, data, size);
 	return 0; /* never stop consuming because of one bad record */
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "kspan_abi.h"
+#include "ingest/event_recording.h"
 #include "model/agent_stats.h"
 
 struct ring_buffer;
@@ -28,6 +29,8 @@ struct event_reader {
 	struct ring_buffer *rb;
 	struct event_handlers handlers;
 	struct agent_stats *stats;
+	/* --record-events: every record, as it came, before it is checked. */
+	struct event_recorder *recorder;
 };
 
 int event_reader_open(struct event_reader *r, int ringbuf_fd, const struct event_handlers *handlers,

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# bench_bpf_time.sh - BPF run time per HTTP/1.1 keep-alive request, per side
+# (issue 13, target 1), on this host's default backend. A benchmark, not a
+# test: it prints numbers.
+#
+# With kernel.bpf_stats_enabled=1 (restored afterwards) the kernel adds up,
+# per BPF program, the time it ran (run_time_ns) and how often (run_cnt);
+# this reads them from kspan's own program descriptors (/proc/PID/fdinfo,
+# each program once) before and after BPF_ROUNDS exchanges of
+# `syscall_cost http-pair` (a server process that answers with recv() +
+# writev(), as nginx does; a client process that sends with write() and
+# reads with read(), as wrk does; one keep-alive loopback connection opened
+# after kspan is ready) and divides the difference by the exchanges:
+#   server  kspan --pid <server>: the server's read+write, plus what the
+#           client's syscalls cost while being filtered out
+#   client  kspan --pid <client>: the client's write+read, the same way
+#   both    kspan tracing every process: both sides
+# kspan runs with --exporter none (export is not BPF time). Everything else
+# the machine does while the exchanges run also runs kspan's programs: run
+# this on a quiet machine. For each run, the programs that ran, with their
+# runs and nanoseconds per exchange, show where the time goes.
+#
+# Environment: bench_lib.sh's (KSPAN, KSPAN_BASELINE, BENCH_RESULTS,
+# BENCH_KEEP), BPF_ROUNDS (100000). Needs root, gcc.
+set -euo pipefail
+BENCH_NAME=bench_bpf_time
+# shellcheck source=tests/bench/bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+
+BPF_ROUNDS=${BPF_ROUNDS:-100000}
+BIN=build/bench/syscall_cost
+STATS_WAS=''
+
+restore_stats() {
+	[ -n "$STATS_WAS" ] && sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS" >/dev/null
+	bench_cleanup
+}
+trap restore_stats EXIT
+
+# The name of BPF program ID (bpftool), or the ID.
+prog_name() {
+	bpftool prog show id "$1" 2>/dev/null | awk -F'name ' 'NR == 1 && NF > 1 { split($2, w, " ");
+		print w[1]; found = 1 } END { if (!found) print "" }' | grep . || echo "id$1"
+}
+
+declare -A NS_PER # "side build" -> ns per exchange
+
+# measure SIDE LABEL BINARY
+measure() {
+	local side=$1 label=$2 bin=$3 log="$TMP/$1-$2.stderr" out="$TMP/$1-$2.pair"
+	local server client args=() before after id
+	rm -f "$TMP/go"
+	mkfifo "$TMP/go"
+	"$BIN" http-pair "$BPF_ROUNDS" <"$TMP/go" >"$out" &
+	local tool=$!
+	BENCH_PIDS+=("$tool")
+	exec 3>"$TMP/go"
+	for _ in $(seq 100); do
+		grep -q '^pids ' "$out" && break
+		sleep 0.05
+	done
+	read -r _ server client <"$out" || die "syscall_cost http-pair printed no pids"
+	case $side in
+	server) args=(--pid "$server") ;;
+	client) args=(--pid "$client") ;;
+	esac
+	if ! start_kspan "$bin" "$log" --exporter none --metrics-addr '' "${args[@]}"; then
+		exec 3>&-
+		wait "$tool" 2>/dev/null || true
+		NS_PER[$side $label]='?'
+		return 0
+	fi
+	bpf_run_per_prog "$KSPAN_PID" >"$TMP/$side-$label.before"
+	echo go >&3
+	exec 3>&-
+	wait "$tool" || note "syscall_cost http-pair failed"
+	bpf_run_per_prog "$KSPAN_PID" >"$TMP/$side-$label.after"
+	# Names while the programs are loaded: "id name" lines.
+	while read -r id _; do
+		echo "$id $(prog_name "$id")"
+	done <"$TMP/$side-$label.after" >"$TMP/$side-$label.names"
+	stop_kspan
+	before=$(awk '{ ns += $2 } END { print ns + 0 }' "$TMP/$side-$label.before")
+	after=$(awk '{ ns += $2 } END { print ns + 0 }' "$TMP/$side-$label.after")
+	NS_PER[$side $label]=$(awk -v a="$before" -v b="$after" -v n="$BPF_ROUNDS" \
+		'BEGIN { printf "%.0f", (b - a) / n }')
+	# Where the time goes: runs and ns per exchange of every program that ran.
+	echo "$side, $label ($bin): $(awk -v n="${NS_PER[$side $label]}" \
+		'BEGIN { printf "%.3f", n / 1000 }') us of BPF time per exchange"
+	local id ns cnt
+	join "$TMP/$side-$label.before" "$TMP/$side-$label.after" |
+		awk -v n="$BPF_ROUNDS" '$5 > $3 { printf "%s %.2f %.0f\n", $1, ($5 - $3) / n,
+			($4 - $2) / n }' | sort -k3,3nr >"$TMP/$side-$label.delta"
+	while read -r id cnt ns; do
+		printf '    %-40s %8s runs %8s ns per exchange\n' \
+			"$(awk -v i="$id" '$1 == i { print $2 }' "$TMP/$side-$label.names")" "$cnt" "$ns"
+	done <"$TMP/$side-$label.delta"
+}
+
+main() {
+	local b side
+	need_root
+	check_kspan_builds
+	mkdir -p build/bench
+	cc -O2 -Wall -Wextra -Werror -o "$BIN" tests/bench/syscall_cost.c
+	STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	echo "BPF run time per HTTP/1.1 keep-alive exchange (kernel.bpf_stats_enabled), $BPF_ROUNDS"
+	echo "exchanges of syscall_cost http-pair per run; kernel $(uname -r), default backend"
+	for side in server client both; do
+		for b in $(kspan_builds); do
+			measure "$side" "${b%%=*}" "${b#*=}"
+		done
+	done
+	echo
+	printf '%-8s %14s %14s\n' side "${KSPAN_BASELINE:+baseline us}" "kspan us"
+	for side in server client both; do
+		printf '%-8s %14s %14s\n' "$side" \
+			"$(awk -v n="${NS_PER[$side baseline]:-}" 'BEGIN { if (n != "") printf "%.3f", n / 1000 }')" \
+			"$(awk -v n="${NS_PER[$side kspan]}" 'BEGIN { printf "%.3f", n / 1000 }')"
+	done
+	us() { awk -v n="${1:-}" 'BEGIN { if (n ~ /^[0-9.]+$/) printf "%.3f", n / 1000; else print n }'; }
+	result "1" "BPF us per request, server side (recv+writev)" "-" \
+		"$(us "${NS_PER[server baseline]:-}")" "$(us "${NS_PER[server kspan]}")" \
+		"-" "" "<= 1.0"
+	result "1" "BPF us per request, client side (write+read)" "-" \
+		"$(us "${NS_PER[client baseline]:-}")" "$(us "${NS_PER[client kspan]}")" \
+		"-" "" "<= 1.0"
+	result "1" "BPF us per request, both sides traced" "-" \
+		"$(us "${NS_PER[both baseline]:-}")" "$(us "${NS_PER[both kspan]}")" \
+		"-" "" "<= 2.0"
+	kept_or_removed
+}
+
+main "$@"
