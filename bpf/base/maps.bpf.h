@@ -2,10 +2,10 @@
 /*
  * maps.bpf.h - the BPF maps that several levels of bpf/ share, with their
  * keys and values: the ring buffer, the counters, the syscalls in flight,
- * the connection table, the filters and the per-CPU scratch buffers. A map
- * that only one module uses is defined next to its code (trace_context,
- * http2_tx_plan and header_insertion in propagation/, tp_handlers in
- * attach/tracepoint.bpf.h). Sizes come from include/kspan_abi.h.
+ * the connection table, this node's addresses, the filters and the per-CPU
+ * scratch buffers. A map that only one module uses is defined next to its
+ * code (trace_context, http2_tx_plan and header_insertion in propagation/).
+ * Sizes come from include/kspan_abi.h.
  */
 #ifndef KSPAN_MAPS_BPF_H
 #define KSPAN_MAPS_BPF_H
