@@ -360,6 +360,7 @@ static int agent_run(struct agent *a)
 		}
 		if (now >= next_counters) {
 			probe_loader_read_counters(&a->probes, &a->stats);
+			probe_loader_tick(&a->probes, now);
 			check_exporters(a, now);
 			insertion_claim_serve(&a->insertion_claim);
 			next_counters = now + COUNTERS_NS;

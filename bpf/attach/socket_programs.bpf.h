@@ -32,6 +32,36 @@ int kspan_btf_inet_sock_set_state(__u64 *ctx)
 	return 0;
 }
 
+/* A passive open (a listener's new child socket, TCP_SYN_RECV) anywhere on
+ * this node, traced process or not, in any network namespace: its local
+ * address is an address of this node, where a CLIENT request's server may
+ * be (base/conn_tracking.bpf.h, kspan_peer_on_node). It runs in the softirq
+ * that handles the SYN or the handshake's last ACK, which on loopback and
+ * veth pairs is before the client's connect() returns, so before its first
+ * request is written. Loaded with --propagation tuple or all. */
+SEC("tp_btf/inet_sock_set_state")
+int kspan_btf_passive_open(__u64 *ctx)
+{
+	struct sock *sk = (struct sock *)ctx[0];
+	int newstate = (int)ctx[2];
+	__u16 family;
+	__u8 addr[16];
+
+	if (newstate != TCP_SYN_RECV)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == KSPAN_AF_INET) {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(addr, &a, 4);
+	} else if (family == KSPAN_AF_INET6) {
+		BPF_CORE_READ_INTO(&addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	} else {
+		return 0;
+	}
+	addr__learn_local(family, addr);
+	return 0;
+}
+
 /* Client sockets in and out of the sockhash: in at
  * BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB (where sock_ops may add a socket to a
  * sockhash), out at their first bytes unless they are an editable request

@@ -3,7 +3,9 @@
  * syscall_probes.bpf.h - the probe bodies, independent of how they are
  * attached. The tracepoint front-end (tracepoint.bpf.h) only extracts the
  * syscall arguments and calls these; the socket-function front-ends (kprobe,
- * fentry) reach them through socket_probes.bpf.h.
+ * fentry) reach them through socket_probes.bpf.h. Writes (and connect) are
+ * remembered at their entry, in the thread's task storage; reads are seen
+ * at their exit only (their arguments are still in the saved registers).
  */
 #ifndef KSPAN_SYSCALL_PROBES_BPF_H
 #define KSPAN_SYSCALL_PROBES_BPF_H
@@ -11,6 +13,7 @@
 #include "attach/data_path.bpf.h"
 #include "base/conn_tracking.bpf.h"
 #include "base/core_fixes.bpf.h"
+#include "base/inflight.bpf.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
 
@@ -21,68 +24,46 @@
 #define KSPAN_MSG_PEEK	  2
 #define KSPAN_EINPROGRESS 115
 
-/* The CLIENT side of a write's entry (HTTP/1 request context, HTTP/2
- * stream contexts and header insertion plans), on its remembered entry. */
-static __always_inline void probe__client_enter(struct inflight_syscall *in)
+/*
+ * Remembers a syscall until its exit, in the thread's slot
+ * (base/inflight.bpf.h); `key` names the syscall for the exit (0: the
+ * front-end has no name for it). A write's CLIENT side (HTTP/1 request
+ * context, HTTP/2 stream contexts and header insertion plans) is decided
+ * now, before its bytes can leave.
+ */
+static __always_inline void probe__remember(__u64 id, __u64 key, __u64 sk, __u64 buf, __u32 iovcnt,
+					    __u32 flat_len, __u8 syscall, __u8 direction)
 {
-	int h2 = kspan_client_request_enter(in);
+	struct inflight_syscall *in = inflight__slot();
+	int h2;
 
+	if (!in)
+		return;
+	/* A write whose exit was never seen (kspan attached between the two)
+	 * must not leave its insertion plan to this one. */
+	if (in->in_hash)
+		bpf_map_delete_elem(&inflight, &id);
+	__builtin_memset(in, 0, sizeof(*in));
+	in->key = key;
+	in->sk = sk;
+	in->buf = buf;
+	in->ts_enter = bpf_ktime_get_ns();
+	in->iovcnt = iovcnt;
+	in->flat_len = flat_len;
+	in->syscall = syscall;
+	in->direction = direction;
+	if (direction != KSPAN_DIR_EGRESS || syscall == KSPAN_SYS_SENDFILE)
+		return;
+	h2 = kspan_client_request_enter(in);
 	if (h2)
 		kspan_h2_tx_enter(in, h2 == CLIENT_ENTER_H2_PREFACE);
+	inflight__publish(id, in);
 }
 
-/*
- * Remembers a syscall until its exit. A write's CLIENT side is decided now
- * (decide_now), or left to the caller, which then calls
- * probe__client_enter_remembered(): returns true when it must.
- */
-static __always_inline bool probe__remember(__u64 id, __u64 sk, __u64 buf, __u32 iovcnt,
-					    __u32 flat_len, __u8 syscall, __u8 direction,
-					    bool decide_now)
-{
-	struct inflight_syscall in = {
-	    .sk = sk,
-	    .buf = buf,
-	    .ts_enter = bpf_ktime_get_ns(),
-	    .iovcnt = iovcnt,
-	    .flat_len = flat_len,
-	    .syscall = syscall,
-	    .direction = direction,
-	};
-	bool client = direction == KSPAN_DIR_EGRESS && syscall != KSPAN_SYS_SENDFILE;
-
-	if (client && decide_now)
-		probe__client_enter(&in);
-	if (bpf_map_update_elem(&inflight, &id, &in, BPF_ANY)) {
-		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
-		/* No exit will find the write: its plan must not outlive it
-		 * (the connection is given up at its next write, whose entry
-		 * finds write_seq moved). */
-		if (client)
-			bpf_map_delete_elem(&h2_tx_plans, &id);
-		return false;
-	}
-	return client && !decide_now;
-}
-
-/* probe__client_enter() on the current thread's remembered write. */
-static __always_inline int probe__client_enter_remembered(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct inflight_syscall *in = bpf_map_lookup_elem(&inflight, &id);
-
-	if (in)
-		probe__client_enter(in);
-	return 0;
-}
-
-/* Entry of read/write-like syscalls: remember them only for TCP sockets of
- * selected processes, so that file and pipe I/O costs one fd lookup.
- * Returns 1 when the write's CLIENT side is still to be decided
- * (probe__client_enter_remembered), which the tracepoint front-ends do in
- * one program they tail-call. */
-static __always_inline int probe__io_enter(__u32 fd, __u64 buf, __u32 iovcnt, __u8 syscall,
-					   __u8 direction)
+/* Entry of write-like syscalls: remembered only for TCP sockets of selected
+ * processes, so that file and pipe I/O costs one fd lookup. */
+static __always_inline int probe__io_enter(__u32 fd, __u64 key, __u64 buf, __u32 iovcnt,
+					   __u32 flat_len, __u8 syscall, __u8 direction)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sock *sk;
@@ -92,140 +73,127 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 buf, __u32 iovcnt, __
 	sk = socket__from_fd(fd);
 	if (!sk)
 		return 0;
-	return probe__remember(id, (__u64)sk, buf, iovcnt, FLAT_LEN_SYSCALL_ARG, syscall, direction,
-			       false);
+	probe__remember(id, key, (__u64)sk, buf, iovcnt, flat_len, syscall, direction);
+	return 0;
 }
 
-/* recvmsg/sendmsg: the bytes are behind msg->msg_iov. */
-static __always_inline int probe__msg_enter(__u32 fd, __u64 user_msg, __u8 syscall, __u8 direction)
+/* The iovec array and its length of a user msghdr (recvmsg/sendmsg): two
+ * fields, not the whole user_msghdr, to keep the stack small (6.1 counts
+ * every frame of a call chain against 512 bytes). */
+static __always_inline bool msghdr__iov(__u64 user_msg, __u64 *iov, __u64 *iovlen)
 {
-	/* Two fields, not the whole user_msghdr: a sendmsg entry calls
-	 * kspan_client_request_enter, and the chain must stay within the
-	 * verifier's 512-byte combined stack (6.1 counts every frame). */
+	return bpf_probe_read_user(
+		   iov, sizeof(*iov),
+		   (void *)(user_msg + __builtin_offsetof(struct user_msghdr, msg_iov))) == 0 &&
+	       bpf_probe_read_user(
+		   iovlen, sizeof(*iovlen),
+		   (void *)(user_msg + __builtin_offsetof(struct user_msghdr, msg_iovlen))) == 0;
+}
+
+/* sendmsg: the bytes are behind msg->msg_iov. */
+static __always_inline int probe__msg_enter(__u32 fd, __u64 key, __u64 user_msg, __u8 syscall,
+					    __u8 direction)
+{
 	__u64 iov = 0, iovlen = 0;
 
-	if (bpf_probe_read_user(
-		&iov, sizeof(iov),
-		(void *)(user_msg + __builtin_offsetof(struct user_msghdr, msg_iov))) ||
-	    bpf_probe_read_user(
-		&iovlen, sizeof(iovlen),
-		(void *)(user_msg + __builtin_offsetof(struct user_msghdr, msg_iovlen))))
+	if (!process__selected(bpf_get_current_pid_tgid() >> 32) ||
+	    !msghdr__iov(user_msg, &iov, &iovlen))
 		return 0;
-	return probe__io_enter(fd, iov, (__u32)iovlen, syscall, direction);
-}
-
-static __always_inline int probe__recv_enter(__u32 fd, __u64 buf, __u32 iovcnt, __u64 flags,
-					     __u8 syscall)
-{
-	/* MSG_PEEK leaves the bytes in the socket: they are read again later. */
-	if (flags & KSPAN_MSG_PEEK)
-		return 0;
-	return probe__io_enter(fd, buf, iovcnt, syscall, KSPAN_DIR_INGRESS);
-}
-
-static __always_inline int probe__recvmsg_enter(__u32 fd, __u64 user_msg, __u64 flags)
-{
-	if (flags & KSPAN_MSG_PEEK)
-		return 0;
-	return probe__msg_enter(fd, user_msg, KSPAN_SYS_RECVMSG, KSPAN_DIR_INGRESS);
+	return probe__io_enter(fd, key, iov, (__u32)iovlen, 0, syscall, direction);
 }
 
 /*
- * A read that returned data but whose entry we never saw: it was blocked
- * when kspan attached - typically a server waiting on an idle keep-alive
- * connection, whose next request would otherwise be lost. The arguments are
- * still in the task's saved user registers: remember them as if the entry
- * had been seen, for the exit to handle. Only for a while after attach
- * (adopt_reads_until_ns): afterwards every traced read has a remembered
- * entry, and this would only cost time on non-socket reads.
+ * A read that returned data (ret > 0), seen only at its exit: its fd, buffer
+ * and flags are still in the task's saved user registers, read by the
+ * front-end (`third`: read/recvfrom's length, readv's iovcnt; a read needs nothing from its entry:
+ * its span starts when the bytes arrived, so the exit time stands for the entry's). Fills *in for
+ * data__handle; false when the fd is no traced TCP socket or the read only
+ * peeked (MSG_PEEK leaves the bytes in the socket: they are read again).
  */
-static __always_inline void probe__adopt_unseen_read(__u64 id, long ret, __u8 syscall)
+static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 third, __u64 flags,
+						     __u8 syscall, struct inflight_syscall *in)
 {
-	struct inflight_syscall in = {
-	    .flat_len = FLAT_LEN_SYSCALL_ARG, .syscall = syscall, .direction = KSPAN_DIR_INGRESS};
-	struct pt_regs *regs;
+	__u64 iov = 0, iovlen = 0;
 	struct sock *sk;
 
-	if (ret <= 0 || !syscall || bpf_ktime_get_ns() >= adopt_reads_until_ns ||
-	    !process__selected(id >> 32) || bpf_map_lookup_elem(&inflight, &id))
-		return;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	sk = socket__from_fd((__u32)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!process__selected(bpf_get_current_pid_tgid() >> 32) || (flags & KSPAN_MSG_PEEK))
+		return false;
+	sk = socket__from_fd(fd);
 	if (!sk)
-		return;
-	in.sk = (__u64)sk;
-	in.buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	in.ts_enter = bpf_ktime_get_ns(); /* unknown; a read's span uses its exit */
-	switch (syscall) {
-	case KSPAN_SYS_READV:
-		in.iovcnt = (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
-		break;
-	case KSPAN_SYS_RECVFROM:
-		if (PT_REGS_PARM4_CORE_SYSCALL(regs) & KSPAN_MSG_PEEK)
-			return;
-		break;
-	case KSPAN_SYS_RECVMSG: {
-		struct user_msghdr msg;
-		if ((PT_REGS_PARM3_CORE_SYSCALL(regs) & KSPAN_MSG_PEEK) ||
-		    bpf_probe_read_user(&msg, sizeof(msg), (void *)in.buf))
-			return;
-		in.buf = (__u64)msg.msg_iov;
-		in.iovcnt = (__u32)msg.msg_iovlen;
-		break;
+		return false;
+	__builtin_memset(in, 0, sizeof(*in));
+	in->sk = (__u64)sk;
+	in->buf = buf;
+	in->syscall = syscall;
+	in->direction = KSPAN_DIR_INGRESS;
+	in->ts_enter = bpf_ktime_get_ns();
+	if (syscall == KSPAN_SYS_READ || syscall == KSPAN_SYS_RECVFROM) {
+		in->flat_len = (__u32)bound_len(third, KSPAN_CAPTURE_MAX);
+	} else if (syscall == KSPAN_SYS_READV) {
+		in->iovcnt = (__u32)third;
+	} else if (syscall == KSPAN_SYS_RECVMSG) {
+		if (!msghdr__iov(buf, &iov, &iovlen))
+			return false;
+		in->buf = iov;
+		in->iovcnt = (__u32)iovlen;
 	}
-	}
-	if (bpf_map_update_elem(&inflight, &id, &in, BPF_NOEXIST))
-		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
+	return true;
 }
 
-/* Exit of every syscall remembered above. */
-static __always_inline int probe__io_exit(long ret)
+/* The exit of a remembered syscall: takes it into *in, finishes a connect,
+ * and tells whether it moved bytes that data__handle() must see. */
+static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct inflight_syscall *in)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct inflight_syscall *p = bpf_map_lookup_elem(&inflight, &id);
-	struct inflight_syscall in;
 
-	if (!p)
-		return 0;
-	in = *p;
-	bpf_map_delete_elem(&inflight, &id);
-	if (in.syscall == INFLIGHT_CONNECT) {
+	if (!inflight__take(id, key, in))
+		return false;
+	if (in->syscall == INFLIGHT_CONNECT) {
 		/* A new connection, whatever an entry left behind by a socket
 		 * at the same address said (exit, or dup2() over the last fd,
 		 * closes without a close() syscall). */
 		if (ret == 0 || ret == -KSPAN_EINPROGRESS) {
-			conn__close_socket(id >> 32, in.sk);
-			conn__get(id >> 32, in.sk, KSPAN_ROLE_CLIENT, false);
+			conn__close_socket(id >> 32, in->sk);
+			conn__get(id >> 32, in->sk, KSPAN_ROLE_CLIENT, false);
 		}
-		return 0;
+		return false;
 	}
-	if (in.syscall == INFLIGHT_SELF_CONNECT) {
+	if (in->syscall == INFLIGHT_SELF_CONNECT) {
 		if (ret == 0 || ret == -KSPAN_EINPROGRESS)
-			self__note_endpoint((struct sock *)in.sk, true);
-		return 0;
+			self__note_endpoint((struct sock *)in->sk, true);
+		return false;
 	}
 	if (ret <= 0) {
 		/* Nothing written: a plan of HTTP/2 streams must not outlive
 		 * its write (http2_tx.bpf.h). */
-		if (in.direction == KSPAN_DIR_EGRESS)
+		if (in->direction == KSPAN_DIR_EGRESS)
 			bpf_map_delete_elem(&h2_tx_plans, &id);
-		return 0;
+		return false;
 	}
-	data__handle(&in, (__u32)ret);
+	return true;
+}
+
+/* Exit of every syscall remembered above (the socket-function front-ends). */
+static __always_inline int probe__io_exit(long ret)
+{
+	struct inflight_syscall in;
+
+	if (probe__exit_remembered(0, ret, &in))
+		data__handle(&in, (__u32)ret);
 	return 0;
 }
 
-static __always_inline int probe__connect_enter(__u32 fd)
+static __always_inline int probe__connect_enter(__u32 fd, __u64 key)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sock *sk;
 
 	if ((__u32)(id >> 32) != self_tgid)
-		return probe__io_enter(fd, 0, 0, INFLIGHT_CONNECT, 0);
+		return probe__io_enter(fd, key, 0, 0, 0, INFLIGHT_CONNECT, 0);
 	/* kspan's own connection (its exporter): remember its endpoint. */
 	sk = socket__from_fd(fd);
 	if (sk)
-		probe__remember(id, (__u64)sk, 0, 0, 0, INFLIGHT_SELF_CONNECT, 0, true);
+		probe__remember(id, key, (__u64)sk, 0, 0, 0, INFLIGHT_SELF_CONNECT, 0);
 	return 0;
 }
 

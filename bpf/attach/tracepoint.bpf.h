@@ -1,169 +1,238 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * tracepoint.bpf.h - the syscall tracepoint front-end (every kernel with
- * CONFIG_FTRACE_SYSCALLS, including those without kprobes): each program
- * unpacks its syscall's arguments and calls syscall_probes.bpf.h. Loaded
- * only when the loader picks this backend (section prefix tracepoint/).
+ * CONFIG_FTRACE_SYSCALLS, including those without kprobes): two programs on
+ * the raw syscall tracepoints, sys_enter(regs, id) and sys_exit(regs, ret),
+ * that switch on the syscall number first and unpack the arguments of the
+ * few syscalls kspan follows from the saved user registers, then call
+ * syscall_probes.bpf.h. Loaded only when the loader picks this backend.
+ *
+ * Why raw tracepoints, not the per-syscall perf tracepoints
+ * (tracepoint/syscalls/sys_enter_write, ...): a perf syscall tracepoint goes
+ * through perf_syscall_enter/exit, which copies the arguments into a perf
+ * record and takes the perf recursion context before the program runs
+ * (about 0.45 us per traced syscall here); a raw tracepoint calls the program
+ * directly with the tracepoint's own arguments (about 5 ns), and needs no
+ * tracefs. tp_btf types those arguments: `regs` is a struct pt_regs the
+ * program loads from directly, without probe reads. raw_tp is the same
+ * program with probe reads, for a kernel that refuses tp_btf here; the
+ * loader tries tp_btf first (user/loader/probe_loader.c).
+ *
+ * Every process's every syscall now runs one of these programs: anything
+ * but the syscalls below returns after one compare. Reads have no entry
+ * program at all: their fd, buffer and flags are still in the registers at
+ * the exit, and a read that returned nothing costs the switch and a compare.
+ * The syscall numbers are x86-64's (arch/x86/entry/syscalls/syscall_64.tbl);
+ * an ia32 task (TS_COMPAT) uses other numbers for other syscalls and is
+ * skipped, as the per-syscall tracepoints skipped it
+ * (ARCH_TRACE_IGNORE_COMPAT_SYSCALLS, kernel/trace/trace_syscalls.c).
  */
 #ifndef KSPAN_TRACEPOINT_BPF_H
 #define KSPAN_TRACEPOINT_BPF_H
 
 #include "attach/syscall_probes.bpf.h"
 
-#define ENTER_ARG(ctx, n) ((struct trace_event_raw_sys_enter *)(ctx))->args[n]
-#define EXIT_RET(ctx)	  ((struct trace_event_raw_sys_exit *)(ctx))->ret
+#define NR_read	    0
+#define NR_write    1
+#define NR_close    3
+#define NR_readv    19
+#define NR_writev   20
+#define NR_sendfile 40
+#define NR_connect  42
+#define NR_accept   43
+#define NR_sendto   44
+#define NR_recvfrom 45
+#define NR_sendmsg  46
+#define NR_recvmsg  47
+#define NR_accept4  288
+
+/* arch/x86/include/asm/thread_info.h: a 32-bit syscall is running. */
+#define KSPAN_TS_COMPAT 0x0002
+
+/* A saved user register: a plain load from tp_btf's typed pt_regs, a probe
+ * read from raw_tp's untyped one. `btf` is a constant in every caller. */
+#define TP_REG(regs, btf, reg) ((btf) ? (__u64)(regs)->reg : (__u64)BPF_CORE_READ(regs, reg))
+
+/* Is the current task in an ia32 syscall? */
+static __always_inline bool tp__compat(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!bpf_core_field_exists(task->thread_info.status))
+		return false;
+	return task->thread_info.status & KSPAN_TS_COMPAT;
+}
+
+/* The syscall's name for its exit (base/inflight.bpf.h): number and fd. */
+static __always_inline __u64 tp__key(long nr, __u64 fd)
+{
+	return ((__u64)nr << 32) | (__u32)fd;
+}
+
+/* A length argument as inflight_syscall.flat_len (which reserves ~0u). */
+static __always_inline __u32 tp__flat_len(__u64 n)
+{
+	return n > 0xfffffffeu ? 0xfffffffeu : (__u32)n;
+}
 
 /*
- * The heavy halves of the tracepoint backend are two programs, reached by
- * tail calls: the CLIENT side of a write's entry (HTTP/1 request context,
- * HTTP/2 stream walk) and the data path of every exit. Each is verified once
- * at load instead of once per syscall, which makes loading several times
- * faster. The per-syscall front-ends remember the syscall's arguments (and
- * adopt a read blocked since before attach: only they know which syscall it
- * is). The loader fills tp_handlers before it attaches any front-end, and
- * the handlers stay loaded while they are attached: the tail calls cannot
- * miss.
+ * A write-like syscall's entry (kind: KSPAN_SYS_*), from its first three
+ * arguments. A function of its own, verified once for every syscall number,
+ * so that the program's frame holds nothing while the CLIENT side is decided
+ * (6.1 limits a call chain's stack to 512 bytes in all).
  */
-#define TP_HANDLER_CLIENT_ENTER 0
-#define TP_HANDLER_IO_EXIT	1
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u32);
-} tp_handlers SEC(".maps");
-
-/* Not attached: only entered by tail call, with a sys_enter context. */
-SEC("tracepoint")
-int kspan_tp_enter_client(void *ctx __attribute__((unused)))
+__noinline int kspan_tp_write_enter(__u64 fd, __u64 key, __u64 buf, __u64 third, __u32 kind)
 {
-	return probe__client_enter_remembered();
+	__u32 iovcnt = 0, flat_len = 0;
+
+	if (kind == KSPAN_SYS_SENDMSG)
+		return probe__msg_enter(fd, key, buf, kind, KSPAN_DIR_EGRESS);
+	if (kind == KSPAN_SYS_WRITEV)
+		iovcnt = (__u32)third;
+	else if (kind != KSPAN_SYS_SENDFILE)
+		flat_len = tp__flat_len(third);
+	return probe__io_enter(fd, key, buf, iovcnt, flat_len, (__u8)kind, KSPAN_DIR_EGRESS);
 }
 
-/* Not attached: only entered by tail call, with a sys_exit context. */
-SEC("tracepoint")
-int kspan_tp_exit_io(void *ctx)
+/* connect(fd, ...) and close(fd): a function of its own for the same reason
+ * (their socket tuples would otherwise sit in the program's frame). */
+__noinline int kspan_tp_socket_enter(__u64 fd, __u64 key, __u32 is_close)
 {
-	return probe__io_exit(EXIT_RET(ctx));
+	if (is_close)
+		return probe__close_enter(fd);
+	return probe__connect_enter(fd, key);
 }
 
-/* A write that may start a CLIENT request goes on in kspan_tp_enter_client. */
-#define CLIENT_ENTER(ctx, remembered)                                                              \
-	do {                                                                                       \
-		if (remembered)                                                                    \
-			bpf_tail_call(ctx, &tp_handlers, TP_HANDLER_CLIENT_ENTER);                 \
-		return 0;                                                                          \
-	} while (0)
-
-/* read(fd, buf, count), recvfrom(fd, buf, len, flags, ...) */
-SEC("tracepoint/syscalls/sys_enter_read")
-int kspan_tp_enter_read(void *ctx)
+static __always_inline int tp__sys_enter(struct pt_regs *regs, long nr, bool btf)
 {
-	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_READ,
-			       KSPAN_DIR_INGRESS);
-}
+	__u64 fd, buf = 0, third = 0;
+	__u8 kind;
 
-SEC("tracepoint/syscalls/sys_enter_readv")
-int kspan_tp_enter_readv(void *ctx)
-{
-	return probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), ENTER_ARG(ctx, 2),
-			       KSPAN_SYS_READV, KSPAN_DIR_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int kspan_tp_enter_recvfrom(void *ctx)
-{
-	return probe__recv_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, ENTER_ARG(ctx, 3),
-				 KSPAN_SYS_RECVFROM);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int kspan_tp_enter_recvmsg(void *ctx)
-{
-	return probe__recvmsg_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), ENTER_ARG(ctx, 2));
-}
-
-SEC("tracepoint/syscalls/sys_enter_write")
-int kspan_tp_enter_write(void *ctx)
-{
-	CLIENT_ENTER(ctx, probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_WRITE,
-					  KSPAN_DIR_EGRESS));
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int kspan_tp_enter_writev(void *ctx)
-{
-	CLIENT_ENTER(ctx, probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), ENTER_ARG(ctx, 2),
-					  KSPAN_SYS_WRITEV, KSPAN_DIR_EGRESS));
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int kspan_tp_enter_sendto(void *ctx)
-{
-	CLIENT_ENTER(ctx, probe__io_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), 0, KSPAN_SYS_SENDTO,
-					  KSPAN_DIR_EGRESS));
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int kspan_tp_enter_sendmsg(void *ctx)
-{
-	CLIENT_ENTER(ctx, probe__msg_enter(ENTER_ARG(ctx, 0), ENTER_ARG(ctx, 1), KSPAN_SYS_SENDMSG,
-					   KSPAN_DIR_EGRESS));
-}
-
-/* sendfile(out_fd, in_fd, offset, count): body bytes without a user buffer;
- * counted so that Content-Length framing and timing stay exact. */
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int kspan_tp_enter_sendfile(void *ctx)
-{
-	return probe__io_enter(ENTER_ARG(ctx, 0), 0, 0, KSPAN_SYS_SENDFILE, KSPAN_DIR_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int kspan_tp_enter_connect(void *ctx)
-{
-	return probe__connect_enter(ENTER_ARG(ctx, 0));
-}
-
-#define KSPAN_TP_EXIT(name, unseen_read)                                                           \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
-	int kspan_tp_exit_##name(void *ctx)                                                        \
-	{                                                                                          \
-		if (unseen_read)                                                                   \
-			probe__adopt_unseen_read(bpf_get_current_pid_tgid(), EXIT_RET(ctx),        \
-						 (unseen_read));                                   \
-		bpf_tail_call(ctx, &tp_handlers, TP_HANDLER_IO_EXIT);                              \
-		return 0;                                                                          \
+	switch (nr) {
+	case NR_write: /* write(fd, buf, count) */
+		kind = KSPAN_SYS_WRITE;
+		break;
+	case NR_sendto: /* sendto(fd, buf, len, flags, addr, addrlen) */
+		kind = KSPAN_SYS_SENDTO;
+		break;
+	case NR_writev: /* writev(fd, iov, iovcnt) */
+		kind = KSPAN_SYS_WRITEV;
+		break;
+	case NR_sendmsg: /* sendmsg(fd, msg, flags) */
+		kind = KSPAN_SYS_SENDMSG;
+		break;
+	case NR_sendfile: /* sendfile(out_fd, in_fd, offset, count): body bytes
+			   * without a user buffer, counted so that
+			   * Content-Length framing and timing stay exact. */
+		kind = KSPAN_SYS_SENDFILE;
+		break;
+	case NR_connect:
+		kind = INFLIGHT_CONNECT;
+		break;
+	case NR_close:
+		kind = 0;
+		break;
+	default:
+		return 0;
 	}
-
-KSPAN_TP_EXIT(read, KSPAN_SYS_READ)
-KSPAN_TP_EXIT(readv, KSPAN_SYS_READV)
-KSPAN_TP_EXIT(recvfrom, KSPAN_SYS_RECVFROM)
-KSPAN_TP_EXIT(recvmsg, KSPAN_SYS_RECVMSG)
-KSPAN_TP_EXIT(write, 0)
-KSPAN_TP_EXIT(writev, 0)
-KSPAN_TP_EXIT(sendto, 0)
-KSPAN_TP_EXIT(sendmsg, 0)
-KSPAN_TP_EXIT(sendfile64, 0)
-KSPAN_TP_EXIT(connect, 0)
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int kspan_tp_exit_accept(void *ctx)
-{
-	return probe__accept_exit(EXIT_RET(ctx));
+	if (tp__compat())
+		return 0;
+	fd = TP_REG(regs, btf, di);
+	if (!kind || kind == INFLIGHT_CONNECT)
+		return kspan_tp_socket_enter(fd, tp__key(nr, fd), !kind);
+	if (kind != KSPAN_SYS_SENDFILE) {
+		buf = TP_REG(regs, btf, si);
+		third = TP_REG(regs, btf, dx);
+	}
+	return kspan_tp_write_enter(fd, tp__key(nr, fd), buf, third, kind);
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int kspan_tp_exit_accept4(void *ctx)
+static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf)
 {
-	return probe__accept_exit(EXIT_RET(ctx));
+	long nr = (long)TP_REG(regs, btf, orig_ax);
+	struct inflight_syscall in;
+	__u64 fd, flags = 0;
+	__u8 kind = 0;
+	bool seen;
+
+	switch (nr) {
+	case NR_read: /* read(fd, buf, count) */
+		kind = KSPAN_SYS_READ;
+		break;
+	case NR_readv: /* readv(fd, iov, iovcnt) */
+		kind = KSPAN_SYS_READV;
+		break;
+	case NR_recvfrom: /* recvfrom(fd, buf, len, flags, addr, addrlen) */
+		kind = KSPAN_SYS_RECVFROM;
+		break;
+	case NR_recvmsg: /* recvmsg(fd, msg, flags) */
+		kind = KSPAN_SYS_RECVMSG;
+		break;
+	case NR_write:
+	case NR_writev:
+	case NR_sendto:
+	case NR_sendmsg:
+	case NR_sendfile:
+	case NR_connect:
+	case NR_accept:
+	case NR_accept4:
+		break;
+	default:
+		return 0;
+	}
+	if (kind && ret <= 0)
+		return 0;
+	if (tp__compat())
+		return 0;
+	fd = TP_REG(regs, btf, di);
+	if (kind) {
+		if (kind == KSPAN_SYS_RECVFROM)
+			flags = TP_REG(regs, btf, r10);
+		else if (kind == KSPAN_SYS_RECVMSG)
+			flags = TP_REG(regs, btf, dx);
+		seen = probe__read_seen_at_exit(
+		    fd, TP_REG(regs, btf, si),
+		    kind == KSPAN_SYS_RECVMSG ? 0 : TP_REG(regs, btf, dx), flags, kind, &in);
+	} else if (nr == NR_accept || nr == NR_accept4) {
+		return probe__accept_exit(ret);
+	} else {
+		seen = probe__exit_remembered(tp__key(nr, fd), ret, &in);
+	}
+	/* One call site: the data path is inlined once in this program. */
+	if (seen)
+		data__handle(&in, (__u32)ret);
+	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int kspan_tp_enter_close(void *ctx)
+/* The attach macros give every program a ctx that it may not use. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wunused-parameter"
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(kspan_tp_sys_enter, struct pt_regs *regs, long id)
 {
-	return probe__close_enter(ENTER_ARG(ctx, 0));
+	return tp__sys_enter(regs, id, true);
 }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(kspan_tp_sys_exit, struct pt_regs *regs, long ret)
+{
+	return tp__sys_exit(regs, ret, true);
+}
+
+/* The same on raw_tp, loaded instead when tp_btf is refused. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(kspan_tp_raw_sys_enter, struct pt_regs *regs, long id)
+{
+	return tp__sys_enter(regs, id, false);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(kspan_tp_raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	return tp__sys_exit(regs, ret, false);
+}
+
+#pragma clang diagnostic pop
 
 #endif /* KSPAN_TRACEPOINT_BPF_H */

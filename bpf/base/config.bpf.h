@@ -28,11 +28,6 @@ const volatile __u8 sampler_root = KSPAN_SAMPLER_ALWAYS_ON;
 const volatile __u8 sampler_parent_based = 1;
 const volatile __u64 sampler_threshold = 0;
 
-/* Written by the agent after attach (.bss, not .rodata): until this
- * CLOCK_MONOTONIC time, reads that entered their syscall before kspan was
- * attached are still captured at their exit (probe__adopt_unseen_read). */
-volatile __u64 adopt_reads_until_ns = 0;
-
 /* Written by the agent (.bss) when header insertion is switched off after
  * load: its start-up self-check found the kernel's bpf_msg_push_data wrong
  * (user/loader/insertion_checks.c). Nothing is planned for insertion then. */

@@ -56,6 +56,43 @@ static __always_inline bool tuple__peer_is_self(const struct kspan_conn_tuple *t
 	return bpf_map_lookup_elem(&self_endpoints, &k) != NULL;
 }
 
+/* Is the remote end of connection `t` an address of this node: loopback,
+ * or one in local_addrs? A function of its own (its key on its own stack
+ * frame): its callers sit deep in call chains that 6.1 limits to 512 bytes
+ * of stack in all. */
+__noinline int kspan_peer_on_node(const struct kspan_conn_tuple *t)
+{
+	struct endpoint_key k;
+
+	if (!t)
+		return 0;
+	if (t->family == KSPAN_AF_INET && t->remote_addr[0] == 127)
+		return 1;
+	endpoint__key(&k, t->family, t->remote_addr, 0);
+	if (k.addr[10] == 0xff && k.addr[11] == 0xff && k.addr[12] == 127)
+		return true; /* ::ffff:127.0.0.0/104 */
+	if (t->family == KSPAN_AF_INET6 && k.addr[15] == 1) {
+		__u64 hi, lo;
+		__builtin_memcpy(&hi, k.addr, 8);
+		__builtin_memcpy(&lo, k.addr + 8, 8);
+		if (hi == 0 && lo == bpf_cpu_to_be64(1))
+			return 1; /* ::1 */
+	}
+	return bpf_map_lookup_elem(&local_addrs, &k) != NULL;
+}
+
+/* A passive open on this node (any namespace) got local address `addr`:
+ * remember it as an address of this node (kspan_peer_on_node). */
+static __always_inline void addr__learn_local(__u16 family, const __u8 *addr)
+{
+	struct endpoint_key k;
+	__u8 one = 1;
+
+	endpoint__key(&k, family, addr, 0);
+	if (!bpf_map_lookup_elem(&local_addrs, &k))
+		bpf_map_update_elem(&local_addrs, &k, &one, BPF_ANY);
+}
+
 static __always_inline void random__fill(__u8 *dst, __u32 words)
 {
 	for (__u32 i = 0; i < words && i < 4; i++) {

@@ -2,10 +2,10 @@
 /*
  * maps.bpf.h - the BPF maps that several levels of bpf/ share, with their
  * keys and values: the ring buffer, the counters, the syscalls in flight,
- * the connection table, the filters and the per-CPU scratch buffers. A map
- * that only one module uses is defined next to its code (trace_context,
- * http2_tx_plan and header_insertion in propagation/, tp_handlers in
- * attach/tracepoint.bpf.h). Sizes come from include/kspan_abi.h.
+ * the connection table, this node's addresses, the filters and the per-CPU
+ * scratch buffers. A map that only one module uses is defined next to its
+ * code (trace_context, http2_tx_plan and header_insertion in propagation/).
+ * Sizes come from include/kspan_abi.h.
  */
 #ifndef KSPAN_MAPS_BPF_H
 #define KSPAN_MAPS_BPF_H
@@ -34,6 +34,7 @@ struct {
 /* A socket syscall between its enter and exit. Kernel-only: holds kernel and
  * user pointers, never sent. */
 struct inflight_syscall {
+	__u64 key;		/* which syscall (base/inflight.bpf.h), 0: not told */
 	__u64 sk;		/* struct sock * of the fd at entry (identity check only) */
 	__u64 buf;		/* user buffer, or user iovec array when iovcnt > 0 */
 	__u64 ts_enter;		/* CLOCK_MONOTONIC at entry */
@@ -45,14 +46,28 @@ struct inflight_syscall {
 	__u16 local_port;	/* of the socket, for the sk_msg program's identity check */
 	__u16 inject_off;	/* where the sk_msg program inserts traceparent; 0: nowhere */
 	__u8 inject_tracestate; /* also insert the served request's tracestate */
-	__u8 _pad;
+	__u8 in_hash;		/* also in `inflight` (an insertion plan): delete it at exit */
 	/* A request written by a client: its context, decided at entry so that
 	 * the header inserted during the syscall and the DATA event at its exit
 	 * carry the same ids (ctx.flags & KSPAN_CTX_F_VALID when decided). */
 	struct kspan_trace_ctx ctx;
 };
 
-/* key: bpf_get_current_pid_tgid() -> the thread's socket syscall in flight. */
+/* The current thread's socket syscall in flight, between its entry and its
+ * exit (syscall != 0 while one is): task storage, freed with the thread, so
+ * that a syscall costs a cached get instead of a hash update and delete
+ * (base/inflight.bpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight_syscall);
+} inflight_tasks SEC(".maps");
+
+/* key: bpf_get_current_pid_tgid() -> a copy of the thread's write in flight,
+ * only while its entry planned a traceparent insertion: the sk_msg program
+ * that inserts it has no task to reach task storage with
+ * (propagation/header_insertion.bpf.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, KSPAN_MAX_INFLIGHT);
@@ -140,6 +155,22 @@ struct {
 	__type(key, struct endpoint_key);
 	__type(value, __u8);
 } self_endpoints SEC(".maps");
+
+/* Addresses of this node (any network namespace), as endpoint_key with port
+ * 0 -> 1: filled by the agent from getifaddrs() at start and every
+ * LOCAL_ADDRS_REFRESH_NS (user/loader/local_addrs.c), and learnt from the
+ * local address of every passive open on the node (kspan_btf_passive_open:
+ * a pod's address, in a namespace the agent does not see). A CLIENT request is
+ * remembered for a same-node join only when its server's address is one of
+ * them (trace_context.bpf.h, peer_requests). LRU: pods come and go. */
+#define KSPAN_MAX_LOCAL_ADDRS 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_LOCAL_ADDRS);
+	__type(key, struct endpoint_key);
+	__type(value, __u8);
+} local_addrs SEC(".maps");
 
 /* --pid filter: tgid -> 1. Consulted only when filter_pids is set. */
 struct {

@@ -168,7 +168,10 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 			in->inject_tracestate = thread__tracestate(serving.span_id) != NULL;
 		}
-		peer__remember(&c->tuple, in->sk, ctx);
+		/* Only a server on this node can claim it (peer__claim):
+		 * for others the entry would only age out of the LRU. */
+		if ((propagation & KSPAN_PROPAGATE_TUPLE) && kspan_peer_on_node(&c->tuple))
+			peer__remember(&c->tuple, in->sk, ctx);
 		in->inject_off = (__u16)inject_off;
 	}
 	in->local_port = c->tuple.local_port;

@@ -35,9 +35,11 @@ struct thread_request {
 	__u64 conn_id;	  /* connection the request arrived on */
 	__u32 parent_tid; /* inherited: the creating thread, which must still serve it */
 	__u8 trace_flags;
-	__u8 open;	  /* request read, response not begun */
-	__u8 interleaved; /* served two connections at once: never linked */
-	__u8 inherited;	  /* copied from parent_tid when this thread was created */
+	__u8 open;	     /* request read, response not begun */
+	__u8 interleaved;    /* served two connections at once: never linked */
+	__u8 inherited;	     /* copied from parent_tid when this thread was created */
+	__u8 has_tracestate; /* thread_tracestates may hold an entry of this thread */
+	__u8 _pad[7];
 };
 
 /* key: thread id -> the request it serves. */
@@ -104,24 +106,33 @@ struct {
 	__type(value, struct peer_request);
 } peer_requests SEC(".maps");
 
-/* The current thread read the start of a SERVER request on conn_id. */
+/* The current thread read the start of a SERVER request on conn_id. Its
+ * entry is rewritten in place once it exists (only the thread itself writes
+ * it): a lookup per request instead of an LRU update. */
 static __always_inline void thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_request *old = bpf_map_lookup_elem(&thread_requests, &tid);
-	struct thread_request t = {};
+	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
+	struct thread_request fresh = {};
 
-	if (old) {
-		t.interleaved = old->interleaved;
-		if (old->open && !old->inherited && old->conn_id != conn_id)
-			t.interleaved = 1;
+	if (!t) {
+		__builtin_memcpy(fresh.trace_id, ctx->trace_id, 16);
+		__builtin_memcpy(fresh.span_id, ctx->span_id, 8);
+		fresh.trace_flags = ctx->trace_flags;
+		fresh.conn_id = conn_id;
+		fresh.open = 1;
+		bpf_map_update_elem(&thread_requests, &tid, &fresh, BPF_ANY);
+		return;
 	}
-	__builtin_memcpy(t.trace_id, ctx->trace_id, 16);
-	__builtin_memcpy(t.span_id, ctx->span_id, 8);
-	t.trace_flags = ctx->trace_flags;
-	t.conn_id = conn_id;
-	t.open = 1;
-	bpf_map_update_elem(&thread_requests, &tid, &t, BPF_ANY);
+	if (t->open && !t->inherited && t->conn_id != conn_id)
+		t->interleaved = 1;
+	__builtin_memcpy(t->trace_id, ctx->trace_id, 16);
+	__builtin_memcpy(t->span_id, ctx->span_id, 8);
+	t->trace_flags = ctx->trace_flags;
+	t->conn_id = conn_id;
+	t->parent_tid = 0;
+	t->inherited = 0;
+	t->open = 1;
 }
 
 /* The current thread began a SERVER response on conn_id. */
@@ -205,11 +216,16 @@ static __always_inline void thread__set_tracestate(const __u8 *span_id, const __
 						   __u32 len)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct thread_request *r = bpf_map_lookup_elem(&thread_requests, &tid);
 	struct thread_tracestate *t;
 	__u64 size;
 
 	if (len == 0 || len > KSPAN_TRACESTATE_MAX) {
-		bpf_map_delete_elem(&thread_tracestates, &tid);
+		/* Most requests carry none: delete only what is there. */
+		if (r && r->has_tracestate) {
+			r->has_tracestate = 0;
+			bpf_map_delete_elem(&thread_tracestates, &tid);
+		}
 		return;
 	}
 	t = bpf_map_lookup_elem(&tracestate_scratch, &zero);
@@ -226,7 +242,8 @@ static __always_inline void thread__set_tracestate(const __u8 *span_id, const __
 		return;
 	if (bpf_probe_read_kernel(t->value, size, value))
 		return;
-	bpf_map_update_elem(&thread_tracestates, &tid, t, BPF_ANY);
+	if (bpf_map_update_elem(&thread_tracestates, &tid, t, BPF_ANY) == 0 && r)
+		r->has_tracestate = 1;
 }
 
 /* The tracestate of request span_id, when the current thread holds it. */

@@ -38,8 +38,8 @@ class TestBackend(CommonChecks, harness.KspanCase):
         k = self.start_kspan()
         lines = backend_lines(k)
         self.assertEqual(len(lines), 1, "want one backend line, got:\n%s" % k.log_tail())
-        m = re.match(r"^kspan: backend tracepoint \(auto: (fentry [^;]+); (kprobe: [^;]+)\)$",
-                     lines[0])
+        m = re.match(r"^kspan: backend tracepoint \(auto: (fentry [^;]+); (kprobe: [^;]+)\)"
+                     r": tp_btf sys_enter/sys_exit$", lines[0])
         self.assertIsNotNone(m, "unexpected backend line %r" % lines[0])
         if not os.path.exists(KPROBE_PMU):
             self.assertEqual(m.group(2), "kprobe: no kprobe PMU")
@@ -47,7 +47,8 @@ class TestBackend(CommonChecks, harness.KspanCase):
 
     def test_forced_tracepoint(self):
         k = self.start_kspan(extra_args=["--backend", "tracepoint"])
-        self.assertEqual(backend_lines(k), ["kspan: backend tracepoint (forced by --backend)"])
+        self.assertEqual(backend_lines(k), ["kspan: backend tracepoint (forced by --backend): "
+                                            "tp_btf sys_enter/sys_exit"])
         self.traced_exchange_works()
 
     def run_forced(self, backend):

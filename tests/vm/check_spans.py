@@ -130,6 +130,8 @@ def check_startup(backend, stderr):
     lines = [ln for ln in stderr if ln.startswith("kspan: backend ")]
     want = ("kspan: backend fentry (auto: fentry attached)" if backend == "auto"
             else "kspan: backend %s (forced by --backend)" % backend)
+    if backend == "tracepoint":
+        want += ": tp_btf sys_enter/sys_exit"
     if lines != [want]:
         return "want the one line %r, got %r" % (want, lines)
     return None

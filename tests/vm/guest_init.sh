@@ -11,7 +11,7 @@
 # --fionread: FIONREAD on a client socket with its answer pending), stops kspan
 # with SIGINT and prints its stdout, stderr, the echoed headers, what the two
 # vm_client runs printed and its exit code between markers. The host (check_spans.py) decides pass or fail. tracefs is left
-# unmounted: the tracepoint backend must mount it itself.
+# unmounted: no backend needs it.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -14,9 +13,7 @@
 #include "loader/kernel_features.h"
 #include "lib/log.h"
 
-#define TRACEFS_PATH	     "/sys/kernel/tracing"
-#define DEBUGFS_TRACING_PATH "/sys/kernel/debug/tracing"
-#define KPROBE_PMU_PATH	     "/sys/bus/event_source/devices/kprobe/type"
+#define KPROBE_PMU_PATH "/sys/bus/event_source/devices/kprobe/type"
 
 struct btf *kernel_btf_load(void)
 {
@@ -93,32 +90,5 @@ int kernel_kprobe_pmu_exists(char *why, size_t why_len)
 	if (access(KPROBE_PMU_PATH, R_OK) == 0)
 		return 0;
 	snprintf(why, why_len, "kprobe: no kprobe PMU");
-	return -ENOENT;
-}
-
-int kernel_tracefs_ready(char *why, size_t why_len)
-{
-	if (access(TRACEFS_PATH "/events/syscalls", F_OK) == 0 ||
-	    access(DEBUGFS_TRACING_PATH "/events/syscalls", F_OK) == 0)
-		return 0;
-	if (errno == EACCES) {
-		snprintf(why, why_len,
-			 "tracepoint: tracefs at " TRACEFS_PATH " is not readable: kspan needs "
-			 "read access to it (root, or CAP_DAC_READ_SEARCH)");
-		return -EACCES;
-	}
-	if (mount("nodev", TRACEFS_PATH, "tracefs", 0, NULL) == 0) {
-		log_info("mounted tracefs at " TRACEFS_PATH);
-		if (access(TRACEFS_PATH "/events/syscalls", F_OK) == 0)
-			return 0;
-		snprintf(why, why_len,
-			 "tracepoint: tracefs has no events/syscalls: the kernel "
-			 "lacks CONFIG_FTRACE_SYSCALLS");
-		return -ENOENT;
-	}
-	snprintf(why, why_len,
-		 "tracepoint: tracefs is not mounted and could not be mounted (%s): run 'mount "
-		 "-t tracefs nodev " TRACEFS_PATH "' or give kspan CAP_SYS_ADMIN",
-		 strerror(errno));
 	return -ENOENT;
 }

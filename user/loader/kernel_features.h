@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * kernel_features.h - what the running kernel lets each probe backend do,
- * asked of the kernel itself (BTF, a trial program, sysfs, tracefs), never
+ * asked of the kernel itself (BTF, a trial program, sysfs), never
  * inferred from its version. Every check that fails writes one short reason
  * ("fentry refused: Operation not permitted") for the startup line.
  */
@@ -26,8 +26,5 @@ int kernel_btf_param_index(const struct btf *btf, const char *func, const char *
 int kernel_fentry_can_attach(const struct btf *btf, const char *func, char *why, size_t why_len);
 /* Is there a kprobe PMU (perf_event_open kprobes, CONFIG_KPROBES)? */
 int kernel_kprobe_pmu_exists(char *why, size_t why_len);
-/* Syscall tracepoints need tracefs: mounts it at /sys/kernel/tracing when
- * absent and allowed. */
-int kernel_tracefs_ready(char *why, size_t why_len);
 
 #endif /* KSPAN_KERNEL_FEATURES_H */

@@ -17,16 +17,14 @@
 #include <bpf/libbpf.h>
 
 #include "kspan.skel.h"
-#include "lib/clock.h"
 #include "loader/insertion_checks.h"
+#include "lib/clock.h"
 #include "loader/kernel_features.h"
+#include "loader/local_addrs.h"
 #include "kspan_abi.h"
 #include "lib/log.h"
 #include "loader/probe_loader.h"
 #include "loader/self_pid.h"
-
-/* How long after attach a read that was already blocked is still adopted. */
-#define ADOPT_BLOCKED_READS_NS (60ull * 1000000000)
 
 /* libbpf's own messages (failed loads, the verifier log) only with -v: a
  * backend that fails is reported in one line, and the next one tried. */
@@ -113,14 +111,22 @@ static bool optional_target(const char *func)
 	return false;
 }
 
-/* Which backend a program belongs to, by its section; PROBE_BACKEND_AUTO
- * for the programs every backend loads (process exit, ...). */
+/* The tracepoint backend's two programs come in two flavours
+ * (bpf/attach/tracepoint.bpf.h): tp_btf, and raw_tp where tp_btf is refused. */
+#define TP_BTF_PREFIX "kspan_tp_sys_"
+#define TP_RAW_PREFIX "kspan_tp_raw_sys_"
+
+/* Which backend a program belongs to, by its section (the tracepoint
+ * backend's by its name: its sections are tp_btf/ and raw_tp/, like those
+ * of programs every backend loads); PROBE_BACKEND_AUTO for the programs
+ * every backend loads (process exit, ...). */
 static enum probe_backend program_backend(const struct bpf_program *prog)
 {
 	const char *sec = bpf_program__section_name(prog);
+	const char *name = bpf_program__name(prog);
 
-	/* "tracepoint" alone: the exit handler the front-ends tail-call. */
-	if (strncmp(sec, "tracepoint/syscalls/", 20) == 0 || strcmp(sec, "tracepoint") == 0)
+	if (strncmp(name, TP_BTF_PREFIX, strlen(TP_BTF_PREFIX)) == 0 ||
+	    strncmp(name, TP_RAW_PREFIX, strlen(TP_RAW_PREFIX)) == 0)
 		return PROBE_BACKEND_TRACEPOINT;
 	if (strncmp(sec, "kprobe/", 7) == 0 || strncmp(sec, "kretprobe/", 10) == 0)
 		return PROBE_BACKEND_KPROBE;
@@ -141,8 +147,10 @@ static int backend_check(struct probe_loader *l, enum probe_backend b, char *why
 {
 	const char *name = probe_backend_name(b);
 
+	/* Raw syscall tracepoints: nothing to mount, no kernel function to
+	 * find; whether tp_btf or raw_tp loads is learnt by loading. */
 	if (b == PROBE_BACKEND_TRACEPOINT)
-		return kernel_tracefs_ready(why, len);
+		return 0;
 	for (size_t i = 0; i < sizeof(socket_hook_targets) / sizeof(socket_hook_targets[0]); i++) {
 		if (!kernel_btf_has_func(l->btf, socket_hook_targets[i])) {
 			snprintf(why, len, "%s: no %s in the kernel's BTF", name,
@@ -184,7 +192,11 @@ static void select_programs(struct probe_loader *l, enum probe_backend b)
 		enum probe_backend pb = program_backend(prog);
 		bool load = pb == PROBE_BACKEND_AUTO || pb == b;
 
-		if (load && pb != PROBE_BACKEND_TRACEPOINT && optional_target(program_target(prog)))
+		if (load && pb == PROBE_BACKEND_TRACEPOINT)
+			load = strncmp(bpf_program__name(prog),
+				       l->tp_raw ? TP_RAW_PREFIX : TP_BTF_PREFIX,
+				       strlen(l->tp_raw ? TP_RAW_PREFIX : TP_BTF_PREFIX)) == 0;
+		else if (load && optional_target(program_target(prog)))
 			load = kernel_btf_has_func(l->btf, program_target(prog));
 		bpf_program__set_autoload(prog, load);
 	}
@@ -294,24 +306,6 @@ static int attach_injection(struct probe_loader *l)
 	return 0;
 }
 
-/* The tracepoint backend's front-ends tail-call their two handlers
- * (bpf/attach/tracepoint.bpf.h): they must be in place before any front-end is attached. */
-static int fill_tp_handlers(struct kspan_bpf *skel, enum probe_backend b)
-{
-	const struct bpf_program *handlers[] = {skel->progs.kspan_tp_enter_client,
-						skel->progs.kspan_tp_exit_io};
-
-	if (b != PROBE_BACKEND_TRACEPOINT)
-		return 0;
-	for (__u32 slot = 0; slot < sizeof(handlers) / sizeof(handlers[0]); slot++) {
-		int fd = bpf_program__fd(handlers[slot]);
-		if (bpf_map__update_elem(skel->maps.tp_handlers, &slot, sizeof(slot), &fd,
-					 sizeof(fd), BPF_ANY))
-			return -errno;
-	}
-	return 0;
-}
-
 static int attach_all(struct probe_loader *l, char *why, size_t len)
 {
 	struct bpf_program *prog;
@@ -362,13 +356,14 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 	}
 	configure(l, o);
 	select_programs(l, b);
-	/* Only entered by tail call from the syscall front-ends. */
-	bpf_program__set_autoattach(l->skel->progs.kspan_tp_enter_client, false);
-	bpf_program__set_autoattach(l->skel->progs.kspan_tp_exit_io, false);
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sk_msg_inject, false);
+	/* This node's addresses, learnt from passive opens, matter only to the
+	 * same-node join by tuple. */
+	if (!(l->propagation & KSPAN_PROPAGATE_TUPLE))
+		bpf_program__set_autoload(l->skel->progs.kspan_btf_passive_open, false);
 	if (!(l->propagation & KSPAN_PROPAGATE_HEADERS)) {
 		bpf_program__set_autoload(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 		bpf_program__set_autoload(l->skel->progs.kspan_sockops_inject, false);
@@ -396,11 +391,6 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 			 strerror(-err));
 		goto fail;
 	}
-	err = fill_tp_handlers(l->skel, b);
-	if (err) {
-		snprintf(why, len, "filling the tracepoint handler map failed: %s", strerror(-err));
-		goto fail;
-	}
 	err = attach_all(l, why, len);
 	if (err)
 		goto fail;
@@ -417,6 +407,23 @@ static void add_reason(char *line, size_t len, const char *text)
 
 	if (n < len)
 		snprintf(line + n, len - n, "%s%s", n ? "; " : "", text);
+}
+
+/* The tracepoint backend's tp_btf programs failed (why): the same on raw_tp,
+ * which only differ in reading the registers with probe reads. */
+static int tracepoint_raw_fallback(struct probe_loader *l, const struct agent_options *o, char *why,
+				   size_t len)
+{
+	char btf_why[200];
+	int err;
+
+	snprintf(btf_why, sizeof(btf_why), "%s", why);
+	l->tp_raw = true;
+	err = backend_start(l, o, PROBE_BACKEND_TRACEPOINT, why, len);
+	if (!err)
+		snprintf(l->attach_note, sizeof(l->attach_note),
+			 ": raw_tp sys_enter/sys_exit (tp_btf: %s)", btf_why);
+	return err;
 }
 
 /*
@@ -441,13 +448,19 @@ static int start_backend(struct probe_loader *l, const struct agent_options *o)
 		err = backend_check(l, b, why, sizeof(why));
 		if (!err)
 			err = backend_start(l, o, b, why, sizeof(why));
+		if (err && b == PROBE_BACKEND_TRACEPOINT)
+			err = tracepoint_raw_fallback(l, o, why, sizeof(why));
+		else if (!err && b == PROBE_BACKEND_TRACEPOINT)
+			snprintf(l->attach_note, sizeof(l->attach_note),
+				 ": tp_btf sys_enter/sys_exit");
 		if (!err) {
 			if (o->backend != PROBE_BACKEND_AUTO)
-				log_info("backend %s (forced by --backend)", probe_backend_name(b));
+				log_info("backend %s (forced by --backend)%s",
+					 probe_backend_name(b), l->attach_note);
 			else
-				log_info("backend %s (auto: %s%s)", probe_backend_name(b),
+				log_info("backend %s (auto: %s%s)%s", probe_backend_name(b),
 					 reasons[0] ? reasons : probe_backend_name(b),
-					 reasons[0] ? "" : " attached");
+					 reasons[0] ? "" : " attached", l->attach_note);
 			log_debug("attached %d BPF programs", l->attached_programs);
 			return 0;
 		}
@@ -520,10 +533,22 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 	err = start_backend(l, o);
 	if (err)
 		return err;
-	/* Reads blocked since before attach (idle keep-alive connections) are
-	 * adopted at their exit for a while; see probe__adopt_unseen_read. */
-	l->skel->bss->adopt_reads_until_ns = clock_mono_ns() + ADOPT_BLOCKED_READS_NS;
+	probe_loader_tick(l, clock_mono_ns());
 	return 0;
+}
+
+void probe_loader_tick(struct probe_loader *l, uint64_t now)
+{
+	int n;
+
+	if (!l->skel || now < l->next_local_addrs_ns)
+		return;
+	l->next_local_addrs_ns = now + LOCAL_ADDRS_REFRESH_NS;
+	n = local_addrs_refresh(bpf_map__fd(l->skel->maps.local_addrs));
+	if (n < 0)
+		log_debug("reading this node's addresses failed (%s): same-node joins by tuple "
+			  "rely on loopback and the addresses traced servers accept on",
+			  strerror(-n));
 }
 
 int probe_loader_ringbuf_fd(const struct probe_loader *l)

@@ -6,6 +6,7 @@
 #ifndef KSPAN_PROBE_LOADER_H
 #define KSPAN_PROBE_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model/agent_stats.h"
@@ -21,10 +22,13 @@ struct probe_loader {
 	struct kspan_bpf *skel;
 	struct bpf_link *links[PROBE_LOADER_MAX_LINKS];
 	int attached_programs;
-	enum probe_backend backend; /* the one attached (never AUTO once started) */
-	struct btf *btf;	    /* the kernel's, for the backend checks */
-	uint32_t propagation;	    /* --propagation, less what the kernel cannot do */
-	int sk_msg_map_fd;	    /* sockhash the sk_msg program is attached to, or -1 */
+	enum probe_backend backend;   /* the one attached (never AUTO once started) */
+	struct btf *btf;	      /* the kernel's, for the backend checks */
+	uint32_t propagation;	      /* --propagation, less what the kernel cannot do */
+	int sk_msg_map_fd;	      /* sockhash the sk_msg program is attached to, or -1 */
+	bool tp_raw;		      /* tracepoint backend: raw_tp, tp_btf was refused */
+	char attach_note[256];	      /* how the backend attached, for its start-up line */
+	uint64_t next_local_addrs_ns; /* when this node's addresses are read again */
 };
 
 /* probe_loader_check_insertion's answers. */
@@ -44,6 +48,9 @@ void probe_loader_report_insertion(int fionread);
 /* Every failure prints one line saying what failed and what to do, and
  * returns a negative errno. */
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o);
+/* Periodic work: this node's interface addresses into the kernel's map
+ * (loader/local_addrs.h) every LOCAL_ADDRS_REFRESH_NS. */
+void probe_loader_tick(struct probe_loader *l, uint64_t now);
 int probe_loader_ringbuf_fd(const struct probe_loader *l);
 /* Stops new events; the ring buffer stays readable. */
 void probe_loader_detach(struct probe_loader *l);

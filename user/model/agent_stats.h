@@ -17,7 +17,7 @@
 	X(events_malformed, "ring-buffer records with an impossible size or type (dropped)")       \
 	X(kernel_ringbuf_drops, "records the kernel could not put in the ring buffer")             \
 	X(kernel_capture_faults, "payloads the kernel could not read from user memory")            \
-	X(kernel_inflight_full, "syscalls not followed: in-flight table full")                     \
+	X(kernel_inflight_full, "syscalls not followed: no in-flight slot (task storage)")         \
 	X(kernel_conn_table_full, "connections not followed: kernel conn table full")              \
 	X(traceparent_injected, "outgoing requests given kspan's traceparent")                     \
 	X(traceparent_inject_skipped,                                                              \
