@@ -114,7 +114,7 @@ static __always_inline void h1_tx__exit(struct conn_state *c, __u64 sk, __u32 by
 __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct http1_head_scan *head;
+	struct head_scratch *head;
 	struct thread_request serving;
 	struct kspan_trace_ctx *ctx;
 	struct conn_state *c;
@@ -156,9 +156,9 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	if (!head)
 		return 0;
 	if (method)
-		kspan_head_scan(s, captured, head);
+		kspan_head_scan(s, captured, &head->scan);
 	if (config__insert_headers())
-		inject_off = h1_tx__enter(c, s, head, in->sk, method, &body);
+		inject_off = h1_tx__enter(c, s, &head->scan, in->sk, method, &body);
 	/* Bytes of the request being written (a body that starts like a
 	 * request) begin nothing. */
 	if (!method || body)

@@ -84,13 +84,27 @@ struct {
 	__type(value, struct http1_trace_fields);
 } trace_fields_scratch SEC(".maps");
 
-/* Per-CPU room for the head scan of the request being decided: off the
- * stack, which 6.1 limits to 512 bytes for the whole call chain. */
+/* A field value's place in s->payload (http1_head_field_value). */
+struct head_field {
+	__u32 off;
+	__u32 len;
+};
+
+/* The head scan of the request being decided, and what is read from it. */
+struct head_scratch {
+	struct http1_head_scan scan;
+	struct head_field traceparent;
+	struct w3c_trace_context tc;
+	__u8 _pad[6];
+};
+
+/* Per-CPU room for it: off the stack, which 6.1 limits to 512 bytes for the
+ * whole call chain (the SERVER read's exit is deep already). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct http1_head_scan);
+	__type(value, struct head_scratch);
 } head_scan_scratch SEC(".maps");
 
 /* A request's first byte on a connection, named from the writer's side. */
@@ -313,12 +327,6 @@ __noinline int kspan_head_scan(struct data_scratch *s, __u32 captured, struct ht
 	return 0;
 }
 
-/* A field value's place in s->payload (http1_head_field_value). */
-struct head_field {
-	__u32 off;
-	__u32 len;
-};
-
 /* http1_head_field_value() as a global function: its loop's exits end in
  * values the verifier tracks apart, and checked inline they would each
  * carry the rest of the caller with them. Returns 0 or -1 as it does. */
@@ -341,17 +349,16 @@ __noinline int kspan_head_field_value(struct data_scratch *s, const struct http1
  * (section 3.3, w3c_tracestate.h). Both are decided from the first
  * KSPAN_CTX_SCAN_MAX bytes of the head.
  */
-__noinline int kspan_trace_ctx_decide_scanned(struct data_scratch *s,
-					      const struct http1_head_scan *h)
+__noinline int kspan_trace_ctx_decide_scanned(struct data_scratch *s, struct head_scratch *hs)
 {
+	const struct http1_head_scan *h;
 	struct kspan_trace_ctx *ctx;
-	struct w3c_trace_context tc = {};
 	struct http1_trace_fields *f;
-	struct head_field value = {};
 	__u32 zero = 0;
 
-	if (!s || !h)
+	if (!s || !hs)
 		return 0;
+	h = &hs->scan;
 	ctx = &s->ev.ctx;
 
 	ctx->flags = KSPAN_CTX_F_VALID;
@@ -359,17 +366,18 @@ __noinline int kspan_trace_ctx_decide_scanned(struct data_scratch *s,
 	if (!(ctx->span_id[0] | ctx->span_id[7]))
 		ctx->span_id[7] = 1;
 	if (h->traceparent_line &&
-	    kspan_head_field_value(s, h, h->traceparent_line, 11, &value) == 0) {
+	    kspan_head_field_value(s, h, h->traceparent_line, 11, &hs->traceparent) == 0) {
 		/* Present, even if invalid: a request that names its own
 		 * context is never given a second traceparent. */
 		ctx->flags |= KSPAN_CTX_F_HAS_HEADER;
 		if (h->traceparent_lines != 1 ||
-		    w3c_traceparent_parse(s->payload, value.off, value.len, &tc))
+		    w3c_traceparent_parse(s->payload, hs->traceparent.off, hs->traceparent.len,
+					  &hs->tc))
 			goto new_trace;
-		__builtin_memcpy(ctx->trace_id, tc.trace_id, 16);
-		__builtin_memcpy(ctx->parent_span_id, tc.parent_id, 8);
+		__builtin_memcpy(ctx->trace_id, hs->tc.trace_id, 16);
+		__builtin_memcpy(ctx->parent_span_id, hs->tc.parent_id, 8);
 		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
-		ctx->trace_flags = tc.trace_flags & 1;
+		ctx->trace_flags = hs->tc.trace_flags & 1;
 		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 		/* Only the insertion forwards a tracestate: without it the
 		 * agent reads the list from the captured head itself. */
@@ -398,12 +406,12 @@ new_trace:
 static __always_inline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
 {
 	__u32 zero = 0;
-	struct http1_head_scan *h = bpf_map_lookup_elem(&head_scan_scratch, &zero);
+	struct head_scratch *hs = bpf_map_lookup_elem(&head_scan_scratch, &zero);
 
-	if (!h)
+	if (!hs)
 		return 0;
-	kspan_head_scan(s, captured, h);
-	return kspan_trace_ctx_decide_scanned(s, h);
+	kspan_head_scan(s, captured, &hs->scan);
+	return kspan_trace_ctx_decide_scanned(s, hs);
 }
 
 /* A SERVER request began: keep the tracestate kspan_trace_ctx_decide() built

@@ -318,4 +318,71 @@ static inline void oracle_trace_fields_scan(const __u8 *buf, __u32 len, __u32 li
 			break;
 }
 
+#include "http1_head_scan.h"
+
+/*
+ * Do the head scan and the decisions made from it agree with the oracle on
+ * buf[0..len)? Returns NULL, or what differs. A head of more than
+ * HTTP1_HEAD_SCAN_LINES lines in the scanned bytes is not compared: the scan
+ * stops there by design (h.incomplete), the oracle does not.
+ */
+static inline const char *head_scan_differs_from_oracle(const __u8 *buf, __u32 len)
+{
+	static struct http1_trace_fields old_fields, new_fields;
+	struct oracle_request_shape shape;
+	struct http1_request_frame old_frame = {0}, new_frame = {0};
+	struct w3c_trace_context old_tc = {0}, new_tc = {0};
+	struct http1_head_scan h;
+	__u32 old_off = 0, old_len = 0, new_off = 0, new_len = 0, old_ts, new_ts = 0;
+	int old_rc, new_rc;
+
+	http1_head_scan_run(buf, len, &h);
+	if (h.incomplete)
+		return NULL;
+	oracle_request_shape_scan(buf, len, &shape);
+	if (shape.line_end != h.line_end)
+		return "line_end";
+	if (shape.block_end != h.block_end)
+		return "block_end";
+	old_rc = oracle_request_frame_of(&shape, &old_frame);
+	new_rc = http1_request_frame_of_scan(buf, &h, &new_frame);
+	if (old_rc != new_rc)
+		return "frame rc";
+	if (memcmp(&old_frame, &new_frame, sizeof(old_frame)) != 0)
+		return "frame";
+
+	old_rc =
+	    oracle_find_header(buf, len, KSPAN_CTX_SCAN_MAX, "traceparent", 11, &old_off, &old_len);
+	new_rc = h.traceparent_line
+		     ? http1_head_field_value(buf, &h, h.traceparent_line, 11, &new_off, &new_len)
+		     : -1;
+	if (old_rc != new_rc)
+		return "traceparent found";
+	if (old_rc == 0 && (old_off != new_off || old_len != new_len))
+		return "traceparent value";
+	if (old_rc == 0) {
+		old_rc = oracle_traceparent_parse(buf, old_off, old_len, &old_tc);
+		new_rc = w3c_traceparent_parse(buf, new_off, new_len, &new_tc);
+		if (old_rc != new_rc)
+			return "traceparent parse";
+		if (old_rc == 0 && memcmp(&old_tc, &new_tc, sizeof(old_tc)) != 0)
+			return "traceparent ids";
+	}
+
+	oracle_trace_fields_scan(buf, len, KSPAN_CTX_SCAN_MAX, &old_fields);
+	if (old_fields.traceparent_lines != h.traceparent_lines)
+		return "traceparent lines";
+	old_ts = w3c_tracestate_result(&old_fields.tracestate);
+	if (h.tracestate_line) {
+		http1_trace_fields_scan_from(buf, len, KSPAN_CTX_SCAN_MAX, h.tracestate_line,
+					     &new_fields);
+		new_ts = w3c_tracestate_result(&new_fields.tracestate);
+	}
+	if (old_ts != new_ts)
+		return "tracestate length";
+	if (old_ts && memcmp(old_fields.tracestate.out, new_fields.tracestate.out, old_ts) != 0)
+		return "tracestate value";
+	return NULL;
+}
+
 #endif /* HTTP1_HEAD_ORACLE_H */
