@@ -63,7 +63,7 @@ __noinline int bench_scan(struct bench_head *b)
 		tf = bpf_map_lookup_elem(&fields, &zero);
 		if (tf) {
 			http1_trace_fields_scan(b->payload, n, KSPAN_CTX_SCAN_MAX, tf);
-			r += tf->traceparent_lines;
+			r += tf->traceparent_lines + tf->tracestate.out_len;
 		}
 		r += w3c_traceparent_parse(b->payload, off, len, &tc) + tc.trace_id[0];
 	}
