@@ -61,16 +61,18 @@ struct http1_head_scan {
 	__u32 framing_line;	 /* offset of the first framing field line, 0: none */
 	__u32 framing_lines;	 /* framing field lines */
 	__u32 framing_which;	 /* HTTP1_FIELD_* of framing_line */
+	__u32 tracestate_stop;	 /* just past the first byte of the line after the last
+				  * tracestate line, 0: unknown (the list may run to `end`) */
 	__u32 incomplete;	 /* more than HTTP1_HEAD_SCAN_LINES lines: the scan stopped */
 	/* Progress, kept with the results so that BPF holds all of it where
 	 * the verifier does not track values. */
 	__u32 line_seen;   /* the first LF at offset >= 1 was seen */
+	__u32 after_ts;	   /* the previous line was a tracestate line */
 	__u32 search_over; /* a line starting with CR or LF was seen */
 	__u32 fields_over; /* the blank line was seen */
 	__u32 end;	   /* bytes scanned: min(len, KSPAN_CTX_SCAN_MAX) */
 	__u32 word;	   /* offset of the word lfs came from */
 	__u32 next;	   /* offset of the next word */
-	__u32 _pad;
 };
 
 /* Steps of the scan: one per LF-free word and one per line, so heads of up
@@ -125,8 +127,15 @@ KSPAN_INLINE void http1_head_scan__line(const __u8 *buf, __u32 p, struct http1_h
 					    (kspan_nz(h->traceparent_line) ^ 1)));
 
 	ts = kspan_eq(lower, HTTP1_W_TRACESTA) &
-	     kspan_eq((w8 & 0xffffffull) | 0x002020ull, HTTP1_W_TE_COLON) & kspan_lt(s + 10, end);
-	h->tracestate_line += (__u32)(s * (ts & open & (kspan_nz(h->tracestate_line) ^ 1)));
+	     kspan_eq((w8 & 0xffffffull) | 0x002020ull, HTTP1_W_TE_COLON) & kspan_lt(s + 10, end) &
+	     open;
+	h->tracestate_line += (__u32)(s * (ts & (kspan_nz(h->tracestate_line) ^ 1)));
+	/* The list's parse may stop one byte into the line after its last
+	 * line (that byte tells an obsolete line folding, RFC 9112 section
+	 * 5.2); a later tracestate line moves the stop again. */
+	h->tracestate_stop += (__u32)((s + 1 - h->tracestate_stop) * (h->after_ts & open & in));
+	h->tracestate_stop -= (__u32)(h->tracestate_stop * ts);
+	h->after_ts = (__u32)ts;
 
 	/* '-' and ':' are compared exactly: OR-ing 0x20 would also match
 	 * CR (0x0d | 0x20 == '-') and 0x1a. */
@@ -184,6 +193,15 @@ KSPAN_INLINE void http1_head_scan_run(const __u8 *buf, __u32 len, struct http1_h
 	KSPAN_SCAN_RELOAD();
 	if (!h->block_end && (h->lfs || h->next < h->end))
 		h->incomplete = 1;
+}
+
+/* Where the tracestate list's parse (w3c_tracestate.h) may stop: past it,
+ * the head holds nothing that changes the list. */
+KSPAN_INLINE __u32 http1_head_tracestate_end(const struct http1_head_scan *h)
+{
+	__u32 stop = h->tracestate_stop;
+
+	return stop && stop < h->end ? stop : h->end;
 }
 
 /*

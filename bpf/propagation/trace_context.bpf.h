@@ -386,8 +386,8 @@ __noinline int kspan_trace_ctx_decide_scanned(struct data_scratch *s, struct hea
 		f = bpf_map_lookup_elem(&trace_fields_scratch, &zero);
 		if (!f)
 			return 0;
-		http1_trace_fields_scan_from(s->payload, h->end, KSPAN_CTX_SCAN_MAX,
-					     h->tracestate_line, f);
+		http1_trace_fields_scan_from(s->payload, http1_head_tracestate_end(h),
+					     KSPAN_CTX_SCAN_MAX, h->tracestate_line, f);
 		if (w3c_tracestate_result(&f->tracestate))
 			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
 		return 0;

@@ -113,8 +113,8 @@ __noinline int bench_scan(struct bench_head *b)
 		r += w3c_traceparent_parse(b->payload, v.off, v.len, &tc) + tc.trace_id[0];
 		tf = bpf_map_lookup_elem(&fields, &zero);
 		if (tf && h.tracestate_line) {
-			http1_trace_fields_scan_from(b->payload, h.end, KSPAN_CTX_SCAN_MAX,
-						     h.tracestate_line, tf);
+			http1_trace_fields_scan_from(b->payload, http1_head_tracestate_end(&h),
+						     KSPAN_CTX_SCAN_MAX, h.tracestate_line, tf);
 			r += tf->tracestate.out_len;
 		}
 	}

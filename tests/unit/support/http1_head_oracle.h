@@ -374,8 +374,8 @@ static inline const char *head_scan_differs_from_oracle(const __u8 *buf, __u32 l
 		return "traceparent lines";
 	old_ts = w3c_tracestate_result(&old_fields.tracestate);
 	if (h.tracestate_line) {
-		http1_trace_fields_scan_from(buf, len, KSPAN_CTX_SCAN_MAX, h.tracestate_line,
-					     &new_fields);
+		http1_trace_fields_scan_from(buf, http1_head_tracestate_end(&h), KSPAN_CTX_SCAN_MAX,
+					     h.tracestate_line, &new_fields);
 		new_ts = w3c_tracestate_result(&new_fields.tracestate);
 	}
 	if (old_ts != new_ts)
