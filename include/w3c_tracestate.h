@@ -276,32 +276,38 @@ struct http1_trace_fields_loop {
 	const __u8 *buf;
 	struct http1_trace_fields *f;
 	__u32 end;
+	__u32 from;
 };
 
 static long http1_trace_fields_cb(__u32 index, void *ctx)
 {
 	struct http1_trace_fields_loop *l = ctx;
 
-	return http1_trace_fields_step(index + 1, l->buf, l->end, l->f);
+	return http1_trace_fields_step(l->from + index, l->buf, l->end, l->f);
 }
 #endif
 
 /*
- * Scans the head in buf[0..len), at most its first `limit` bytes (at most
- * KSPAN_CTX_SCAN_MAX), into *f. In BPF, f must point into a map: the 6.1
- * verifier checks a bpf_loop callback once, with the values the state had
- * before the loop, and removes the branches those values rule out (see
- * http1_request_shape.h); a map's contents are never known to it, so every
- * branch of the step stays.
+ * Scans the head in buf[from..len), at most up to its first `limit` bytes
+ * (at most KSPAN_CTX_SCAN_MAX), into *f. `from` is a line start (>= 1): the
+ * first tracestate line that http1_head_scan.h found, so that the bytes
+ * before it, which hold no tracestate, are not walked one by one again. In
+ * BPF, f must point into a map: the 6.1 verifier checks a bpf_loop callback
+ * once, with the values the state had before the loop, and removes the
+ * branches those values rule out (fixed in 6.7 by "bpf: verify callbacks as
+ * if they are called unknown number of times"); a map's contents are never
+ * known to it, so every branch of the step stays.
  */
-KSPAN_INLINE void http1_trace_fields_scan(const __u8 *buf, __u32 len, __u32 limit,
-					  struct http1_trace_fields *f)
+KSPAN_INLINE void http1_trace_fields_scan_from(const __u8 *buf, __u32 len, __u32 limit, __u32 from,
+					       struct http1_trace_fields *f)
 {
 	__u32 end;
 
 	if (limit > KSPAN_CTX_SCAN_MAX)
 		limit = KSPAN_CTX_SCAN_MAX;
 	end = len < limit ? len : limit;
+	if (from < 1)
+		from = 1;
 	f->traceparent_lines = 0;
 	f->value_from = 0;
 	f->in_value = 0;
@@ -316,12 +322,12 @@ KSPAN_INLINE void http1_trace_fields_scan(const __u8 *buf, __u32 len, __u32 limi
 	f->tracestate.full = 0;
 #ifdef __BPF__
 	{
-		struct http1_trace_fields_loop l = {.buf = buf, .f = f, .end = end};
+		struct http1_trace_fields_loop l = {.buf = buf, .f = f, .end = end, .from = from};
 
 		bpf_loop(KSPAN_CTX_SCAN_MAX, http1_trace_fields_cb, &l, 0);
 	}
 #else
-	for (__u32 i = 1; i <= KSPAN_CTX_SCAN_MAX; i++)
+	for (__u32 i = from; i <= KSPAN_CTX_SCAN_MAX; i++)
 		if (http1_trace_fields_step(i, buf, end, f))
 			break;
 #endif

@@ -71,9 +71,9 @@ static __always_inline void h1_tx__count_stop(int why)
  * whether the socket stays in the sockhash (inject_sockets.bpf.h).
  */
 static __always_inline __u32 h1_tx__enter(struct conn_state *c, struct data_scratch *s,
-					  __u32 captured, __u64 sk, bool method, bool *body)
+					  const struct http1_head_scan *head, __u64 sk, bool method,
+					  bool *body)
 {
-	struct http1_request_shape shape = {};
 	struct h1_tx_write w = {};
 	bool first = c->h1_tx.state == H1_TX_UNSEEN;
 	int insert, why;
@@ -84,17 +84,15 @@ static __always_inline __u32 h1_tx__enter(struct conn_state *c, struct data_scra
 	else
 		w.in_sync = socket__write_seq(sk) == c->h1_tx.seq;
 	w.request_start = method;
-	if (method && c->h1_tx.state != H1_TX_STOPPED && !*body) {
-		http1_request_shape_scan(s->payload, captured, &shape);
-		w.frame_rc = (__s8)http1_request_frame_of(&shape, &w.frame);
-	}
+	if (method && c->h1_tx.state != H1_TX_STOPPED && !*body)
+		w.frame_rc = (__s8)http1_request_frame_of_scan(s->payload, head, &w.frame);
 	why = h1_tx_enter(&c->h1_tx, &w, &insert);
 	h1_tx__count_stop(why);
 	if (why)
 		*body = false;
 	if (first)
 		inject_sockets__judge(sk, insert && c->h1_tx.state == H1_TX_IN_MSG);
-	return insert ? shape.line_end : 0;
+	return insert ? head->line_end : 0;
 }
 
 /* The exit of a write on an HTTP/1 CLIENT connection: `bytes` moved. */
@@ -116,6 +114,7 @@ static __always_inline void h1_tx__exit(struct conn_state *c, __u64 sk, __u32 by
 __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct head_scratch *head;
 	struct thread_request serving;
 	struct kspan_trace_ctx *ctx;
 	struct conn_state *c;
@@ -151,15 +150,22 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 		return CLIENT_ENTER_H2_PREFACE;
 	}
 	method = http1_request_method_len(s->payload, 0, captured) != 0;
+	/* One scan of a request's head serves the insertion's framing and
+	 * the trace context. */
+	head = bpf_map_lookup_elem(&head_scan_scratch, &zero);
+	if (!head)
+		return 0;
+	if (method)
+		kspan_head_scan(s, captured, &head->scan);
 	if (config__insert_headers())
-		inject_off = h1_tx__enter(c, s, captured, in->sk, method, &body);
+		inject_off = h1_tx__enter(c, s, &head->scan, in->sk, method, &body);
 	/* Bytes of the request being written (a body that starts like a
 	 * request) begin nothing. */
 	if (!method || body)
 		return 0;
 	ctx = &s->ev.ctx;
 	__builtin_memset(ctx, 0, sizeof(*ctx));
-	kspan_trace_ctx_decide(s, captured);
+	kspan_trace_ctx_decide_scanned(s, head);
 	if (!(ctx->flags & KSPAN_CTX_F_HAS_HEADER)) {
 		if (thread__serving(&serving)) {
 			__builtin_memcpy(ctx->trace_id, serving.trace_id, 16);

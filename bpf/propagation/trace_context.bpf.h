@@ -25,6 +25,7 @@
 
 #include "base/conn_tracking.bpf.h"
 #include "http1_detect.h"
+#include "http1_head_scan.h"
 #include "w3c_traceparent.h"
 #include "w3c_tracestate.h"
 
@@ -75,15 +76,38 @@ struct {
 	__type(value, struct thread_tracestate);
 } tracestate_scratch SEC(".maps");
 
-/* Per-CPU state of http1_trace_fields_scan(): the 6.1 verifier needs it in
- * a map (w3c_tracestate.h), and the tracestate it builds is too big for the
- * stack. Read by data__remember_tracestate() in the same program run. */
+/* Per-CPU state of http1_trace_fields_scan_from(): the 6.1 verifier needs it
+ * in a map (w3c_tracestate.h), and the tracestate it builds is too big for
+ * the stack. Read by data__remember_tracestate() in the same program run. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct http1_trace_fields);
 } trace_fields_scratch SEC(".maps");
+
+/* A field value's place in s->payload (http1_head_field_value). */
+struct head_field {
+	__u32 off;
+	__u32 len;
+};
+
+/* The head scan of the request being decided, and what is read from it. */
+struct head_scratch {
+	struct http1_head_scan scan;
+	struct head_field traceparent;
+	struct w3c_trace_context tc;
+	__u8 _pad[6];
+};
+
+/* Per-CPU room for it: off the stack, which 6.1 limits to 512 bytes for the
+ * whole call chain (the SERVER read's exit is deep already). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct head_scratch);
+} head_scan_scratch SEC(".maps");
 
 /* A request's first byte on a connection, named from the writer's side. */
 struct peer_request_key {
@@ -318,48 +342,82 @@ static __always_inline void trace_ctx__sample(struct kspan_trace_ctx *ctx)
 }
 
 /*
- * The trace context of a request that starts in this payload: the one its
- * `traceparent` header carries when valid (a server receiving a traced
- * request, or a client whose own instrumentation already propagates), else a
- * new random trace. The span id is always new. A request with two
- * traceparent lines has no valid one (W3C section 3.2); its tracestate lines
- * are combined and kept (KSPAN_CTX_F_HAS_TRACESTATE) only when the
- * traceparent is valid and the list is (section 3.3, w3c_tracestate.h). Both
- * are decided from the first KSPAN_CTX_SCAN_MAX bytes of the head.
+ * The head scan (http1_head_scan.h) of the request at the start of
+ * s->payload, into *h. A global function: the verifier checks its loop once,
+ * with *h as memory whose contents it does not track, which keeps the loop's
+ * states from forking (see http1_head_scan.h).
  */
-__noinline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
+__noinline int kspan_head_scan(struct data_scratch *s, __u32 captured, struct http1_head_scan *h)
 {
-	struct kspan_trace_ctx *ctx;
-	struct w3c_trace_context tc = {};
-	struct http1_trace_fields *f;
-	__u32 off = 0, len = 0, zero = 0;
-
-	if (!s)
+	if (!s || !h)
 		return 0;
-	ctx = &s->ev.ctx;
 	if (captured > KSPAN_CAPTURE_MAX)
 		captured = KSPAN_CAPTURE_MAX;
+	http1_head_scan_run(s->payload, captured, h);
+	return 0;
+}
+
+/* http1_head_field_value() as a global function: its loop's exits end in
+ * values the verifier tracks apart, and checked inline they would each
+ * carry the rest of the caller with them. Returns 0 or -1 as it does. */
+__noinline int kspan_head_field_value(struct data_scratch *s, const struct http1_head_scan *h,
+				      __u32 line, __u32 name_len, struct head_field *out)
+{
+	if (!s || !h || !out)
+		return -1;
+	return http1_head_field_value(s->payload, h, line, name_len, &out->off, &out->len);
+}
+
+/*
+ * The trace context of a request that starts in this payload, whose head *h
+ * scanned: the one its `traceparent` header carries when valid (a server
+ * receiving a traced request, or a client whose own instrumentation already
+ * propagates), else a new random trace. The span id is always new. A request
+ * with two traceparent lines has no valid one (W3C section 3.2); its
+ * tracestate lines are combined and kept (KSPAN_CTX_F_HAS_TRACESTATE) only
+ * when kspan inserts headers, the traceparent is valid and the list is
+ * (section 3.3, w3c_tracestate.h). Both are decided from the first
+ * KSPAN_CTX_SCAN_MAX bytes of the head.
+ */
+__noinline int kspan_trace_ctx_decide_scanned(struct data_scratch *s, struct head_scratch *hs)
+{
+	const struct http1_head_scan *h;
+	struct kspan_trace_ctx *ctx;
+	struct http1_trace_fields *f;
+	__u32 zero = 0;
+
+	if (!s || !hs)
+		return 0;
+	h = &hs->scan;
+	ctx = &s->ev.ctx;
 
 	ctx->flags = KSPAN_CTX_F_VALID;
 	random__fill(ctx->span_id, 2);
 	if (!(ctx->span_id[0] | ctx->span_id[7]))
 		ctx->span_id[7] = 1;
-	if (http1_find_header(s->payload, captured, KSPAN_CTX_SCAN_MAX, "traceparent", 11, &off,
-			      &len) == 0) {
+	if (h->traceparent_line &&
+	    kspan_head_field_value(s, h, h->traceparent_line, 11, &hs->traceparent) == 0) {
 		/* Present, even if invalid: a request that names its own
 		 * context is never given a second traceparent. */
 		ctx->flags |= KSPAN_CTX_F_HAS_HEADER;
+		if (h->traceparent_lines != 1 ||
+		    w3c_traceparent_parse(s->payload, hs->traceparent.off, hs->traceparent.len,
+					  &hs->tc))
+			goto new_trace;
+		__builtin_memcpy(ctx->trace_id, hs->tc.trace_id, 16);
+		__builtin_memcpy(ctx->parent_span_id, hs->tc.parent_id, 8);
+		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
+		ctx->trace_flags = hs->tc.trace_flags & 1;
+		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		/* Only the insertion forwards a tracestate: without it the
+		 * agent reads the list from the captured head itself. */
+		if (!config__insert_headers() || !h->tracestate_line)
+			return 0;
 		f = bpf_map_lookup_elem(&trace_fields_scratch, &zero);
 		if (!f)
-			goto new_trace;
-		http1_trace_fields_scan(s->payload, captured, KSPAN_CTX_SCAN_MAX, f);
-		if (f->traceparent_lines != 1 || w3c_traceparent_parse(s->payload, off, len, &tc))
-			goto new_trace;
-		__builtin_memcpy(ctx->trace_id, tc.trace_id, 16);
-		__builtin_memcpy(ctx->parent_span_id, tc.parent_id, 8);
-		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
-		ctx->trace_flags = tc.trace_flags & 1;
-		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+			return 0;
+		http1_trace_fields_scan_from(s->payload, http1_head_tracestate_end(h),
+					     KSPAN_CTX_SCAN_MAX, h->tracestate_line, f);
 		if (w3c_tracestate_result(&f->tracestate))
 			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
 		trace_ctx__sample(ctx); /* parent-based samplers honour -00 */
@@ -372,6 +430,20 @@ new_trace:
 	ctx->trace_flags = 0;
 	trace_ctx__sample(ctx); /* the head decision, written into what kspan inserts */
 	return 0;
+}
+
+/* The same, scanning the head first (a SERVER request: nothing else reads
+ * its head in the kernel). Inline: one call level less for 6.1's 512-byte
+ * stack bound on the whole chain. */
+static __always_inline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 captured)
+{
+	__u32 zero = 0;
+	struct head_scratch *hs = bpf_map_lookup_elem(&head_scan_scratch, &zero);
+
+	if (!hs)
+		return 0;
+	kspan_head_scan(s, captured, &hs->scan);
+	return kspan_trace_ctx_decide_scanned(s, hs);
 }
 
 /* A SERVER request began: keep the tracestate kspan_trace_ctx_decide() built

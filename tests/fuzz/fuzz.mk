@@ -21,7 +21,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_TIME ?= 20
 FUZZ_RUNS ?= 20000000
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser
+	-std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -Itests/unit
 FUZZ_FLAGS := -max_total_time=$(FUZZ_TIME) -runs=$(FUZZ_RUNS) -timeout=10 -print_final_stats=1
 
 ifeq ($(V),1)
@@ -30,7 +30,7 @@ else
 Q := @
 endif
 
-FUZZERS := http1_stream http1_in_place traceparent http2 otlp_encoder otlp_span_writer
+FUZZERS := http1_stream http1_in_place traceparent head_scan http2 otlp_encoder otlp_span_writer
 
 # Per fuzzer: sources, and libFuzzer options. The parser fuzzer can repeat a
 # piece to pass HTTP1_MAX_HEAD_BYTES, so it does not need longer inputs.
@@ -44,6 +44,9 @@ http1_in_place_ARGS := -max_len=2048
 traceparent_SRCS := tests/fuzz/fuzz_traceparent.c user/protocol/http1_head.c
 traceparent_ARGS := -max_len=2048
 traceparent_LIBS := -lnghttp2
+# The head scan against the byte-at-a-time searches it replaced.
+head_scan_SRCS := tests/fuzz/fuzz_head_scan.c
+head_scan_ARGS := -max_len=2048
 # The HTTP/2 path from DATA events to spans: frames, HPACK, streams.
 http2_SRCS := tests/fuzz/fuzz_http2.c user/assembly/http2_assembler.c user/assembly/http2_header_blocks.c \
 	user/assembly/http2_streams.c user/assembly/http2_stream_join.c user/assembly/http2_stream_contexts.c \
@@ -85,6 +88,7 @@ $(FUZZ_DIR):
 $(FUZZ_DIR)/fuzz_http1_stream: $(http1_stream_SRCS)
 $(FUZZ_DIR)/fuzz_http1_in_place: $(http1_in_place_SRCS)
 $(FUZZ_DIR)/fuzz_traceparent: $(traceparent_SRCS)
+$(FUZZ_DIR)/fuzz_head_scan: $(head_scan_SRCS) $(wildcard tests/unit/support/*.h)
 $(FUZZ_DIR)/fuzz_http2: $(http2_SRCS)
 $(FUZZ_DIR)/fuzz_otlp_encoder: $(otlp_encoder_SRCS)
 $(FUZZ_DIR)/fuzz_otlp_span_writer: $(otlp_span_writer_SRCS)

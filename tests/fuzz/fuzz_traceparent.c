@@ -3,7 +3,7 @@
  * fuzz_traceparent.c - libFuzzer target for the decision code shared with
  * the BPF programs: w3c_traceparent.h, w3c_tracestate.h (checked against a
  * plain reading of W3C section 3.3, and its HTTP/1 head scan against the
- * agent's head parser), http1_detect.h, http1_request_shape.h (the request
+ * agent's head parser), http1_detect.h, http1_head_scan.h (the request
  * framing, against RFC 9112's rules) and hpack_traceparent.h (checked
  * against nghttp2's HPACK decoder).
  *
@@ -24,7 +24,7 @@
 
 #include "hpack_traceparent.h"
 #include "http1_detect.h"
-#include "http1_request_shape.h"
+#include "http1_head_scan.h"
 #include "protocol/http1_head.h"
 #include "w3c_traceparent.h"
 #include "w3c_tracestate.h"
@@ -80,8 +80,12 @@ static void check_find_header(const uint8_t *data, __u32 len, const char *name)
 {
 	__u32 off = 0, value_len = 0;
 	__u32 name_len = (__u32)strlen(name);
+	struct http1_head_scan h;
+	__u32 line;
 
-	if (http1_find_header(data, len, len, name, name_len, &off, &value_len) != 0)
+	http1_head_scan_run(data, len, &h);
+	line = name_len == 11 ? h.traceparent_line : h.tracestate_line;
+	if (!line || http1_head_field_value(data, &h, line, name_len, &off, &value_len) != 0)
 		return;
 	check(off > name_len && off + value_len < len);
 	check(data[off - 1] == ':' || data[off - 1] == ' ' || data[off - 1] == '\t');
@@ -120,12 +124,12 @@ static void check_response_start(const uint8_t *data, __u32 off, __u32 len)
  * starts): what it accepts must be what RFC 9112 says, as far as its rules go. */
 static void check_request_frame(const uint8_t *data, __u32 len)
 {
-	struct http1_request_shape shape;
+	struct http1_head_scan shape;
 	struct http1_request_frame f;
 	int rc;
 
-	http1_request_shape_scan(data, len, &shape);
-	rc = http1_request_frame_of(&shape, &f);
+	http1_head_scan_run(data, len, &shape);
+	rc = http1_request_frame_of_scan(data, &shape, &f);
 	check(rc == 0 || rc == -1 || rc == -2);
 	if (rc)
 		return;
@@ -313,7 +317,7 @@ static void check_trace_fields_scan(const uint8_t *data, __u32 len)
 	static struct http1_head_parse hp;
 	__u32 n;
 
-	http1_trace_fields_scan(data, len, KSPAN_CTX_SCAN_MAX, &f);
+	http1_trace_fields_scan_from(data, len, KSPAN_CTX_SCAN_MAX, 1, &f);
 	n = w3c_tracestate_result(&f.tracestate);
 	check_forwardable(f.tracestate.out, n);
 	if (!f.block_end)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for include/http1_request_shape.h: where kspan may insert its
- * traceparent line (the same code the BPF entry hook runs). */
+/* Unit tests for include/http1_head_scan.h and http1_request_shape.h: where
+ * kspan may insert its traceparent line, and the request's framing (the same
+ * code the BPF entry hook runs). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,13 +11,13 @@
 
 #include <cmocka.h>
 
-#include "http1_request_shape.h"
+#include "http1_head_scan.h"
 
-static struct http1_request_shape scan(const char *text, size_t len)
+static struct http1_head_scan scan(const char *text, size_t len)
 {
-	struct http1_request_shape s;
+	struct http1_head_scan s;
 
-	http1_request_shape_scan((const __u8 *)text, (__u32)len, &s);
+	http1_head_scan_run((const __u8 *)text, (__u32)len, &s);
 	return s;
 }
 
@@ -25,7 +26,7 @@ static struct http1_request_shape scan(const char *text, size_t len)
 static void test_whole_head(void **state)
 {
 	(void)state;
-	struct http1_request_shape s = SCAN("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+	struct http1_head_scan s = SCAN("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
 
 	assert_int_equal(s.line_end, 17);
 	assert_int_equal(s.block_end, 28);
@@ -34,7 +35,7 @@ static void test_whole_head(void **state)
 static void test_no_headers_at_all(void **state)
 {
 	(void)state;
-	struct http1_request_shape s = SCAN("GET / HTTP/1.0\r\n\r\nbody");
+	struct http1_head_scan s = SCAN("GET / HTTP/1.0\r\n\r\nbody");
 
 	assert_int_equal(s.line_end, 16);
 	assert_int_equal(s.block_end, 18);
@@ -43,7 +44,7 @@ static void test_no_headers_at_all(void **state)
 static void test_body_bytes_after_block_are_not_looked_at(void **state)
 {
 	(void)state;
-	struct http1_request_shape s = SCAN("POST / HTTP/1.1\r\nA: b\r\n\r\n\r\n\r\n");
+	struct http1_head_scan s = SCAN("POST / HTTP/1.1\r\nA: b\r\n\r\n\r\n\r\n");
 
 	assert_int_equal(s.block_end, 25);
 }
@@ -51,7 +52,7 @@ static void test_body_bytes_after_block_are_not_looked_at(void **state)
 static void test_block_cut_by_the_write(void **state)
 {
 	(void)state;
-	struct http1_request_shape s = SCAN("GET /a HTTP/1.1\r\nHost: x\r\n");
+	struct http1_head_scan s = SCAN("GET /a HTTP/1.1\r\nHost: x\r\n");
 
 	assert_int_equal(s.line_end, 17);
 	assert_int_equal(s.block_end, 0); /* unknown: no insertion */
@@ -60,7 +61,7 @@ static void test_block_cut_by_the_write(void **state)
 static void test_request_line_cut(void **state)
 {
 	(void)state;
-	struct http1_request_shape s = SCAN("GET /a HTTP/1.1");
+	struct http1_head_scan s = SCAN("GET /a HTTP/1.1");
 
 	assert_int_equal(s.line_end, 0);
 	assert_int_equal(s.block_end, 0);
@@ -69,7 +70,7 @@ static void test_request_line_cut(void **state)
 static void test_bare_lf_request_line_is_left_alone(void **state)
 {
 	(void)state;
-	struct http1_request_shape s = SCAN("GET /a HTTP/1.1\nHost: x\n\n");
+	struct http1_head_scan s = SCAN("GET /a HTTP/1.1\nHost: x\n\n");
 
 	assert_int_equal(s.line_end, 0);
 	assert_int_equal(s.block_end, 0);
@@ -84,18 +85,18 @@ static void test_block_beyond_scan_window(void **state)
 	n += (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nX: ");
 	memset(big + n, 'a', sizeof(big) - n);
 	memcpy(big + sizeof(big) - 4, "\r\n\r\n", 4);
-	struct http1_request_shape s = scan(big, sizeof(big));
+	struct http1_head_scan s = scan(big, sizeof(big));
 	assert_int_equal(s.line_end, 16);
 	assert_int_equal(s.block_end, 0);
 }
 
 static struct http1_request_frame frame(const char *text, size_t len, int *rc)
 {
-	struct http1_request_shape s;
+	struct http1_head_scan s;
 	struct http1_request_frame f;
 
-	http1_request_shape_scan((const __u8 *)text, (__u32)len, &s);
-	*rc = http1_request_frame_of(&s, &f);
+	http1_head_scan_run((const __u8 *)text, (__u32)len, &s);
+	*rc = http1_request_frame_of_scan((const __u8 *)text, &s, &f);
 	return f;
 }
 

@@ -10,19 +10,20 @@
 
 #include <cmocka.h>
 
+#include "http1_head_scan.h"
 #include "http1_tx_boundary.h"
 
 /* What a write's entry sees in `text`, as the BPF hook computes it. */
 static struct h1_tx_write seen(const char *text, int in_sync)
 {
-	struct http1_request_shape shape;
+	struct http1_head_scan head;
 	struct h1_tx_write w = {.in_sync = (__u8)in_sync};
 	size_t n = strlen(text);
 
 	w.request_start = n >= 4 && (memcmp(text, "GET ", 4) == 0 || memcmp(text, "POST", 4) == 0);
 	if (w.request_start) {
-		http1_request_shape_scan((const __u8 *)text, (__u32)n, &shape);
-		w.frame_rc = (__s8)http1_request_frame_of(&shape, &w.frame);
+		http1_head_scan_run((const __u8 *)text, (__u32)n, &head);
+		w.frame_rc = (__s8)http1_request_frame_of_scan((const __u8 *)text, &head, &w.frame);
 	}
 	return w;
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "http1_detect.h"
+#include "http1_head_scan.h"
 #include "w3c_traceparent.h"
 
 #define TRACE_ID  "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -212,14 +213,34 @@ static void test_byte_helpers(void **state)
 
 /* --- header lookup ------------------------------------------------------------ */
 
+/* The lookup the BPF programs make: the head scan's traceparent or first
+ * tracestate line over buf[0..min(len, limit)), then its value. */
+static int find_header(const __u8 *buf, __u32 len, __u32 limit, const char *name, __u32 name_len,
+		       __u32 *off, __u32 *value_len)
+{
+	struct http1_head_scan h;
+	__u32 line = 0;
+
+	http1_head_scan_run(buf, len < limit ? len : limit, &h);
+	if (name_len == 11 && memcmp(name, "traceparent", 11) == 0)
+		line = h.traceparent_line;
+	else if (name_len == 10 && memcmp(name, "tracestate", 10) == 0)
+		line = h.tracestate_line;
+	else
+		fail_msg("the head scan looks for traceparent and tracestate only, not %s", name);
+	if (!line)
+		return -1;
+	return http1_head_field_value(buf, &h, line, name_len, off, value_len);
+}
+
 /* Looks `name` up in the whole of `block`; returns the value or NULL. */
 static const char *find(const char *block, const char *name, char *out, size_t out_size)
 {
 	__u32 off = 0, len = 0;
 	__u32 block_len = (__u32)strlen(block);
 
-	if (http1_find_header(bytes(block), block_len, block_len, name, (__u32)strlen(name), &off,
-			      &len) != 0)
+	if (find_header(bytes(block), block_len, block_len, name, (__u32)strlen(name), &off,
+			&len) != 0)
 		return NULL;
 	assert_true(off + len <= block_len);
 	assert_true(len < out_size);
@@ -299,15 +320,14 @@ static void test_find_header_cut_by_the_buffer_end(void **state)
 	assert_not_found("GET / HTTP/1.1\r\ntraceparent:", "traceparent");
 	assert_not_found("GET / HTTP/1.1\r\ntracepar", "traceparent");
 	/* The same block, cut by `len` and then by `limit`. */
-	assert_int_equal(http1_find_header(bytes(block), (__u32)(cut_value - block), block_len,
-					   "traceparent", 11, &off, &len),
+	assert_int_equal(find_header(bytes(block), (__u32)(cut_value - block), block_len,
+				     "traceparent", 11, &off, &len),
 			 -1);
-	assert_int_equal(http1_find_header(bytes(block), block_len, (__u32)(cut_value - block),
-					   "traceparent", 11, &off, &len),
+	assert_int_equal(find_header(bytes(block), block_len, (__u32)(cut_value - block),
+				     "traceparent", 11, &off, &len),
 			 -1);
 	assert_int_equal(
-	    http1_find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len),
-	    0);
+	    find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len), 0);
 	assert_int_equal(len, W3C_TRACEPARENT_LEN);
 	assert_int_equal(
 	    w3c_traceparent_parse(bytes(block), off, len, &(struct w3c_trace_context){0}), 0);
@@ -329,15 +349,13 @@ static void test_find_header_scan_limit(void **state)
 	memcpy(block + pad_end, tail, strlen(tail) + 1);
 	block_len = (__u32)strlen(block);
 	assert_int_equal(
-	    http1_find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len),
-	    -1);
+	    find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len), -1);
 	/* Moved inside the window, it is found. */
 	pad_end = KSPAN_CTX_SCAN_MAX - 200;
 	memcpy(block + pad_end, tail, strlen(tail) + 1);
 	block_len = (__u32)strlen(block);
 	assert_int_equal(
-	    http1_find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len),
-	    0);
+	    find_header(bytes(block), block_len, block_len, "traceparent", 11, &off, &len), 0);
 	assert_int_equal(len, 4);
 	assert_memory_equal(block + off, "late", 4);
 }

@@ -268,7 +268,7 @@ static struct http1_trace_fields fields;
 static void scan_limit(const char *head, __u32 limit)
 {
 	memset(&fields, 0xa5, sizeof(fields)); /* the scan initialises what it reads */
-	http1_trace_fields_scan((const __u8 *)head, (__u32)strlen(head), limit, &fields);
+	http1_trace_fields_scan_from((const __u8 *)head, (__u32)strlen(head), limit, 1, &fields);
 }
 
 static void scan(const char *head)
