@@ -291,17 +291,19 @@ enum kspan_counter {
 	KSPAN_CNT_INJECT_SOCKETS_REMOVED = 14, /* out at their first bytes: not editable HTTP */
 	KSPAN_CNT_INJECT_SOCKETS_STUCK = 15,   /* could not be taken out: FIONREAD stays wrong */
 	/* HTTP/1 CLIENT connections where insertion stopped (http1_tx.bpf.h): */
-	KSPAN_CNT_H1_TX_UNFOLLOWED = 16,   /* bytes written that no write entry saw */
-	KSPAN_CNT_H1_TX_UNFRAMED = 17,	   /* a request body of unknown length (chunked) */
-	KSPAN_CNT_H1_TX_NOT_REQUEST = 18,  /* at a boundary: no HTTP/1.0-1.1 request */
-	KSPAN_CNT_H1_TX_OVERRUN = 19,	   /* a write ran past its request's end */
-	KSPAN_CNT_H2_TX_DESYNC = 20,	   /* connections given up: bytes written that no planned
-					    * write walked (sendfile, splice, io_uring, a lost
-					    * plan, another writer): tcp write_seq moved */
-	KSPAN_CNT_H2_INJECT_MISMATCH = 21, /* not injected: the sk_msg piece was not at the socket
-					    * and sequence its write's entry planned for */
-	KSPAN_CNT_H1_INJECT_NO_ROOM = 22,  /* HTTP/1 requests not injected: the send buffer could
-					    * not take the piece whole */
+	KSPAN_CNT_H1_TX_UNFOLLOWED = 16,     /* bytes written that no write entry saw */
+	KSPAN_CNT_H1_TX_UNFRAMED = 17,	     /* a request body of unknown length (chunked) */
+	KSPAN_CNT_H1_TX_NOT_REQUEST = 18,    /* at a boundary: no HTTP/1.0-1.1 request */
+	KSPAN_CNT_H1_TX_OVERRUN = 19,	     /* a write ran past its request's end */
+	KSPAN_CNT_H2_TX_DESYNC = 20,	     /* connections given up: bytes written that no planned
+					      * write walked (sendfile, splice, io_uring, a lost
+					      * plan, another writer): tcp write_seq moved */
+	KSPAN_CNT_H2_INJECT_MISMATCH = 21,   /* not injected: the sk_msg piece was not at the socket
+					      * and sequence its write's entry planned for */
+	KSPAN_CNT_H1_INJECT_NO_ROOM = 22,    /* HTTP/1 requests not injected: the send buffer could
+					      * not take the piece whole */
+	KSPAN_CNT_HEAD_SCAN_INCOMPLETE = 23, /* request heads with more lines than the scan
+					      * bound: decided from their first lines only */
 	KSPAN_CNT_MAX = 32,
 };
 

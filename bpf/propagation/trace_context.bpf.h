@@ -354,6 +354,8 @@ __noinline int kspan_head_scan(struct data_scratch *s, __u32 captured, struct ht
 	if (captured > KSPAN_CAPTURE_MAX)
 		captured = KSPAN_CAPTURE_MAX;
 	http1_head_scan_run(s->payload, captured, h);
+	if (h->incomplete)
+		counter__inc(KSPAN_CNT_HEAD_SCAN_INCOMPLETE);
 	return 0;
 }
 

@@ -638,4 +638,6 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->h2_inject_skipped_mismatch,
 			 counter_sum(l, KSPAN_CNT_H2_INJECT_MISMATCH), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_head_scans_incomplete,
+			 counter_sum(l, KSPAN_CNT_HEAD_SCAN_INCOMPLETE), __ATOMIC_RELAXED);
 }

@@ -57,6 +57,9 @@
 	X(h2_inject_skipped_mismatch,                                                              \
 	  "HTTP/2 requests not injected: the sk_msg data was not at the socket and sequence the "  \
 	  "write's entry planned for")                                                             \
+	X(kernel_head_scans_incomplete,                                                            \
+	  "request heads with more lines than the kernel's head scan takes (decided on their "     \
+	  "first lines: no parent from a later traceparent, no insertion)")                        \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \
