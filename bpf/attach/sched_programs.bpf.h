@@ -2,7 +2,8 @@
 /*
  * sched_programs.bpf.h - programs on process and thread lifecycle events,
  * loaded with every backend: a process's exit ends its connections
- * (PROC_EXIT), and a thread created while its creator serves a request
+ * (PROC_EXIT), an exec() may bring a TLS library to probe (PROC_EXEC), and
+ * a thread created while its creator serves a request
  * inherits that request.
  */
 #ifndef KSPAN_SCHED_PROGRAMS_BPF_H
@@ -29,6 +30,15 @@ int kspan_btf_sched_process_fork(__u64 *ctx)
 	struct task_struct *child = (struct task_struct *)ctx[1];
 
 	thread__created(BPF_CORE_READ(parent, pid), BPF_CORE_READ(child, pid));
+	return 0;
+}
+
+/* exec(): the new program may map a TLS library no process mapped before,
+ * which the agent must probe before its first request. */
+SEC("tp_btf/sched_process_exec")
+int kspan_btf_sched_process_exec(__u64 *ctx __attribute__((unused)))
+{
+	process__exec();
 	return 0;
 }
 

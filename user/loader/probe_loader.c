@@ -24,6 +24,7 @@
 #include "lib/log.h"
 #include "loader/probe_loader.h"
 #include "loader/self_pid.h"
+#include "loader/tls_programs.h"
 
 /* How long after attach a read that was already blocked is still adopted. */
 #define ADOPT_BLOCKED_READS_NS (60ull * 1000000000)
@@ -342,23 +343,17 @@ static void unload(struct probe_loader *l)
 	l->skel = NULL;
 }
 
-/* Opens, configures, loads and attaches backend b; on failure everything is
- * undone and why says what failed. */
-static int backend_start(struct probe_loader *l, const struct agent_options *o,
-			 enum probe_backend b, char *why, size_t len)
+/* Opens, configures and loads backend b's programs, with the TLS uprobe
+ * bodies run with preemption disabled or not (tls_programs_select). */
+static int open_and_load(struct probe_loader *l, const struct agent_options *o,
+			 enum probe_backend b, bool tls_guarded)
 {
-	const char *name = probe_backend_name(b);
-	int err;
-
-	l->backend = b;
 	l->skel = kspan_bpf__open();
-	if (!l->skel) {
-		err = -errno;
-		snprintf(why, len, "opening the BPF object failed: %s", strerror(-err));
-		return err;
-	}
+	if (!l->skel)
+		return -errno;
 	configure(l, o);
 	select_programs(l, b);
+	tls_programs_select(l->skel, tls_guarded);
 	/* Only entered by tail call from the syscall front-ends. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_tp_enter_client, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_tp_exit_io, false);
@@ -375,7 +370,36 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 		bpf_map__set_autocreate(l->skel->maps.inject_candidates, false);
 		bpf_map__set_autocreate(l->skel->maps.inject_sockets, false);
 	}
-	err = kspan_bpf__load(l->skel);
+	l->tls_guarded = tls_guarded;
+	return kspan_bpf__load(l->skel);
+}
+
+/* Opens, configures, loads and attaches backend b; on failure everything is
+ * undone and why says what failed. */
+static int backend_start(struct probe_loader *l, const struct agent_options *o,
+			 enum probe_backend b, char *why, size_t len)
+{
+	const char *name = probe_backend_name(b);
+	/* bpf_preempt_disable (6.10+): the TLS uprobe bodies use it. A
+	 * verifier that refuses global functions under it (before the
+	 * relaxation of commit "bpf: Allow calling global subprogs ...")
+	 * fails the load: the other set is loaded instead. */
+	bool guarded = kernel_btf_has_func(l->btf, "bpf_preempt_disable");
+	int err;
+
+	l->backend = b;
+	err = open_and_load(l, o, b, guarded);
+	if (err && guarded && l->skel) {
+		log_debug("%s: loading with preemption disabled in the TLS uprobes failed (%s); "
+			  "loading them preemptible",
+			  name, strerror(-err));
+		kspan_bpf__destroy(l->skel);
+		err = open_and_load(l, o, b, false);
+	}
+	if (!l->skel) {
+		snprintf(why, len, "opening the BPF object failed: %s", strerror(-err));
+		return err;
+	}
 	if (err) {
 		if (err == -EPERM)
 			snprintf(why, len,
@@ -608,4 +632,10 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->h2_inject_skipped_mismatch,
 			 counter_sum(l, KSPAN_CNT_H2_INJECT_MISMATCH), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_ciphertext_skipped,
+			 counter_sum(l, KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_unbound, counter_sum(l, KSPAN_CNT_TLS_UNBOUND),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_calls_lost, counter_sum(l, KSPAN_CNT_TLS_CALLS_LOST),
+			 __ATOMIC_RELAXED);
 }

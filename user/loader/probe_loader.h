@@ -6,6 +6,7 @@
 #ifndef KSPAN_PROBE_LOADER_H
 #define KSPAN_PROBE_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model/agent_stats.h"
@@ -25,6 +26,7 @@ struct probe_loader {
 	struct btf *btf;	    /* the kernel's, for the backend checks */
 	uint32_t propagation;	    /* --propagation, less what the kernel cannot do */
 	int sk_msg_map_fd;	    /* sockhash the sk_msg program is attached to, or -1 */
+	bool tls_guarded;	    /* the TLS uprobes loaded run with preemption disabled */
 };
 
 /* probe_loader_check_insertion's answers. */
