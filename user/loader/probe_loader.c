@@ -552,8 +552,26 @@ int probe_loader_ringbuf_fd(const struct probe_loader *l)
 	return bpf_map__fd(l->skel->maps.events);
 }
 
+void probe_loader_probe_tls(struct probe_loader *l, struct agent_stats *stats)
+{
+	tls_libraries_init(&l->tls, l->skel, l->tls_guarded, "/proc", stats);
+	log_debug("TLS uprobes run with preemption %s", l->tls_guarded ? "disabled" : "enabled");
+	tls_libraries_scan_all(&l->tls);
+}
+
+void probe_loader_on_exec(struct probe_loader *l, uint32_t pid, uint64_t now)
+{
+	tls_libraries_on_exec(&l->tls, pid, now);
+}
+
+void probe_loader_tick(struct probe_loader *l, uint64_t now)
+{
+	tls_libraries_tick(&l->tls, now);
+}
+
 void probe_loader_detach(struct probe_loader *l)
 {
+	tls_libraries_detach(&l->tls);
 	if (l->sk_msg_map_fd >= 0)
 		bpf_prog_detach2(bpf_program__fd(l->skel->progs.kspan_sk_msg_inject),
 				 l->sk_msg_map_fd, BPF_SK_MSG_VERDICT);
@@ -566,6 +584,7 @@ void probe_loader_detach(struct probe_loader *l)
 void probe_loader_destroy(struct probe_loader *l)
 {
 	unload(l);
+	tls_libraries_free(&l->tls);
 	btf__free(l->btf);
 	l->btf = NULL;
 }
