@@ -316,6 +316,9 @@ enum kspan_counter {
 						* is unknown (no syscall inside any call yet) */
 	KSPAN_CNT_TLS_CALLS_LOST = 24,	       /* TLS calls whose entry was not remembered
 						* (table full, or probes attached mid-call) */
+	KSPAN_CNT_TLS_UNPROBED_CONNS = 25,     /* connections carrying TLS records outside any
+						* probed library call: a TLS library kspan
+						* does not probe, or not yet */
 	KSPAN_CNT_MAX = 32,
 };
 

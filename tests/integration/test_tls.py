@@ -203,3 +203,21 @@ class TestTls(CommonChecks, harness.SharedKspanCase):
         self.assert_attr(cli[0], "url.scheme", "https")
         time.sleep(0.5)
         self.kspan.assert_alive()
+
+    def test_unprobed_tls_library_is_counted(self):
+        """wget (GnuTLS, not probed) to nginx: nginx's SERVER span has
+        url.scheme https, wget has no CLIENT span, and its connection is
+        counted as TLS whose plaintext kspan never saw."""
+        if not shutil.which("wget"):
+            self.skipTest("no wget (GnuTLS) installed")
+        ng = self.ng
+        before = self.metric("tls_unprobed_conns")
+        p = harness.spawn(["wget", "-q", "-O", "/dev/null", "--no-check-certificate",
+                           ng.url("/ok")])
+        self.assertEqual(p.wait(timeout=20), 0)
+        s = self.expect_spans(is_server(ng.port, ng.worker_pid), 1, "nginx's SERVER span")[0]
+        self.assert_attr(s, "url.scheme", "https")
+        self.assertEqual(self.rx.spans(harness.of_pid(p.pid)), [], "no span from wget")
+        self.assertTrue(harness.wait_until(
+            lambda: self.metric("tls_unprobed_conns") > before, 5),
+            "wget's connection counted: %r" % self.kspan.metrics())
