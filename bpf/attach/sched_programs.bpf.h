@@ -10,13 +10,19 @@
 #define KSPAN_SCHED_PROGRAMS_BPF_H
 
 #include "base/process_info.bpf.h"
+#include "capture/tls_calls.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* Every backend: a raw tracepoint needs neither tracefs nor kprobes. */
 SEC("raw_tracepoint/sched_process_exit")
 int kspan_raw_tp_sched_process_exit(void *ctx __attribute__((unused)))
 {
-	thread__exited((__u32)bpf_get_current_pid_tgid());
+	__u64 id = bpf_get_current_pid_tgid();
+
+	thread__exited((__u32)id);
+	/* A thread that dies inside a TLS call (a reader blocked at exit)
+	 * never returns from it. */
+	bpf_map_delete_elem(&tls_calls, &id);
 	process__exit();
 	return 0;
 }
