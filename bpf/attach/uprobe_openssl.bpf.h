@@ -9,10 +9,9 @@
  *   int SSL_read(SSL *s, void *buf, int num);
  *   int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes);
  *   int SSL_do_handshake(SSL *s);     (SSL_connect and SSL_accept call it)
- *   int SSL_shutdown(SSL *s);
  *
- * One entry program per function (the last two share one: they move no
- * plaintext), one return program for all: the entry remembers what the
+ * One entry program per function (the handshake's moves no plaintext),
+ * one return program for all: the entry remembers what the
  * return needs (capture/tls_calls.bpf.h). SSL_write
  * and SSL_write_ex return > 0 / 1 on success (OpenSSL's ssl_lib.c calls
  * ssl_write_internal from both, never one from the other, so a call is never
@@ -133,15 +132,15 @@ KSPAN_SSL_ENTRY(kspan_uprobe_ssl_write, true, false, KSPAN_DIR_EGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_write_ex, true, true, KSPAN_DIR_EGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_read, true, false, KSPAN_DIR_INGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_read_ex, true, true, KSPAN_DIR_INGRESS)
-/* SSL_do_handshake, SSL_shutdown: only their syscalls matter. */
-KSPAN_SSL_ENTRY(kspan_uprobe_ssl_session, true, false, 0)
+/* SSL_do_handshake: only its syscalls matter. */
+KSPAN_SSL_ENTRY(kspan_uprobe_ssl_do_handshake, true, false, 0)
 KSPAN_SSL_RETURN(kspan_uretprobe_ssl_return, true)
 
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_write_preemptible, false, false, KSPAN_DIR_EGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_write_ex_preemptible, false, true, KSPAN_DIR_EGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_read_preemptible, false, false, KSPAN_DIR_INGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_read_ex_preemptible, false, true, KSPAN_DIR_INGRESS)
-KSPAN_SSL_ENTRY(kspan_uprobe_ssl_session_preemptible, false, false, 0)
+KSPAN_SSL_ENTRY(kspan_uprobe_ssl_do_handshake_preemptible, false, false, 0)
 KSPAN_SSL_RETURN(kspan_uretprobe_ssl_return_preemptible, false)
 
 #endif /* KSPAN_UPROBE_OPENSSL_BPF_H */

@@ -16,10 +16,12 @@
  * and nothing is ever inserted into it (sk_msg would write into ciphertext).
  *
  * The handshake (SSL_do_handshake, which SSL_connect and SSL_accept call)
- * and SSL_shutdown are probed too, as calls without plaintext: their
- * syscalls bind the session early and are skipped, so that TLS records a
- * connection carries outside any probed call mean a TLS library kspan does
- * not probe (KSPAN_CNT_TLS_UNPROBED_CONNS, attach/data_path.bpf.h).
+ * is probed too, as a call without plaintext: its syscalls bind the session
+ * early and are skipped, so that TLS records a connection carries outside
+ * any probed call mean a TLS library kspan does not probe
+ * (KSPAN_CNT_TLS_UNPROBED_CONNS, attach/data_path.bpf.h). Later records
+ * outside calls (SSL_shutdown's close_notify) meet a connection already
+ * marked tls: skipped, not counted.
  *
  * A call that makes no syscall (the bytes were already decrypted and
  * buffered) uses the binding an earlier call left; a call on an SSL object
@@ -42,7 +44,7 @@ struct tls_call {
 	__u64 sk;	/* struct sock * of the session, 0 while unknown */
 	__u32 len;	/* bytes asked for */
 	__u8 direction; /* enum kspan_direction; 0: a call that moves no plaintext
-			 * (handshake, shutdown): only its syscalls are bound */
+			 * (the handshake): only its syscalls are bound */
 	__u8 decided;	/* a write: ctx was decided (propagation/tls_tx.bpf.h) */
 	__u8 depth;	/* probed calls entered inside this one (a handshake a
 			 * read makes): their returns are not this one's */

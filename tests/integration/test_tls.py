@@ -146,28 +146,6 @@ class TestTls(CommonChecks, harness.SharedKspanCase):
             self.assertEqual(child.parent_span_id, parent.span_id,
                              "wrong parent:\n%s" % fmt([curl_c, py_s, py_c, ng_s]))
 
-    def test_process_started_after_kspan_with_its_own_libssl(self):
-        """A server started after kspan that maps a libssl file no process
-        mapped before (a copy: another inode) is probed on exec, before its
-        first request: its SERVER span has url.scheme https."""
-        d = harness.tempdir("kspan-it-libssl-")
-        lib = os.path.join(d, "libssl.so.3")
-        shutil.copy(libssl_path(), lib)
-        py = harness.ScriptServer("chain_server.py", scheme="https", env={"LD_LIBRARY_PATH": d},
-                                  args=["--cert", self.certs["server_cert"], "--key",
-                                        self.certs["server_key"]])
-        self.addCleanup(py.stop)
-        with open("/proc/%d/maps" % py.pid) as f:
-            self.assertIn(lib, f.read(), "the server maps the copy")
-        self.assertTrue(harness.wait_until(
-            lambda: ("OpenSSL probed in %s" % lib) in self.kspan.log_text(), 10),
-            "kspan did not probe %s:\n%s" % (lib, self.kspan.log_tail()))
-        r = curl(py.url("/plain"), extra=["-k", "--http1.1"])
-        self.assertEqual((r.rc, r.http_code), (0, 200), r)
-        s = self.expect_spans(is_server(py.port, py.pid), 1, "SERVER span")[0]
-        self.check_server_span(s, py.pid, py.port, "/plain", 200, peer_port=r.local_port,
-                               scheme="https")
-
     def test_bad_input_inside_tls(self):
         """Garbage inside TLS, an SSL_write of 0 bytes, close_notify: no
         span for what is not HTTP, one CLIENT span for the one request, kspan
@@ -219,6 +197,44 @@ class TestTls(CommonChecks, harness.SharedKspanCase):
         self.assertTrue(harness.wait_until(
             lambda: self.metric("tls_unprobed_conns") > before, 5),
             "wget's connection counted: %r" % self.kspan.metrics())
+
+
+class TestTlsLateProcesses(CommonChecks, harness.SharedKspanCase):
+    """Processes started after kspan whose TLS code is in a file no process
+    mapped at its start, probed on exec. Their own kspan: every probed file
+    costs about 1 s of shutdown (README), and the class's kspan must stop
+    within 5 s."""
+
+    @classmethod
+    def setUpServers(cls):
+        d = harness.tempdir("kspan-it-tls-")
+        os.chmod(d, 0o755)
+        cls.certs = tls_certs.make_certs(d)
+
+    def metric(self, name):
+        return self.kspan.metrics().get("kspan_%s_total" % name, 0)
+
+    def test_process_started_after_kspan_with_its_own_libssl(self):
+        """A server started after kspan that maps a libssl file no process
+        mapped before (a copy: another inode) is probed on exec, before its
+        first request: its SERVER span has url.scheme https."""
+        d = harness.tempdir("kspan-it-libssl-")
+        lib = os.path.join(d, "libssl.so.3")
+        shutil.copy(libssl_path(), lib)
+        py = harness.ScriptServer("chain_server.py", scheme="https", env={"LD_LIBRARY_PATH": d},
+                                  args=["--cert", self.certs["server_cert"], "--key",
+                                        self.certs["server_key"]])
+        self.addCleanup(py.stop)
+        with open("/proc/%d/maps" % py.pid) as f:
+            self.assertIn(lib, f.read(), "the server maps the copy")
+        self.assertTrue(harness.wait_until(
+            lambda: ("OpenSSL probed in %s" % lib) in self.kspan.log_text(), 10),
+            "kspan did not probe %s:\n%s" % (lib, self.kspan.log_tail()))
+        r = curl(py.url("/plain"), extra=["-k", "--http1.1"])
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        s = self.expect_spans(is_server(py.port, py.pid), 1, "SERVER span")[0]
+        self.check_server_span(s, py.pid, py.port, "/plain", 200, peer_port=r.local_port,
+                               scheme="https")
 
     def test_node_static_openssl_memory_bio_counted(self):
         """node links OpenSSL statically: its executable is probed (started
