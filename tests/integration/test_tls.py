@@ -117,6 +117,10 @@ class TestTls(CommonChecks, harness.SharedKspanCase):
         out = subprocess.run(["curl", "-sS", "--http1.1", self.plain.url("/tp")],
                              capture_output=True, text=True, timeout=20)
         self.assertRegex(out.stdout, r"^tp=00-[0-9a-f]{32}-[0-9a-f]{16}-01\n$", out)
+        # Both exchanges' spans, before the next test's.
+        for ng, scheme in ((self.ng, "https"), (self.plain, "http")):
+            s = self.expect_spans(is_server(ng.port, ng.worker_pid), 1, "SERVER span")[0]
+            self.assert_attr(s, "url.scheme", scheme)
 
     def test_python_https_chain_one_trace(self):
         """curl -k -> python https server, whose handler calls nginx over
@@ -235,6 +239,20 @@ class TestTlsLateProcesses(CommonChecks, harness.SharedKspanCase):
         s = self.expect_spans(is_server(py.port, py.pid), 1, "SERVER span")[0]
         self.check_server_span(s, py.pid, py.port, "/plain", 200, peer_port=r.local_port,
                                scheme="https")
+
+
+class TestTlsStaticOpenssl(CommonChecks, harness.SharedKspanCase):
+    """node, which links OpenSSL into its executable, started after kspan.
+    Its own kspan, like TestTlsLateProcesses."""
+
+    @classmethod
+    def setUpServers(cls):
+        d = harness.tempdir("kspan-it-tls-")
+        os.chmod(d, 0o755)
+        cls.certs = tls_certs.make_certs(d)
+
+    def metric(self, name):
+        return self.kspan.metrics().get("kspan_%s_total" % name, 0)
 
     def test_node_static_openssl_memory_bio_counted(self):
         """node links OpenSSL statically: its executable is probed (started
