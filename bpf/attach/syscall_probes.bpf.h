@@ -82,24 +82,29 @@ static __always_inline int probe__client_enter_remembered(void)
  * plan for it). A write's plaintext request is decided now if its call's
  * entry could not (the session's socket was unknown). Returns true when the
  * syscall must be skipped. */
-__noinline int kspan_tls_nested_syscall(__u64 sk)
+__noinline int kspan_tls_nested_syscall(struct tls_call *call)
 {
-	struct tls_call *call = tls__nested_syscall(bpf_get_current_pid_tgid(), sk);
-
-	if (call)
-		kspan_tls_client_enter(call);
+	if (!call)
+		return 0;
+	tls__bind_nested(bpf_get_current_pid_tgid(), call);
+	kspan_tls_client_enter(call);
 	return 0;
 }
 
 static __always_inline bool probe__tls_nested(__u64 id, __u64 sk)
 {
+	struct tls_call *call = bpf_map_lookup_elem(&tls_calls, &id);
+
 	/* The common case, no TLS call in flight, costs one lookup; the rest
 	 * is a global function, verified once and with its own stack frame
 	 * (the socket-function front-ends decide a write's CLIENT side in the
-	 * same program, within 6.1's 512-byte combined stack). */
-	if (!bpf_map_lookup_elem(&tls_calls, &id))
+	 * same program, within 6.1's 512-byte combined stack). The socket
+	 * goes through the call's entry: the fentry front-end's is a BTF
+	 * pointer, which a global function does not take as a number. */
+	if (!call)
 		return false;
-	kspan_tls_nested_syscall(sk);
+	call->sk = sk;
+	kspan_tls_nested_syscall(call);
 	return true;
 }
 

@@ -120,30 +120,22 @@ static __always_inline void tls__call_remember(__u64 id, const struct tls_call *
 }
 
 /*
- * A syscall on socket sk: when the thread is inside a TLS call, its bytes
- * are that session's ciphertext. Binds the session to the socket, marks the
- * connection TLS, and returns the call for the caller to skip the syscall
- * (and to decide a write's context now that the socket is known); NULL when
- * the thread is in no TLS call.
+ * A syscall on the socket call->sk (set by the caller) made inside the TLS
+ * call `call`: its bytes are that session's ciphertext. Binds the session to
+ * the socket and marks the connection TLS; the caller skips the syscall.
  */
-static __always_inline struct tls_call *tls__nested_syscall(__u64 id, __u64 sk)
+static __always_inline void tls__bind_nested(__u64 id, struct tls_call *call)
 {
-	struct tls_call *call = bpf_map_lookup_elem(&tls_calls, &id);
 	struct tls_session_key k;
 	struct conn_state *c;
+	__u64 sk = call->sk;
 
-	if (!call)
-		return NULL;
 	counter__inc(KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED);
-	if (call->sk != sk) {
-		call->sk = sk;
-		tls__session_key(&k, id >> 32, call->ssl);
-		bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
-	}
+	tls__session_key(&k, id >> 32, call->ssl);
+	bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
 	c = conn__get(id >> 32, sk, KSPAN_ROLE_UNKNOWN, true);
 	if (c)
 		c->tls = 1;
-	return call;
 }
 
 /*
