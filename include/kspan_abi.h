@@ -40,6 +40,9 @@
  *                          DATA events, only for frames the write moved; the
  *                          stream's CLIENT span takes these ids, so that the
  *                          traceparent the server received names that span.
+ *   KSPAN_EVENT_PROC_EXEC  struct kspan_proc_exit_event: a traced process
+ *                          exec()ed a new program; the agent looks for TLS
+ *                          libraries it maps (user/loader/tls_libraries.c).
  *
  * Records are variable-length (header + payload) and 8-byte aligned by the
  * ring buffer. Fields use fixed-width types with explicit padding so that
@@ -82,6 +85,7 @@ enum kspan_event_type {
 	KSPAN_EVENT_PROC_INFO = 3,
 	KSPAN_EVENT_PROC_EXIT = 4,
 	KSPAN_EVENT_H2_STREAM_CTX = 5,
+	KSPAN_EVENT_PROC_EXEC = 6,
 };
 
 /* Which way the bytes moved, seen from the traced process. */
@@ -126,6 +130,11 @@ enum kspan_syscall {
 #define KSPAN_DATA_F_TRUNCATED		(1u << 2) /* captured_len < bytes_total */
 #define KSPAN_DATA_F_NEW_CONN		(1u << 3) /* first event of this conn_id */
 #define KSPAN_DATA_F_ADOPTED		(1u << 4) /* conn opened before kspan saw accept/connect */
+/* The payload is TLS plaintext, taken at a TLS library's read or write
+ * (bpf/attach/uprobe_openssl.bpf.h), not the bytes of a syscall: the
+ * connection is HTTPS. Such a connection's own syscalls carry ciphertext and
+ * never produce DATA events (KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED). */
+#define KSPAN_DATA_F_TLS (1u << 5)
 
 /* kspan_trace_ctx.flags */
 #define KSPAN_CTX_F_VALID	   (1u << 0) /* the kernel decided a context for this message */
@@ -304,13 +313,23 @@ enum kspan_counter {
 					      * not take the piece whole */
 	KSPAN_CNT_HEAD_SCAN_INCOMPLETE = 23, /* request heads with more lines than the scan
 					      * bound: decided from their first lines only */
+	/* TLS plaintext taken at the library (bpf/capture/tls_calls.bpf.h): */
+	KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED = 24, /* syscalls on TLS connections: ciphertext, no
+						* DATA event */
+	KSPAN_CNT_TLS_UNBOUND = 25,	       /* TLS reads/writes on an SSL object whose socket
+						* is unknown (no syscall inside any call yet) */
+	KSPAN_CNT_TLS_CALLS_LOST = 26,	       /* TLS calls whose entry was not remembered
+						* (table full, or probes attached mid-call) */
+	KSPAN_CNT_TLS_UNPROBED_CONNS = 27,     /* connections carrying TLS records outside any
+						* probed library call: a TLS library kspan
+						* does not probe, or not yet */
 	KSPAN_CNT_MAX = 32,
 };
 
 /*
  * Header insertion's start-up self-check (user/loader/insertion_checks.c):
  * the agent writes this to the one entry of map `inject_selfcheck`, then
- * writes a request from thread `pid_tgid` on a socket it owns, which it put
+ * writes a request on a socket it owns (named by its cookie), which it put
  * in the sockhash itself; the sk_msg program inserts into that write as into
  * a traced client's (propagation/header_insertion.bpf.h), and the agent
  * compares the bytes that arrive. Zeroed again after the check.

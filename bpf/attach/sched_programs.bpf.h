@@ -2,20 +2,27 @@
 /*
  * sched_programs.bpf.h - programs on process and thread lifecycle events,
  * loaded with every backend: a process's exit ends its connections
- * (PROC_EXIT), and a thread created while its creator serves a request
+ * (PROC_EXIT), an exec() may bring a TLS library to probe (PROC_EXEC), and
+ * a thread created while its creator serves a request
  * inherits that request.
  */
 #ifndef KSPAN_SCHED_PROGRAMS_BPF_H
 #define KSPAN_SCHED_PROGRAMS_BPF_H
 
 #include "base/process_info.bpf.h"
+#include "capture/tls_calls.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* Every backend: a raw tracepoint needs neither tracefs nor kprobes. */
 SEC("raw_tracepoint/sched_process_exit")
 int kspan_raw_tp_sched_process_exit(void *ctx __attribute__((unused)))
 {
-	thread__exited((__u32)bpf_get_current_pid_tgid());
+	__u64 id = bpf_get_current_pid_tgid();
+
+	thread__exited((__u32)id);
+	/* A thread that dies inside a TLS call (a reader blocked at exit)
+	 * never returns from it. */
+	bpf_map_delete_elem(&tls_calls, &id);
 	process__exit();
 	return 0;
 }
@@ -29,6 +36,15 @@ int kspan_btf_sched_process_fork(__u64 *ctx)
 	struct task_struct *child = (struct task_struct *)ctx[1];
 
 	thread__created(BPF_CORE_READ(parent, pid), BPF_CORE_READ(child, pid));
+	return 0;
+}
+
+/* exec(): the new program may map a TLS library no process mapped before,
+ * which the agent must probe before its first request. */
+SEC("tp_btf/sched_process_exec")
+int kspan_btf_sched_process_exec(__u64 *ctx __attribute__((unused)))
+{
+	process__exec();
 	return 0;
 }
 

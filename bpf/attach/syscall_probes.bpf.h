@@ -16,6 +16,7 @@
 #include "base/inflight.bpf.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
+#include "propagation/tls_tx.bpf.h"
 
 /* Internal syscall kinds that never reach the ABI. */
 #define INFLIGHT_CONNECT      100
@@ -60,6 +61,37 @@ static __always_inline void probe__remember(__u64 id, __u64 key, __u64 sk, __u64
 	inflight__publish(id, in);
 }
 
+/* A syscall on socket sk made inside a TLS library call: ciphertext, never
+ * remembered (so neither captured nor edited: the sk_msg program finds no
+ * plan for it). A write's plaintext request is decided now if its call's
+ * entry could not (the session's socket was unknown). Returns true when the
+ * syscall must be skipped. */
+__noinline int kspan_tls_nested_syscall(struct tls_call *call)
+{
+	if (!call)
+		return 0;
+	tls__bind_nested(bpf_get_current_pid_tgid(), call);
+	kspan_tls_client_enter(call);
+	return 0;
+}
+
+static __always_inline bool probe__tls_nested(__u64 id, __u64 sk)
+{
+	struct tls_call *call = bpf_map_lookup_elem(&tls_calls, &id);
+
+	/* The common case, no TLS call in flight, costs one lookup; the rest
+	 * is a global function, verified once and with its own stack frame
+	 * (the socket-function front-ends decide a write's CLIENT side in the
+	 * same program, within 6.1's 512-byte combined stack). The socket
+	 * goes through the call's entry: the fentry front-end's is a BTF
+	 * pointer, which a global function does not take as a number. */
+	if (!call)
+		return false;
+	call->sk = sk;
+	kspan_tls_nested_syscall(call);
+	return true;
+}
+
 /* Entry of write-like syscalls: remembered only for TCP sockets of selected
  * processes, so that file and pipe I/O costs one fd lookup. */
 static __always_inline int probe__io_enter(__u32 fd, __u64 key, __u64 buf, __u32 iovcnt,
@@ -71,7 +103,7 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 key, __u64 buf, __u32
 	if (!process__selected(id >> 32))
 		return 0;
 	sk = socket__from_fd(fd);
-	if (!sk)
+	if (!sk || probe__tls_nested(id, (__u64)sk))
 		return 0;
 	probe__remember(id, key, (__u64)sk, buf, iovcnt, flat_len, syscall, direction);
 	return 0;
@@ -119,7 +151,8 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 	if (!process__selected(bpf_get_current_pid_tgid() >> 32) || (flags & KSPAN_MSG_PEEK))
 		return false;
 	sk = socket__from_fd(fd);
-	if (!sk)
+	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
+	if (!sk || probe__tls_nested(bpf_get_current_pid_tgid(), (__u64)sk))
 		return false;
 	__builtin_memset(in, 0, sizeof(*in));
 	in->sk = (__u64)sk;

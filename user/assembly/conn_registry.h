@@ -62,6 +62,7 @@ struct conn_entry {
 	uint64_t conn_id;
 	uint32_t tgid;
 	uint8_t role; /* enum kspan_role */
+	bool tls;     /* its events are TLS plaintext (KSPAN_DATA_F_TLS): https */
 	struct kspan_conn_tuple tuple;
 	struct conn_strings strings; /* of tuple */
 	uint64_t last_event_mono;    /* exit time of its latest event */

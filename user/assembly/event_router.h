@@ -18,6 +18,10 @@ struct event_router {
 	struct http1_assembler *http1;
 	struct http2_assembler *http2; /* optional: HTTP/2 records are ignored without it */
 	struct process_table *procs;
+	/* A process exec()ed: main.c hands it to the loader, which probes the
+	 * TLS libraries it maps (optional). */
+	void (*on_exec)(void *ctx, uint32_t tgid, uint64_t ts_ns);
+	void *exec_ctx;
 };
 
 /* The handlers route into r, which must outlive the reader. */

@@ -88,6 +88,9 @@ static void add_request_attributes(struct http1_conn *c, struct span *s,
 	    .metrics_only = !(s->trace_flags & 1),
 	};
 
+	if (c->base.tls)
+		req.scheme = (struct http_text){.ptr = "https", .len = 5};
+
 	http_span_add_request(s, &req, &c->base.tuple, &c->base.strings,
 			      c->assembler->cfg.capture_query);
 }

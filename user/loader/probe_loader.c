@@ -25,6 +25,7 @@
 #include "lib/log.h"
 #include "loader/probe_loader.h"
 #include "loader/self_pid.h"
+#include "loader/tls_programs.h"
 
 /* libbpf's own messages (failed loads, the verifier log) only with -v: a
  * backend that fails is reported in one line, and the next one tried. */
@@ -339,23 +340,17 @@ static void unload(struct probe_loader *l)
 	l->skel = NULL;
 }
 
-/* Opens, configures, loads and attaches backend b; on failure everything is
- * undone and why says what failed. */
-static int backend_start(struct probe_loader *l, const struct agent_options *o,
-			 enum probe_backend b, char *why, size_t len)
+/* Opens, configures and loads backend b's programs, with the TLS uprobe
+ * bodies run with preemption disabled or not (tls_programs_select). */
+static int open_and_load(struct probe_loader *l, const struct agent_options *o,
+			 enum probe_backend b, bool tls_guarded)
 {
-	const char *name = probe_backend_name(b);
-	int err;
-
-	l->backend = b;
 	l->skel = kspan_bpf__open();
-	if (!l->skel) {
-		err = -errno;
-		snprintf(why, len, "opening the BPF object failed: %s", strerror(-err));
-		return err;
-	}
+	if (!l->skel)
+		return -errno;
 	configure(l, o);
 	select_programs(l, b);
+	tls_programs_select(l->skel, tls_guarded);
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
@@ -373,7 +368,36 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 		bpf_map__set_autocreate(l->skel->maps.inject_candidates, false);
 		bpf_map__set_autocreate(l->skel->maps.inject_sockets, false);
 	}
-	err = kspan_bpf__load(l->skel);
+	l->tls_guarded = tls_guarded;
+	return kspan_bpf__load(l->skel);
+}
+
+/* Opens, configures, loads and attaches backend b; on failure everything is
+ * undone and why says what failed. */
+static int backend_start(struct probe_loader *l, const struct agent_options *o,
+			 enum probe_backend b, char *why, size_t len)
+{
+	const char *name = probe_backend_name(b);
+	/* bpf_preempt_disable (6.10+): the TLS uprobe bodies use it. A
+	 * verifier that refuses global functions under it (before the
+	 * relaxation of commit "bpf: Allow calling global subprogs ...")
+	 * fails the load: the other set is loaded instead. */
+	bool guarded = kernel_btf_has_func(l->btf, "bpf_preempt_disable");
+	int err;
+
+	l->backend = b;
+	err = open_and_load(l, o, b, guarded);
+	if (err && guarded && l->skel) {
+		log_debug("%s: loading with preemption disabled in the TLS uprobes failed (%s); "
+			  "loading them preemptible",
+			  name, strerror(-err));
+		kspan_bpf__destroy(l->skel);
+		err = open_and_load(l, o, b, false);
+	}
+	if (!l->skel) {
+		snprintf(why, len, "opening the BPF object failed: %s", strerror(-err));
+		return err;
+	}
 	if (err) {
 		if (err == -EPERM)
 			snprintf(why, len,
@@ -509,6 +533,8 @@ void probe_loader_report_insertion(int fionread)
 		    "reads with it; propagation: tuple (--insert-despite-fionread inserts anyway)");
 }
 
+static void refresh_local_addrs(struct probe_loader *l, uint64_t now);
+
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 {
 	struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
@@ -533,11 +559,13 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 	err = start_backend(l, o);
 	if (err)
 		return err;
-	probe_loader_tick(l, clock_mono_ns());
+	refresh_local_addrs(l, clock_mono_ns());
 	return 0;
 }
 
-void probe_loader_tick(struct probe_loader *l, uint64_t now)
+/* This node's interface addresses into the kernel's map, every
+ * LOCAL_ADDRS_REFRESH_NS. */
+static void refresh_local_addrs(struct probe_loader *l, uint64_t now)
 {
 	int n;
 
@@ -556,8 +584,27 @@ int probe_loader_ringbuf_fd(const struct probe_loader *l)
 	return bpf_map__fd(l->skel->maps.events);
 }
 
+void probe_loader_probe_tls(struct probe_loader *l, struct agent_stats *stats)
+{
+	tls_libraries_init(&l->tls, l->skel, l->tls_guarded, "/proc", stats);
+	log_debug("TLS uprobes run with preemption %s", l->tls_guarded ? "disabled" : "enabled");
+	tls_libraries_scan_all(&l->tls);
+}
+
+void probe_loader_on_exec(struct probe_loader *l, uint32_t pid, uint64_t now)
+{
+	tls_libraries_on_exec(&l->tls, pid, now);
+}
+
+void probe_loader_tick(struct probe_loader *l, uint64_t now)
+{
+	refresh_local_addrs(l, now);
+	tls_libraries_tick(&l->tls, now);
+}
+
 void probe_loader_detach(struct probe_loader *l)
 {
+	tls_libraries_detach(&l->tls);
 	if (l->sk_msg_map_fd >= 0)
 		bpf_prog_detach2(bpf_program__fd(l->skel->progs.kspan_sk_msg_inject),
 				 l->sk_msg_map_fd, BPF_SK_MSG_VERDICT);
@@ -570,6 +617,7 @@ void probe_loader_detach(struct probe_loader *l)
 void probe_loader_destroy(struct probe_loader *l)
 {
 	unload(l);
+	tls_libraries_free(&l->tls);
 	btf__free(l->btf);
 	l->btf = NULL;
 }
@@ -640,4 +688,12 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_H2_INJECT_MISMATCH), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->kernel_head_scans_incomplete,
 			 counter_sum(l, KSPAN_CNT_HEAD_SCAN_INCOMPLETE), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_ciphertext_skipped,
+			 counter_sum(l, KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_unbound, counter_sum(l, KSPAN_CNT_TLS_UNBOUND),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_unprobed_conns, counter_sum(l, KSPAN_CNT_TLS_UNPROBED_CONNS),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_calls_lost, counter_sum(l, KSPAN_CNT_TLS_CALLS_LOST),
+			 __ATOMIC_RELAXED);
 }

@@ -11,6 +11,7 @@
 
 #include "model/agent_stats.h"
 #include "config/options.h"
+#include "loader/tls_libraries.h"
 
 struct kspan_bpf;
 struct bpf_link;
@@ -29,6 +30,8 @@ struct probe_loader {
 	bool tp_raw;		      /* tracepoint backend: raw_tp, tp_btf was refused */
 	char attach_note[256];	      /* how the backend attached, for its start-up line */
 	uint64_t next_local_addrs_ns; /* when this node's addresses are read again */
+	bool tls_guarded;	      /* the TLS uprobes loaded run with preemption disabled */
+	struct tls_libraries tls;     /* the TLS library files probed */
 };
 
 /* probe_loader_check_insertion's answers. */
@@ -49,9 +52,15 @@ void probe_loader_report_insertion(int fionread);
  * returns a negative errno. */
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o);
 /* Periodic work: this node's interface addresses into the kernel's map
- * (loader/local_addrs.h) every LOCAL_ADDRS_REFRESH_NS. */
+ * (loader/local_addrs.h) every LOCAL_ADDRS_REFRESH_NS, and the TLS
+ * libraries of processes that exec()ed lately. */
 void probe_loader_tick(struct probe_loader *l, uint64_t now);
 int probe_loader_ringbuf_fd(const struct probe_loader *l);
+/* After start: probes the TLS libraries every process maps; stats counts
+ * them. A process that exec()s later is looked at again
+ * (probe_loader_on_exec), for a while, at each probe_loader_tick. */
+void probe_loader_probe_tls(struct probe_loader *l, struct agent_stats *stats);
+void probe_loader_on_exec(struct probe_loader *l, uint32_t pid, uint64_t now);
 /* Stops new events; the ring buffer stays readable. */
 void probe_loader_detach(struct probe_loader *l);
 void probe_loader_destroy(struct probe_loader *l);

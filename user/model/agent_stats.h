@@ -60,6 +60,18 @@
 	X(kernel_head_scans_incomplete,                                                            \
 	  "request heads with more lines than the kernel's head scan takes (decided on their "     \
 	  "first lines: no parent from a later traceparent, no insertion)")                        \
+	X(tls_ciphertext_skipped, "syscalls on TLS connections (ciphertext): no HTTP event, the "  \
+				  "library's plaintext is captured instead")                       \
+	X(tls_unbound, "TLS reads/writes not captured: their SSL object's socket is unknown "      \
+		       "(memory BIO, or no syscall inside any of its calls yet)")                  \
+	X(tls_unprobed_conns, "connections carrying TLS records outside any probed library call: " \
+			      "their HTTPS is not captured (a TLS library kspan does not probe, "  \
+			      "or not yet)")                                                       \
+	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \
+	X(tls_exec_watch_dropped, "processes not watched after exec(): too many exec()s at once "  \
+				  "(a library only they map is probed late, or not)")              \
+	X(tls_calls_lost, "TLS reads/writes not captured: their entry was not seen (table full, "  \
+			  "or probes attached during the call)")                                   \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \
