@@ -8,7 +8,7 @@
 #include "loader/elf_image.h"
 #include "loader/go_binary.h"
 #include "loader/go_pclntab.h"
-#include "loader/x86_returns.h"
+#include "loader/x86_decode.h"
 
 /* src/debug/buildinfo/buildinfo.go: a 32-byte header, the magic, pointer
  * size, flags (bit 1: the strings follow inline, Go 1.18+). */
@@ -83,32 +83,69 @@ static int find_function(struct elf_image *img, const struct elf_section *pclnta
 	return elf_image_file_offset(img, f->addr, &f->file_offset);
 }
 
-static int find_read_returns(struct elf_image *img, struct go_tls_binary *out)
+/* The function's code, for the decoder; NULL when unreadable (bad size). */
+static uint8_t *function_code(struct elf_image *img, const struct go_function *f)
+{
+	uint8_t *code;
+
+	/* A Go function is some KiB at most; a larger size is a bad table. */
+	if (f->size == 0 || f->size > (1u << 20))
+		return NULL;
+	code = malloc(f->size);
+	if (code && elf_image_read(img, f->addr, code, f->size) != 0) {
+		free(code);
+		return NULL;
+	}
+	return code;
+}
+
+static int find_probe_offset(const uint8_t *code, struct go_function *f)
+{
+	uint64_t after;
+	int err = x86_go_after_stack_check(code, f->size, f->addr, &after);
+
+	if (err)
+		return err == -ENOENT ? -EILSEQ : err;
+	f->probe_offset = f->file_offset + (after - f->addr);
+	return 0;
+}
+
+static int find_read_returns(const uint8_t *code, struct go_tls_binary *out)
 {
 	uint64_t rets[GO_TLS_MAX_RETURNS];
 	size_t count = 0;
-	uint8_t *code;
-	int err;
+	int err = x86_find_returns(code, out->read.size, out->read.addr, rets, GO_TLS_MAX_RETURNS,
+				   &count);
 
-	/* A Go function is some KiB at most; a larger size is a bad table. */
-	if (out->read.size == 0 || out->read.size > (1u << 20))
-		return -EILSEQ;
-	code = malloc(out->read.size);
-	if (!code)
-		return -ENOMEM;
-	err = elf_image_read(img, out->read.addr, code, out->read.size);
-	if (!err)
-		err = x86_find_returns(code, out->read.size, out->read.addr, rets,
-				       GO_TLS_MAX_RETURNS, &count);
-	free(code);
 	if (err)
-		return err == -ENOENT ? -EILSEQ : err;
+		return err;
 	if (count == 0)
 		return -EILSEQ;
 	for (size_t i = 0; i < count; i++)
 		out->read_returns[i] = out->read.file_offset + (rets[i] - out->read.addr);
 	out->read_return_count = (uint32_t)count;
 	return 0;
+}
+
+static int decode_functions(struct elf_image *img, struct go_tls_binary *out)
+{
+	uint8_t *code = function_code(img, &out->write);
+	int err;
+
+	if (!code)
+		return -EILSEQ;
+	err = find_probe_offset(code, &out->write);
+	free(code);
+	if (err)
+		return err;
+	code = function_code(img, &out->read);
+	if (!code)
+		return -EILSEQ;
+	err = find_probe_offset(code, &out->read);
+	if (!err)
+		err = find_read_returns(code, out);
+	free(code);
+	return err;
 }
 
 static int inspect(struct elf_image *img, struct go_tls_binary *out)
@@ -136,7 +173,7 @@ static int inspect(struct elf_image *img, struct go_tls_binary *out)
 				    &out->from_pclntab);
 	if (err)
 		return err;
-	err = find_read_returns(img, out);
+	err = decode_functions(img, out);
 	if (err)
 		return err;
 	offsets = go_struct_offsets_for(out->version);

@@ -5,7 +5,8 @@
  * of crypto/tls.(*Conn).Write and Read (from .symtab, or from the pclntab
  * when the file is stripped), the offset of every RET inside Read (Go moves
  * goroutine stacks, so no uretprobe: see x86_returns.h), and the struct
- * offsets from the receiver to the socket fd (go_struct_offsets.h).
+ * offsets from the receiver to the socket fd (go_struct_offsets.h). The
+ * entry probes go after each function's stack check (x86_decode.h).
  */
 #ifndef KSPAN_GO_BINARY_H
 #define KSPAN_GO_BINARY_H
@@ -23,7 +24,11 @@
 struct go_function {
 	uint64_t addr;	      /* virtual address of the first instruction */
 	uint64_t size;	      /* bytes, up to the next function */
-	uint64_t file_offset; /* where a uprobe on the entry is attached */
+	uint64_t file_offset; /* of the first instruction */
+	/* Where the entry uprobe goes: just after the stack-bound check, which
+	 * re-runs the function from its start when the stack grows or the
+	 * goroutine is preempted (x86_decode.h). */
+	uint64_t probe_offset;
 };
 
 struct go_tls_binary {
@@ -45,7 +50,8 @@ struct go_tls_binary {
  *   -ENOENT           a Go program without crypto/tls.(*Conn).Read/Write
  *   -EPROTONOSUPPORT  Go before 1.17 (no register ABI), not x86-64, or a
  *                     pclntab layout kspan does not read
- *   -EILSEQ, -E2BIG   Read's code did not decode, or has too many returns
+ *   -EILSEQ, -E2BIG   the code did not decode, has no stack check where
+ *                     Go puts it, or Read has too many returns
  *   other             the file could not be read
  */
 int go_binary_inspect(const char *path, struct go_tls_binary *out);

@@ -20,7 +20,7 @@
 #include "loader/go_binary.h"
 #include "loader/go_pclntab.h"
 #include "loader/go_struct_offsets.h"
-#include "loader/x86_returns.h"
+#include "loader/x86_decode.h"
 
 #define APP	     "build/go/tls_app"
 #define APP_STRIPPED "build/go/tls_app_stripped"
@@ -71,8 +71,22 @@ static void check_binary(const char *path, bool stripped, struct go_tls_binary *
 	}
 	/* Go's prologue starts with the stack-bound check against g in R14
 	 * (register ABI): cmp rsp, [r14+0x10] = 49 3b 66 10, or for larger
-	 * frames a lea first. */
-	assert_true(code[0] == 0x49 || code[0] == 0x4c);
+	 * frames a lea first; the entry probe goes after its jbe (0f 86 rel32
+	 * or 76 rel8), and the arguments' registers are untouched up to it. */
+	uint64_t at = b->read.probe_offset - b->read.file_offset;
+	if (code[0] == 0x49) {
+		assert_memory_equal(code, "\x49\x3b\x66\x10", 4);
+		assert_true((code[4] == 0x0f && code[5] == 0x86 && at == 10) ||
+			    (code[4] == 0x76 && at == 6));
+	} else {
+		assert_int_equal(code[0], 0x4c); /* lea r12, [rsp - N] */
+		assert_true(at > 8 && at < 24);
+	}
+	free(code);
+	code = read_at(path, b->write.file_offset, b->write.size);
+	at = b->write.probe_offset - b->write.file_offset;
+	assert_true(at >= 6 && at < 24);
+	assert_true(code[at - 6] == 0x0f || code[at - 2] == 0x76);
 	free(code);
 }
 
@@ -209,6 +223,28 @@ static void test_pclntab_layouts(void **state)
 	assert_int_equal(go_pclntab_find(t, sizeof(t), 0, "main.f", &r), -EPROTONOSUPPORT);
 }
 
+/* The stack check of both prologue shapes; none in a NOSPLIT function. */
+static void test_after_stack_check(void **state)
+{
+	/* cmp rsp, [r14+0x10]; jbe +0x100; sub rsp, 0x18 */
+	const uint8_t small[] = {0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x00,
+				 0x01, 0x00, 0x00, 0x48, 0x83, 0xec, 0x18};
+	/* lea r12, [rsp-0x100]; cmp r12, [r14+0x10]; jbe +0x20; push rbp */
+	const uint8_t large[] = {0x4c, 0x8d, 0xa4, 0x24, 0x00, 0xff, 0xff, 0xff,
+				 0x4d, 0x3b, 0x66, 0x10, 0x76, 0x20, 0x55};
+	/* sub rsp, 0x18; mov [rsp+0x10], rbp; ret: no check */
+	const uint8_t nosplit[] = {0x48, 0x83, 0xec, 0x18, 0x48, 0x89, 0x6c, 0x24, 0x10, 0xc3};
+	uint64_t after = 0;
+
+	(void)state;
+	assert_int_equal(x86_go_after_stack_check(small, sizeof(small), 0x1000, &after), 0);
+	assert_int_equal(after, 0x100a);
+	assert_int_equal(x86_go_after_stack_check(large, sizeof(large), 0x2000, &after), 0);
+	assert_int_equal(after, 0x200e);
+	assert_int_equal(x86_go_after_stack_check(nosplit, sizeof(nosplit), 0x3000, &after),
+			 -ENOENT);
+}
+
 /* A 0xC3 byte inside an instruction is no return. */
 static void test_returns_by_decoding(void **state)
 {
@@ -298,6 +334,7 @@ int main(void)
 	    cmocka_unit_test(test_pclntab_agrees_with_symtab),
 	    cmocka_unit_test(test_pclntab_layouts),
 	    cmocka_unit_test(test_returns_by_decoding),
+	    cmocka_unit_test(test_after_stack_check),
 	    cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_buildinfo_inline),
 	    cmocka_unit_test(test_not_go),
