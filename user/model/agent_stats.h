@@ -82,6 +82,11 @@
 				      "connections waiting (least recently active first)")         \
 	X(processes_evicted, "process resources forgotten: process table full (least recently "    \
 			     "used first)")                                                        \
+	X(go_tls_executables_probed, "Go executables whose crypto/tls Read and Write are probed")  \
+	X(go_tls_executables_unsupported, "Go executables with crypto/tls not probed: a Go "       \
+					  "version without struct offsets, before 1.17, not "      \
+					  "x86-64, or code that did not decode")                   \
+	X(go_tls_attach_failed, "Go executables whose crypto/tls uprobes failed to attach")        \
 	X(console_traces_flushed_early, "traces the console printed before their quiet time: "     \
 					"too many spans held")                                     \
 	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")      \
