@@ -32,6 +32,10 @@
  *   KSPAN_EVENT_PROC_EXIT  struct kspan_proc_exit_event: a traced process exited;
  *                          its connections are gone (exit closes fds without
  *                          a close() syscall).
+ *   KSPAN_EVENT_PROC_EXEC  struct kspan_proc_exec_event: a process (one kspan
+ *                          may trace) started a new executable; userspace
+ *                          attaches the uprobes that executable needs (Go
+ *                          crypto/tls) before its first requests.
  *   KSPAN_EVENT_H2_STREAM_CTX struct kspan_h2_stream_event: the CLIENT context
  *                          the kernel decided for a request stream of an
  *                          HTTP/2 connection at the entry of the write that
@@ -82,6 +86,7 @@ enum kspan_event_type {
 	KSPAN_EVENT_PROC_INFO = 3,
 	KSPAN_EVENT_PROC_EXIT = 4,
 	KSPAN_EVENT_H2_STREAM_CTX = 5,
+	KSPAN_EVENT_PROC_EXEC = 6,
 };
 
 /* Which way the bytes moved, seen from the traced process. */
@@ -254,6 +259,12 @@ struct kspan_proc_exit_event {
 	__u64 start_time_ns;
 };
 _Static_assert(sizeof(struct kspan_proc_exit_event) == 32, "kspan_proc_exit_event layout");
+
+struct kspan_proc_exec_event {
+	struct kspan_event_header hdr;
+	__u64 start_time_ns; /* of the process (exec keeps it) */
+};
+_Static_assert(sizeof(struct kspan_proc_exec_event) == 32, "kspan_proc_exec_event layout");
 
 /* kspan_h2_stream_event.flags */
 #define KSPAN_H2_STREAM_F_INJECTED (1u << 0) /* the HEADERS frame carried kspan's traceparent */

@@ -29,6 +29,7 @@
 #include "loader/insertion_claim.h"
 #include "loader/probe_loader.h"
 #include "ingest/process_table.h"
+#include "loader/go_tls_attach.h"
 #include "lib/version.h"
 
 #define POLL_TIMEOUT_MS	   100
@@ -53,6 +54,7 @@ struct agent {
 	struct http1_assembler assembler;
 	struct http2_assembler h2_assembler;
 	struct event_router router;
+	struct go_tls_attacher go_tls;
 	struct event_reader reader;
 	struct metrics_server metrics;
 	struct agent_health health;
@@ -226,8 +228,13 @@ static int agent_start(struct agent *a)
 		return err;
 	health_set_probes_attached(&a->health, true);
 	probe_loader_report_insertion(fionread);
-	a->router = (struct event_router){
-	    .http1 = &a->assembler, .http2 = &a->h2_assembler, .procs = &a->procs};
+	/* Go executables running now; those exec'd later: PROC_EXEC. */
+	go_tls_attacher_init(&a->go_tls, probe_loader_object(&a->probes), "/proc", &a->stats);
+	go_tls_attacher_scan(&a->go_tls);
+	a->router = (struct event_router){.http1 = &a->assembler,
+					  .http2 = &a->h2_assembler,
+					  .procs = &a->procs,
+					  .go_tls = &a->go_tls};
 	handlers = event_router_handlers(&a->router);
 	err = event_reader_open(&a->reader, probe_loader_ringbuf_fd(&a->probes), &handlers,
 				&a->stats);
@@ -314,6 +321,7 @@ static void agent_stop(struct agent *a, bool print_counters)
 
 	health_set_phase(&a->health, AGENT_PHASE_STOPPING);
 	probe_loader_detach(&a->probes);
+	go_tls_attacher_free(&a->go_tls);
 	health_set_probes_attached(&a->health, false);
 	if (a->reader.rb)
 		event_reader_drain(&a->reader);

@@ -2,8 +2,8 @@
 /*
  * sched_programs.bpf.h - programs on process and thread lifecycle events,
  * loaded with every backend: a process's exit ends its connections
- * (PROC_EXIT), and a thread created while its creator serves a request
- * inherits that request.
+ * (PROC_EXIT), its exec may need uprobes (PROC_EXEC), and a thread created while its creator serves
+ * a request inherits that request.
  */
 #ifndef KSPAN_SCHED_PROGRAMS_BPF_H
 #define KSPAN_SCHED_PROGRAMS_BPF_H
@@ -17,6 +17,14 @@ int kspan_raw_tp_sched_process_exit(void *ctx __attribute__((unused)))
 {
 	thread__exited((__u32)bpf_get_current_pid_tgid());
 	process__exit();
+	return 0;
+}
+
+/* A process exec'd: its new executable may need uprobes (PROC_EXEC). */
+SEC("raw_tracepoint/sched_process_exec")
+int kspan_raw_tp_sched_process_exec(void *ctx __attribute__((unused)))
+{
+	process__exec();
 	return 0;
 }
 

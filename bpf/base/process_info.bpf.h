@@ -8,6 +8,7 @@
 #ifndef KSPAN_PROCESS_INFO_BPF_H
 #define KSPAN_PROCESS_INFO_BPF_H
 
+#include "base/conn_tracking.bpf.h"
 #include "base/core_fixes.bpf.h"
 #include "base/counters.bpf.h"
 #include "base/maps.bpf.h"
@@ -184,6 +185,26 @@ static __always_inline void process__exit(void)
 	ev.hdr.type = KSPAN_EVENT_PROC_EXIT;
 	ev.hdr.tgid = tgid;
 	ev.hdr.tid = tgid;
+	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	ev.start_time_ns = BPF_CORE_READ(task, start_time);
+	ringbuf__send(&ev, sizeof(ev));
+}
+
+/* The current process exec'd a new executable: userspace attaches its
+ * uprobes (user/loader/go_tls_attach.c). Sent for every selected process,
+ * traced or not yet: the point is to be in place before its first request. */
+static __always_inline void process__exec(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct kspan_proc_exec_event ev = {};
+
+	if (!process__selected(tgid))
+		return;
+	ev.hdr.type = KSPAN_EVENT_PROC_EXEC;
+	ev.hdr.tgid = tgid;
+	ev.hdr.tid = (__u32)id;
 	ev.hdr.ts_ns = bpf_ktime_get_ns();
 	ev.start_time_ns = BPF_CORE_READ(task, start_time);
 	ringbuf__send(&ev, sizeof(ev));

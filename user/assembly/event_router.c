@@ -49,6 +49,14 @@ static void route_proc_exit(void *ctx, uint32_t tgid, uint64_t ts_ns)
 	process_table_on_exit(r->procs, tgid);
 }
 
+static void route_proc_exec(void *ctx, uint32_t tgid)
+{
+	struct event_router *r = ctx;
+
+	if (r->go_tls)
+		go_tls_attacher_on_exec(r->go_tls, tgid);
+}
+
 struct event_handlers event_router_handlers(struct event_router *r)
 {
 	return (struct event_handlers){
@@ -58,5 +66,6 @@ struct event_handlers event_router_handlers(struct event_router *r)
 	    .on_conn_close = route_conn_close,
 	    .on_proc_info = route_proc_info,
 	    .on_proc_exit = route_proc_exit,
+	    .on_proc_exec = route_proc_exec,
 	};
 }

@@ -523,6 +523,11 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o)
 	return 0;
 }
 
+struct bpf_object *probe_loader_object(const struct probe_loader *l)
+{
+	return l->skel ? l->skel->obj : NULL;
+}
+
 int probe_loader_ringbuf_fd(const struct probe_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);

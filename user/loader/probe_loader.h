@@ -13,6 +13,7 @@
 
 struct kspan_bpf;
 struct bpf_link;
+struct bpf_object;
 struct btf;
 
 #define PROBE_LOADER_MAX_LINKS 64
@@ -45,6 +46,8 @@ void probe_loader_report_insertion(int fionread);
  * returns a negative errno. */
 int probe_loader_start(struct probe_loader *l, const struct agent_options *o);
 int probe_loader_ringbuf_fd(const struct probe_loader *l);
+/* The loaded BPF object, for the uprobe attachers (go_tls_attach.h). */
+struct bpf_object *probe_loader_object(const struct probe_loader *l);
 /* Stops new events; the ring buffer stays readable. */
 void probe_loader_detach(struct probe_loader *l);
 void probe_loader_destroy(struct probe_loader *l);
