@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,30 @@
 #include "loader/go_binary.h"
 #include "loader/go_tls_attach.h"
 
+static const char *const program_names[3] = {
+    "kspan_uprobe_go_tls_write", "kspan_uprobe_go_tls_read", "kspan_uprobe_go_tls_read_return"};
+
+/* Program i of the set with preemption disabled, or of the other one. */
+static struct bpf_program *program(struct bpf_object *obj, int i, bool guarded)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s%s", program_names[i], guarded ? "" : "_preemptible");
+	return bpf_object__find_program_by_name(obj, name);
+}
+
+void go_tls_programs_select(struct bpf_object *obj, bool guarded)
+{
+	for (int set = 0; set < 2; set++)
+		for (int i = 0; i < 3; i++) {
+			struct bpf_program *p = program(obj, i, set == 1);
+			if (!p)
+				continue;
+			bpf_program__set_autoload(p, guarded == (set == 1));
+			bpf_program__set_autoattach(p, false); /* uprobes name a file */
+		}
+}
+
 void go_tls_attacher_init(struct go_tls_attacher *a, struct bpf_object *obj, const char *proc_root,
 			  struct agent_stats *stats)
 {
@@ -25,12 +50,20 @@ void go_tls_attacher_init(struct go_tls_attacher *a, struct bpf_object *obj, con
 	snprintf(a->proc_root, sizeof(a->proc_root), "%s", proc_root);
 	if (!obj)
 		return;
-	a->write = bpf_object__find_program_by_name(obj, "kspan_uprobe_go_tls_write");
-	a->read = bpf_object__find_program_by_name(obj, "kspan_uprobe_go_tls_read");
-	a->read_return = bpf_object__find_program_by_name(obj, "kspan_uprobe_go_tls_read_return");
-	if (a->write && (bpf_program__fd(a->write) < 0 || bpf_program__fd(a->read) < 0 ||
-			 bpf_program__fd(a->read_return) < 0))
-		a->write = NULL; /* not loaded */
+	/* Whichever set go_tls_programs_select had loaded. */
+	for (int set = 0; set < 2 && !a->write; set++) {
+		struct bpf_program *p[3];
+		bool loaded = true;
+		for (int i = 0; i < 3; i++) {
+			p[i] = program(obj, i, set == 0);
+			loaded = loaded && p[i] && bpf_program__fd(p[i]) >= 0;
+		}
+		if (loaded) {
+			a->write = p[0];
+			a->read = p[1];
+			a->read_return = p[2];
+		}
+	}
 }
 
 uint64_t go_tls_cookie(const struct go_tls_binary *b)

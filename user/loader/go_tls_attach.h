@@ -15,6 +15,7 @@
 #ifndef KSPAN_GO_TLS_ATTACH_H
 #define KSPAN_GO_TLS_ATTACH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,11 @@ struct go_tls_attacher {
 	size_t link_count, link_cap;
 	int cookies; /* 1: the kernel takes attach cookies, 0: not, -1: unknown */
 };
+
+/* Before load: only the set of Go programs with preemption disabled
+ * (guarded) or the other is loaded (bpf/attach/uprobe_go_tls.bpf.h), and
+ * neither is attached automatically. */
+void go_tls_programs_select(struct bpf_object *obj, bool guarded);
 
 /* Finds the programs in obj (loaded). Never fails: without them every call
  * below does nothing. */
