@@ -8,7 +8,8 @@
  *     including those without kprobes): attach/tracepoint.bpf.h;
  *   - kprobes on the kernel's TCP functions: attach/kprobe.bpf.h;
  *   - fentry/fexit on the same functions: attach/fentry.bpf.h.
- * Programs of other section types are loaded with every backend. Each
+ * Programs of other section types are loaded with every backend (the
+ * uprobes on TLS libraries among them: attach/uprobe_openssl.bpf.h). Each
  * program only unpacks its arguments and calls a body. Program names:
  * kspan_<attach>_<target>. The levels of bpf/ are described in bpf/README.md.
  */
@@ -17,5 +18,7 @@
 #include "attach/kprobe.bpf.h"
 #include "attach/tracepoint.bpf.h"
 #include "attach/sched_programs.bpf.h"
+#include "attach/uprobe_openssl.bpf.h"
+#include "attach/uprobe_go_tls.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

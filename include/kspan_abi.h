@@ -32,10 +32,6 @@
  *   KSPAN_EVENT_PROC_EXIT  struct kspan_proc_exit_event: a traced process exited;
  *                          its connections are gone (exit closes fds without
  *                          a close() syscall).
- *   KSPAN_EVENT_PROC_EXEC  struct kspan_proc_exec_event: a process (one kspan
- *                          may trace) started a new executable; userspace
- *                          attaches the uprobes that executable needs (Go
- *                          crypto/tls) before its first requests.
  *   KSPAN_EVENT_H2_STREAM_CTX struct kspan_h2_stream_event: the CLIENT context
  *                          the kernel decided for a request stream of an
  *                          HTTP/2 connection at the entry of the write that
@@ -44,6 +40,9 @@
  *                          DATA events, only for frames the write moved; the
  *                          stream's CLIENT span takes these ids, so that the
  *                          traceparent the server received names that span.
+ *   KSPAN_EVENT_PROC_EXEC  struct kspan_proc_exit_event: a traced process
+ *                          exec()ed a new program; the agent looks for TLS
+ *                          libraries it maps (user/loader/tls_libraries.c).
  *
  * Records are variable-length (header + payload) and 8-byte aligned by the
  * ring buffer. Fields use fixed-width types with explicit padding so that
@@ -131,6 +130,11 @@ enum kspan_syscall {
 #define KSPAN_DATA_F_TRUNCATED		(1u << 2) /* captured_len < bytes_total */
 #define KSPAN_DATA_F_NEW_CONN		(1u << 3) /* first event of this conn_id */
 #define KSPAN_DATA_F_ADOPTED		(1u << 4) /* conn opened before kspan saw accept/connect */
+/* The payload is TLS plaintext, taken at a TLS library's read or write
+ * (bpf/attach/uprobe_openssl.bpf.h), not the bytes of a syscall: the
+ * connection is HTTPS. Such a connection's own syscalls carry ciphertext and
+ * never produce DATA events (KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED). */
+#define KSPAN_DATA_F_TLS (1u << 5)
 
 /* kspan_trace_ctx.flags */
 #define KSPAN_CTX_F_VALID	   (1u << 0) /* the kernel decided a context for this message */
@@ -260,12 +264,6 @@ struct kspan_proc_exit_event {
 };
 _Static_assert(sizeof(struct kspan_proc_exit_event) == 32, "kspan_proc_exit_event layout");
 
-struct kspan_proc_exec_event {
-	struct kspan_event_header hdr;
-	__u64 start_time_ns; /* of the process (exec keeps it) */
-};
-_Static_assert(sizeof(struct kspan_proc_exec_event) == 32, "kspan_proc_exec_event layout");
-
 /* kspan_h2_stream_event.flags */
 #define KSPAN_H2_STREAM_F_INJECTED (1u << 0) /* the HEADERS frame carried kspan's traceparent */
 
@@ -311,6 +309,15 @@ enum kspan_counter {
 					    * plan, another writer): tcp write_seq moved */
 	KSPAN_CNT_H2_INJECT_MISMATCH = 21, /* not injected: the sk_msg piece was not at the socket
 					    * and sequence its write's entry planned for */
+	/* TLS plaintext taken at the library (bpf/capture/tls_calls.bpf.h): */
+	KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED = 22, /* syscalls on TLS connections: ciphertext, no
+						* DATA event */
+	KSPAN_CNT_TLS_UNBOUND = 23,	       /* TLS reads/writes on an SSL object whose socket
+						* is unknown (no syscall inside any call yet) */
+	KSPAN_CNT_TLS_CALLS_LOST = 24,	       /* TLS calls whose entry was not remembered
+						* (table full, or probes attached mid-call) */
+	KSPAN_CNT_GO_TLS_NO_SOCKET = 25,       /* Go crypto/tls calls whose connection led to no TCP
+						* socket (not a *net.TCPConn, or an fd closed) */
 	KSPAN_CNT_MAX = 32,
 };
 

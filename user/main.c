@@ -184,6 +184,15 @@ static void start_metrics(struct agent *a)
 			 a->opts.metrics_addr, a->metrics.port);
 }
 
+/* A process exec()ed: the TLS libraries it maps are probed. */
+static void agent_on_exec(void *ctx, uint32_t tgid, uint64_t ts_ns)
+{
+	struct agent *a = ctx;
+
+	probe_loader_on_exec(&a->probes, tgid, ts_ns);
+	go_tls_attacher_on_exec(&a->go_tls, tgid);
+}
+
 static int agent_start(struct agent *a)
 {
 	struct http1_assembler_config acfg = {
@@ -228,13 +237,15 @@ static int agent_start(struct agent *a)
 		return err;
 	health_set_probes_attached(&a->health, true);
 	probe_loader_report_insertion(fionread);
-	/* Go executables running now; those exec'd later: PROC_EXEC. */
+	probe_loader_probe_tls(&a->probes, &a->stats);
+	/* Go executables running now; those exec'd later: agent_on_exec. */
 	go_tls_attacher_init(&a->go_tls, probe_loader_object(&a->probes), "/proc", &a->stats);
 	go_tls_attacher_scan(&a->go_tls);
 	a->router = (struct event_router){.http1 = &a->assembler,
 					  .http2 = &a->h2_assembler,
 					  .procs = &a->procs,
-					  .go_tls = &a->go_tls};
+					  .on_exec = agent_on_exec,
+					  .exec_ctx = a};
 	handlers = event_router_handlers(&a->router);
 	err = event_reader_open(&a->reader, probe_loader_ringbuf_fd(&a->probes), &handlers,
 				&a->stats);
@@ -289,6 +300,7 @@ static int agent_run(struct agent *a)
 			http1_assembler_tick(&a->assembler, now);
 			http2_assembler_tick(&a->h2_assembler, now);
 			pipeline_tick(&a->pipeline, now);
+			probe_loader_tick(&a->probes, now);
 			STAT_SET(&a->stats, conns_followed, a->conns.count);
 			STAT_SET(&a->stats, h2_streams_open, a->h2_assembler.streams.count);
 			STAT_SET(&a->stats, processes_known, a->procs.by_pid.count);

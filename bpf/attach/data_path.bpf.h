@@ -20,11 +20,31 @@
 #include "propagation/http2_tx.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
-/* A read or write of `bytes` bytes completed on a traced socket. */
+/* A SERVER request starts in the bytes just read: if its CLIENT end is on
+ * this node, that CLIENT span is its parent (trace_context.bpf.h). */
+static __always_inline void data__join_peer(struct conn_state *c, const struct inflight_syscall *in,
+					    __u32 bytes, struct kspan_trace_ctx *ctx)
+{
+	if (!(in->io_flags & KSPAN_IO_TLS)) {
+		peer__claim(&c->tuple, in->sk, bytes, ctx);
+		return;
+	}
+	if (!c->adopted)
+		peer__claim_tls(&c->tuple, c->tls_requests, ctx);
+	c->tls_requests++;
+}
+
+/*
+ * A read or write of `bytes` bytes completed on a traced socket; or, with
+ * KSPAN_IO_TLS, a TLS library call moved `bytes` bytes of plaintext
+ * (capture/tls_calls.bpf.h), which take the same path, less everything that
+ * follows the bytes on the socket (header insertion's write tracking).
+ */
 static __always_inline void data__handle(const struct inflight_syscall *in, __u32 bytes)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
 	__u32 tgid = id >> 32, zero = 0, captured = 0, want;
+	bool tls = in->io_flags & KSPAN_IO_TLS;
 	struct conn_state *c;
 	struct data_scratch *s;
 	__u16 start;
@@ -32,6 +52,14 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	c = conn__get(tgid, in->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c || c->ignored)
 		return;
+	if (tls) {
+		c->tls = 1;
+	} else if (c->tls) {
+		/* Ciphertext outside a probed library call (handshake,
+		 * close_notify, or a call entered before attach). */
+		counter__inc(KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED);
+		return;
+	}
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return;
@@ -58,7 +86,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			return;
 	}
 	if (c->protocol == KSPAN_PROTO_HTTP2) {
-		if (in->direction == KSPAN_DIR_EGRESS)
+		if (in->direction == KSPAN_DIR_EGRESS && !tls)
 			kspan_h2_tx_exit(c, bytes, now);
 		h2__capture(c, s, in, id, now, bytes);
 		return;
@@ -73,14 +101,14 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		/* h2c upgrade: the client's preface follows "101 Switching
 		 * Protocols" (RFC 7540 section 3.2). */
 		h2__begin(c, in->direction);
-		if (in->direction == KSPAN_DIR_EGRESS)
+		if (in->direction == KSPAN_DIR_EGRESS && !tls)
 			kspan_h2_tx_exit(c, bytes, now);
 		h2__capture(c, s, in, id, now, bytes);
 		return;
 	}
 	start = (__u16)kspan_message_start(s, captured);
 	role__learn(c, in->direction, start);
-	if (in->direction == KSPAN_DIR_EGRESS && c->role == KSPAN_ROLE_CLIENT)
+	if (in->direction == KSPAN_DIR_EGRESS && c->role == KSPAN_ROLE_CLIENT && !tls)
 		h1_tx__exit(c, in->sk, bytes);
 
 	data__fill_event(s, c, in, id, now, bytes, captured);
@@ -92,14 +120,15 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		} else {
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
-				peer__claim(&c->tuple, in->sk, bytes, &s->ev.ctx);
-				thread__begin_server(c->conn_id, &s->ev.ctx);
+				data__join_peer(c, in, bytes, &s->ev.ctx);
+				if (!(in->io_flags & KSPAN_IO_GOROUTINE))
+					thread__begin_server(c->conn_id, &s->ev.ctx);
 				data__remember_tracestate(s);
 			}
 		}
 		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */
 	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
-		   in->direction == KSPAN_DIR_EGRESS) {
+		   in->direction == KSPAN_DIR_EGRESS && !(in->io_flags & KSPAN_IO_GOROUTINE)) {
 		thread__end_server(c->conn_id);
 	}
 

@@ -2,8 +2,9 @@
 /*
  * sched_programs.bpf.h - programs on process and thread lifecycle events,
  * loaded with every backend: a process's exit ends its connections
- * (PROC_EXIT), its exec may need uprobes (PROC_EXEC), and a thread created while its creator serves
- * a request inherits that request.
+ * (PROC_EXIT), an exec() may bring a TLS library to probe (PROC_EXEC), and
+ * a thread created while its creator serves a request
+ * inherits that request.
  */
 #ifndef KSPAN_SCHED_PROGRAMS_BPF_H
 #define KSPAN_SCHED_PROGRAMS_BPF_H
@@ -20,14 +21,6 @@ int kspan_raw_tp_sched_process_exit(void *ctx __attribute__((unused)))
 	return 0;
 }
 
-/* A process exec'd: its new executable may need uprobes (PROC_EXEC). */
-SEC("raw_tracepoint/sched_process_exec")
-int kspan_raw_tp_sched_process_exec(void *ctx __attribute__((unused)))
-{
-	process__exec();
-	return 0;
-}
-
 /* A thread (or process) created while its creator serves a request works
  * for that request (propagation/trace_context.bpf.h). tp_btf: no tracefs needed. */
 SEC("tp_btf/sched_process_fork")
@@ -37,6 +30,15 @@ int kspan_btf_sched_process_fork(__u64 *ctx)
 	struct task_struct *child = (struct task_struct *)ctx[1];
 
 	thread__created(BPF_CORE_READ(parent, pid), BPF_CORE_READ(child, pid));
+	return 0;
+}
+
+/* exec(): the new program may map a TLS library no process mapped before,
+ * which the agent must probe before its first request. */
+SEC("tp_btf/sched_process_exec")
+int kspan_btf_sched_process_exec(__u64 *ctx __attribute__((unused)))
+{
+	process__exec();
 	return 0;
 }
 

@@ -58,7 +58,8 @@ static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr
 	__u8 kind = direction == KSPAN_DIR_INGRESS ? KSPAN_SYS_RECVMSG : KSPAN_SYS_SENDMSG;
 
 	/* MSG_PEEK leaves the bytes in the socket: they are read again later. */
-	if ((flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32))
+	if ((flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32) ||
+	    probe__tls_nested(id, (__u64)sk))
 		return 0;
 	if (!msg__user_memory(msg, &buf, &iovcnt, &flat_len)) {
 		/* Bytes the process reads into kernel memory are not its own. */

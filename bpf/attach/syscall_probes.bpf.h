@@ -13,6 +13,7 @@
 #include "base/core_fixes.bpf.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
+#include "propagation/tls_tx.bpf.h"
 
 /* Internal syscall kinds that never reach the ABI. */
 #define INFLIGHT_CONNECT      100
@@ -76,6 +77,21 @@ static __always_inline int probe__client_enter_remembered(void)
 	return 0;
 }
 
+/* A syscall on socket sk made inside a TLS library call: ciphertext, never
+ * remembered (so neither captured nor edited: the sk_msg program finds no
+ * plan for it). A write's plaintext request is decided now if its call's
+ * entry could not (the session's socket was unknown). Returns true when the
+ * syscall must be skipped. */
+static __always_inline bool probe__tls_nested(__u64 id, __u64 sk)
+{
+	struct tls_call *call = tls__nested_syscall(id, sk);
+
+	if (!call)
+		return false;
+	kspan_tls_client_enter(call);
+	return true;
+}
+
 /* Entry of read/write-like syscalls: remember them only for TCP sockets of
  * selected processes, so that file and pipe I/O costs one fd lookup.
  * Returns 1 when the write's CLIENT side is still to be decided
@@ -90,7 +106,7 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 buf, __u32 iovcnt, __
 	if (!process__selected(id >> 32))
 		return 0;
 	sk = socket__from_fd(fd);
-	if (!sk)
+	if (!sk || probe__tls_nested(id, (__u64)sk))
 		return 0;
 	return probe__remember(id, (__u64)sk, buf, iovcnt, FLAT_LEN_SYSCALL_ARG, syscall, direction,
 			       false);

@@ -45,12 +45,20 @@ struct inflight_syscall {
 	__u16 local_port;	/* of the socket, for the sk_msg program's identity check */
 	__u16 inject_off;	/* where the sk_msg program inserts traceparent; 0: nowhere */
 	__u8 inject_tracestate; /* also insert the served request's tracestate */
-	__u8 _pad;
+	__u8 io_flags;		/* KSPAN_IO_* */
 	/* A request written by a client: its context, decided at entry so that
 	 * the header inserted during the syscall and the DATA event at its exit
 	 * carry the same ids (ctx.flags & KSPAN_CTX_F_VALID when decided). */
 	struct kspan_trace_ctx ctx;
 };
+
+/* inflight_syscall.io_flags */
+#define KSPAN_IO_TLS                                                                               \
+	(1u << 0) /* TLS plaintext at a library call's return, not a syscall:                      \
+		   * buf is the plaintext, flat_len its length */
+/* A Go crypto/tls call (attach/uprobe_go_tls.bpf.h): its goroutine may run on
+ * any thread, so it neither sets nor takes the thread's served request. */
+#define KSPAN_IO_GOROUTINE (1u << 1)
 
 /* key: bpf_get_current_pid_tgid() -> the thread's socket syscall in flight. */
 struct {
@@ -81,7 +89,10 @@ struct conn_state {
 	__u8 ignored;	/* excluded by the port filter, or not TCP */
 	__u8 announced; /* at least one event was sent */
 	__u8 adopted;	/* first seen on data, not at accept/connect */
-	__u8 _pad[3];
+	__u8 tls;	/* its bytes are TLS: DATA events only from the library's
+			 * plaintext (capture/tls_calls.bpf.h), never from syscalls,
+			 * and nothing is ever inserted */
+	__u8 _pad[2];
 	/* seq of the next event per direction (index: direction - 1), counted
 	 * even when sending fails. Per direction because a reader and a writer
 	 * thread may race on one socket (Go does): their events can reach the
@@ -102,7 +113,10 @@ struct conn_state {
 	 * entry must find it unchanged, else bytes went out that the cursor
 	 * did not follow (socket__write_seq). */
 	__u32 h2_tx_seq;
-	__u32 _pad3;
+	/* TLS connections: requests written (CLIENT) or read (SERVER) so far,
+	 * the same-node join key of their requests (trace_context.bpf.h): the
+	 * plaintext has no TCP sequence number. */
+	__u32 tls_requests;
 };
 
 struct {

@@ -190,24 +190,22 @@ static __always_inline void process__exit(void)
 	ringbuf__send(&ev, sizeof(ev));
 }
 
-/* The current process exec'd a new executable: userspace attaches its
- * uprobes (user/loader/go_tls_attach.c). Sent for every selected process,
- * traced or not yet: the point is to be in place before its first request. */
+/* The current process exec()ed: the agent probes the TLS libraries the new
+ * program maps (PROC_EXEC, the same record as PROC_EXIT). */
 static __always_inline void process__exec(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct kspan_proc_exec_event ev = {};
+	struct kspan_proc_exit_event ev = {};
 
-	if (!process__selected(tgid))
+	if (!process__selected(id >> 32))
 		return;
 	ev.hdr.type = KSPAN_EVENT_PROC_EXEC;
-	ev.hdr.tgid = tgid;
+	ev.hdr.tgid = id >> 32;
 	ev.hdr.tid = (__u32)id;
 	ev.hdr.ts_ns = bpf_ktime_get_ns();
 	ev.start_time_ns = BPF_CORE_READ(task, start_time);
-	ringbuf__send(&ev, sizeof(ev));
+	ringbuf__send_now(&ev, sizeof(ev));
 }
 
 #endif /* KSPAN_PROCESS_INFO_BPF_H */

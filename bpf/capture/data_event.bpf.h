@@ -29,7 +29,8 @@ static __always_inline void data__fill_event(struct data_scratch *s, const struc
 	s->ev.captured_len = captured;
 	s->ev.flags = (captured < bytes ? KSPAN_DATA_F_TRUNCATED : 0) |
 		      (c->announced ? 0 : KSPAN_DATA_F_NEW_CONN) |
-		      (c->adopted ? KSPAN_DATA_F_ADOPTED : 0);
+		      (c->adopted ? KSPAN_DATA_F_ADOPTED : 0) |
+		      (in->io_flags & KSPAN_IO_TLS ? KSPAN_DATA_F_TLS : 0);
 	s->ev.direction = in->direction;
 	s->ev.role = c->role;
 	s->ev.protocol = c->protocol;

@@ -126,7 +126,8 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 	if (!in || !in->buf)
 		return 0;
 	c = conn__get(id >> 32, in->sk, KSPAN_ROLE_UNKNOWN, true);
-	if (!c || c->ignored || c->role == KSPAN_ROLE_SERVER)
+	/* A TLS connection's writes are ciphertext: never edited. */
+	if (!c || c->ignored || c->role == KSPAN_ROLE_SERVER || c->tls)
 		return 0;
 	if (c->protocol == KSPAN_PROTO_HTTP2)
 		return c->role == KSPAN_ROLE_CLIENT ? CLIENT_ENTER_H2 : 0;

@@ -250,20 +250,41 @@ static __always_inline void peer__key(struct peer_request_key *k, const struct k
 	k->seq = seq;
 }
 
+static __always_inline void peer__store(const struct peer_request_key *k,
+					const struct kspan_trace_ctx *ctx)
+{
+	struct peer_request v = {};
+
+	__builtin_memcpy(v.trace_id, ctx->trace_id, 16);
+	__builtin_memcpy(v.span_id, ctx->span_id, 8);
+	v.trace_flags = ctx->trace_flags;
+	bpf_map_update_elem(&peer_requests, k, &v, BPF_ANY);
+}
+
+static __always_inline void peer__take(const struct peer_request_key *k,
+				       struct kspan_trace_ctx *ctx)
+{
+	struct peer_request *v = bpf_map_lookup_elem(&peer_requests, k);
+
+	if (!v)
+		return;
+	__builtin_memcpy(ctx->trace_id, v->trace_id, 16);
+	__builtin_memcpy(ctx->parent_span_id, v->span_id, 8);
+	ctx->trace_flags = v->trace_flags;
+	ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+	bpf_map_delete_elem(&peer_requests, k);
+}
+
 /* A CLIENT request starts with the next byte written on sk. */
 static __always_inline void peer__remember(const struct kspan_conn_tuple *t, __u64 sk,
 					   const struct kspan_trace_ctx *ctx)
 {
 	struct peer_request_key k;
-	struct peer_request v = {};
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE))
 		return;
 	peer__key(&k, t, true, BPF_CORE_READ((struct tcp_sock *)sk, write_seq));
-	__builtin_memcpy(v.trace_id, ctx->trace_id, 16);
-	__builtin_memcpy(v.span_id, ctx->span_id, 8);
-	v.trace_flags = ctx->trace_flags;
-	bpf_map_update_elem(&peer_requests, &k, &v, BPF_ANY);
+	peer__store(&k, ctx);
 }
 
 /* A SERVER request began `bytes` before the read position of sk: if its
@@ -272,19 +293,53 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
 					struct kspan_trace_ctx *ctx)
 {
 	struct peer_request_key k;
-	struct peer_request *v;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
 	peer__key(&k, t, false, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes);
-	v = bpf_map_lookup_elem(&peer_requests, &k);
-	if (!v)
+	peer__take(&k, ctx);
+}
+
+/*
+ * TLS connections: the plaintext has no TCP sequence number, and the
+ * ciphertext's differs from it by record overheads neither end knows. Both
+ * ends count the requests on the connection instead (conn_state.tls_requests:
+ * the client those it writes, the server those it reads; HTTP/1 answers in
+ * order), and the pair names request number `index` - marked in the key so
+ * that it never meets a sequence number. Only for connections both ends
+ * followed from their start (not adopted): a count that began mid-way would
+ * join the wrong requests.
+ */
+#define PEER_KEY_TLS_INDEX 1
+
+static __always_inline void peer__tls_key(struct peer_request_key *k,
+					  const struct kspan_conn_tuple *t, bool client_side,
+					  __u32 index)
+{
+	peer__key(k, t, client_side, index);
+	k->ends.src._pad[0] = PEER_KEY_TLS_INDEX;
+}
+
+static __always_inline void peer__remember_tls(const struct kspan_conn_tuple *t, __u32 index,
+					       const struct kspan_trace_ctx *ctx)
+{
+	struct peer_request_key k;
+
+	if (!(propagation & KSPAN_PROPAGATE_TUPLE))
 		return;
-	__builtin_memcpy(ctx->trace_id, v->trace_id, 16);
-	__builtin_memcpy(ctx->parent_span_id, v->span_id, 8);
-	ctx->trace_flags = v->trace_flags;
-	ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
-	bpf_map_delete_elem(&peer_requests, &k);
+	peer__tls_key(&k, t, true, index);
+	peer__store(&k, ctx);
+}
+
+static __always_inline void peer__claim_tls(const struct kspan_conn_tuple *t, __u32 index,
+					    struct kspan_trace_ctx *ctx)
+{
+	struct peer_request_key k;
+
+	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
+		return;
+	peer__tls_key(&k, t, false, index);
+	peer__take(&k, ctx);
 }
 
 /*

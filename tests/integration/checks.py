@@ -25,17 +25,18 @@ class CommonChecks:
     """Assertions shared by the python and nginx cases."""
 
     def check_server_span(self, s, srv_pid, port, path, status, peer_port=None,
-                          peer_addr="127.0.0.1", method="GET", name=None):
+                          peer_addr="127.0.0.1", method="GET", name=None, scheme="http",
+                          version="1.1"):
         self.assertEqual(s.kind, SPAN_KIND_SERVER, repr(s))
         self.assertEqual(s.pid, srv_pid, "SERVER span from the wrong process: %r" % s)
         self.assertEqual(s.name, name or "%s %s" % (method, path), repr(s))
         self.assert_attr(s, "http.request.method", method)
         self.assert_attr(s, "url.path", path)
-        self.assert_attr(s, "url.scheme", "http")
+        self.assert_attr(s, "url.scheme", scheme)
         self.assert_attr(s, "http.response.status_code", status)
         self.assert_attr(s, "server.port", port)
         self.assert_attr(s, "network.peer.address", peer_addr)
-        self.assert_attr(s, "network.protocol.version", "1.1")
+        self.assert_attr(s, "network.protocol.version", version)
         if peer_port is not None:
             self.assert_attr(s, "network.peer.port", peer_port)
         self.assertEqual(s.status_code, STATUS_ERROR if status >= 500 else STATUS_UNSET,
@@ -43,20 +44,22 @@ class CommonChecks:
         self.assertLessEqual(s.start_ns, s.end_ns, repr(s))
 
     def check_client_span(self, s, cli_pid, port, path, status, host="127.0.0.1",
-                          peer_addr="127.0.0.1", method="GET", name=None, exe="curl"):
+                          peer_addr="127.0.0.1", method="GET", name=None, exe="curl",
+                          scheme="http", version="1.1"):
         self.assertEqual(s.kind, SPAN_KIND_CLIENT, repr(s))
         self.assertEqual(s.pid, cli_pid, "CLIENT span from the wrong process: %r" % s)
         if exe is not None:
             self.assertEqual(s.resource.get("process.executable.name"), exe, repr(s.resource))
         self.assertEqual(s.name, name or "%s %s" % (method, path), repr(s))
         self.assert_attr(s, "http.request.method", method)
-        self.assert_attr(s, "url.full", "http://%s:%d%s"
-                         % ("[%s]" % host if ":" in host else host, port, path))
+        self.assert_attr(s, "url.full", "%s://%s:%d%s"
+                         % (scheme, "[%s]" % host if ":" in host else host, port, path))
+        self.assert_attr(s, "url.scheme", scheme)
         self.assert_attr(s, "http.response.status_code", status)
         self.assert_attr(s, "server.port", port)
         self.assert_attr(s, "network.peer.address", peer_addr)
         self.assert_attr(s, "network.peer.port", port)
-        self.assert_attr(s, "network.protocol.version", "1.1")
+        self.assert_attr(s, "network.protocol.version", version)
         self.assertEqual(s.status_code, STATUS_ERROR if status >= 400 else STATUS_UNSET,
                          "CLIENT span status for HTTP %d: %r" % (status, s))
         self.assertLessEqual(s.start_ns, s.end_ns, repr(s))

@@ -368,11 +368,16 @@ def netns_prefix(netns):
 class ScriptServer:
     """A python server script from servers/ that prints `READY <port>`."""
 
-    def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0, netns=None, args=()):
+    def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0, netns=None, args=(),
+                 env=None, scheme="http"):
+        """env: more environment variables; scheme: what url() names (https
+        for a server given --cert/--key)."""
         self.host = host
+        self.scheme = scheme
+        e = dict(os.environ, **env) if env else None
         self.proc = spawn(netns_prefix(netns) + [PY, os.path.join(SERVERS, script), "--host", host,
                                                  "--port", str(port)] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=e)
         self.pid = self.proc.pid
         line = _readline_timeout(self.proc.stdout, timeout)
         if not line.startswith(b"READY "):
@@ -383,7 +388,7 @@ class ScriptServer:
 
     def url(self, path="/"):
         h = "[%s]" % self.host if ":" in self.host else self.host
-        return "http://%s:%d%s" % (h, self.port, path)
+        return "%s://%s:%d%s" % (self.scheme, h, self.port, path)
 
     def stop(self):
         _kill(self.proc)
@@ -455,9 +460,10 @@ http {{
     scgi_temp_path {dir}/tmp_scgi;
     {http_extra}
     server {{
-        listen {host}:{port};
+        listen {host}:{port}{listen_opts};
         {listen6}
         server_name localhost;
+        {tls}
         root {dir}/html;
         location = /ok {{ default_type text/plain; return 200 "ok\\n"; }}
         location = /status/200 {{ default_type text/plain; return 200 "s200\\n"; }}
@@ -477,10 +483,13 @@ class Nginx:
 
     BIG_SIZE = 1024 * 1024 + 12345
 
-    def __init__(self, timeout=10.0, extra="", http_extra="", netns=None, host="127.0.0.1"):
+    def __init__(self, timeout=10.0, extra="", http_extra="", netns=None, host="127.0.0.1",
+                 certs=None, http2=False):
         """extra: more directives for the server block (locations);
         http_extra: for the http block (upstreams); netns: run in that
-        network namespace (`ip netns exec`), listening on host only."""
+        network namespace (`ip netns exec`), listening on host only.
+        certs: serve HTTPS with these (tls_certs.make_certs); http2: offer h2
+        (ALPN over TLS)."""
         self.dir = tempdir("kspan-it-nginx-")
         os.chmod(self.dir, 0o755)
         os.makedirs(os.path.join(self.dir, "html", "static"))
@@ -490,15 +499,20 @@ class Nginx:
             f.write(os.urandom(self.BIG_SIZE))
         self.ipv6 = netns is None and ipv6_loopback_available()
         self.host = host
+        self.scheme = "https" if certs else "http"
         prefix = ["ip", "netns", "exec", netns] if netns else []
         last = None
         for _ in range(5):  # the port may be taken between picking and binding
             self.port = free_port()
             if self.ipv6 and not _port_free6(self.port):
                 continue
+            opts = (" ssl" if certs else "") + (" http2" if http2 else "")
+            tls = ("ssl_certificate %s; ssl_certificate_key %s;"
+                   % (certs["server_cert"], certs["server_key"])) if certs else ""
             conf = NGINX_CONF.format(dir=self.dir, host=host, port=self.port, extra=extra,
-                                     http_extra=http_extra,
-                                     listen6="listen [::1]:%d;" % self.port if self.ipv6 else "")
+                                     http_extra=http_extra, listen_opts=opts, tls=tls,
+                                     listen6="listen [::1]:%d%s;" % (self.port, opts)
+                                     if self.ipv6 else "")
             self.conf = os.path.join(self.dir, "nginx.conf")
             with open(self.conf, "w") as f:
                 f.write(conf)
@@ -535,8 +549,8 @@ class Nginx:
 
     def url(self, path="/", v6=False):
         if v6:
-            return "http://[::1]:%d%s" % (self.port, path)
-        return "http://%s:%d%s" % (self.host, self.port, path)
+            return "%s://[::1]:%d%s" % (self.scheme, self.port, path)
+        return "%s://%s:%d%s" % (self.scheme, self.host, self.port, path)
 
     def stop(self):
         _kill(self.proc)

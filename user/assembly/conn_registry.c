@@ -106,6 +106,7 @@ struct conn_entry *conn_registry_open(struct conn_registry *r, const struct kspa
 	c->conn_id = ev->conn_id;
 	c->tgid = ev->hdr.tgid;
 	c->role = ev->role;
+	c->tls = (ev->flags & KSPAN_DATA_F_TLS) != 0;
 	c->tuple = ev->tuple;
 	c->last_event_mono = ev->hdr.ts_ns;
 	c->registry = r;

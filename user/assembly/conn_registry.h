@@ -50,6 +50,7 @@ struct conn_entry {
 	uint64_t conn_id;
 	uint32_t tgid;
 	uint8_t role; /* enum kspan_role */
+	bool tls;     /* its events are TLS plaintext (KSPAN_DATA_F_TLS): https */
 	struct kspan_conn_tuple tuple;
 	uint64_t last_event_mono; /* exit time of its latest event */
 	/* In the budget's activity list, and whose entry it is. */

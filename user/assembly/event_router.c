@@ -49,12 +49,12 @@ static void route_proc_exit(void *ctx, uint32_t tgid, uint64_t ts_ns)
 	process_table_on_exit(r->procs, tgid);
 }
 
-static void route_proc_exec(void *ctx, uint32_t tgid)
+static void route_proc_exec(void *ctx, uint32_t tgid, uint64_t ts_ns)
 {
 	struct event_router *r = ctx;
 
-	if (r->go_tls)
-		go_tls_attacher_on_exec(r->go_tls, tgid);
+	if (r->on_exec)
+		r->on_exec(r->exec_ctx, tgid, ts_ns);
 }
 
 struct event_handlers event_router_handlers(struct event_router *r)

@@ -85,6 +85,9 @@ static void add_request_attributes(struct http1_conn *c, struct span *s,
 	    .protocol_version = head->version_minor ? "1.1" : "1.0",
 	};
 
+	if (c->base.tls)
+		req.scheme = (struct http_text){.ptr = "https", .len = 5};
+
 	http_span_add_request(s, &req, &c->base.tuple, c->assembler->cfg.capture_query);
 }
 

@@ -268,6 +268,11 @@ static void add_request_attributes(struct h2_conn *c, struct h2_stream *st,
 	    .protocol_version = "2",
 	};
 
+	/* Over TLS the connection says https, whatever :scheme claims (a
+	 * server span may decode a block without it). */
+	if (c->base.tls)
+		req.scheme = (struct http_text){.ptr = "https", .len = 5};
+
 	http_span_add_request(st->span, &req, &c->base.tuple, c->a->capture_query);
 	st->grpc = grpc_is_content_type(f->content_type, strlen(f->content_type));
 	if (st->grpc)

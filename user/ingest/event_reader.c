@@ -45,10 +45,10 @@ int event_reader_handle(struct event_reader *r, const void *data, size_t size)
 		r->handlers.on_proc_exit(r->handlers.ctx, hdr->tgid, hdr->ts_ns);
 		return 0;
 	case KSPAN_EVENT_PROC_EXEC:
-		if (size < sizeof(struct kspan_proc_exec_event))
+		if (size < sizeof(struct kspan_proc_exit_event))
 			goto malformed;
 		if (r->handlers.on_proc_exec)
-			r->handlers.on_proc_exec(r->handlers.ctx, hdr->tgid);
+			r->handlers.on_proc_exec(r->handlers.ctx, hdr->tgid, hdr->ts_ns);
 		return 0;
 	}
 malformed:

@@ -22,7 +22,7 @@ struct event_handlers {
 	void (*on_conn_close)(void *ctx, const struct kspan_conn_event *ev);
 	void (*on_proc_info)(void *ctx, const struct kspan_proc_event *ev);
 	void (*on_proc_exit)(void *ctx, uint32_t tgid, uint64_t ts_ns);
-	void (*on_proc_exec)(void *ctx, uint32_t tgid); /* may be NULL */
+	void (*on_proc_exec)(void *ctx, uint32_t tgid, uint64_t ts_ns);
 };
 
 struct event_reader {

@@ -19,11 +19,13 @@
 #include "kspan.skel.h"
 #include "lib/clock.h"
 #include "loader/insertion_checks.h"
+#include "loader/go_tls_attach.h"
 #include "loader/kernel_features.h"
 #include "kspan_abi.h"
 #include "lib/log.h"
 #include "loader/probe_loader.h"
 #include "loader/self_pid.h"
+#include "loader/tls_programs.h"
 
 /* How long after attach a read that was already blocked is still adopted. */
 #define ADOPT_BLOCKED_READS_NS (60ull * 1000000000)
@@ -342,23 +344,18 @@ static void unload(struct probe_loader *l)
 	l->skel = NULL;
 }
 
-/* Opens, configures, loads and attaches backend b; on failure everything is
- * undone and why says what failed. */
-static int backend_start(struct probe_loader *l, const struct agent_options *o,
-			 enum probe_backend b, char *why, size_t len)
+/* Opens, configures and loads backend b's programs, with the TLS uprobe
+ * bodies run with preemption disabled or not (tls_programs_select). */
+static int open_and_load(struct probe_loader *l, const struct agent_options *o,
+			 enum probe_backend b, bool tls_guarded)
 {
-	const char *name = probe_backend_name(b);
-	int err;
-
-	l->backend = b;
 	l->skel = kspan_bpf__open();
-	if (!l->skel) {
-		err = -errno;
-		snprintf(why, len, "opening the BPF object failed: %s", strerror(-err));
-		return err;
-	}
+	if (!l->skel)
+		return -errno;
 	configure(l, o);
 	select_programs(l, b);
+	tls_programs_select(l->skel, tls_guarded);
+	go_tls_programs_select(l->skel->obj, tls_guarded);
 	/* Only entered by tail call from the syscall front-ends. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_tp_enter_client, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_tp_exit_io, false);
@@ -375,7 +372,36 @@ static int backend_start(struct probe_loader *l, const struct agent_options *o,
 		bpf_map__set_autocreate(l->skel->maps.inject_candidates, false);
 		bpf_map__set_autocreate(l->skel->maps.inject_sockets, false);
 	}
-	err = kspan_bpf__load(l->skel);
+	l->tls_guarded = tls_guarded;
+	return kspan_bpf__load(l->skel);
+}
+
+/* Opens, configures, loads and attaches backend b; on failure everything is
+ * undone and why says what failed. */
+static int backend_start(struct probe_loader *l, const struct agent_options *o,
+			 enum probe_backend b, char *why, size_t len)
+{
+	const char *name = probe_backend_name(b);
+	/* bpf_preempt_disable (6.10+): the TLS uprobe bodies use it. A
+	 * verifier that refuses global functions under it (before the
+	 * relaxation of commit "bpf: Allow calling global subprogs ...")
+	 * fails the load: the other set is loaded instead. */
+	bool guarded = kernel_btf_has_func(l->btf, "bpf_preempt_disable");
+	int err;
+
+	l->backend = b;
+	err = open_and_load(l, o, b, guarded);
+	if (err && guarded && l->skel) {
+		log_debug("%s: loading with preemption disabled in the TLS uprobes failed (%s); "
+			  "loading them preemptible",
+			  name, strerror(-err));
+		kspan_bpf__destroy(l->skel);
+		err = open_and_load(l, o, b, false);
+	}
+	if (!l->skel) {
+		snprintf(why, len, "opening the BPF object failed: %s", strerror(-err));
+		return err;
+	}
 	if (err) {
 		if (err == -EPERM)
 			snprintf(why, len,
@@ -533,8 +559,26 @@ int probe_loader_ringbuf_fd(const struct probe_loader *l)
 	return bpf_map__fd(l->skel->maps.events);
 }
 
+void probe_loader_probe_tls(struct probe_loader *l, struct agent_stats *stats)
+{
+	tls_libraries_init(&l->tls, l->skel, l->tls_guarded, "/proc", stats);
+	log_debug("TLS uprobes run with preemption %s", l->tls_guarded ? "disabled" : "enabled");
+	tls_libraries_scan_all(&l->tls);
+}
+
+void probe_loader_on_exec(struct probe_loader *l, uint32_t pid, uint64_t now)
+{
+	tls_libraries_on_exec(&l->tls, pid, now);
+}
+
+void probe_loader_tick(struct probe_loader *l, uint64_t now)
+{
+	tls_libraries_tick(&l->tls, now);
+}
+
 void probe_loader_detach(struct probe_loader *l)
 {
+	tls_libraries_detach(&l->tls);
 	if (l->sk_msg_map_fd >= 0)
 		bpf_prog_detach2(bpf_program__fd(l->skel->progs.kspan_sk_msg_inject),
 				 l->sk_msg_map_fd, BPF_SK_MSG_VERDICT);
@@ -547,6 +591,7 @@ void probe_loader_detach(struct probe_loader *l)
 void probe_loader_destroy(struct probe_loader *l)
 {
 	unload(l);
+	tls_libraries_free(&l->tls);
 	btf__free(l->btf);
 	l->btf = NULL;
 }
@@ -613,4 +658,12 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->h2_inject_skipped_mismatch,
 			 counter_sum(l, KSPAN_CNT_H2_INJECT_MISMATCH), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_ciphertext_skipped,
+			 counter_sum(l, KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_unbound, counter_sum(l, KSPAN_CNT_TLS_UNBOUND),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_tls_no_socket,
+			 counter_sum(l, KSPAN_CNT_GO_TLS_NO_SOCKET), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_calls_lost, counter_sum(l, KSPAN_CNT_TLS_CALLS_LOST),
+			 __ATOMIC_RELAXED);
 }

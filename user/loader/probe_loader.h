@@ -6,10 +6,12 @@
 #ifndef KSPAN_PROBE_LOADER_H
 #define KSPAN_PROBE_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model/agent_stats.h"
 #include "config/options.h"
+#include "loader/tls_libraries.h"
 
 struct kspan_bpf;
 struct bpf_link;
@@ -26,6 +28,8 @@ struct probe_loader {
 	struct btf *btf;	    /* the kernel's, for the backend checks */
 	uint32_t propagation;	    /* --propagation, less what the kernel cannot do */
 	int sk_msg_map_fd;	    /* sockhash the sk_msg program is attached to, or -1 */
+	bool tls_guarded;	    /* the TLS uprobes loaded run with preemption disabled */
+	struct tls_libraries tls;   /* the TLS library files probed */
 };
 
 /* probe_loader_check_insertion's answers. */
@@ -48,6 +52,12 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o);
 int probe_loader_ringbuf_fd(const struct probe_loader *l);
 /* The loaded BPF object, for the uprobe attachers (go_tls_attach.h). */
 struct bpf_object *probe_loader_object(const struct probe_loader *l);
+/* After start: probes the TLS libraries every process maps; stats counts
+ * them. A process that exec()s later is looked at again
+ * (probe_loader_on_exec), for a while, at each probe_loader_tick. */
+void probe_loader_probe_tls(struct probe_loader *l, struct agent_stats *stats);
+void probe_loader_on_exec(struct probe_loader *l, uint32_t pid, uint64_t now);
+void probe_loader_tick(struct probe_loader *l, uint64_t now);
 /* Stops new events; the ring buffer stays readable. */
 void probe_loader_detach(struct probe_loader *l);
 void probe_loader_destroy(struct probe_loader *l);

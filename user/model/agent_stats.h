@@ -53,6 +53,17 @@
 	X(h2_inject_skipped_mismatch,                                                              \
 	  "HTTP/2 requests not injected: the sk_msg data was not at the socket and sequence the "  \
 	  "write's entry planned for")                                                             \
+	X(tls_ciphertext_skipped, "syscalls on TLS connections (ciphertext): no HTTP event, the "  \
+				  "library's plaintext is captured instead")                       \
+	X(tls_unbound, "TLS reads/writes not captured: their SSL object's socket is unknown "      \
+		       "(memory BIO, or no syscall inside any of its calls yet)")                  \
+	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \
+	X(tls_exec_watch_dropped, "processes not watched after exec(): too many exec()s at once "  \
+				  "(a library only they map is probed late, or not)")              \
+	X(kernel_go_tls_no_socket, "Go crypto/tls calls not captured: their connection led to no " \
+				   "TCP socket")                                                   \
+	X(tls_calls_lost, "TLS reads/writes not captured: their entry was not seen (table full, "  \
+			  "or probes attached during the call)")                                   \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \

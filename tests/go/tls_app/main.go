@@ -8,6 +8,8 @@
 //	tls_app client URL N                        N sequential GETs of URL over
 //	                                            one kept-alive connection,
 //	                                            certificate not verified
+//	tls_app idle MS                             sleeps MS ms (a process the
+//	                                            tests wait to see probed)
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 )
 
 func serve(addr, cert, key, backend string) error {
@@ -77,8 +80,12 @@ func main() {
 		if err == nil {
 			err = client(os.Args[2], n)
 		}
+	case len(os.Args) == 3 && os.Args[1] == "idle":
+		var ms int
+		ms, err = strconv.Atoi(os.Args[2])
+		time.Sleep(time.Duration(ms) * time.Millisecond)
 	default:
-		err = fmt.Errorf("usage: tls_app server ADDR CERT KEY [BACKEND] | client URL N")
+		err = fmt.Errorf("usage: tls_app server ADDR CERT KEY [BACKEND] | client URL N | idle MS")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -2,6 +2,10 @@
 """One service of a chain, for the kspan trace-propagation tests.
 
 Usage: chain_server.py [--host 127.0.0.1] [--port 0] [--next URL]
+                       [--cert PEM --key PEM]
+
+With --cert and --key it serves HTTPS (python's ssl, OpenSSL underneath); an
+https --next is called without verifying its certificate.
 
 Prints `READY <port>` once bound. One thread per connection
 (ThreadingHTTPServer, HTTP/1.1 keep-alive). Every response is JSON:
@@ -23,6 +27,7 @@ import argparse
 import http.client
 import json
 import socket
+import ssl
 import sys
 import threading
 import urllib.parse
@@ -31,17 +36,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NEXT = None
 _local = threading.local()
+# Test certificates are self-signed: the client side does not verify them.
+CLIENT_TLS = ssl._create_unverified_context()
 
 
 def call_urllib(path):
-    with urllib.request.urlopen(NEXT + path, timeout=20) as r:
+    with urllib.request.urlopen(NEXT + path, timeout=20, context=CLIENT_TLS) as r:
         return r.read()
 
 
 def call_keepalive(path):
     u = urllib.parse.urlsplit(NEXT)
     conn = getattr(_local, "conn", None)
-    if conn is None:
+    if conn is None and u.scheme == "https":
+        conn = _local.conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=20,
+                                                         context=CLIENT_TLS)
+    elif conn is None:
         conn = _local.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
     conn.request("GET", u.path + path)
     return conn.getresponse().read()
@@ -89,6 +99,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--next")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     a = ap.parse_args()
     NEXT = a.next
     cls = ThreadingHTTPServer
@@ -96,6 +108,10 @@ def main():
         cls = type("V6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
     srv = cls((a.host, a.port), Handler)
     srv.daemon_threads = True
+    if a.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(a.cert, a.key)
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     sys.stdout.write("READY %d\n" % srv.server_address[1])
     sys.stdout.flush()
     srv.serve_forever()

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * tls_calls.bpf.h - TLS plaintext, taken where a TLS library's read or write
+ * (SSL_read, SSL_write and their _ex forms) enters and returns, and the
+ * socket it belongs to.
+ *
+ * The library call names an SSL object, not a socket. The socket is learned
+ * from the syscall the library makes inside the call: a thread inside a TLS
+ * call (tls_calls) that reads or writes a socket binds the call's SSL object
+ * to that socket (tls_sockets), and that syscall's bytes - ciphertext - are
+ * skipped. At the call's return the plaintext becomes an inflight_syscall
+ * with KSPAN_IO_TLS set, handled by the same data path as a syscall's bytes
+ * (attach/data_path.bpf.h): the same detection, capture, trace contexts and
+ * DATA events, flagged KSPAN_DATA_F_TLS. A connection that carried
+ * plaintext is marked tls: its syscalls never produce DATA events again,
+ * and nothing is ever inserted into it (sk_msg would write into ciphertext).
+ *
+ * A call that makes no syscall (the bytes were already decrypted and
+ * buffered) uses the binding an earlier call left; a call on an SSL object
+ * never bound (a memory-BIO stack whose event loop writes the ciphertext
+ * later) is counted (KSPAN_CNT_TLS_UNBOUND) and not captured.
+ */
+#ifndef KSPAN_CAPTURE_TLS_CALLS_BPF_H
+#define KSPAN_CAPTURE_TLS_CALLS_BPF_H
+
+#include "base/conn_tracking.bpf.h"
+#include "base/counters.bpf.h"
+#include "base/maps.bpf.h"
+
+/* A TLS read or write between its entry and its return. */
+struct tls_call {
+	__u64 ssl;	/* the library's session object (SSL *) */
+	__u64 buf;	/* the plaintext buffer in the process */
+	__u64 len_out;	/* _ex forms: where the library writes the length moved */
+	__u64 ts_enter; /* CLOCK_MONOTONIC at entry */
+	__u64 sk;	/* struct sock * of the session, 0 while unknown */
+	__u32 len;	/* bytes asked for */
+	__u8 direction; /* enum kspan_direction */
+	__u8 decided;	/* a write: ctx was decided (propagation/tls_tx.bpf.h) */
+	__u8 goroutine; /* a Go call: no thread context (KSPAN_IO_GOROUTINE) */
+	__u8 _pad;
+	/* A request written: its CLIENT context, decided before any of its
+	 * bytes reach the socket (ctx.flags & KSPAN_CTX_F_VALID). */
+	struct kspan_trace_ctx ctx;
+};
+
+/* key: bpf_get_current_pid_tgid() -> the thread's TLS call in flight. Apart
+ * from `inflight`: the syscalls inside the call have their own entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSPAN_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+struct tls_session_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 ssl;
+};
+
+/* {tgid, SSL *} -> struct sock * the session's syscalls use. LRU: sessions
+ * are never announced closed; a stale one is rebound by its next syscall. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_CONNS);
+	__type(key, struct tls_session_key);
+	__type(value, __u64);
+} tls_sockets SEC(".maps");
+
+static __always_inline void tls__session_key(struct tls_session_key *k, __u32 tgid, __u64 ssl)
+{
+	k->tgid = tgid;
+	k->_pad = 0;
+	k->ssl = ssl;
+}
+
+/* The socket an SSL object of process tgid was last seen using; 0: none. */
+static __always_inline __u64 tls__socket_of(__u32 tgid, __u64 ssl)
+{
+	struct tls_session_key k;
+	__u64 *sk;
+
+	tls__session_key(&k, tgid, ssl);
+	sk = bpf_map_lookup_elem(&tls_sockets, &k);
+	return sk ? *sk : 0;
+}
+
+/* Entry of a TLS read or write: remembered for its return (and for the
+ * syscalls it makes). `call` is filled by the caller but for sk. */
+static __always_inline void tls__call_enter(__u64 id, struct tls_call *call)
+{
+	call->sk = tls__socket_of(id >> 32, call->ssl);
+	call->ts_enter = bpf_ktime_get_ns();
+}
+
+static __always_inline void tls__call_remember(__u64 id, const struct tls_call *call)
+{
+	if (bpf_map_update_elem(&tls_calls, &id, call, BPF_ANY))
+		counter__inc(KSPAN_CNT_TLS_CALLS_LOST);
+}
+
+/*
+ * A syscall on socket sk: when the thread is inside a TLS call, its bytes
+ * are that session's ciphertext. Binds the session to the socket, marks the
+ * connection TLS, and returns the call for the caller to skip the syscall
+ * (and to decide a write's context now that the socket is known); NULL when
+ * the thread is in no TLS call.
+ */
+static __always_inline struct tls_call *tls__nested_syscall(__u64 id, __u64 sk)
+{
+	struct tls_call *call = bpf_map_lookup_elem(&tls_calls, &id);
+	struct tls_session_key k;
+	struct conn_state *c;
+
+	if (!call)
+		return NULL;
+	counter__inc(KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED);
+	if (call->sk != sk) {
+		call->sk = sk;
+		tls__session_key(&k, id >> 32, call->ssl);
+		bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
+	}
+	c = conn__get(id >> 32, sk, KSPAN_ROLE_UNKNOWN, true);
+	if (c)
+		c->tls = 1;
+	return call;
+}
+
+/*
+ * Return of a TLS call that moved `bytes` plaintext bytes: the inflight
+ * description the data path handles, or false when the session's socket is
+ * unknown (counted).
+ */
+static __always_inline bool tls__call_exit(const struct tls_call *call, __u32 bytes,
+					   struct inflight_syscall *in)
+{
+	__u64 sk = call->sk;
+
+	if (!sk)
+		sk = tls__socket_of(bpf_get_current_pid_tgid() >> 32, call->ssl);
+	if (!sk) {
+		counter__inc(KSPAN_CNT_TLS_UNBOUND);
+		return false;
+	}
+	__builtin_memset(in, 0, sizeof(*in));
+	in->sk = sk;
+	in->buf = call->buf;
+	in->ts_enter = call->ts_enter;
+	in->flat_len = bytes;
+	in->syscall = call->direction == KSPAN_DIR_EGRESS ? KSPAN_SYS_WRITE : KSPAN_SYS_READ;
+	in->direction = call->direction;
+	in->io_flags = KSPAN_IO_TLS;
+	in->ctx = call->ctx;
+	return true;
+}
+
+#endif /* KSPAN_CAPTURE_TLS_CALLS_BPF_H */

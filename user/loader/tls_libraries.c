@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* tls_libraries.c - finding TLS library files in processes' maps and
+ * attaching the OpenSSL uprobes to each once. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "lib/log.h"
+#include "loader/tls_libraries.h"
+
+/* How long after exec() a process is scanned again: its dynamic loader maps
+ * the libraries within milliseconds; a dlopen()ed libssl may come later. */
+#define TLS_EXEC_WATCH_NS (2000ull * 1000000)
+
+void tls_libraries_init(struct tls_libraries *t, struct kspan_bpf *skel, bool guarded,
+			const char *proc_root, struct agent_stats *stats)
+{
+	memset(t, 0, sizeof(*t));
+	t->skel = skel;
+	t->guarded = guarded;
+	t->proc_root = proc_root;
+	t->stats = stats;
+}
+
+bool tls_library_is_libssl(const char *name)
+{
+	/* libssl.so.3, libssl.so.1.1, libssl.so (a development link) */
+	return strncmp(name, "libssl.so", 9) == 0 && (name[9] == 0 || name[9] == '.');
+}
+
+bool tls_maps_line_parse(const char *line, uint64_t *dev, uint64_t *ino, const char **path)
+{
+	unsigned int major, minor;
+	unsigned long long inode;
+	int off = 0;
+
+	/* address perms offset dev inode path (proc(5)) */
+	if (sscanf(line, "%*s %*s %*s %x:%x %llu %n", &major, &minor, &inode, &off) != 3 ||
+	    off == 0 || inode == 0 || line[off] != '/')
+		return false;
+	*dev = ((uint64_t)major << 32) | minor;
+	*ino = inode;
+	*path = line + off;
+	return true;
+}
+
+static struct tls_library *find(struct tls_libraries *t, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < t->count; i++)
+		if (t->libs[i].dev == dev && t->libs[i].ino == ino)
+			return &t->libs[i];
+	return NULL;
+}
+
+/* Attaches to the file pid maps at path; recorded even when it fails, so
+ * that a file that cannot be probed is tried once. */
+static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino, const char *path)
+{
+	char where[512], why[256] = "";
+	struct tls_library *lib;
+
+	if (t->count == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 8;
+		struct tls_library *libs = realloc(t->libs, cap * sizeof(*libs));
+
+		if (!libs)
+			return -ENOMEM;
+		t->libs = libs;
+		t->cap = cap;
+	}
+	lib = &t->libs[t->count++];
+	memset(lib, 0, sizeof(*lib));
+	lib->dev = dev;
+	lib->ino = ino;
+	snprintf(lib->path, sizeof(lib->path), "%s", path);
+	/* Through the process's root: a container's file, as it sees it. */
+	snprintf(where, sizeof(where), "%s/%u/root%s", t->proc_root, pid, path);
+	lib->probed =
+	    tls_programs_attach_openssl(t->skel, t->guarded, where, lib->links, why, sizeof(why));
+	if (lib->probed <= 0) {
+		lib->probed = 0;
+		log_warn("TLS: %s (pid %u) not probed: %s", path, pid, why);
+		return 0;
+	}
+	log_info("TLS: OpenSSL probed in %s (pid %u's view, %d of %d functions)", path, pid,
+		 lib->probed, TLS_OPENSSL_FUNCS);
+	if (t->stats)
+		STAT_INC(t->stats, tls_libraries_probed);
+	return 1;
+}
+
+int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
+{
+	char file[64], line[1024];
+	int added = 0;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/%u/maps", t->proc_root, pid);
+	f = fopen(file, "re");
+	if (!f)
+		return 0; /* gone already, or a kernel thread */
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t dev, ino;
+		const char *path, *name;
+		size_t n = strlen(line);
+
+		if (n && line[n - 1] == '\n')
+			line[n - 1] = 0;
+		if (!tls_maps_line_parse(line, &dev, &ino, &path))
+			continue;
+		name = strrchr(path, '/');
+		if (!name || !tls_library_is_libssl(name + 1) || find(t, dev, ino))
+			continue;
+		if (strstr(path, " (deleted)"))
+			continue; /* replaced on disk: the old file has no path */
+		if (add(t, pid, dev, ino, path) > 0)
+			added++;
+	}
+	fclose(f);
+	return added;
+}
+
+void tls_libraries_scan_all(struct tls_libraries *t)
+{
+	DIR *d = opendir(t->proc_root);
+	struct dirent *e;
+
+	if (!d) {
+		log_warn("TLS: reading %s failed (%s): no TLS library is probed", t->proc_root,
+			 strerror(errno));
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		tls_libraries_scan_pid(t, (uint32_t)strtoul(e->d_name, NULL, 10));
+	}
+	closedir(d);
+	if (t->count == 0)
+		log_info("TLS: no process maps an OpenSSL library yet");
+}
+
+void tls_libraries_on_exec(struct tls_libraries *t, uint32_t pid, uint64_t now)
+{
+	if (t->watching == TLS_EXEC_WATCH_MAX) {
+		/* The oldest watch is the likeliest to be done. */
+		memmove(&t->watch[0], &t->watch[1], (TLS_EXEC_WATCH_MAX - 1) * sizeof(t->watch[0]));
+		t->watching--;
+		if (t->stats)
+			STAT_INC(t->stats, tls_exec_watch_dropped);
+	}
+	t->watch[t->watching++] = (struct tls_exec_watch){pid, now + TLS_EXEC_WATCH_NS};
+}
+
+void tls_libraries_tick(struct tls_libraries *t, uint64_t now)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < t->watching; i++) {
+		tls_libraries_scan_pid(t, t->watch[i].pid);
+		if (t->watch[i].until_mono > now)
+			t->watch[kept++] = t->watch[i];
+	}
+	t->watching = kept;
+}
+
+void tls_libraries_detach(struct tls_libraries *t)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		for (int j = 0; j < TLS_OPENSSL_LINKS; j++) {
+			bpf_link__destroy(t->libs[i].links[j]);
+			t->libs[i].links[j] = NULL;
+		}
+	}
+}
+
+void tls_libraries_free(struct tls_libraries *t)
+{
+	tls_libraries_detach(t);
+	free(t->libs);
+	t->libs = NULL;
+	t->count = t->cap = 0;
+}
