@@ -78,8 +78,9 @@ class TestGoTls(CommonChecks, harness.SharedKspanCase):
     def test_go_client_and_server_exact_spans(self):
         """N requests of the stripped Go client on one kept-alive connection
         to the Go server (symbols): N SERVER and N CLIENT spans, https, each
-        SERVER span the child of its CLIENT span (same-node join by the
-        request's index on the connection), nothing else on the port."""
+        SERVER span joined to its own CLIENT span or to none (same-node join
+        by the request's index on the connection), nothing else on the
+        port."""
         srv, port = self.start_server(APP)
         cpid = self.run_client("https://127.0.0.1:%d/hello" % port, REQUESTS)
         servers = self.rx.settle(is_server(port, srv.pid), REQUESTS)
@@ -90,12 +91,32 @@ class TestGoTls(CommonChecks, harness.SharedKspanCase):
             self.check_https_server(s, srv.pid, port, "/hello")
         for c in clients:
             self.check_https_client(c, cpid, port, "/hello")
+        # Joins: the first request always; a later one only when the server
+        # read its first bytes whole. net/http's server reads one byte in
+        # the background while a handler runs (to notice a client that went
+        # away): when the next request arrives before the response's end
+        # stops that read, its "G" comes alone and the kernel does not see a
+        # request start to join. Such a SERVER span is a root, never the
+        # child of a wrong span.
         by_id = {c.span_id: c for c in clients}
+        first = min(servers, key=lambda sp: sp.start_ns)
+        first_client = min(clients, key=lambda sp: sp.start_ns)
+        self.assert_joined(first, first_client)
+        parents = []
         for s in servers:
-            self.assertIn(s.parent_span_id, by_id, "SERVER span not joined to a CLIENT span:\n"
-                          " %r\n%s" % (s, fmt(clients)))
-            self.assert_joined(s, by_id[s.parent_span_id])
-        self.assertEqual(len({s.parent_span_id for s in servers}), REQUESTS, fmt(servers))
+            if s.parent_span_id:
+                self.assertIn(s.parent_span_id, by_id, "SERVER span joined to a span that is "
+                              "not a CLIENT span of this client:\n %r\n%s" % (s, fmt(clients)))
+                self.assert_joined(s, by_id[s.parent_span_id])
+                parents.append(s.parent_span_id)
+            else:
+                self.assert_ids(s, root=True)
+        self.assertEqual(len(parents), len(set(parents)), fmt(servers))
+        # Request k's SERVER span is joined to request k's CLIENT span.
+        order = {c.span_id: i for i, c in enumerate(sorted(clients, key=lambda sp: sp.start_ns))}
+        for i, s in enumerate(sorted(servers, key=lambda sp: sp.start_ns)):
+            if s.parent_span_id:
+                self.assertEqual(order[s.parent_span_id], i, fmt(servers) + "\n" + fmt(clients))
         on_port = self.rx.spans(harness.involves_port(port))
         self.assertEqual(len(on_port), 2 * REQUESTS, fmt(on_port))
         self.assertIn("go_tls_executables_probed", self.kspan.metrics_text())
