@@ -32,7 +32,7 @@ BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev z
 	libjson-c-dev libcapstone-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server h2o python3-grpcio \
-	openssl golang-go
+	openssl wget golang-go
 # npm packages for the gRPC tests, installed under build/ (never committed).
 NPM_DIR := $(BUILD)/npm
 GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json

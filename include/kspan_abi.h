@@ -316,7 +316,10 @@ enum kspan_counter {
 						* is unknown (no syscall inside any call yet) */
 	KSPAN_CNT_TLS_CALLS_LOST = 24,	       /* TLS calls whose entry was not remembered
 						* (table full, or probes attached mid-call) */
-	KSPAN_CNT_GO_TLS_NO_SOCKET = 25,       /* Go crypto/tls calls whose connection led to no TCP
+	KSPAN_CNT_TLS_UNPROBED_CONNS = 25,     /* connections carrying TLS records outside any
+						* probed library call: a TLS library kspan
+						* does not probe, or not yet */
+	KSPAN_CNT_GO_TLS_NO_SOCKET = 26,       /* Go crypto/tls calls whose connection led to no TCP
 						* socket (not a *net.TCPConn, or an fd closed) */
 	KSPAN_CNT_MAX = 32,
 };

@@ -19,6 +19,20 @@
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
 #include "propagation/trace_context.bpf.h"
+#include "tls_detect.h"
+
+/* Bytes of a connection not (yet) known to be HTTP that are TLS records:
+ * every call of a probed library that makes syscalls is probed (handshake
+ * and shutdown included, capture/tls_calls.bpf.h), so these come from a TLS
+ * library kspan does not probe, or not yet. Counted once per connection. */
+static __always_inline void data__note_tls_records(struct conn_state *c,
+						   const struct data_scratch *s, __u32 captured)
+{
+	if (c->tls_records || !tls_is_record(s->payload, bound_len(captured, 16)))
+		return;
+	c->tls_records = 1;
+	counter__inc(KSPAN_CNT_TLS_UNPROBED_CONNS);
+}
 
 /* A SERVER request starts in the bytes just read: if its CLIENT end is on
  * this node, that CLIENT span is its parent (trace_context.bpf.h). */
@@ -83,6 +97,8 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		else if (c->adopted && http2_is_headers_frame_start(s->payload, captured))
 			c->protocol = KSPAN_PROTO_HTTP2; /* role: userspace infers it */
 		else
+			data__note_tls_records(c, s, captured);
+		if (c->protocol == KSPAN_PROTO_UNKNOWN)
 			return;
 	}
 	if (c->protocol == KSPAN_PROTO_HTTP2) {

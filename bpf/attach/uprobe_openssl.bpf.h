@@ -8,9 +8,12 @@
  *   int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written);
  *   int SSL_read(SSL *s, void *buf, int num);
  *   int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes);
+ *   int SSL_do_handshake(SSL *s);     (SSL_connect and SSL_accept call it)
+ *   int SSL_shutdown(SSL *s);
  *
- * One entry program per function, one return program for all four: the
- * entry remembers what the return needs (capture/tls_calls.bpf.h). SSL_write
+ * One entry program per function (the last two share one: they move no
+ * plaintext), one return program for all: the entry remembers what the
+ * return needs (capture/tls_calls.bpf.h). SSL_write
  * and SSL_write_ex return > 0 / 1 on success (OpenSSL's ssl_lib.c calls
  * ssl_write_internal from both, never one from the other, so a call is never
  * nested in another on the same thread).
@@ -76,8 +79,14 @@ static __always_inline void tls__return(long ret)
 			counter__inc(KSPAN_CNT_TLS_CALLS_LOST);
 		return;
 	}
+	if (p->depth) {
+		p->depth--; /* the return of a call inside this one */
+		return;
+	}
 	call = *p;
 	bpf_map_delete_elem(&tls_calls, &id);
+	if (!call.direction)
+		return; /* handshake or shutdown: no plaintext */
 	if (call.len_out) {
 		/* _ex: 1 on success, the length in *len_out. */
 		if (ret != 1 || bpf_probe_read_user(&moved, sizeof(moved), (void *)call.len_out))
@@ -124,12 +133,15 @@ KSPAN_SSL_ENTRY(kspan_uprobe_ssl_write, true, false, KSPAN_DIR_EGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_write_ex, true, true, KSPAN_DIR_EGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_read, true, false, KSPAN_DIR_INGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_read_ex, true, true, KSPAN_DIR_INGRESS)
+/* SSL_do_handshake, SSL_shutdown: only their syscalls matter. */
+KSPAN_SSL_ENTRY(kspan_uprobe_ssl_session, true, false, 0)
 KSPAN_SSL_RETURN(kspan_uretprobe_ssl_return, true)
 
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_write_preemptible, false, false, KSPAN_DIR_EGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_write_ex_preemptible, false, true, KSPAN_DIR_EGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_read_preemptible, false, false, KSPAN_DIR_INGRESS)
 KSPAN_SSL_ENTRY(kspan_uprobe_ssl_read_ex_preemptible, false, true, KSPAN_DIR_INGRESS)
+KSPAN_SSL_ENTRY(kspan_uprobe_ssl_session_preemptible, false, false, 0)
 KSPAN_SSL_RETURN(kspan_uretprobe_ssl_return_preemptible, false)
 
 #endif /* KSPAN_UPROBE_OPENSSL_BPF_H */

@@ -84,15 +84,16 @@ struct conn_state {
 	__u64 proc_start_ns; /* task start time of the owning process */
 	__u64 conn_id;	     /* random id sent to userspace */
 	struct kspan_conn_tuple tuple;
-	__u8 role;	/* enum kspan_role */
-	__u8 protocol;	/* enum kspan_protocol */
-	__u8 ignored;	/* excluded by the port filter, or not TCP */
-	__u8 announced; /* at least one event was sent */
-	__u8 adopted;	/* first seen on data, not at accept/connect */
-	__u8 tls;	/* its bytes are TLS: DATA events only from the library's
-			 * plaintext (capture/tls_calls.bpf.h), never from syscalls,
-			 * and nothing is ever inserted */
-	__u8 _pad[2];
+	__u8 role;	  /* enum kspan_role */
+	__u8 protocol;	  /* enum kspan_protocol */
+	__u8 ignored;	  /* excluded by the port filter, or not TCP */
+	__u8 announced;	  /* at least one event was sent */
+	__u8 adopted;	  /* first seen on data, not at accept/connect */
+	__u8 tls;	  /* its bytes are TLS: DATA events only from the library's
+			   * plaintext (capture/tls_calls.bpf.h), never from syscalls,
+			   * and nothing is ever inserted */
+	__u8 tls_records; /* TLS records seen outside probed calls (counted) */
+	__u8 _pad;
 	/* seq of the next event per direction (index: direction - 1), counted
 	 * even when sending fails. Per direction because a reader and a writer
 	 * thread may race on one socket (Go does): their events can reach the

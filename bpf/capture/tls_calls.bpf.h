@@ -15,6 +15,12 @@
  * plaintext is marked tls: its syscalls never produce DATA events again,
  * and nothing is ever inserted into it (sk_msg would write into ciphertext).
  *
+ * The handshake (SSL_do_handshake, which SSL_connect and SSL_accept call)
+ * and SSL_shutdown are probed too, as calls without plaintext: their
+ * syscalls bind the session early and are skipped, so that TLS records a
+ * connection carries outside any probed call mean a TLS library kspan does
+ * not probe (KSPAN_CNT_TLS_UNPROBED_CONNS, attach/data_path.bpf.h).
+ *
  * A call that makes no syscall (the bytes were already decrypted and
  * buffered) uses the binding an earlier call left; a call on an SSL object
  * never bound (a memory-BIO stack whose event loop writes the ciphertext
@@ -35,10 +41,12 @@ struct tls_call {
 	__u64 ts_enter; /* CLOCK_MONOTONIC at entry */
 	__u64 sk;	/* struct sock * of the session, 0 while unknown */
 	__u32 len;	/* bytes asked for */
-	__u8 direction; /* enum kspan_direction */
+	__u8 direction; /* enum kspan_direction; 0: a call that moves no plaintext
+			 * (handshake, shutdown): only its syscalls are bound */
 	__u8 decided;	/* a write: ctx was decided (propagation/tls_tx.bpf.h) */
 	__u8 goroutine; /* a Go call: no thread context (KSPAN_IO_GOROUTINE) */
-	__u8 _pad;
+	__u8 depth;	/* probed calls entered inside this one (a handshake a
+			 * read makes): their returns are not this one's */
 	/* A request written: its CLIENT context, decided before any of its
 	 * bytes reach the socket (ctx.flags & KSPAN_CTX_F_VALID). */
 	struct kspan_trace_ctx ctx;
@@ -94,9 +102,18 @@ static __always_inline void tls__call_enter(__u64 id, struct tls_call *call)
 	call->ts_enter = bpf_ktime_get_ns();
 }
 
+/* Remembers call for its return; a call entered inside another probed
+ * call on the thread only deepens the outer one (uretprobes return in
+ * reverse order: the inner return then leaves the outer's entry alone). */
 static __always_inline void tls__call_remember(__u64 id, const struct tls_call *call)
 {
-	if (bpf_map_update_elem(&tls_calls, &id, call, BPF_ANY))
+	struct tls_call *outer = bpf_map_lookup_elem(&tls_calls, &id);
+
+	if (outer) {
+		outer->depth++;
+		return;
+	}
+	if (bpf_map_update_elem(&tls_calls, &id, call, BPF_NOEXIST))
 		counter__inc(KSPAN_CNT_TLS_CALLS_LOST);
 }
 

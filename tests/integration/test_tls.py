@@ -203,3 +203,48 @@ class TestTls(CommonChecks, harness.SharedKspanCase):
         self.assert_attr(cli[0], "url.scheme", "https")
         time.sleep(0.5)
         self.kspan.assert_alive()
+
+    def test_unprobed_tls_library_is_counted(self):
+        """wget (GnuTLS, not probed) to nginx: nginx's SERVER span has
+        url.scheme https, wget has no CLIENT span, and its connection is
+        counted as TLS whose plaintext kspan never saw."""
+        if not shutil.which("wget"):
+            self.skipTest("no wget (GnuTLS) installed")
+        ng = self.ng
+        before = self.metric("tls_unprobed_conns")
+        p = harness.spawn(["wget", "-q", "-O", "/dev/null", "--no-check-certificate",
+                           ng.url("/ok")])
+        self.assertEqual(p.wait(timeout=20), 0)
+        s = self.expect_spans(is_server(ng.port, ng.worker_pid), 1, "nginx's SERVER span")[0]
+        self.assert_attr(s, "url.scheme", "https")
+        self.assertEqual(self.rx.spans(harness.of_pid(p.pid)), [], "no span from wget")
+        self.assertTrue(harness.wait_until(
+            lambda: self.metric("tls_unprobed_conns") > before, 5),
+            "wget's connection counted: %r" % self.kspan.metrics())
+
+    def test_node_static_openssl_memory_bio_counted(self):
+        """node links OpenSSL statically: its executable is probed (started
+        after kspan: on exec). Its TLS runs through memory BIOs, so no
+        syscall binds its sessions: those reads and writes are counted
+        (tls_unbound), not guessed; curl's end is a normal https CLIENT span."""
+        node = shutil.which("node")
+        if not node:
+            self.skipTest("no node")
+        unbound = self.metric("tls_unbound")
+        p = harness.spawn([node, os.path.join(harness.SERVERS, "https_server.js"),
+                           self.certs["server_cert"], self.certs["server_key"]],
+                          stdout=subprocess.PIPE)
+        self.addCleanup(harness._kill, p)
+        line = harness._readline_timeout(p.stdout, 20)
+        self.assertTrue(line.startswith(b"READY "), line)
+        port = int(line.split()[1])
+        real = os.path.realpath(node)
+        self.assertTrue(harness.wait_until(
+            lambda: ("OpenSSL probed in %s" % real) in self.kspan.log_text(), 10),
+            "kspan did not probe %s:\n%s" % (real, self.kspan.log_tail()))
+        r = curl("https://127.0.0.1:%d/x" % port, extra=["-k", "--http1.1"])
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        c = self.expect_spans(is_client(port, r.pid), 1, "curl's CLIENT span")[0]
+        self.check_client_span(c, r.pid, port, "/x", 200, scheme="https")
+        self.assertTrue(harness.wait_until(lambda: self.metric("tls_unbound") > unbound, 5),
+                        "node's reads counted as unbound")

@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
@@ -50,6 +55,44 @@ bool tls_maps_line_parse(const char *line, uint64_t *dev, uint64_t *ino, const c
 	return true;
 }
 
+bool tls_elf_defines_function(const char *path, const char *name)
+{
+	bool found = false;
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+	int fd;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) || !sh.sh_entsize ||
+		    !(data = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize && !found; i++) {
+			GElf_Sym sym;
+			const char *n;
+
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF)
+				continue;
+			n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			found = n && strcmp(n, name) == 0;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return found;
+}
+
 static struct tls_library *find(struct tls_libraries *t, uint64_t dev, uint64_t ino)
 {
 	for (size_t i = 0; i < t->count; i++)
@@ -58,9 +101,11 @@ static struct tls_library *find(struct tls_libraries *t, uint64_t dev, uint64_t 
 	return NULL;
 }
 
-/* Attaches to the file pid maps at path; recorded even when it fails, so
- * that a file that cannot be probed is tried once. */
-static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino, const char *path)
+/* Remembers the file (dev, ino); with probe, attaches to it as pid sees it
+ * at path. Recorded even when attaching fails, or when the file is an
+ * executable without OpenSSL, so that every file is looked at once. */
+static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino, const char *path,
+	       bool probe)
 {
 	char where[512], why[256] = "";
 	struct tls_library *lib;
@@ -79,6 +124,8 @@ static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino
 	lib->dev = dev;
 	lib->ino = ino;
 	snprintf(lib->path, sizeof(lib->path), "%s", path);
+	if (!probe)
+		return 0;
 	/* Through the process's root: a container's file, as it sees it. */
 	snprintf(where, sizeof(where), "%s/%u/root%s", t->proc_root, pid, path);
 	lib->probed =
@@ -92,12 +139,24 @@ static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino
 		 lib->probed, TLS_OPENSSL_FUNCS);
 	if (t->stats)
 		STAT_INC(t->stats, tls_libraries_probed);
+	t->probed_files++;
 	return 1;
+}
+
+/* The executable pid runs, as it sees it ("" when unknown). */
+static void exe_path(const struct tls_libraries *t, uint32_t pid, char *out, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "%s/%u/exe", t->proc_root, pid);
+	n = readlink(link, out, size - 1);
+	out[n > 0 ? n : 0] = 0;
 }
 
 int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 {
-	char file[64], line[1024];
+	char file[64], line[1024], exe[256], where[512];
 	int added = 0;
 	FILE *f;
 
@@ -105,6 +164,7 @@ int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 	f = fopen(file, "re");
 	if (!f)
 		return 0; /* gone already, or a kernel thread */
+	exe_path(t, pid, exe, sizeof(exe));
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t dev, ino;
 		const char *path, *name;
@@ -115,12 +175,19 @@ int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 		if (!tls_maps_line_parse(line, &dev, &ino, &path))
 			continue;
 		name = strrchr(path, '/');
-		if (!name || !tls_library_is_libssl(name + 1) || find(t, dev, ino))
-			continue;
-		if (strstr(path, " (deleted)"))
-			continue; /* replaced on disk: the old file has no path */
-		if (add(t, pid, dev, ino, path) > 0)
-			added++;
+		if (!name || find(t, dev, ino) || strstr(path, " (deleted)"))
+			continue; /* known, or replaced on disk: the old file has no path */
+		if (tls_library_is_libssl(name + 1)) {
+			if (add(t, pid, dev, ino, path, true) > 0)
+				added++;
+		} else if (strcmp(path, exe) == 0) {
+			/* OpenSSL linked into the executable (node): its own
+			 * symbol tables name SSL_write. */
+			snprintf(where, sizeof(where), "%s/%u/root%s", t->proc_root, pid, path);
+			if (add(t, pid, dev, ino, path,
+				tls_elf_defines_function(where, "SSL_write")) > 0)
+				added++;
+		}
 	}
 	fclose(f);
 	return added;
@@ -142,7 +209,7 @@ void tls_libraries_scan_all(struct tls_libraries *t)
 		tls_libraries_scan_pid(t, (uint32_t)strtoul(e->d_name, NULL, 10));
 	}
 	closedir(d);
-	if (t->count == 0)
+	if (t->probed_files == 0)
 		log_info("TLS: no process maps an OpenSSL library yet");
 }
 

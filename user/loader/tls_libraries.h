@@ -8,6 +8,8 @@
  * in the processes' memory maps (/proc/PID/maps: libssl.so.*), named by
  * device and inode, and attached through /proc/PID/root/<path>, so that a
  * container's own libssl (its own root) is probed as the container sees it.
+ * The executable itself is probed when its symbol tables define SSL_write
+ * (OpenSSL linked statically: node); each file is looked at once.
  * At start every process is scanned; later, a process that exec()s is
  * scanned again for a while (its loader maps the libraries after exec), so
  * that a library file no process mapped before is probed before the
@@ -46,8 +48,9 @@ struct tls_libraries {
 	bool guarded;	       /* which program set is loaded (tls_programs.h) */
 	const char *proc_root; /* "/proc" */
 	struct agent_stats *stats;
-	struct tls_library *libs;
+	struct tls_library *libs; /* every file looked at, probed or not */
 	size_t count, cap;
+	size_t probed_files;
 	struct tls_exec_watch watch[TLS_EXEC_WATCH_MAX];
 	size_t watching;
 };
@@ -65,6 +68,8 @@ void tls_libraries_tick(struct tls_libraries *t, uint64_t now);
 void tls_libraries_detach(struct tls_libraries *t);
 void tls_libraries_free(struct tls_libraries *t);
 
+/* Does the ELF file at path define function `name` (.dynsym or .symtab)? */
+bool tls_elf_defines_function(const char *path, const char *name);
 /* Is this file name (a path's last component) an OpenSSL libssl? */
 bool tls_library_is_libssl(const char *name);
 /* Parses one /proc/PID/maps line: the mapped file's device, inode and path

@@ -30,6 +30,12 @@ static void openssl_programs(struct kspan_bpf *skel, bool guarded,
 	funcs[3] =
 	    (struct openssl_func){"SSL_read_ex", guarded ? p->kspan_uprobe_ssl_read_ex
 							 : p->kspan_uprobe_ssl_read_ex_preemptible};
+	funcs[4] = (struct openssl_func){"SSL_do_handshake",
+					 guarded ? p->kspan_uprobe_ssl_session
+						 : p->kspan_uprobe_ssl_session_preemptible};
+	funcs[5] = (struct openssl_func){"SSL_shutdown",
+					 guarded ? p->kspan_uprobe_ssl_session
+						 : p->kspan_uprobe_ssl_session_preemptible};
 	*ret = guarded ? p->kspan_uretprobe_ssl_return : p->kspan_uretprobe_ssl_return_preemptible;
 }
 
@@ -40,6 +46,7 @@ void tls_programs_select(struct kspan_bpf *skel, bool guarded)
 
 	for (int set = 0; set < 2; set++) {
 		openssl_programs(skel, set == 1, funcs, &ret);
+		/* funcs[4] and [5] share a program: setting it twice is harmless. */
 		for (int i = 0; i < TLS_OPENSSL_FUNCS; i++) {
 			bpf_program__set_autoload(funcs[i].entry, guarded == (set == 1));
 			bpf_program__set_autoattach(funcs[i].entry, false);

@@ -13,7 +13,7 @@ struct kspan_bpf;
 struct bpf_link;
 
 /* The OpenSSL functions probed: entry of each, and one return program. */
-#define TLS_OPENSSL_FUNCS 4
+#define TLS_OPENSSL_FUNCS 6
 #define TLS_OPENSSL_LINKS (2 * TLS_OPENSSL_FUNCS)
 
 /* Before load: only the set with preemption disabled (guarded) or the

@@ -57,6 +57,9 @@
 				  "library's plaintext is captured instead")                       \
 	X(tls_unbound, "TLS reads/writes not captured: their SSL object's socket is unknown "      \
 		       "(memory BIO, or no syscall inside any of its calls yet)")                  \
+	X(tls_unprobed_conns, "connections carrying TLS records outside any probed library call: " \
+			      "their HTTPS is not captured (a TLS library kspan does not probe, "  \
+			      "or not yet)")                                                       \
 	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \
 	X(tls_exec_watch_dropped, "processes not watched after exec(): too many exec()s at once "  \
 				  "(a library only they map is probed late, or not)")              \
