@@ -246,8 +246,38 @@ void go_tls_attacher_scan(struct go_tls_attacher *a)
 	closedir(d);
 }
 
+/*
+ * Releasing a uprobe costs the kernel a grace period (on 6.18 about 0.1 s
+ * each, one after the other: measured), so a node with a few Go programs
+ * would hold kspan's exit for seconds. A child process inherits the links'
+ * descriptors and releases them as it exits, after kspan: the parent's
+ * close only drops a reference. The child closes everything else first (the
+ * metrics port, the ring buffer) and calls only async-signal-safe
+ * functions (the parent has threads). Without fork, the release is done
+ * here.
+ */
+static void release_in_child(struct go_tls_attacher *a)
+{
+	pid_t pid;
+
+	if (a->link_count == 0)
+		return;
+	pid = fork();
+	if (pid != 0)
+		return; /* parent (or fork failed: the links are released below) */
+	for (int fd = 0; fd < 65536; fd++) {
+		bool keep = false;
+		for (size_t i = 0; i < a->link_count && !keep; i++)
+			keep = bpf_link__fd(a->links[i]) == fd;
+		if (!keep)
+			close(fd);
+	}
+	_exit(0);
+}
+
 void go_tls_attacher_free(struct go_tls_attacher *a)
 {
+	release_in_child(a);
 	for (size_t i = 0; i < a->link_count; i++)
 		bpf_link__destroy(a->links[i]);
 	free(a->links);
