@@ -18,7 +18,9 @@
 
 #include "loader/elf_image.h"
 #include "loader/go_binary.h"
+#include "go_tls_offsets.h"
 #include "loader/go_pclntab.h"
+#include "loader/go_tls_attach.h"
 #include "loader/go_struct_offsets.h"
 #include "loader/x86_decode.h"
 
@@ -315,6 +317,28 @@ static void test_buildinfo_inline(void **state)
 	assert_int_equal(go_buildinfo_version(NULL, blob, sizeof(blob), out, sizeof(out)), -ENOENT);
 }
 
+/* The cookie carries the table's offsets; on kernels without cookies the
+ * probes use GO_TLS_OFFSETS_DEFAULT, which must be every row's layout. */
+static void test_cookie_packs_the_offsets(void **state)
+{
+	struct go_tls_binary b;
+
+	(void)state;
+	assert_int_equal(go_binary_inspect(APP, &b), 0);
+	assert_int_equal(go_tls_cookie(&b), GO_TLS_OFFSETS_DEFAULT);
+	assert_int_equal(GO_TLS_CONN_DATA(go_tls_cookie(&b)), 8);
+	assert_int_equal(GO_TLS_TCPCONN_NETFD(go_tls_cookie(&b)), 0);
+	assert_int_equal(GO_TLS_NETFD_SYSFD(go_tls_cookie(&b)), 16);
+	for (uint16_t minor = 17; minor <= 24; minor++) {
+		const struct go_struct_offsets *o =
+		    go_struct_offsets_for((struct go_version){1, minor, 0});
+		assert_non_null(o);
+		assert_int_equal(
+		    GO_TLS_OFFSETS_PACK(o->tls_conn_data, o->tcp_conn_netfd, o->netfd_sysfd),
+		    GO_TLS_OFFSETS_DEFAULT);
+	}
+}
+
 /* Not Go: kspan itself (C), and a file that is not ELF. */
 static void test_not_go(void **state)
 {
@@ -337,6 +361,7 @@ int main(void)
 	    cmocka_unit_test(test_after_stack_check),
 	    cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_buildinfo_inline),
+	    cmocka_unit_test(test_cookie_packs_the_offsets),
 	    cmocka_unit_test(test_not_go),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
