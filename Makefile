@@ -29,10 +29,10 @@ endif
 # Debian packages: to build and run, and in addition to test.
 BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libssl-dev \
-	libjson-c-dev libdeflate-dev
+	libjson-c-dev libdeflate-dev libcapstone-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server h2o python3-grpcio \
-	openssl python3-prometheus-client wget
+	openssl python3-prometheus-client wget golang-go
 # npm packages for the gRPC tests, installed under build/ (never committed).
 NPM_DIR := $(BUILD)/npm
 GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json
@@ -48,7 +48,7 @@ WARN := -Wall -Wextra -Werror
 USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE \
 	-Iinclude -Iuser -I$(BUILD) -I$(GEN) $(EXTRA_CFLAGS)
 TEST_CFLAGS := $(USER_CFLAGS) -Itests/unit
-USER_LDLIBS := -lbpf -lelf -lz -ldeflate -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lm -lpthread
+USER_LDLIBS := -lbpf -lelf -lz -ldeflate -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lcapstone -lm -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
 	-Wno-unused-function -Ibpf -Iinclude -Ivmlinux/$(ARCH)
@@ -75,7 +75,7 @@ LIB_OBJS := $(filter-out $(OBJ)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
 # variant leaves out the OTLP exporter's folder: console output only.
 STATIC_SRCS := $(filter-out user/export/otlp/%,$(USER_SRCS))
 STATIC_OBJS := $(patsubst user/%.c,$(OBJ)/static/%.o,$(STATIC_SRCS))
-STATIC_LDLIBS := -static -lbpf -lelf -lz -lnghttp2 -lpthread
+STATIC_LDLIBS := -static -lbpf -lelf -lz -lcapstone -lnghttp2 -lpthread
 
 # tests/unit mirrors user/; each test_*.c is one binary in build/tests/.
 UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
@@ -194,8 +194,25 @@ $(foreach t,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(t))))
 layout-tests:
 	$(Q)tests/layout/run.sh
 
-unit-tests: $(UNIT_BINS)
+# The Go program of the crypto/tls tests (tests/go/tls_app), built by Debian's
+# golang-go (test-deps), with its symbol table and stripped (-s -w): the unit
+# tests read both, the integration tests run both. GOPATH mode, no module
+# download: it uses the standard library only.
+GO_TLS_APPS := $(BUILD)/go/tls_app $(BUILD)/go/tls_app_stripped
+GO_ENV := GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path GO111MODULE=off \
+	GOFLAGS= CGO_ENABLED=0
+$(BUILD)/go/tls_app: tests/go/tls_app/main.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(GO_ENV) go build -o $@ ./tests/go/tls_app
+$(BUILD)/go/tls_app_stripped: tests/go/tls_app/main.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(GO_ENV) go build -ldflags='-s -w' -o $@ ./tests/go/tls_app
+
+unit-tests: $(UNIT_BINS) $(GO_TLS_APPS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
+
 
 # npm packages for the OpenTelemetry interoperability tests, pinned, in a
 # cache under build/ (never committed): the real JS SDK on the other end.
@@ -234,7 +251,7 @@ npm-dep:
 # Every command that starts kspan holds the machine's lock (one kspan per machine).
 LOCKED := tests/with_machine_lock.sh
 
-integration-tests: $(BUILD)/kspan $(BUILD)/bench/replay otel-node-deps $(GRPC_JS)
+integration-tests: $(BUILD)/kspan $(BUILD)/bench/replay otel-node-deps $(GRPC_JS) $(GO_TLS_APPS)
 	$(Q)$(LOCKED) /usr/bin/python3 tests/integration/run.py
 
 # kspan's probe backends on Debian's 6.1 and 6.12 (bookworm-backports)
@@ -285,7 +302,7 @@ bench-vm: $(BUILD)/kspan-static
 
 # `make test` runs every suite even if one fails, then reports one summary.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/replay otel-node-deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/replay $(GO_TLS_APPS) otel-node-deps
 	$(Q)tests/run-all.sh
 
 run: deps

@@ -19,5 +19,6 @@
 #include "attach/tracepoint.bpf.h"
 #include "attach/sched_programs.bpf.h"
 #include "attach/uprobe_openssl.bpf.h"
+#include "attach/uprobe_go_tls.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

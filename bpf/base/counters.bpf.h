@@ -35,4 +35,15 @@ static __always_inline int ringbuf__send(void *data, __u64 size)
 	return err;
 }
 
+/* ringbuf__send() that wakes the reader now: for a record the agent must act
+ * on before the process goes on (an exec, whose uprobes the agent attaches). */
+static __always_inline int ringbuf__send_now(void *data, __u64 size)
+{
+	int err = bpf_ringbuf_output(&events, data, size, BPF_RB_FORCE_WAKEUP);
+
+	if (err)
+		counter__inc(KSPAN_CNT_RINGBUF_DROPS);
+	return err;
+}
+
 #endif /* KSPAN_COUNTERS_BPF_H */

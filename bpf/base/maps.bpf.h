@@ -59,6 +59,9 @@ struct inflight_syscall {
 #define KSPAN_IO_TLS                                                                               \
 	(1u << 0) /* TLS plaintext at a library call's return, not a syscall:                      \
 		   * buf is the plaintext, flat_len its length */
+/* A Go crypto/tls call (attach/uprobe_go_tls.bpf.h): its goroutine may run on
+ * any thread, so it neither sets nor takes the thread's served request. */
+#define KSPAN_IO_GOROUTINE (1u << 1)
 
 /* The current thread's socket syscall in flight, between its entry and its
  * exit (syscall != 0 while one is): task storage, freed with the thread, so

@@ -205,7 +205,7 @@ static __always_inline void process__exec(void)
 	ev.hdr.tid = (__u32)id;
 	ev.hdr.ts_ns = bpf_ktime_get_ns();
 	ev.start_time_ns = BPF_CORE_READ(task, start_time);
-	ringbuf__send(&ev, sizeof(ev));
+	ringbuf__send_now(&ev, sizeof(ev));
 }
 
 #endif /* KSPAN_PROCESS_INFO_BPF_H */

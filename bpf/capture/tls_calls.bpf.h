@@ -46,9 +46,9 @@ struct tls_call {
 	__u8 direction; /* enum kspan_direction; 0: a call that moves no plaintext
 			 * (the handshake): only its syscalls are bound */
 	__u8 decided;	/* a write: ctx was decided (propagation/tls_tx.bpf.h) */
+	__u8 goroutine; /* a Go call: no thread context (KSPAN_IO_GOROUTINE) */
 	__u8 depth;	/* probed calls entered inside this one (a handshake a
 			 * read makes): their returns are not this one's */
-	__u8 _pad;
 	/* A request written: its CLIENT context, decided before any of its
 	 * bytes reach the socket (ctx.flags & KSPAN_CTX_F_VALID). */
 	struct kspan_trace_ctx ctx;

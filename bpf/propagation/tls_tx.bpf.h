@@ -50,7 +50,8 @@ __noinline int kspan_tls_client_enter(struct tls_call *call)
 	ctx = &s->ev.ctx;
 	__builtin_memset(ctx, 0, sizeof(*ctx));
 	kspan_trace_ctx_decide(s, captured);
-	if (!(ctx->flags & KSPAN_CTX_F_HAS_HEADER)) {
+	/* A goroutine's thread is not its own: no thread's request is its parent. */
+	if (!(ctx->flags & KSPAN_CTX_F_HAS_HEADER) && !call->goroutine) {
 		serving = thread__serving_request();
 		if (serving) {
 			__builtin_memcpy(ctx->trace_id, serving->trace_id, 16);

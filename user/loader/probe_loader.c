@@ -19,6 +19,7 @@
 #include "kspan.skel.h"
 #include "loader/insertion_checks.h"
 #include "lib/clock.h"
+#include "loader/go_tls_attach.h"
 #include "loader/kernel_features.h"
 #include "loader/local_addrs.h"
 #include "kspan_abi.h"
@@ -351,6 +352,7 @@ static int open_and_load(struct probe_loader *l, const struct agent_options *o,
 	configure(l, o);
 	select_programs(l, b);
 	tls_programs_select(l->skel, tls_guarded);
+	go_tls_programs_select(l->skel->obj, tls_guarded);
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
@@ -579,6 +581,11 @@ static void refresh_local_addrs(struct probe_loader *l, uint64_t now)
 			  strerror(-n));
 }
 
+struct bpf_object *probe_loader_object(const struct probe_loader *l)
+{
+	return l->skel ? l->skel->obj : NULL;
+}
+
 int probe_loader_ringbuf_fd(const struct probe_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);
@@ -694,6 +701,8 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->tls_unprobed_conns, counter_sum(l, KSPAN_CNT_TLS_UNPROBED_CONNS),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_tls_no_socket,
+			 counter_sum(l, KSPAN_CNT_GO_TLS_NO_SOCKET), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->tls_calls_lost, counter_sum(l, KSPAN_CNT_TLS_CALLS_LOST),
 			 __ATOMIC_RELAXED);
 }

@@ -15,6 +15,7 @@
 
 struct kspan_bpf;
 struct bpf_link;
+struct bpf_object;
 struct btf;
 
 #define PROBE_LOADER_MAX_LINKS 64
@@ -56,6 +57,8 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o);
  * libraries of processes that exec()ed lately. */
 void probe_loader_tick(struct probe_loader *l, uint64_t now);
 int probe_loader_ringbuf_fd(const struct probe_loader *l);
+/* The loaded BPF object, for the uprobe attachers (go_tls_attach.h). */
+struct bpf_object *probe_loader_object(const struct probe_loader *l);
 /* After start: probes the TLS libraries every process maps; stats counts
  * them. A process that exec()s later is looked at again
  * (probe_loader_on_exec), for a while, at each probe_loader_tick. */

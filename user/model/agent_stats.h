@@ -70,6 +70,8 @@
 	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \
 	X(tls_exec_watch_dropped, "processes not watched after exec(): too many exec()s at once "  \
 				  "(a library only they map is probed late, or not)")              \
+	X(kernel_go_tls_no_socket, "Go crypto/tls calls not captured: their connection led to no " \
+				   "TCP socket")                                                   \
 	X(tls_calls_lost, "TLS reads/writes not captured: their entry was not seen (table full, "  \
 			  "or probes attached during the call)")                                   \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
@@ -101,6 +103,11 @@
 				      "connections waiting (least recently active first)")         \
 	X(processes_evicted, "process resources forgotten: process table full (least recently "    \
 			     "used first)")                                                        \
+	X(go_tls_executables_probed, "Go executables whose crypto/tls Read and Write are probed")  \
+	X(go_tls_executables_unsupported, "Go executables with crypto/tls not probed: a Go "       \
+					  "version without struct offsets, before 1.17, not "      \
+					  "x86-64, or code that did not decode")                   \
+	X(go_tls_attach_failed, "Go executables whose crypto/tls uprobes failed to attach")        \
 	X(console_traces_flushed_early, "traces the console printed before their quiet time: "     \
 					"too many spans held")                                     \
 	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")      \

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* elf_image.c - sections, symbols and file offsets of an ELF file (libelf). */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loader/elf_image.h"
+
+struct elf_image {
+	int fd;
+	Elf *elf;
+	size_t shstrndx;
+};
+
+int elf_image_open(const char *path, struct elf_image **out)
+{
+	struct elf_image *img;
+	GElf_Ehdr ehdr;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return -ENOMEM;
+	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (img->fd < 0) {
+		int err = -errno;
+		free(img);
+		return err;
+	}
+	img->elf = elf_begin(img->fd, ELF_C_READ_MMAP, NULL);
+	if (!img->elf || elf_kind(img->elf) != ELF_K_ELF || !gelf_getehdr(img->elf, &ehdr) ||
+	    ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    elf_getshdrstrndx(img->elf, &img->shstrndx) != 0) {
+		elf_image_close(img);
+		return -ENOEXEC;
+	}
+	*out = img;
+	return 0;
+}
+
+void elf_image_close(struct elf_image *img)
+{
+	if (!img)
+		return;
+	if (img->elf)
+		elf_end(img->elf);
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img);
+}
+
+unsigned int elf_image_machine(struct elf_image *img)
+{
+	GElf_Ehdr ehdr;
+
+	return gelf_getehdr(img->elf, &ehdr) ? ehdr.e_machine : EM_NONE;
+}
+
+static Elf_Scn *section_named(struct elf_image *img, const char *name, GElf_Shdr *shdr)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(img->elf, scn))) {
+		const char *n;
+		if (!gelf_getshdr(scn, shdr))
+			continue;
+		n = elf_strptr(img->elf, img->shstrndx, shdr->sh_name);
+		if (n && strcmp(n, name) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
+int elf_image_section(struct elf_image *img, const char *name, struct elf_section *out)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = section_named(img, name, &shdr);
+	Elf_Data *data;
+
+	if (!scn)
+		return -ENOENT;
+	out->addr = shdr.sh_addr;
+	out->offset = shdr.sh_offset;
+	out->size = shdr.sh_size;
+	out->data = NULL;
+	if (shdr.sh_type != SHT_NOBITS) {
+		data = elf_rawdata(scn, NULL);
+		if (!data || data->d_size < shdr.sh_size)
+			return -ENOENT;
+		out->data = data->d_buf;
+	}
+	return 0;
+}
+
+int elf_image_symbol(struct elf_image *img, const char *name, struct elf_symbol *out)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = section_named(img, ".symtab", &shdr);
+	Elf_Data *data;
+	size_t n;
+
+	if (!scn || shdr.sh_entsize == 0)
+		return -ENOENT;
+	data = elf_getdata(scn, NULL);
+	if (!data)
+		return -ENOENT;
+	n = shdr.sh_size / shdr.sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym sym;
+		const char *s;
+		if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			continue;
+		s = elf_strptr(img->elf, shdr.sh_link, sym.st_name);
+		if (s && strcmp(s, name) == 0) {
+			out->addr = sym.st_value;
+			out->size = sym.st_size;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* The PT_LOAD segment whose file contents hold [addr, addr + len). */
+static int load_segment(struct elf_image *img, uint64_t addr, uint64_t len, bool exec,
+			GElf_Phdr *out)
+{
+	size_t n;
+
+	if (elf_getphdrnum(img->elf, &n) != 0)
+		return -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(img->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (exec && !(ph.p_flags & PF_X))
+			continue;
+		if (addr >= ph.p_vaddr && addr - ph.p_vaddr <= ph.p_filesz &&
+		    len <= ph.p_filesz - (addr - ph.p_vaddr)) {
+			*out = ph;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_image_file_offset(struct elf_image *img, uint64_t addr, uint64_t *offset)
+{
+	GElf_Phdr ph;
+
+	if (load_segment(img, addr, 1, true, &ph) != 0)
+		return -ENOENT;
+	*offset = addr - ph.p_vaddr + ph.p_offset;
+	return 0;
+}
+
+int elf_image_read(struct elf_image *img, uint64_t addr, void *buf, size_t len)
+{
+	GElf_Phdr ph;
+	size_t file_size;
+	const char *raw;
+
+	if (load_segment(img, addr, len, false, &ph) != 0)
+		return -ENOENT;
+	raw = elf_rawfile(img->elf, &file_size);
+	if (!raw || ph.p_offset + (addr - ph.p_vaddr) + len > file_size)
+		return -ENOENT;
+	memcpy(buf, raw + ph.p_offset + (addr - ph.p_vaddr), len);
+	return 0;
+}

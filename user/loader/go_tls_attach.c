@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* go_tls_attach.c - the Go crypto/tls uprobes, one set per executable file. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "go_tls_offsets.h"
+#include "lib/log.h"
+#include "loader/go_binary.h"
+#include "loader/go_tls_attach.h"
+
+static const char *const program_names[3] = {
+    "kspan_uprobe_go_tls_write", "kspan_uprobe_go_tls_read", "kspan_uprobe_go_tls_read_return"};
+
+/* Program i of the set with preemption disabled, or of the other one. */
+static struct bpf_program *program(struct bpf_object *obj, int i, bool guarded)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s%s", program_names[i], guarded ? "" : "_preemptible");
+	return bpf_object__find_program_by_name(obj, name);
+}
+
+void go_tls_programs_select(struct bpf_object *obj, bool guarded)
+{
+	for (int set = 0; set < 2; set++)
+		for (int i = 0; i < 3; i++) {
+			struct bpf_program *p = program(obj, i, set == 1);
+			if (!p)
+				continue;
+			bpf_program__set_autoload(p, guarded == (set == 1));
+			bpf_program__set_autoattach(p, false); /* uprobes name a file */
+		}
+}
+
+void go_tls_attacher_init(struct go_tls_attacher *a, struct bpf_object *obj, const char *proc_root,
+			  struct agent_stats *stats)
+{
+	memset(a, 0, sizeof(*a));
+	a->stats = stats;
+	a->cookies = -1;
+	snprintf(a->proc_root, sizeof(a->proc_root), "%s", proc_root);
+	if (!obj)
+		return;
+	/* Whichever set go_tls_programs_select had loaded. */
+	for (int set = 0; set < 2 && !a->write; set++) {
+		struct bpf_program *p[3];
+		bool loaded = true;
+		for (int i = 0; i < 3; i++) {
+			p[i] = program(obj, i, set == 0);
+			loaded = loaded && p[i] && bpf_program__fd(p[i]) >= 0;
+		}
+		if (loaded) {
+			a->write = p[0];
+			a->read = p[1];
+			a->read_return = p[2];
+		}
+	}
+}
+
+uint64_t go_tls_cookie(const struct go_tls_binary *b)
+{
+	return GO_TLS_OFFSETS_PACK(b->offsets.tls_conn_data, b->offsets.tcp_conn_netfd,
+				   b->offsets.netfd_sysfd);
+}
+
+static struct go_tls_file *file_find(struct go_tls_attacher *a, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < a->file_count; i++)
+		if (a->files[i].dev == dev && a->files[i].ino == ino)
+			return &a->files[i];
+	return NULL;
+}
+
+static void file_remember(struct go_tls_attacher *a, uint64_t dev, uint64_t ino, uint32_t links)
+{
+	struct go_tls_file *f;
+
+	if (a->file_count == GO_TLS_MAX_FILES)
+		return;
+	if (a->file_count % 64 == 0) {
+		f = realloc(a->files, (a->file_count + 64) * sizeof(*f));
+		if (!f)
+			return;
+		a->files = f;
+	}
+	a->files[a->file_count++] = (struct go_tls_file){.dev = dev, .ino = ino, .links = links};
+}
+
+static int link_keep(struct go_tls_attacher *a, struct bpf_link *link)
+{
+	if (a->link_count == a->link_cap) {
+		size_t cap = a->link_cap ? a->link_cap * 2 : 16;
+		struct bpf_link **l = realloc(a->links, cap * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		a->links = l;
+		a->link_cap = cap;
+	}
+	a->links[a->link_count++] = link;
+	return 0;
+}
+
+/* One uprobe at file offset `offset`; the cookie when the kernel takes
+ * one (5.15+), else none: the probes fall back to the default offsets. */
+static int attach_one(struct go_tls_attacher *a, struct bpf_program *prog, const char *path,
+		      uint64_t offset, uint64_t cookie)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	struct bpf_link *link = NULL;
+	int err;
+
+	if (a->cookies != 0) {
+		opts.bpf_cookie = cookie;
+		link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
+		if (link)
+			a->cookies = 1;
+		else if (a->cookies == -1 && (errno == EINVAL || errno == EOPNOTSUPP))
+			a->cookies = 0;
+	}
+	if (!link && a->cookies == 0) {
+		if (cookie != GO_TLS_OFFSETS_DEFAULT)
+			return -EOPNOTSUPP; /* another layout needs a cookie */
+		opts.bpf_cookie = 0;
+		link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
+	}
+	if (!link)
+		return -errno;
+	err = link_keep(a, link);
+	if (err)
+		bpf_link__destroy(link);
+	return err;
+}
+
+/* Every uprobe of one Go executable: 0 and the count, or a negative errno
+ * (what was attached is kept: the file is not tried again). */
+static int attach_binary(struct go_tls_attacher *a, const char *path, const struct go_tls_binary *b,
+			 uint32_t *attached)
+{
+	uint64_t cookie = go_tls_cookie(b);
+	int err;
+
+	*attached = 0;
+	err = attach_one(a, a->write, path, b->write.probe_offset, cookie);
+	if (!err) {
+		++*attached;
+		err = attach_one(a, a->read, path, b->read.probe_offset, cookie);
+	}
+	for (uint32_t i = 0; !err && i < b->read_return_count; i++) {
+		++*attached;
+		err = attach_one(a, a->read_return, path, b->read_returns[i], cookie);
+	}
+	if (!err)
+		++*attached;
+	return err;
+}
+
+/* Inspects and probes one executable (first sight of its file); returns
+ * the uprobes attached. `name` is its path as the process sees it, for the
+ * log. */
+static uint32_t inspect_and_attach(struct go_tls_attacher *a, uint32_t tgid, const char *exe,
+				   const char *name)
+{
+	struct go_tls_binary b;
+	uint32_t attached = 0;
+	int err = go_binary_inspect(exe, &b);
+
+	if (err == -ENOEXEC || err == -ENOENT)
+		return 0; /* not Go, or Go without crypto/tls */
+	if (err) {
+		STAT_INC(a->stats, go_tls_executables_unsupported);
+		log_info("Go crypto/tls not probed in %s (pid %u, %s): %s", name, tgid,
+			 b.version_text[0] ? b.version_text : "version unknown",
+			 err == -EPROTONOSUPPORT ? "Go before 1.17 or not x86-64"
+						 : "its code did not decode");
+		return 0;
+	}
+	if (!b.has_offsets) {
+		STAT_INC(a->stats, go_tls_executables_unsupported);
+		log_info("Go crypto/tls not probed in %s (pid %u): kspan has no struct offsets for "
+			 "%s",
+			 name, tgid, b.version_text);
+		return 0;
+	}
+	err = attach_binary(a, exe, &b, &attached);
+	if (err) {
+		STAT_INC(a->stats, go_tls_attach_failed);
+		log_warn("attaching the Go crypto/tls uprobes to %s (pid %u) failed: %s", name,
+			 tgid, strerror(-err));
+		return attached;
+	}
+	STAT_INC(a->stats, go_tls_executables_probed);
+	log_info("probing Go crypto/tls in %s (pid %u, %s%s, %u uprobes)", name, tgid,
+		 b.version_text, b.from_pclntab ? ", stripped: functions from the pclntab" : "",
+		 attached);
+	return attached;
+}
+
+void go_tls_attacher_on_exec(struct go_tls_attacher *a, uint32_t tgid)
+{
+	char exe[96], name[256];
+	struct stat st;
+	ssize_t n;
+
+	if (!a->write)
+		return;
+	snprintf(exe, sizeof(exe), "%s/%u/exe", a->proc_root, tgid);
+	if (stat(exe, &st) != 0 || !S_ISREG(st.st_mode))
+		return; /* gone already, or a kernel thread */
+	if (file_find(a, st.st_dev, st.st_ino))
+		return;
+	n = readlink(exe, name, sizeof(name) - 1);
+	if (n < 0)
+		n = 0;
+	name[n] = '\0';
+	file_remember(a, st.st_dev, st.st_ino, inspect_and_attach(a, tgid, exe, name));
+}
+
+void go_tls_attacher_scan(struct go_tls_attacher *a)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (!a->write)
+		return;
+	d = opendir(a->proc_root);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long pid;
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = strtoul(e->d_name, &end, 10);
+		if (*end == '\0' && pid > 0 && pid <= UINT32_MAX)
+			go_tls_attacher_on_exec(a, (uint32_t)pid);
+	}
+	closedir(d);
+}
+
+/*
+ * Releasing a uprobe costs the kernel a grace period (on 6.18 about 0.1 s
+ * each, one after the other: measured), so a node with a few Go programs
+ * would hold kspan's exit for seconds. A child process inherits the links'
+ * descriptors and releases them as it exits, after kspan: the parent's
+ * close only drops a reference. The child closes everything else first (the
+ * metrics port, the ring buffer) and calls only async-signal-safe
+ * functions (the parent has threads). Without fork, the release is done
+ * here.
+ */
+static void release_in_child(struct go_tls_attacher *a)
+{
+	pid_t pid;
+
+	if (a->link_count == 0)
+		return;
+	pid = fork();
+	if (pid != 0)
+		return; /* parent (or fork failed: the links are released below) */
+	for (int fd = 0; fd < 65536; fd++) {
+		bool keep = false;
+		for (size_t i = 0; i < a->link_count && !keep; i++)
+			keep = bpf_link__fd(a->links[i]) == fd;
+		if (!keep)
+			close(fd);
+	}
+	_exit(0);
+}
+
+void go_tls_attacher_free(struct go_tls_attacher *a)
+{
+	release_in_child(a);
+	for (size_t i = 0; i < a->link_count; i++)
+		bpf_link__destroy(a->links[i]);
+	free(a->links);
+	free(a->files);
+	memset(a, 0, sizeof(*a));
+}
