@@ -181,6 +181,9 @@ void http_span_add_request(struct span *s, const struct http_request_view *req,
 	span_set_namen(s, name, strnlen(name, name_len));
 	attribute_list_add_strn(a, "url.scheme", scheme.ptr, scheme.len);
 	if (req->metrics_only) {
+		/* The metrics' http.route is templated from it (metrics/). */
+		if (path)
+			attribute_list_add_strn(a, "url.path", path, path_len);
 		attribute_list_add_strn(a, "server.address", host.ptr, host.len);
 		attribute_list_add_int(a, "server.port", port);
 		attribute_list_add_str(a, "network.protocol.version", req->protocol_version);

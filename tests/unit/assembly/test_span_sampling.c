@@ -75,9 +75,13 @@ static void use_sampler(struct harness *h, const char *name, const char *arg)
 static void test_unsampled_parent_dropped_with_metric_attributes(void **state)
 {
 	static const char *const metric_keys[] = {
-	    "http.request.method",	"url.scheme",
-	    "server.address",		"server.port",
-	    "network.protocol.version", "http.response.status_code",
+	    "http.request.method",
+	    "url.scheme",
+	    "url.path",
+	    "server.address",
+	    "server.port",
+	    "network.protocol.version",
+	    "http.response.status_code",
 	};
 	struct harness *h = *state;
 	struct test_conn c = server_conn(0x5a01);
