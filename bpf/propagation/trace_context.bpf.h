@@ -466,6 +466,7 @@ __noinline int kspan_trace_ctx_decide_scanned(struct data_scratch *s, struct hea
 		/* Only the sampled bit is defined in version 00 (W3C 3.2.2.5). */
 		ctx->trace_flags = hs->tc.trace_flags & 1;
 		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		trace_ctx__sample(ctx); /* parent-based samplers honour -00 */
 		/* Only the insertion forwards a tracestate: without it the
 		 * agent reads the list from the captured head itself. */
 		if (!config__insert_headers() || !h->tracestate_line)
@@ -477,7 +478,6 @@ __noinline int kspan_trace_ctx_decide_scanned(struct data_scratch *s, struct hea
 					     KSPAN_CTX_SCAN_MAX, h->tracestate_line, f);
 		if (w3c_tracestate_result(&f->tracestate))
 			ctx->flags |= KSPAN_CTX_F_HAS_TRACESTATE;
-		trace_ctx__sample(ctx); /* parent-based samplers honour -00 */
 		return 0;
 	}
 new_trace:
