@@ -92,6 +92,28 @@ static __always_inline bool probe__tls_nested(__u64 id, __u64 sk)
 	return true;
 }
 
+/* A read's exit inside a TLS library call: the same as probe__tls_nested,
+ * less the CLIENT side a write decides, so that the read exit's call chain
+ * stays within 6.1's 512-byte combined stack. */
+__noinline int kspan_tls_nested_read(struct tls_call *call)
+{
+	if (!call)
+		return 0;
+	tls__bind_nested(bpf_get_current_pid_tgid(), call);
+	return 0;
+}
+
+static __always_inline bool probe__tls_nested_read(__u64 id, __u64 sk)
+{
+	struct tls_call *call = bpf_map_lookup_elem(&tls_calls, &id);
+
+	if (!call)
+		return false;
+	call->sk = sk;
+	kspan_tls_nested_read(call);
+	return true;
+}
+
 /* Entry of write-like syscalls: remembered only for TCP sockets of selected
  * processes, so that file and pipe I/O costs one fd lookup. */
 static __always_inline int probe__io_enter(__u32 fd, __u64 key, __u64 buf, __u32 iovcnt,
@@ -152,7 +174,7 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 		return false;
 	sk = socket__from_fd(fd);
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
-	if (!sk || probe__tls_nested(bpf_get_current_pid_tgid(), (__u64)sk))
+	if (!sk || probe__tls_nested_read(bpf_get_current_pid_tgid(), (__u64)sk))
 		return false;
 	__builtin_memset(in, 0, sizeof(*in));
 	in->sk = (__u64)sk;
