@@ -109,7 +109,7 @@ class TestManifestCapabilities(harness.KspanCase):
         self.assertFalse(sc["privileged"])
         self.assertFalse(sc["allowPrivilegeEscalation"])
         self.assertEqual(sorted(self.caps),
-                         sorted(["BPF", "PERFMON", "NET_ADMIN", "DAC_READ_SEARCH"]))
+                         sorted(["BPF", "PERFMON", "NET_ADMIN", "DAC_READ_SEARCH", "SYS_PTRACE"]))
         self.assertIn("--propagation", self.args)
         addr = self.args[self.args.index("--metrics-addr") + 1]
         self.assertEqual(addr, "127.0.0.1:9464")
@@ -175,12 +175,12 @@ class TestManifestCapabilities(harness.KspanCase):
                                  "(--propagation tuple)"], k.log_text())
 
     def test_executable_path_needs_no_sys_ptrace(self):
-        """The manifest leaves SYS_PTRACE out: the kernel reads the executable
+        """SYS_PTRACE is in the manifest for the TLS uprobes only (they open
+        /proc/PID/root/...): without it the kernel still reads the executable
         path of another user's process, which /proc/PID/exe would show only
         with it."""
-        self.assertNotIn("SYS_PTRACE", self.caps)
         srv = NobodyServer()
-        self.run_kspan(self.caps, srv)
+        self.run_kspan(self.without("SYS_PTRACE"), srv)
         self.request(srv, "/no-sys-ptrace")
         s = self.expect_spans(harness.is_server(srv.port, srv.pid), 1, "SERVER span")[0]
         self.assertEqual(s.resource.get("process.executable.path"),
