@@ -372,6 +372,8 @@ def netns_prefix(netns):
 class ScriptServer:
     """A python server script from servers/ that prints `READY <port>`."""
 
+    scheme = "http"  # for subclasses that start their own process
+
     def __init__(self, script, host="127.0.0.1", port=0, timeout=10.0, netns=None, args=(),
                  env=None, scheme="http"):
         """env: more environment variables; scheme: what url() names (https
