@@ -56,31 +56,30 @@ void metric_attrs_add_int(struct metric_attrs *s, const char *key, int64_t i)
 	s->a[s->n++] = (struct metric_attr){.key = key, .i = i};
 }
 
-/* FNV-1a over the set's bytes. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+/* Eight bytes at a time through u64_mix: the hash runs for every request. */
+static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
 {
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
+	uint64_t w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = u64_mix(h ^ w);
 	}
-	return h;
+	w = n;
+	memcpy(&w, p, n);
+	return u64_mix(h ^ w ^ ((uint64_t)n << 56));
 }
 
+/* The values only: one metric always adds its keys in the same order, and
+ * attrs_equal() compares the keys too. */
 static uint64_t stream_hash(const struct resource *res, enum metric_id id,
 			    const struct metric_attrs *a, bool overflow)
 {
-	uintptr_t r = (uintptr_t)res;
-	uint64_t h = fnv(0xcbf29ce484222325ull, &r, sizeof(r));
-	h = fnv(h, &id, sizeof(id));
-	h = fnv(h, &overflow, sizeof(overflow));
-	for (size_t i = 0; i < a->n; i++) {
-		h = fnv(h, a->a[i].key, strlen(a->a[i].key) + 1);
-		if (a->a[i].str)
-			h = fnv(h, a->a[i].str, strlen(a->a[i].str) + 1);
-		else
-			h = fnv(h, &a->a[i].i, sizeof(a->a[i].i));
-	}
+	uint64_t h = u64_mix((uint64_t)(uintptr_t)res ^ ((uint64_t)id << 1 | overflow) ^ a->n << 8);
+
+	for (size_t i = 0; i < a->n; i++)
+		h = a->a[i].str ? hash_bytes(h, a->a[i].str, strlen(a->a[i].str))
+				: u64_mix(h ^ (uint64_t)a->a[i].i);
 	return h;
 }
 

@@ -44,69 +44,117 @@ void span_metrics_free(struct span_metrics *m)
 	u64_map_free(&m->waiting);
 }
 
-static const char *attr_str(const struct span *s, const char *key)
+/* The span attributes the metrics read, found in one pass over the span's
+ * list (this runs for every request). */
+enum span_field {
+	F_METHOD,
+	F_STATUS,
+	F_SCHEME,
+	F_PROTOCOL_VERSION,
+	F_PATH,
+	F_SERVER_ADDRESS,
+	F_SERVER_PORT,
+	F_ERROR_TYPE,
+	F_RPC_SYSTEM,
+	F_RPC_SERVICE,
+	F_RPC_METHOD,
+	F_GRPC_STATUS,
+	F_COUNT,
+};
+
+static const char *const field_keys[F_COUNT] = {
+    [F_METHOD] = "http.request.method",
+    [F_STATUS] = "http.response.status_code",
+    [F_SCHEME] = "url.scheme",
+    [F_PROTOCOL_VERSION] = "network.protocol.version",
+    [F_PATH] = "url.path",
+    [F_SERVER_ADDRESS] = "server.address",
+    [F_SERVER_PORT] = "server.port",
+    [F_ERROR_TYPE] = "error.type",
+    [F_RPC_SYSTEM] = "rpc.system",
+    [F_RPC_SERVICE] = "rpc.service",
+    [F_RPC_METHOD] = "rpc.method",
+    [F_GRPC_STATUS] = "rpc.grpc.status_code",
+};
+
+struct span_view {
+	const struct span *s;
+	const struct attribute *f[F_COUNT];
+};
+
+static void view_span(struct span_view *v, const struct span *s)
 {
-	const struct attribute *a = attribute_list_find(&s->attrs, key);
-	return a && a->type == ATTR_STRING ? a->str : NULL;
+	memset(v, 0, sizeof(*v));
+	v->s = s;
+	for (size_t i = 0; i < s->attrs.count; i++) {
+		const struct attribute *a = &s->attrs.items[i];
+		for (int k = 0; k < F_COUNT; k++) {
+			/* the first byte rules out most keys without a call */
+			if (a->key[0] == field_keys[k][0] && !v->f[k] &&
+			    strcmp(a->key, field_keys[k]) == 0) {
+				v->f[k] = a;
+				break;
+			}
+		}
+	}
 }
 
-static bool attr_int(const struct span *s, const char *key, int64_t *out)
+static const char *field_str(const struct span_view *v, enum span_field k)
 {
-	const struct attribute *a = attribute_list_find(&s->attrs, key);
-	if (!a || a->type != ATTR_INT)
-		return false;
-	*out = a->i;
-	return true;
+	return v->f[k] && v->f[k]->type == ATTR_STRING ? v->f[k]->str : NULL;
 }
 
-static void add_int_attr(struct metric_attrs *out, const struct span *s, const char *key)
+static void add_str_field(struct metric_attrs *out, const struct span_view *v, enum span_field k)
 {
-	int64_t v;
-	if (attr_int(s, key, &v))
-		metric_attrs_add_int(out, key, v);
+	metric_attrs_add_str(out, field_keys[k], field_str(v, k));
+}
+
+static void add_int_field(struct metric_attrs *out, const struct span_view *v, enum span_field k)
+{
+	if (v->f[k] && v->f[k]->type == ATTR_INT)
+		metric_attrs_add_int(out, field_keys[k], v->f[k]->i);
 }
 
 /* error.type: the span's own (a status code, a transport error), else
  * "_OTHER" as the conventions say when no better value is known. */
-static void add_error_type(struct metric_attrs *out, const struct span *s)
+static void add_error_type(struct metric_attrs *out, const struct span_view *v)
 {
-	const char *e = attr_str(s, "error.type");
-	if (s->status_code == SPAN_STATUS_ERROR)
+	const char *e = field_str(v, F_ERROR_TYPE);
+	if (v->s->status_code == SPAN_STATUS_ERROR)
 		metric_attrs_add_str(out, "error.type", e ? e : "_OTHER");
 }
 
-static void rpc_attrs(struct metric_attrs *out, const struct span *s)
+static void rpc_attrs(struct metric_attrs *out, const struct span_view *v)
 {
-	metric_attrs_add_str(out, "rpc.system", attr_str(s, "rpc.system"));
-	metric_attrs_add_str(out, "rpc.service", attr_str(s, "rpc.service"));
-	metric_attrs_add_str(out, "rpc.method", attr_str(s, "rpc.method"));
-	add_int_attr(out, s, "rpc.grpc.status_code");
-	if (s->kind == SPAN_KIND_CLIENT) {
-		metric_attrs_add_str(out, "server.address", attr_str(s, "server.address"));
-		add_int_attr(out, s, "server.port");
+	add_str_field(out, v, F_RPC_SYSTEM);
+	add_str_field(out, v, F_RPC_SERVICE);
+	add_str_field(out, v, F_RPC_METHOD);
+	add_int_field(out, v, F_GRPC_STATUS);
+	if (v->s->kind == SPAN_KIND_CLIENT) {
+		add_str_field(out, v, F_SERVER_ADDRESS);
+		add_int_field(out, v, F_SERVER_PORT);
 	}
-	add_error_type(out, s);
+	add_error_type(out, v);
 }
 
-static void http_attrs(struct metric_attrs *out, const struct span *s, char *route,
+static void http_attrs(struct metric_attrs *out, const struct span_view *v, char *route,
 		       size_t route_size)
 {
-	metric_attrs_add_str(out, "http.request.method", attr_str(s, "http.request.method"));
-	add_int_attr(out, s, "http.response.status_code");
-	metric_attrs_add_str(out, "url.scheme", attr_str(s, "url.scheme"));
-	metric_attrs_add_str(out, "network.protocol.version",
-			     attr_str(s, "network.protocol.version"));
-	if (s->kind == SPAN_KIND_SERVER) {
-		const struct attribute *p = attribute_list_find(&s->attrs, "url.path");
+	add_str_field(out, v, F_METHOD);
+	add_int_field(out, v, F_STATUS);
+	add_str_field(out, v, F_SCHEME);
+	add_str_field(out, v, F_PROTOCOL_VERSION);
+	if (v->s->kind == SPAN_KIND_SERVER) {
+		const struct attribute *p = v->f[F_PATH];
 		if (p && p->type == ATTR_STRING) {
 			http_path_template(p->str, p->str_len, route, route_size);
 			metric_attrs_add_str(out, "http.route", route);
 		}
 	} else {
-		metric_attrs_add_str(out, "server.address", attr_str(s, "server.address"));
-		add_int_attr(out, s, "server.port");
+		add_str_field(out, v, F_SERVER_ADDRESS);
+		add_int_field(out, v, F_SERVER_PORT);
 	}
-	add_error_type(out, s);
+	add_error_type(out, v);
 }
 
 static double span_seconds(const struct span *s)
@@ -118,17 +166,18 @@ static double span_seconds(const struct span *s)
 static void record_red(struct span_metrics *m, const struct span *s, bool exported)
 {
 	struct metric_attrs attrs = {0};
+	struct span_view v;
 	char route[256];
 	enum metric_id id;
-	const char *rpc = attr_str(s, "rpc.system");
 	bool server = s->kind == SPAN_KIND_SERVER;
 
-	if (rpc) {
+	view_span(&v, s);
+	if (field_str(&v, F_RPC_SYSTEM)) {
 		id = server ? METRIC_RPC_SERVER_DURATION : METRIC_RPC_CLIENT_DURATION;
-		rpc_attrs(&attrs, s);
-	} else if (attr_str(s, "http.request.method")) {
+		rpc_attrs(&attrs, &v);
+	} else if (field_str(&v, F_METHOD)) {
 		id = server ? METRIC_HTTP_SERVER_DURATION : METRIC_HTTP_CLIENT_DURATION;
-		http_attrs(&attrs, s, route, sizeof(route));
+		http_attrs(&attrs, &v, route, sizeof(route));
 	} else {
 		return;
 	}

@@ -17,6 +17,8 @@ static const char *const otel_vars[] = {
     "OTEL_TRACES_EXPORTER",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
 };
 
 static int clear_env(void **state)
@@ -75,6 +77,42 @@ static void test_an_endpoint_selects_otlp(void **state)
 	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "", 1); /* empty counts as unset */
 	assert_int_equal(PARSE(&o, "-v"), 0);
 	assert_true(o.export_console);
+}
+
+/* OTEL_METRICS_EXPORTER; unset: otlp when an OTLP endpoint is configured. */
+static void test_metrics_exporter_choice(void **state)
+{
+	struct agent_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-v"), 0);
+	assert_true(o.span_metrics);
+	assert_int_equal(o.metrics_cardinality_limit, 2000);
+	assert_false(o.metrics_export_otlp);
+	assert_false(o.metrics_export_console);
+	assert_int_equal(PARSE(&o, "--otlp-endpoint", "http://c:4318"), 0);
+	assert_true(o.metrics_export_otlp);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4318/v1/metrics", 1);
+	assert_int_equal(PARSE(&o, "--exporter", "console"), 0);
+	assert_true(o.metrics_export_otlp);
+	setenv("OTEL_METRICS_EXPORTER", "none", 1);
+	assert_int_equal(PARSE(&o, "--otlp-endpoint", "http://c:4318"), 0);
+	assert_false(o.metrics_export_otlp);
+	setenv("OTEL_METRICS_EXPORTER", "prometheus", 1);
+	assert_int_equal(PARSE(&o, "--otlp-endpoint", "http://c:4318"), 0);
+	assert_false(o.metrics_export_otlp);
+	assert_false(o.metrics_export_console);
+	setenv("OTEL_METRICS_EXPORTER", "console,otlp", 1);
+	assert_int_equal(PARSE(&o, "-v"), 0);
+	assert_true(o.metrics_export_otlp);
+	assert_true(o.metrics_export_console);
+	setenv("OTEL_METRICS_EXPORTER", "statsd", 1);
+	assert_int_equal(PARSE(&o, "-v"), -EINVAL);
+	unsetenv("OTEL_METRICS_EXPORTER");
+	assert_int_equal(PARSE(&o, "--no-span-metrics", "--metrics-cardinality-limit", "3"), 0);
+	assert_false(o.span_metrics);
+	assert_int_equal(o.metrics_cardinality_limit, 3);
+	assert_int_equal(PARSE(&o, "--metrics-cardinality-limit", "1"), -EINVAL);
 }
 
 static void test_exporter_flag_beats_environment(void **state)
@@ -271,6 +309,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_defaults_print_to_the_console, clear_env),
 	    cmocka_unit_test_setup(test_an_endpoint_selects_otlp, clear_env),
 	    cmocka_unit_test_setup(test_exporter_flag_beats_environment, clear_env),
+	    cmocka_unit_test_setup(test_metrics_exporter_choice, clear_env),
 	    cmocka_unit_test_setup(test_unknown_exporter_is_an_error, clear_env),
 	    cmocka_unit_test_setup(test_propagation_modes, clear_env),
 	    cmocka_unit_test_setup(test_filters_repeat, clear_env),
