@@ -109,7 +109,8 @@ class TestManifestCapabilities(harness.KspanCase):
         self.assertFalse(sc["privileged"])
         self.assertFalse(sc["allowPrivilegeEscalation"])
         self.assertEqual(sorted(self.caps),
-                         sorted(["BPF", "PERFMON", "NET_ADMIN", "DAC_READ_SEARCH", "SYS_PTRACE"]))
+                         sorted(["BPF", "PERFMON", "NET_ADMIN", "DAC_READ_SEARCH", "SYS_PTRACE",
+                                 "SYS_ADMIN"]))
         self.assertIn("--propagation", self.args)
         addr = self.args[self.args.index("--metrics-addr") + 1]
         self.assertEqual(addr, "127.0.0.1:9464")
@@ -152,7 +153,9 @@ class TestManifestCapabilities(harness.KspanCase):
     def test_without_bpf_or_perfmon_kspan_cannot_start(self):
         srv = NobodyServer()
         for cap in ("BPF", "PERFMON"):
-            k = self.run_kspan(self.without(cap), srv, wait=False)
+            # SYS_ADMIN (for TLS uprobes) stands in for both: out as well.
+            caps = [c for c in self.without(cap) if c != "SYS_ADMIN"]
+            k = self.run_kspan(caps, srv, wait=False)
             rc = k.proc.wait(timeout=60)
             k.returncode = rc
             k._close()
@@ -173,6 +176,17 @@ class TestManifestCapabilities(harness.KspanCase):
         self.assertEqual(lines, ["kspan: warning: no CAP_NET_ADMIN, which the sock_ops and "
                                  "sk_msg programs need: traceparent insertion is off "
                                  "(--propagation tuple)"], k.log_text())
+
+    def test_without_sys_admin_no_tls_uprobes(self):
+        """SYS_ADMIN is in the manifest for the TLS uprobes only: without it
+        this kernel refuses to create them, and kspan says so and goes on
+        with plaintext HTTP."""
+        srv = NobodyServer()
+        k = self.run_kspan(self.without("SYS_ADMIN"), srv)
+        self.request(srv, "/no-sys-admin")
+        self.expect_spans(harness.is_server(srv.port, srv.pid), 1, "SERVER span")
+        lines = [ln for ln in k.log_text().splitlines() if "TLS:" in ln and "not probed" in ln]
+        self.assertTrue(lines and all("Permission denied" in ln for ln in lines), k.log_text())
 
     def test_executable_path_needs_no_sys_ptrace(self):
         """SYS_PTRACE is in the manifest for the TLS uprobes only (they open
