@@ -323,8 +323,11 @@ enum kspan_counter {
 	KSPAN_CNT_TLS_UNPROBED_CONNS = 27,     /* connections carrying TLS records outside any
 						* probed library call: a TLS library kspan
 						* does not probe, or not yet */
-	KSPAN_CNT_GO_TLS_NO_SOCKET = 26,       /* Go crypto/tls calls whose connection led to no TCP
+	KSPAN_CNT_GO_TLS_NO_SOCKET = 28,       /* Go crypto/tls calls whose connection led to no TCP
 						* socket (not a *net.TCPConn, or an fd closed) */
+	KSPAN_CNT_GO_TLS_HELD_BYTE_LOST = 29,  /* net/http background-read bytes that the next
+						* Read's buffer did not follow: the request
+						* they began is not parsed */
 	KSPAN_CNT_MAX = 32,
 };
 

@@ -28,6 +28,13 @@
  * the one a goroutine on it works for, and no parent is better than a wrong
  * one.
  *
+ * Handshakes: crypto/tls.(*Conn).clientHandshake and serverHandshake (which
+ * handshakeContext calls only when a handshake runs, not on every Read and
+ * Write) mark the connection TLS before its first record, so that the
+ * handshake's records are skipped as ciphertext rather than counted as a TLS
+ * library kspan does not probe (KSPAN_CNT_TLS_UNPROBED_CONNS), as
+ * SSL_do_handshake does for OpenSSL.
+ *
  * The socket: from the receiver through the struct offsets in the attach
  * cookie (include/go_tls_offsets.h) to poll.FD.Sysfd, then the current
  * process's fd table (base/socket_lookup.bpf.h), which checks that it is a
@@ -96,6 +103,81 @@ static __always_inline __u64 go__socket(__u64 conn, __u64 offsets)
 	if (!sk)
 		counter__inc(KSPAN_CNT_GO_TLS_NO_SOCKET);
 	return (__u64)sk;
+}
+
+/*
+ * net/http's server reads one byte in the background while a handler runs
+ * (connReader.backgroundRead, src/net/http/server.go: a 1-byte Read, to
+ * notice a client that went away). When the client sends its next request
+ * on the connection, that byte is the request's first; connReader.Read hands
+ * it to bufio.Reader.fill, whose next Read fills the buffer right after it
+ * (b.buf[b.w:]). Seen apart, neither piece starts a request: the kernel
+ * would decide no context for it and not count it, so the same-node join's
+ * index (trace_context.bpf.h) would lag behind the client's from then on.
+ * The byte is held, not sent, and the connection's next Read takes it back
+ * from the byte before its buffer when that byte is the one held.
+ */
+struct go_held_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 sk;
+};
+
+struct go_held_byte {
+	__u64 conn_id; /* the connection that read it: a socket's address is reused */
+	__u8 byte;
+	__u8 _pad[7];
+};
+
+/* {tgid, struct sock *} -> the byte a server's background Read returned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_INFLIGHT);
+	__type(key, struct go_held_key);
+	__type(value, struct go_held_byte);
+} go_tls_held_bytes SEC(".maps");
+
+/* A Read of one byte into a one-byte buffer on an HTTP/1 SERVER connection:
+ * the background read. True when the byte is now held. */
+static __always_inline bool go__hold_background_byte(__u32 tgid, const struct tls_call *call,
+						     __u32 bytes)
+{
+	struct go_held_key hk = {.tgid = tgid, .sk = call->sk};
+	struct go_held_byte held = {};
+	struct conn_state *c;
+
+	if (bytes != 1 || call->len != 1 || !call->sk)
+		return false;
+	c = conn__get(tgid, call->sk, KSPAN_ROLE_UNKNOWN, true);
+	if (!c || c->role != KSPAN_ROLE_SERVER || c->protocol != KSPAN_PROTO_HTTP1 ||
+	    bpf_probe_read_user(&held.byte, 1, (void *)call->buf))
+		return false;
+	held.conn_id = c->conn_id;
+	return bpf_map_update_elem(&go_tls_held_bytes, &hk, &held, BPF_ANY) == 0;
+}
+
+/* The byte held before this Read of `bytes` bytes, put back in front of
+ * them when the buffer follows it: the bytes `call` now describes. */
+static __always_inline __u32 go__take_held_byte(__u32 tgid, struct tls_call *call, __u32 bytes)
+{
+	struct go_held_key hk = {.tgid = tgid, .sk = call->sk};
+	struct go_held_byte *held = bpf_map_lookup_elem(&go_tls_held_bytes, &hk);
+	struct conn_state *c;
+	__u8 before = 0;
+
+	if (!held)
+		return bytes;
+	c = conn__get(tgid, call->sk, KSPAN_ROLE_UNKNOWN, true);
+	if (bytes > 0 && bytes < 0x7fffffff && c && c->conn_id == held->conn_id &&
+	    bpf_probe_read_user(&before, 1, (void *)(call->buf - 1)) == 0 && before == held->byte) {
+		call->buf--;
+		call->len++;
+		bytes++;
+	} else {
+		counter__inc(KSPAN_CNT_GO_TLS_HELD_BYTE_LOST);
+	}
+	bpf_map_delete_elem(&go_tls_held_bytes, &hk);
+	return bytes;
 }
 
 /* A call's entry, registers as Go's ABIInternal passes them: its slot in
@@ -169,11 +251,33 @@ static __always_inline void go__read_return(struct pt_regs *ctx)
 	struct go_call_key k = {.tgid = id >> 32, .g = ctx->r14};
 	struct tls_call *call = bpf_map_lookup_elem(&go_tls_calls, &k);
 	__s64 n = (__s64)ctx->ax;
+	__u32 bytes;
 
 	if (!call)
 		return; /* a Read on no TCP socket, or one entered before attach */
 	/* n <= 0: an error, EOF, or close_notify: nothing read. */
-	go__call_end(&k, call, n > 0 && n <= 0x7fffffff ? (__u32)n : 0);
+	bytes = n > 0 && n <= 0x7fffffff ? (__u32)n : 0;
+	if (go__hold_background_byte(k.tgid, call, bytes)) {
+		bpf_map_delete_elem(&go_tls_calls, &k);
+		return;
+	}
+	go__call_end(&k, call, go__take_held_byte(k.tgid, call, bytes));
+}
+
+static __always_inline void go__handshake(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct conn_state *c;
+	__u64 sk;
+
+	if (!process__selected(tgid))
+		return;
+	sk = go__socket(ctx->ax, go__offsets(ctx));
+	if (!sk)
+		return;
+	c = conn__get(tgid, sk, KSPAN_ROLE_UNKNOWN, true);
+	if (c)
+		c->tls = 1;
 }
 
 /* The programs, in the two sets of uprobe_openssl.bpf.h: with preemption
@@ -194,9 +298,11 @@ static __always_inline void go__read_return(struct pt_regs *ctx)
 KSPAN_GO_TLS_PROGRAM(kspan_uprobe_go_tls_write, go__write, true)
 KSPAN_GO_TLS_PROGRAM(kspan_uprobe_go_tls_read, go__read_entry, true)
 KSPAN_GO_TLS_PROGRAM(kspan_uprobe_go_tls_read_return, go__read_return, true)
+KSPAN_GO_TLS_PROGRAM(kspan_uprobe_go_tls_handshake, go__handshake, true)
 
 KSPAN_GO_TLS_PROGRAM(kspan_uprobe_go_tls_write_preemptible, go__write, false)
 KSPAN_GO_TLS_PROGRAM(kspan_uprobe_go_tls_read_preemptible, go__read_entry, false)
 KSPAN_GO_TLS_PROGRAM(kspan_uprobe_go_tls_read_return_preemptible, go__read_return, false)
+KSPAN_GO_TLS_PROGRAM(kspan_uprobe_go_tls_handshake_preemptible, go__handshake, false)
 
 #endif /* KSPAN_UPROBE_GO_TLS_BPF_H */

@@ -1,7 +1,8 @@
-"""Go crypto/tls, probed by uprobes on crypto/tls.(*Conn).Read and Write in
-Go executables built at test time (build/go/tls_app and its -s -w twin,
-tests/go/tls_app): a Go https server and a Go https client, both started
-after kspan (attached at their exec), one of them stripped."""
+"""Go crypto/tls, probed by uprobes on crypto/tls.(*Conn).Read, Write and
+the handshakes in Go executables built at test time (build/go/tls_app and
+its -s -w twin, tests/go/tls_app): Go https servers and clients, HTTP/1.1
+and HTTP/2 (ALPN h2), started after kspan (attached at their exec), with
+symbols or stripped (functions from the pclntab), at either end."""
 
 import os
 import subprocess
@@ -14,9 +15,11 @@ from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, is_client, is_server
 APP = os.path.join(harness.REPO, "build", "go", "tls_app")
 APP_STRIPPED = os.path.join(harness.REPO, "build", "go", "tls_app_stripped")
 REQUESTS = 5
+PARALLEL = 8
 
 
-class TestGoTls(CommonChecks, harness.SharedKspanCase):
+class GoTlsCase(CommonChecks):
+    """Starting the Go apps, and the checks of their spans."""
 
     @classmethod
     def setUpServers(cls):
@@ -31,95 +34,130 @@ class TestGoTls(CommonChecks, harness.SharedKspanCase):
         line = "probing Go crypto/tls in %s" % path
         ok = harness.wait_until(lambda: line in self.kspan.log_text(), 20.0)
         self.assertTrue(ok, "kspan never said %r:\n%s" % (line, self.kspan.log_tail()))
+        if path == APP_STRIPPED:
+            self.assertIn("%s (pid" % path, self.kspan.log_text())
+            probed = [ln for ln in self.kspan.log_text().splitlines() if line in ln]
+            self.assertIn("stripped: functions from the pclntab", probed[0])
 
-    def start_server(self, app, backend=None):
-        port = harness.free_port()
-        argv = [app, "server", "127.0.0.1:%d" % port, self.certs["server_cert"],
+    def start_server(self, app, backend=None, mode="server", port=None):
+        port = port or harness.free_port()
+        argv = [app, mode, "127.0.0.1:%d" % port, self.certs["server_cert"],
                 self.certs["server_key"]] + ([backend] if backend else [])
         p = harness.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.addCleanup(p.kill)
         harness.wait_port("127.0.0.1", port)
         self.wait_probed(app)
         return p, port
 
-    def run_client(self, url, n):
-        """The Go client (stripped). A process that idles first gets the
+    def run_client(self, url, n, app=APP_STRIPPED, parallel=None, mode="client"):
+        """A Go client. A process of the same file that idles first gets the
         file probed (kspan attaches at exec, asynchronously: a client that
         exits within milliseconds may finish before), so that the counted
         run is probed from its start."""
-        idle = harness.spawn([APP_STRIPPED, "idle", "20000"])
-        self.wait_probed(APP_STRIPPED)
+        idle = harness.spawn([app, "idle", "20000"])
+        self.wait_probed(app)
         idle.kill()
         idle.wait()
         self.rx.clear()
-        p = harness.spawn([APP_STRIPPED, "client", url, str(n)], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
+        argv = [app, mode, url, str(n)] + ([str(parallel)] if parallel else [])
+        p = harness.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 0, err)
         return p.pid
 
-    def check_https_server(self, s, pid, port, path):
+    def check_https_server(self, s, pid, port, path, version="1.1"):
         self.assertEqual(s.kind, SPAN_KIND_SERVER, repr(s))
         self.assertEqual(s.pid, pid, repr(s))
         self.assertEqual(s.name, "GET %s" % path, repr(s))
+        self.assert_attr(s, "http.request.method", "GET")
         self.assert_attr(s, "url.scheme", "https")
         self.assert_attr(s, "url.path", path)
         self.assert_attr(s, "server.port", port)
         self.assert_attr(s, "http.response.status_code", 200)
-        self.assert_attr(s, "network.protocol.version", "1.1")
+        self.assert_attr(s, "network.protocol.version", version)
 
-    def check_https_client(self, c, pid, port, path):
+    def check_https_client(self, c, pid, port, path, version="1.1"):
         self.assertEqual(c.kind, SPAN_KIND_CLIENT, repr(c))
         self.assertEqual(c.pid, pid, repr(c))
         self.assertEqual(c.name, "GET %s" % path, repr(c))
+        self.assert_attr(c, "http.request.method", "GET")
         self.assert_attr(c, "url.full", "https://127.0.0.1:%d%s" % (port, path))
         self.assert_attr(c, "server.port", port)
         self.assert_attr(c, "http.response.status_code", 200)
+        self.assert_attr(c, "network.protocol.version", version)
 
-    def test_go_client_and_server_exact_spans(self):
-        """N requests of the stripped Go client on one kept-alive connection
-        to the Go server (symbols): N SERVER and N CLIENT spans, https, each
-        SERVER span joined to its own CLIENT span or to none (same-node join
-        by the request's index on the connection), nothing else on the
-        port."""
-        srv, port = self.start_server(APP)
-        cpid = self.run_client("https://127.0.0.1:%d/hello" % port, REQUESTS)
-        servers = self.rx.settle(is_server(port, srv.pid), REQUESTS)
-        clients = self.rx.settle(is_client(port, cpid), REQUESTS)
-        self.assertEqual(len(servers), REQUESTS, fmt(self.rx.spans()))
-        self.assertEqual(len(clients), REQUESTS, fmt(self.rx.spans()))
-        for s in servers:
-            self.check_https_server(s, srv.pid, port, "/hello")
+    def exchange(self, server_app, client_app, n, parallel, base="/k", mode="",
+                 version="1.1"):
+        """parallel Go client goroutines (their own kept-alive connection
+        each for HTTP/1.1, one shared connection for HTTP/2), n GETs each of
+        a path of their own, to a Go server: exactly one SERVER and one
+        CLIENT span per request, https, every SERVER span the child of the
+        CLIENT span of the same path (same-node join), nothing else on the
+        port. Returns (servers, clients) by path."""
+        srv, port = self.start_server(server_app, mode="server" + mode)
+        cpid = self.run_client("https://127.0.0.1:%d%s" % (port, base), n, app=client_app,
+                               parallel=parallel, mode="client" + mode)
+        paths = ["%s/p%d/r%d" % (base, p, i) for p in range(parallel) for i in range(n)]
+        if mode == "-h2":
+            paths.append(base + "/warmup")
+        servers = self.rx.settle(is_server(port, srv.pid), len(paths))
+        clients = self.rx.settle(is_client(port, cpid), len(paths))
+        self.assertEqual(len(servers), len(paths), fmt(self.rx.spans()))
+        self.assertEqual(len(clients), len(paths), fmt(self.rx.spans()))
+        by_path_s = {s.attr("url.path"): s for s in servers}
+        self.assertEqual(sorted(by_path_s), sorted(paths), fmt(servers))
+        for path in paths:
+            self.check_https_server(by_path_s[path], srv.pid, port, path, version)
+        linked = set()
         for c in clients:
-            self.check_https_client(c, cpid, port, "/hello")
-        # Joins: the first request always; a later one only when the server
-        # read its first bytes whole. net/http's server reads one byte in
-        # the background while a handler runs (to notice a client that went
-        # away): when the next request arrives before the response's end
-        # stops that read, its "G" comes alone and the kernel does not see a
-        # request start to join. Such a SERVER span is a root, never the
-        # child of a wrong span.
-        by_id = {c.span_id: c for c in clients}
-        first = min(servers, key=lambda sp: sp.start_ns)
-        first_client = min(clients, key=lambda sp: sp.start_ns)
-        self.assert_joined(first, first_client)
-        parents = []
-        for s in servers:
-            if s.parent_span_id:
-                self.assertIn(s.parent_span_id, by_id, "SERVER span joined to a span that is "
-                              "not a CLIENT span of this client:\n %r\n%s" % (s, fmt(clients)))
-                self.assert_joined(s, by_id[s.parent_span_id])
-                parents.append(s.parent_span_id)
-            else:
-                self.assert_ids(s, root=True)
-        self.assertEqual(len(parents), len(set(parents)), fmt(servers))
-        # Request k's SERVER span is joined to request k's CLIENT span.
-        order = {c.span_id: i for i, c in enumerate(sorted(clients, key=lambda sp: sp.start_ns))}
-        for i, s in enumerate(sorted(servers, key=lambda sp: sp.start_ns)):
-            if s.parent_span_id:
-                self.assertEqual(order[s.parent_span_id], i, fmt(servers) + "\n" + fmt(clients))
+            path = c.attr("url.full").split(str(port), 1)[1]
+            self.assertIn(path, by_path_s, repr(c))
+            self.check_https_client(c, cpid, port, path, version)
+            self.assert_joined(by_path_s[path], c)
+            linked.add(path)
+        self.assertEqual(len(linked), len(paths), fmt(clients))
         on_port = self.rx.spans(harness.involves_port(port))
-        self.assertEqual(len(on_port), 2 * REQUESTS, fmt(on_port))
+        self.assertEqual(len(on_port), 2 * len(paths), fmt(on_port))
+        return servers, clients
+
+
+class TestGoTls(GoTlsCase, harness.SharedKspanCase):
+
+    def test_keep_alive_every_request_joined_stripped_client(self):
+        """REQUESTS GETs of the stripped Go client on one kept-alive
+        connection to the Go server (symbols): every SERVER span is the child
+        of its own CLIENT span, the later requests too. net/http's server
+        reads the next request's first byte alone (its background read
+        while a handler runs): kspan holds that byte and puts it back in
+        front of the rest of the head, so that the request's start is seen
+        and counted on both ends (the join's key: the connection and the
+        request's index on it)."""
+        self.exchange(APP, APP_STRIPPED, REQUESTS, 1, base="/ka")
         self.assertIn("go_tls_executables_probed", self.kspan.metrics_text())
+
+    def test_keep_alive_every_request_joined_stripped_server(self):
+        """The same with the stripped binary as the server and the one with
+        its symbol table as the client."""
+        self.exchange(APP_STRIPPED, APP, REQUESTS, 1, base="/kb")
+
+    def test_parallel_clients_both_stripped_exact_links(self):
+        """PARALLEL client goroutines of the stripped client, each on its own
+        kept-alive connection, REQUESTS GETs each with paths of their own,
+        to the stripped server: every SERVER span the child of the CLIENT
+        span of its path, zero wrong links."""
+        self.exchange(APP_STRIPPED, APP_STRIPPED, REQUESTS, PARALLEL, base="/par")
+
+    def test_http2_streams_on_one_connection(self):
+        """net/http client and server with HTTP/2 by ALPN (their default):
+        PARALLEL goroutines share one connection, REQUESTS GETs each as
+        concurrent streams. The frames inside Go's TLS go through the HTTP/2
+        assembler: one SERVER and one CLIENT span per stream, version 2,
+        every SERVER span the child of the CLIENT span of its path (stream
+        join by connection and stream id)."""
+        servers, clients = self.exchange(APP, APP_STRIPPED, REQUESTS, PARALLEL, base="/h2",
+                                         mode="-h2", version="2")
+        # One connection: every SERVER span from the same client port.
+        self.assertEqual(len({s.attr("network.peer.port") for s in servers}), 1, fmt(servers))
 
     def test_go_server_calling_a_plaintext_backend_is_not_wrongly_linked(self):
         """The stripped Go server's handler calls a plaintext backend (from

@@ -127,6 +127,32 @@ static int find_read_returns(const uint8_t *code, struct go_tls_binary *out)
 	return 0;
 }
 
+/* The handshake functions the program has: their probe offsets. A file
+ * where one is absent (the linker keeps only what is called) or does not
+ * decode still has its Read and Write probed. */
+static void find_handshakes(struct elf_image *img, const struct elf_section *pclntab,
+			    uint64_t text_start, struct go_tls_binary *out)
+{
+	static const char *const names[GO_TLS_MAX_HANDSHAKES] = {GO_TLS_CLIENT_HANDSHAKE_SYMBOL,
+								 GO_TLS_SERVER_HANDSHAKE_SYMBOL};
+	bool from_pclntab = false;
+
+	for (int i = 0; i < GO_TLS_MAX_HANDSHAKES; i++) {
+		struct go_function f = {0};
+		uint8_t *code;
+		int err;
+		if (find_function(img, pclntab, text_start, names[i], &f, &from_pclntab) != 0)
+			continue;
+		code = function_code(img, &f);
+		if (!code)
+			continue;
+		err = find_probe_offset(code, &f);
+		free(code);
+		if (!err)
+			out->handshakes[out->handshake_count++] = f.probe_offset;
+	}
+}
+
 static int decode_functions(struct elf_image *img, struct go_tls_binary *out)
 {
 	uint8_t *code = function_code(img, &out->write);
@@ -176,6 +202,7 @@ static int inspect(struct elf_image *img, struct go_tls_binary *out)
 	err = decode_functions(img, out);
 	if (err)
 		return err;
+	find_handshakes(img, &pclntab, text.addr, out);
 	offsets = go_struct_offsets_for(out->version);
 	out->has_offsets = offsets != NULL;
 	if (offsets)

@@ -20,6 +20,11 @@
 
 #define GO_TLS_WRITE_SYMBOL "crypto/tls.(*Conn).Write"
 #define GO_TLS_READ_SYMBOL  "crypto/tls.(*Conn).Read"
+/* The handshakes handshakeContext runs (not on every Read and Write, as it
+ * is): a program has either or both. */
+#define GO_TLS_CLIENT_HANDSHAKE_SYMBOL "crypto/tls.(*Conn).clientHandshake"
+#define GO_TLS_SERVER_HANDSHAKE_SYMBOL "crypto/tls.(*Conn).serverHandshake"
+#define GO_TLS_MAX_HANDSHAKES	       2
 
 struct go_function {
 	uint64_t addr;	      /* virtual address of the first instruction */
@@ -38,6 +43,8 @@ struct go_tls_binary {
 	struct go_function write, read;
 	uint64_t read_returns[GO_TLS_MAX_RETURNS]; /* file offsets of Read's RETs */
 	uint32_t read_return_count;
+	uint64_t handshakes[GO_TLS_MAX_HANDSHAKES]; /* probe offsets of those present */
+	uint32_t handshake_count;
 	bool has_offsets; /* the version has a row in go_struct_offsets */
 	struct go_struct_offsets offsets;
 };

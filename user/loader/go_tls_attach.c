@@ -17,8 +17,11 @@
 #include "loader/go_binary.h"
 #include "loader/go_tls_attach.h"
 
-static const char *const program_names[3] = {
-    "kspan_uprobe_go_tls_write", "kspan_uprobe_go_tls_read", "kspan_uprobe_go_tls_read_return"};
+#define GO_TLS_PROGRAMS 4
+
+static const char *const program_names[GO_TLS_PROGRAMS] = {
+    "kspan_uprobe_go_tls_write", "kspan_uprobe_go_tls_read", "kspan_uprobe_go_tls_read_return",
+    "kspan_uprobe_go_tls_handshake"};
 
 /* Program i of the set with preemption disabled, or of the other one. */
 static struct bpf_program *program(struct bpf_object *obj, int i, bool guarded)
@@ -32,7 +35,7 @@ static struct bpf_program *program(struct bpf_object *obj, int i, bool guarded)
 void go_tls_programs_select(struct bpf_object *obj, bool guarded)
 {
 	for (int set = 0; set < 2; set++)
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < GO_TLS_PROGRAMS; i++) {
 			struct bpf_program *p = program(obj, i, set == 1);
 			if (!p)
 				continue;
@@ -52,9 +55,9 @@ void go_tls_attacher_init(struct go_tls_attacher *a, struct bpf_object *obj, con
 		return;
 	/* Whichever set go_tls_programs_select had loaded. */
 	for (int set = 0; set < 2 && !a->write; set++) {
-		struct bpf_program *p[3];
+		struct bpf_program *p[GO_TLS_PROGRAMS];
 		bool loaded = true;
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < GO_TLS_PROGRAMS; i++) {
 			p[i] = program(obj, i, set == 0);
 			loaded = loaded && p[i] && bpf_program__fd(p[i]) >= 0;
 		}
@@ -62,6 +65,7 @@ void go_tls_attacher_init(struct go_tls_attacher *a, struct bpf_object *obj, con
 			a->write = p[0];
 			a->read = p[1];
 			a->read_return = p[2];
+			a->handshake = p[3];
 		}
 	}
 }
@@ -157,6 +161,10 @@ static int attach_binary(struct go_tls_attacher *a, const char *path, const stru
 	for (uint32_t i = 0; !err && i < b->read_return_count; i++) {
 		++*attached;
 		err = attach_one(a, a->read_return, path, b->read_returns[i], cookie);
+	}
+	for (uint32_t i = 0; !err && i < b->handshake_count; i++) {
+		++*attached;
+		err = attach_one(a, a->handshake, path, b->handshakes[i], cookie);
 	}
 	if (!err)
 		++*attached;

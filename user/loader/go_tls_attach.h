@@ -36,7 +36,8 @@ struct go_tls_file {
 };
 
 struct go_tls_attacher {
-	struct bpf_program *write, *read, *read_return; /* NULL: not in the object */
+	/* NULL: not in the object */
+	struct bpf_program *write, *read, *read_return, *handshake;
 	struct agent_stats *stats;
 	char proc_root[64];
 	struct go_tls_file *files;

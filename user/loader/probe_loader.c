@@ -703,6 +703,8 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->kernel_go_tls_no_socket,
 			 counter_sum(l, KSPAN_CNT_GO_TLS_NO_SOCKET), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_tls_held_bytes_lost,
+			 counter_sum(l, KSPAN_CNT_GO_TLS_HELD_BYTE_LOST), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->tls_calls_lost, counter_sum(l, KSPAN_CNT_TLS_CALLS_LOST),
 			 __ATOMIC_RELAXED);
 }

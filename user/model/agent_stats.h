@@ -72,6 +72,9 @@
 				  "(a library only they map is probed late, or not)")              \
 	X(kernel_go_tls_no_socket, "Go crypto/tls calls not captured: their connection led to no " \
 				   "TCP socket")                                                   \
+	X(kernel_go_tls_held_bytes_lost,                                                           \
+	  "Go net/http server background-read bytes the next Read did not follow (the request "    \
+	  "they began is not parsed)")                                                             \
 	X(tls_calls_lost, "TLS reads/writes not captured: their entry was not seen (table full, "  \
 			  "or probes attached during the call)")                                   \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
