@@ -16,6 +16,8 @@ APP = os.path.join(harness.REPO, "build", "go", "tls_app")
 APP_STRIPPED = os.path.join(harness.REPO, "build", "go", "tls_app_stripped")
 REQUESTS = 5
 PARALLEL = 8
+# The one port TestGoTlsCounters' kspan traces.
+COUNTED_PORT = harness.free_port()
 
 
 class GoTlsCase(CommonChecks):
@@ -31,13 +33,12 @@ class GoTlsCase(CommonChecks):
     def wait_probed(self, path):
         """kspan logs the executable it probed: from then on every process
         running that file is probed (one attachment per file)."""
-        line = "probing Go crypto/tls in %s" % path
+        line = "probing Go crypto/tls in %s (pid" % path
         ok = harness.wait_until(lambda: line in self.kspan.log_text(), 20.0)
         self.assertTrue(ok, "kspan never said %r:\n%s" % (line, self.kspan.log_tail()))
-        if path == APP_STRIPPED:
-            self.assertIn("%s (pid" % path, self.kspan.log_text())
-            probed = [ln for ln in self.kspan.log_text().splitlines() if line in ln]
-            self.assertIn("stripped: functions from the pclntab", probed[0])
+        probed = [ln for ln in self.kspan.log_text().splitlines() if line in ln]
+        self.assertEqual(path == APP_STRIPPED,
+                         "stripped: functions from the pclntab" in probed[0], probed[0])
 
     def start_server(self, app, backend=None, mode="server", port=None):
         port = port or harness.free_port()
@@ -87,14 +88,14 @@ class GoTlsCase(CommonChecks):
         self.assert_attr(c, "network.protocol.version", version)
 
     def exchange(self, server_app, client_app, n, parallel, base="/k", mode="",
-                 version="1.1"):
+                 version="1.1", port=None):
         """parallel Go client goroutines (their own kept-alive connection
         each for HTTP/1.1, one shared connection for HTTP/2), n GETs each of
         a path of their own, to a Go server: exactly one SERVER and one
         CLIENT span per request, https, every SERVER span the child of the
         CLIENT span of the same path (same-node join), nothing else on the
         port. Returns (servers, clients) by path."""
-        srv, port = self.start_server(server_app, mode="server" + mode)
+        srv, port = self.start_server(server_app, mode="server" + mode, port=port)
         cpid = self.run_client("https://127.0.0.1:%d%s" % (port, base), n, app=client_app,
                                parallel=parallel, mode="client" + mode)
         paths = ["%s/p%d/r%d" % (base, p, i) for p in range(parallel) for i in range(n)]
@@ -131,21 +132,23 @@ class TestGoTls(GoTlsCase, harness.SharedKspanCase):
         while a handler runs): kspan holds that byte and puts it back in
         front of the rest of the head, so that the request's start is seen
         and counted on both ends (the join's key: the connection and the
-        request's index on it)."""
-        self.exchange(APP, APP_STRIPPED, REQUESTS, 1, base="/ka")
+        request's index on it). Under /early/ the server answers before its
+        handler returns, so that the next request meets that read every
+        time."""
+        self.exchange(APP, APP_STRIPPED, REQUESTS, 1, base="/early/a")
         self.assertIn("go_tls_executables_probed", self.kspan.metrics_text())
 
     def test_keep_alive_every_request_joined_stripped_server(self):
         """The same with the stripped binary as the server and the one with
         its symbol table as the client."""
-        self.exchange(APP_STRIPPED, APP, REQUESTS, 1, base="/kb")
+        self.exchange(APP_STRIPPED, APP, REQUESTS, 1, base="/early/b")
 
     def test_parallel_clients_both_stripped_exact_links(self):
         """PARALLEL client goroutines of the stripped client, each on its own
         kept-alive connection, REQUESTS GETs each with paths of their own,
         to the stripped server: every SERVER span the child of the CLIENT
         span of its path, zero wrong links."""
-        self.exchange(APP_STRIPPED, APP_STRIPPED, REQUESTS, PARALLEL, base="/par")
+        self.exchange(APP_STRIPPED, APP_STRIPPED, REQUESTS, PARALLEL, base="/early/par")
 
     def test_http2_streams_on_one_connection(self):
         """net/http client and server with HTTP/2 by ALPN (their default):
@@ -189,3 +192,26 @@ class TestGoTls(GoTlsCase, harness.SharedKspanCase):
         by_id = {c.span_id: c for c in back_clients}
         for s in back_servers:
             self.assertIn(s.parent_span_id, by_id, repr(s))
+
+
+class TestGoTlsCounters(GoTlsCase, harness.SharedKspanCase):
+    """A kspan that traces one port (--port), so that its counters are this
+    test's connections' alone."""
+
+    kspan_args = {"ports": (COUNTED_PORT,)}
+
+    def metric(self, name):
+        return self.kspan.metrics().get("kspan_%s_total" % name, 0)
+
+    def test_go_connections_are_not_counted_unprobed(self):
+        """Go's handshakes are probed (clientHandshake, serverHandshake): the
+        records they exchange are skipped as ciphertext of a probed
+        connection, not counted in tls_unprobed_conns as connections of a TLS
+        library kspan does not probe. Every background-read byte was put
+        back (go_tls_held_bytes_lost stays 0), and every call found its
+        socket."""
+        self.exchange(APP_STRIPPED, APP, REQUESTS, PARALLEL, base="/early/c", port=COUNTED_PORT)
+        self.assertEqual(self.metric("tls_unprobed_conns"), 0, self.kspan.metrics_text())
+        self.assertEqual(self.metric("kernel_go_tls_held_bytes_lost"), 0)
+        self.assertEqual(self.metric("kernel_go_tls_no_socket"), 0)
+        self.assertGreater(self.metric("tls_ciphertext_skipped"), 0)

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -212,24 +213,35 @@ static uint32_t inspect_and_attach(struct go_tls_attacher *a, uint32_t tgid, con
 	return attached;
 }
 
+/* The file is inspected and probed through a descriptor of its own
+ * (/proc/self/fd/N): /proc/PID/exe vanishes when the process exits, which a
+ * short-lived first process of the file (a client making one request) may
+ * do between the inspection and the last uprobe, leaving the file half
+ * probed for good. */
 void go_tls_attacher_on_exec(struct go_tls_attacher *a, uint32_t tgid)
 {
-	char exe[96], name[256];
+	char exe[96], held[64], name[256];
 	struct stat st;
 	ssize_t n;
+	int fd;
 
 	if (!a->write)
 		return;
 	snprintf(exe, sizeof(exe), "%s/%u/exe", a->proc_root, tgid);
-	if (stat(exe, &st) != 0 || !S_ISREG(st.st_mode))
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return; /* gone already, or a kernel thread */
-	if (file_find(a, st.st_dev, st.st_ino))
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || file_find(a, st.st_dev, st.st_ino)) {
+		close(fd);
 		return;
+	}
 	n = readlink(exe, name, sizeof(name) - 1);
 	if (n < 0)
 		n = 0;
 	name[n] = '\0';
-	file_remember(a, st.st_dev, st.st_ino, inspect_and_attach(a, tgid, exe, name));
+	snprintf(held, sizeof(held), "/proc/self/fd/%d", fd);
+	file_remember(a, st.st_dev, st.st_ino, inspect_and_attach(a, tgid, held, name));
+	close(fd);
 }
 
 void go_tls_attacher_scan(struct go_tls_attacher *a)

@@ -5,7 +5,9 @@
 //	tls_app server ADDR CERT KEY [BACKEND_URL]  https server, HTTP/1.1 only:
 //	                                            GET /chain first GETs
 //	                                            BACKEND_URL, every other path
-//	                                            answers "hello"
+//	                                            answers "hello" (under /early/
+//	                                            flushed, 30 ms before the
+//	                                            handler returns)
 //	tls_app server-h2 ADDR CERT KEY             the same, HTTP/2 offered by
 //	                                            ALPN (net/http's default)
 //	tls_app client URL N [P]                    P goroutines (default 1), each
@@ -28,6 +30,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -35,7 +38,19 @@ import (
 func serve(addr, cert, key, backend string, h2 bool) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/early/") {
+			io.WriteString(w, "hello")
+			return
+		}
+		// The whole response reaches the client before the handler
+		// returns: the client's next request on the connection meets
+		// the server's background read of one byte (net/http's
+		// connReader.backgroundRead), which a quick handler's end
+		// usually cancels first.
+		w.Header().Set("Content-Length", "5")
 		io.WriteString(w, "hello")
+		w.(http.Flusher).Flush()
+		time.Sleep(30 * time.Millisecond)
 	})
 	mux.HandleFunc("/chain", func(w http.ResponseWriter, r *http.Request) {
 		resp, err := http.Get(backend)
