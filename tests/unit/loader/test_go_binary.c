@@ -90,6 +90,15 @@ static void check_binary(const char *path, bool stripped, struct go_tls_binary *
 	assert_true(at >= 6 && at < 24);
 	assert_true(code[at - 6] == 0x0f || code[at - 2] == 0x76);
 	free(code);
+	/* tls_app is a client and a server: both handshakes, each probed
+	 * right after its stack check's jbe. */
+	assert_int_equal(b->handshake_count, 2);
+	assert_int_not_equal(b->handshakes[0], b->handshakes[1]);
+	for (uint32_t i = 0; i < b->handshake_count; i++) {
+		code = read_at(path, b->handshakes[i] - 6, 6);
+		assert_true((code[0] == 0x0f && code[1] == 0x86) || code[4] == 0x76);
+		free(code);
+	}
 }
 
 static void test_symbols_from_symtab(void **state)
