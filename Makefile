@@ -32,7 +32,7 @@ BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev z
 	libjson-c-dev libdeflate-dev libcapstone-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server h2o python3-grpcio \
-	openssl python3-prometheus-client wget golang-go
+	openssl python3-prometheus-client wget golang-go golang-google-grpc-dev
 # npm packages for the gRPC tests, installed under build/ (never committed).
 NPM_DIR := $(BUILD)/npm
 GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json
@@ -197,8 +197,8 @@ layout-tests:
 # The Go program of the crypto/tls tests (tests/go/tls_app), built by Debian's
 # golang-go (test-deps), with its symbol table and stripped (-s -w): the unit
 # tests read both, the integration tests run both. GOPATH mode, no module
-# download: it uses the standard library only.
-GO_TLS_APPS := $(BUILD)/go/tls_app $(BUILD)/go/tls_app_stripped
+# download: tls_app uses the standard library only.
+GO_TLS_APPS := $(BUILD)/go/tls_app $(BUILD)/go/tls_app_stripped $(BUILD)/go/grpc_app_stripped
 GO_ENV := GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path GO111MODULE=off \
 	GOFLAGS= CGO_ENABLED=0
 $(BUILD)/go/tls_app: tests/go/tls_app/main.go
@@ -209,6 +209,13 @@ $(BUILD)/go/tls_app_stripped: tests/go/tls_app/main.go
 	$(call msg,GO,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(GO_ENV) go build -ldflags='-s -w' -o $@ ./tests/go/tls_app
+# grpc-go over TLS (tests/go/grpc_app), stripped: GOPATH mode against Debian's
+# golang-google-grpc-dev sources in /usr/share/gocode (test-deps), offline.
+$(BUILD)/go/grpc_app_stripped: tests/go/grpc_app/main.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(GO_ENV) GOPATH=$(abspath $(BUILD))/go/path:/usr/share/gocode go build -ldflags='-s -w' \
+		-o $@ ./tests/go/grpc_app
 
 unit-tests: $(UNIT_BINS) $(GO_TLS_APPS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)

@@ -11,9 +11,12 @@ import harness
 import tls_certs
 from checks import CommonChecks, fmt
 from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, is_client, is_server
+from otlp_receiver import STATUS_ERROR, STATUS_UNSET
 
 APP = os.path.join(harness.REPO, "build", "go", "tls_app")
 APP_STRIPPED = os.path.join(harness.REPO, "build", "go", "tls_app_stripped")
+GRPC_APP = os.path.join(harness.REPO, "build", "go", "grpc_app_stripped")
+GRPC_SERVICE = "grpc.health.v1.Health"
 REQUESTS = 5
 PARALLEL = 8
 # The one port TestGoTlsCounters' kspan traces.
@@ -25,7 +28,7 @@ class GoTlsCase(CommonChecks):
 
     @classmethod
     def setUpServers(cls):
-        for app in (APP, APP_STRIPPED):
+        for app in (APP, APP_STRIPPED, GRPC_APP):
             if not os.access(app, os.X_OK):
                 raise AssertionError("%s is missing: `make integration-tests` builds it" % app)
         cls.certs = tls_certs.make_certs(harness.tempdir())
@@ -37,7 +40,7 @@ class GoTlsCase(CommonChecks):
         ok = harness.wait_until(lambda: line in self.kspan.log_text(), 20.0)
         self.assertTrue(ok, "kspan never said %r:\n%s" % (line, self.kspan.log_tail()))
         probed = [ln for ln in self.kspan.log_text().splitlines() if line in ln]
-        self.assertEqual(path == APP_STRIPPED,
+        self.assertEqual(path.endswith("_stripped"),
                          "stripped: functions from the pclntab" in probed[0], probed[0])
 
     def start_server(self, app, backend=None, mode="server", port=None):
@@ -161,6 +164,58 @@ class TestGoTls(GoTlsCase, harness.SharedKspanCase):
                                          mode="-h2", version="2")
         # One connection: every SERVER span from the same client port.
         self.assertEqual(len({s.attr("network.peer.port") for s in servers}), 1, fmt(servers))
+
+    def check_grpc(self, s, kind, pid, port, code):
+        self.assertEqual(s.kind, kind, repr(s))
+        self.assertEqual(s.pid, pid, repr(s))
+        self.assertEqual(s.name, "%s/Check" % GRPC_SERVICE, repr(s))
+        self.assert_attr(s, "rpc.system", "grpc")
+        self.assert_attr(s, "rpc.service", GRPC_SERVICE)
+        self.assert_attr(s, "rpc.method", "Check")
+        self.assert_attr(s, "rpc.grpc.status_code", code)
+        self.assert_attr(s, "http.response.status_code", 200)
+        self.assert_attr(s, "url.path", "/%s/Check" % GRPC_SERVICE)
+        self.assert_attr(s, "url.scheme", "https")
+        self.assert_attr(s, "server.port", port)
+        self.assert_attr(s, "network.protocol.version", "2")
+        self.assertTrue(s.attr("user_agent.original", "").startswith("grpc-go/"), repr(s))
+        # NOT_FOUND is the caller's error, not the server's (semconv).
+        error = kind == SPAN_KIND_CLIENT and code != 0
+        self.assertEqual(s.status_code, STATUS_ERROR if error else STATUS_UNSET, repr(s))
+
+    def test_grpc_go_over_tls_both_stripped(self):
+        """grpc-go (Debian's golang-google-grpc-dev, built at test time),
+        server and client stripped, over TLS with h2 by ALPN: PARALLEL
+        goroutines make REQUESTS unary calls each on one connection, half
+        of them NOT_FOUND. One SERVER and one CLIENT span per call with the
+        rpc.* attributes and its own status; every SERVER span the child of
+        a CLIENT span of its own (stream join), with the same status."""
+        srv, port = self.start_server(GRPC_APP)
+        cpid = self.run_client("127.0.0.1:%d" % port, REQUESTS, app=GRPC_APP, parallel=PARALLEL)
+        calls = REQUESTS * PARALLEL
+        servers = self.rx.settle(is_server(port, srv.pid), calls)
+        clients = self.rx.settle(is_client(port, cpid), calls)
+        self.assertEqual(len(servers), calls, fmt(self.rx.spans()))
+        self.assertEqual(len(clients), calls, fmt(self.rx.spans()))
+        by_id = {c.span_id: c for c in clients}
+        codes = [s.attr("rpc.grpc.status_code") for s in servers]
+        self.assertEqual(sorted(codes), sorted([0, 5] * (calls // 2)), fmt(servers))
+        for c in clients:
+            self.check_grpc(c, SPAN_KIND_CLIENT, cpid, port, c.attr("rpc.grpc.status_code"))
+        parents = set()
+        for s in servers:
+            self.check_grpc(s, SPAN_KIND_SERVER, srv.pid, port, s.attr("rpc.grpc.status_code"))
+            self.assertIn(s.parent_span_id, by_id, "SERVER span not joined to a CLIENT span of "
+                          "this client:\n %r" % s)
+            c = by_id[s.parent_span_id]
+            self.assert_joined(s, c)
+            self.assertEqual(s.attr("rpc.grpc.status_code"), c.attr("rpc.grpc.status_code"),
+                             "SERVER span joined to another call's CLIENT span:\n %r\n %r"
+                             % (s, c))
+            self.check_covers(c, s)
+            parents.add(s.parent_span_id)
+        self.assertEqual(len(parents), calls, fmt(servers))
+        self.assertEqual(len(self.rx.spans(harness.involves_port(port))), 2 * calls)
 
     def test_go_server_calling_a_plaintext_backend_is_not_wrongly_linked(self):
         """The stripped Go server's handler calls a plaintext backend (from
