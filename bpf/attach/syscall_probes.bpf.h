@@ -181,7 +181,7 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 	in->buf = buf;
 	in->syscall = syscall;
 	in->direction = KSPAN_DIR_INGRESS;
-	in->ts_enter = bpf_ktime_get_ns();
+	/* ts_enter 0: the exit's own time, which data__handle reads anyway. */
 	if (syscall == KSPAN_SYS_READ || syscall == KSPAN_SYS_RECVFROM) {
 		in->flat_len = (__u32)bound_len(third, KSPAN_CAPTURE_MAX);
 	} else if (syscall == KSPAN_SYS_READV) {
