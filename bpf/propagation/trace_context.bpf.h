@@ -149,10 +149,20 @@ static struct peer_requests_of_conn peer_requests_empty;
 /* One load or store the compiler neither merges nor moves across barrier(). */
 #define PEER_ONCE(x) (*(volatile typeof(x) *)&(x))
 
+/* The current thread's entry, or NULL. */
+static __always_inline struct thread_request *thread__own_request(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&thread_requests, &tid);
+}
+
 /* The current thread read the start of a SERVER request on conn_id. Its
  * entry is rewritten in place once it exists (only the thread itself writes
- * it): a lookup per request instead of an LRU update. */
-static __always_inline void thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
+ * it): a lookup per request instead of an LRU update. Returns the entry, for
+ * thread__set_tracestate (NULL when there is no room). */
+static __always_inline struct thread_request *
+thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
@@ -165,7 +175,7 @@ static __always_inline void thread__begin_server(__u64 conn_id, const struct ksp
 		fresh.conn_id = conn_id;
 		fresh.open = 1;
 		bpf_map_update_elem(&thread_requests, &tid, &fresh, BPF_ANY);
-		return;
+		return bpf_map_lookup_elem(&thread_requests, &tid);
 	}
 	if (t->open && !t->inherited && t->conn_id != conn_id)
 		t->interleaved = 1;
@@ -176,6 +186,7 @@ static __always_inline void thread__begin_server(__u64 conn_id, const struct ksp
 	t->parent_tid = 0;
 	t->inherited = 0;
 	t->open = 1;
+	return t;
 }
 
 /* The current thread began a SERVER response on conn_id. */
@@ -253,13 +264,12 @@ static __always_inline void thread__exited(__u32 tid)
 	bpf_map_delete_elem(&thread_tracestates, &tid);
 }
 
-/* The current thread's SERVER request (span span_id) carries tracestate
- * value[0..len) (len 0: none). */
-static __always_inline void thread__set_tracestate(const __u8 *span_id, const __u8 *value,
-						   __u32 len)
+/* The current thread's SERVER request (span span_id; r: the thread's entry,
+ * when it has one) carries tracestate value[0..len) (len 0: none). */
+static __always_inline void thread__set_tracestate(struct thread_request *r, const __u8 *span_id,
+						   const __u8 *value, __u32 len)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
-	struct thread_request *r = bpf_map_lookup_elem(&thread_requests, &tid);
 	struct thread_tracestate *t;
 	__u64 size;
 
@@ -550,8 +560,9 @@ static __always_inline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 
 
 /* A SERVER request began: keep the tracestate kspan_trace_ctx_decide() built
  * (when its traceparent and the list were valid, W3C 3.3) for the CLIENT
- * requests the thread sends while serving it. */
-static __always_inline void data__remember_tracestate(struct data_scratch *s)
+ * requests the thread sends while serving it (r: the thread's entry). */
+static __always_inline void data__remember_tracestate(struct data_scratch *s,
+						      struct thread_request *r)
 {
 	struct http1_trace_fields *f = NULL;
 	__u32 zero = 0, len = 0;
@@ -561,9 +572,9 @@ static __always_inline void data__remember_tracestate(struct data_scratch *s)
 	if (f)
 		len = w3c_tracestate_result(&f->tracestate);
 	if (f && len)
-		thread__set_tracestate(s->ev.ctx.span_id, (const __u8 *)f->tracestate.out, len);
+		thread__set_tracestate(r, s->ev.ctx.span_id, (const __u8 *)f->tracestate.out, len);
 	else
-		thread__set_tracestate(s->ev.ctx.span_id, s->payload, 0);
+		thread__set_tracestate(r, s->ev.ctx.span_id, s->payload, 0);
 }
 
 #endif /* KSPAN_TRACE_CONTEXT_BPF_H */
