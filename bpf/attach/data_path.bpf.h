@@ -137,9 +137,11 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
 				data__join_peer(c, in, bytes, &s->ev.ctx);
-				if (!(in->io_flags & KSPAN_IO_GOROUTINE))
-					thread__begin_server(c->conn_id, &s->ev.ctx);
-				data__remember_tracestate(s);
+				/* One lookup of the thread's entry serves both. */
+				data__remember_tracestate(
+				    s, in->io_flags & KSPAN_IO_GOROUTINE
+					   ? thread__own_request()
+					   : thread__begin_server(c->conn_id, &s->ev.ctx));
 			}
 		}
 		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */

@@ -14,6 +14,7 @@
 #include "base/conn_tracking.bpf.h"
 #include "base/core_fixes.bpf.h"
 #include "base/inflight.bpf.h"
+#include "base/socket_cache.bpf.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
 #include "propagation/tls_tx.bpf.h"
@@ -124,7 +125,7 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 key, __u64 buf, __u32
 
 	if (!process__selected(id >> 32))
 		return 0;
-	sk = socket__from_fd(fd);
+	sk = socket__from_fd_cached(fd);
 	if (!sk || probe__tls_nested(id, (__u64)sk))
 		return 0;
 	probe__remember(id, key, (__u64)sk, buf, iovcnt, flat_len, syscall, direction);
@@ -172,7 +173,7 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 
 	if (!process__selected(bpf_get_current_pid_tgid() >> 32) || (flags & KSPAN_MSG_PEEK))
 		return false;
-	sk = socket__from_fd(fd);
+	sk = socket__from_fd_cached(fd);
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
 	if (!sk || probe__tls_nested_read(bpf_get_current_pid_tgid(), (__u64)sk))
 		return false;
@@ -181,7 +182,7 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 	in->buf = buf;
 	in->syscall = syscall;
 	in->direction = KSPAN_DIR_INGRESS;
-	in->ts_enter = bpf_ktime_get_ns();
+	/* ts_enter 0: the exit's own time, which data__handle reads anyway. */
 	if (syscall == KSPAN_SYS_READ || syscall == KSPAN_SYS_RECVFROM) {
 		in->flat_len = (__u32)bound_len(third, KSPAN_CAPTURE_MAX);
 	} else if (syscall == KSPAN_SYS_READV) {

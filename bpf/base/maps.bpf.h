@@ -37,7 +37,7 @@ struct inflight_syscall {
 	__u64 key;		/* which syscall (base/inflight.bpf.h), 0: not told */
 	__u64 sk;		/* struct sock * of the fd at entry (identity check only) */
 	__u64 buf;		/* user buffer, or user iovec array when iovcnt > 0 */
-	__u64 ts_enter;		/* CLOCK_MONOTONIC at entry */
+	__u64 ts_enter;		/* CLOCK_MONOTONIC at entry; 0: at the exit (a read) */
 	__u32 iovcnt;		/* iovec entries, | CAPTURE_IOV_KERNEL (capture/copy.bpf.h) */
 	__u32 flat_len;		/* iovcnt == 0: bytes at buf the call moves at most;
 				 * FLAT_LEN_SYSCALL_ARG: its syscall's third argument */

@@ -16,6 +16,11 @@
 /* How many iovec entries a readv/writev/sendmsg capture walks. */
 #define CAPTURE_MAX_IOVECS 4
 
+/* Where kspan_capture_copy_range keeps the iovec entries it walks: in the
+ * scratch buffer's second half, past any payload (KSPAN_CAPTURE_MAX), read
+ * with one probe read instead of one per entry, and off the stack. */
+#define CAPTURE_IOVS_AT KSPAN_CAPTURE_MAX
+
 /* min(n, max) in a register the verifier tracks: without the barrier clang
  * may pass an unclamped copy of n to the helper call. */
 static __always_inline __u64 bound_len(__u64 n, __u64 max)
@@ -75,7 +80,9 @@ __noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32
 					__u32 want)
 {
 	bool iov_kernel = iovcnt & CAPTURE_IOV_KERNEL;
-	__u64 off = 0;
+	struct iovec *iovs;
+	__u64 off = 0, size;
+	long err;
 
 	if (!s)
 		return 0;
@@ -88,22 +95,25 @@ __noinline int kspan_capture_copy_range(struct data_scratch *s, __u64 buf, __u32
 		}
 		return (int)n;
 	}
+	if (iovcnt > CAPTURE_MAX_IOVECS)
+		iovcnt = CAPTURE_MAX_IOVECS;
+	iovs = (struct iovec *)&s->payload[CAPTURE_IOVS_AT];
+	size = bound_len((__u64)iovcnt * sizeof(struct iovec),
+			 CAPTURE_MAX_IOVECS * sizeof(struct iovec));
+	if (iov_kernel)
+		err = bpf_probe_read_kernel(iovs, size, (void *)buf);
+	else
+		err = bpf_probe_read_user(iovs, size, (void *)buf);
+	if (err) {
+		counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
+		return 0;
+	}
 	for (__u32 i = 0; i < CAPTURE_MAX_IOVECS && i < iovcnt; i++) {
-		void *entry = (void *)(buf + i * sizeof(struct iovec));
-		struct iovec iov;
-		long err;
+		struct iovec iov = iovs[i];
 		__u64 n;
 
 		if (off >= want)
 			break;
-		if (iov_kernel)
-			err = bpf_probe_read_kernel(&iov, sizeof(iov), entry);
-		else
-			err = bpf_probe_read_user(&iov, sizeof(iov), entry);
-		if (err) {
-			counter__inc(KSPAN_CNT_CAPTURE_FAULTS);
-			break;
-		}
 		if (skip >= iov.iov_len) {
 			skip -= iov.iov_len;
 			continue;

@@ -23,7 +23,9 @@ static __always_inline void data__fill_event(struct data_scratch *s, const struc
 	s->ev.hdr.tid = (__u32)id;
 	s->ev.hdr.ts_ns = now;
 	s->ev.conn_id = c->conn_id;
-	s->ev.ts_enter_ns = in->ts_enter;
+	/* 0: a read seen at its exit only (its span starts when the bytes
+	 * arrived), which takes the exit's time. */
+	s->ev.ts_enter_ns = in->ts_enter ? in->ts_enter : now;
 	s->ev.tuple = c->tuple;
 	s->ev.bytes_total = bytes;
 	s->ev.captured_len = captured;

@@ -109,31 +109,60 @@ struct {
 	__type(value, struct head_scratch);
 } head_scan_scratch SEC(".maps");
 
-/* A request's first byte on a connection, named from the writer's side. */
-struct peer_request_key {
-	struct endpoint_pair_key ends;
-	__u32 seq; /* TCP sequence number of the request's first byte */
-};
+/*
+ * CLIENT requests written on this node, until their SERVER end reads them:
+ * one entry per connection (named from the CLIENT's side), created at its
+ * first request and rewritten in place after that, so that a keep-alive
+ * request costs a lookup, not an LRU update (which, when no SERVER on the
+ * node ever claims the entries, also evicts one each time). The entry holds
+ * the last PEER_SLOTS requests: a pipelining client may write that many
+ * before the server reads the first.
+ */
+#define PEER_SLOTS 4
 
 struct peer_request {
+	__u32 seq;  /* TCP sequence number of the request's first byte (TLS: its index) */
+	__u8 valid; /* written in full, and not claimed yet */
+	__u8 trace_flags;
+	__u8 _pad[2];
 	__u8 trace_id[16];
 	__u8 span_id[8]; /* the CLIENT span */
-	__u8 trace_flags;
-	__u8 _pad[7];
 };
 
-/* CLIENT requests written on this node, until their SERVER end reads them. */
+struct peer_requests_of_conn {
+	struct peer_request slot[PEER_SLOTS];
+	__u32 next; /* the slot the next request takes (mod PEER_SLOTS) */
+	__u32 _pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KSPAN_MAX_PEER_REQUESTS);
-	__type(key, struct peer_request_key);
-	__type(value, struct peer_request);
+	__type(key, struct endpoint_pair_key);
+	__type(value, struct peer_requests_of_conn);
 } peer_requests SEC(".maps");
+
+/* A new connection's entry: copied from here, never written (the value is
+ * too big for 6.1's 512-byte stack, deep in the write's entry). */
+static struct peer_requests_of_conn peer_requests_empty;
+
+/* One load or store the compiler neither merges nor moves across barrier(). */
+#define PEER_ONCE(x) (*(volatile typeof(x) *)&(x))
+
+/* The current thread's entry, or NULL. */
+static __always_inline struct thread_request *thread__own_request(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&thread_requests, &tid);
+}
 
 /* The current thread read the start of a SERVER request on conn_id. Its
  * entry is rewritten in place once it exists (only the thread itself writes
- * it): a lookup per request instead of an LRU update. */
-static __always_inline void thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
+ * it): a lookup per request instead of an LRU update. Returns the entry, for
+ * thread__set_tracestate (NULL when there is no room). */
+static __always_inline struct thread_request *
+thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
@@ -146,7 +175,7 @@ static __always_inline void thread__begin_server(__u64 conn_id, const struct ksp
 		fresh.conn_id = conn_id;
 		fresh.open = 1;
 		bpf_map_update_elem(&thread_requests, &tid, &fresh, BPF_ANY);
-		return;
+		return bpf_map_lookup_elem(&thread_requests, &tid);
 	}
 	if (t->open && !t->inherited && t->conn_id != conn_id)
 		t->interleaved = 1;
@@ -157,6 +186,7 @@ static __always_inline void thread__begin_server(__u64 conn_id, const struct ksp
 	t->parent_tid = 0;
 	t->inherited = 0;
 	t->open = 1;
+	return t;
 }
 
 /* The current thread began a SERVER response on conn_id. */
@@ -234,13 +264,12 @@ static __always_inline void thread__exited(__u32 tid)
 	bpf_map_delete_elem(&thread_tracestates, &tid);
 }
 
-/* The current thread's SERVER request (span span_id) carries tracestate
- * value[0..len) (len 0: none). */
-static __always_inline void thread__set_tracestate(const __u8 *span_id, const __u8 *value,
-						   __u32 len)
+/* The current thread's SERVER request (span span_id; r: the thread's entry,
+ * when it has one) carries tracestate value[0..len) (len 0: none). */
+static __always_inline void thread__set_tracestate(struct thread_request *r, const __u8 *span_id,
+						   const __u8 *value, __u32 len)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
-	struct thread_request *r = bpf_map_lookup_elem(&thread_requests, &tid);
 	struct thread_tracestate *t;
 	__u64 size;
 
@@ -284,48 +313,75 @@ static __always_inline struct thread_tracestate *thread__tracestate(const __u8 *
 	return mine == theirs ? t : NULL;
 }
 
-static __always_inline void peer__key(struct peer_request_key *k, const struct kspan_conn_tuple *t,
-				      bool client_side, __u32 seq)
-{
-	endpoint_pair__key(&k->ends, t, client_side);
-	k->seq = seq;
-}
-
-static __always_inline void peer__store(const struct peer_request_key *k,
+/*
+ * Written by the CLIENT's thread, read by the SERVER's, maybe on another CPU
+ * at the same time: a slot is marked invalid while it is rewritten, and the
+ * reader checks that it is still valid, for the same request, after copying
+ * it. A torn read is then only a missed join, never a wrong one.
+ */
+static __always_inline void peer__store(const struct endpoint_pair_key *k, __u32 seq,
 					const struct kspan_trace_ctx *ctx)
 {
-	struct peer_request v = {};
+	struct peer_requests_of_conn *v = bpf_map_lookup_elem(&peer_requests, k);
+	struct peer_request *r;
 
-	__builtin_memcpy(v.trace_id, ctx->trace_id, 16);
-	__builtin_memcpy(v.span_id, ctx->span_id, 8);
-	v.trace_flags = ctx->trace_flags;
-	bpf_map_update_elem(&peer_requests, k, &v, BPF_ANY);
+	if (!v) {
+		bpf_map_update_elem(&peer_requests, k, &peer_requests_empty, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&peer_requests, k);
+		if (!v)
+			return;
+	}
+	r = &v->slot[v->next & (PEER_SLOTS - 1)];
+	v->next++;
+	PEER_ONCE(r->valid) = 0;
+	barrier();
+	r->seq = seq;
+	__builtin_memcpy(r->trace_id, ctx->trace_id, 16);
+	__builtin_memcpy(r->span_id, ctx->span_id, 8);
+	r->trace_flags = ctx->trace_flags;
+	barrier();
+	PEER_ONCE(r->valid) = 1;
 }
 
-static __always_inline void peer__take(const struct peer_request_key *k,
+static __always_inline void peer__take(const struct endpoint_pair_key *k, __u32 seq,
 				       struct kspan_trace_ctx *ctx)
 {
-	struct peer_request *v = bpf_map_lookup_elem(&peer_requests, k);
+	struct peer_requests_of_conn *v = bpf_map_lookup_elem(&peer_requests, k);
+	struct kspan_trace_ctx got;
 
 	if (!v)
 		return;
-	__builtin_memcpy(ctx->trace_id, v->trace_id, 16);
-	__builtin_memcpy(ctx->parent_span_id, v->span_id, 8);
-	ctx->trace_flags = v->trace_flags;
-	ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
-	bpf_map_delete_elem(&peer_requests, k);
+	for (__u32 i = 0; i < PEER_SLOTS; i++) {
+		struct peer_request *r = &v->slot[i];
+
+		if (!PEER_ONCE(r->valid) || PEER_ONCE(r->seq) != seq)
+			continue;
+		barrier();
+		__builtin_memcpy(got.trace_id, r->trace_id, 16);
+		__builtin_memcpy(got.parent_span_id, r->span_id, 8);
+		got.trace_flags = r->trace_flags;
+		barrier();
+		if (!PEER_ONCE(r->valid) || PEER_ONCE(r->seq) != seq)
+			return; /* rewritten meanwhile */
+		PEER_ONCE(r->valid) = 0;
+		__builtin_memcpy(ctx->trace_id, got.trace_id, 16);
+		__builtin_memcpy(ctx->parent_span_id, got.parent_span_id, 8);
+		ctx->trace_flags = got.trace_flags;
+		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		return;
+	}
 }
 
 /* A CLIENT request starts with the next byte written on sk. */
 static __always_inline void peer__remember(const struct kspan_conn_tuple *t, __u64 sk,
 					   const struct kspan_trace_ctx *ctx)
 {
-	struct peer_request_key k;
+	struct endpoint_pair_key k;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE))
 		return;
-	peer__key(&k, t, true, BPF_CORE_READ((struct tcp_sock *)sk, write_seq));
-	peer__store(&k, ctx);
+	endpoint_pair__key(&k, t, true);
+	peer__store(&k, BPF_CORE_READ((struct tcp_sock *)sk, write_seq), ctx);
 }
 
 /* A SERVER request began `bytes` before the read position of sk: if its
@@ -333,12 +389,12 @@ static __always_inline void peer__remember(const struct kspan_conn_tuple *t, __u
 static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 sk, __u32 bytes,
 					struct kspan_trace_ctx *ctx)
 {
-	struct peer_request_key k;
+	struct endpoint_pair_key k;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
-	peer__key(&k, t, false, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes);
-	peer__take(&k, ctx);
+	endpoint_pair__key(&k, t, false);
+	peer__take(&k, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx);
 }
 
 /*
@@ -353,34 +409,33 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
  */
 #define PEER_KEY_TLS_INDEX 1
 
-static __always_inline void peer__tls_key(struct peer_request_key *k,
-					  const struct kspan_conn_tuple *t, bool client_side,
-					  __u32 index)
+static __always_inline void peer__tls_key(struct endpoint_pair_key *k,
+					  const struct kspan_conn_tuple *t, bool client_side)
 {
-	peer__key(k, t, client_side, index);
-	k->ends.src._pad[0] = PEER_KEY_TLS_INDEX;
+	endpoint_pair__key(k, t, client_side);
+	k->src._pad[0] = PEER_KEY_TLS_INDEX;
 }
 
 static __always_inline void peer__remember_tls(const struct kspan_conn_tuple *t, __u32 index,
 					       const struct kspan_trace_ctx *ctx)
 {
-	struct peer_request_key k;
+	struct endpoint_pair_key k;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE))
 		return;
-	peer__tls_key(&k, t, true, index);
-	peer__store(&k, ctx);
+	peer__tls_key(&k, t, true);
+	peer__store(&k, index, ctx);
 }
 
 static __always_inline void peer__claim_tls(const struct kspan_conn_tuple *t, __u32 index,
 					    struct kspan_trace_ctx *ctx)
 {
-	struct peer_request_key k;
+	struct endpoint_pair_key k;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
-	peer__tls_key(&k, t, false, index);
-	peer__take(&k, ctx);
+	peer__tls_key(&k, t, false);
+	peer__take(&k, index, ctx);
 }
 
 /* The head sampling decision for ctx, where its trace starts or arrives
@@ -505,8 +560,9 @@ static __always_inline int kspan_trace_ctx_decide(struct data_scratch *s, __u32 
 
 /* A SERVER request began: keep the tracestate kspan_trace_ctx_decide() built
  * (when its traceparent and the list were valid, W3C 3.3) for the CLIENT
- * requests the thread sends while serving it. */
-static __always_inline void data__remember_tracestate(struct data_scratch *s)
+ * requests the thread sends while serving it (r: the thread's entry). */
+static __always_inline void data__remember_tracestate(struct data_scratch *s,
+						      struct thread_request *r)
 {
 	struct http1_trace_fields *f = NULL;
 	__u32 zero = 0, len = 0;
@@ -516,9 +572,9 @@ static __always_inline void data__remember_tracestate(struct data_scratch *s)
 	if (f)
 		len = w3c_tracestate_result(&f->tracestate);
 	if (f && len)
-		thread__set_tracestate(s->ev.ctx.span_id, (const __u8 *)f->tracestate.out, len);
+		thread__set_tracestate(r, s->ev.ctx.span_id, (const __u8 *)f->tracestate.out, len);
 	else
-		thread__set_tracestate(s->ev.ctx.span_id, s->payload, 0);
+		thread__set_tracestate(r, s->ev.ctx.span_id, s->payload, 0);
 }
 
 #endif /* KSPAN_TRACE_CONTEXT_BPF_H */

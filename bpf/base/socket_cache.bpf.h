@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * socket_cache.bpf.h - the TCP socket behind the fd a thread last used, kept
+ * in the thread's task storage: a keep-alive server or client thread reads
+ * and writes the same fd over and over, and the walk from fd to socket
+ * (socket_lookup.bpf.h) costs seven probe reads, of which a hit needs three.
+ *
+ * A hit is checked, not trusted: the file now at fds[fd], its socket
+ * (file->private_data) and that socket's sk must all be the ones cached.
+ * A closed socket's file and struct socket are often reused at once for the
+ * next one (slab freelists), while its sk lives on until TCP lets it go, so
+ * the sk is compared too; when all three match, the sk is the one the full
+ * walk would return (a TCP sk is only reused for a TCP sk: tcp_prot's slab
+ * is SLAB_TYPESAFE_BY_RCU, never merged with another).
+ */
+#ifndef KSPAN_SOCKET_CACHE_BPF_H
+#define KSPAN_SOCKET_CACHE_BPF_H
+
+#include "base/maps.bpf.h"
+#include "base/socket_lookup.bpf.h"
+
+struct fd_socket {
+	__u64 file; /* struct file * at fds[fd] */
+	__u64 sock; /* its struct socket * */
+	__u64 sk;   /* the TCP socket; 0: nothing cached */
+	__u32 fd;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fd_socket);
+} fd_sockets SEC(".maps");
+
+/* socket__from_fd(), through the current thread's cache. */
+static __always_inline struct sock *socket__from_fd_cached(__u32 fd)
+{
+	struct fd_socket *c = bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct file *file = file__from_fd(fd);
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!file)
+		return NULL;
+	if (c && c->sk && c->fd == fd && c->file == (__u64)file) {
+		sock = BPF_CORE_READ(file, private_data);
+		if ((__u64)sock == c->sock && (__u64)BPF_CORE_READ(sock, sk) == c->sk)
+			return (struct sock *)c->sk;
+	}
+	sk = socket__from_file(file);
+	if (c) {
+		c->sk = 0;
+		if (sk) {
+			c->fd = fd;
+			c->file = (__u64)file;
+			c->sock = (__u64)BPF_CORE_READ(file, private_data);
+			c->sk = (__u64)sk;
+		}
+	}
+	return sk;
+}
+
+#endif /* KSPAN_SOCKET_CACHE_BPF_H */
