@@ -325,6 +325,9 @@ enum kspan_counter {
 						* does not probe, or not yet */
 	KSPAN_CNT_GO_TLS_NO_SOCKET = 26,       /* Go crypto/tls calls whose connection led to no TCP
 						* socket (not a *net.TCPConn, or an fd closed) */
+	KSPAN_CNT_TLS_MEMBIO_BOUND = 28,       /* TLS sessions without a syscall inside their calls
+						* (memory BIO) bound to the connection whose
+						* records their thread read just before */
 	KSPAN_CNT_MAX = 32,
 };
 
