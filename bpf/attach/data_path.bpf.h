@@ -70,7 +70,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 
 	/* Any socket syscall ends the thread's memory-BIO offer (tls_calls). */
 	if (!tls)
-		tls_membio__withdraw(tgid, in->sk);
+		tls_membio__withdraw(tgid, in->sk, in->direction);
 	c = conn__get(tgid, in->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c || c->ignored)
 		return;

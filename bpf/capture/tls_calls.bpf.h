@@ -144,12 +144,12 @@ static __always_inline void tls_membio__offer(__u64 sk)
 
 /*
  * A socket syscall of process tgid on sk outside any library call: the
- * thread's offer (if any) is withdrawn. An offer of another connection that
- * no library call took means records of a library kspan does not probe:
- * that connection is counted once. (The same connection read again, its
- * records split over two reads, is no evidence.)
+ * thread's offer (if any) is withdrawn. An offer that no library call took
+ * means records of a library kspan does not probe: that connection is
+ * counted once. A read of the same connection keeps the offer: its records
+ * come in pieces (GnuTLS reads a record's 5-byte header, then its body).
  */
-static __always_inline void tls_membio__withdraw(__u32 tgid, __u64 sk)
+static __always_inline void tls_membio__withdraw(__u32 tgid, __u64 sk, __u8 direction)
 {
 	struct tls_membio_read *r =
 	    bpf_task_storage_get(&tls_membio_reads, bpf_get_current_task_btf(), 0, 0);
@@ -157,12 +157,10 @@ static __always_inline void tls_membio__withdraw(__u32 tgid, __u64 sk)
 	struct conn_key key;
 	__u64 offered;
 
-	if (!r || !r->sk)
+	if (!r || !r->sk || (r->sk == sk && direction == KSPAN_DIR_INGRESS))
 		return;
 	offered = r->sk;
 	r->sk = 0;
-	if (offered == sk)
-		return;
 	conn__key(&key, tgid, offered);
 	c = bpf_map_lookup_elem(&conn_table, &key);
 	if (!c || c->sk != offered || c->tls || c->tls_records)
