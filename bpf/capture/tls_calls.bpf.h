@@ -183,17 +183,38 @@ static __always_inline __u64 tls_membio__take(void)
 	return sk;
 }
 
+/* Whether socket sk of process tgid is an open connection that carries TLS
+ * plaintext: a session bound to it is alive. A closed connection is
+ * forgotten, and one opened anew on the same socket starts without tls
+ * (base/conn_tracking.bpf.h). */
+static __always_inline bool tls__connection_live(__u32 tgid, __u64 sk)
+{
+	struct conn_state *c;
+	struct conn_key key;
+
+	if (!sk)
+		return false;
+	conn__key(&key, tgid, sk);
+	c = bpf_map_lookup_elem(&conn_table, &key);
+	return c && c->sk == sk && c->tls;
+}
+
 /* Entry of a TLS read or write: remembered for its return (and for the
- * syscalls it makes). `call` is filled by the caller but for sk. The
- * connection whose records the thread just read comes before the binding an
- * earlier call left: that binding belongs to a session freed since, whose
- * SSL address the allocator gave to this one. */
+ * syscalls it makes). `call` is filled by the caller but for sk. Every call
+ * takes the thread's offer; a session bound to a live connection keeps its
+ * binding (the offer is another session's, whose call did not follow its
+ * read: left unbound, not guessed), any other takes the offer: unbound, or
+ * bound to a connection gone since (a freed session whose SSL address the
+ * allocator gave to this one). */
 static __always_inline void tls__call_enter(__u64 id, struct tls_call *call)
 {
-	call->sk = tls_membio__take();
-	call->membio = call->sk != 0;
-	if (!call->sk)
-		call->sk = tls__socket_of(id >> 32, call->ssl);
+	__u64 offer = tls_membio__take();
+
+	call->sk = tls__socket_of(id >> 32, call->ssl);
+	if (offer && !tls__connection_live(id >> 32, call->sk)) {
+		call->sk = offer;
+		call->membio = 1;
+	}
 	call->ts_enter = bpf_ktime_get_ns();
 }
 

@@ -398,9 +398,10 @@ class TestTlsMemoryBio(CommonChecks, harness.SharedKspanCase):
         c = self.expect_spans(is_client(self.ng.port, pid), 1, "node's CLIENT span")[0]
         self.check_client_span(c, pid, self.ng.port, "/m/nc/c0/r0", 200, exe="node",
                                scheme="https")
+        # (No check_covers: nginx's span ends when its SSL_write returns,
+        # after the write inside it, and node may read the answer first.)
         self.check_connections(self.ng.worker_pid, self.ng.port,
                                [(res[0]["local_port"], ["/m/nc/c0/r0"])], {"/m/nc/c0/r0": c})
-        self.check_covers(c, self.rx.spans(is_server(self.ng.port, self.ng.worker_pid))[0])
 
     def test_node_client_parallel_to_nginx(self):
         """node, 8 connections at once, 5 requests each, to nginx: each of
