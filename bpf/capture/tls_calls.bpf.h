@@ -118,7 +118,8 @@ static __always_inline __u64 tls__socket_of(__u32 tgid, __u64 ssl)
 }
 
 /* One per thread: the socket whose TLS records were the thread's last socket
- * syscall, read outside any library call; 0 when anything else came since. */
+ * syscalls, read outside any library call; 0 once a library call took it,
+ * or a write or another connection's syscall came since. */
 struct tls_membio_read {
 	__u64 sk;
 };
