@@ -328,6 +328,9 @@ enum kspan_counter {
 	KSPAN_CNT_GO_TLS_HELD_BYTE_LOST = 29,  /* net/http background-read bytes that the next
 						* Read's buffer did not follow: the request
 						* they began is not parsed */
+	KSPAN_CNT_TLS_MEMBIO_BOUND = 30,       /* TLS sessions without a syscall inside their calls
+						* (memory BIO) bound to the connection whose
+						* records their thread read just before */
 	KSPAN_CNT_MAX = 32,
 };
 

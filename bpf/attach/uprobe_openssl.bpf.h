@@ -84,17 +84,23 @@ static __always_inline void tls__return(long ret)
 	}
 	call = *p;
 	bpf_map_delete_elem(&tls_calls, &id);
+	tls__bind_membio(id, &call);
 	if (!call.direction)
 		return; /* handshake or shutdown: no plaintext */
 	if (call.len_out) {
 		/* _ex: 1 on success, the length in *len_out. */
 		if (ret != 1 || bpf_probe_read_user(&moved, sizeof(moved), (void *)call.len_out))
-			return;
+			moved = 0;
 	} else if (ret > 0) {
 		moved = (__u64)ret;
 	}
-	if (moved == 0 || moved > call.len)
-		return; /* nothing moved (SSL_write of 0 bytes, WANT_READ, close_notify) */
+	if (moved == 0 || moved > call.len) {
+		/* Nothing moved (SSL_write of 0 bytes, WANT_READ, close_notify):
+		 * a write is retried with the same bytes, which are then the
+		 * same request. */
+		tls_tx__retract(&call);
+		return;
+	}
 	if (tls__call_exit(&call, (__u32)moved, &in))
 		data__handle(&in, (__u32)moved);
 }

@@ -24,9 +24,27 @@
  * marked tls: skipped, not counted.
  *
  * A call that makes no syscall (the bytes were already decrypted and
- * buffered) uses the binding an earlier call left; a call on an SSL object
- * never bound (a memory-BIO stack whose event loop writes the ciphertext
- * later) is counted (KSPAN_CNT_TLS_UNBOUND) and not captured.
+ * buffered) uses the binding an earlier call left.
+ *
+ * Memory-BIO stacks (node's TLSWrap, python's ssl.MemoryBIO under asyncio)
+ * make no syscall inside any call: the event loop reads ciphertext from the
+ * socket, hands it to the BIO, and calls the library at once, on the same
+ * thread, for that session (node: uv__read's callback runs TLSWrap's
+ * OnStreamRead -> Cycle -> SSL_write/SSL_read; asyncio: sslproto's
+ * buffer_updated -> MemoryBIO.write -> do_handshake/read). So a read of TLS
+ * records on a connection that never carried plaintext, when it is the
+ * thread's last socket syscall before a library call, names that call's
+ * socket (tls_membio_reads): the call binds its SSL object to it at its
+ * return, unless the call made a syscall of its own (that one binds). Any
+ * other socket syscall of the thread in between withdraws the offer; an
+ * offer withdrawn unused means a TLS library kspan does not probe
+ * (KSPAN_CNT_TLS_UNPROBED_CONNS, once per connection). Each side reads the
+ * peer's handshake records before any plaintext moves (the client its
+ * ServerHello, the server its ClientHello), so the first request on a
+ * connection is already bound. A bound connection never offers again, so a
+ * session is bound once; an SSL address that a new session reuses is bound
+ * anew by its new connection's first records. A call on an SSL object never
+ * bound is counted (KSPAN_CNT_TLS_UNBOUND) and not captured.
  */
 #ifndef KSPAN_CAPTURE_TLS_CALLS_BPF_H
 #define KSPAN_CAPTURE_TLS_CALLS_BPF_H
@@ -49,6 +67,9 @@ struct tls_call {
 	__u8 goroutine; /* a Go call: no thread context (KSPAN_IO_GOROUTINE) */
 	__u8 depth;	/* probed calls entered inside this one (a handshake a
 			 * read makes): their returns are not this one's */
+	__u8 membio;	/* sk is the connection whose records the thread read
+			 * just before this call (tls_membio_reads): bound at
+			 * the return unless a syscall inside binds first */
 	/* A request written: its CLIENT context, decided before any of its
 	 * bytes reach the socket (ctx.flags & KSPAN_CTX_F_VALID). */
 	struct kspan_trace_ctx ctx;
@@ -96,11 +117,105 @@ static __always_inline __u64 tls__socket_of(__u32 tgid, __u64 ssl)
 	return sk ? *sk : 0;
 }
 
+/* One per thread: the socket whose TLS records were the thread's last socket
+ * syscalls, read outside any library call; 0 once a library call took it,
+ * or a write or another connection's syscall came since. */
+struct tls_membio_read {
+	__u64 sk;
+};
+
+/* task -> struct tls_membio_read (task storage, like base/inflight.bpf.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tls_membio_read);
+} tls_membio_reads SEC(".maps");
+
+/* The thread read TLS records from connection sk (not bound, not counted
+ * unprobed): the next library call may be that session's. */
+static __always_inline void tls_membio__offer(__u64 sk)
+{
+	struct tls_membio_read *r = bpf_task_storage_get(
+	    &tls_membio_reads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (r)
+		r->sk = sk;
+}
+
+/*
+ * A socket syscall of process tgid on sk outside any library call: the
+ * thread's offer (if any) is withdrawn. An offer that no library call took
+ * means records of a library kspan does not probe: that connection is
+ * counted once. A read of the same connection keeps the offer: its records
+ * come in pieces (GnuTLS reads a record's 5-byte header, then its body).
+ */
+static __always_inline void tls_membio__withdraw(__u32 tgid, __u64 sk, __u8 direction)
+{
+	struct tls_membio_read *r =
+	    bpf_task_storage_get(&tls_membio_reads, bpf_get_current_task_btf(), 0, 0);
+	struct conn_state *c;
+	struct conn_key key;
+	__u64 offered;
+
+	if (!r || !r->sk || (r->sk == sk && direction == KSPAN_DIR_INGRESS))
+		return;
+	offered = r->sk;
+	r->sk = 0;
+	conn__key(&key, tgid, offered);
+	c = bpf_map_lookup_elem(&conn_table, &key);
+	if (!c || c->sk != offered || c->tls || c->tls_records)
+		return;
+	c->tls_records = 1;
+	counter__inc(KSPAN_CNT_TLS_UNPROBED_CONNS);
+}
+
+/* A library call's entry takes the thread's offer: the socket, or 0. */
+static __always_inline __u64 tls_membio__take(void)
+{
+	struct tls_membio_read *r =
+	    bpf_task_storage_get(&tls_membio_reads, bpf_get_current_task_btf(), 0, 0);
+	__u64 sk;
+
+	if (!r)
+		return 0;
+	sk = r->sk;
+	r->sk = 0;
+	return sk;
+}
+
+/* Whether socket sk of process tgid is an open connection that carries TLS
+ * plaintext: a session bound to it is alive. A closed connection is
+ * forgotten, and one opened anew on the same socket starts without tls
+ * (base/conn_tracking.bpf.h). */
+static __always_inline bool tls__connection_live(__u32 tgid, __u64 sk)
+{
+	struct conn_state *c;
+	struct conn_key key;
+
+	if (!sk)
+		return false;
+	conn__key(&key, tgid, sk);
+	c = bpf_map_lookup_elem(&conn_table, &key);
+	return c && c->sk == sk && c->tls;
+}
+
 /* Entry of a TLS read or write: remembered for its return (and for the
- * syscalls it makes). `call` is filled by the caller but for sk. */
+ * syscalls it makes). `call` is filled by the caller but for sk. Every call
+ * takes the thread's offer; a session bound to a live connection keeps its
+ * binding (the offer is another session's, whose call did not follow its
+ * read: left unbound, not guessed), any other takes the offer: unbound, or
+ * bound to a connection gone since (a freed session whose SSL address the
+ * allocator gave to this one). */
 static __always_inline void tls__call_enter(__u64 id, struct tls_call *call)
 {
+	__u64 offer = tls_membio__take();
+
 	call->sk = tls__socket_of(id >> 32, call->ssl);
+	if (offer && !tls__connection_live(id >> 32, call->sk)) {
+		call->sk = offer;
+		call->membio = 1;
+	}
 	call->ts_enter = bpf_ktime_get_ns();
 }
 
@@ -131,11 +246,35 @@ static __always_inline void tls__bind_nested(__u64 id, struct tls_call *call)
 	__u64 sk = call->sk;
 
 	counter__inc(KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED);
+	call->membio = 0;
 	tls__session_key(&k, id >> 32, call->ssl);
 	bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
 	c = conn__get(id >> 32, sk, KSPAN_ROLE_UNKNOWN, true);
 	if (c)
 		c->tls = 1;
+}
+
+/* Return of a call that took the thread's offer and made no syscall: its
+ * session is the offered connection's (a memory BIO). */
+static __always_inline void tls__bind_membio(__u64 id, struct tls_call *call)
+{
+	struct tls_session_key k;
+	struct conn_state *c;
+	__u64 sk = call->sk;
+
+	if (!call->membio)
+		return;
+	c = conn__get(id >> 32, sk, KSPAN_ROLE_UNKNOWN, true);
+	if (!c || c->tls) {
+		/* Taken meanwhile (a call nested in this one bound it): the
+		 * session keeps the binding it has, if any. */
+		call->sk = tls__socket_of(id >> 32, call->ssl);
+		return;
+	}
+	c->tls = 1;
+	tls__session_key(&k, id >> 32, call->ssl);
+	bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
+	counter__inc(KSPAN_CNT_TLS_MEMBIO_BOUND);
 }
 
 /*

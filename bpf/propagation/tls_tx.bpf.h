@@ -68,4 +68,23 @@ __noinline int kspan_tls_client_enter(struct tls_call *call)
 	return 0;
 }
 
+/*
+ * A TLS write whose request context was decided at its entry returned having
+ * written nothing (WANT_READ while a memory-BIO client's handshake is still
+ * under way, WANT_WRITE): OpenSSL requires the same call again, and that one
+ * decides anew. Its request index is handed back, so that the retry takes
+ * the same index (and overwrites the peer's entry) and the server's n-th
+ * request still joins the n-th request written.
+ */
+static __always_inline void tls_tx__retract(const struct tls_call *call)
+{
+	struct conn_state *c;
+
+	if (!(call->ctx.flags & KSPAN_CTX_F_VALID) || !call->sk)
+		return;
+	c = conn__get(bpf_get_current_pid_tgid() >> 32, call->sk, KSPAN_ROLE_UNKNOWN, true);
+	if (c && c->tls_requests)
+		c->tls_requests--;
+}
+
 #endif /* KSPAN_PROPAGATION_TLS_TX_BPF_H */

@@ -5,11 +5,13 @@ test time, curl -k, python's ssl; one kspan for the class, insertion on
 (--insert-despite-fionread, the harness default) so that its absence on
 TLS connections is tested."""
 
+import json
 import os
 import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import harness
@@ -241,42 +243,235 @@ class TestTlsLateProcesses(CommonChecks, harness.SharedKspanCase):
                                scheme="https")
 
 
-class TestTlsStaticOpenssl(CommonChecks, harness.SharedKspanCase):
-    """node, which links OpenSSL into its executable, started after kspan.
-    Its own kspan, like TestTlsLateProcesses."""
+# Every path under /m/ is 200 (the tests send a unique path per request).
+ANY_PATH = 'location /m/ { default_type text/plain; return 200 "m\\n"; }'
+
+
+class TestTlsMemoryBio(CommonChecks, harness.SharedKspanCase):
+    """TLS through memory BIOs, where no syscall happens inside OpenSSL's
+    calls: node's TLSWrap (OpenSSL linked into the node executable, probed on
+    exec: node starts after kspan) and python's asyncio SSL transport
+    (ssl.MemoryBIO). Each session is bound to the connection whose records
+    its thread read just before the call (README "HTTPS"). Every span is
+    checked against its own connection: a wrong binding would put a path on
+    another connection's spans, or join a request to another's. Its own
+    kspan, like TestTlsLateProcesses."""
+
+    CONNS, REQUESTS = 8, 5
 
     @classmethod
     def setUpServers(cls):
         d = harness.tempdir("kspan-it-tls-")
         os.chmod(d, 0o755)
         cls.certs = tls_certs.make_certs(d)
+        cls.ng = harness.Nginx(certs=cls.certs, extra=ANY_PATH)
+        cls.aio = harness.ScriptServer("asyncio_https_server.py", scheme="https",
+                                       args=["--cert", cls.certs["server_cert"], "--key",
+                                             cls.certs["server_key"]])
+        cls.node = shutil.which("node")
+        cls.node_srv = None
+        if cls.node:
+            p = harness.spawn([cls.node, os.path.join(harness.SERVERS, "https_server.js"),
+                               cls.certs["server_cert"], cls.certs["server_key"]],
+                              stdout=subprocess.PIPE)
+            line = harness._readline_timeout(p.stdout, 20)
+            if not line.startswith(b"READY "):
+                harness._kill(p)
+                raise AssertionError("https_server.js did not start: %r" % line)
+            cls.node_srv, cls.node_port = p, int(line.split()[1])
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.node_srv,):
+            if p is not None:
+                harness._kill(p)
+        cls.aio.stop()
+        cls.ng.stop()
+        super().tearDownClass()
 
     def metric(self, name):
         return self.kspan.metrics().get("kspan_%s_total" % name, 0)
 
-    def test_node_static_openssl_memory_bio_counted(self):
-        """node links OpenSSL statically: its executable is probed (started
-        after kspan: on exec). Its TLS runs through memory BIOs, so no
-        syscall binds its sessions: those reads and writes are counted
-        (tls_unbound), not guessed; curl's end is a normal https CLIENT span."""
-        node = shutil.which("node")
-        if not node:
+    def need_node(self):
+        if not self.node:
             self.skipTest("no node")
-        unbound = self.metric("tls_unbound")
-        p = harness.spawn([node, os.path.join(harness.SERVERS, "https_server.js"),
-                           self.certs["server_cert"], self.certs["server_key"]],
-                          stdout=subprocess.PIPE)
-        self.addCleanup(harness._kill, p)
-        line = harness._readline_timeout(p.stdout, 20)
-        self.assertTrue(line.startswith(b"READY "), line)
-        port = int(line.split()[1])
-        real = os.path.realpath(node)
+        real = os.path.realpath(self.node)
         self.assertTrue(harness.wait_until(
             lambda: ("OpenSSL probed in %s" % real) in self.kspan.log_text(), 10),
             "kspan did not probe %s:\n%s" % (real, self.kspan.log_tail()))
-        r = curl("https://127.0.0.1:%d/x" % port, extra=["-k", "--http1.1"])
+
+    def node_get(self, base, prefix, conns, requests):
+        """node https_get.js: [{local_port, paths, statuses}] per connection."""
+        p = harness.spawn([self.node, os.path.join(harness.CLIENTS, "https_get.js"), base,
+                           str(conns), str(requests), prefix],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err.decode("utf-8", "replace"))
+        res = json.loads(out.decode().strip().splitlines()[-1])
+        for c in res:
+            self.assertEqual(c["statuses"], [200] * requests, c)
+        self.assertEqual(len({c["local_port"] for c in res}), conns, res)
+        return p.pid, res
+
+    def curls_parallel(self, base, prefix):
+        """CONNS curls at once, each REQUESTS unique paths on one connection."""
+        results = [None] * self.CONNS
+
+        def run(i):
+            results[i] = curl([base + "%s/c%d/r%d" % (prefix, i, j)
+                               for j in range(self.REQUESTS)], extra=["-k", "--http1.1"])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(self.CONNS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results:
+            self.assertEqual([t[0] for t in r.transfers], [200] * self.REQUESTS, r)
+            self.assertEqual(len({t[2] for t in r.transfers}), 1, "one connection: %r" % r)
+        return results
+
+    def check_connections(self, srv_pid, port, conns, cli_spans):
+        """conns: [(local_port, [paths])] of the clients' connections to port.
+        The server's SERVER spans are exactly these, each on the connection
+        its path was sent on, in order, https, each the child of the CLIENT
+        span of the same path (cli_spans: path -> span)."""
+        n = sum(len(paths) for _, paths in conns)
+        srv = self.expect_spans(is_server(port, srv_pid), n, "SERVER spans on port %d" % port)
+        by_conn = {}
+        for s in srv:
+            by_conn.setdefault(s.attr("network.peer.port"), []).append(s)
+        self.assertEqual(sorted(by_conn), sorted(lp for lp, _ in conns),
+                         "SERVER spans on the clients' connections")
+        for lp, paths in conns:
+            got = [s.attr("url.path") for s in by_conn[lp]]
+            self.assertEqual(got, paths, "paths of the connection from port %d" % lp)
+            for s in by_conn[lp]:
+                self.assert_attr(s, "url.scheme", "https")
+                self.assert_attr(s, "http.response.status_code", 200)
+                self.assert_joined(s, cli_spans[s.attr("url.path")])
+
+    def client_spans_by_path(self, port, pid, n):
+        cli = self.expect_spans(is_client(port, pid), n, "CLIENT spans of pid %d" % pid)
+        by_path = {c.attr("url.path"): c for c in cli}
+        self.assertEqual(len(by_path), n, "one CLIENT span per path")
+        return by_path
+
+    def test_node_server_exact_span_joined_to_curl(self):
+        """curl -k to node's https server: one SERVER span from node,
+        url.scheme https, the child of curl's CLIENT span, and nothing else
+        on the port; node's session bound once (tls_membio_bound)."""
+        self.need_node()
+        bound = self.metric("tls_membio_bound")
+        r = curl("https://127.0.0.1:%d/x" % self.node_port, extra=["-k", "--http1.1"])
         self.assertEqual((r.rc, r.http_code), (0, 200), r)
-        c = self.expect_spans(is_client(port, r.pid), 1, "curl's CLIENT span")[0]
-        self.check_client_span(c, r.pid, port, "/x", 200, scheme="https")
-        self.assertTrue(harness.wait_until(lambda: self.metric("tls_unbound") > unbound, 5),
-                        "node's reads counted as unbound")
+        s, c = self.one_exchange(self.node_port, self.node_srv.pid, r)
+        self.check_server_span(s, self.node_srv.pid, self.node_port, "/x", 200,
+                               peer_port=r.local_port, scheme="https")
+        self.check_client_span(c, r.pid, self.node_port, "/x", 200, scheme="https")
+        self.assertEqual(s.resource.get("process.executable.name"), "node", repr(s.resource))
+        self.assert_joined(s, c)
+        self.check_covers(c, s)
+        on_port = self.rx.spans(harness.involves_port(self.node_port))
+        self.assertEqual(len(on_port), 2, "nothing but these two spans:\n%s" % fmt(on_port))
+        self.assertTrue(harness.wait_until(
+            lambda: self.metric("tls_membio_bound") - bound >= 1, 5), "node's session bound")
+
+    def test_node_server_parallel_connections(self):
+        """8 curls at once, 5 requests each on one connection, to node: 40
+        SERVER spans, each on the connection its path was sent on."""
+        self.need_node()
+        rs = self.curls_parallel("https://127.0.0.1:%d" % self.node_port, "/ns")
+        cli = {}
+        for r in rs:
+            cli.update(self.client_spans_by_path(self.node_port, r.pid, self.REQUESTS))
+        self.check_connections(self.node_srv.pid, self.node_port,
+                               [(r.local_port, ["/ns/c%d/r%d" % (i, j)
+                                                for j in range(self.REQUESTS)])
+                                for i, r in enumerate(rs)], cli)
+
+    def test_node_client_to_nginx(self):
+        """node's https.get to nginx: one CLIENT span from node, exact, the
+        parent of nginx's SERVER span."""
+        self.need_node()
+        pid, res = self.node_get(self.ng.url(""), "/m/nc", 1, 1)
+        c = self.expect_spans(is_client(self.ng.port, pid), 1, "node's CLIENT span")[0]
+        self.check_client_span(c, pid, self.ng.port, "/m/nc/c0/r0", 200, exe="node",
+                               scheme="https")
+        # (No check_covers: nginx's span ends when its SSL_write returns,
+        # after the write inside it, and node may read the answer first.)
+        self.check_connections(self.ng.worker_pid, self.ng.port,
+                               [(res[0]["local_port"], ["/m/nc/c0/r0"])], {"/m/nc/c0/r0": c})
+
+    def test_node_client_parallel_to_nginx(self):
+        """node, 8 connections at once, 5 requests each, to nginx: each of
+        node's CLIENT spans joins nginx's SERVER span of its own path on its
+        own connection (the join key is the connection and the request's
+        index on it: a session bound to the wrong socket joins wrongly)."""
+        self.need_node()
+        pid, res = self.node_get(self.ng.url(""), "/m/np", self.CONNS, self.REQUESTS)
+        cli = self.client_spans_by_path(self.ng.port, pid, self.CONNS * self.REQUESTS)
+        for c in cli.values():
+            self.assert_attr(c, "url.scheme", "https")
+        self.check_connections(self.ng.worker_pid, self.ng.port,
+                               [(c["local_port"], c["paths"]) for c in res], cli)
+
+    def test_node_client_parallel_to_asyncio_server(self):
+        """Memory BIOs at both ends: node, 8 connections x 5 requests, to the
+        asyncio https server: every SERVER span on its own connection, the
+        child of node's CLIENT span of the same path."""
+        self.need_node()
+        pid, res = self.node_get(self.aio.url(""), "/na", self.CONNS, self.REQUESTS)
+        cli = self.client_spans_by_path(self.aio.port, pid, self.CONNS * self.REQUESTS)
+        self.check_connections(self.aio.pid, self.aio.port,
+                               [(c["local_port"], c["paths"]) for c in res], cli)
+
+    def test_asyncio_server_exact_span_joined_to_curl(self):
+        """curl -k to an asyncio.start_server(ssl=...) server: one SERVER
+        span, exact, the child of curl's CLIENT span."""
+        r = curl(self.aio.url("/a"), extra=["-k", "--http1.1"])
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        s, c = self.one_exchange(self.aio.port, self.aio.pid, r)
+        self.check_server_span(s, self.aio.pid, self.aio.port, "/a", 200,
+                               peer_port=r.local_port, scheme="https")
+        self.check_client_span(c, r.pid, self.aio.port, "/a", 200, scheme="https")
+        self.assert_joined(s, c)
+        self.check_covers(c, s)
+        on_port = self.rx.spans(harness.involves_port(self.aio.port))
+        self.assertEqual(len(on_port), 2, "nothing but these two spans:\n%s" % fmt(on_port))
+
+    def test_asyncio_server_parallel_connections(self):
+        """8 curls at once, 5 requests each, to the asyncio server: 40 SERVER
+        spans, each on the connection its path was sent on."""
+        rs = self.curls_parallel(self.aio.url(""), "/as")
+        cli = {}
+        for r in rs:
+            cli.update(self.client_spans_by_path(self.aio.port, r.pid, self.REQUESTS))
+        self.check_connections(self.aio.pid, self.aio.port,
+                               [(r.local_port, ["/as/c%d/r%d" % (i, j)
+                                                for j in range(self.REQUESTS)])
+                                for i, r in enumerate(rs)], cli)
+
+    def test_unordered_memory_bio_counted_not_guessed(self):
+        """A memory-BIO client whose thread makes another socket syscall
+        between reading its records and the call that takes them: its
+        session is not bound (no CLIENT span; tls_unbound), its connection
+        is counted (tls_unprobed_conns); nginx's end is a normal SERVER span."""
+        unbound = self.metric("tls_unbound")
+        unprobed = self.metric("tls_unprobed_conns")
+        p = harness.spawn([harness.PY, os.path.join(harness.CLIENTS,
+                                                    "membio_interleaved_client.py"),
+                           "127.0.0.1", str(self.ng.port), "/m/unordered"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = p.communicate(timeout=30)
+        self.assertEqual((p.returncode, out.decode().strip()), (0, "HTTP/1.1 200 OK"),
+                         err.decode("utf-8", "replace"))
+        s = self.expect_spans(is_server(self.ng.port, self.ng.worker_pid), 1,
+                              "nginx's SERVER span")[0]
+        self.assert_attr(s, "url.path", "/m/unordered")
+        self.assert_ids(s, root=True)
+        self.assertTrue(harness.wait_until(
+            lambda: (self.metric("tls_unbound") > unbound
+                     and self.metric("tls_unprobed_conns") > unprobed), 5),
+            "counted: %r" % self.kspan.metrics())
+        self.assertEqual(self.rx.spans(harness.of_pid(p.pid)), [], "no span from the client")

@@ -701,6 +701,8 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->tls_unprobed_conns, counter_sum(l, KSPAN_CNT_TLS_UNPROBED_CONNS),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_membio_bound, counter_sum(l, KSPAN_CNT_TLS_MEMBIO_BOUND),
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->kernel_go_tls_no_socket,
 			 counter_sum(l, KSPAN_CNT_GO_TLS_NO_SOCKET), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->kernel_go_tls_held_bytes_lost,

@@ -67,6 +67,8 @@
 	X(tls_unprobed_conns, "connections carrying TLS records outside any probed library call: " \
 			      "their HTTPS is not captured (a TLS library kspan does not probe, "  \
 			      "or not yet)")                                                       \
+	X(tls_membio_bound, "memory-BIO TLS sessions (node, python asyncio) bound to the "         \
+			    "connection whose records their thread read just before their call")   \
 	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \
 	X(tls_exec_watch_dropped, "processes not watched after exec(): too many exec()s at once "  \
 				  "(a library only they map is probed late, or not)")              \
