@@ -323,8 +323,11 @@ enum kspan_counter {
 	KSPAN_CNT_TLS_UNPROBED_CONNS = 27,     /* connections carrying TLS records outside any
 						* probed library call: a TLS library kspan
 						* does not probe, or not yet */
-	KSPAN_CNT_GO_TLS_NO_SOCKET = 26,       /* Go crypto/tls calls whose connection led to no TCP
+	KSPAN_CNT_GO_TLS_NO_SOCKET = 28,       /* Go crypto/tls calls whose connection led to no TCP
 						* socket (not a *net.TCPConn, or an fd closed) */
+	KSPAN_CNT_TLS_BOUND_BY_RECORDS = 29,   /* TLS sessions without syscalls inside their calls
+						* (memory BIO) bound by the records their thread
+						* read just before (capture/tls_calls.bpf.h) */
 	KSPAN_CNT_MAX = 32,
 };
 

@@ -15,6 +15,7 @@
 #include "capture/data_event.bpf.h"
 #include "capture/http1_capture.bpf.h"
 #include "capture/http2_capture.bpf.h"
+#include "capture/tls_calls.bpf.h"
 #include "http2_detect.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
@@ -24,11 +25,18 @@
 /* Bytes of a connection not (yet) known to be HTTP that are TLS records:
  * every call of a probed library that makes syscalls is probed (handshake
  * and shutdown included, capture/tls_calls.bpf.h), so these come from a TLS
- * library kspan does not probe, or not yet. Counted once per connection. */
+ * library kspan does not probe, not yet, or a memory-BIO stack, whose
+ * session a read marks for the thread's next call to claim. Counted once per
+ * connection. */
 static __always_inline void data__note_tls_records(struct conn_state *c,
+						   const struct inflight_syscall *in,
 						   const struct data_scratch *s, __u32 captured)
 {
-	if (c->tls_records || !tls_is_record(s->payload, bound_len(captured, 16)))
+	if (!tls_is_record(s->payload, bound_len(captured, 16)))
+		return;
+	if (in->direction == KSPAN_DIR_INGRESS)
+		tls__mark_records_read(in->sk);
+	if (c->tls_records)
 		return;
 	c->tls_records = 1;
 	counter__inc(KSPAN_CNT_TLS_UNPROBED_CONNS);
@@ -97,7 +105,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		else if (c->adopted && http2_is_headers_frame_start(s->payload, captured))
 			c->protocol = KSPAN_PROTO_HTTP2; /* role: userspace infers it */
 		else
-			data__note_tls_records(c, s, captured);
+			data__note_tls_records(c, in, s, captured);
 		if (c->protocol == KSPAN_PROTO_UNKNOWN)
 			return;
 	}

@@ -24,9 +24,21 @@
  * marked tls: skipped, not counted.
  *
  * A call that makes no syscall (the bytes were already decrypted and
- * buffered) uses the binding an earlier call left; a call on an SSL object
- * never bound (a memory-BIO stack whose event loop writes the ciphertext
- * later) is counted (KSPAN_CNT_TLS_UNBOUND) and not captured.
+ * buffered) uses the binding an earlier call left.
+ *
+ * Memory-BIO stacks (gRPC's C core, node's TLSWrap) make no syscall inside
+ * any call: the event loop reads the ciphertext from the socket, hands it to
+ * the library (BIO_write on the network half of a BIO pair), then calls
+ * SSL_do_handshake or SSL_read on the same thread; written ciphertext is
+ * sent after SSL_write returns. Such a session is bound by its records: a
+ * thread's read of TLS records on a connection not yet TLS leaves a mark
+ * (tls_thread_reads, attach/data_path.bpf.h), and the next probed call of
+ * that thread on an SSL object with no socket (or a handshake call, below)
+ * claims it, if the connection is still bound to no session: the handshake's first call after the
+ * peer's first flight binds the session before any plaintext moves, and
+ * its writes then find the socket. A mark is taken once, and lives
+ * TLS_MARK_MAX_AGE_NS at most. A call on an SSL object still unbound is
+ * counted (KSPAN_CNT_TLS_UNBOUND) and not captured.
  */
 #ifndef KSPAN_CAPTURE_TLS_CALLS_BPF_H
 #define KSPAN_CAPTURE_TLS_CALLS_BPF_H
@@ -85,6 +97,36 @@ static __always_inline void tls__session_key(struct tls_session_key *k, __u32 tg
 	k->ssl = ssl;
 }
 
+/* A thread's last read of TLS records on a connection not yet TLS, for the
+ * next probed call of that thread to claim (memory-BIO stacks, above). */
+struct tls_records_read {
+	__u64 sk;
+	__u64 ts; /* CLOCK_MONOTONIC of the read's exit */
+};
+
+/* The event loop reads, then decrypts in the same turn: microseconds. A
+ * mark older than this belongs to nothing the thread is doing now. */
+#define TLS_MARK_MAX_AGE_NS (100ull * 1000 * 1000)
+
+/* key: bpf_get_current_pid_tgid() -> the thread's unclaimed mark. LRU: a
+ * thread that exits with one leaves it to be pushed out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSPAN_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct tls_records_read);
+} tls_thread_reads SEC(".maps");
+
+/* The current thread read TLS records on socket sk, whose connection is
+ * not TLS yet. */
+static __always_inline void tls__mark_records_read(__u64 sk)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_records_read r = {.sk = sk, .ts = bpf_ktime_get_ns()};
+
+	bpf_map_update_elem(&tls_thread_reads, &id, &r, BPF_ANY);
+}
+
 /* The socket an SSL object of process tgid was last seen using; 0: none. */
 static __always_inline __u64 tls__socket_of(__u32 tgid, __u64 ssl)
 {
@@ -96,11 +138,51 @@ static __always_inline __u64 tls__socket_of(__u32 tgid, __u64 ssl)
 	return sk ? *sk : 0;
 }
 
+/* A call on an SSL object without socket claims the thread's mark (see
+ * the top): binds the session to the marked socket and returns it, or 0. */
+static __always_inline __u64 tls__claim_mark(__u64 id, __u64 ssl)
+{
+	struct tls_records_read *r = bpf_map_lookup_elem(&tls_thread_reads, &id);
+	struct tls_session_key k;
+	struct conn_key ck;
+	struct conn_state *c;
+	__u64 sk, ts;
+
+	if (!r)
+		return 0;
+	sk = r->sk;
+	ts = r->ts;
+	bpf_map_delete_elem(&tls_thread_reads, &id);
+	if (bpf_ktime_get_ns() - ts > TLS_MARK_MAX_AGE_NS)
+		return 0;
+	conn__key(&ck, id >> 32, sk);
+	c = bpf_map_lookup_elem(&conn_table, &ck);
+	/* A connection already TLS has its session (one per connection). */
+	if (!c || c->sk != sk || c->tls)
+		return 0;
+	c->tls = 1;
+	tls__session_key(&k, id >> 32, ssl);
+	bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
+	counter__inc(KSPAN_CNT_TLS_BOUND_BY_RECORDS);
+	return sk;
+}
+
 /* Entry of a TLS read or write: remembered for its return (and for the
  * syscalls it makes). `call` is filled by the caller but for sk. */
 static __always_inline void tls__call_enter(__u64 id, struct tls_call *call)
 {
+	__u64 claimed = 0;
+
 	call->sk = tls__socket_of(id >> 32, call->ssl);
+	/* A handshake call claims a mark even when its SSL object has a
+	 * socket: sessions are never announced closed, and a new session may
+	 * get the address of a freed one, whose binding no syscall replaces
+	 * in a memory-BIO stack. A session already established (reads,
+	 * writes) keeps its socket. */
+	if (!call->sk || !call->direction)
+		claimed = tls__claim_mark(id, call->ssl);
+	if (claimed)
+		call->sk = claimed;
 	call->ts_enter = bpf_ktime_get_ns();
 }
 

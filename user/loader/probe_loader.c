@@ -705,4 +705,6 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_GO_TLS_NO_SOCKET), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->tls_calls_lost, counter_sum(l, KSPAN_CNT_TLS_CALLS_LOST),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->tls_sessions_bound_by_records,
+			 counter_sum(l, KSPAN_CNT_TLS_BOUND_BY_RECORDS), __ATOMIC_RELAXED);
 }

@@ -74,6 +74,9 @@
 				   "TCP socket")                                                   \
 	X(tls_calls_lost, "TLS reads/writes not captured: their entry was not seen (table full, "  \
 			  "or probes attached during the call)")                                   \
+	X(tls_sessions_bound_by_records,                                                           \
+	  "TLS sessions whose calls make no syscall (memory BIO: gRPC, node) bound to the socket " \
+	  "whose records their thread read just before")                                           \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \
