@@ -254,15 +254,18 @@ class TestTlsStaticOpenssl(CommonChecks, harness.SharedKspanCase):
     def metric(self, name):
         return self.kspan.metrics().get("kspan_%s_total" % name, 0)
 
-    def test_node_static_openssl_memory_bio_counted(self):
+    def test_node_static_openssl_memory_bio_bound_by_records(self):
         """node links OpenSSL statically: its executable is probed (started
-        after kspan: on exec). Its TLS runs through memory BIOs, so no
-        syscall binds its sessions: those reads and writes are counted
-        (tls_unbound), not guessed; curl's end is a normal https CLIENT span."""
+        after kspan: on exec). Its TLS runs through memory BIOs (TLSWrap): no
+        syscall inside any call, so the session is bound by the records the
+        event loop read just before (tls_sessions_bound_by_records), and
+        node's SERVER span is exact, https, and the child of curl's CLIENT
+        span; nothing is left unbound."""
         node = shutil.which("node")
         if not node:
             self.skipTest("no node")
         unbound = self.metric("tls_unbound")
+        bound = self.metric("tls_sessions_bound_by_records")
         p = harness.spawn([node, os.path.join(harness.SERVERS, "https_server.js"),
                            self.certs["server_cert"], self.certs["server_key"]],
                           stdout=subprocess.PIPE)
@@ -277,6 +280,12 @@ class TestTlsStaticOpenssl(CommonChecks, harness.SharedKspanCase):
         r = curl("https://127.0.0.1:%d/x" % port, extra=["-k", "--http1.1"])
         self.assertEqual((r.rc, r.http_code), (0, 200), r)
         c = self.expect_spans(is_client(port, r.pid), 1, "curl's CLIENT span")[0]
+        s = self.expect_spans(is_server(port, p.pid), 1, "node's SERVER span")[0]
         self.check_client_span(c, r.pid, port, "/x", 200, scheme="https")
-        self.assertTrue(harness.wait_until(lambda: self.metric("tls_unbound") > unbound, 5),
-                        "node's reads counted as unbound")
+        self.check_server_span(s, p.pid, port, "/x", 200, peer_port=r.local_port,
+                               scheme="https")
+        self.assert_joined(s, c)
+        self.assertTrue(harness.wait_until(
+            lambda: self.metric("tls_sessions_bound_by_records") > bound, 5),
+            "node's session bound by its records: %r" % self.kspan.metrics())
+        self.assertEqual(self.metric("tls_unbound"), unbound, "nothing left unbound")
