@@ -7,10 +7,14 @@ by the records its thread read just before its first call
 assembler as h2c. One kspan for the class."""
 
 
+import json
+import os
+import subprocess
+
 import harness
 import tls_certs
 from checks import fmt
-from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER
+from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, is_client, is_server
 from test_grpc import CODES, GrpcChecks, python_client
 
 
@@ -90,3 +94,42 @@ class TestGrpcTls(GrpcChecks, harness.SharedKspanCase):
         self.check_joined_calls(pid, 1, "ServerStream", 0)
 
 
+
+    def test_grpc_call_over_tls_while_serving_http_is_its_child(self):
+        """An HTTP/1 server thread that makes a gRPC call over TLS while
+        serving: the call's CLIENT span (an HTTP/2 stream over TLS) is the
+        SERVER span's child, and the gRPC SERVER span the CLIENT span's
+        child; nothing is inserted (the gRPC server receives no
+        traceparent). As over h2c, a call that starts the connection is
+        written by a grpcio thread that serves nothing: the warm-up call is
+        not asserted."""
+        srv = self.srv
+        p = harness.spawn([harness.PY, os.path.join(harness.SERVERS, "http_grpc_server.py"),
+                           "--grpc", "127.0.0.1:%d" % srv.port, "--ca", self.certs["ca"]],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.addCleanup(harness._kill, p)
+        line = harness._readline_timeout(p.stdout, 20.0)
+        self.assertTrue(line.startswith(b"READY "), line)
+        port = int(line.split()[1])
+        url = "http://127.0.0.1:%d/shared" % port
+        warm = harness.curl([url], output=os.path.join(harness.tempdir(), "w"))
+        self.assertEqual(warm.rc, 0, warm)
+        self.expect_spans(is_client(srv.port, p.pid), 1, "the warm-up's gRPC CLIENT span")
+        self.rx.clear()
+        out = os.path.join(harness.tempdir(), "body")
+        r = harness.curl([url], output=out)
+        self.assertEqual(r.rc, 0, r)
+        with open(out) as f:
+            self.assertEqual(json.loads(f.read()), [], "nothing inserted into TLS")
+        (hs,) = self.expect_spans(is_server(port, p.pid), 1, "HTTP SERVER span")
+        (gc,) = self.expect_spans(is_client(srv.port, p.pid), 1, "gRPC CLIENT span")
+        (gs,) = self.expect_spans(is_server(srv.port, srv.pid), 1, "gRPC SERVER span")
+        self.check_grpc_span(gc, SPAN_KIND_CLIENT, p.pid, srv.port, "Unary", 0, scheme="https")
+        self.check_grpc_span(gs, SPAN_KIND_SERVER, srv.pid, srv.port, "Unary", 0,
+                             scheme="https")
+        self.assertEqual((gc.trace_id, gc.parent_span_id), (hs.trace_id, hs.span_id),
+                         "gRPC CLIENT span not the child of the HTTP SERVER span:\n %r\n %r"
+                         % (gc, hs))
+        self.assertEqual((gs.trace_id, gs.parent_span_id), (gc.trace_id, gc.span_id),
+                         "gRPC SERVER span not the child of its CLIENT span:\n %r\n %r"
+                         % (gs, gc))
