@@ -32,7 +32,8 @@ BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev z
 	libjson-c-dev libdeflate-dev libcapstone-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server h2o python3-grpcio \
-	openssl python3-prometheus-client wget golang-go golang-google-grpc-dev
+	openssl python3-prometheus-client wget golang-go golang-google-grpc-dev \
+	podman runc debootstrap
 # npm packages for the gRPC tests, installed under build/ (never committed).
 NPM_DIR := $(BUILD)/npm
 GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json
@@ -258,7 +259,18 @@ npm-dep:
 # Every command that starts kspan holds the machine's lock (one kspan per machine).
 LOCKED := tests/with_machine_lock.sh
 
-integration-tests: $(BUILD)/kspan $(BUILD)/bench/replay otel-node-deps $(GRPC_JS) $(GO_TLS_APPS)
+# The container TLS test's root filesystem (debootstrap, from the mirror apt
+# uses; about a minute once, then cached: offline after the first build).
+TLS_ROOTFS := $(BUILD)/rootfs/python3-ssl
+# No prerequisite: an edit of the script does not rebuild it (`rm -rf
+# $(TLS_ROOTFS)` does). A failed build does not stop the other suites: the
+# container test tries again and fails with debootstrap's log.
+$(TLS_ROOTFS)/.complete:
+	$(call msg,ROOTFS,$(TLS_ROOTFS))
+	-$(Q)tests/integration/rootfs/build_rootfs.sh $(TLS_ROOTFS)
+
+integration-tests: $(BUILD)/kspan $(BUILD)/bench/replay otel-node-deps $(GRPC_JS) $(GO_TLS_APPS) \
+		$(TLS_ROOTFS)/.complete
 	$(Q)$(LOCKED) /usr/bin/python3 tests/integration/run.py
 
 # kspan's probe backends on Debian's 6.1 and 6.12 (bookworm-backports)
@@ -309,7 +321,8 @@ bench-vm: $(BUILD)/kspan-static
 
 # `make test` runs every suite even if one fails, then reports one summary.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/replay $(GO_TLS_APPS) otel-node-deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/replay $(GO_TLS_APPS) otel-node-deps \
+		$(TLS_ROOTFS)/.complete
 	$(Q)tests/run-all.sh
 
 run: deps
@@ -330,4 +343,4 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/rootfs -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -197,7 +197,10 @@ struct kspan_data_event {
 	__u8 protocol;	    /* enum kspan_protocol */
 	__u8 syscall;	    /* enum kspan_syscall */
 	__u16 seq;	    /* per connection and direction: a gap means lost events */
-	/* meaningful when ctx.flags & KSPAN_CTX_F_VALID */
+	/* meaningful when ctx.flags & KSPAN_CTX_F_VALID; on an HTTP/2 TLS
+	 * write (KSPAN_DATA_F_TLS) with only KSPAN_CTX_F_HAS_PARENT: the
+	 * request the writing thread serves (trace_id, parent_span_id,
+	 * trace_flags), parent of the CLIENT streams whose HEADERS it carries */
 	struct kspan_trace_ctx ctx;
 	/* __u8 payload[captured_len] follows */
 };

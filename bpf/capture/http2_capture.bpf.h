@@ -114,6 +114,10 @@ static __always_inline void h2__capture(struct conn_state *c, struct data_scratc
 	if (!c->announced)
 		process__announce(id >> 32, c->proc_start_ns, now);
 	data__fill_event(s, c, in, id, now, bytes, 0);
+	/* A TLS write's parent hint for the CLIENT streams it starts
+	 * (propagation/tls_tx.bpf.h). */
+	if ((in->io_flags & KSPAN_IO_TLS) && (in->ctx.flags & KSPAN_CTX_F_HAS_PARENT))
+		s->ev.ctx = in->ctx;
 	kspan_h2_send_all(s, c, in->buf, in->iovcnt, bytes);
 }
 

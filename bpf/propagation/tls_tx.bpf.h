@@ -37,7 +37,21 @@ __noinline int kspan_tls_client_enter(struct tls_call *call)
 	c = conn__get(id >> 32, call->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c || c->ignored || c->role == KSPAN_ROLE_SERVER)
 		return 0;
-	/* HTTP/2 over TLS: the stream contexts are left to userspace. */
+	/* HTTP/2 over TLS: the stream contexts are decided in userspace, which
+	 * finds the HEADERS frames; the write only names the request its
+	 * thread serves, the parent of the streams it starts (a hint: ctx
+	 * without KSPAN_CTX_F_VALID, kspan_abi.h). */
+	if (c->protocol == KSPAN_PROTO_HTTP2) {
+		serving = call->goroutine ? NULL : thread__serving_request();
+		if (serving) {
+			__builtin_memset(&call->ctx, 0, sizeof(call->ctx));
+			__builtin_memcpy(call->ctx.trace_id, serving->trace_id, 16);
+			__builtin_memcpy(call->ctx.parent_span_id, serving->span_id, 8);
+			call->ctx.trace_flags = serving->trace_flags;
+			call->ctx.flags = KSPAN_CTX_F_HAS_PARENT;
+		}
+		return 0;
+	}
 	if (c->protocol != KSPAN_PROTO_UNKNOWN && c->protocol != KSPAN_PROTO_HTTP1)
 		return 0;
 	s = bpf_map_lookup_elem(&scratch, &zero);

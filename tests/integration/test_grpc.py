@@ -93,12 +93,12 @@ def js_client(port, scenario, *args, timeout=60.0):
     return _run_client(["node", JS_PEER, "client"], port, scenario, args, timeout, node_env())
 
 
-def python_client(port, scenario, *args, timeout=60.0, host="127.0.0.1", netns=None):
-    """clients/grpc_client.py to host:port (from network namespace netns);
-    returns (pid, result dict)."""
+def python_client(port, scenario, *args, timeout=60.0, host="127.0.0.1", netns=None, ca=None):
+    """clients/grpc_client.py to host:port (from network namespace netns;
+    over TLS checked against CA file ca); returns (pid, result dict)."""
     return _run_client(harness.netns_prefix(netns) +
-                       [harness.PY, os.path.join(harness.CLIENTS, "grpc_client.py")], port,
-                       scenario, args, timeout, None, host)
+                       [harness.PY, os.path.join(harness.CLIENTS, "grpc_client.py")] +
+                       (["--ca", ca] if ca else []), port, scenario, args, timeout, None, host)
 
 
 def _run_client(argv, port, scenario, args, timeout, env, host="127.0.0.1"):
@@ -121,7 +121,7 @@ class GrpcChecks(CommonChecks):
 
     ua = "grpc-python/"  # the client's user agent prefix
 
-    def check_grpc_span(self, s, kind, pid, port, method, code, error=None):
+    def check_grpc_span(self, s, kind, pid, port, method, code, error=None, scheme="http"):
         """One call's span; `error` overrides the semconv error rule (for
         calls that end without a status)."""
         self.assertEqual(s.kind, kind, repr(s))
@@ -132,7 +132,7 @@ class GrpcChecks(CommonChecks):
         self.assert_attr(s, "rpc.method", method)
         self.assert_attr(s, "http.request.method", "POST")
         self.assert_attr(s, "url.path", "/%s/%s" % (SERVICE, method))
-        self.assert_attr(s, "url.scheme", "http")
+        self.assert_attr(s, "url.scheme", scheme)
         self.assert_attr(s, "server.port", port)
         self.assert_attr(s, "network.protocol.version", "2")
         self.assert_attr(s, "network.peer.address", "127.0.0.1")

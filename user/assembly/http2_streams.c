@@ -285,6 +285,23 @@ static void add_request_attributes(struct h2_conn *c, struct h2_stream *st,
 		attribute_list_add_bool(&st->span->attrs, "kspan.http2.headers_partial", true);
 }
 
+/* A CLIENT stream over TLS: its HEADERS came in a write whose thread served a
+ * request (the kernel's hint, kspan_abi.h): a context that names that request
+ * as parent and a new span id, as the kernel decides one for plaintext. */
+static bool tls_write_parent(const struct h2_conn *c, struct kspan_trace_ctx *out)
+{
+	const struct kspan_data_event *ev = c->ev;
+
+	if (!ev || !(ev->flags & KSPAN_DATA_F_TLS) || ev->direction != KSPAN_DIR_EGRESS ||
+	    (ev->ctx.flags & (KSPAN_CTX_F_VALID | KSPAN_CTX_F_HAS_PARENT)) !=
+		KSPAN_CTX_F_HAS_PARENT)
+		return false;
+	*out = ev->ctx;
+	span_random_id(out->span_id, 8);
+	out->flags = KSPAN_CTX_F_VALID | KSPAN_CTX_F_HAS_PARENT;
+	return true;
+}
+
 /* The request's traceparent, or for a CLIENT stream the context the kernel
  * decided at its write's entry (the one it injected into the HEADERS frame,
  * whose parent is the request the writing thread served). */
@@ -302,6 +319,8 @@ static enum trace_context_source decide_context(struct h2_conn *c, uint32_t id, 
 
 	if (!h2_is_server(c) &&
 	    http2_stream_contexts_take(&c->a->kernel_ctx, c->base.conn_id, id, &k))
+		in.kernel = &k.ctx;
+	else if (!h2_is_server(c) && tls_write_parent(c, &k.ctx))
 		in.kernel = &k.ctx;
 	return trace_context_choose(s, &in, c->a->stats);
 }

@@ -2,7 +2,9 @@
 """gRPC client (python3-grpcio) for the kspan integration tests: one channel
 (one HTTP/2 connection) to grpc_server.py, one scenario, one JSON line out.
 
-Usage: grpc_client.py HOST:PORT SCENARIO [ARGS...]
+Usage: grpc_client.py [--ca PEM] HOST:PORT SCENARIO [ARGS...]
+  --ca PEM              gRPC over TLS (grpc.ssl_channel_credentials), the
+                        server's certificate checked against this CA
   unary N SIZE          N sequential unary calls with SIZE-byte requests
   status NAME           one unary call the server aborts with status NAME
   deadline MS SLEEP_MS  one unary call with a MS deadline the server overruns
@@ -49,8 +51,17 @@ def code_of(call_fn):
 
 
 def main():
-    target, scenario, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-    ch = grpc.insecure_channel(target, options=OPTIONS)
+    argv = sys.argv[1:]
+    ca = None
+    if argv[0] == "--ca":
+        ca, argv = argv[1], argv[2:]
+    target, scenario, args = argv[0], argv[1], argv[2:]
+    if ca:
+        with open(ca, "rb") as f:
+            ch = grpc.secure_channel(target, grpc.ssl_channel_credentials(f.read()),
+                                     options=OPTIONS)
+    else:
+        ch = grpc.insecure_channel(target, options=OPTIONS)
     grpc.channel_ready_future(ch).result(timeout=20)
     unary = ch.unary_unary(SERVICE + "Unary")
     codes, sizes, tps, intact = [], [], [], []

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """gRPC server (python3-grpcio) for the kspan integration tests.
 
-Usage: grpc_server.py [--host 127.0.0.1] [--port 0]
+Usage: grpc_server.py [--host 127.0.0.1] [--port 0] [--cert PEM --key PEM]
+
+With --cert and --key it serves gRPC over TLS (grpc.ssl_server_credentials).
 
 Service `kspan.test.Echo`, raw bytes in and out (generic handlers, no code
 generation). The request text steers the reply:
@@ -67,6 +69,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     a = ap.parse_args()
     handler = grpc.method_handlers_generic_handler(SERVICE, {
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
@@ -79,7 +83,13 @@ def main():
                                   ("grpc.max_send_message_length", 16 << 20),
                                   ("grpc.max_metadata_size", 64 << 10)])
     server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("%s:%d" % (a.host, a.port))
+    addr = "%s:%d" % (a.host, a.port)
+    if a.cert:
+        with open(a.key, "rb") as k, open(a.cert, "rb") as c:
+            creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+        port = server.add_secure_port(addr, creds)
+    else:
+        port = server.add_insecure_port(addr)
     server.start()
     sys.stdout.write("READY %d\n" % port)
     sys.stdout.flush()

@@ -2,7 +2,10 @@
 """HTTP/1.1 server whose handler makes gRPC calls, for kspan's in-process
 parenting tests of HTTP/2 CLIENT streams.
 
-Usage: http_grpc_server.py --grpc HOST:PORT [--host 127.0.0.1] [--port 0]
+Usage: http_grpc_server.py --grpc HOST:PORT [--ca PEM] [--host 127.0.0.1] [--port 0]
+
+With --ca the gRPC calls go over TLS (grpc.ssl_channel_credentials), the
+server's certificate checked against that CA.
 
 Prints `READY <port>` once bound. One thread per connection
 (ThreadingHTTPServer). GET /<how> makes one unary call "tp:..." to
@@ -21,6 +24,7 @@ import grpc
 
 TARGET = None
 SHARED = None
+CREDS = None  # TLS channel credentials, or None: h2c
 METHOD = "/kspan.test.Echo/Unary"
 
 
@@ -29,9 +33,15 @@ def call(channel):
     return reply.partition(b"\n")[0]
 
 
+def channel(opts):
+    if CREDS:
+        return grpc.secure_channel(TARGET, CREDS, options=opts)
+    return grpc.insecure_channel(TARGET, options=opts)
+
+
 def call_fresh():
     opts = [("grpc.enable_http_proxy", 0), ("grpc.use_local_subchannel_pool", 1)]
-    with grpc.insecure_channel(TARGET, options=opts) as ch:
+    with channel(opts) as ch:
         return call(ch)
 
 
@@ -51,14 +61,18 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global TARGET, SHARED
+    global TARGET, SHARED, CREDS
     ap = argparse.ArgumentParser()
     ap.add_argument("--grpc", required=True)
+    ap.add_argument("--ca")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
     TARGET = a.grpc
-    SHARED = grpc.insecure_channel(TARGET, options=[("grpc.enable_http_proxy", 0)])
+    if a.ca:
+        with open(a.ca, "rb") as f:
+            CREDS = grpc.ssl_channel_credentials(f.read())
+    SHARED = channel([("grpc.enable_http_proxy", 0)])
     srv = ThreadingHTTPServer((a.host, a.port), Handler)
     sys.stdout.write("READY %d\n" % srv.server_address[1])
     sys.stdout.flush()
