@@ -39,9 +39,10 @@ NPM_DIR := $(BUILD)/npm
 GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json
 GRPC_JS_VERSION := 1.14.7
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio nodejs \
-	util-linux
-# The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh).
-VM_PACKAGES := qemu-system-x86 busybox-static cpio
+	util-linux openssl
+# The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh);
+# openssl makes the guest TLS server's certificate (libssl.a: libssl-dev, above).
+VM_PACKAGES := qemu-system-x86 busybox-static cpio openssl
 TEST_PACKAGES += $(VM_PACKAGES)
 BENCH_PACKAGES += $(VM_PACKAGES)
 

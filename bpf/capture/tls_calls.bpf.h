@@ -250,8 +250,17 @@ static __always_inline void tls__bind_nested(__u64 id, struct tls_call *call)
 	tls__session_key(&k, id >> 32, call->ssl);
 	bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
 	c = conn__get(id >> 32, sk, KSPAN_ROLE_UNKNOWN, true);
-	if (c)
-		c->tls = 1;
+	if (!c)
+		return;
+	/* First met in its handshake, before any event: its plaintext is
+	 * followed from the first byte, as if seen at accept or connect. A
+	 * server blocked in accept() when kspan attached is such a case on the
+	 * kprobe and fentry backends (the kretprobe/fexit of the call in
+	 * progress never fires); without this its connection's TLS requests
+	 * could not be joined by index (trace_context.bpf.h). */
+	if (!c->tls && !call->direction && c->adopted && !c->announced)
+		c->adopted = 0;
+	c->tls = 1;
 }
 
 /* Return of a call that took the thread's offer and made no syscall: its

@@ -39,12 +39,6 @@ restore_stats() {
 }
 trap restore_stats EXIT
 
-# The name of BPF program ID (bpftool), or the ID.
-prog_name() {
-	bpftool prog show id "$1" 2>/dev/null | awk -F'name ' 'NR == 1 && NF > 1 { split($2, w, " ");
-		print w[1]; found = 1 } END { if (!found) print "" }' | grep . || echo "id$1"
-}
-
 declare -A NS_PER # "side build" -> ns per exchange
 
 # measure SIDE LABEL BINARY

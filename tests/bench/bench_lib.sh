@@ -85,11 +85,12 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-# Waits until `curl URL` succeeds; $2 is the pid that must stay alive meanwhile.
+# Waits until `curl URL` succeeds; $2 is the pid that must stay alive
+# meanwhile. -k: an https URL's certificate is the bench's own, self-signed.
 wait_http() {
 	local url=$1 pid=$2
 	for _ in $(seq 100); do
-		curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+		curl -kfsS -o /dev/null "$url" 2>/dev/null && return 0
 		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.1
 	done
@@ -117,12 +118,26 @@ sink_stat() {
 }
 
 # One nginx worker answering "ok" on 127.0.0.1, keep-alive, no access log:
-# sets URL, NGINX_PID and WORKER (the worker's pid).
+# sets URL, NGINX_PID and WORKER (the worker's pid). `start_nginx https`
+# adds an https port to the same server, with a self-signed certificate made
+# now (EC P-256, as a TLS 1.3 site would have): sets HTTPS_URL too.
 start_nginx() {
+	local tls_listen=''
 	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 	[ -x "$NGINX" ] || die "nginx not found: apt-get install nginx-light"
 	NGINX_PORT=$(free_port)
 	mkdir -p "$TMP/nginx"
+	if [ "${1:-}" = https ]; then
+		command -v openssl >/dev/null || die "openssl not found: apt-get install openssl"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+			-subj /CN=localhost -keyout "$TMP/nginx/key.pem" -out "$TMP/nginx/cert.pem" \
+			>"$TMP/nginx/openssl.log" 2>&1 || die "openssl req failed: $(tail -3 "$TMP/nginx/openssl.log")"
+		NGINX_TLS_PORT=$(free_port)
+		tls_listen="listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		ssl_certificate $TMP/nginx/cert.pem;
+		ssl_certificate_key $TMP/nginx/key.pem;"
+		HTTPS_URL=https://127.0.0.1:$NGINX_TLS_PORT/
+	fi
 	cat >"$TMP/nginx/nginx.conf" <<EOF
 worker_processes 1;
 pid $TMP/nginx/nginx.pid;
@@ -142,6 +157,7 @@ http {
 	scgi_temp_path $TMP/nginx/scgi;
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
+		$tls_listen
 		location / {
 			return 200 "ok";
 		}
@@ -154,6 +170,10 @@ EOF
 	URL=http://127.0.0.1:$NGINX_PORT/
 	wait_http "$URL" "$NGINX_PID" ||
 		die "nginx did not start: $(tail -3 "$TMP/nginx/error.log")"
+	if [ -n "$tls_listen" ]; then
+		wait_http "$HTTPS_URL" "$NGINX_PID" ||
+			die "nginx does not answer https: $(tail -3 "$TMP/nginx/error.log")"
+	fi
 	WORKER=$(pgrep -P "$NGINX_PID" | head -n 1)
 	[ -n "$WORKER" ] || die "no nginx worker process"
 }
@@ -278,6 +298,12 @@ bpf_run_totals() {
 			$1 == "run_cnt:" { cnt = $2 }
 			END { if (id != "") print id, ns + 0, cnt + 0 }' "$f" 2>/dev/null
 	done | sort -u -k1,1 | awk '{ ns += $2; cnt += $3 } END { print ns + 0, cnt + 0 }'
+}
+
+# The name of BPF program ID (bpftool), or the ID.
+prog_name() {
+	bpftool prog show id "$1" 2>/dev/null | awk -F'name ' 'NR == 1 && NF > 1 { split($2, w, " ");
+		print w[1]; found = 1 } END { if (!found) print "" }' | grep . || echo "id$1"
 }
 
 # Per program: "id ns cnt" lines, for the breakdown of where the time goes.

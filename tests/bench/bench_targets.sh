@@ -11,12 +11,13 @@
 #   target 2   bench_nginx.sh      agent CPU per span end to end
 #              bench_replay.sh     the userspace pipeline alone, events/s
 #   targets 3, 4, 6  bench_nginx.sh
+#   3s (https) bench_nginx_tls.sh  the OpenSSL uprobes on an https nginx
 #   target 5   bench_node.sh
 #
 # Environment: KSPAN (build/kspan), KSPAN_BASELINE (a second kspan binary, a
 # column of its own), KSPAN_STATIC / KSPAN_STATIC_BASELINE (the same for the
 # VM guest, static builds), BENCH_SECONDS (10), BENCH_SKIP (names to leave
-# out, e.g. "vm node"), and each bench's own variables (see their headers).
+# out, e.g. "vm node https"), and each bench's own variables (see their headers).
 # The table is also written to build/bench/summary.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -43,6 +44,7 @@ run() {
 start=$(date +%s)
 run bpf $LOCKED tests/bench/bench_bpf_time.sh
 run nginx $LOCKED tests/bench/bench_nginx.sh
+run https $LOCKED tests/bench/bench_nginx_tls.sh
 run node $LOCKED tests/bench/bench_node.sh
 run replay $LOCKED tests/bench/bench_replay.sh
 run vm flock /tmp/kspan-vm.lock tests/bench/bench_vm.sh

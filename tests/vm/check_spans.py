@@ -14,7 +14,7 @@ test:
 and for each backend the guest ran (guest_init.sh prints kspan's stderr, stdout,
 the headers vm_echo echoed, what `vm_client --single` and `vm_client
 --fionread` printed and kspan's exit code between VM-BEGIN/VM-END/VM-EXIT
-markers), seven tests, named vm.<series>/<backend>.<test>:
+markers), eight tests, named vm.<series>/<backend>.<test>:
 
   startup  the one `kspan: backend ...` line names the backend (forced), or
            fentry for auto: this kernel allows everything;
@@ -45,6 +45,18 @@ markers), seven tests, named vm.<series>/<backend>.<test>:
            it is off), and its FIONREAD check agrees with what vm_client
            measured: the --insert-despite-fionread warning is printed exactly
            on the kernels where FIONREAD said 0.
+  tls      the OpenSSL uprobes: vm_tls (libssl.a linked in, no libssl in the
+           guest) made two HTTPS requests on one connection to its own
+           server and both got 200; kspan said it probed OpenSSL in /vm_tls;
+           for each request exactly one SERVER and one CLIENT span (GET,
+           200, service vm_tls), the SERVER span the CLIENT span's child in
+           one trace of its own (the join across TLS); /metrics (OpenMetrics)
+           has for each request one server series with url_scheme="https"
+           and count 1 whose exemplars are that request's trace, and one
+           client series to port 8443 with url_scheme="https", count 2 and
+           exemplars of those two traces (the console shows no attributes:
+           the exemplars tie url.scheme to the spans); no TLS call lost or
+           unbound.
 
 A backend whose markers are missing (the guest hung, crashed or timed out)
 fails all of them. Prints one line per test and, over every kernel,
@@ -71,6 +83,10 @@ REQUESTS = {
 }
 # vm_client --single's requests (one iovec): judged by the iov1 test.
 SINGLE_IOVEC = {"writev1": "/echo-writev1", "sendmsg1": "/echo-sendmsg1"}
+# vm_tls's two requests on one connection (judged by the tls test).
+TLS_PATHS = ("/tls-1", "/tls-2")
+TLS_PORT = "8443"
+TLS_COUNTERS_ZERO = ("tls_calls_lost", "tls_unbound", "tls_unprobed_conns")
 # Every request above but the one that carries its own traceparent and the
 # one-iovec ones.
 WANT_INJECTED = len(REQUESTS) - 1 - len(SINGLE_IOVEC)
@@ -91,12 +107,12 @@ def sections(lines):
     out, exits, cur = {}, {}, None
     for ln in lines:
         ln = ln.rstrip("\r\n").replace("\r", "")
-        m = re.match(r"^VM-BEGIN (\S+) (stderr|stdout|echo|single|fionread)$", ln)
+        m = re.match(r"^VM-BEGIN (\S+) (stderr|stdout|echo|single|fionread|tls|metrics)$", ln)
         if m:
             cur = (m.group(1), m.group(2))
             out[cur] = []
             continue
-        if re.match(r"^VM-END \S+ (stderr|stdout|echo|single|fionread)$", ln):
+        if re.match(r"^VM-END \S+ (stderr|stdout|echo|single|fionread|tls|metrics)$", ln):
             cur = None
             continue
         m = re.match(r"^VM-EXIT (\S+) (\d+)$", ln)
@@ -157,7 +173,7 @@ def check_exit(backend, stderr, code):
 
 
 def check_spans(backend, stdout):
-    spans = parse_spans(stdout)
+    spans = [s for s in parse_spans(stdout) if s["path"] not in TLS_PATHS]
     problems = []
     want_total = 2 * len(REQUESTS)
     if len(spans) != want_total:
@@ -315,6 +331,84 @@ def fionread_note(fionread):
         pending, got, poll, verdict)
 
 
+METRIC_RE = re.compile(r'^(\w+)\{(.*?)\} (\S+)(?: # \{trace_id="([0-9a-f]{32})",span_id="[0-9a-f]{16}"\}.*)?$')
+LABEL_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def metric_series(metrics, family):
+    """{labels without le, as a sorted tuple: {"count": N, "exemplars": {trace ids}}}
+    for one histogram family of an OpenMetrics text."""
+    series = {}
+    for ln in metrics:
+        m = METRIC_RE.match(ln)
+        if not m or not m.group(1).startswith(family + "_"):
+            continue
+        labels = dict(LABEL_RE.findall(m.group(2)))
+        labels.pop("le", None)
+        one = series.setdefault(tuple(sorted(labels.items())), {"count": None, "exemplars": set()})
+        if m.group(1) == family + "_count":
+            one["count"] = int(float(m.group(3)))
+        if m.group(4):
+            one["exemplars"].add(m.group(4))
+    return series
+
+
+def check_tls(backend, stdout, stderr, tls, metrics):
+    problems = []
+    want_out = ["vm_tls: %s 200" % p for p in TLS_PATHS] + ["vm_tls: exit 0"]
+    if tls != want_out:
+        problems.append("vm_tls client printed %r, want %r" % (tls, want_out))
+    if not any(ln.startswith("kspan: TLS: OpenSSL probed in /vm_tls ") for ln in stderr):
+        problems.append("no `kspan: TLS: OpenSSL probed in /vm_tls` line")
+    spans = parse_spans(stdout)
+    traces = {}
+    for path in TLS_PATHS:
+        mine = [s for s in spans if s["path"] == path]
+        srv = [s for s in mine if s["kind"] == "SERVER"]
+        cli = [s for s in mine if s["kind"] == "CLIENT"]
+        if len(srv) != 1 or len(cli) != 1:
+            problems.append("%s: want 1 SERVER and 1 CLIENT span, got %r" % (path, mine))
+            continue
+        for span in mine:
+            if (span["method"], span["service"], span["status"], span["error"]) != (
+                    "GET", "vm_tls", "200", False) or span["ms"] <= 0:
+                problems.append("%s: %s span %r" % (path, span["kind"], span))
+        s, c = srv[0], cli[0]
+        in_trace = [x for x in spans if x["trace"] == c["trace"]]
+        if s["trace"] != c["trace"] or s["depth"] != c["depth"] + 2 or len(in_trace) != 2:
+            problems.append("%s: SERVER span not the CLIENT span's child in a trace of their "
+                            "own: %r" % (path, in_trace))
+        traces[path] = c["trace"]
+    if len(set(traces.values())) != len(traces):
+        problems.append("the requests share a trace: %r" % traces)
+    server = metric_series(metrics, "http_server_request_duration_seconds")
+    client = metric_series(metrics, "http_client_request_duration_seconds")
+    for path in TLS_PATHS:
+        mine = [(dict(k), v) for k, v in server.items() if dict(k).get("http_route") == path]
+        if len(mine) != 1:
+            problems.append("%s: want one server duration series, got %r" % (path, mine))
+            continue
+        labels, v = mine[0]
+        if (labels.get("url_scheme"), labels.get("job"), v["count"]) != ("https", "vm_tls", 1) or (
+                path in traces and v["exemplars"] != {traces[path]}):
+            problems.append("%s: server series %r %r, want url_scheme https, job vm_tls, count 1, "
+                            "exemplar trace %s" % (path, labels, v, traces.get(path)))
+    mine = [(dict(k), v) for k, v in client.items() if dict(k).get("server_port") == TLS_PORT]
+    if len(mine) != 1:
+        problems.append("want one client duration series to port %s, got %r" % (TLS_PORT, mine))
+    else:
+        labels, v = mine[0]
+        if (labels.get("url_scheme"), v["count"]) != ("https", 2) or not v["exemplars"] or \
+                not v["exemplars"] <= set(traces.values()):
+            problems.append("client series %r %r, want url_scheme https, count 2, exemplars of "
+                            "%r" % (labels, v, sorted(traces.values())))
+    values = exit_counters(stderr) or {}
+    lost = ["%s=%s" % (k, values.get(k)) for k in TLS_COUNTERS_ZERO if values.get(k) != "0"]
+    if lost:
+        problems.append("counters not 0: %s" % " ".join(lost))
+    return "; ".join(problems) if problems else None
+
+
 KERNEL_CRASH_RE = re.compile(r"\] (Oops: |BUG: |kernel BUG at |Kernel panic - |"
                              r"general protection fault)")
 
@@ -374,6 +468,7 @@ def main():
             stderr, stdout = out.get((b, "stderr")), out.get((b, "stdout"))
             echo = out.get((b, "echo"), [])
             single, fion = out.get((b, "single"), []), out.get((b, "fionread"), [])
+            tls, metrics = out.get((b, "tls"), []), out.get((b, "metrics"), [])
             for name, check in (
                     ("startup", lambda: check_startup(b, stderr)),
                     ("exit", lambda: check_exit(b, stderr, exits[b])),
@@ -381,7 +476,8 @@ def main():
                     ("inject", lambda: check_inject(b, stdout, echo, stderr, single)),
                     ("iov1", lambda: check_iov1(b, stdout, single)),
                     ("fionread", lambda: check_fionread(b, fion)),
-                    ("insertion", lambda: check_insertion(b, stderr, fion))):
+                    ("insertion", lambda: check_insertion(b, stderr, fion)),
+                    ("tls", lambda: check_tls(b, stdout, stderr, tls, metrics))):
                 if stderr is None or stdout is None or b not in exits:
                     why = "no output from the guest for this backend (hung, crashed or timed out)"
                 else:
@@ -390,7 +486,7 @@ def main():
                         fionread_note(fion) if name == "fionread" else "")
             if failed > failed_before and stderr is not None:
                 print("\n".join("        " + ln for ln in
-                                 stderr + (stdout or []) + single + fion))
+                                 stderr + (stdout or []) + single + fion + tls))
     print("vm: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -8,9 +8,13 @@
 # wget, vm_client for each pair of socket system calls, and wget to the echo
 # server, whose answer shows the traceparent kspan inserted; vm_client
 # --single: one-iovec writev and sendmsg to the echo server; vm_client
-# --fionread: FIONREAD on a client socket with its answer pending), stops kspan
-# with SIGINT and prints its stdout, stderr, the echoed headers, what the two
-# vm_client runs printed and its exit code between markers. The host (check_spans.py) decides pass or fail. tracefs is left
+# --fionread: FIONREAD on a client socket with its answer pending, and
+# vm_tls's client: two HTTPS requests on one connection to the vm_tls server,
+# both ends OpenSSL linked statically), reads kspan's /metrics (OpenMetrics,
+# with exemplars: url.scheme of the spans), stops kspan
+# with SIGINT and prints its stdout, stderr, the echoed headers, what the
+# vm_client and vm_tls runs printed, the metrics and its exit code between
+# markers. The host (check_spans.py) decides pass or fail. tracefs is left
 # unmounted: no backend needs it.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -29,20 +33,25 @@ arg() {
 }
 PORT=8080
 ECHO_PORT=8081
+TLS_PORT=8443
+METRICS=127.0.0.1:9464
 VERBOSE=$([ "$(arg kspan_verbose)" = 1 ] && echo -v)
 READY_WAIT=${READY_WAIT:-240}
 
 echo "VM-KERNEL $(uname -r)"
 httpd -p 127.0.0.1:$PORT -h /www
 /vm_echo $ECHO_PORT &
+# Started before kspan: its startup scan finds OpenSSL in /vm_tls's symbol
+# table and probes the file for every process, the client included.
+/vm_tls server $TLS_PORT /tls/cert.pem /tls/key.pem &
 
 run_backend() {
 	b=$1
 	# --insert-despite-fionread: the 6.12 guest has the sockhash FIONREAD
 	# regression, where kspan's default is no insertion; the echo checks
 	# test insertion on both kernels.
-	/kspan --backend "$b" --exporter console --port $PORT --port $ECHO_PORT $VERBOSE \
-		--insert-despite-fionread \
+	/kspan --backend "$b" --exporter console --port $PORT --port $ECHO_PORT \
+		--port $TLS_PORT --metrics-addr $METRICS $VERBOSE --insert-despite-fionread \
 		>/tmp/$b.out 2>/tmp/$b.err &
 	pid=$!
 	i=0
@@ -59,8 +68,12 @@ run_backend() {
 		wget -q -O /tmp/$b.echo http://127.0.0.1:$ECHO_PORT/echo
 		/vm_client --single 127.0.0.1 $ECHO_PORT >/tmp/$b.single
 		/vm_client --fionread 127.0.0.1 $ECHO_PORT >/tmp/$b.fionread
+		/vm_tls client $TLS_PORT /tls/cert.pem /tls-1 /tls-2 >/tmp/$b.tls 2>&1
+		echo "vm_tls: exit $?" >>/tmp/$b.tls
 		# the console exporter prints a trace after a second of quiet
 		sleep 3
+		wget -q -O /tmp/$b.metrics --header 'Accept: application/openmetrics-text' \
+			http://$METRICS/metrics
 	fi
 	kill -INT $pid 2>/dev/null
 	wait $pid
@@ -80,6 +93,13 @@ run_backend() {
 	echo "VM-BEGIN $b fionread"
 	cat /tmp/$b.fionread 2>/dev/null
 	echo "VM-END $b fionread"
+	echo "VM-BEGIN $b tls"
+	cat /tmp/$b.tls 2>/dev/null
+	echo "VM-END $b tls"
+	# the request duration histograms only: the console is slow under TCG
+	echo "VM-BEGIN $b metrics"
+	grep '^http_[a-z]*_request_duration_seconds_' /tmp/$b.metrics 2>/dev/null
+	echo "VM-END $b metrics"
 	echo "VM-EXIT $b $rc"
 }
 
