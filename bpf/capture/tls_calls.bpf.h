@@ -305,7 +305,10 @@ static __always_inline bool tls__call_exit(const struct tls_call *call, __u32 by
 	__builtin_memset(in, 0, sizeof(*in));
 	in->sk = sk;
 	in->buf = call->buf;
-	in->ts_enter = call->ts_enter;
+	/* A read's time is its return, as for a plaintext read (ts_enter 0:
+	 * the exit's own time): a blocking server sits in SSL_read while its
+	 * keep-alive connection is idle, and that wait is not the request's. */
+	in->ts_enter = call->direction == KSPAN_DIR_EGRESS ? call->ts_enter : 0;
 	in->flat_len = bytes;
 	in->syscall = call->direction == KSPAN_DIR_EGRESS ? KSPAN_SYS_WRITE : KSPAN_SYS_READ;
 	in->direction = call->direction;

@@ -348,11 +348,16 @@ static __always_inline void peer__take(const struct endpoint_pair_key *k, __u32 
 {
 	struct peer_requests_of_conn *v = bpf_map_lookup_elem(&peer_requests, k);
 	struct kspan_trace_ctx got;
+	__u32 newest;
 
 	if (!v)
 		return;
+	newest = PEER_ONCE(v->next) - 1;
+	/* Newest first: a TLS write retried after moving nothing stores its
+	 * index again (tls_tx__retract), and the retry's context is the one
+	 * whose span exists. */
 	for (__u32 i = 0; i < PEER_SLOTS; i++) {
-		struct peer_request *r = &v->slot[i];
+		struct peer_request *r = &v->slot[(newest - i) & (PEER_SLOTS - 1)];
 
 		if (!PEER_ONCE(r->valid) || PEER_ONCE(r->seq) != seq)
 			continue;

@@ -5,6 +5,7 @@ test time, curl -k, python's ssl; one kspan for the class, insertion on
 (--insert-despite-fionread, the harness default) so that its absence on
 TLS connections is tested."""
 
+import http.client
 import json
 import os
 import shutil
@@ -151,6 +152,30 @@ class TestTls(CommonChecks, harness.SharedKspanCase):
                              "not one trace:\n%s" % fmt([curl_c, py_s, py_c, ng_s]))
             self.assertEqual(child.parent_span_id, parent.span_id,
                              "wrong parent:\n%s" % fmt([curl_c, py_s, py_c, ng_s]))
+
+    def test_idle_keepalive_wait_is_not_in_the_server_span(self):
+        """A blocking python https server waits in SSL_read while its
+        keep-alive connection is idle: the second request's SERVER span
+        starts when its bytes arrive (the read's return, as in plaintext),
+        after its CLIENT span started, not when SSL_read was entered."""
+        py = harness.ScriptServer("chain_server.py", scheme="https",
+                                  args=["--cert", self.certs["server_cert"], "--key",
+                                        self.certs["server_key"]])
+        self.addCleanup(py.stop)
+        conn = http.client.HTTPSConnection("127.0.0.1", py.port, timeout=10,
+                                           context=ssl._create_unverified_context())
+        for path in ("/plain", "/second"):
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            time.sleep(0.3)  # idle: the server sits in SSL_read
+        local_port = conn.sock.getsockname()[1]
+        conn.close()
+        srv = self.expect_spans(is_server_conn(py.port, local_port), 2, "SERVER spans")
+        cli = self.expect_spans(is_client(py.port, os.getpid()), 2, "CLIENT spans")
+        for s, c in zip(srv, cli):
+            self.assert_joined(s, c)
+            self.check_covers(c, s)
 
     def test_bad_input_inside_tls(self):
         """Garbage inside TLS, an SSL_write of 0 bytes, close_notify: no
