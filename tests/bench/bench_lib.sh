@@ -201,17 +201,38 @@ parse_wrk() {
 }
 
 clear_results() {
-	R_RPS='' R_REQUESTS='' R_P50='' R_P99='' R_ERRORS=''
+	R_RPS='' R_REQUESTS='' R_P50='' R_P99='' R_ERRORS='' R_WRK_CPU=''
 }
 
 # run_wrk OUT URL THREADS CONNECTIONS [CPU]: CPU pins wrk (taskset -c).
+# Also sets R_WRK_CPU: wrk's own CPU seconds (user + system), from the
+# subshell's `times` (its children's), so that a run can tell whether the
+# server or the load generator ran out of CPU.
 run_wrk() {
 	local out=$1 url=$2 threads=$3 connections=$4 cpu=${5:-}
 	local pin=()
 	[ -n "$cpu" ] && pin=(taskset -c "$cpu")
-	"${pin[@]}" wrk -t "$threads" -c "$connections" -d "${BENCH_SECONDS}s" --latency "$url" \
-		>"$out" 2>&1 || note "wrk failed: $(tail -3 "$out")"
+	(
+		"${pin[@]}" wrk -t "$threads" -c "$connections" -d "${BENCH_SECONDS}s" --latency \
+			"$url" >"$out" 2>&1 || note "wrk failed: $(tail -3 "$out")"
+		times >"$out.times"
+	)
 	parse_wrk "$out"
+	# times: the shell's "XmY.YYYs XmY.YYYs", then its children's.
+	R_WRK_CPU=$(awk 'NR == 2 { t = 0
+		for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] }
+		printf "%.3f\n", t }' "$out.times")
+}
+
+# CPU seconds a process has run (all its threads), from the scheduler's
+# nanosecond clock (/proc/PID/schedstat), finer than cpu_seconds' ticks.
+run_seconds() {
+	local tid total=0 ns
+	for tid in /proc/"$1"/task/*; do
+		read -r ns _ <"$tid/schedstat" || continue
+		total=$((total + ns))
+	done
+	awk -v t="$total" 'BEGIN { printf "%.6f\n", t / 1e9 }'
 }
 
 # ---- kspan ---------------------------------------------------------------------------------------

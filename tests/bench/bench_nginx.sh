@@ -17,6 +17,11 @@
 #   without kspan, again
 #   pinned: nginx alone on CPU 0 (taskset), wrk, kspan and the sink on CPU 1:
 #     without kspan, pid, without kspan again      (target 3, pinned)
+# Every run also reports the CPU us per request of the nginx worker and of
+# wrk: with nginx pinned, wrk needs about as much CPU per request as nginx,
+# so a pinned run is bound by CPU 1 (wrk, kspan and the sink) as soon as
+# kspan's agent and the sink take CPU there; the nginx column is what kspan
+# costs the traced server itself.
 # Ratios divide by the mean of the two runs without kspan around them. For
 # each kspan run: its CPU seconds during the load (utime+stime, all threads),
 # per span (spans = requests x spans per request), the spans it exported
@@ -40,12 +45,21 @@ BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-16}
 BENCH_THREADS=${BENCH_THREADS:-1}
 KSPAN_ARGS=${KSPAN_ARGS:-}
 # Per run label: the figures of the report.
-declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE
+declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US
 RUNS=()
 WRK_CPU='' # taskset CPU of wrk in the pinned phase
 
+# Also sets R_NGINX_CPU: the worker's CPU seconds during the load.
 load() {
+	local before
+	before=$(run_seconds "$WORKER")
 	run_wrk "$1" "$URL" "$BENCH_THREADS" "$BENCH_CONNECTIONS" "$WRK_CPU"
+	R_NGINX_CPU=$(awk -v a="$before" -v b="$(run_seconds "$WORKER")" 'BEGIN { print b - a }')
+}
+
+# us of CPU per request: per_request SECONDS REQUESTS.
+per_request() {
+	awk -v c="${1:-}" -v n="${2:-0}" 'BEGIN { if (c != "" && n > 0) printf "%.2f", c * 1e6 / n; else print "?" }'
 }
 
 keep_row() {
@@ -53,6 +67,8 @@ keep_row() {
 	RUNS+=("$label")
 	RPS[$label]=${R_RPS:-0} REQ[$label]=${R_REQUESTS:-0} P50[$label]=${R_P50:-?}
 	P99[$label]=${R_P99:-?} ERR[$label]=${R_ERRORS:-?}
+	NGINX_US[$label]=$(per_request "${R_NGINX_CPU:-}" "${R_REQUESTS:-0}")
+	WRK_US[$label]=$(per_request "${R_WRK_CPU:-}" "${R_REQUESTS:-0}")
 }
 
 run_without() {
@@ -120,14 +136,17 @@ print_runs() {
 	echo "kspan: OTLP/HTTP protobuf to a sink that does not decode"
 	for b in $(kspan_builds); do echo "  ${b%%=*}: ${b#*=}"; done
 	echo
-	printf '%-22s %9s %9s %7s %7s %5s %7s %8s %10s %-12s %s\n' run requests req/s p50ms \
-		p99ms err cpu_s "us/span" spans "spans-req" drops
+	printf '%-22s %9s %9s %7s %7s %5s %7s %8s %8s %8s %10s %-12s %s\n' run requests req/s \
+		p50ms p99ms err cpu_s "us/span" "nginx_us" "wrk_us" spans "spans-req" drops
 	for label in "${RUNS[@]}"; do
-		printf '%-22s %9s %9s %7s %7s %5s %7s %8s %10s %-12s %s\n' "$label" "${REQ[$label]}" \
-			"${RPS[$label]}" "${P50[$label]}" "${P99[$label]}" "${ERR[$label]}" \
-			"${CPU[$label]:--}" "${CPU_US[$label]:--}" "${SPANS[$label]:--}" \
+		printf '%-22s %9s %9s %7s %7s %5s %7s %8s %8s %8s %10s %-12s %s\n' "$label" \
+			"${REQ[$label]}" "${RPS[$label]}" "${P50[$label]}" "${P99[$label]}" \
+			"${ERR[$label]}" "${CPU[$label]:--}" "${CPU_US[$label]:--}" \
+			"${NGINX_US[$label]}" "${WRK_US[$label]}" "${SPANS[$label]:--}" \
 			"${CHECK[$label]:--}" "${DROPS[$label]:-}${STATE[$label]:+ (${STATE[$label]})}"
 	done
+	echo "nginx_us, wrk_us: CPU us per request of the nginx worker and of wrk (a saturated run is"
+	echo "bound by whichever CPU is full; pinned, wrk shares CPU 1 with kspan and the sink)"
 }
 
 # The summary rows: for each target, the kspan build's figure and, when
