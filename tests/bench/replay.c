@@ -4,9 +4,12 @@
  * target 2: >= 1M events/s): ring-buffer records recorded once by
  * `kspan --record-events FILE` are fed, in their order, through the same
  * objects the agent links (the event reader's checks, the router, the HTTP/1
- * and HTTP/2 assemblers, the process table, the pipeline and its sampler),
- * and every finished span is encoded as OTLP/HTTP protobuf in batches of 512
- * (otlp_encode_request) and thrown away: no BPF, no network, no thread.
+ * and HTTP/2 assemblers, the process table, the pipeline with its span
+ * metrics, on as in the agent by default, and the sampler), and every
+ * exported span is written as OTLP/HTTP protobuf by the agent's span writer
+ * (otlp_span_writer_add when it is exported, a request sealed every 512
+ * spans, as otlp_exporter does) and thrown away: no BPF, no network, no
+ * thread.
  *
  *   replay [--rounds N] [--proc DIR] FILE
  *
@@ -31,11 +34,13 @@
 #include "assembly/http1_assembler.h"
 #include "assembly/http2_assembler.h"
 #include "config/options.h"
-#include "export/otlp/otlp_encoder.h"
+#include "export/otlp/otlp_span_writer.h"
 #include "ingest/event_reader.h"
 #include "ingest/event_recording.h"
 #include "ingest/process_table.h"
 #include "lib/clock.h"
+#include "metrics/metric_store.h"
+#include "metrics/span_metrics.h"
 #include "model/agent_stats.h"
 #include "model/exporter.h"
 #include "pipeline/pipeline.h"
@@ -44,30 +49,27 @@
 #define TICK_NS		(100ull * 1000000)
 #define NO_PROC_DEFAULT "/nonexistent/kspan-replay-proc"
 
-/* The exporter of the replay: OTLP protobuf encoding, in batches, discarded. */
+/* The exporter of the replay: the agent's OTLP protobuf writer, batches discarded. */
 struct encode_exporter {
 	struct exporter e;
-	struct span *batch[BATCH];
+	struct otlp_span_writer writer;
 	size_t n;
 	uint64_t spans, bytes, failures;
 };
 
 static void encode_batch(struct encode_exporter *x)
 {
-	struct otlp_encode_options o = {.json = false};
 	uint8_t *buf;
 	size_t len;
 
 	if (!x->n)
 		return;
-	if (otlp_encode_request(x->batch, x->n, &o, &buf, &len) == 0) {
+	if (otlp_span_writer_seal(&x->writer, &buf, &len) == 0) {
 		x->bytes += len;
-		otlp_encode_free(buf);
+		free(buf);
 	} else {
 		x->failures += x->n;
 	}
-	for (size_t i = 0; i < x->n; i++)
-		span_unref(x->batch[i]);
 	x->spans += x->n;
 	x->n = 0;
 }
@@ -76,8 +78,11 @@ static int encode_export(struct exporter *e, struct span *s)
 {
 	struct encode_exporter *x = e->state;
 
-	x->batch[x->n++] = span_ref(s);
-	if (x->n == BATCH)
+	if (otlp_span_writer_add(&x->writer, s)) {
+		x->failures++;
+		return -ENOMEM;
+	}
+	if (++x->n == BATCH)
 		encode_batch(x);
 	return 0;
 }
@@ -110,6 +115,8 @@ struct replay_round {
 	struct http2_assembler h2;
 	struct event_router router;
 	struct event_reader reader;
+	struct metric_store metric_store;
+	struct span_metrics span_metrics;
 	struct encode_exporter exporter;
 };
 
@@ -123,6 +130,14 @@ static int round_init(struct replay_round *r, const char *proc_root)
 	options_defaults(&r->opts);
 	mono_to_unix_calibrate(&r->clock);
 	pipeline_init(&r->pipeline, &r->stats);
+	err = metric_store_init(&r->metric_store, r->opts.metrics_cardinality_limit,
+				mono_to_unix_ns(&r->clock, clock_mono_ns()), &r->stats);
+	if (!err)
+		err = span_metrics_init(&r->span_metrics, &r->metric_store, &r->stats);
+	if (err)
+		return err;
+	r->pipeline.metrics = &r->span_metrics; /* options_defaults: span_metrics on */
+	otlp_span_writer_init(&r->exporter.writer, 0);
 	sampler_from_env(&r->opts.sampler); /* span assembly samples (config/sampler.h) */
 	r->exporter.e = (struct exporter){.name = "replay-encode",
 					  .export_span = encode_export,
@@ -198,6 +213,9 @@ static void round_free(struct replay_round *r)
 	http1_assembler_free(&r->h1);
 	http2_assembler_free(&r->h2);
 	process_table_free(&r->procs);
+	otlp_span_writer_free(&r->exporter.writer);
+	span_metrics_free(&r->span_metrics);
+	metric_store_free(&r->metric_store);
 }
 
 static double clock_s(clockid_t id)
