@@ -11,7 +11,7 @@
  * spans, as otlp_exporter does) and thrown away: no BPF, no network, no
  * thread.
  *
- *   replay [--rounds N] [--proc DIR] FILE
+ *   replay [--rounds N] [--proc DIR] [--out DIR] FILE
  *
  * Each round builds the pipeline afresh (untimed), replays every record, then
  * finishes what is still open and encodes the last batch (timed), and tears
@@ -22,6 +22,12 @@
  * /proc does what the agent does). Options are the agent's defaults and the
  * OTEL_* sampler variables. Prints one line of key=value; the counters of
  * the last round go to stderr.
+ *
+ * --out DIR keeps what the last round produced, to compare two builds: every
+ * OTLP request (otlp.bin: each a 4-byte little-endian length, then its
+ * bytes) and the span metrics (metrics.prom, Prometheus text). Unix times
+ * are then the recorded monotonic ones (clock offset 0), so that the bytes
+ * do not depend on when the replay ran.
  */
 #include <errno.h>
 #include <sched.h>
@@ -40,6 +46,7 @@
 #include "ingest/process_table.h"
 #include "lib/clock.h"
 #include "metrics/metric_store.h"
+#include "metrics/prometheus_text.h"
 #include "metrics/span_metrics.h"
 #include "model/agent_stats.h"
 #include "model/exporter.h"
@@ -55,6 +62,7 @@ struct encode_exporter {
 	struct otlp_span_writer writer;
 	size_t n;
 	uint64_t spans, bytes, failures;
+	FILE *out; /* --out: the requests, else NULL */
 };
 
 static void encode_batch(struct encode_exporter *x)
@@ -66,6 +74,11 @@ static void encode_batch(struct encode_exporter *x)
 		return;
 	if (otlp_span_writer_seal(&x->writer, &buf, &len) == 0) {
 		x->bytes += len;
+		if (x->out) {
+			uint8_t prefix[4] = {len, len >> 8, len >> 16, len >> 24};
+			fwrite(prefix, sizeof(prefix), 1, x->out);
+			fwrite(buf, len, 1, x->out);
+		}
 		free(buf);
 	} else {
 		x->failures += x->n;
@@ -228,13 +241,40 @@ static double clock_s(clockid_t id)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--rounds N] [--proc DIR] FILE\n", argv0);
+	fprintf(stderr, "usage: %s [--rounds N] [--proc DIR] [--out DIR] FILE\n", argv0);
 	return 2;
+}
+
+static FILE *open_out(const char *dir, const char *name)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "we");
+	if (!f)
+		fprintf(stderr, "replay: cannot write %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+/* --out: the metrics of the round, as Prometheus text. */
+static int write_metrics(struct replay_round *r, const char *dir)
+{
+	struct metric_snapshot snap;
+	FILE *f = open_out(dir, "metrics.prom");
+
+	if (!f)
+		return -1;
+	if (metric_store_collect(&r->metric_store, false, 0, &snap) == 0) {
+		prometheus_write_metrics(&snap, f, false);
+		metric_snapshot_free(&snap);
+	}
+	return fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-	const char *proc_root = NO_PROC_DEFAULT, *path = NULL;
+	const char *proc_root = NO_PROC_DEFAULT, *path = NULL, *out_dir = NULL;
 	unsigned long rounds = 1;
 	struct event_recording rec;
 	struct replay_round *r;
@@ -251,6 +291,8 @@ int main(int argc, char **argv)
 			rounds = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--proc") && i + 1 < argc)
 			proc_root = argv[++i];
+		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out_dir = argv[++i];
 		else if (argv[i][0] != '-' && !path)
 			path = argv[i];
 		else
@@ -291,6 +333,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "replay: setting up the pipeline failed\n");
 			return 1;
 		}
+		if (out_dir && i + 1 == rounds) {
+			r->clock.offset_ns = 0;
+			if (!(r->exporter.out = open_out(out_dir, "otlp.bin")))
+				return 1;
+		}
 		c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
 		w0 = clock_s(CLOCK_MONOTONIC);
 		round_replay(r, buf, len);
@@ -299,9 +346,12 @@ int main(int argc, char **argv)
 		spans += r->exporter.spans;
 		bytes += r->exporter.bytes;
 		failures += r->exporter.failures;
-		if (i + 1 == rounds)
+		if (i + 1 == rounds) {
 			agent_stats_print_line(&r->stats, stderr,
 					       "replay: counters of the last round");
+			if (out_dir && (fclose(r->exporter.out) || write_metrics(r, out_dir)))
+				return 1;
+		}
 		round_free(r);
 	}
 	printf("replay: records=%llu rounds=%lu spans=%llu encode_failures=%llu cpu_seconds=%.3f "
