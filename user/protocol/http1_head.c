@@ -354,6 +354,8 @@ void http1_head_parse(const char *buf, size_t len, bool is_request, struct http1
 		} else if (!lf || line.len == 0) {
 			if (!lf)
 				note_cut_line(hp, line);
+			else
+				hp->head_end = end + 1;
 			break;
 		} else {
 			parse_field_line(hp, line);
