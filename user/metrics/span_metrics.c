@@ -18,14 +18,6 @@ struct graph_side {
 	uint64_t since_mono_ns;
 };
 
-int span_metrics_init(struct span_metrics *m, struct metric_store *store, struct agent_stats *stats)
-{
-	memset(m, 0, sizeof(*m));
-	m->store = store;
-	m->stats = stats;
-	return u64_map_init(&m->waiting, 256);
-}
-
 static int free_side(uint64_t key, void *value, void *arg)
 {
 	struct graph_side *g = value;
@@ -83,20 +75,35 @@ static const struct {
     FIELD(F_GRPC_STATUS, "rpc.grpc.status_code"),
 };
 
+int span_metrics_init(struct span_metrics *m, struct metric_store *store, struct agent_stats *stats)
+{
+	memset(m, 0, sizeof(*m));
+	_Static_assert(F_COUNT <= 16, "fields_of_len holds a bit per field");
+	for (int k = 0; k < F_COUNT; k++) {
+		if (fields[k].len >= SPAN_METRICS_KEY_LEN_MAX)
+			return -EINVAL; /* raise SPAN_METRICS_KEY_LEN_MAX (the unit tests fail) */
+		m->fields_of_len[fields[k].len] |= (uint16_t)(1u << k);
+	}
+	m->store = store;
+	m->stats = stats;
+	return u64_map_init(&m->waiting, 256);
+}
+
 struct span_view {
 	const struct span *s;
 	const struct attribute *f[F_COUNT];
 };
 
-static void view_span(struct span_view *v, const struct span *s)
+static void view_span(const struct span_metrics *m, struct span_view *v, const struct span *s)
 {
 	memset(v, 0, sizeof(*v));
 	v->s = s;
 	for (size_t i = 0; i < s->attrs.count; i++) {
 		const struct attribute *a = &s->attrs.items[i];
-		for (int k = 0; k < F_COUNT; k++) {
-			if (a->key_len == fields[k].len && !v->f[k] &&
-			    memcmp(a->key, fields[k].key, fields[k].len) == 0) {
+		unsigned maybe = a->key_len < SPAN_METRICS_KEY_LEN_MAX ? m->fields_of_len[a->key_len] : 0;
+		for (; maybe; maybe &= maybe - 1) {
+			int k = __builtin_ctz(maybe);
+			if (!v->f[k] && memcmp(a->key, fields[k].key, fields[k].len) == 0) {
 				v->f[k] = a;
 				break;
 			}
@@ -188,7 +195,7 @@ static void record_red(struct span_metrics *m, const struct span *s, bool export
 	enum metric_id id;
 	bool server = s->kind == SPAN_KIND_SERVER;
 
-	view_span(&v, s);
+	view_span(m, &v, s);
 	if (field_string(&v, F_RPC_SYSTEM)) {
 		id = server ? METRIC_RPC_SERVER_DURATION : METRIC_RPC_CLIENT_DURATION;
 		rpc_attrs(&attrs, &v);
