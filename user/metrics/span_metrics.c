@@ -100,7 +100,8 @@ static void view_span(const struct span_metrics *m, struct span_view *v, const s
 	v->s = s;
 	for (size_t i = 0; i < s->attrs.count; i++) {
 		const struct attribute *a = &s->attrs.items[i];
-		unsigned maybe = a->key_len < SPAN_METRICS_KEY_LEN_MAX ? m->fields_of_len[a->key_len] : 0;
+		unsigned maybe =
+		    a->key_len < SPAN_METRICS_KEY_LEN_MAX ? m->fields_of_len[a->key_len] : 0;
 		for (; maybe; maybe &= maybe - 1) {
 			int k = __builtin_ctz(maybe);
 			if (!v->f[k] && memcmp(a->key, fields[k].key, fields[k].len) == 0) {

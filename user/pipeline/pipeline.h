@@ -22,6 +22,10 @@ struct pipeline {
 	struct exporter *exporters[PIPELINE_MAX_EXPORTERS];
 	int exporter_count;
 	struct agent_stats *stats;
+	/* CLOCK_MONOTONIC at the last tick (or init): the metrics' time for a
+	 * span, precise enough for the service graph's 10 s wait without a
+	 * clock read per span */
+	uint64_t now_mono_ns;
 };
 
 /* An empty pipeline (no exporter) that counts into stats. */
