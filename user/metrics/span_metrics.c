@@ -104,7 +104,10 @@ static void view_span(const struct span_metrics *m, struct span_view *v, const s
 		    a->key_len < SPAN_METRICS_KEY_LEN_MAX ? m->fields_of_len[a->key_len] : 0;
 		for (; maybe; maybe &= maybe - 1) {
 			int k = __builtin_ctz(maybe);
-			if (!v->f[k] && memcmp(a->key, fields[k].key, fields[k].len) == 0) {
+			/* keys are literals, which the linker merges: mostly the
+			 * same pointer */
+			if (!v->f[k] && (a->key == fields[k].key ||
+					 memcmp(a->key, fields[k].key, fields[k].len) == 0)) {
 				v->f[k] = a;
 				break;
 			}
