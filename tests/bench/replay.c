@@ -143,6 +143,7 @@ static int round_init(struct replay_round *r, const char *proc_root)
 	options_defaults(&r->opts);
 	mono_to_unix_calibrate(&r->clock);
 	pipeline_init(&r->pipeline, &r->stats);
+	r->pipeline.clock = &r->clock; /* recorded times, on the spans' scale */
 	err = metric_store_init(&r->metric_store, r->opts.metrics_cardinality_limit,
 				mono_to_unix_ns(&r->clock, clock_mono_ns()), &r->stats);
 	if (!err)

@@ -55,7 +55,9 @@ void pipeline_tick(struct pipeline *p, uint64_t now_mono_ns)
 	struct timespec now;
 
 	p->now_mono_ns = now_mono_ns;
-	if (p->metrics && clock_gettime(CLOCK_REALTIME, &now) == 0)
+	if (p->metrics && p->clock)
+		span_metrics_tick(p->metrics, now_mono_ns, mono_to_unix_ns(p->clock, now_mono_ns));
+	else if (p->metrics && clock_gettime(CLOCK_REALTIME, &now) == 0)
 		span_metrics_tick(p->metrics, now_mono_ns,
 				  (uint64_t)now.tv_sec * NS_PER_SEC + (uint64_t)now.tv_nsec);
 	for (int i = 0; i < p->exporter_count; i++)
