@@ -38,8 +38,10 @@ TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobu
 NPM_DIR := $(BUILD)/npm
 GRPC_JS := $(NPM_DIR)/node_modules/@grpc/grpc-js/package.json
 GRPC_JS_VERSION := 1.14.7
+# linux-perf: `perf record -g build/bench/replay FILE` profiles the agent's
+# userspace alone (tests/bench/replay.c).
 BENCH_PACKAGES := nginx-light wrk hey curl python3 python3-protobuf procps python3-grpcio nodejs \
-	util-linux openssl
+	util-linux openssl linux-perf
 # The vm suite and bench-vm boot a second kernel (tests/vm/boot_guest.sh);
 # openssl makes the guest TLS server's certificate (libssl.a: libssl-dev, above).
 VM_PACKAGES := qemu-system-x86 busybox-static cpio openssl

@@ -271,6 +271,7 @@ static int agent_start(struct agent *a)
 	start_metrics(a);
 	fionread = probe_loader_check_insertion(&a->opts);
 	pipeline_init(&a->pipeline, &a->stats);
+	a->pipeline.clock = &a->clock;
 	if (a->opts.span_metrics) {
 		err = metric_store_init(&a->metric_store, a->opts.metrics_cardinality_limit,
 					mono_to_unix_ns(&a->clock, clock_mono_ns()), &a->stats);

@@ -8,10 +8,11 @@
 # nginx's SERVER spans, so both directions of HTTP/1 parsing) with
 # --exporter none, while wrk -t1 -c4 loads one nginx worker for
 # REPLAY_RECORD_SECONDS; then replays the file REPLAY_ROUNDS times through
-# build/bench/replay (tests/bench/replay.c: parsers, assemblers, sampler and
-# OTLP protobuf encoder of this tree, no BPF) and prints its line. The
-# recording must come from a kspan of this tree (the replay refuses another
-# ABI); KSPAN_BASELINE is not replayed (older builds have no --record-events).
+# build/bench/replay (tests/bench/replay.c: parsers, assemblers, sampler,
+# span metrics and the OTLP protobuf span writer of this tree, no BPF) and
+# prints its line. The recording must come from a kspan of this tree (the
+# replay refuses another ABI); KSPAN_BASELINE is not replayed (older builds
+# have no --record-events).
 #
 # Environment: bench_lib.sh's (KSPAN, BENCH_RESULTS, BENCH_KEEP),
 # REPLAY_RECORD_SECONDS (2), REPLAY_ROUNDS (3), REPLAY_FILE (record there and

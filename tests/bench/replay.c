@@ -4,11 +4,14 @@
  * target 2: >= 1M events/s): ring-buffer records recorded once by
  * `kspan --record-events FILE` are fed, in their order, through the same
  * objects the agent links (the event reader's checks, the router, the HTTP/1
- * and HTTP/2 assemblers, the process table, the pipeline and its sampler),
- * and every finished span is encoded as OTLP/HTTP protobuf in batches of 512
- * (otlp_encode_request) and thrown away: no BPF, no network, no thread.
+ * and HTTP/2 assemblers, the process table, the pipeline with its span
+ * metrics, on as in the agent by default, and the sampler), and every
+ * exported span is written as OTLP/HTTP protobuf by the agent's span writer
+ * (otlp_span_writer_add when it is exported, a request sealed every 512
+ * spans, as otlp_exporter does) and thrown away: no BPF, no network, no
+ * thread.
  *
- *   replay [--rounds N] [--proc DIR] FILE
+ *   replay [--rounds N] [--proc DIR] [--out DIR] FILE
  *
  * Each round builds the pipeline afresh (untimed), replays every record, then
  * finishes what is still open and encodes the last batch (timed), and tears
@@ -19,6 +22,12 @@
  * /proc does what the agent does). Options are the agent's defaults and the
  * OTEL_* sampler variables. Prints one line of key=value; the counters of
  * the last round go to stderr.
+ *
+ * --out DIR keeps what the last round produced, to compare two builds: every
+ * OTLP request (otlp.bin: each a 4-byte little-endian length, then its
+ * bytes) and the span metrics (metrics.prom, Prometheus text). Unix times
+ * are then the recorded monotonic ones (clock offset 0), so that the bytes
+ * do not depend on when the replay ran.
  */
 #include <errno.h>
 #include <sched.h>
@@ -31,11 +40,14 @@
 #include "assembly/http1_assembler.h"
 #include "assembly/http2_assembler.h"
 #include "config/options.h"
-#include "export/otlp/otlp_encoder.h"
+#include "export/otlp/otlp_span_writer.h"
 #include "ingest/event_reader.h"
 #include "ingest/event_recording.h"
 #include "ingest/process_table.h"
 #include "lib/clock.h"
+#include "metrics/metric_store.h"
+#include "metrics/prometheus_text.h"
+#include "metrics/span_metrics.h"
 #include "model/agent_stats.h"
 #include "model/exporter.h"
 #include "pipeline/pipeline.h"
@@ -44,30 +56,33 @@
 #define TICK_NS		(100ull * 1000000)
 #define NO_PROC_DEFAULT "/nonexistent/kspan-replay-proc"
 
-/* The exporter of the replay: OTLP protobuf encoding, in batches, discarded. */
+/* The exporter of the replay: the agent's OTLP protobuf writer, batches discarded. */
 struct encode_exporter {
 	struct exporter e;
-	struct span *batch[BATCH];
+	struct otlp_span_writer writer;
 	size_t n;
 	uint64_t spans, bytes, failures;
+	FILE *out; /* --out: the requests, else NULL */
 };
 
 static void encode_batch(struct encode_exporter *x)
 {
-	struct otlp_encode_options o = {.json = false};
 	uint8_t *buf;
 	size_t len;
 
 	if (!x->n)
 		return;
-	if (otlp_encode_request(x->batch, x->n, &o, &buf, &len) == 0) {
+	if (otlp_span_writer_seal(&x->writer, &buf, &len) == 0) {
 		x->bytes += len;
-		otlp_encode_free(buf);
+		if (x->out) {
+			uint8_t prefix[4] = {len, len >> 8, len >> 16, len >> 24};
+			fwrite(prefix, sizeof(prefix), 1, x->out);
+			fwrite(buf, len, 1, x->out);
+		}
+		free(buf);
 	} else {
 		x->failures += x->n;
 	}
-	for (size_t i = 0; i < x->n; i++)
-		span_unref(x->batch[i]);
 	x->spans += x->n;
 	x->n = 0;
 }
@@ -76,8 +91,11 @@ static int encode_export(struct exporter *e, struct span *s)
 {
 	struct encode_exporter *x = e->state;
 
-	x->batch[x->n++] = span_ref(s);
-	if (x->n == BATCH)
+	if (otlp_span_writer_add(&x->writer, s)) {
+		x->failures++;
+		return -ENOMEM;
+	}
+	if (++x->n == BATCH)
 		encode_batch(x);
 	return 0;
 }
@@ -110,6 +128,8 @@ struct replay_round {
 	struct http2_assembler h2;
 	struct event_router router;
 	struct event_reader reader;
+	struct metric_store metric_store;
+	struct span_metrics span_metrics;
 	struct encode_exporter exporter;
 };
 
@@ -123,6 +143,15 @@ static int round_init(struct replay_round *r, const char *proc_root)
 	options_defaults(&r->opts);
 	mono_to_unix_calibrate(&r->clock);
 	pipeline_init(&r->pipeline, &r->stats);
+	r->pipeline.clock = &r->clock; /* recorded times, on the spans' scale */
+	err = metric_store_init(&r->metric_store, r->opts.metrics_cardinality_limit,
+				mono_to_unix_ns(&r->clock, clock_mono_ns()), &r->stats);
+	if (!err)
+		err = span_metrics_init(&r->span_metrics, &r->metric_store, &r->stats);
+	if (err)
+		return err;
+	r->pipeline.metrics = &r->span_metrics; /* options_defaults: span_metrics on */
+	otlp_span_writer_init(&r->exporter.writer, 0);
 	sampler_from_env(&r->opts.sampler); /* span assembly samples (config/sampler.h) */
 	r->exporter.e = (struct exporter){.name = "replay-encode",
 					  .export_span = encode_export,
@@ -198,6 +227,9 @@ static void round_free(struct replay_round *r)
 	http1_assembler_free(&r->h1);
 	http2_assembler_free(&r->h2);
 	process_table_free(&r->procs);
+	otlp_span_writer_free(&r->exporter.writer);
+	span_metrics_free(&r->span_metrics);
+	metric_store_free(&r->metric_store);
 }
 
 static double clock_s(clockid_t id)
@@ -210,13 +242,40 @@ static double clock_s(clockid_t id)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--rounds N] [--proc DIR] FILE\n", argv0);
+	fprintf(stderr, "usage: %s [--rounds N] [--proc DIR] [--out DIR] FILE\n", argv0);
 	return 2;
+}
+
+static FILE *open_out(const char *dir, const char *name)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "we");
+	if (!f)
+		fprintf(stderr, "replay: cannot write %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+/* --out: the metrics of the round, as Prometheus text. */
+static int write_metrics(struct replay_round *r, const char *dir)
+{
+	struct metric_snapshot snap;
+	FILE *f = open_out(dir, "metrics.prom");
+
+	if (!f)
+		return -1;
+	if (metric_store_collect(&r->metric_store, false, 0, &snap) == 0) {
+		prometheus_write_metrics(&snap, f, false);
+		metric_snapshot_free(&snap);
+	}
+	return fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-	const char *proc_root = NO_PROC_DEFAULT, *path = NULL;
+	const char *proc_root = NO_PROC_DEFAULT, *path = NULL, *out_dir = NULL;
 	unsigned long rounds = 1;
 	struct event_recording rec;
 	struct replay_round *r;
@@ -233,6 +292,8 @@ int main(int argc, char **argv)
 			rounds = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--proc") && i + 1 < argc)
 			proc_root = argv[++i];
+		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out_dir = argv[++i];
 		else if (argv[i][0] != '-' && !path)
 			path = argv[i];
 		else
@@ -273,6 +334,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "replay: setting up the pipeline failed\n");
 			return 1;
 		}
+		if (out_dir && i + 1 == rounds) {
+			r->clock.offset_ns = 0;
+			if (!(r->exporter.out = open_out(out_dir, "otlp.bin")))
+				return 1;
+		}
 		c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
 		w0 = clock_s(CLOCK_MONOTONIC);
 		round_replay(r, buf, len);
@@ -281,9 +347,12 @@ int main(int argc, char **argv)
 		spans += r->exporter.spans;
 		bytes += r->exporter.bytes;
 		failures += r->exporter.failures;
-		if (i + 1 == rounds)
+		if (i + 1 == rounds) {
 			agent_stats_print_line(&r->stats, stderr,
 					       "replay: counters of the last round");
+			if (out_dir && (fclose(r->exporter.out) || write_metrics(r, out_dir)))
+				return 1;
+		}
 		round_free(r);
 	}
 	printf("replay: records=%llu rounds=%lu spans=%llu encode_failures=%llu cpu_seconds=%.3f "

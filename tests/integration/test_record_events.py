@@ -45,6 +45,20 @@ class TestRecordEvents(harness.KspanCase):
         self.assertEqual(int(out["spans"]), 2 * 5, text)  # two rounds of the five SERVER spans
         self.assertEqual(int(out["encode_failures"]), 0, text)
 
+        # --out: the span metrics of the replay count the five requests under
+        # their route, and the OTLP requests are kept
+        out_dir = harness.tempdir("kspan-it-replay-out-")
+        rc, out, text = self.replay("--out", out_dir, self.path)
+        self.assertEqual(rc, 0, text)
+        with open(os.path.join(out_dir, "metrics.prom")) as f:
+            prom = f.read()
+        count = re.search(r'^http_server_request_duration_seconds_count\{[^}]*'
+                          r'http_route="/ok"[^}]*\} (\d+)$', prom, re.M)
+        self.assertIsNotNone(count, prom)
+        self.assertEqual(int(count.group(1)), 5, prom)
+        self.assertEqual(os.path.getsize(os.path.join(out_dir, "otlp.bin")),
+                         4 + round(float(out["bytes_per_span"]) * 5), text)
+
     def test_replay_refuses_a_file_that_is_not_a_recording(self):
         with open(self.path, "wb") as f:
             f.write(b"not a recording, just bytes")

@@ -193,7 +193,7 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 	/* SERVER: when the request's first byte reached the process (read
 	 * returned); CLIENT: when the process began writing it. */
 	s = http_span_new(server ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT, ev->hdr.tid,
-			  process_table_resource(a->procs, c->base.tgid),
+			  process_table_resource_at(a->procs, c->base.tgid, ev->hdr.ts_ns),
 			  mono_to_unix_ns(a->clock, server ? read_exit : write_enter), 0);
 	if (!s)
 		return false;

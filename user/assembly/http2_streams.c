@@ -369,7 +369,7 @@ void h2_on_request_block(struct h2_conn *c, uint32_t id, const struct h2_fields 
 	 * returned); CLIENT: when the process began writing them. */
 	start = server ? c->ev->hdr.ts_ns : c->ev->ts_enter_ns;
 	s = http_span_new(server ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT, c->ev->hdr.tid,
-			  process_table_resource(a->procs, c->base.tgid),
+			  process_table_resource_at(a->procs, c->base.tgid, c->ev->hdr.ts_ns),
 			  mono_to_unix_ns(a->clock, start), H2_SPAN_EXTRA_ATTRS);
 	if (!s)
 		return; /* an early response stays until it expires */

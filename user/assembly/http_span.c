@@ -129,13 +129,46 @@ static void text_append_uint(struct text_builder *b, unsigned v)
 /* Route templates are cut at this length (in the span name). */
 #define ROUTE_MAX 511
 
+/* "{method} {route}", the route templated from url.path as the span holds it
+ * (valid UTF-8), so that the metrics' http.route can be the name's own text
+ * (name + name_route) instead of a second templating. */
+static void name_span(struct span *s, struct http_text method, const char *path, size_t path_len)
+{
+	/* a known method, or "HTTP", fits in 16 bytes */
+	char name[16 + ROUTE_MAX + 1];
+	size_t name_len = method.len < 16 ? method.len : 15, route_at = 0;
+
+	memcpy(name, method.ptr, name_len);
+	if (path) {
+		name[name_len++] = ' ';
+		route_at = name_len;
+		http_path_template(path, path_len, name + name_len, ROUTE_MAX + 1);
+		name_len += strlen(name + name_len);
+	}
+	if (span_set_namen(s, name, strnlen(name, name_len)) == 0)
+		s->name_route = (uint32_t)route_at;
+}
+
+/* url.path, and the span's name from it. */
+static void add_path_and_name(struct span *s, struct http_text method, const char *path,
+			      size_t path_len)
+{
+	struct attribute_list *a = &s->attrs;
+
+	if (path && attribute_list_add_strn(a, "url.path", path, path_len) == 0) {
+		path = a->items[a->count - 1].str;
+		path_len = a->items[a->count - 1].str_len;
+	}
+	name_span(s, method, path, path_len);
+}
+
 void http_span_add_request(struct span *s, const struct http_request_view *req,
 			   const struct kspan_conn_tuple *t, const struct conn_strings *strings,
 			   bool capture_query)
 {
 	struct attribute_list *a = &s->attrs;
 	bool server = s->kind == SPAN_KIND_SERVER;
-	char query[1024], name[16 + ROUTE_MAX + 1];
+	char query[1024];
 	const char *path = NULL, *q = NULL;
 	size_t path_len = 0, q_len = 0;
 	/* kspan reads the bytes a socket carried: TLS is not decoded, so a
@@ -170,30 +203,16 @@ void http_span_add_request(struct span *s, const struct http_request_view *req,
 	}
 
 	method = add_method(a, &req->method);
-	/* "{method} {route}": a known method, or "HTTP", fits in 16 bytes */
-	size_t name_len = method.len < 16 ? method.len : 15;
-	memcpy(name, method.ptr, name_len);
-	if (path) {
-		name[name_len++] = ' ';
-		http_path_template(path, path_len, name + name_len, ROUTE_MAX + 1);
-		name_len += strlen(name + name_len);
-	}
-	span_set_namen(s, name, strnlen(name, name_len));
 	attribute_list_add_strn(a, "url.scheme", scheme.ptr, scheme.len);
+	add_path_and_name(s, method, path, path_len);
 	if (req->metrics_only) {
-		/* The metrics' http.route is templated from it (metrics/). */
-		if (path)
-			attribute_list_add_strn(a, "url.path", path, path_len);
 		attribute_list_add_strn(a, "server.address", host.ptr, host.len);
 		attribute_list_add_int(a, "server.port", port);
 		attribute_list_add_str(a, "network.protocol.version", req->protocol_version);
 		return;
 	}
-	if (path) {
-		attribute_list_add_strn(a, "url.path", path, path_len);
-		if (q)
-			attribute_list_add_str(a, "url.query", query);
-	}
+	if (path && q)
+		attribute_list_add_str(a, "url.query", query);
 	if (!server && path) {
 		/* Built up to the attribute bound: a longer value would be cut
 		 * there anyway. */

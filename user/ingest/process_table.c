@@ -610,8 +610,13 @@ static bool pid_reused(const struct process_table *t, uint32_t tgid, const struc
 
 struct resource *process_table_resource(struct process_table *t, uint32_t tgid)
 {
+	return process_table_resource_at(t, tgid, clock_ns(CLOCK_MONOTONIC));
+}
+
+struct resource *process_table_resource_at(struct process_table *t, uint32_t tgid, uint64_t now)
+{
 	struct proc_entry *e = u64_map_get(&t->by_pid, tgid);
-	uint64_t now = clock_ns(CLOCK_MONOTONIC), ticks;
+	uint64_t ticks;
 	struct resource *r;
 
 	/* The kernel announces a new process behind a reused pid (PROC_INFO);
@@ -622,7 +627,8 @@ struct resource *process_table_resource(struct process_table *t, uint32_t tgid)
 		use_unlink(t, e);
 		use_append(t, e);
 	}
-	if (e && now - e->checked_ns < t->revalidate_ns)
+	/* an event read after the check may be older than it: checked */
+	if (e && now < e->checked_ns + t->revalidate_ns)
 		return e->resource;
 	if (e) {
 		e->checked_ns = now;

@@ -63,6 +63,11 @@ void process_table_on_exit(struct process_table *t, uint32_t tgid);
  * rebuilt when /proc shows that the pid now belongs to a younger process
  * (checked at most every revalidate_ns). Never NULL unless out of memory. */
 struct resource *process_table_resource(struct process_table *t, uint32_t tgid);
+/* The same at now_mono_ns (CLOCK_MONOTONIC, as the kernel's event times):
+ * span assembly passes the event's time instead of reading the clock for
+ * every request. */
+struct resource *process_table_resource_at(struct process_table *t, uint32_t tgid,
+					   uint64_t now_mono_ns);
 
 /* The container id (64 hex chars) in the text of /proc/PID/cgroup, for the
  * docker, containerd, CRI-O and podman path layouts; the innermost of a

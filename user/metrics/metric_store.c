@@ -42,11 +42,16 @@ const struct metric_desc metric_descs[METRIC_COUNT] = {
 					     service_graph_bounds, SERVICE_GRAPH_BOUNDS},
 };
 
-void metric_attrs_add_str(struct metric_attrs *s, const char *key, const char *str)
+void metric_attrs_add_strn(struct metric_attrs *s, const char *key, const char *str, size_t len)
 {
 	if (!str || s->n >= METRIC_ATTRS_MAX)
 		return;
-	s->a[s->n++] = (struct metric_attr){.key = key, .str = str};
+	s->a[s->n++] = (struct metric_attr){.key = key, .str = str, .len = len};
+}
+
+void metric_attrs_add_str(struct metric_attrs *s, const char *key, const char *str)
+{
+	metric_attrs_add_strn(s, key, str, str ? strlen(str) : 0);
 }
 
 void metric_attrs_add_int(struct metric_attrs *s, const char *key, int64_t i)
@@ -56,7 +61,24 @@ void metric_attrs_add_int(struct metric_attrs *s, const char *key, int64_t i)
 	s->a[s->n++] = (struct metric_attr){.key = key, .i = i};
 }
 
-/* Eight bytes at a time through u64_mix: the hash runs for every request. */
+/* The last n (< 8) bytes as one word, read with whole loads: a word built
+ * byte by byte in memory stalls the load that follows (store forwarding). */
+static inline uint64_t tail_word(const char *p, size_t n)
+{
+	uint32_t lo, hi;
+
+	if (n >= 4) {
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		return lo | (uint64_t)hi << 32;
+	}
+	if (!n)
+		return 0;
+	return (uint8_t)p[0] | (uint64_t)(uint8_t)p[n / 2] << 8 | (uint64_t)(uint8_t)p[n - 1] << 16;
+}
+
+/* Eight bytes at a time through u64_mix: the hash runs for every request.
+ * Equal strings hash alike; attrs_equal() decides. */
 static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
 {
 	uint64_t w;
@@ -65,9 +87,7 @@ static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
 		memcpy(&w, p, 8);
 		h = u64_mix(h ^ w);
 	}
-	w = n;
-	memcpy(&w, p, n);
-	return u64_mix(h ^ w ^ ((uint64_t)n << 56));
+	return u64_mix(h ^ tail_word(p, n) ^ ((uint64_t)n << 56));
 }
 
 /* The values only: one metric always adds its keys in the same order, and
@@ -78,7 +98,7 @@ static uint64_t stream_hash(const struct resource *res, enum metric_id id,
 	uint64_t h = u64_mix((uint64_t)(uintptr_t)res ^ ((uint64_t)id << 1 | overflow) ^ a->n << 8);
 
 	for (size_t i = 0; i < a->n; i++)
-		h = a->a[i].str ? hash_bytes(h, a->a[i].str, strlen(a->a[i].str))
+		h = a->a[i].str ? hash_bytes(h, a->a[i].str, a->a[i].len)
 				: u64_mix(h ^ (uint64_t)a->a[i].i);
 	return h;
 }
@@ -89,9 +109,10 @@ static bool attrs_equal(const struct metric_attrs *x, const struct metric_attrs 
 		return false;
 	for (size_t i = 0; i < x->n; i++) {
 		const struct metric_attr *a = &x->a[i], *b = &y->a[i];
-		if (strcmp(a->key, b->key) || !a->str != !b->str)
+		/* keys are literals: mostly the same pointer */
+		if ((a->key != b->key && strcmp(a->key, b->key)) || !a->str != !b->str)
 			return false;
-		if (a->str ? strcmp(a->str, b->str) != 0 : a->i != b->i)
+		if (a->str ? a->len != b->len || memcmp(a->str, b->str, a->len) != 0 : a->i != b->i)
 			return false;
 	}
 	return true;
@@ -181,7 +202,7 @@ static struct metric_stream *add(struct metric_store *s, uint64_t h, struct reso
 		return NULL;
 	st->attrs = *a;
 	for (size_t i = 0; i < a->n; i++) {
-		if (a->a[i].str && !(st->attrs.a[i].str = strdup(a->a[i].str))) {
+		if (a->a[i].str && !(st->attrs.a[i].str = strndup(a->a[i].str, a->a[i].len))) {
 			st->attrs.n = i;
 			stream_free(st);
 			return NULL;

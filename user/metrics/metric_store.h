@@ -65,7 +65,8 @@ extern const struct metric_desc metric_descs[METRIC_COUNT];
 
 struct metric_attr {
 	const char *key; /* a string literal */
-	const char *str; /* NULL: an int */
+	const char *str; /* NULL: an int; a stream's copy is NUL-terminated */
+	size_t len;	 /* of str */
 	int64_t i;
 };
 
@@ -77,8 +78,9 @@ struct metric_attrs {
 };
 
 /* Borrow str (copied only when a new stream is made); a NULL str or a full
- * set adds nothing. */
+ * set adds nothing. _strn: str[0..len), no NUL in it, none needed after. */
 void metric_attrs_add_str(struct metric_attrs *s, const char *key, const char *str);
+void metric_attrs_add_strn(struct metric_attrs *s, const char *key, const char *str, size_t len);
 void metric_attrs_add_int(struct metric_attrs *s, const char *key, int64_t i);
 
 struct metric_stream {

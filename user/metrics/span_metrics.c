@@ -12,26 +12,18 @@
 struct graph_side {
 	enum span_kind kind;
 	uint8_t trace_id[16];
-	char *service;
+	struct resource *resource; /* counted reference (its service), or NULL */
 	double seconds;
 	bool failed;
 	uint64_t since_mono_ns;
 };
-
-int span_metrics_init(struct span_metrics *m, struct metric_store *store, struct agent_stats *stats)
-{
-	memset(m, 0, sizeof(*m));
-	m->store = store;
-	m->stats = stats;
-	return u64_map_init(&m->waiting, 256);
-}
 
 static int free_side(uint64_t key, void *value, void *arg)
 {
 	struct graph_side *g = value;
 	(void)key;
 	(void)arg;
-	free(g->service);
+	resource_unref(g->resource);
 	free(g);
 	return 1;
 }
@@ -62,36 +54,60 @@ enum span_field {
 	F_COUNT,
 };
 
-static const char *const field_keys[F_COUNT] = {
-    [F_METHOD] = "http.request.method",
-    [F_STATUS] = "http.response.status_code",
-    [F_SCHEME] = "url.scheme",
-    [F_PROTOCOL_VERSION] = "network.protocol.version",
-    [F_PATH] = "url.path",
-    [F_SERVER_ADDRESS] = "server.address",
-    [F_SERVER_PORT] = "server.port",
-    [F_ERROR_TYPE] = "error.type",
-    [F_RPC_SYSTEM] = "rpc.system",
-    [F_RPC_SERVICE] = "rpc.service",
-    [F_RPC_METHOD] = "rpc.method",
-    [F_GRPC_STATUS] = "rpc.grpc.status_code",
+/* Keys with their lengths: a span's attribute carries its key's length, so
+ * most keys are ruled out without reading them. */
+#define FIELD(id, key) [id] = {key, sizeof(key) - 1}
+static const struct {
+	const char *key;
+	uint32_t len;
+} fields[F_COUNT] = {
+    FIELD(F_METHOD, "http.request.method"),
+    FIELD(F_STATUS, "http.response.status_code"),
+    FIELD(F_SCHEME, "url.scheme"),
+    FIELD(F_PROTOCOL_VERSION, "network.protocol.version"),
+    FIELD(F_PATH, "url.path"),
+    FIELD(F_SERVER_ADDRESS, "server.address"),
+    FIELD(F_SERVER_PORT, "server.port"),
+    FIELD(F_ERROR_TYPE, "error.type"),
+    FIELD(F_RPC_SYSTEM, "rpc.system"),
+    FIELD(F_RPC_SERVICE, "rpc.service"),
+    FIELD(F_RPC_METHOD, "rpc.method"),
+    FIELD(F_GRPC_STATUS, "rpc.grpc.status_code"),
 };
+
+int span_metrics_init(struct span_metrics *m, struct metric_store *store, struct agent_stats *stats)
+{
+	memset(m, 0, sizeof(*m));
+	_Static_assert(F_COUNT <= 16, "fields_of_len holds a bit per field");
+	for (int k = 0; k < F_COUNT; k++) {
+		if (fields[k].len >= SPAN_METRICS_KEY_LEN_MAX)
+			return -EINVAL; /* raise SPAN_METRICS_KEY_LEN_MAX (the unit tests fail) */
+		m->fields_of_len[fields[k].len] |= (uint16_t)(1u << k);
+	}
+	m->store = store;
+	m->stats = stats;
+	return u64_map_init(&m->waiting, 256);
+}
 
 struct span_view {
 	const struct span *s;
 	const struct attribute *f[F_COUNT];
 };
 
-static void view_span(struct span_view *v, const struct span *s)
+static void view_span(const struct span_metrics *m, struct span_view *v, const struct span *s)
 {
 	memset(v, 0, sizeof(*v));
 	v->s = s;
 	for (size_t i = 0; i < s->attrs.count; i++) {
 		const struct attribute *a = &s->attrs.items[i];
-		for (int k = 0; k < F_COUNT; k++) {
-			/* the first byte rules out most keys without a call */
-			if (a->key[0] == field_keys[k][0] && !v->f[k] &&
-			    strcmp(a->key, field_keys[k]) == 0) {
+		unsigned maybe =
+		    a->key_len < SPAN_METRICS_KEY_LEN_MAX ? m->fields_of_len[a->key_len] : 0;
+		for (; maybe; maybe &= maybe - 1) {
+			int k = __builtin_ctz(maybe);
+			/* keys are literals, which the linker merges: mostly the
+			 * same pointer */
+			if (!v->f[k] && (a->key == fields[k].key ||
+					 memcmp(a->key, fields[k].key, fields[k].len) == 0)) {
 				v->f[k] = a;
 				break;
 			}
@@ -99,29 +115,36 @@ static void view_span(struct span_view *v, const struct span *s)
 	}
 }
 
-static const char *field_str(const struct span_view *v, enum span_field k)
+static const struct attribute *field_string(const struct span_view *v, enum span_field k)
 {
-	return v->f[k] && v->f[k]->type == ATTR_STRING ? v->f[k]->str : NULL;
+	return v->f[k] && v->f[k]->type == ATTR_STRING ? v->f[k] : NULL;
 }
 
+/* A span's strings hold no NUL (model/span.h: made valid UTF-8, a NUL
+ * replaced), so str_len is the C string's length. */
 static void add_str_field(struct metric_attrs *out, const struct span_view *v, enum span_field k)
 {
-	metric_attrs_add_str(out, field_keys[k], field_str(v, k));
+	const struct attribute *a = field_string(v, k);
+	if (a)
+		metric_attrs_add_strn(out, fields[k].key, a->str, a->str_len);
 }
 
 static void add_int_field(struct metric_attrs *out, const struct span_view *v, enum span_field k)
 {
 	if (v->f[k] && v->f[k]->type == ATTR_INT)
-		metric_attrs_add_int(out, field_keys[k], v->f[k]->i);
+		metric_attrs_add_int(out, fields[k].key, v->f[k]->i);
 }
 
 /* error.type: the span's own (a status code, a transport error), else
  * "_OTHER" as the conventions say when no better value is known. */
 static void add_error_type(struct metric_attrs *out, const struct span_view *v)
 {
-	const char *e = field_str(v, F_ERROR_TYPE);
-	if (v->s->status_code == SPAN_STATUS_ERROR)
-		metric_attrs_add_str(out, "error.type", e ? e : "_OTHER");
+	if (v->s->status_code != SPAN_STATUS_ERROR)
+		return;
+	if (field_string(v, F_ERROR_TYPE))
+		add_str_field(out, v, F_ERROR_TYPE);
+	else
+		metric_attrs_add_strn(out, "error.type", "_OTHER", 6);
 }
 
 static void rpc_attrs(struct metric_attrs *out, const struct span_view *v)
@@ -145,8 +168,13 @@ static void http_attrs(struct metric_attrs *out, const struct span_view *v, char
 	add_str_field(out, v, F_SCHEME);
 	add_str_field(out, v, F_PROTOCOL_VERSION);
 	if (v->s->kind == SPAN_KIND_SERVER) {
-		const struct attribute *p = v->f[F_PATH];
-		if (p && p->type == ATTR_STRING) {
+		const struct attribute *p = field_string(v, F_PATH);
+		if (p && v->s->name_route) {
+			/* the name's route is this template of url.path, cut
+			 * longer: the same text, templated once */
+			const char *r = v->s->name + v->s->name_route;
+			metric_attrs_add_strn(out, "http.route", r, strnlen(r, route_size - 1));
+		} else if (p) {
 			http_path_template(p->str, p->str_len, route, route_size);
 			metric_attrs_add_str(out, "http.route", route);
 		}
@@ -171,11 +199,11 @@ static void record_red(struct span_metrics *m, const struct span *s, bool export
 	enum metric_id id;
 	bool server = s->kind == SPAN_KIND_SERVER;
 
-	view_span(&v, s);
-	if (field_str(&v, F_RPC_SYSTEM)) {
+	view_span(m, &v, s);
+	if (field_string(&v, F_RPC_SYSTEM)) {
 		id = server ? METRIC_RPC_SERVER_DURATION : METRIC_RPC_CLIENT_DURATION;
 		rpc_attrs(&attrs, &v);
-	} else if (field_str(&v, F_METHOD)) {
+	} else if (field_string(&v, F_METHOD)) {
 		id = server ? METRIC_HTTP_SERVER_DURATION : METRIC_HTTP_CLIENT_DURATION;
 		http_attrs(&attrs, &v, route, sizeof(route));
 	} else {
@@ -195,12 +223,17 @@ static uint64_t id_key(const uint8_t *id)
 	return k;
 }
 
+static const char *service_of(const struct resource *r)
+{
+	return r && r->service_name ? r->service_name : "unknown_service";
+}
+
 static void count_edge(struct span_metrics *m, const struct graph_side *client,
 		       const struct graph_side *server, uint64_t now_unix_ns)
 {
 	struct metric_attrs a = {0};
-	metric_attrs_add_str(&a, "client", client->service);
-	metric_attrs_add_str(&a, "server", server->service);
+	metric_attrs_add_str(&a, "client", service_of(client->resource));
+	metric_attrs_add_str(&a, "server", service_of(server->resource));
 	metric_store_record(m->store, NULL, METRIC_SERVICE_GRAPH_REQUESTS, &a, 0, NULL,
 			    now_unix_ns);
 	if (client->failed || server->failed)
@@ -218,10 +251,8 @@ static void record_graph(struct span_metrics *m, const struct span *s, uint64_t 
 	bool server = s->kind == SPAN_KIND_SERVER;
 	if ((!server && s->kind != SPAN_KIND_CLIENT) || (server && !span_has_parent(s)))
 		return;
-	const char *service = s->resource && s->resource->service_name ? s->resource->service_name
-								       : "unknown_service";
 	struct graph_side me = {.kind = s->kind,
-				.service = (char *)service,
+				.resource = s->resource,
 				.seconds = span_seconds(s),
 				.failed = s->status_code == SPAN_STATUS_ERROR,
 				.since_mono_ns = now_mono_ns};
@@ -242,11 +273,9 @@ static void record_graph(struct span_metrics *m, const struct span *s, uint64_t 
 	if (!g)
 		return;
 	*g = me;
-	g->service = strdup(service);
-	if (!g->service || u64_map_put(&m->waiting, key, g)) {
-		free(g->service);
-		free(g);
-	}
+	g->resource = me.resource ? resource_ref(me.resource) : NULL;
+	if (u64_map_put(&m->waiting, key, g))
+		free_side(0, g, NULL);
 }
 
 void span_metrics_record(struct span_metrics *m, const struct span *s, bool exported,

@@ -32,8 +32,12 @@
 #define SERVICE_GRAPH_WAIT_NS	  (10 * NS_PER_SEC)
 #define SERVICE_GRAPH_MAX_WAITING 16384
 
+/* Attribute keys the metrics read are shorter than this. */
+#define SPAN_METRICS_KEY_LEN_MAX 32
+
 struct span_metrics {
 	struct metric_store *store;
+	uint16_t fields_of_len[SPAN_METRICS_KEY_LEN_MAX]; /* bit f: field f's key has this length */
 	struct u64_map waiting; /* span id of the client span -> struct graph_side */
 	struct agent_stats *stats;
 	uint64_t next_idle_check_ns;

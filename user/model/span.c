@@ -320,11 +320,13 @@ static int replace_string(struct span *s, char **field, const char *str, size_t 
 
 int span_set_name(struct span *s, const char *name)
 {
+	s->name_route = 0;
 	return replace_string(s, &s->name, name, strlen(name));
 }
 
 int span_set_namen(struct span *s, const char *name, size_t len)
 {
+	s->name_route = 0;
 	return replace_string(s, &s->name, name, len);
 }
 

@@ -144,6 +144,10 @@ struct span {
 	uint8_t trace_flags;	   /* W3C flags; bit 0 = sampled */
 	char *trace_state;	   /* W3C tracestate, or NULL */
 	char *name;
+	/* name + name_route is the path template of an HTTP span's name
+	 * ("GET /users/{id}", assembly/http_span.c), which the metrics reuse as
+	 * http.route; 0: none (naming the span again resets it). */
+	uint32_t name_route;
 	enum span_kind kind;
 	uint64_t start_unix_ns;
 	uint64_t end_unix_ns;

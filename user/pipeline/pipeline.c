@@ -18,6 +18,7 @@ void pipeline_init(struct pipeline *p, struct agent_stats *stats)
 	memset(p, 0, sizeof(*p));
 	p->sink.submit = submit_to_pipeline;
 	p->stats = stats;
+	p->now_mono_ns = clock_mono_ns();
 }
 
 int pipeline_add_exporter(struct pipeline *p, struct exporter *e)
@@ -39,7 +40,7 @@ void pipeline_submit(struct pipeline *p, struct span *s)
 	 * sampler still gives exact request counts); only an exported span's
 	 * ids may become an exemplar, so that each one leads to a trace. */
 	if (p->metrics)
-		span_metrics_record(p->metrics, s, sampled, clock_mono_ns());
+		span_metrics_record(p->metrics, s, sampled, p->now_mono_ns);
 	if (!sampled) {
 		STAT_INC(p->stats, spans_sampled_out);
 	} else {
@@ -53,7 +54,10 @@ void pipeline_tick(struct pipeline *p, uint64_t now_mono_ns)
 {
 	struct timespec now;
 
-	if (p->metrics && clock_gettime(CLOCK_REALTIME, &now) == 0)
+	p->now_mono_ns = now_mono_ns;
+	if (p->metrics && p->clock)
+		span_metrics_tick(p->metrics, now_mono_ns, mono_to_unix_ns(p->clock, now_mono_ns));
+	else if (p->metrics && clock_gettime(CLOCK_REALTIME, &now) == 0)
 		span_metrics_tick(p->metrics, now_mono_ns,
 				  (uint64_t)now.tv_sec * NS_PER_SEC + (uint64_t)now.tv_nsec);
 	for (int i = 0; i < p->exporter_count; i++)

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "lib/clock.h"
 #include "model/agent_stats.h"
 #include "model/exporter.h"
 #include "model/span_sink.h"
@@ -22,6 +23,14 @@ struct pipeline {
 	struct exporter *exporters[PIPELINE_MAX_EXPORTERS];
 	int exporter_count;
 	struct agent_stats *stats;
+	/* CLOCK_MONOTONIC at the last tick (or init): the metrics' time for a
+	 * span, precise enough for the service graph's 10 s wait without a
+	 * clock read per span */
+	uint64_t now_mono_ns;
+	/* Unix time of a tick, from its monotonic time; NULL: CLOCK_REALTIME.
+	 * The agent's own clock keeps the metrics' times on one scale with
+	 * the spans' (and the replay's recorded times with theirs). */
+	const struct mono_to_unix *clock;
 };
 
 /* An empty pipeline (no exporter) that counts into stats. */

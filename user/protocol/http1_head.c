@@ -4,6 +4,7 @@
  * for robust parsing, 2.3 for the version, 3 and 4 for start lines, 5 for
  * field lines; RFC 9110 for the fields' grammar).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "http1_detect.h"
@@ -324,12 +325,23 @@ static void parse_field_line(struct http1_head_parse *hp, struct http1_slice lin
 	}
 }
 
+/* Everything zero but the tracestate's text, which is read only up to its
+ * lengths (w3c_tracestate.h): half a kilobyte less to clear per head. */
+static void clear_parse(struct http1_head_parse *hp)
+{
+	size_t text = offsetof(struct http1_head_parse, head.tracestate.out);
+	size_t after = text + sizeof(hp->head.tracestate.out);
+
+	memset(hp, 0, text);
+	memset((char *)hp + after, 0, sizeof(*hp) - after);
+}
+
 void http1_head_parse(const char *buf, size_t len, bool is_request, struct http1_head_parse *hp)
 {
 	size_t start = 0;
 	bool first = true;
 
-	memset(hp, 0, sizeof(*hp));
+	clear_parse(hp);
 	hp->head.is_request = is_request;
 	hp->head.content_length = -1;
 	hp->head.method = hp->head.target = slice_of("", 0);
@@ -354,6 +366,8 @@ void http1_head_parse(const char *buf, size_t len, bool is_request, struct http1
 		} else if (!lf || line.len == 0) {
 			if (!lf)
 				note_cut_line(hp, line);
+			else
+				hp->head_end = end + 1;
 			break;
 		} else {
 			parse_field_line(hp, line);

@@ -65,12 +65,14 @@ struct http1_head_parse {
 	bool wants_upgrade;    /* a request carrying Upgrade */
 	bool after_tracestate; /* the last field line was a tracestate */
 	unsigned seen;	       /* which fields were seen: the first of repeated ones wins */
+	size_t head_end;       /* bytes up to and with the empty line's LF; 0: not in buf */
 };
 
 /* Parses buf[0..len): the start line, then field lines up to the empty line
  * or the end of buf. Field lines cut by the end of buf are ignored; a start
  * line cut by it is parsed as far as it goes. hp->start_ok says whether the
- * start line parsed; the slices point into buf. */
+ * start line parsed; the slices point into buf. What follows the empty line
+ * is not read: parsing buf[0..hp->head_end) gives the same result. */
 void http1_head_parse(const char *buf, size_t len, bool is_request, struct http1_head_parse *hp);
 
 /* Case-insensitive comparison with a lowercase literal (field names and

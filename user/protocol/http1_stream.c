@@ -254,25 +254,33 @@ static void begin_response_body(struct http1_stream *s, struct piece *p,
 
 /* --- head ------------------------------------------------------------------ */
 
+/* A head of len bytes, parsed into hp. */
+static void head_parsed(struct http1_stream *s, struct piece *p, struct http1_head_parse *hp,
+			size_t len)
+{
+	bool answers_head;
+
+	if (!hp->start_ok) {
+		reject_start(s, p, "malformed start line");
+		return;
+	}
+	hp->head.head_bytes = len;
+	answers_head = emit_head(p, s, &hp->head);
+	s->body = (struct http1_body){0};
+	if (hp->head.is_request)
+		begin_request_body(s, p, hp);
+	else
+		begin_response_body(s, p, hp, answers_head);
+}
+
 /* The head is head[0..len), in the stream's buffer or in the piece. */
 static void head_complete_at(struct http1_stream *s, struct piece *p, const uint8_t *head,
 			     size_t len)
 {
 	struct http1_head_parse hp;
-	bool answers_head;
 
 	http1_head_parse((const char *)head, len, is_requests(s), &hp);
-	if (!hp.start_ok) {
-		reject_start(s, p, "malformed start line");
-		return;
-	}
-	hp.head.head_bytes = len;
-	answers_head = emit_head(p, s, &hp.head);
-	s->body = (struct http1_body){0};
-	if (hp.head.is_request)
-		begin_request_body(s, p, &hp);
-	else
-		begin_response_body(s, p, &hp, answers_head);
+	head_parsed(s, p, &hp, len);
 }
 
 static void head_complete(struct http1_stream *s, struct piece *p)
@@ -283,17 +291,19 @@ static void head_complete(struct http1_stream *s, struct piece *p)
 /*
  * A head that starts at p->pos and ends inside the captured bytes (the common
  * case: one read brings a whole request head) is parsed where it is, without
- * the copy into the stream's buffer. The checks are those the byte-wise path
- * makes (check_start_byte, then head_line_ended per line), so both decide
- * alike; when any fails, or the head does not end in this piece, nothing is
- * consumed and the byte-wise path takes over.
+ * the copy into the stream's buffer, in one pass: the parser finds the empty
+ * line that ends it (http1_head_parse.head_end). The checks are those the
+ * byte-wise path makes (check_start_byte, then head_line_ended per line,
+ * whose empty line is the parser's), so both decide alike; when any fails,
+ * the start line does not parse, or the head does not end in this piece,
+ * nothing is consumed and the byte-wise path takes over.
  */
 static bool head_in_place(struct http1_stream *s, struct piece *p)
 {
 	const uint8_t *head = p->data + p->pos;
 	size_t avail = p->captured - p->pos;
 	size_t min = http1_head_start_min_len(is_requests(s));
-	size_t line_start = 0, i = min;
+	struct http1_head_parse hp;
 
 	if (avail > HTTP1_MAX_HEAD_BYTES)
 		avail = HTTP1_MAX_HEAD_BYTES;
@@ -305,23 +315,15 @@ static bool head_in_place(struct http1_stream *s, struct piece *p)
 	 * passes http1_head_start_byte_plausible() unless it is a LF. */
 	if (memchr(head, '\n', min) || !http1_head_starts_message(is_requests(s), head, min))
 		return false;
-	while (i < avail) {
-		const uint8_t *lf = memchr(head + i, '\n', avail - i);
-		if (!lf)
-			return false;
-		size_t at = (size_t)(lf - head), end = at;
-		if (end > line_start && head[end - 1] == '\r')
-			end--;
-		if (end == line_start && line_start > 0) {
-			s->start_checked = true;
-			s->peer_may_switch = false;
-			p->pos += at + 1;
-			head_complete_at(s, p, head, at + 1);
-			return true;
-		}
-		line_start = i = at + 1;
-	}
-	return false;
+	/* No LF in the first min bytes: the start line is never the empty one. */
+	http1_head_parse((const char *)head, avail, is_requests(s), &hp);
+	if (!hp.start_ok || !hp.head_end)
+		return false;
+	s->start_checked = true;
+	s->peer_may_switch = false;
+	p->pos += hp.head_end;
+	head_parsed(s, p, &hp, hp.head_end);
+	return true;
 }
 
 /* The head cannot be read whole (cut by the capture, too large, or the

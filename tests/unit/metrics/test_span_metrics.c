@@ -3,7 +3,9 @@
  * test_span_metrics.c - which metric and attributes a span gives
  * (semantic conventions' HTTP and RPC metrics), the route from kspan's path
  * template, exemplars only from exported spans, and service-graph edges from
- * a client span and the server span under it, in either order.
+ * a client span and the server span under it, in either order; the route
+ * of a span assembly named is its name's template, the same text as
+ * templating url.path.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "assembly/http_naming.h"
+#include "assembly/http_span.h"
 #include "metrics/span_metrics.h"
 
 struct fixture {
@@ -212,10 +216,59 @@ static void lone_side_expires_counted(void **state)
 	span_unref(c);
 }
 
+/* A server span named by assembly (http_span_add_request) carries its
+ * path template in its name (name_route), which the metrics reuse; a span
+ * named again (span_set_name, as gRPC does) has none, and its route is
+ * templated from url.path. Both give the route of the old templating: cut
+ * at 255 bytes, so one stream counts both. */
+static void route_from_span_name_or_path(void **state)
+{
+	struct fixture *f = *state;
+	static const struct kspan_conn_tuple tuple = {
+	    .family = KSPAN_AF_INET,
+	    .local_addr = {127, 0, 0, 1},
+	    .remote_addr = {127, 0, 0, 1},
+	    .local_port = 8080,
+	    .remote_port = 54321,
+	};
+	char path[400], want[256];
+	struct span *s[2];
+
+	strcpy(path, "/users/12345/");
+	memset(path + strlen(path), 'x', 300);
+	path[13 + 300] = '\0';
+	http_path_template(path, strlen(path), want, sizeof(want));
+	assert_int_equal(strlen(want), 255);
+	struct http_request_view req = {
+	    .method = {"GET", 3},
+	    .target = {path, strlen(path)},
+	    .protocol_version = "1.1",
+	};
+	for (int i = 0; i < 2; i++) {
+		s[i] = http_span_new(SPAN_KIND_SERVER, 1, f->res, 1000000000, 0);
+		http_span_add_request(s[i], &req, &tuple, NULL, false);
+		s[i]->end_unix_ns = s[i]->start_unix_ns + 1000000;
+	}
+	assert_int_equal(s[0]->name_route, 4);
+	assert_memory_equal(s[0]->name, "GET /users/{id}/xxx", 19);
+	span_set_name(s[1], "renamed");
+	assert_int_equal(s[1]->name_route, 0);
+	for (int i = 0; i < 2; i++) {
+		span_metrics_record(&f->sm, s[i], false, 0);
+		span_unref(s[i]);
+	}
+	struct metric_snapshot snap = collect(f);
+	assert_int_equal(snap.n, 1);
+	assert_int_equal(snap.points[0].h.count, 2);
+	assert_string_equal(attr(snap.points[0].stream, "http.route")->str, want);
+	metric_snapshot_free(&snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(server_span_attributes_and_route, setup, teardown),
+	    cmocka_unit_test_setup_teardown(route_from_span_name_or_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(client_span_and_unexported_spans, setup, teardown),
 	    cmocka_unit_test_setup_teardown(grpc_span_gives_rpc_metric, setup, teardown),
 	    cmocka_unit_test_setup_teardown(service_graph_pairs_either_order, setup, teardown),

@@ -341,6 +341,32 @@ static void test_response_garbage_and_near_misses(void **state)
 	}
 }
 
+/* http1_head_parse says where the empty line ends the head (CRLF or a bare
+ * LF), 0 when buf holds no empty line, and reads nothing after it: parsing
+ * up to head_end gives the same fields. */
+static void test_parse_reports_head_end(void **state)
+{
+	static const char crlf[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\n";
+	static const char lf[] = "GET /a HTTP/1.1\nHost: h\n\nHost: other\n\n";
+	static const char open_head[] = "GET /a HTTP/1.1\r\nHost: h\r\n";
+	struct http1_head_parse whole, exact;
+
+	(void)state;
+	http1_head_parse(crlf, sizeof(crlf) - 1, true, &whole);
+	assert_true(whole.start_ok);
+	assert_int_equal(whole.head_end, strlen("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"));
+	http1_head_parse(lf, sizeof(lf) - 1, true, &whole);
+	assert_int_equal(whole.head_end, strlen("GET /a HTTP/1.1\nHost: h\n\n"));
+	http1_head_parse(lf, whole.head_end, true, &exact);
+	assert_int_equal(exact.head_end, whole.head_end);
+	assert_int_equal(exact.head.host.len, 1);
+	assert_ptr_equal(exact.head.host.ptr, whole.head.host.ptr);
+	assert_memory_equal(whole.head.host.ptr, "h", 1);
+	http1_head_parse(open_head, sizeof(open_head) - 1, true, &whole);
+	assert_true(whole.start_ok);
+	assert_int_equal(whole.head_end, 0);
+}
+
 int main(void)
 {
 #define REQ(t) cmocka_unit_test_setup_teardown(t, setup_requests, teardown)
@@ -359,6 +385,7 @@ int main(void)
 	    REQ(test_truncated_request_line),
 	    REQ(test_head_too_large),
 	    REQ(test_large_head_within_limit),
+	    REQ(test_parse_reports_head_end),
 	    RSP(test_100_continue_then_200),
 	    RSP(test_response_garbage_and_near_misses),
 	};
