@@ -90,13 +90,23 @@ struct tls_session_key {
 	__u64 ssl;
 };
 
-/* {tgid, SSL *} -> struct sock * the session's syscalls use. LRU: sessions
- * are never announced closed; a stale one is rebound by its next syscall. */
+/* The connection a session is bound to: its socket, and which connection
+ * on that socket (conn_state.conn_id). Sessions are never announced closed,
+ * and both SSL objects and sockets are reused by their allocators: an SSL
+ * address a new session got may still name a socket address that a newer
+ * connection got since. The id tells that binding stale. */
+struct tls_binding {
+	__u64 sk;
+	__u64 conn_id;
+};
+
+/* {tgid, SSL *} -> struct tls_binding. LRU: sessions are never announced
+ * closed; a stale one is rebound by its next syscall or memory-BIO offer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KSPAN_MAX_CONNS);
 	__type(key, struct tls_session_key);
-	__type(value, __u64);
+	__type(value, struct tls_binding);
 } tls_sockets SEC(".maps");
 
 static __always_inline void tls__session_key(struct tls_session_key *k, __u32 tgid, __u64 ssl)
@@ -106,15 +116,34 @@ static __always_inline void tls__session_key(struct tls_session_key *k, __u32 tg
 	k->ssl = ssl;
 }
 
-/* The socket an SSL object of process tgid was last seen using; 0: none. */
+/* Binds the session {tgid, ssl} to connection c on socket sk. */
+static __always_inline void tls__bind(__u32 tgid, __u64 ssl, __u64 sk, const struct conn_state *c)
+{
+	struct tls_binding b = {.sk = sk, .conn_id = c ? c->conn_id : 0};
+	struct tls_session_key k;
+
+	tls__session_key(&k, tgid, ssl);
+	bpf_map_update_elem(&tls_sockets, &k, &b, BPF_ANY);
+}
+
+/* The socket an SSL object of process tgid was last seen using, if that
+ * connection is still open; 0: none. */
 static __always_inline __u64 tls__socket_of(__u32 tgid, __u64 ssl)
 {
 	struct tls_session_key k;
-	__u64 *sk;
+	struct tls_binding *b;
+	struct conn_state *c;
+	struct conn_key ck;
 
 	tls__session_key(&k, tgid, ssl);
-	sk = bpf_map_lookup_elem(&tls_sockets, &k);
-	return sk ? *sk : 0;
+	b = bpf_map_lookup_elem(&tls_sockets, &k);
+	if (!b)
+		return 0;
+	conn__key(&ck, tgid, b->sk);
+	c = bpf_map_lookup_elem(&conn_table, &ck);
+	if (!c || c->sk != b->sk || c->conn_id != b->conn_id)
+		return 0; /* closed since: a new session at a freed address */
+	return b->sk;
 }
 
 /* One per thread: the socket whose TLS records were the thread's last socket
@@ -241,15 +270,13 @@ static __always_inline void tls__call_remember(__u64 id, const struct tls_call *
  */
 static __always_inline void tls__bind_nested(__u64 id, struct tls_call *call)
 {
-	struct tls_session_key k;
 	struct conn_state *c;
 	__u64 sk = call->sk;
 
 	counter__inc(KSPAN_CNT_TLS_CIPHERTEXT_SKIPPED);
 	call->membio = 0;
-	tls__session_key(&k, id >> 32, call->ssl);
-	bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
 	c = conn__get(id >> 32, sk, KSPAN_ROLE_UNKNOWN, true);
+	tls__bind(id >> 32, call->ssl, sk, c);
 	if (!c)
 		return;
 	/* First met in its handshake, before any event: its plaintext is
@@ -267,7 +294,6 @@ static __always_inline void tls__bind_nested(__u64 id, struct tls_call *call)
  * session is the offered connection's (a memory BIO). */
 static __always_inline void tls__bind_membio(__u64 id, struct tls_call *call)
 {
-	struct tls_session_key k;
 	struct conn_state *c;
 	__u64 sk = call->sk;
 
@@ -281,8 +307,7 @@ static __always_inline void tls__bind_membio(__u64 id, struct tls_call *call)
 		return;
 	}
 	c->tls = 1;
-	tls__session_key(&k, id >> 32, call->ssl);
-	bpf_map_update_elem(&tls_sockets, &k, &sk, BPF_ANY);
+	tls__bind(id >> 32, call->ssl, sk, c);
 	counter__inc(KSPAN_CNT_TLS_MEMBIO_BOUND);
 }
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "loader/elf_image.h"
@@ -15,12 +16,38 @@ struct elf_image {
 	int fd;
 	Elf *elf;
 	size_t shstrndx;
+	char *bytes; /* the whole file, read (see elf_image_open) */
 };
+
+/* The whole file in a buffer of its own, or NULL. */
+static char *read_whole(int fd, size_t *size)
+{
+	struct stat st;
+	size_t done = 0;
+	char *buf;
+
+	/* A Go executable or a libssl is some MiB; 1 GiB is a bad file. */
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (1ll << 30))
+		return NULL;
+	buf = malloc((size_t)st.st_size);
+	while (buf && done < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
+
+		if (n <= 0) {
+			free(buf);
+			return NULL;
+		}
+		done += (size_t)n;
+	}
+	*size = done;
+	return buf;
+}
 
 int elf_image_open(const char *path, struct elf_image **out)
 {
 	struct elf_image *img;
 	GElf_Ehdr ehdr;
+	size_t size = 0;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
@@ -33,7 +60,13 @@ int elf_image_open(const char *path, struct elf_image **out)
 		free(img);
 		return err;
 	}
-	img->elf = elf_begin(img->fd, ELF_C_READ_MMAP, NULL);
+	/* Read, not mapped: a private read-only mapping of a file that has
+	 * uprobes gets their int3 bytes written into it (the kernel's
+	 * uprobe_mmap/valid_vma take any VM_MAYEXEC private mapping), so an
+	 * executable still probed by an earlier kspan whose links are being
+	 * released would not decode. read() sees the page cache unchanged. */
+	img->bytes = read_whole(img->fd, &size);
+	img->elf = img->bytes ? elf_memory(img->bytes, size) : NULL;
 	if (!img->elf || elf_kind(img->elf) != ELF_K_ELF || !gelf_getehdr(img->elf, &ehdr) ||
 	    ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_ident[EI_DATA] != ELFDATA2LSB ||
 	    elf_getshdrstrndx(img->elf, &img->shstrndx) != 0) {
@@ -52,6 +85,7 @@ void elf_image_close(struct elf_image *img)
 		elf_end(img->elf);
 	if (img->fd >= 0)
 		close(img->fd);
+	free(img->bytes);
 	free(img);
 }
 
