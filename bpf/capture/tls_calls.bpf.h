@@ -213,22 +213,6 @@ static __always_inline __u64 tls_membio__take(void)
 	return sk;
 }
 
-/* Whether socket sk of process tgid is an open connection that carries TLS
- * plaintext: a session bound to it is alive. A closed connection is
- * forgotten, and one opened anew on the same socket starts without tls
- * (base/conn_tracking.bpf.h). */
-static __always_inline bool tls__connection_live(__u32 tgid, __u64 sk)
-{
-	struct conn_state *c;
-	struct conn_key key;
-
-	if (!sk)
-		return false;
-	conn__key(&key, tgid, sk);
-	c = bpf_map_lookup_elem(&conn_table, &key);
-	return c && c->sk == sk && c->tls;
-}
-
 /* Entry of a TLS read or write: remembered for its return (and for the
  * syscalls it makes). `call` is filled by the caller but for sk. Every call
  * takes the thread's offer; a session bound to a live connection keeps its
@@ -240,8 +224,10 @@ static __always_inline void tls__call_enter(__u64 id, struct tls_call *call)
 {
 	__u64 offer = tls_membio__take();
 
+	/* tls__socket_of answers only for a binding whose connection is still
+	 * open (binding sets its tls flag): nonzero is a live session. */
 	call->sk = tls__socket_of(id >> 32, call->ssl);
-	if (offer && !tls__connection_live(id >> 32, call->sk)) {
+	if (offer && !call->sk) {
 		call->sk = offer;
 		call->membio = 1;
 	}
