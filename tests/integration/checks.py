@@ -64,6 +64,14 @@ class CommonChecks:
                          "CLIENT span status for HTTP %d: %r" % (status, s))
         self.assertLessEqual(s.start_ns, s.end_ns, repr(s))
 
+    def assert_chain(self, spans):
+        """spans[0] is a root, and each next span is the child of the one
+        before it, all in spans[0]'s trace."""
+        self.assert_ids(spans[0], root=True)
+        for parent, child in zip(spans, spans[1:]):
+            self.assertEqual(child.trace_id, spans[0].trace_id, "not one trace:\n%s" % fmt(spans))
+            self.assertEqual(child.parent_span_id, parent.span_id, "wrong parent:\n%s" % fmt(spans))
+
     def check_covers(self, cli, srv):
         """The client span (same host) covers the server span."""
         self.assertLessEqual(cli.start_ns, srv.start_ns + SYSCALL_SLACK_NS,

@@ -146,12 +146,7 @@ class TestTls(CommonChecks, harness.SharedKspanCase):
                                name="GET /call/urllib/ok")
         self.check_client_span(py_c, py.pid, ng.port, "/ok", 200, scheme="https", exe=None)
         self.check_server_span(ng_s, ng.worker_pid, ng.port, "/ok", 200, scheme="https")
-        self.assert_ids(curl_c, root=True)
-        for child, parent in ((py_s, curl_c), (py_c, py_s), (ng_s, py_c)):
-            self.assertEqual(child.trace_id, curl_c.trace_id,
-                             "not one trace:\n%s" % fmt([curl_c, py_s, py_c, ng_s]))
-            self.assertEqual(child.parent_span_id, parent.span_id,
-                             "wrong parent:\n%s" % fmt([curl_c, py_s, py_c, ng_s]))
+        self.assert_chain([curl_c, py_s, py_c, ng_s])
 
     def test_idle_keepalive_wait_is_not_in_the_server_span(self):
         """A blocking python https server waits in SSL_read while its

@@ -22,7 +22,7 @@ import unittest
 import harness
 import tls_certs
 from harness import curl, is_client, is_server
-from checks import CommonChecks, fmt
+from checks import CommonChecks
 
 ROOT = os.path.dirname(os.path.dirname(harness.HERE))
 ROOTFS = os.path.join(ROOT, "build", "rootfs", "python3-ssl")
@@ -180,12 +180,7 @@ class TestTlsContainer(CommonChecks, harness.SharedKspanCase):
         self.assert_in_container(py_s, c)
         self.assert_in_container(py_c, c)
         self.assertNotIn("container.id", curl_c.resource, repr(curl_c.resource))
-        self.assert_ids(curl_c, root=True)
-        for child, parent in ((py_s, curl_c), (py_c, py_s), (ng_s, py_c)):
-            self.assertEqual(child.trace_id, curl_c.trace_id,
-                             "not one trace:\n%s" % fmt([curl_c, py_s, py_c, ng_s]))
-            self.assertEqual(child.parent_span_id, parent.span_id,
-                             "wrong parent:\n%s" % fmt([curl_c, py_s, py_c, ng_s]))
+        self.assert_chain([curl_c, py_s, py_c, ng_s])
         self.assertEqual(len(self.rx.spans(harness.involves_port(c.port))), 2,
                          "nothing but curl's and the server's spans on the container's port")
 
