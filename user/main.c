@@ -302,7 +302,7 @@ static int agent_start(struct agent *a)
 		return err;
 	health_set_probes_attached(&a->health, true);
 	probe_loader_report_insertion(fionread);
-	probe_loader_probe_tls(&a->probes, &a->stats);
+	probe_loader_probe_tls(&a->probes, &a->opts, &a->stats);
 	/* Go executables running now; those exec'd later: agent_on_exec. */
 	go_tls_attacher_init(&a->go_tls, probe_loader_object(&a->probes), "/proc", &a->stats);
 	go_tls_attacher_scan(&a->go_tls);

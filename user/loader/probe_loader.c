@@ -591,9 +591,12 @@ int probe_loader_ringbuf_fd(const struct probe_loader *l)
 	return bpf_map__fd(l->skel->maps.events);
 }
 
-void probe_loader_probe_tls(struct probe_loader *l, struct agent_stats *stats)
+void probe_loader_probe_tls(struct probe_loader *l, const struct agent_options *o,
+			    struct agent_stats *stats)
 {
 	tls_libraries_init(&l->tls, l->skel, l->tls_guarded, "/proc", stats);
+	/* o outlives the agent's loop: the list is read, never copied. */
+	tls_libraries_only_pids(&l->tls, o->pids, o->pid_count);
 	log_debug("TLS uprobes run with preemption %s", l->tls_guarded ? "disabled" : "enabled");
 	tls_libraries_scan_all(&l->tls);
 }

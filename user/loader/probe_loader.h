@@ -62,7 +62,8 @@ struct bpf_object *probe_loader_object(const struct probe_loader *l);
 /* After start: probes the TLS libraries every process maps; stats counts
  * them. A process that exec()s later is looked at again
  * (probe_loader_on_exec), for a while, at each probe_loader_tick. */
-void probe_loader_probe_tls(struct probe_loader *l, struct agent_stats *stats);
+void probe_loader_probe_tls(struct probe_loader *l, const struct agent_options *o,
+			    struct agent_stats *stats);
 void probe_loader_on_exec(struct probe_loader *l, uint32_t pid, uint64_t now);
 /* Stops new events; the ring buffer stays readable. */
 void probe_loader_detach(struct probe_loader *l);

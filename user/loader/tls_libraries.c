@@ -33,6 +33,23 @@ void tls_libraries_init(struct tls_libraries *t, struct kspan_bpf *skel, bool gu
 	t->stats = stats;
 }
 
+void tls_libraries_only_pids(struct tls_libraries *t, const uint32_t *pids, size_t count)
+{
+	t->only_pids = count ? pids : NULL;
+	t->only_pid_count = count;
+}
+
+/* Is pid one of the processes probed? */
+static bool probed_pid(const struct tls_libraries *t, uint32_t pid)
+{
+	if (!t->only_pids)
+		return true;
+	for (size_t i = 0; i < t->only_pid_count; i++)
+		if (t->only_pids[i] == pid)
+			return true;
+	return false;
+}
+
 bool tls_library_is_libssl(const char *name)
 {
 	/* libssl.so.3, libssl.so.1.1, libssl.so (a development link) */
@@ -93,10 +110,11 @@ bool tls_elf_defines_function(const char *path, const char *name)
 	return found;
 }
 
-static struct tls_library *find(struct tls_libraries *t, uint64_t dev, uint64_t ino)
+/* The file (dev, ino) as probed for pid (0: for every process). */
+static struct tls_library *find(struct tls_libraries *t, uint64_t dev, uint64_t ino, uint32_t pid)
 {
 	for (size_t i = 0; i < t->count; i++)
-		if (t->libs[i].dev == dev && t->libs[i].ino == ino)
+		if (t->libs[i].dev == dev && t->libs[i].ino == ino && t->libs[i].pid == pid)
 			return &t->libs[i];
 	return NULL;
 }
@@ -123,20 +141,22 @@ static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino
 	memset(lib, 0, sizeof(*lib));
 	lib->dev = dev;
 	lib->ino = ino;
+	lib->pid = t->only_pids ? pid : 0;
 	snprintf(lib->path, sizeof(lib->path), "%s", path);
 	if (!probe)
 		return 0;
 	/* Through the process's root: a container's file, as it sees it. */
 	snprintf(where, sizeof(where), "%s/%u/root%s", t->proc_root, pid, path);
 	lib->probed =
-	    tls_programs_attach_openssl(t->skel, t->guarded, where, lib->links, why, sizeof(why));
+	    tls_programs_attach_openssl(t->skel, t->guarded, where, lib->pid ? (int)lib->pid : -1,
+					lib->links, why, sizeof(why));
 	if (lib->probed <= 0) {
 		lib->probed = 0;
 		log_warn("TLS: %s (pid %u) not probed: %s", path, pid, why);
 		return 0;
 	}
-	log_info("TLS: OpenSSL probed in %s (pid %u's view, %d of %d functions)", path, pid,
-		 lib->probed, TLS_OPENSSL_FUNCS);
+	log_info("TLS: OpenSSL probed in %s (pid %u's view, %d of %d functions%s)", path, pid,
+		 lib->probed, TLS_OPENSSL_FUNCS, lib->pid ? ", for this process only" : "");
 	if (t->stats)
 		STAT_INC(t->stats, tls_libraries_probed);
 	t->probed_files++;
@@ -160,6 +180,8 @@ int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 	int added = 0;
 	FILE *f;
 
+	if (!probed_pid(t, pid))
+		return 0;
 	snprintf(file, sizeof(file), "%s/%u/maps", t->proc_root, pid);
 	f = fopen(file, "re");
 	if (!f)
@@ -175,7 +197,8 @@ int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 		if (!tls_maps_line_parse(line, &dev, &ino, &path))
 			continue;
 		name = strrchr(path, '/');
-		if (!name || find(t, dev, ino) || strstr(path, " (deleted)"))
+		if (!name || find(t, dev, ino, t->only_pids ? pid : 0) ||
+		    strstr(path, " (deleted)"))
 			continue; /* known, or replaced on disk: the old file has no path */
 		if (tls_library_is_libssl(name + 1)) {
 			if (add(t, pid, dev, ino, path, true) > 0)
@@ -195,9 +218,17 @@ int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 
 void tls_libraries_scan_all(struct tls_libraries *t)
 {
-	DIR *d = opendir(t->proc_root);
+	DIR *d;
 	struct dirent *e;
 
+	if (t->only_pids) {
+		for (size_t i = 0; i < t->only_pid_count; i++)
+			tls_libraries_scan_pid(t, t->only_pids[i]);
+		if (t->probed_files == 0)
+			log_info("TLS: no chosen process maps an OpenSSL library yet");
+		return;
+	}
+	d = opendir(t->proc_root);
 	if (!d) {
 		log_warn("TLS: reading %s failed (%s): no TLS library is probed", t->proc_root,
 			 strerror(errno));
@@ -215,6 +246,8 @@ void tls_libraries_scan_all(struct tls_libraries *t)
 
 void tls_libraries_on_exec(struct tls_libraries *t, uint32_t pid, uint64_t now)
 {
+	if (!probed_pid(t, pid))
+		return;
 	if (t->watching == TLS_EXEC_WATCH_MAX) {
 		/* The oldest watch is the likeliest to be done. */
 		memmove(&t->watch[0], &t->watch[1], (TLS_EXEC_WATCH_MAX - 1) * sizeof(t->watch[0]));

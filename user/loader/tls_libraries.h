@@ -14,6 +14,11 @@
  * scanned again for a while (its loader maps the libraries after exec), so
  * that a library file no process mapped before is probed before the
  * process's first requests, as far as it can be.
+ *
+ * With --pid, only the chosen processes are scanned, and each file is
+ * attached once per chosen process that maps it, for that process alone:
+ * other processes mapping the same libssl (a load generator, a sidecar)
+ * then run it without a single trap.
  */
 #ifndef KSPAN_TLS_LIBRARIES_H
 #define KSPAN_TLS_LIBRARIES_H
@@ -30,6 +35,7 @@ struct kspan_bpf;
 
 struct tls_library {
 	uint64_t dev, ino; /* of the file, as /proc/PID/maps names it */
+	uint32_t pid;	   /* the only process probed (with --pid), else 0 */
 	char path[256];	   /* as the first process that mapped it sees it */
 	struct bpf_link *links[TLS_OPENSSL_LINKS];
 	int probed; /* functions probed; 0: attaching failed (not tried again) */
@@ -51,13 +57,17 @@ struct tls_libraries {
 	struct tls_library *libs; /* every file looked at, probed or not */
 	size_t count, cap;
 	size_t probed_files;
+	const uint32_t *only_pids; /* --pid: the processes probed; NULL: all */
+	size_t only_pid_count;
 	struct tls_exec_watch watch[TLS_EXEC_WATCH_MAX];
 	size_t watching;
 };
 
 void tls_libraries_init(struct tls_libraries *t, struct kspan_bpf *skel, bool guarded,
 			const char *proc_root, struct agent_stats *stats);
-/* Every process: the scan at start. */
+/* Probe these processes only (--pid), each for itself; before any scan. */
+void tls_libraries_only_pids(struct tls_libraries *t, const uint32_t *pids, size_t count);
+/* Every process (or every --pid one): the scan at start. */
 void tls_libraries_scan_all(struct tls_libraries *t);
 /* One process; returns how many library files were newly probed. */
 int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid);

@@ -52,7 +52,7 @@ void tls_programs_select(struct kspan_bpf *skel, bool guarded)
 	}
 }
 
-int tls_programs_attach_openssl(struct kspan_bpf *skel, bool guarded, const char *path,
+int tls_programs_attach_openssl(struct kspan_bpf *skel, bool guarded, const char *path, int pid,
 				struct bpf_link *links[TLS_OPENSSL_LINKS], char *why, size_t len)
 {
 	struct openssl_func funcs[TLS_OPENSSL_FUNCS];
@@ -66,13 +66,16 @@ int tls_programs_attach_openssl(struct kspan_bpf *skel, bool guarded, const char
 		LIBBPF_OPTS(bpf_uprobe_opts, exit, .func_name = funcs[i].name, .retprobe = true);
 		struct bpf_link *in, *out;
 
-		/* pid -1: every process that maps the file, now and later. */
-		in = bpf_program__attach_uprobe_opts(funcs[i].entry, -1, path, 0, &entry);
+		/* pid -1: every process that maps the file, now and later.
+		 * Another pid: the kernel puts the breakpoints into that
+		 * process's memory only, so no other process that maps the
+		 * file traps (a trap costs ~10 us on a virtual machine). */
+		in = bpf_program__attach_uprobe_opts(funcs[i].entry, pid, path, 0, &entry);
 		if (!in) {
 			err = -errno;
 			continue; /* an older OpenSSL without the _ex forms */
 		}
-		out = bpf_program__attach_uprobe_opts(ret, -1, path, 0, &exit);
+		out = bpf_program__attach_uprobe_opts(ret, pid, path, 0, &exit);
 		if (!out) {
 			err = -errno;
 			bpf_link__destroy(in);

@@ -23,11 +23,12 @@ void tls_programs_select(struct kspan_bpf *skel, bool guarded);
 /*
  * Attaches the OpenSSL programs of the loaded set to the functions of the
  * ELF file at path (a shared library or an executable that links OpenSSL
- * statically), for every process that maps it. links[] receives the links
+ * statically), for process pid only, or for every process that maps it
+ * (pid -1). links[] receives the links
  * (NULL where the file lacks a function); returns how many functions were
  * probed, or a negative errno when none could be (why says why).
  */
-int tls_programs_attach_openssl(struct kspan_bpf *skel, bool guarded, const char *path,
+int tls_programs_attach_openssl(struct kspan_bpf *skel, bool guarded, const char *path, int pid,
 				struct bpf_link *links[TLS_OPENSSL_LINKS], char *why, size_t len);
 
 #endif /* KSPAN_TLS_PROGRAMS_H */
