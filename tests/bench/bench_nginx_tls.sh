@@ -10,9 +10,9 @@
 # https); wrk saturates it (-t BENCH_THREADS -c BENCH_CONNECTIONS,
 # keep-alive: one TLS handshake per connection, then SSL_read/SSL_write per
 # request) for BENCH_SECONDS per run. nginx and wrk both map the system's
-# libssl.so.3, which kspan probes once for every process that maps it: wrk's
-# SSL calls trap into the uprobes too, and the programs return at the
-# process filter. kspan exports OTLP/HTTP protobuf to a sink that does not
+# libssl.so.3; with --pid kspan probes it for the nginx worker alone (wrk's
+# SSL calls do not trap; a build before per-pid probes, as KSPAN_BASELINE,
+# probes wrk's too and its programs return at the process filter). kspan exports OTLP/HTTP protobuf to a sink that does not
 # decode. Runs, each kspan build (KSPAN_BASELINE first when set) in turn:
 #   https without             wrk to the https port, no kspan
 #   https pid <build>         kspan --pid <nginx worker>, wrk to https
