@@ -14,48 +14,23 @@
 # the medians. kspan traces only the two ports (--port) and exports nothing
 # (--exporter none): the difference between the runs is propagation alone.
 #
-# Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (2), KSPAN (build/kspan). Needs root, nginx, wrk, curl.
+# Environment: bench_lib.sh's (KSPAN, BENCH_SECONDS, BENCH_KEEP),
+# BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2). Needs root,
+# nginx, wrk, curl.
 set -euo pipefail
+BENCH_NAME=bench_propagation
+# shellcheck source=tests/bench/bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
-BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-32}
 BENCH_THREADS=${BENCH_THREADS:-2}
-KSPAN=${KSPAN:-build/kspan}
-PYTHON=${PYTHON:-/usr/bin/python3}
 
-TMP=$(mktemp -d /tmp/kspan-bench-prop.XXXXXX)
-NGINX_PID='' KSPAN_PID=''
-
-die() {
-	echo "bench_propagation: $*" >&2
-	exit 1
-}
-
-cleanup() {
-	local pid
-	for pid in $KSPAN_PID $NGINX_PID; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-[ "$(id -u)" = 0 ] || die "run as root: kspan loads BPF programs"
+need_root
 command -v wrk >/dev/null || die "wrk not found: apt-get install wrk"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || die "nginx not found: apt-get install nginx-light"
 [ -x "$KSPAN" ] || die "$KSPAN not built: make"
-
-free_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
 
 PROXY_PORT=$(free_port)
 UP_PORT=$(free_port)
@@ -91,68 +66,37 @@ EOF
 # nginx is started afresh for every run, after kspan: sockets connected before
 # kspan started are never given a traceparent (sock_ops sees connect() only),
 # and nginx would otherwise reuse the previous run's upstream connections.
-start_nginx() {
+# (bench_lib.sh's start_nginx serves one port; this proxy needs its own.)
+start_proxy() {
 	"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" &
 	NGINX_PID=$!
-	for _ in $(seq 100); do
-		curl -fsS -o /dev/null "http://127.0.0.1:$UP_PORT/" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "nginx did not start"
+	wait_http "http://127.0.0.1:$UP_PORT/" "$NGINX_PID" || die "nginx did not start"
 }
 
-stop_nginx() {
+stop_proxy() {
 	kill -TERM "$NGINX_PID"
 	wait "$NGINX_PID" || true
 	NGINX_PID=''
-}
-
-# --insert-despite-fionread: the cost of insertion is measured also where the
-# kernel's FIONREAD regression makes kspan's default leave it off.
-start_kspan() {
-	"$KSPAN" --exporter none --port "$PROXY_PORT" --port "$UP_PORT" --propagation "$1" \
-		--insert-despite-fionread \
-		>"$TMP/kspan.out" 2>"$TMP/kspan.err" &
-	KSPAN_PID=$!
-	for _ in $(seq 300); do
-		grep -q "kspan: ready" "$TMP/kspan.err" && return 0
-		kill -0 "$KSPAN_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$TMP/kspan.err" >&2
-	die "kspan did not start"
-}
-
-# Sets INJECTED from kspan's final counters.
-stop_kspan() {
-	kill -INT "$KSPAN_PID"
-	wait "$KSPAN_PID" || true
-	KSPAN_PID=''
-	INJECTED=$(grep -o "traceparent_injected=[0-9]*" "$TMP/kspan.err" | tail -1 || true)
-}
-
-# Prints "<requests/s> <p99 in ms>".
-run_wrk() {
-	wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "${BENCH_SECONDS}s" --latency \
-		"http://127.0.0.1:$PROXY_PORT/" >"$TMP/wrk.out"
-	awk '/Requests\/sec:/ { rps = $2 }
-	     $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-	                   ms = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v }
-	     END { printf "%s %.3f\n", rps, ms }' "$TMP/wrk.out"
 }
 
 echo "bench_propagation: nginx proxy -> upstream, wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS," \
 	"${BENCH_SECONDS}s per run, $BENCH_ROUNDS rounds"
 for round in $(seq "$BENCH_ROUNDS"); do
 	for mode in off all; do
-		start_kspan "$mode"
-		start_nginx
-		read -r rps p99 < <(run_wrk)
-		stop_nginx
+		log=$TMP/kspan-$round-$mode.err
+		# --insert-despite-fionread: the cost of insertion is measured
+		# also where the kernel's FIONREAD regression makes kspan's
+		# default leave it off.
+		start_kspan "$KSPAN" "$log" --exporter none --port "$PROXY_PORT" --port "$UP_PORT" \
+			--propagation "$mode" --insert-despite-fionread || die "kspan did not start"
+		start_proxy
+		run_wrk "$TMP/wrk.out" "http://127.0.0.1:$PROXY_PORT/" "$BENCH_THREADS" \
+			"$BENCH_CONNECTIONS"
+		stop_proxy
 		stop_kspan
-		printf '  round %d  --propagation %-3s  %10s req/s  p99 %8s ms  %s\n' \
-			"$round" "$mode" "$rps" "$p99" "$INJECTED"
-		echo "$mode $rps $p99" >>"$TMP/results"
+		printf '  round %d  --propagation %-3s  %10s req/s  p99 %8s ms  traceparent_injected=%s\n' \
+			"$round" "$mode" "$R_RPS" "$R_P99" "$(counter "$log" traceparent_injected)"
+		echo "$mode $R_RPS $R_P99" >>"$TMP/results"
 	done
 done
 "$PYTHON" - "$TMP/results" <<'PY'
