@@ -32,7 +32,7 @@ BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev z
 	libjson-c-dev libdeflate-dev libcapstone-dev
 TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server h2o python3-grpcio \
-	openssl python3-prometheus-client wget golang-go golang-google-grpc-dev \
+	openssl python3-prometheus-client python3-aiohttp wget golang-go golang-google-grpc-dev \
 	podman runc debootstrap
 # npm packages for the gRPC tests, installed under build/ (never committed).
 NPM_DIR := $(BUILD)/npm
