@@ -35,13 +35,10 @@
 #include "base/conn_tracking.bpf.h"
 #include "base/counters.bpf.h"
 #include "base/socket_lookup.bpf.h"
+#include "nginx_handoff.h"
 
 #define NGINX_REQUEST_CONNECTION 8  /* ngx_http_request_t.connection */
 #define NGINX_CONNECTION_FD	 24 /* ngx_connection_t.fd */
-/* ngx_event_connect_peer's answers with a connection in pc->connection. */
-#define NGINX_OK    0
-#define NGINX_AGAIN (-2)
-#define NGINX_DONE  (-4)
 
 /* A thread inside ngx_http_upstream_init (depth > 0), or inside an
  * ngx_event_connect_peer outside it (depth 0). */
@@ -172,24 +169,25 @@ static __always_inline void nginx__peer_end(long rc)
 	struct nginx_handoff *h = bpf_map_lookup_elem(&nginx_handoffs, &tid);
 	struct nginx_binding b = {};
 	struct conn_key key;
+	int verdict;
 	__u64 pc;
 
 	if (!h || !h->peer)
 		return;
 	pc = h->peer;
 	h->peer = 0;
-	if ((rc == NGINX_OK || rc == NGINX_AGAIN || rc == NGINX_DONE) &&
+	verdict = nginx_pick_verdict(rc, h->depth, h->served, h->nested);
+	if (verdict != NGINX_PICK_NONE &&
 	    !bpf_probe_read_user(&conn, sizeof(conn), (void *)pc))
 		upstream = nginx__socket_of(conn);
 	if (upstream) {
 		conn__key(&key, id >> 32, upstream);
-		if (h->depth && h->served && !h->nested) {
+		if (verdict == NGINX_PICK_BIND) {
 			b.downstream_sk = h->downstream_sk;
 			__builtin_memcpy(b.span_id, h->span_id, 8);
 			bpf_map_update_elem(&nginx_bindings, &key, &b, BPF_ANY);
 		} else {
-			/* An unserved hand-off was counted at its entry. */
-			if (!h->depth || h->nested)
+			if (verdict == NGINX_PICK_UNATTRIBUTED)
 				counter__inc(KSPAN_CNT_NGINX_UNATTRIBUTED);
 			bpf_map_delete_elem(&nginx_bindings, &key);
 		}

@@ -48,10 +48,17 @@ class TestNginxUpstream(harness.KspanCase):
                            % (prefix, workers, "tuple" if tuple_only else "insertion"))
         self.assertEqual(rep.wrong, [], chains.describe(rep))
         self.assertEqual(len(rep.complete), TOTAL, chains.describe(rep))
-        m = {k: v for k, v in self.kspan.metrics().items() if "nginx" in k and "{" not in k}
         # The thread rule links a worker's requests until it first
-        # interleaves two connections; the hand-off links the rest.
-        self.assertGreater(m.get("kspan_kernel_nginx_linked_total", 0), 0, m)
+        # interleaves two connections; the hand-off links the rest. The
+        # agent reads the kernel's counters once a second.
+        m = {}
+
+        def linked():
+            m.clear()
+            m.update((k, v) for k, v in self.kspan.metrics().items()
+                     if "nginx" in k and "{" not in k)
+            return m.get("kspan_kernel_nginx_linked_total", 0) > 0
+        self.assertTrue(harness.wait_until(linked, 5.0), m)
         for miss in ("unserved", "unattributed", "stale"):
             self.assertEqual(m.get("kspan_kernel_nginx_%s_total" % miss), 0, m)
         self.assertEqual(m.get("kspan_nginx_executables_probed_total"), 1, m)
