@@ -47,9 +47,10 @@ struct nginx_handoff {
 	__u64 peer;	     /* ngx_peer_connection_t * of the connect_peer in progress */
 	__u8 span_id[8];     /* the SERVER request open on it at the entry */
 	__u32 depth;	     /* ngx_http_upstream_init calls on the stack */
+	__u32 tgid;	     /* a thread id outlives its process: another's entry is stale */
 	__u8 served;	     /* span_id is an open request's */
 	__u8 nested;	     /* a hand-off inside a hand-off: two requests, none linked */
-	__u8 _pad[2];
+	__u8 _pad[6];
 };
 
 /* key: thread id -> its hand-off in progress. */
@@ -98,13 +99,27 @@ static __always_inline __u64 nginx__socket_of(__u64 conn)
 	return (__u64)socket__from_fd((__u32)fd);
 }
 
+/* The current thread's hand-off, or NULL (a stale one of a process that
+ * exited mid-call is dropped). */
+static __always_inline struct nginx_handoff *nginx__handoff(__u64 id)
+{
+	__u32 tid = (__u32)id;
+	struct nginx_handoff *h = bpf_map_lookup_elem(&nginx_handoffs, &tid);
+
+	if (h && h->tgid != (__u32)(id >> 32)) {
+		bpf_map_delete_elem(&nginx_handoffs, &tid);
+		return NULL;
+	}
+	return h;
+}
+
 /* Entry of ngx_http_upstream_init(r). */
 static __always_inline void nginx__handoff_begin(__u64 r)
 {
 	__u64 id = bpf_get_current_pid_tgid(), conn = 0;
 	__u32 tid = (__u32)id;
-	struct nginx_handoff *h = bpf_map_lookup_elem(&nginx_handoffs, &tid);
-	struct nginx_handoff fresh = {.depth = 1};
+	struct nginx_handoff *h = nginx__handoff(id);
+	struct nginx_handoff fresh = {.depth = 1, .tgid = (__u32)(id >> 32)};
 	struct conn_state *c = NULL;
 
 	if (!process__selected(id >> 32))
@@ -130,8 +145,9 @@ static __always_inline void nginx__handoff_begin(__u64 r)
 /* Return of ngx_http_upstream_init. */
 static __always_inline void nginx__handoff_end(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct nginx_handoff *h = bpf_map_lookup_elem(&nginx_handoffs, &tid);
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct nginx_handoff *h = nginx__handoff(id);
 
 	if (!h)
 		return;
@@ -146,8 +162,8 @@ static __always_inline void nginx__peer_begin(__u64 pc)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct nginx_handoff *h = bpf_map_lookup_elem(&nginx_handoffs, &tid);
-	struct nginx_handoff outside = {.peer = pc};
+	struct nginx_handoff *h = nginx__handoff(id);
+	struct nginx_handoff outside = {.peer = pc, .tgid = (__u32)(id >> 32)};
 
 	if (!process__selected(id >> 32))
 		return;
@@ -166,7 +182,7 @@ static __always_inline void nginx__peer_end(long rc)
 {
 	__u64 id = bpf_get_current_pid_tgid(), conn = 0, upstream = 0;
 	__u32 tid = (__u32)id;
-	struct nginx_handoff *h = bpf_map_lookup_elem(&nginx_handoffs, &tid);
+	struct nginx_handoff *h = nginx__handoff(id);
 	struct nginx_binding b = {};
 	struct conn_key key;
 	int verdict;

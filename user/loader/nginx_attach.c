@@ -20,10 +20,14 @@ static const struct {
 	const char *program, *function;
 	bool retprobe;
 } probes[NGINX_PROGRAMS] = {
-    {"kspan_uprobe_nginx_upstream_init", "ngx_http_upstream_init", false},
+    /* Each return before its entry: a call whose entry fires then always
+     * has its return probed too (a uretprobe takes the return address at
+     * the entry), so no hand-off stays open on a thread for a call whose
+     * return kspan missed; a return without its entry is ignored. */
     {"kspan_uretprobe_nginx_upstream_init", "ngx_http_upstream_init", true},
-    {"kspan_uprobe_nginx_connect_peer", "ngx_event_connect_peer", false},
+    {"kspan_uprobe_nginx_upstream_init", "ngx_http_upstream_init", false},
     {"kspan_uretprobe_nginx_connect_peer", "ngx_event_connect_peer", true},
+    {"kspan_uprobe_nginx_connect_peer", "ngx_event_connect_peer", false},
 };
 
 void nginx_programs_select(struct bpf_object *obj)
