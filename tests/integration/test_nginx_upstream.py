@@ -12,14 +12,17 @@ over keep-alive upstream connections (reused, rebound per request) and
 fresh ones (HTTP/1.0, one connection per request, written from the write
 event after the hand-off returned), with one worker and with two."""
 
+import os
+
 import chains
 import harness
+import tls_certs
 from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER
 
 TOTAL = chains.CLIENTS * chains.REQUESTS
 
 
-def proxy_nginx(backend_port, workers):
+def proxy_nginx(backend_port, workers, certs=None):
     # `retried`: its first server refuses connections (nothing listens), so
     # the first request it gets goes on to the next (ngx_http_upstream_next).
     http_extra = ("upstream kept { server 127.0.0.1:%d; keepalive 8; } "
@@ -31,18 +34,23 @@ def proxy_nginx(backend_port, workers):
              "proxy_set_header Connection \"\"; proxy_set_header traceparent \"\"; } "
              "location /fresh/ { proxy_pass http://127.0.0.1:%d; "
              "proxy_set_header traceparent \"\"; }" % backend_port)
-    return harness.Nginx(extra=extra, http_extra=http_extra, workers=workers)
+    return harness.Nginx(extra=extra, http_extra=http_extra, workers=workers, certs=certs)
 
 
 class TestNginxUpstream(harness.KspanCase):
 
-    def chain(self, prefix, workers=1, tuple_only=False, retried=0):
+    def chain(self, prefix, workers=1, tuple_only=False, retried=0, https=False):
         """retried: upstream connections picked outside a hand-off (the
         retry of a refused connect runs from the event loop): each counted
         unattributed, and its request linked only if the thread rule
-        could."""
+        could. https: nginx serves HTTPS (its requests read through
+        OpenSSL's uprobes), curl trusting the test CA."""
         srv = harness.http_server()
-        ngx = proxy_nginx(srv.port, workers)
+        certs = tls_certs.make_certs(harness.tempdir("kspan-it-nginx-certs-")) if https else None
+        ngx = proxy_nginx(srv.port, workers, certs)
+        if certs:
+            os.environ["CURL_CA_BUNDLE"] = certs["ca"]
+            self.addCleanup(os.environ.pop, "CURL_CA_BUNDLE", None)
         kw = {"ports": [ngx.port, srv.port]}
         if tuple_only:
             kw["extra_args"] = ["--propagation", "tuple"]
@@ -54,8 +62,9 @@ class TestNginxUpstream(harness.KspanCase):
                   chains.Level("nginx CLIENT", SPAN_KIND_CLIENT, ngx.worker_pids),
                   chains.Level("python SERVER", SPAN_KIND_SERVER, srv.pid)]
         rep = chains.wait_chains(self, levels, sorted(pids))
-        chains.print_share(rep, "nginx %s upstream, %d worker(s), %s"
-                           % (prefix, workers, "tuple" if tuple_only else "insertion"))
+        chains.print_share(rep, "nginx%s %s upstream, %d worker(s), %s"
+                           % (" https" if https else "", prefix, workers,
+                              "tuple" if tuple_only else "insertion"))
         self.assertEqual(rep.wrong, [], chains.describe(rep))
         self.assertGreaterEqual(len(rep.complete), TOTAL - retried, chains.describe(rep))
         # The thread rule links a worker's requests until it first
@@ -100,6 +109,9 @@ class TestNginxUpstream(harness.KspanCase):
         unattributed connection, never a wrong link); the server is then
         avoided (max_fails 1, fail_timeout 10 s) and the rest are linked."""
         self.chain("retried", retried=1)
+
+    def test_https_downstream_keepalive_insertion(self):
+        self.chain("kept", https=True)
 
     def test_only_nginx_is_probed(self):
         """The hand-off uprobes go on the nginx file alone: kspan's log names
