@@ -193,8 +193,7 @@ static __always_inline void nginx__peer_end(long rc)
 	pc = h->peer;
 	h->peer = 0;
 	verdict = nginx_pick_verdict(rc, h->depth, h->served, h->nested);
-	if (verdict != NGINX_PICK_NONE &&
-	    !bpf_probe_read_user(&conn, sizeof(conn), (void *)pc))
+	if (verdict != NGINX_PICK_NONE && !bpf_probe_read_user(&conn, sizeof(conn), (void *)pc))
 		upstream = nginx__socket_of(conn);
 	if (upstream) {
 		conn__key(&key, id >> 32, upstream);
