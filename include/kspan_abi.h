@@ -334,7 +334,17 @@ enum kspan_counter {
 	KSPAN_CNT_TLS_MEMBIO_BOUND = 30,       /* TLS sessions without a syscall inside their calls
 						* (memory BIO) bound to the connection whose
 						* records their thread read just before */
-	KSPAN_CNT_MAX = 32,
+	KSPAN_CNT_NGINX_LINKED = 31,	       /* nginx upstream requests made children of the
+						* downstream request they serve */
+	KSPAN_CNT_NGINX_UNSERVED = 32,	       /* nginx upstream hand-offs for a request whose
+						* connection has no open HTTP/1 SERVER request
+						* (HTTP/2 downstream, or not seen) */
+	KSPAN_CNT_NGINX_UNATTRIBUTED = 33,     /* nginx upstream connections chosen outside a
+						* hand-off (retries, stream proxy) or in a nested
+						* one: their requests are not linked */
+	KSPAN_CNT_NGINX_STALE = 34,	       /* nginx upstream requests whose downstream request
+						* had ended or changed: not linked */
+	KSPAN_CNT_MAX = 40,
 };
 
 /*

@@ -33,6 +33,7 @@
 #include "loader/probe_loader.h"
 #include "ingest/process_table.h"
 #include "loader/go_tls_attach.h"
+#include "loader/nginx_attach.h"
 #include "lib/version.h"
 
 #define POLL_TIMEOUT_MS	   100
@@ -60,6 +61,7 @@ struct agent {
 	struct http2_assembler h2_assembler;
 	struct event_router router;
 	struct go_tls_attacher go_tls;
+	struct nginx_attacher nginx;
 	struct event_reader reader;
 	struct event_recorder recorder; /* --record-events */
 	struct metrics_server metrics;
@@ -243,6 +245,7 @@ static void agent_on_exec(void *ctx, uint32_t tgid, uint64_t ts_ns)
 
 	probe_loader_on_exec(&a->probes, tgid, ts_ns);
 	go_tls_attacher_on_exec(&a->go_tls, tgid);
+	nginx_attacher_on_exec(&a->nginx, tgid);
 }
 
 static int agent_start(struct agent *a)
@@ -306,6 +309,8 @@ static int agent_start(struct agent *a)
 	/* Go executables running now; those exec'd later: agent_on_exec. */
 	go_tls_attacher_init(&a->go_tls, probe_loader_object(&a->probes), "/proc", &a->stats);
 	go_tls_attacher_scan(&a->go_tls);
+	nginx_attacher_init(&a->nginx, probe_loader_object(&a->probes), "/proc", &a->stats);
+	nginx_attacher_scan(&a->nginx);
 	a->router = (struct event_router){.http1 = &a->assembler,
 					  .http2 = &a->h2_assembler,
 					  .procs = &a->procs,
@@ -406,6 +411,7 @@ static void agent_stop(struct agent *a, bool print_counters)
 	health_set_phase(&a->health, AGENT_PHASE_STOPPING);
 	probe_loader_detach(&a->probes);
 	go_tls_attacher_free(&a->go_tls);
+	nginx_attacher_free(&a->nginx);
 	health_set_probes_attached(&a->health, false);
 	if (a->reader.rb)
 		event_reader_drain(&a->reader);

@@ -145,6 +145,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
 				data__join_peer(c, in, bytes, &s->ev.ctx);
+				conn__begin_server_request(c, &s->ev.ctx);
 				/* One lookup of the thread's entry serves both. */
 				data__remember_tracestate(
 				    s, in->io_flags & KSPAN_IO_GOROUTINE
@@ -154,8 +155,10 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		}
 		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */
 	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
-		   in->direction == KSPAN_DIR_EGRESS && !(in->io_flags & KSPAN_IO_GOROUTINE)) {
-		thread__end_server(c->conn_id);
+		   in->direction == KSPAN_DIR_EGRESS) {
+		c->server_open = 0;
+		if (!(in->io_flags & KSPAN_IO_GOROUTINE))
+			thread__end_server(c->conn_id);
 	}
 
 	/* A process is new only on a connection that never sent an event. */

@@ -135,6 +135,16 @@ struct conn_state {
 	 * the same-node join key of their requests (trace_context.bpf.h): the
 	 * plaintext has no TCP sequence number. */
 	__u32 tls_requests;
+	/* SERVER connections: the HTTP/1 request read last, open from its
+	 * first byte read until its response begins; a handler that passes
+	 * the request on without its thread (nginx's upstream hand-off,
+	 * propagation/nginx_parent.bpf.h) takes it as its CLIENT requests'
+	 * parent while it is open. */
+	__u8 server_trace_id[16];
+	__u8 server_span_id[8];
+	__u8 server_trace_flags;
+	__u8 server_open;
+	__u8 _pad3[6];
 };
 
 struct {

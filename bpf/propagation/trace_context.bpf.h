@@ -237,6 +237,18 @@ static __always_inline bool thread__serving(struct thread_request *out)
 	return true;
 }
 
+/* Connection c's SERVER request (context ctx) begins: open until its
+ * response begins (data__handle clears server_open). Written into the entry
+ * the read already holds, so it costs no map operation. */
+static __always_inline void conn__begin_server_request(struct conn_state *c,
+						       const struct kspan_trace_ctx *ctx)
+{
+	__builtin_memcpy(c->server_trace_id, ctx->trace_id, 16);
+	__builtin_memcpy(c->server_span_id, ctx->span_id, 8);
+	c->server_trace_flags = ctx->trace_flags;
+	c->server_open = 1;
+}
+
 /* A thread or process was created: it serves what its creator serves. */
 static __always_inline void thread__created(__u32 parent_tid, __u32 child_tid)
 {

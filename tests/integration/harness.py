@@ -448,7 +448,7 @@ def echo_server(host="127.0.0.1"):
 
 NGINX_CONF = """\
 user root;
-worker_processes 1;
+worker_processes {workers};
 daemon off;
 master_process on;
 pid {dir}/nginx.pid;
@@ -490,12 +490,12 @@ class Nginx:
     BIG_SIZE = 1024 * 1024 + 12345
 
     def __init__(self, timeout=10.0, extra="", http_extra="", netns=None, host="127.0.0.1",
-                 certs=None, http2=False):
+                 certs=None, http2=False, workers=1):
         """extra: more directives for the server block (locations);
         http_extra: for the http block (upstreams); netns: run in that
         network namespace (`ip netns exec`), listening on host only.
         certs: serve HTTPS with these (tls_certs.make_certs); http2: offer h2
-        (ALPN over TLS)."""
+        (ALPN over TLS); workers: worker processes (worker_pids)."""
         self.dir = tempdir("kspan-it-nginx-")
         os.chmod(self.dir, 0o755)
         os.makedirs(os.path.join(self.dir, "html", "static"))
@@ -516,7 +516,7 @@ class Nginx:
             tls = ("ssl_certificate %s; ssl_certificate_key %s;"
                    % (certs["server_cert"], certs["server_key"])) if certs else ""
             conf = NGINX_CONF.format(dir=self.dir, host=host, port=self.port, extra=extra,
-                                     http_extra=http_extra, listen_opts=opts, tls=tls,
+                                     http_extra=http_extra, listen_opts=opts, tls=tls, workers=workers,
                                      listen6="listen [::1]:%d%s;" % (self.port, opts)
                                      if self.ipv6 else "")
             self.conf = os.path.join(self.dir, "nginx.conf")
@@ -538,10 +538,17 @@ class Nginx:
             _kill(self.proc)
         else:
             raise AssertionError("nginx did not start: %s" % last)
-        kids = wait_until(lambda: proc_children(self.master_pid), timeout)
-        if len(kids) != 1:
-            raise AssertionError("want 1 nginx worker, found %r" % kids)
+        found = []
+
+        def all_started():
+            found[:] = proc_children(self.master_pid)
+            return len(found) == workers
+        wait_until(all_started, timeout)
+        kids = found
+        if len(kids) != workers:
+            raise AssertionError("want %d nginx workers, found %r" % (workers, kids))
         self.worker_pid = kids[0]
+        self.worker_pids = kids
 
     def _log(self):
         out = ""

@@ -20,6 +20,7 @@
 #include "loader/insertion_checks.h"
 #include "lib/clock.h"
 #include "loader/go_tls_attach.h"
+#include "loader/nginx_attach.h"
 #include "loader/kernel_features.h"
 #include "loader/local_addrs.h"
 #include "kspan_abi.h"
@@ -353,6 +354,7 @@ static int open_and_load(struct probe_loader *l, const struct agent_options *o,
 	select_programs(l, b);
 	tls_programs_select(l->skel, tls_guarded);
 	go_tls_programs_select(l->skel->obj, tls_guarded);
+	nginx_programs_select(l->skel->obj);
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
@@ -711,5 +713,13 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 	__atomic_store_n(&stats->kernel_go_tls_held_bytes_lost,
 			 counter_sum(l, KSPAN_CNT_GO_TLS_HELD_BYTE_LOST), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->tls_calls_lost, counter_sum(l, KSPAN_CNT_TLS_CALLS_LOST),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_nginx_linked, counter_sum(l, KSPAN_CNT_NGINX_LINKED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_nginx_unserved, counter_sum(l, KSPAN_CNT_NGINX_UNSERVED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_nginx_unattributed,
+			 counter_sum(l, KSPAN_CNT_NGINX_UNATTRIBUTED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_nginx_stale, counter_sum(l, KSPAN_CNT_NGINX_STALE),
 			 __ATOMIC_RELAXED);
 }

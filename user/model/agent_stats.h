@@ -113,6 +113,17 @@
 					  "version without struct offsets, before 1.17, not "      \
 					  "x86-64, or code that did not decode")                   \
 	X(go_tls_attach_failed, "Go executables whose crypto/tls uprobes failed to attach")        \
+	X(nginx_executables_probed, "nginx executables whose upstream hand-off is probed")         \
+	X(nginx_attach_failed, "nginx executables whose upstream hand-off uprobes failed to "      \
+			       "attach")                                                           \
+	X(kernel_nginx_linked, "nginx upstream requests made children of the request they serve")  \
+	X(kernel_nginx_unserved, "nginx upstream hand-offs for a request with no open HTTP/1 "     \
+				 "SERVER request (HTTP/2 downstream): not linked")                 \
+	X(kernel_nginx_unattributed, "nginx upstream connections picked outside an upstream "      \
+				     "hand-off (retries, stream proxy) or in a nested one: not "   \
+				     "linked")                                                     \
+	X(kernel_nginx_stale, "nginx upstream requests whose downstream request had ended: not "   \
+			      "linked")                                                            \
 	X(console_traces_flushed_early, "traces the console printed before their quiet time: "     \
 					"too many spans held")                                     \
 	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")      \
