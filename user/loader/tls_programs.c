@@ -73,15 +73,12 @@ static uint64_t pair_place(struct elf_image *img, const struct openssl_func *fun
 	struct elf_symbol pub, pub_ex = {0};
 	uint64_t worker, offset;
 
+	/* Not decoded (another architecture, whose uprobes follow other
+	 * rules; no such function): the public functions, as always. */
 	*why = NULL;
-	if (!img || elf_image_machine(img) != EM_X86_64) {
-		*why = img ? "not x86-64" : "the file did not open as ELF";
+	if (!img || elf_image_machine(img) != EM_X86_64 ||
+	    elf_image_symbol(img, funcs[i].name, &pub) != 0)
 		return 0;
-	}
-	if (elf_image_symbol(img, funcs[i].name, &pub) != 0) {
-		*why = "no symbol";
-		return 0;
-	}
 	if (elf_image_symbol(img, funcs[i + 1].name, &pub_ex) != 0)
 		pub_ex.addr = 0;
 	switch (tls_place_pair(read_image, img, pub.addr, pub_ex.addr, &worker, why)) {
@@ -147,17 +144,32 @@ int tls_programs_attach_openssl(struct kspan_bpf *skel, bool guarded, const char
 	workers[0] = pair_place(img, funcs, 0, &placed->write_why);
 	workers[2] = pair_place(img, funcs, 2, &placed->read_why);
 	elf_image_close(img);
+	/* A pair at its worker: the _ex form's program there, once. Should
+	 * that fail, the pair goes back to its public entries. */
+	for (int i = 0; i < 4; i += 2) {
+		const char **pair_why = i == 0 ? &placed->write_why : &placed->read_why;
+		int e;
+
+		if (!workers[i])
+			continue;
+		e = attach_entry_and_return(funcs[i + 1].entry, ret, pid, path, NULL, workers[i],
+					    &links[2 * (i + 1)]);
+		if (e == 0) {
+			probed++;
+			continue;
+		}
+		workers[i] = 0;
+		*pair_why = "attaching at the worker failed";
+	}
 	placed->write_worker = workers[0];
 	placed->read_worker = workers[2];
 	for (int i = 0; i < TLS_OPENSSL_FUNCS; i++) {
-		bool pair_at_worker = i < 4 && workers[i & ~1];
 		int e;
 
-		if (pair_at_worker && !(i & 1))
-			continue; /* the int form: its _ex twin's probe covers it */
-		e = attach_entry_and_return(funcs[i].entry, ret, pid, path,
-					    pair_at_worker ? NULL : funcs[i].name,
-					    pair_at_worker ? workers[i & ~1] : 0, &links[2 * i]);
+		if (i < 4 && workers[i & ~1])
+			continue; /* probed at the pair's worker */
+		e = attach_entry_and_return(funcs[i].entry, ret, pid, path, funcs[i].name, 0,
+					    &links[2 * i]);
 		if (e) {
 			err = e; /* an older OpenSSL without the _ex forms */
 			continue;
