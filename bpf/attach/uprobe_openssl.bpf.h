@@ -17,6 +17,20 @@
  * ssl_write_internal from both, never one from the other, so a call is never
  * nested in another on the same thread).
  *
+ * Where the public functions begin with an instruction the kernel
+ * single-steps (a trap per call), the loader attaches the _ex programs to
+ * the workers both forms call instead (user/loader/tls_placement.h):
+ *
+ *   int ssl_write_internal(SSL *s, const void *buf, size_t num, size_t *written);
+ *   int ssl_read_internal(SSL *s, void *buf, size_t num, size_t *readbytes);
+ *
+ * They have the _ex arguments and return 1 on success, 0 or -1 (WANT_READ,
+ * WANT_WRITE, an error) otherwise, the length in *written / *readbytes; for
+ * SSL_write that pointer is a local of SSL_write's frame, still live at the
+ * worker's return. One call of either form is one worker call: nothing
+ * nests. OpenSSL's SSL BIO (BIO_f_ssl) calls the workers directly, so its
+ * plaintext is seen there too.
+ *
  * Uprobe programs run with migration but not preemption disabled: another
  * task can run a BPF program on the same CPU in the middle of one, and since
  * 6.13 programs of this type may run on a per-CPU private stack, which that
@@ -66,7 +80,8 @@ static __always_inline int tls__entry_args(__u64 ssl, __u64 buf, __u64 len, __u6
 	return 0;
 }
 
-static __always_inline void tls__return(long ret)
+/* ret: the function's int result (the upper half of rax is undefined). */
+static __always_inline void tls__return(int ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), moved = 0;
 	struct inflight_syscall in;
@@ -123,7 +138,7 @@ static __always_inline void tls__return(long ret)
 	SEC("uretprobe")                                                                           \
 	int name(struct pt_regs *ctx)                                                              \
 	{                                                                                          \
-		long ret = PT_REGS_RC(ctx);                                                        \
+		int ret = (int)PT_REGS_RC(ctx);                                                    \
                                                                                                    \
 		if (guarded)                                                                       \
 			bpf_preempt_disable();                                                     \

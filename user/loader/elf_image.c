@@ -132,10 +132,12 @@ int elf_image_section(struct elf_image *img, const char *name, struct elf_sectio
 	return 0;
 }
 
-int elf_image_symbol(struct elf_image *img, const char *name, struct elf_symbol *out)
+/* A defined function symbol of the symbol table section `table`. */
+static int symbol_in(struct elf_image *img, const char *table, const char *name,
+		     struct elf_symbol *out)
 {
 	GElf_Shdr shdr;
-	Elf_Scn *scn = section_named(img, ".symtab", &shdr);
+	Elf_Scn *scn = section_named(img, table, &shdr);
 	Elf_Data *data;
 	size_t n;
 
@@ -148,7 +150,8 @@ int elf_image_symbol(struct elf_image *img, const char *name, struct elf_symbol 
 	for (size_t i = 0; i < n; i++) {
 		GElf_Sym sym;
 		const char *s;
-		if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+		if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		    sym.st_shndx == SHN_UNDEF)
 			continue;
 		s = elf_strptr(img->elf, shdr.sh_link, sym.st_name);
 		if (s && strcmp(s, name) == 0) {
@@ -158,6 +161,14 @@ int elf_image_symbol(struct elf_image *img, const char *name, struct elf_symbol 
 		}
 	}
 	return -ENOENT;
+}
+
+int elf_image_symbol(struct elf_image *img, const char *name, struct elf_symbol *out)
+{
+	/* A shared library is stripped of .symtab; its exports stay. */
+	if (symbol_in(img, ".symtab", name, out) == 0)
+		return 0;
+	return symbol_in(img, ".dynsym", name, out);
 }
 
 /* The PT_LOAD segment whose file contents hold [addr, addr + len). */

@@ -33,8 +33,8 @@ unsigned int elf_image_machine(struct elf_image *img);
 
 /* 0 and *out when the section exists, -ENOENT otherwise. */
 int elf_image_section(struct elf_image *img, const char *name, struct elf_section *out);
-/* A function symbol of .symtab by exact name: 0, -ENOENT (no such symbol or
- * no .symtab: a stripped file). */
+/* A function defined in the file, by exact name, from .symtab, else from
+ * .dynsym (a stripped library's exports): 0, -ENOENT (no such symbol). */
 int elf_image_symbol(struct elf_image *img, const char *name, struct elf_symbol *out);
 /* The file offset of virtual address `addr` in an executable PT_LOAD
  * segment: 0 and *offset, or -ENOENT. */

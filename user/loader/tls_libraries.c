@@ -110,6 +110,36 @@ bool tls_elf_defines_function(const char *path, const char *name)
 	return found;
 }
 
+/* One pair's place: "at 0x355a0", "at the entries" or why a trap remains. */
+static void pair_describe(uint64_t worker, const char *why, char *out, size_t size)
+{
+	if (worker)
+		snprintf(out, size, "at its worker 0x%" PRIx64, worker);
+	else if (why)
+		snprintf(out, size, "at its entries, single-stepped: %s", why);
+	else
+		snprintf(out, size, "at its entries");
+}
+
+/* "internal workers at 0x355a0/0x35290", "public functions", or each pair. */
+static void tls_placement_describe(const struct tls_openssl_placement *p, char *out, size_t size)
+{
+	char w[96], r[96];
+
+	if (p->write_worker && p->read_worker) {
+		snprintf(out, size, "internal workers at 0x%" PRIx64 "/0x%" PRIx64, p->write_worker,
+			 p->read_worker);
+		return;
+	}
+	if (!p->write_worker && !p->read_worker && !p->write_why && !p->read_why) {
+		snprintf(out, size, "public functions");
+		return;
+	}
+	pair_describe(p->write_worker, p->write_why, w, sizeof(w));
+	pair_describe(p->read_worker, p->read_why, r, sizeof(r));
+	snprintf(out, size, "writes %s, reads %s", w, r);
+}
+
 /* The file (dev, ino) as probed for pid (0: for every process). */
 static struct tls_library *find(struct tls_libraries *t, uint64_t dev, uint64_t ino, uint32_t pid)
 {
@@ -125,7 +155,8 @@ static struct tls_library *find(struct tls_libraries *t, uint64_t dev, uint64_t 
 static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino, const char *path,
 	       bool probe)
 {
-	char where[512], why[256] = "";
+	char where[512], why[256] = "", placement[256];
+	struct tls_openssl_placement placed;
 	struct tls_library *lib;
 
 	if (t->count == t->cap) {
@@ -149,16 +180,20 @@ static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino
 	snprintf(where, sizeof(where), "%s/%u/root%s", t->proc_root, pid, path);
 	lib->probed =
 	    tls_programs_attach_openssl(t->skel, t->guarded, where, lib->pid ? (int)lib->pid : -1,
-					lib->links, why, sizeof(why));
+					lib->links, &placed, why, sizeof(why));
 	if (lib->probed <= 0) {
 		lib->probed = 0;
 		log_warn("TLS: %s (pid %u) not probed: %s", path, pid, why);
 		return 0;
 	}
-	log_info("TLS: OpenSSL probed in %s (pid %u's view, %d of %d functions%s)", path, pid,
-		 lib->probed, TLS_OPENSSL_FUNCS, lib->pid ? ", for this process only" : "");
-	if (t->stats)
+	tls_placement_describe(&placed, placement, sizeof(placement));
+	log_info("TLS: OpenSSL probed in %s (pid %u's view, %s%s)", path, pid, placement,
+		 lib->pid ? ", for this process only" : "");
+	if (t->stats) {
 		STAT_INC(t->stats, tls_libraries_probed);
+		if (placed.write_why || placed.read_why)
+			STAT_INC(t->stats, tls_libraries_single_step);
+	}
 	t->probed_files++;
 	return 1;
 }

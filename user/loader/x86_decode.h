@@ -14,6 +14,7 @@
 #ifndef KSPAN_X86_DECODE_H
 #define KSPAN_X86_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,25 @@ int x86_find_returns(const uint8_t *code, size_t len, uint64_t addr, uint64_t *r
  * (a NOSPLIT function), -EILSEQ: the code did not decode.
  */
 int x86_go_after_stack_check(const uint8_t *code, size_t len, uint64_t addr, uint64_t *after);
+
+/*
+ * Does the x86-64 kernel emulate the instruction at code when a uprobe on it
+ * fires (arch/x86/kernel/uprobes.c: branch_setup_xol_ops, push_setup_xol_ops),
+ * rather than execute it out of line? Out of line means a single step: a #DB
+ * trap after it, which a hypervisor may intercept (~24 us a hit measured on
+ * a virtual machine, against ~1 us for an emulated one). Emulated: push r64,
+ * call rel32, jmp, jcc, nop (0x90). Anything else is taken as single-stepped.
+ */
+bool x86_uprobe_emulates(const uint8_t *code, size_t len);
+
+/*
+ * The target of the first direct call (e8 rel32) of the function at addr,
+ * reached in address order (conditional branches are passed over: their
+ * fall-through is followed) within its first instructions, before any
+ * instruction that writes rdi or rsi (so the callee gets the function's own
+ * first two arguments) and before any return, jump or indirect call. 0 and
+ * *target; -ENOENT: no such call; -EILSEQ: the code did not decode.
+ */
+int x86_first_call_keeping_args(const uint8_t *code, size_t len, uint64_t addr, uint64_t *target);
 
 #endif /* KSPAN_X86_DECODE_H */

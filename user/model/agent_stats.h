@@ -70,6 +70,9 @@
 	X(tls_membio_bound, "memory-BIO TLS sessions (node, python asyncio) bound to the "         \
 			    "connection whose records their thread read just before their call")   \
 	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \
+	X(tls_libraries_single_step,                                                               \
+	  "TLS library files probed at a read or write function whose first instruction the "      \
+	  "kernel single-steps (a trap per call; costly on virtual machines)")                     \
 	X(tls_exec_watch_dropped, "processes not watched after exec(): too many exec()s at once "  \
 				  "(a library only they map is probed late, or not)")              \
 	X(kernel_go_tls_no_socket, "Go crypto/tls calls not captured: their connection led to no " \
