@@ -334,7 +334,12 @@ enum kspan_counter {
 	KSPAN_CNT_TLS_MEMBIO_BOUND = 30,       /* TLS sessions without a syscall inside their calls
 						* (memory BIO) bound to the connection whose
 						* records their thread read just before */
-	KSPAN_CNT_MAX = 32,
+	/* node's read callbacks (bpf/propagation/node_parent.bpf.h): */
+	KSPAN_CNT_NODE_CLIENT_LINKED = 31,	 /* CLIENT requests node wrote in the read
+						  * callback of one SERVER request: its child */
+	KSPAN_CNT_NODE_CLIENT_UNATTRIBUTED = 32, /* CLIENT requests node wrote outside such a
+						  * callback: a trace of their own */
+	KSPAN_CNT_MAX = 34,
 };
 
 /*

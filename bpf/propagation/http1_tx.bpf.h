@@ -13,6 +13,7 @@
 #include "http1_tx_boundary.h"
 #include "http2_detect.h"
 #include "propagation/inject_sockets.bpf.h"
+#include "propagation/node_parent.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* Bytes a write of a flat buffer was asked to move (inflight__flat_len):
@@ -174,6 +175,8 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			ctx->trace_flags = serving.trace_flags;
 			ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 			in->inject_tracestate = thread__tracestate(serving.span_id) != NULL;
+		} else {
+			node__parent(ctx, in);
 		}
 		/* Only a server on this node can claim it (peer__claim):
 		 * for others the entry would only age out of the LRU. */
