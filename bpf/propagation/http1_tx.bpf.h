@@ -30,16 +30,6 @@ static __always_inline __u32 entry__write_len(const struct inflight_syscall *in)
 #define CLIENT_ENTER_H2		1
 #define CLIENT_ENTER_H2_PREFACE 2
 
-/* Has nothing been written to the socket yet? No data segment ever sent
- * (TCP Fast Open data counts), and nothing queued unsent. */
-static __always_inline bool socket__nothing_written(__u64 sk)
-{
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-
-	return BPF_CORE_READ(tp, data_segs_out) == 0 &&
-	       BPF_CORE_READ(tp, write_seq) == BPF_CORE_READ(tp, snd_nxt);
-}
-
 /* A connection stopped being followed (http1_tx_boundary.h): one count per
  * connection, by cause. */
 static __always_inline void h1_tx__count_stop(int why)

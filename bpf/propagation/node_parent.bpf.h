@@ -31,6 +31,7 @@
 #ifndef KSPAN_NODE_PARENT_BPF_H
 #define KSPAN_NODE_PARENT_BPF_H
 
+#include "base/socket_lookup.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* A node thread's read callback: the request it serves, if exact. */
@@ -171,7 +172,9 @@ static __always_inline bool node__parent(struct kspan_trace_ctx *ctx, struct inf
 	if (!cb)
 		return false; /* not a node thread */
 	nc = bpf_map_lookup_elem(&node_connects, &sk);
-	first = nc && nc->tgid == (__u32)(id >> 32);
+	/* Only while nothing was written: the first request may have been
+	 * linked by thread_requests, without a look here. */
+	first = nc && nc->tgid == (__u32)(id >> 32) && socket__nothing_written(sk);
 	if (cb->serving) {
 		__builtin_memcpy(&a, cb->span_id, 8);
 		if (first)
