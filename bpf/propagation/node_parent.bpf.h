@@ -19,11 +19,14 @@
  *     and byte count (uv_buf_t.base, nread), read on this thread, with
  *     nothing read on the thread in between (thread_request.read_buf is
  *     reset by the next SERVER request start, and consumed here);
- *   - it delivered exactly one request: its bytes are one request head that
- *     ends at the read's end and announces no body (no framing field), so
- *     no second, pipelined request shares the callback.
- * Anything else (a head split over reads, a request with a body, pipelining,
- * TLS, a callback inside a callback) links nothing. CLIENT requests written
+ *   - it delivered exactly one request head and nothing else: the head
+ *     ends at the read's end (node's parser, llhttp 9, refuses bare-LF
+ *     line ends, so kspan's "\n\r\n" is where node's head ends too), so no
+ *     second, pipelined request shares the callback. The handler runs when
+ *     the head is complete: a body that follows in later reads does not
+ *     matter.
+ * Anything else (a head split over reads, pipelining, TLS, a callback
+ * inside a callback) links nothing. CLIENT requests written
  * outside such a callback (timers, connect callbacks, promises settled by
  * later I/O) start their own trace and are counted:
  * KSPAN_CNT_NODE_CLIENT_UNATTRIBUTED.
@@ -73,8 +76,8 @@ struct {
 
 /* A SERVER request start was read into in->buf by the current thread (t, its
  * thread_requests entry): remembered for node__callback_enter when the read
- * holds exactly one bodiless request head (the scan kspan_trace_ctx_decide
- * just made of it is in head_scan_scratch). */
+ * holds exactly one request head (the scan kspan_trace_ctx_decide just made
+ * of it is in head_scan_scratch). */
 static __always_inline void node__note_server_read(struct thread_request *t,
 						   const struct inflight_syscall *in, __u32 bytes)
 {
@@ -85,8 +88,7 @@ static __always_inline void node__note_server_read(struct thread_request *t,
 		return;
 	t->read_buf = 0;
 	hs = bpf_map_lookup_elem(&head_scan_scratch, &zero);
-	if (!hs || in->iovcnt || hs->scan.incomplete || hs->scan.framing_lines ||
-	    hs->scan.block_end != bytes)
+	if (!hs || in->iovcnt || hs->scan.incomplete || hs->scan.block_end != bytes)
 		return;
 	t->read_buf = in->buf;
 	t->read_bytes = bytes;

@@ -78,6 +78,9 @@ class TestNodeChains(harness.KspanCase):
             self.assertEqual((back.parent_span_id, back.trace_id), (ncli.span_id, ncli.trace_id),
                              why)
             unattributed.append(tok)
+        # Kernel counters reach /metrics at the agent's next stats tick.
+        harness.wait_until(lambda: k.metrics()["kspan_node_client_requests_unattributed_total"]
+                           == len(unattributed), 5)
         m = k.metrics()
         # The first requests of the node thread, before it serves a second
         # connection, are linked by thread_requests already.
@@ -86,22 +89,27 @@ class TestNodeChains(harness.KspanCase):
         self.assertEqual(m["kspan_node_client_requests_unattributed_total"], len(unattributed))
         return rep, unattributed
 
-    def assert_linked_in_callback(self, style, what, **kspan_args):
+    def assert_linked_in_callback(self, style, what, whole_heads, **kspan_args):
+        """The handler's requests all leave inside the read callback, or on a
+        connection connect()ed there: each is linked when its SERVER
+        request's head arrived in one read (whole_heads: always, without
+        insertion). With insertion, kspan's sk_msg edit of curl's request
+        can reach node as two segments, and node may read the request line
+        alone: that request is not linked, and counted (run_chains checked
+        the shape and the counter)."""
         rep, unattributed = self.run_chains(style, what, **kspan_args)
-        # The handler's requests all leave inside the read callback, or on
-        # a connection connect()ed there: each is linked.
-        self.assertEqual(unattributed, [], chains.describe(rep))
-        self.assertEqual(len(rep.complete), chains.CLIENTS * chains.REQUESTS,
-                         chains.describe(rep))
+        self.assertEqual(len(rep.complete) + len(unattributed), chains.CLIENTS * chains.REQUESTS)
+        if whole_heads:
+            self.assertEqual(unattributed, [], chains.describe(rep))
 
     def test_callback_handler_insertion(self):
-        self.assert_linked_in_callback("callback", "node (callback handler, insertion)")
+        self.assert_linked_in_callback("callback", "node (callback handler, insertion)", False)
 
     def test_async_handler_insertion(self):
-        self.assert_linked_in_callback("async", "node (async handler, insertion)")
+        self.assert_linked_in_callback("async", "node (async handler, insertion)", False)
 
     def test_callback_handler_tuple(self):
-        self.assert_linked_in_callback("callback", "node (callback handler, tuple)",
+        self.assert_linked_in_callback("callback", "node (callback handler, tuple)", True,
                                        extra_args=["--propagation", "tuple"],
                                        insert_despite_fionread=False)
 
