@@ -21,5 +21,6 @@
 #include "attach/uprobe_openssl.bpf.h"
 #include "attach/uprobe_go_tls.bpf.h"
 #include "attach/uprobe_nginx.bpf.h"
+#include "attach/uprobe_node.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -344,6 +344,11 @@ enum kspan_counter {
 						* one: their requests are not linked */
 	KSPAN_CNT_NGINX_STALE = 34,	       /* nginx upstream requests whose downstream request
 						* had ended or changed: not linked */
+	/* node's read callbacks (bpf/propagation/node_parent.bpf.h): */
+	KSPAN_CNT_NODE_CLIENT_LINKED = 35,	 /* CLIENT requests node wrote in the read
+						  * callback of one SERVER request: its child */
+	KSPAN_CNT_NODE_CLIENT_UNATTRIBUTED = 36, /* CLIENT requests node wrote outside such a
+						  * callback: a trace of their own */
 	KSPAN_CNT_MAX = 40,
 };
 

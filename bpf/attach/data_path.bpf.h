@@ -19,6 +19,7 @@
 #include "http2_detect.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
+#include "propagation/node_parent.bpf.h"
 #include "propagation/trace_context.bpf.h"
 #include "tls_detect.h"
 
@@ -146,11 +147,14 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
 				data__join_peer(c, in, bytes, &s->ev.ctx);
 				conn__begin_server_request(c, &s->ev.ctx);
-				/* One lookup of the thread's entry serves both. */
-				data__remember_tracestate(
-				    s, in->io_flags & KSPAN_IO_GOROUTINE
-					   ? thread__own_request()
-					   : thread__begin_server(c->conn_id, &s->ev.ctx));
+				/* One lookup of the thread's entry serves all. */
+				struct thread_request *t =
+				    in->io_flags & KSPAN_IO_GOROUTINE
+					? thread__own_request()
+					: thread__begin_server(c->conn_id, &s->ev.ctx);
+
+				node__note_server_read(t, in, bytes);
+				data__remember_tracestate(s, t);
 			}
 		}
 		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */

@@ -114,6 +114,7 @@ static __always_inline int sock_probe__connect(struct sock *sk)
 		return 0;
 	conn__close_socket(tgid, (__u64)sk);
 	conn__get(tgid, (__u64)sk, KSPAN_ROLE_CLIENT, false);
+	node__connected((__u64)sk);
 	return 0;
 }
 

@@ -211,6 +211,7 @@ static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct i
 		if (ret == 0 || ret == -KSPAN_EINPROGRESS) {
 			conn__close_socket(id >> 32, in->sk);
 			conn__get(id >> 32, in->sk, KSPAN_ROLE_CLIENT, false);
+			node__connected(in->sk);
 		}
 		return false;
 	}

@@ -27,6 +27,16 @@ static __always_inline __u32 socket__write_seq(__u64 sk)
 	return BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
 }
 
+/* Has nothing been written to the socket yet? No data segment ever sent
+ * (TCP Fast Open data counts), and nothing queued unsent. */
+static __always_inline bool socket__nothing_written(__u64 sk)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	return BPF_CORE_READ(tp, data_segs_out) == 0 &&
+	       BPF_CORE_READ(tp, write_seq) == BPF_CORE_READ(tp, snd_nxt);
+}
+
 /* The socket's cookie (sock_gen_cookie), 0 until a BPF program or the
  * kernel first asked for it: kspan's sock_ops does when the socket enters
  * the sockhash, so every socket the sk_msg program sees has one. */

@@ -14,6 +14,7 @@
 #include "http2_detect.h"
 #include "propagation/inject_sockets.bpf.h"
 #include "propagation/nginx_parent.bpf.h"
+#include "propagation/node_parent.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* Bytes a write of a flat buffer was asked to move (inflight__flat_len):
@@ -29,16 +30,6 @@ static __always_inline __u32 entry__write_len(const struct inflight_syscall *in)
  * not one nested in this, keeps the chain within 6.1's 512-byte stack. */
 #define CLIENT_ENTER_H2		1
 #define CLIENT_ENTER_H2_PREFACE 2
-
-/* Has nothing been written to the socket yet? No data segment ever sent
- * (TCP Fast Open data counts), and nothing queued unsent. */
-static __always_inline bool socket__nothing_written(__u64 sk)
-{
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-
-	return BPF_CORE_READ(tp, data_segs_out) == 0 &&
-	       BPF_CORE_READ(tp, write_seq) == BPF_CORE_READ(tp, snd_nxt);
-}
 
 /* A connection stopped being followed (http1_tx_boundary.h): one count per
  * connection, by cause. */
@@ -176,7 +167,8 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 			in->inject_tracestate = thread__tracestate(serving.span_id) != NULL;
 		} else {
-			nginx__parent(in->sk, ctx);
+			if (!nginx__parent(in->sk, ctx))
+				node__parent(ctx, in);
 		}
 		/* Only a server on this node can claim it (peer__claim):
 		 * for others the entry would only age out of the LRU. */

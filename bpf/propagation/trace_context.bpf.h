@@ -41,6 +41,8 @@ struct thread_request {
 	__u8 inherited;	     /* copied from parent_tid when this thread was created */
 	__u8 has_tracestate; /* thread_tracestates may hold an entry of this thread */
 	__u8 _pad[7];
+	__u64 read_buf;	  /* node__note_server_read: the buffer the request was read */
+	__u64 read_bytes; /* into, and its length; 0: not one whole request */
 };
 
 /* key: thread id -> the request it serves. */

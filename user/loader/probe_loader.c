@@ -355,6 +355,9 @@ static int open_and_load(struct probe_loader *l, const struct agent_options *o,
 	tls_programs_select(l->skel, tls_guarded);
 	go_tls_programs_select(l->skel->obj, tls_guarded);
 	nginx_programs_select(l->skel->obj);
+	/* Attached per node executable (node_attach.c). */
+	bpf_program__set_autoattach(l->skel->progs.kspan_uprobe_node_on_uv_read, false);
+	bpf_program__set_autoattach(l->skel->progs.kspan_uretprobe_node_on_uv_read, false);
 	/* Attached by attach_injection(), or not loaded at all. */
 	bpf_program__set_autoattach(l->skel->progs.kspan_btf_inet_sock_set_state, false);
 	bpf_program__set_autoattach(l->skel->progs.kspan_sockops_inject, false);
@@ -722,4 +725,8 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_NGINX_UNATTRIBUTED), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->kernel_nginx_stale, counter_sum(l, KSPAN_CNT_NGINX_STALE),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->node_client_requests_linked,
+			 counter_sum(l, KSPAN_CNT_NODE_CLIENT_LINKED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->node_client_requests_unattributed,
+			 counter_sum(l, KSPAN_CNT_NODE_CLIENT_UNATTRIBUTED), __ATOMIC_RELAXED);
 }

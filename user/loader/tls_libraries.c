@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
+#include "loader/node_attach.h"
 #include "loader/tls_libraries.h"
 
 /* How long after exec() a process is scanned again: its dynamic loader maps
@@ -198,6 +199,20 @@ static int add(struct tls_libraries *t, uint32_t pid, uint64_t dev, uint64_t ino
 	return 1;
 }
 
+/* node's read callback probes, when the executable is node (node_attach.h). */
+static void add_node(struct tls_libraries *t, struct tls_library *lib, uint32_t pid,
+		     const char *where)
+{
+	char why[256] = "";
+	int rc = node_attach_executable(t->skel, where, lib->pid ? (int)lib->pid : -1,
+					lib->node_links, why, sizeof(why));
+
+	if (rc < 0)
+		log_warn("node: %s (pid %u) not probed: %s", lib->path, pid, why);
+	else if (rc > 0)
+		log_info("node: read callbacks probed in %s (pid %u's view)", lib->path, pid);
+}
+
 /* The executable pid runs, as it sees it ("" when unknown). */
 static void exe_path(const struct tls_libraries *t, uint32_t pid, char *out, size_t size)
 {
@@ -212,6 +227,7 @@ static void exe_path(const struct tls_libraries *t, uint32_t pid, char *out, siz
 int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 {
 	char file[64], line[1024], exe[256], where[512];
+	struct tls_library *lib;
 	int added = 0;
 	FILE *f;
 
@@ -245,6 +261,9 @@ int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 			if (add(t, pid, dev, ino, path,
 				tls_elf_defines_function(where, "SSL_write")) > 0)
 				added++;
+			lib = find(t, dev, ino, t->only_pids ? pid : 0);
+			if (lib)
+				add_node(t, lib, pid, where);
 		}
 	}
 	fclose(f);
@@ -311,6 +330,10 @@ void tls_libraries_detach(struct tls_libraries *t)
 		for (int j = 0; j < TLS_OPENSSL_LINKS; j++) {
 			bpf_link__destroy(t->libs[i].links[j]);
 			t->libs[i].links[j] = NULL;
+		}
+		for (int j = 0; j < NODE_LINKS; j++) {
+			bpf_link__destroy(t->libs[i].node_links[j]);
+			t->libs[i].node_links[j] = NULL;
 		}
 	}
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "loader/node_attach.h"
 #include "loader/tls_programs.h"
 #include "model/agent_stats.h"
 
@@ -39,6 +40,7 @@ struct tls_library {
 	char path[256];	   /* as the first process that mapped it sees it */
 	struct bpf_link *links[TLS_OPENSSL_LINKS];
 	int probed; /* functions probed; 0: attaching failed (not tried again) */
+	struct bpf_link *node_links[NODE_LINKS]; /* node executables (node_attach.h) */
 };
 
 /* A process that exec()ed recently: scanned until its deadline. */

@@ -82,6 +82,10 @@
 	  "they began is not parsed)")                                                             \
 	X(tls_calls_lost, "TLS reads/writes not captured: their entry was not seen (table full, "  \
 			  "or probes attached during the call)")                                   \
+	X(node_client_requests_linked,                                                             \
+	  "CLIENT requests node wrote in the read callback of one SERVER request: its children")   \
+	X(node_client_requests_unattributed,                                                       \
+	  "CLIENT requests node wrote outside such a callback: traces of their own")               \
 	X(http_parse_errors, "HTTP/1.x streams that were not valid HTTP (resynchronised)")         \
 	X(http_orphan_responses, "responses without a request (connection adopted mid-flight)")    \
 	X(http_pipeline_overflow, "pipelined requests beyond the per-connection limit (dropped)")  \
