@@ -20,5 +20,6 @@
 #include "attach/sched_programs.bpf.h"
 #include "attach/uprobe_openssl.bpf.h"
 #include "attach/uprobe_go_tls.bpf.h"
+#include "attach/uprobe_go_goroutines.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

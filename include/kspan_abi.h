@@ -334,7 +334,14 @@ enum kspan_counter {
 	KSPAN_CNT_TLS_MEMBIO_BOUND = 30,       /* TLS sessions without a syscall inside their calls
 						* (memory BIO) bound to the connection whose
 						* records their thread read just before */
-	KSPAN_CNT_MAX = 32,
+	KSPAN_CNT_GO_CLIENT_UNATTRIBUTED = 31, /* HTTP/1 CLIENT requests of a Go program whose
+						* goroutine serves no request kspan knows:
+						* their own trace (go_parent.bpf.h) */
+	KSPAN_CNT_GO_PARENT_ENDED = 32,	       /* goroutines that inherited a request whose reader
+						* has answered or moved on: not linked */
+	KSPAN_CNT_GO_NO_GOROUTINE = 33,	       /* Go syscalls whose goroutine could not be read
+						* (no bpf_task_pt_regs: before 5.15) */
+	KSPAN_CNT_MAX = 40,
 };
 
 /*

@@ -17,6 +17,7 @@
 #include "capture/http2_capture.bpf.h"
 #include "capture/tls_calls.bpf.h"
 #include "http2_detect.h"
+#include "propagation/go_parent.bpf.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
 #include "propagation/trace_context.bpf.h"
@@ -145,16 +146,19 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
 				data__join_peer(c, in, bytes, &s->ev.ctx);
-				/* One lookup of the thread's entry serves both. */
+				/* One lookup of the thread's entry serves both; in a
+				 * Go program the goroutine serves it, not the thread. */
 				data__remember_tracestate(
-				    s, in->io_flags & KSPAN_IO_GOROUTINE
+				    s, go__begin_server(c->conn_id, &s->ev.ctx) ||
+					       (in->io_flags & KSPAN_IO_GOROUTINE)
 					   ? thread__own_request()
 					   : thread__begin_server(c->conn_id, &s->ev.ctx));
 			}
 		}
 		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */
 	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
-		   in->direction == KSPAN_DIR_EGRESS && !(in->io_flags & KSPAN_IO_GOROUTINE)) {
+		   in->direction == KSPAN_DIR_EGRESS && !go__end_server(c->conn_id) &&
+		   !(in->io_flags & KSPAN_IO_GOROUTINE)) {
 		thread__end_server(c->conn_id);
 	}
 

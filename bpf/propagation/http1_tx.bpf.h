@@ -12,6 +12,7 @@
 #include "capture/copy.bpf.h"
 #include "http1_tx_boundary.h"
 #include "http2_detect.h"
+#include "propagation/go_parent.bpf.h"
 #include "propagation/inject_sockets.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
@@ -174,6 +175,8 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			ctx->trace_flags = serving.trace_flags;
 			ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 			in->inject_tracestate = thread__tracestate(serving.span_id) != NULL;
+		} else {
+			go__parent(ctx);
 		}
 		/* Only a server on this node can claim it (peer__claim):
 		 * for others the entry would only age out of the LRU. */

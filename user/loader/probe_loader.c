@@ -709,4 +709,10 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_GO_TLS_HELD_BYTE_LOST), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->tls_calls_lost, counter_sum(l, KSPAN_CNT_TLS_CALLS_LOST),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_client_unattributed,
+			 counter_sum(l, KSPAN_CNT_GO_CLIENT_UNATTRIBUTED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_parent_ended, counter_sum(l, KSPAN_CNT_GO_PARENT_ENDED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_no_goroutine, counter_sum(l, KSPAN_CNT_GO_NO_GOROUTINE),
+			 __ATOMIC_RELAXED);
 }
