@@ -81,6 +81,14 @@ static __always_inline void go__mark_process(__u32 tgid)
 		bpf_map_update_elem(&go_processes, &tgid, &one, BPF_ANY);
 }
 
+/* The process exited or exec'd another program: a pid reused by, or an
+ * exec into, a program that is not Go must have its threads back (and no
+ * register taken for a goroutine). */
+static __always_inline void go__process_gone(__u32 tgid)
+{
+	bpf_map_delete_elem(&go_processes, &tgid);
+}
+
 /* The current goroutine: R14 of the user registers the task saved on
  * entering the kernel (syscall or uprobe trap); 0 when unknown (counted).
  * bpf_task_pt_regs: 5.15 (dd6e10fbd9fb). */
