@@ -20,26 +20,45 @@ from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER
 
 APP = os.path.join(harness.REPO, "build", "go", "chain_app")
 APP_STRIPPED = os.path.join(harness.REPO, "build", "go", "chain_app_stripped")
+TLS_APP = os.path.join(harness.REPO, "build", "go", "tls_app")
 
 
 class TestGoChains(harness.KspanCase):
 
-    def run_chain(self, app=APP, prefix="/front/", tls=False, extra_args=(), what="go"):
-        for path in (APP, APP_STRIPPED):
+    def run_chain(self, app=APP, prefix="/front/", tls=False, extra_args=(), what="go",
+                  https_backend=False):
+        for path in (APP, APP_STRIPPED, TLS_APP):
             if not os.access(path, os.X_OK):
                 raise AssertionError("%s is missing: `make integration-tests` builds it" % path)
-        backend = harness.http_server()
-        self.addCleanup(backend.stop)
+        certs = tls_certs.make_certs(harness.tempdir())
         port = harness.free_port()
-        self.start_kspan(ports=[port, backend.port], extra_args=list(extra_args))
-        argv = [app, "serve", "127.0.0.1:%d" % port, "http://127.0.0.1:%d" % backend.port]
         env = dict(os.environ)
+        if https_backend:
+            # tls_app's https server answers any path (Go crypto/tls at both
+            # ends of the backend call); the Go client trusts the test CA.
+            backend_port = harness.free_port()
+            self.start_kspan(ports=[port, backend_port], extra_args=list(extra_args))
+            backend = harness.spawn([TLS_APP, "server", "127.0.0.1:%d" % backend_port,
+                                     certs["server_cert"], certs["server_key"]],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.addCleanup(backend.kill)
+            harness.wait_port("127.0.0.1", backend_port)
+            probed = "probing Go crypto/tls in %s (pid" % TLS_APP
+            self.assertTrue(harness.wait_until(lambda: probed in self.kspan.log_text(), 20.0),
+                            self.kspan.log_tail())
+            backend_url = "https://127.0.0.1:%d" % backend_port
+            env["SSL_CERT_FILE"] = certs["ca"]
+        else:
+            backend = harness.http_server()
+            self.addCleanup(backend.stop)
+            self.start_kspan(ports=[port, backend.port], extra_args=list(extra_args))
+            backend_url = "http://127.0.0.1:%d" % backend.port
+        argv = [app, "serve", "127.0.0.1:%d" % port, backend_url]
         scheme = "http"
         if tls:
-            certs = tls_certs.make_certs(harness.tempdir())
             argv += [certs["server_cert"], certs["server_key"]]
             scheme = "https"
-        srv = harness.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        srv = harness.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         self.addCleanup(srv.kill)
         harness.wait_port("127.0.0.1", port)
         line = "following goroutines in %s (pid" % app
@@ -59,7 +78,7 @@ class TestGoChains(harness.KspanCase):
         levels = [chains.Level("curl CLIENT", SPAN_KIND_CLIENT, set(pids.values())),
                   chains.Level("go SERVER", SPAN_KIND_SERVER, srv.pid),
                   chains.Level("go CLIENT", SPAN_KIND_CLIENT, srv.pid),
-                  chains.Level("python SERVER", SPAN_KIND_SERVER, backend.pid)]
+                  chains.Level("backend SERVER", SPAN_KIND_SERVER, backend.pid)]
         rep = chains.wait_chains(self, levels, sorted(pids))
         chains.print_share(rep, what)
         m = self.kspan.metrics()
@@ -92,3 +111,9 @@ class TestGoChains(harness.KspanCase):
         crypto/tls.(*Conn).Read, by the connection's goroutine) -> plaintext
         backend."""
         self.run_chain(tls=True, what="go net/http over TLS")
+
+    def test_go_client_over_tls(self):
+        """The Go handler calls an https backend (a Go https server): the
+        writer goroutine's request is written in crypto/tls.(*Conn).Write
+        (the crypto/tls uprobes), parented by the same goroutine hand-off."""
+        self.run_chain(https_backend=True, what="go net/http, https backend call")
