@@ -202,7 +202,8 @@ layout-tests:
 # golang-go (test-deps), with its symbol table and stripped (-s -w): the unit
 # tests read both, the integration tests run both. GOPATH mode, no module
 # download: tls_app uses the standard library only.
-GO_TLS_APPS := $(BUILD)/go/tls_app $(BUILD)/go/tls_app_stripped $(BUILD)/go/grpc_app_stripped
+GO_TLS_APPS := $(BUILD)/go/tls_app $(BUILD)/go/tls_app_stripped $(BUILD)/go/grpc_app_stripped \
+	$(BUILD)/go/chain_app $(BUILD)/go/chain_app_stripped
 GO_ENV := GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path GO111MODULE=off \
 	GOFLAGS= CGO_ENABLED=0
 $(BUILD)/go/tls_app: tests/go/tls_app/main.go
@@ -213,6 +214,16 @@ $(BUILD)/go/tls_app_stripped: tests/go/tls_app/main.go
 	$(call msg,GO,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(GO_ENV) go build -ldflags='-s -w' -o $@ ./tests/go/tls_app
+# The Go middle hop of the connected-trace tests (tests/go/chain_app):
+# standard library only, with symbols and stripped.
+$(BUILD)/go/chain_app: tests/go/chain_app/main.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(GO_ENV) go build -o $@ ./tests/go/chain_app
+$(BUILD)/go/chain_app_stripped: tests/go/chain_app/main.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(GO_ENV) go build -ldflags='-s -w' -o $@ ./tests/go/chain_app
 # grpc-go over TLS (tests/go/grpc_app), stripped: GOPATH mode against Debian's
 # golang-google-grpc-dev sources in /usr/share/gocode (test-deps), offline.
 $(BUILD)/go/grpc_app_stripped: tests/go/grpc_app/main.go

@@ -22,5 +22,6 @@
 #include "attach/uprobe_go_tls.bpf.h"
 #include "attach/uprobe_nginx.bpf.h"
 #include "attach/uprobe_node.bpf.h"
+#include "attach/uprobe_go_goroutines.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -349,7 +349,14 @@ enum kspan_counter {
 						  * callback of one SERVER request: its child */
 	KSPAN_CNT_NODE_CLIENT_UNATTRIBUTED = 36, /* CLIENT requests node wrote outside such a
 						  * callback: a trace of their own */
-	KSPAN_CNT_MAX = 40,
+	KSPAN_CNT_GO_CLIENT_UNATTRIBUTED = 37,	 /* HTTP/1 CLIENT requests of a Go program whose
+						  * goroutine serves no request kspan knows:
+						  * their own trace (go_parent.bpf.h) */
+	KSPAN_CNT_GO_PARENT_ENDED = 38,		 /* goroutines that inherited a request whose reader
+						  * has answered or moved on: not linked */
+	KSPAN_CNT_GO_NO_GOROUTINE = 39,		 /* Go syscalls whose goroutine could not be read
+						  * (no bpf_task_pt_regs: before 5.15) */
+	KSPAN_CNT_MAX = 48,
 };
 
 /*

@@ -17,6 +17,7 @@
 #include "capture/http2_capture.bpf.h"
 #include "capture/tls_calls.bpf.h"
 #include "http2_detect.h"
+#include "propagation/go_parent.bpf.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
 #include "propagation/node_parent.bpf.h"
@@ -147,9 +148,11 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
 				data__join_peer(c, in, bytes, &s->ev.ctx);
 				conn__begin_server_request(c, &s->ev.ctx);
-				/* One lookup of the thread's entry serves all. */
+				/* One lookup of the thread's entry serves all; in a
+				 * Go program the goroutine serves it, not the thread. */
 				struct thread_request *t =
-				    in->io_flags & KSPAN_IO_GOROUTINE
+				    go__begin_server(c->conn_id, &s->ev.ctx) ||
+					    (in->io_flags & KSPAN_IO_GOROUTINE)
 					? thread__own_request()
 					: thread__begin_server(c->conn_id, &s->ev.ctx);
 
@@ -161,7 +164,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
 		   in->direction == KSPAN_DIR_EGRESS) {
 		c->server_open = 0;
-		if (!(in->io_flags & KSPAN_IO_GOROUTINE))
+		if (!go__end_server(c->conn_id) && !(in->io_flags & KSPAN_IO_GOROUTINE))
 			thread__end_server(c->conn_id);
 	}
 

@@ -11,6 +11,7 @@
 
 #include "base/process_info.bpf.h"
 #include "capture/tls_calls.bpf.h"
+#include "propagation/go_parent.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* Every backend: a raw tracepoint needs neither tracefs nor kprobes. */
@@ -20,6 +21,8 @@ int kspan_raw_tp_sched_process_exit(void *ctx __attribute__((unused)))
 	__u64 id = bpf_get_current_pid_tgid();
 
 	thread__exited((__u32)id);
+	if ((__u32)id == id >> 32)
+		go__process_gone(id >> 32);
 	/* A thread that dies inside a TLS call (a reader blocked at exit)
 	 * never returns from it. */
 	bpf_map_delete_elem(&tls_calls, &id);
@@ -44,6 +47,7 @@ int kspan_btf_sched_process_fork(__u64 *ctx)
 SEC("tp_btf/sched_process_exec")
 int kspan_btf_sched_process_exec(__u64 *ctx __attribute__((unused)))
 {
+	go__process_gone(bpf_get_current_pid_tgid() >> 32); /* a new program */
 	process__exec();
 	return 0;
 }

@@ -11,6 +11,7 @@
 #define KSPAN_SYSCALL_PROBES_BPF_H
 
 #include "attach/data_path.bpf.h"
+#include "attach/go_background_read.bpf.h"
 #include "base/conn_tracking.bpf.h"
 #include "base/core_fixes.bpf.h"
 #include "base/inflight.bpf.h"
@@ -235,7 +236,7 @@ static __always_inline int probe__io_exit(long ret)
 {
 	struct inflight_syscall in;
 
-	if (probe__exit_remembered(0, ret, &in))
+	if (probe__exit_remembered(0, ret, &in) && go__background_read(&in, &ret))
 		data__handle(&in, (__u32)ret);
 	return 0;
 }

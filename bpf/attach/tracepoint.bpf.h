@@ -199,7 +199,7 @@ static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf
 		seen = probe__exit_remembered(tp__key(nr, fd), ret, &in);
 	}
 	/* One call site: the data path is inlined once in this program. */
-	if (seen)
+	if (seen && go__background_read(&in, &ret))
 		data__handle(&in, (__u32)ret);
 	return 0;
 }

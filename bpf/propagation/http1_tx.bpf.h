@@ -12,6 +12,7 @@
 #include "capture/copy.bpf.h"
 #include "http1_tx_boundary.h"
 #include "http2_detect.h"
+#include "propagation/go_parent.bpf.h"
 #include "propagation/inject_sockets.bpf.h"
 #include "propagation/nginx_parent.bpf.h"
 #include "propagation/node_parent.bpf.h"
@@ -167,7 +168,7 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 			in->inject_tracestate = thread__tracestate(serving.span_id) != NULL;
 		} else {
-			if (!nginx__parent(in->sk, ctx))
+			if (!nginx__parent(in->sk, ctx) && !go__parent(ctx))
 				node__parent(ctx, in);
 		}
 		/* Only a server on this node can claim it (peer__claim):

@@ -217,11 +217,12 @@ class TestGoTls(GoTlsCase, harness.SharedKspanCase):
         self.assertEqual(len(parents), calls, fmt(servers))
         self.assertEqual(len(self.rx.spans(harness.involves_port(port))), 2 * calls)
 
-    def test_go_server_calling_a_plaintext_backend_is_not_wrongly_linked(self):
-        """The stripped Go server's handler calls a plaintext backend (from
-        another goroutine: net/http's transport writes in its own). kspan has
-        no goroutine parenting: the backend's request must start its own
-        trace, never be the child of some other request."""
+    def test_go_server_calling_a_plaintext_backend_links_each_call_to_its_request(self):
+        """The stripped Go server's handler calls a plaintext backend
+        (net/http's transport writes from its own goroutine): each backend
+        CLIENT span is the child of the Go SERVER span whose handler made
+        it (goroutine parenting, go_parent.bpf.h), one each, never
+        another's."""
         backend = harness.http_server()
         self.addCleanup(backend.stop)
         srv, port = self.start_server(APP_STRIPPED, backend.url("/ok"))
@@ -234,14 +235,14 @@ class TestGoTls(GoTlsCase, harness.SharedKspanCase):
         self.assertEqual(len(back_clients), REQUESTS, fmt(self.rx.spans()))
         for s in servers:
             self.check_https_server(s, srv.pid, port, "/chain")
-        front_traces = {s.trace_id for s in servers}
-        front_ids = {s.span_id for s in servers} | {
-            c.span_id for c in self.rx.spans(is_client(port, cpid))}
+        front = {s.span_id: s for s in servers}
+        self.assertNotIn(cpid, {c.pid for c in back_clients})
         for c in back_clients:
-            self.assertNotIn(c.trace_id, front_traces, "backend request wrongly in a Go TLS "
-                             "request's trace:\n %r\n%s" % (c, fmt(servers)))
-            self.assertNotIn(c.parent_span_id, front_ids, repr(c))
-            self.assert_ids(c, root=True)
+            self.assertIn(c.parent_span_id, front, "backend request not the child of a Go "
+                          "SERVER span:\n %r\n%s" % (c, fmt(servers)))
+            self.assertEqual(c.trace_id, front[c.parent_span_id].trace_id, repr(c))
+        self.assertEqual(len({c.parent_span_id for c in back_clients}), REQUESTS,
+                         fmt(back_clients))
         # The backend's SERVER spans are children of the Go server's plaintext
         # CLIENT spans (traceparent inserted, or the same-node join).
         by_id = {c.span_id: c for c in back_clients}

@@ -110,21 +110,68 @@ static int find_probe_offset(const uint8_t *code, struct go_function *f)
 	return 0;
 }
 
-static int find_read_returns(const uint8_t *code, struct go_tls_binary *out)
+/* The file offsets of f's RETs into out[], their count into *count. */
+static int find_returns(const uint8_t *code, const struct go_function *f, uint64_t *out,
+			uint32_t *count)
 {
 	uint64_t rets[GO_TLS_MAX_RETURNS];
-	size_t count = 0;
-	int err = x86_find_returns(code, out->read.size, out->read.addr, rets, GO_TLS_MAX_RETURNS,
-				   &count);
+	size_t n = 0;
+	int err = x86_find_returns(code, f->size, f->addr, rets, GO_TLS_MAX_RETURNS, &n);
 
 	if (err)
 		return err;
-	if (count == 0)
+	if (n == 0)
 		return -EILSEQ;
-	for (size_t i = 0; i < count; i++)
-		out->read_returns[i] = out->read.file_offset + (rets[i] - out->read.addr);
-	out->read_return_count = (uint32_t)count;
+	for (size_t i = 0; i < n; i++)
+		out[i] = f->file_offset + (rets[i] - f->addr);
+	*count = (uint32_t)n;
 	return 0;
+}
+
+static int find_read_returns(const uint8_t *code, struct go_tls_binary *out)
+{
+	return find_returns(code, &out->read, out->read_returns, &out->read_return_count);
+}
+
+/* One function's entry probe offset (and its RETs when rets is not NULL). */
+static int find_probed_function(struct elf_image *img, const struct elf_section *pclntab,
+				uint64_t text_start, const char *name, uint64_t *probe,
+				uint64_t *rets, uint32_t *ret_count)
+{
+	struct go_function f = {0};
+	bool from_pclntab = false;
+	uint8_t *code;
+	int err = find_function(img, pclntab, text_start, name, &f, &from_pclntab);
+
+	if (err)
+		return err;
+	code = function_code(img, &f);
+	if (!code)
+		return -EILSEQ;
+	err = find_probe_offset(code, &f);
+	if (!err && rets)
+		err = find_returns(code, &f, rets, ret_count);
+	free(code);
+	*probe = f.probe_offset;
+	return err;
+}
+
+/* The goroutine probes, when the program has all of them (Go 1.18+:
+ * newproc1(fn, callergp, callerpc), callergp in RBX). A program without
+ * net/http's client has none: nothing to carry. */
+static void find_goroutine_functions(struct elf_image *img, const struct elf_section *pclntab,
+				     uint64_t text_start, struct go_tls_binary *out)
+{
+	struct go_goroutine_probes *p = &out->goroutines;
+
+	if (out->version.major != 1 || out->version.minor < 18)
+		return;
+	p->present = find_probed_function(img, pclntab, text_start, GO_NEWPROC1_SYMBOL, &p->newproc,
+					  p->newproc_returns, &p->newproc_return_count) == 0 &&
+		     find_probed_function(img, pclntab, text_start, GO_ROUND_TRIP_SYMBOL,
+					  &p->round_trip, NULL, NULL) == 0 &&
+		     find_probed_function(img, pclntab, text_start, GO_REQUEST_WRITE_SYMBOL,
+					  &p->request_write, NULL, NULL) == 0;
 }
 
 /* The handshake functions the program has: their probe offsets. A file
@@ -203,6 +250,7 @@ static int inspect(struct elf_image *img, struct go_tls_binary *out)
 	if (err)
 		return err;
 	find_handshakes(img, &pclntab, text.addr, out);
+	find_goroutine_functions(img, &pclntab, text.addr, out);
 	offsets = go_struct_offsets_for(out->version);
 	out->has_offsets = offsets != NULL;
 	if (offsets)

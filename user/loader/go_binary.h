@@ -26,6 +26,21 @@
 #define GO_TLS_SERVER_HANDSHAKE_SYMBOL "crypto/tls.(*Conn).serverHandshake"
 #define GO_TLS_MAX_HANDSHAKES	       2
 
+/* Goroutine parenting (bpf/attach/uprobe_go_goroutines.bpf.h): every
+ * goroutine start, and net/http's client hand-off from the caller's
+ * goroutine to the connection's writer. */
+#define GO_NEWPROC1_SYMBOL	"runtime.newproc1"
+#define GO_ROUND_TRIP_SYMBOL	"net/http.(*persistConn).roundTrip"
+#define GO_REQUEST_WRITE_SYMBOL "net/http.(*Request).write"
+
+struct go_goroutine_probes {
+	bool present;	  /* Go 1.18+ (newproc1's arguments), all three found and decoded */
+	uint64_t newproc; /* probe offsets */
+	uint64_t newproc_returns[GO_TLS_MAX_RETURNS]; /* file offsets of newproc1's RETs */
+	uint32_t newproc_return_count;
+	uint64_t round_trip, request_write;
+};
+
 struct go_function {
 	uint64_t addr;	      /* virtual address of the first instruction */
 	uint64_t size;	      /* bytes, up to the next function */
@@ -45,6 +60,7 @@ struct go_tls_binary {
 	uint32_t read_return_count;
 	uint64_t handshakes[GO_TLS_MAX_HANDSHAKES]; /* probe offsets of those present */
 	uint32_t handshake_count;
+	struct go_goroutine_probes goroutines;
 	bool has_offsets; /* the version has a row in go_struct_offsets */
 	struct go_struct_offsets offsets;
 };

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "go_tls_offsets.h"
@@ -33,8 +34,19 @@ static struct bpf_program *program(struct bpf_object *obj, int i, bool guarded)
 	return bpf_object__find_program_by_name(obj, name);
 }
 
+static const char *const goroutine_program_names[] = {
+    "kspan_uprobe_go_newproc", "kspan_uprobe_go_newproc_return", "kspan_uprobe_go_round_trip",
+    "kspan_uprobe_go_request_write"};
+
 void go_tls_programs_select(struct bpf_object *obj, bool guarded)
 {
+	for (size_t i = 0; i < sizeof(goroutine_program_names) / sizeof(goroutine_program_names[0]);
+	     i++) {
+		struct bpf_program *p =
+		    bpf_object__find_program_by_name(obj, goroutine_program_names[i]);
+		if (p)
+			bpf_program__set_autoattach(p, false); /* uprobes name a file */
+	}
 	for (int set = 0; set < 2; set++)
 		for (int i = 0; i < GO_TLS_PROGRAMS; i++) {
 			struct bpf_program *p = program(obj, i, set == 1);
@@ -45,15 +57,38 @@ void go_tls_programs_select(struct bpf_object *obj, bool guarded)
 		}
 }
 
+static struct bpf_program *loaded_program(struct bpf_object *obj, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
+
+	return p && bpf_program__fd(p) >= 0 ? p : NULL;
+}
+
+static void goroutine_programs_find(struct go_tls_attacher *a, struct bpf_object *obj)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, "go_processes");
+
+	a->newproc = loaded_program(obj, goroutine_program_names[0]);
+	a->newproc_return = loaded_program(obj, goroutine_program_names[1]);
+	a->round_trip = loaded_program(obj, goroutine_program_names[2]);
+	a->request_write = loaded_program(obj, goroutine_program_names[3]);
+	a->go_processes_fd = m ? bpf_map__fd(m) : -1;
+	if (!a->newproc || !a->newproc_return || !a->round_trip || !a->request_write ||
+	    a->go_processes_fd < 0)
+		a->newproc = NULL; /* all or nothing */
+}
+
 void go_tls_attacher_init(struct go_tls_attacher *a, struct bpf_object *obj, const char *proc_root,
 			  struct agent_stats *stats)
 {
 	memset(a, 0, sizeof(*a));
 	a->stats = stats;
 	a->cookies = -1;
+	a->go_processes_fd = -1;
 	snprintf(a->proc_root, sizeof(a->proc_root), "%s", proc_root);
 	if (!obj)
 		return;
+	goroutine_programs_find(a, obj);
 	/* Whichever set go_tls_programs_select had loaded. */
 	for (int set = 0; set < 2 && !a->write; set++) {
 		struct bpf_program *p[GO_TLS_PROGRAMS];
@@ -85,7 +120,8 @@ static struct go_tls_file *file_find(struct go_tls_attacher *a, uint64_t dev, ui
 	return NULL;
 }
 
-static void file_remember(struct go_tls_attacher *a, uint64_t dev, uint64_t ino, uint32_t links)
+static void file_remember(struct go_tls_attacher *a, uint64_t dev, uint64_t ino, uint32_t links,
+			  bool goroutines)
 {
 	struct go_tls_file *f;
 
@@ -97,7 +133,8 @@ static void file_remember(struct go_tls_attacher *a, uint64_t dev, uint64_t ino,
 			return;
 		a->files = f;
 	}
-	a->files[a->file_count++] = (struct go_tls_file){.dev = dev, .ino = ino, .links = links};
+	a->files[a->file_count++] =
+	    (struct go_tls_file){.dev = dev, .ino = ino, .links = links, .goroutines = goroutines};
 }
 
 static int link_keep(struct go_tls_attacher *a, struct bpf_link *link)
@@ -172,11 +209,47 @@ static int attach_binary(struct go_tls_attacher *a, const char *path, const stru
 	return err;
 }
 
+/* The goroutine probes of one Go executable (0 or a negative errno); no
+ * cookie: they read no struct offsets. */
+static int attach_goroutines(struct go_tls_attacher *a, const char *path,
+			     const struct go_goroutine_probes *p, uint32_t *attached)
+{
+	int err = attach_one(a, a->newproc, path, p->newproc, GO_TLS_OFFSETS_DEFAULT);
+
+	for (uint32_t i = 0; !err && i < p->newproc_return_count; i++) {
+		++*attached;
+		err = attach_one(a, a->newproc_return, path, p->newproc_returns[i],
+				 GO_TLS_OFFSETS_DEFAULT);
+	}
+	if (!err) {
+		++*attached;
+		err = attach_one(a, a->round_trip, path, p->round_trip, GO_TLS_OFFSETS_DEFAULT);
+	}
+	if (!err) {
+		++*attached;
+		err =
+		    attach_one(a, a->request_write, path, p->request_write, GO_TLS_OFFSETS_DEFAULT);
+	}
+	if (!err)
+		++*attached;
+	return err;
+}
+
+/* Process tgid runs a Go program whose goroutines kspan follows: its
+ * threads' requests are not used for parenting (go_parent.bpf.h). */
+static void mark_go_process(struct go_tls_attacher *a, uint32_t tgid)
+{
+	uint8_t one = 1;
+
+	if (a->go_processes_fd >= 0)
+		bpf_map_update_elem(a->go_processes_fd, &tgid, &one, BPF_ANY);
+}
+
 /* Inspects and probes one executable (first sight of its file); returns
  * the uprobes attached. `name` is its path as the process sees it, for the
  * log. */
 static uint32_t inspect_and_attach(struct go_tls_attacher *a, uint32_t tgid, const char *exe,
-				   const char *name)
+				   const char *name, bool *goroutines)
 {
 	struct go_tls_binary b;
 	uint32_t attached = 0;
@@ -210,6 +283,21 @@ static uint32_t inspect_and_attach(struct go_tls_attacher *a, uint32_t tgid, con
 	log_info("probing Go crypto/tls in %s (pid %u, %s%s, %u uprobes)", name, tgid,
 		 b.version_text, b.from_pclntab ? ", stripped: functions from the pclntab" : "",
 		 attached);
+	if (a->newproc && b.goroutines.present) {
+		uint32_t more = 0;
+		err = attach_goroutines(a, exe, &b.goroutines, &more);
+		attached += more;
+		if (err) {
+			STAT_INC(a->stats, go_goroutine_attach_failed);
+			log_warn("attaching the Go goroutine uprobes to %s (pid %u) failed: %s",
+				 name, tgid, strerror(-err));
+		} else {
+			STAT_INC(a->stats, go_goroutine_executables_probed);
+			*goroutines = true;
+			log_info("following goroutines in %s (pid %u, %u uprobes)", name, tgid,
+				 more);
+		}
+	}
 	return attached;
 }
 
@@ -221,6 +309,9 @@ static uint32_t inspect_and_attach(struct go_tls_attacher *a, uint32_t tgid, con
 void go_tls_attacher_on_exec(struct go_tls_attacher *a, uint32_t tgid)
 {
 	char exe[96], held[64], name[256];
+	struct go_tls_file *known;
+	bool goroutines = false;
+	uint32_t links;
 	struct stat st;
 	ssize_t n;
 	int fd;
@@ -231,7 +322,14 @@ void go_tls_attacher_on_exec(struct go_tls_attacher *a, uint32_t tgid)
 	fd = open(exe, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return; /* gone already, or a kernel thread */
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || file_find(a, st.st_dev, st.st_ino)) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	known = file_find(a, st.st_dev, st.st_ino);
+	if (known) {
+		if (known->goroutines)
+			mark_go_process(a, tgid);
 		close(fd);
 		return;
 	}
@@ -240,7 +338,10 @@ void go_tls_attacher_on_exec(struct go_tls_attacher *a, uint32_t tgid)
 		n = 0;
 	name[n] = '\0';
 	snprintf(held, sizeof(held), "/proc/self/fd/%d", fd);
-	file_remember(a, st.st_dev, st.st_ino, inspect_and_attach(a, tgid, held, name));
+	links = inspect_and_attach(a, tgid, held, name, &goroutines);
+	if (goroutines)
+		mark_go_process(a, tgid);
+	file_remember(a, st.st_dev, st.st_ino, links, goroutines);
 	close(fd);
 }
 

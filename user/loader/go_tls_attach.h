@@ -32,12 +32,16 @@ struct go_tls_binary;
 
 struct go_tls_file {
 	uint64_t dev, ino;
-	uint32_t links; /* uprobes attached to it (0: not a probed Go file) */
+	uint32_t links;	 /* uprobes attached to it (0: not a probed Go file) */
+	bool goroutines; /* its goroutine probes are attached: its processes are marked Go */
 };
 
 struct go_tls_attacher {
 	/* NULL: not in the object */
 	struct bpf_program *write, *read, *read_return, *handshake;
+	/* the goroutine parenting programs (uprobe_go_goroutines.bpf.h) */
+	struct bpf_program *newproc, *newproc_return, *round_trip, *request_write;
+	int go_processes_fd; /* the map of Go processes, -1 when absent */
 	struct agent_stats *stats;
 	char proc_root[64];
 	struct go_tls_file *files;

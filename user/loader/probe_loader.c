@@ -729,4 +729,10 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_NODE_CLIENT_LINKED), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->node_client_requests_unattributed,
 			 counter_sum(l, KSPAN_CNT_NODE_CLIENT_UNATTRIBUTED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_client_unattributed,
+			 counter_sum(l, KSPAN_CNT_GO_CLIENT_UNATTRIBUTED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_parent_ended, counter_sum(l, KSPAN_CNT_GO_PARENT_ENDED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_go_no_goroutine, counter_sum(l, KSPAN_CNT_GO_NO_GOROUTINE),
+			 __ATOMIC_RELAXED);
 }

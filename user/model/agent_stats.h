@@ -80,6 +80,13 @@
 	X(kernel_go_tls_held_bytes_lost,                                                           \
 	  "Go net/http server background-read bytes the next Read did not follow (the request "    \
 	  "they began is not parsed)")                                                             \
+	X(kernel_go_client_unattributed,                                                           \
+	  "HTTP/1 CLIENT requests of Go programs whose goroutine serves no request kspan knows "   \
+	  "(their own trace)")                                                                     \
+	X(kernel_go_parent_ended, "Go goroutines not linked: the request they inherited was "      \
+				  "answered, or its reader moved on")                              \
+	X(kernel_go_no_goroutine, "Go syscalls whose goroutine could not be read (kernel before "  \
+				  "5.15): not linked")                                             \
 	X(tls_calls_lost, "TLS reads/writes not captured: their entry was not seen (table full, "  \
 			  "or probes attached during the call)")                                   \
 	X(node_client_requests_linked,                                                             \
@@ -131,6 +138,11 @@
 				     "linked")                                                     \
 	X(kernel_nginx_stale, "nginx upstream requests whose downstream request had ended: not "   \
 			      "linked")                                                            \
+	X(go_goroutine_executables_probed, "Go executables whose goroutine parenting uprobes "     \
+					   "(runtime.newproc1, net/http client hand-off) are "     \
+					   "attached")                                             \
+	X(go_goroutine_attach_failed, "Go executables whose goroutine parenting uprobes failed "   \
+				      "to attach (their CLIENT requests start their own traces)")  \
 	X(console_traces_flushed_early, "traces the console printed before their quiet time: "     \
 					"too many spans held")                                     \
 	X(requests_lost_to_gaps, "open requests dropped when their connection missed events")      \

@@ -129,6 +129,33 @@ static void test_symbols_from_pclntab_when_stripped(void **state)
 				 stripped.read_returns[i] - stripped.read.file_offset);
 }
 
+/* The goroutine parenting probes of chain_app (net/http server and client):
+ * all found, with symbols and stripped, at the same places relative to
+ * each other; newproc1's RETs decoded. */
+static void test_goroutine_probes(void **state)
+{
+	struct go_tls_binary full, stripped;
+	const struct go_goroutine_probes *f = &full.goroutines, *s = &stripped.goroutines;
+
+	(void)state;
+	assert_int_equal(go_binary_inspect("build/go/chain_app", &full), 0);
+	assert_int_equal(go_binary_inspect("build/go/chain_app_stripped", &stripped), 0);
+	assert_true(f->present);
+	assert_true(s->present);
+	assert_true(f->newproc_return_count >= 1);
+	assert_int_equal(f->newproc_return_count, s->newproc_return_count);
+	for (uint32_t i = 0; i < f->newproc_return_count; i++) {
+		assert_true(f->newproc_returns[i] > f->newproc);
+		assert_int_equal(f->newproc_returns[i] - f->newproc,
+				 s->newproc_returns[i] - s->newproc);
+	}
+	assert_true(f->round_trip != f->request_write && f->round_trip != f->newproc);
+	assert_int_equal(f->request_write - f->round_trip, s->request_write - s->round_trip);
+	/* tls_app (Go 1.19) has all three too: its client uses net/http. */
+	assert_int_equal(go_binary_inspect(APP, &full), 0);
+	assert_true(full.goroutines.present);
+}
+
 /* The pclntab of the full binary agrees with its symbol table. */
 static void test_pclntab_agrees_with_symtab(void **state)
 {
@@ -372,6 +399,7 @@ int main(void)
 	    cmocka_unit_test(test_buildinfo_inline),
 	    cmocka_unit_test(test_cookie_packs_the_offsets),
 	    cmocka_unit_test(test_not_go),
+	    cmocka_unit_test(test_goroutine_probes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
