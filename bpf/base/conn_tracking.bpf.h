@@ -131,7 +131,7 @@ static __always_inline void conn__send_close(const struct conn_state *c, __u64 n
 	ev->protocol = c->protocol;
 	ev->seq_ingress = c->next_seq[0];
 	ev->seq_egress = c->next_seq[1];
-	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags());
+	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags(sizeof(*ev), true));
 }
 
 static __always_inline void conn__key(struct conn_key *key, __u32 tgid, __u64 sk)
