@@ -16,8 +16,12 @@ static __always_inline bool process__selected(__u32 tgid)
 {
 	if (tgid == self_tgid)
 		return false;
-	if (filter_pids && !bpf_map_lookup_elem(&traced_pids, &tgid))
-		return false;
+	if (filter_pids) {
+		__u32 slot = tgid / 64;
+		__u64 *bits = bpf_map_lookup_elem(&traced_pids, &slot);
+
+		return bits && (*bits & (1ull << (tgid % 64)));
+	}
 	return true;
 }
 
