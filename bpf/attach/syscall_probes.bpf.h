@@ -121,12 +121,13 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 key, __u64 buf, __u32
 					   __u32 flat_len, __u8 syscall, __u8 direction)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	bool tls_caller;
 	struct sock *sk;
 
 	if (!process__selected(id >> 32))
 		return 0;
-	sk = socket__from_fd_cached(fd);
-	if (!sk || probe__tls_nested(id, (__u64)sk))
+	sk = socket__from_fd_cached(fd, &tls_caller);
+	if (!sk || (tls_caller && probe__tls_nested(id, (__u64)sk)))
 		return 0;
 	probe__remember(id, key, (__u64)sk, buf, iovcnt, flat_len, syscall, direction);
 	return 0;
@@ -169,13 +170,14 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 						     __u8 syscall, struct inflight_syscall *in)
 {
 	__u64 iov = 0, iovlen = 0;
+	bool tls_caller;
 	struct sock *sk;
 
 	if (!process__selected(bpf_get_current_pid_tgid() >> 32) || (flags & KSPAN_MSG_PEEK))
 		return false;
-	sk = socket__from_fd_cached(fd);
+	sk = socket__from_fd_cached(fd, &tls_caller);
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
-	if (!sk || probe__tls_nested_read(bpf_get_current_pid_tgid(), (__u64)sk))
+	if (!sk || (tls_caller && probe__tls_nested_read(bpf_get_current_pid_tgid(), (__u64)sk)))
 		return false;
 	__builtin_memset(in, 0, sizeof(*in));
 	in->sk = (__u64)sk;

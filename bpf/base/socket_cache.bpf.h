@@ -24,7 +24,11 @@ struct fd_socket {
 	__u64 sock; /* its struct socket * */
 	__u64 sk;   /* the TCP socket; 0: nothing cached */
 	__u32 fd;
-	__u32 _pad;
+	/* The thread has entered a probed TLS library call since kspan
+	 * started (set before the call's tls_calls entry, never cleared): only
+	 * then can a syscall of the thread be inside one, and only then does
+	 * the syscall path look tls_calls up (capture/tls_calls.bpf.h). */
+	__u32 tls_caller;
 };
 
 struct {
@@ -34,15 +38,24 @@ struct {
 	__type(value, struct fd_socket);
 } fd_sockets SEC(".maps");
 
-/* socket__from_fd(), through the current thread's cache. */
-static __always_inline struct sock *socket__from_fd_cached(__u32 fd)
+/* The current thread's entry, created on first use; NULL when it could not
+ * be (memory, or a nested get). */
+static __always_inline struct fd_socket *fd_socket__mine(void)
 {
-	struct fd_socket *c = bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0,
-						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/* socket__from_fd(), through the current thread's cache; *tls_caller: may
+ * the thread be inside a probed TLS call (true when the entry is missing). */
+static __always_inline struct sock *socket__from_fd_cached(__u32 fd, bool *tls_caller)
+{
+	struct fd_socket *c = fd_socket__mine();
 	struct file *file = file__from_fd(fd);
 	struct socket *sock;
 	struct sock *sk;
 
+	*tls_caller = !c || c->tls_caller;
 	if (!file)
 		return NULL;
 	if (c && c->sk && c->fd == fd && c->file == (__u64)file) {
