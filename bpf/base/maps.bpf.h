@@ -62,6 +62,12 @@ struct inflight_syscall {
 /* A Go crypto/tls call (attach/uprobe_go_tls.bpf.h): its goroutine may run on
  * any thread, so it neither sets nor takes the thread's served request. */
 #define KSPAN_IO_GOROUTINE (1u << 1)
+/* The thread's socket cache marks the syscall's socket as a SERVER
+ * connection's (base/socket_cache.bpf.h): a write's entry decides nothing. */
+#define KSPAN_IO_SERVER_SOCKET (1u << 2)
+/* The socket came through the thread's socket cache (tracepoint front-end),
+ * whose SERVER mark data__handle keeps true. */
+#define KSPAN_IO_FD_CACHED (1u << 3)
 
 /* The current thread's socket syscall in flight, between its entry and its
  * exit (syscall != 0 while one is): task storage, freed with the thread, so
