@@ -27,8 +27,11 @@ static __always_inline void counter__inc(__u32 which)
  * One wake-up is enough: the reader's epoll is level-triggered and
  * ring_buffer__poll() consumes until the ring is empty, and it also reads
  * the ring at least once per poll timeout.
+ * A global function: verified once, and its answer is one unknown value to
+ * its callers, not a fork of their verifier states at every send (6.1 runs
+ * out of its 1M instructions on sys_exit otherwise).
  */
-static __always_inline __u64 ringbuf__wakeup_flags(__u64 size, bool reserved)
+__noinline __u64 kspan_ringbuf_wakeup_flags(__u64 size, __u32 reserved)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 before = avail;
@@ -38,6 +41,11 @@ static __always_inline __u64 ringbuf__wakeup_flags(__u64 size, bool reserved)
 	return before < wakeup_data_bytes && before + size >= wakeup_data_bytes
 		   ? BPF_RB_FORCE_WAKEUP
 		   : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline __u64 ringbuf__wakeup_flags(__u64 size, bool reserved)
+{
+	return kspan_ringbuf_wakeup_flags(size, reserved);
 }
 
 /* bpf_ringbuf_output() that counts what it could not send. */
