@@ -27,25 +27,20 @@ static __always_inline void counter__inc(__u32 which)
  * One wake-up is enough: the reader's epoll is level-triggered and
  * ring_buffer__poll() consumes until the ring is empty, and it also reads
  * the ring at least once per poll timeout.
- * A global function: verified once, and its answer is one unknown value to
- * its callers, not a fork of their verifier states at every send (6.1 runs
- * out of its 1M instructions on sys_exit otherwise).
+ * Branch-free (two sign bits, no comparison that yields a value: BPF has no
+ * set-on-condition): a branch here forks the verifier's states at every
+ * send, and 6.1 then runs out of its 1M instructions on sys_exit. Sizes
+ * are far below 2^63, so a difference's top bit is its sign.
  */
-__noinline __u64 kspan_ringbuf_wakeup_flags(__u64 size, __u32 reserved)
-{
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 before = avail;
-
-	if (reserved)
-		before = avail > size ? avail - size : 0;
-	return before < wakeup_data_bytes && before + size >= wakeup_data_bytes
-		   ? BPF_RB_FORCE_WAKEUP
-		   : BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline __u64 ringbuf__wakeup_flags(__u64 size, bool reserved)
 {
-	return kspan_ringbuf_wakeup_flags(size, reserved);
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	/* A reserved record is already counted in avail. */
+	__u64 before = avail - (reserved ? size : 0);
+	__u64 below = (before - wakeup_data_bytes) >> 63;		 /* before < T */
+	__u64 reaches = 1 - ((before + size - wakeup_data_bytes) >> 63); /* before + size >= T */
+
+	return BPF_RB_NO_WAKEUP + (below & reaches); /* BPF_RB_FORCE_WAKEUP when both */
 }
 
 /* bpf_ringbuf_output() that counts what it could not send. */
