@@ -387,7 +387,6 @@ _Static_assert(sizeof(struct kspan_inject_selfcheck) == 8 + 40 + 8,
 /* Map sizes, in one place. */
 #define KSPAN_MAX_CONNS		 65536
 #define KSPAN_MAX_INFLIGHT	 16384
-#define KSPAN_MAX_FILTER_PIDS	 1024
 #define KSPAN_MAX_FILTER_PORTS	 256
 #define KSPAN_MAX_PROCS		 16384
 #define KSPAN_MAX_SELF_ENDPOINTS 256

@@ -11,6 +11,7 @@
 
 #include "base/conn_tracking.bpf.h"
 #include "base/process_info.bpf.h"
+#include "base/socket_cache.bpf.h"
 #include "capture/copy.bpf.h"
 #include "capture/data_event.bpf.h"
 #include "capture/http1_capture.bpf.h"
@@ -134,6 +135,11 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	}
 	start = (__u16)kspan_message_start(s, captured);
 	role__learn(c, in->direction, start);
+	/* Syscalls seen from their socket cache (tracepoint front-end): keep
+	 * its SERVER mark true (base/socket_cache.bpf.h). */
+	if ((in->io_flags & KSPAN_IO_FD_CACHED) &&
+	    (c->role == KSPAN_ROLE_SERVER) != !!(in->io_flags & KSPAN_IO_SERVER_SOCKET))
+		socket__cache_note_role(in->sk, c->role == KSPAN_ROLE_SERVER);
 	if (in->direction == KSPAN_DIR_EGRESS && c->role == KSPAN_ROLE_CLIENT && !tls)
 		h1_tx__exit(c, in->sk, bytes);
 

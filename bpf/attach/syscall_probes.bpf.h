@@ -35,7 +35,8 @@
  * now, before its bytes can leave.
  */
 static __always_inline void probe__remember(__u64 id, __u64 key, __u64 sk, __u64 buf, __u32 iovcnt,
-					    __u32 flat_len, __u8 syscall, __u8 direction)
+					    __u32 flat_len, __u8 syscall, __u8 direction,
+					    __u8 hints)
 {
 	struct inflight_syscall *in = inflight__slot();
 	int h2;
@@ -50,11 +51,17 @@ static __always_inline void probe__remember(__u64 id, __u64 key, __u64 sk, __u64
 	in->key = key;
 	in->sk = sk;
 	in->buf = buf;
-	in->ts_enter = bpf_ktime_get_ns();
 	in->iovcnt = iovcnt;
 	in->flat_len = flat_len;
 	in->syscall = syscall;
 	in->direction = direction;
+	in->io_flags = socket__hint_io_flags(hints);
+	/* A SERVER connection's write (a response): no CLIENT side to decide,
+	 * and no use for its entry time (a response's span time is its
+	 * exit's; ts_enter 0 makes the event carry the exit's). */
+	if (direction == KSPAN_DIR_EGRESS && (hints & SOCKET_HINT_SERVER))
+		return;
+	in->ts_enter = bpf_ktime_get_ns();
 	if (direction != KSPAN_DIR_EGRESS || syscall == KSPAN_SYS_SENDFILE)
 		return;
 	h2 = kspan_client_request_enter(in);
@@ -123,13 +130,14 @@ static __always_inline int probe__io_enter(__u32 fd, __u64 key, __u64 buf, __u32
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sock *sk;
+	__u8 hints;
 
 	if (!process__selected(id >> 32))
 		return 0;
-	sk = socket__from_fd_cached(fd);
-	if (!sk || probe__tls_nested(id, (__u64)sk))
+	sk = socket__from_fd_cached(fd, &hints);
+	if (!sk || ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested(id, (__u64)sk)))
 		return 0;
-	probe__remember(id, key, (__u64)sk, buf, iovcnt, flat_len, syscall, direction);
+	probe__remember(id, key, (__u64)sk, buf, iovcnt, flat_len, syscall, direction, hints);
 	return 0;
 }
 
@@ -171,14 +179,17 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 {
 	__u64 iov = 0, iovlen = 0;
 	struct sock *sk;
+	__u8 hints;
 
 	if (!process__selected(bpf_get_current_pid_tgid() >> 32) || (flags & KSPAN_MSG_PEEK))
 		return false;
-	sk = socket__from_fd_cached(fd);
+	sk = socket__from_fd_cached(fd, &hints);
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
-	if (!sk || probe__tls_nested_read(bpf_get_current_pid_tgid(), (__u64)sk))
+	if (!sk || ((hints & SOCKET_HINT_TLS_CALLER) &&
+		    probe__tls_nested_read(bpf_get_current_pid_tgid(), (__u64)sk)))
 		return false;
 	__builtin_memset(in, 0, sizeof(*in));
+	in->io_flags = socket__hint_io_flags(hints);
 	in->sk = (__u64)sk;
 	in->buf = buf;
 	in->syscall = syscall;
@@ -251,7 +262,7 @@ static __always_inline int probe__connect_enter(__u32 fd, __u64 key)
 	/* kspan's own connection (its exporter): remember its endpoint. */
 	sk = socket__from_fd(fd);
 	if (sk)
-		probe__remember(id, key, (__u64)sk, 0, 0, 0, INFLIGHT_SELF_CONNECT, 0);
+		probe__remember(id, key, (__u64)sk, 0, 0, 0, INFLIGHT_SELF_CONNECT, 0, 0);
 	return 0;
 }
 

@@ -16,8 +16,12 @@ static __always_inline bool process__selected(__u32 tgid)
 {
 	if (tgid == self_tgid)
 		return false;
-	if (filter_pids && !bpf_map_lookup_elem(&traced_pids, &tgid))
-		return false;
+	if (filter_pids) {
+		__u32 slot = tgid / 64;
+		__u64 *bits = bpf_map_lookup_elem(&traced_pids, &slot);
+
+		return bits && (*bits & (1ull << (tgid % 64)));
+	}
 	return true;
 }
 
@@ -131,7 +135,7 @@ static __always_inline void conn__send_close(const struct conn_state *c, __u64 n
 	ev->protocol = c->protocol;
 	ev->seq_ingress = c->next_seq[0];
 	ev->seq_egress = c->next_seq[1];
-	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags());
+	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags(sizeof(*ev), true));
 }
 
 static __always_inline void conn__key(struct conn_key *key, __u32 tgid, __u64 sk)

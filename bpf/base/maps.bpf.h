@@ -62,6 +62,12 @@ struct inflight_syscall {
 /* A Go crypto/tls call (attach/uprobe_go_tls.bpf.h): its goroutine may run on
  * any thread, so it neither sets nor takes the thread's served request. */
 #define KSPAN_IO_GOROUTINE (1u << 1)
+/* The thread's socket cache marks the syscall's socket as a SERVER
+ * connection's (base/socket_cache.bpf.h): a write's entry decides nothing. */
+#define KSPAN_IO_SERVER_SOCKET (1u << 2)
+/* The socket came through the thread's socket cache (tracepoint front-end),
+ * whose SERVER mark data__handle keeps true. */
+#define KSPAN_IO_FD_CACHED (1u << 3)
 
 /* The current thread's socket syscall in flight, between its entry and its
  * exit (syscall != 0 while one is): task storage, freed with the thread, so
@@ -199,12 +205,17 @@ struct {
 	__type(value, __u8);
 } local_addrs SEC(".maps");
 
-/* --pid filter: tgid -> 1. Consulted only when filter_pids is set. */
+/* --pid filter: a bitmap of tgids, bit tgid % 64 of entry tgid / 64, sized
+ * by the loader to the largest pid given. Consulted only when filter_pids is
+ * set, on every syscall the front-end follows of every process: the verifier
+ * inlines an array lookup (a bounds check and an add), where a hash lookup
+ * is a call that hashes the key (about 40 ns each in perf on a 2-vCPU VM,
+ * the largest map cost of a `--pid` exchange). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KSPAN_MAX_FILTER_PIDS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sets it */
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u64);
 } traced_pids SEC(".maps");
 
 /* --port filter: local or remote TCP port (host order) -> 1. */

@@ -24,8 +24,29 @@ struct fd_socket {
 	__u64 sock; /* its struct socket * */
 	__u64 sk;   /* the TCP socket; 0: nothing cached */
 	__u32 fd;
-	__u32 _pad;
+	/* The thread has entered a probed TLS library call since kspan
+	 * started (set before the call's tls_calls entry, never cleared): only
+	 * then can a syscall of the thread be inside one, and only then does
+	 * the syscall path look tls_calls up (capture/tls_calls.bpf.h). */
+	__u8 tls_caller;
+	/* The cached socket is a SERVER connection's, as its last data syscall
+	 * on this thread found it (socket__cache_note_role): its writes' entries
+	 * skip the CLIENT side and the entry clock. Cleared with the cache. */
+	__u8 server;
+	__u16 _pad;
 };
+
+/* socket__from_fd_cached's hints */
+#define SOCKET_HINT_TLS_CALLER 1 /* the thread may be inside a probed TLS call */
+#define SOCKET_HINT_SERVER     2 /* a SERVER connection's socket (fd_socket.server) */
+#define SOCKET_HINT_CACHED     4 /* the thread's entry now holds the socket */
+
+/* inflight_syscall.io_flags for a socket found with these hints. */
+static __always_inline __u8 socket__hint_io_flags(__u8 hints)
+{
+	return (hints & SOCKET_HINT_SERVER ? KSPAN_IO_SERVER_SOCKET : 0) |
+	       (hints & SOCKET_HINT_CACHED ? KSPAN_IO_FD_CACHED : 0);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -34,33 +55,63 @@ struct {
 	__type(value, struct fd_socket);
 } fd_sockets SEC(".maps");
 
-/* socket__from_fd(), through the current thread's cache. */
-static __always_inline struct sock *socket__from_fd_cached(__u32 fd)
+/* The current thread's entry, created on first use; NULL when it could not
+ * be (memory, or a nested get). */
+static __always_inline struct fd_socket *fd_socket__mine(void)
 {
-	struct fd_socket *c = bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0,
-						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/* socket__from_fd(), through the current thread's cache; *hints:
+ * SOCKET_HINT_* (TLS_CALLER when the entry is missing: the safe answer). */
+static __always_inline struct sock *socket__from_fd_cached(__u32 fd, __u8 *hints)
+{
+	struct fd_socket *c = fd_socket__mine();
 	struct file *file = file__from_fd(fd);
 	struct socket *sock;
 	struct sock *sk;
 
+	*hints = !c || c->tls_caller ? SOCKET_HINT_TLS_CALLER : 0;
 	if (!file)
 		return NULL;
 	if (c && c->sk && c->fd == fd && c->file == (__u64)file) {
 		sock = BPF_CORE_READ(file, private_data);
-		if ((__u64)sock == c->sock && (__u64)BPF_CORE_READ(sock, sk) == c->sk)
+		if ((__u64)sock == c->sock && (__u64)BPF_CORE_READ(sock, sk) == c->sk) {
+			*hints |= SOCKET_HINT_CACHED | (c->server ? SOCKET_HINT_SERVER : 0);
 			return (struct sock *)c->sk;
+		}
 	}
 	sk = socket__from_file(file);
 	if (c) {
 		c->sk = 0;
+		c->server = 0;
 		if (sk) {
 			c->fd = fd;
 			c->file = (__u64)file;
 			c->sock = (__u64)BPF_CORE_READ(file, private_data);
 			c->sk = (__u64)sk;
+			*hints |= SOCKET_HINT_CACHED;
 		}
 	}
 	return sk;
+}
+
+/*
+ * A data syscall on socket sk found its connection's role: `server` when it
+ * is SERVER. Called only when the syscall's hint disagrees, so a get per
+ * connection and thread, not per syscall. The hint is only as good as the
+ * cache's identity check (file, socket and sk all reused for a new
+ * connection keep it): a wrong one is corrected here at that write's exit,
+ * and costs that one write its entry (a CLIENT request whose context is then
+ * decided at the exit, without insertion).
+ */
+static __always_inline void socket__cache_note_role(__u64 sk, bool server)
+{
+	struct fd_socket *c = bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0, 0);
+
+	if (c && c->sk == sk)
+		c->server = server;
 }
 
 #endif /* KSPAN_SOCKET_CACHE_BPF_H */

@@ -52,6 +52,7 @@
 #include "base/conn_tracking.bpf.h"
 #include "base/counters.bpf.h"
 #include "base/maps.bpf.h"
+#include "base/socket_cache.bpf.h"
 
 /* A TLS read or write between its entry and its return. */
 struct tls_call {
@@ -240,11 +241,21 @@ static __always_inline void tls__call_enter(__u64 id, struct tls_call *call)
 static __always_inline void tls__call_remember(__u64 id, const struct tls_call *call)
 {
 	struct tls_call *outer = bpf_map_lookup_elem(&tls_calls, &id);
+	struct fd_socket *mine;
 
 	if (outer) {
 		outer->depth++;
 		return;
 	}
+	/* The syscall path looks tls_calls up only for threads marked here
+	 * (base/socket_cache.bpf.h): a call that cannot be marked is not
+	 * remembered, or its ciphertext would pass for plaintext. */
+	mine = fd_socket__mine();
+	if (!mine) {
+		counter__inc(KSPAN_CNT_TLS_CALLS_LOST);
+		return;
+	}
+	mine->tls_caller = 1;
 	if (bpf_map_update_elem(&tls_calls, &id, call, BPF_NOEXIST))
 		counter__inc(KSPAN_CNT_TLS_CALLS_LOST);
 }

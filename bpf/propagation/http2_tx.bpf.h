@@ -343,7 +343,7 @@ static __always_inline void h2_tx__send_ctx(const struct conn_state *c,
 	ev->stream_id = st->stream_id;
 	ev->flags = st->injected ? KSPAN_H2_STREAM_F_INJECTED : 0;
 	ev->ctx = st->ctx;
-	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags());
+	bpf_ringbuf_submit(ev, ringbuf__wakeup_flags(sizeof(*ev), true));
 }
 
 static __always_inline void h2_tx__count(const struct h2_tx_plan *p, const struct h2_tx_stream *st)

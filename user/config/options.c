@@ -352,7 +352,9 @@ int options_parse(struct agent_options *o, int argc, char **argv)
 				log_warn("--pid: at most %d processes", OPTIONS_MAX_PIDS);
 				return -E2BIG;
 			}
-			if (parse_u32("--pid", optarg, 1, 0x3fffffff, &v))
+			/* PID_MAX_LIMIT on 64-bit (include/linux/threads.h):
+			 * the BPF filter is a bitmap up to the largest pid. */
+			if (parse_u32("--pid", optarg, 1, 4 * 1024 * 1024, &v))
 				return -EINVAL;
 			o->pids[o->pid_count++] = v;
 			break;

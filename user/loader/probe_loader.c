@@ -82,10 +82,16 @@ static int fill_filters(struct kspan_bpf *skel, const struct agent_options *o)
 {
 	__u8 one = 1;
 
+	/* traced_pids is a bitmap (bpf/base/maps.bpf.h): read, set, write. */
 	for (size_t i = 0; i < o->pid_count; i++) {
-		__u32 pid = o->pids[i];
-		if (bpf_map__update_elem(skel->maps.traced_pids, &pid, sizeof(pid), &one,
-					 sizeof(one), BPF_ANY))
+		__u32 slot = o->pids[i] / 64;
+		__u64 bits = 0;
+		if (bpf_map__lookup_elem(skel->maps.traced_pids, &slot, sizeof(slot), &bits,
+					 sizeof(bits), 0))
+			return -errno;
+		bits |= 1ull << (o->pids[i] % 64);
+		if (bpf_map__update_elem(skel->maps.traced_pids, &slot, sizeof(slot), &bits,
+					 sizeof(bits), BPF_ANY))
 			return -errno;
 	}
 	for (size_t i = 0; i < o->port_count; i++) {
@@ -166,6 +172,17 @@ static int backend_check(struct probe_loader *l, enum probe_backend b, char *why
 	return kernel_fentry_can_attach(l->btf, "tcp_sendmsg", why, len);
 }
 
+/* Entries of the traced_pids bitmap: 64 pids each, up to the largest. */
+static __u32 traced_pid_slots(const struct agent_options *o)
+{
+	__u32 top = 0;
+
+	for (size_t i = 0; i < o->pid_count; i++)
+		if (o->pids[i] > top)
+			top = o->pids[i];
+	return top / 64 + 1;
+}
+
 static void configure(struct probe_loader *l, const struct agent_options *o)
 {
 	int flags_arg = kernel_btf_param_index(l->btf, "tcp_recvmsg", "flags");
@@ -184,6 +201,7 @@ static void configure(struct probe_loader *l, const struct agent_options *o)
 	if (flags_arg > 0)
 		l->skel->rodata->tcp_recvmsg_flags_arg = (__u32)flags_arg;
 	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
+	bpf_map__set_max_entries(l->skel->maps.traced_pids, traced_pid_slots(o));
 }
 
 /* Only backend b's programs (and the common ones) are loaded. */

@@ -188,6 +188,10 @@ static void test_bad_numbers_are_rejected(void **state)
 	(void)state;
 	assert_int_equal(PARSE(&o, "--pid", "0"), -EINVAL);
 	assert_int_equal(PARSE(&o, "--pid", "12x"), -EINVAL);
+	/* Above PID_MAX_LIMIT: no such process (and the bitmap stays small). */
+	assert_int_equal(PARSE(&o, "--pid", "4194305"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--pid", "4194304"), 0);
+	assert_int_equal(o.pids[0], 4194304);
 	assert_int_equal(PARSE(&o, "--port", "65536"), -EINVAL);
 	assert_int_equal(PARSE(&o, "--port", "-1"), -EINVAL);
 	assert_int_equal(PARSE(&o, "--capture-bytes", "4097"), -EINVAL);
