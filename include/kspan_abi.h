@@ -143,6 +143,16 @@ enum kspan_syscall {
 #define KSPAN_CTX_F_HAS_HEADER                                                                     \
 	(1u << 3) /* kernel-internal, never sent: a traceparent is present                         \
 		   */
+/* The kernel's parent replaces the one the request's own traceparent names:
+ * a pass-through proxy's CLIENT request, whose header is the one the request
+ * it serves arrived with (propagation/passthrough.bpf.h), or a SERVER request
+ * joined on this node to such a CLIENT request. */
+#define KSPAN_CTX_F_OVER_HEADER (1u << 4)
+/* A CLIENT request without a traceparent of its own, written by a thread
+ * that can no longer tell which request it serves (an event loop), that no
+ * mechanism linked: it starts its own trace, counted per runtime by the agent
+ * (trace_context.bpf.h, trace_ctx__unattributed). */
+#define KSPAN_CTX_F_UNATTRIBUTED (1u << 5)
 
 /* W3C trace context as the kernel decided it for the first request that
  * starts in a DATA event's payload. */
@@ -334,7 +344,21 @@ enum kspan_counter {
 	KSPAN_CNT_TLS_MEMBIO_BOUND = 30,       /* TLS sessions without a syscall inside their calls
 						* (memory BIO) bound to the connection whose
 						* records their thread read just before */
-	KSPAN_CNT_MAX = 32,
+	/* Pass-through proxies (bpf/propagation/passthrough.bpf.h): */
+	KSPAN_CNT_PASSTHROUGH_REWRITTEN = 31,	 /* forwarded traceparents whose parent-id was
+						  * rewritten to the proxy's CLIENT span */
+	KSPAN_CNT_PASSTHROUGH_NO_INSERTION = 32, /* linked, not rewritten: insertion is off
+						  * (--propagation tuple) */
+	KSPAN_CNT_PASSTHROUGH_UNFOLLOWED = 33,	 /* linked, not rewritten: the request did not
+						  * start where kspan followed the connection
+						  * from its first byte */
+	KSPAN_CNT_PASSTHROUGH_UNREACHED = 34,	 /* linked, not rewritten: the sk_msg program
+						  * did not find the header where planned (socket
+						  * not in the sockhash, bytes changed, no room) */
+	KSPAN_CNT_PASSTHROUGH_AMBIGUOUS = 35,	 /* not linked: two open requests of the process
+						  * arrived with the same traceparent */
+	KSPAN_CNT_PASSTHROUGH_EVICTED = 36,	 /* open requests forgotten early: table full */
+	KSPAN_CNT_MAX = 40,
 };
 
 /*
@@ -372,6 +396,7 @@ _Static_assert(sizeof(struct kspan_inject_selfcheck) == 8 + 40 + 8,
 #define KSPAN_MAX_THREADS	 16384
 #define KSPAN_MAX_PEER_REQUESTS	 16384
 #define KSPAN_MAX_TRACESTATES	 4096
+#define KSPAN_MAX_PASSTHROUGH	 16384 /* open SERVER requests that carried a traceparent */
 /* Longest tracestate value forwarded (W3C Trace Context 3.3.1.5: vendors
  * should propagate at least 512 characters); longer ones are not forwarded. */
 #define KSPAN_TRACESTATE_MAX	    512

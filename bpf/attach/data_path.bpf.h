@@ -19,6 +19,7 @@
 #include "http2_detect.h"
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
+#include "propagation/passthrough.bpf.h"
 #include "propagation/trace_context.bpf.h"
 #include "tls_detect.h"
 
@@ -46,11 +47,25 @@ static __always_inline void data__join_peer(struct conn_state *c, const struct i
 {
 	if (!(in->io_flags & KSPAN_IO_TLS)) {
 		peer__claim(&c->tuple, in->sk, bytes, ctx);
+		peer__claim_forwarded(&c->tuple, in->sk, bytes, ctx);
 		return;
 	}
 	if (!c->adopted)
 		peer__claim_tls(&c->tuple, c->tls_requests, ctx);
 	c->tls_requests++;
+}
+
+/* A SERVER request starts in the bytes just read, its context decided into
+ * ctx from the head in head_scan_scratch: remember it while it is open, for
+ * the requests a pass-through proxy forwards it in (passthrough.bpf.h). */
+static __always_inline void data__remember_passthrough(__u64 conn_id,
+						       const struct kspan_trace_ctx *ctx)
+{
+	__u32 zero = 0;
+	struct head_scratch *hs = bpf_map_lookup_elem(&head_scan_scratch, &zero);
+
+	if (hs)
+		passthrough__server_begin(conn_id, hs, ctx);
 }
 
 /*
@@ -144,6 +159,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		} else {
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
+				data__remember_passthrough(c->conn_id, &s->ev.ctx);
 				data__join_peer(c, in, bytes, &s->ev.ctx);
 				/* One lookup of the thread's entry serves both. */
 				data__remember_tracestate(
@@ -154,8 +170,10 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		}
 		s->ev.ctx.flags &= ~KSPAN_CTX_F_HAS_HEADER; /* kernel-internal */
 	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
-		   in->direction == KSPAN_DIR_EGRESS && !(in->io_flags & KSPAN_IO_GOROUTINE)) {
-		thread__end_server(c->conn_id);
+		   in->direction == KSPAN_DIR_EGRESS) {
+		passthrough__server_end(c->conn_id);
+		if (!(in->io_flags & KSPAN_IO_GOROUTINE))
+			thread__end_server(c->conn_id);
 	}
 
 	/* A process is new only on a connection that never sent an event. */

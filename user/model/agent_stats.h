@@ -69,6 +69,21 @@
 			      "or not yet)")                                                       \
 	X(tls_membio_bound, "memory-BIO TLS sessions (node, python asyncio) bound to the "         \
 			    "connection whose records their thread read just before their call")   \
+	X(passthrough_rewritten, "forwarded traceparents of pass-through proxies whose parent-id " \
+				 "kspan rewrote to the proxy's CLIENT span")                       \
+	X(passthrough_not_rewritten_no_insertion, "pass-through CLIENT requests linked, "          \
+						  "parent-id not rewritten: insertion is off")     \
+	X(passthrough_not_rewritten_unfollowed, "pass-through CLIENT requests linked, parent-id "  \
+						"not rewritten: the connection was not followed "  \
+						"from its first byte to the request")              \
+	X(passthrough_not_rewritten_unreached, "pass-through CLIENT requests linked, parent-id "   \
+					       "not rewritten: the header was not where planned "  \
+					       "when the bytes were sent (socket not in the "      \
+					       "sockhash, bytes changed)")                         \
+	X(passthrough_ambiguous, "pass-through CLIENT requests not linked: two open requests of "  \
+				 "the process arrived with the same traceparent")                  \
+	X(passthrough_evicted, "open SERVER requests with a traceparent forgotten early (table "   \
+			       "full): their forwarded requests are not linked")                   \
 	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \
 	X(tls_exec_watch_dropped, "processes not watched after exec(): too many exec()s at once "  \
 				  "(a library only they map is probed late, or not)")              \
