@@ -358,6 +358,8 @@ enum kspan_counter {
 	KSPAN_CNT_PASSTHROUGH_AMBIGUOUS = 35,	 /* not linked: two open requests of the process
 						  * arrived with the same traceparent */
 	KSPAN_CNT_PASSTHROUGH_EVICTED = 36,	 /* open requests forgotten early: table full */
+	KSPAN_CNT_PASSTHROUGH_TLS_LINKED = 37,	 /* TLS CLIENT requests linked as pass-through
+						  * (parent only: TLS is never edited) */
 	KSPAN_CNT_MAX = 40,
 };
 

@@ -123,12 +123,46 @@ static __always_inline void passthrough__server_begin(__u64 conn_id, const struc
 }
 
 /*
- * An HTTP/1 CLIENT request whose own traceparent was decided into ctx (head:
- * its head scan) at its write's entry; inject_off: where insertion would go
- * (0: kspan did not follow the connection to this request's start). When
- * the header is the one an open SERVER request of this process arrived with,
- * the CLIENT span becomes that request's child and `in` plans the rewrite of
- * its parent-id (or the join, without insertion).
+ * A CLIENT request whose own traceparent was decided into ctx (head: its
+ * head scan). When the header is the one an open SERVER request of this
+ * process arrived with, the CLIENT span becomes that request's child
+ * (KSPAN_CTX_F_OVER_HEADER) and forwarded_parent gets the header's
+ * parent-id; returns whether it did.
+ */
+static __always_inline bool passthrough__link(const struct head_scratch *head,
+					      struct kspan_trace_ctx *ctx, __u8 *forwarded_parent)
+{
+	struct passthrough_request *v;
+	struct passthrough_key k = {};
+
+	if ((ctx->flags & (KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT)) !=
+		(KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT) ||
+	    head->tc.version != 0 || head->traceparent.len != W3C_TRACEPARENT_LEN)
+		return false;
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	__builtin_memcpy(k.trace_id, ctx->trace_id, 16);
+	__builtin_memcpy(k.parent_id, ctx->parent_span_id, 8);
+	v = bpf_map_lookup_elem(&passthrough_requests, &k);
+	if (!v || v->header_flags != head->tc.trace_flags)
+		return false;
+	if (v->ambiguous) {
+		counter__inc(KSPAN_CNT_PASSTHROUGH_AMBIGUOUS);
+		return false;
+	}
+	__builtin_memcpy(forwarded_parent, k.parent_id, 8);
+	__builtin_memcpy(ctx->parent_span_id, v->span_id, 8);
+	ctx->trace_flags = v->trace_flags;
+	ctx->flags |= KSPAN_CTX_F_OVER_HEADER;
+	return true;
+}
+
+/*
+ * The same for an HTTP/1 CLIENT request at its write's entry (`in`);
+ * inject_off: where insertion would go (0: kspan did not follow the
+ * connection to this request's start). A linked request plans the rewrite
+ * of its parent-id, and is remembered for the same-node join with the
+ * parent-id it forwards (which is what a SERVER on this node reads when the
+ * rewrite does not happen).
  */
 static __always_inline void passthrough__client_request(const struct conn_state *c,
 							struct inflight_syscall *in,
@@ -136,29 +170,13 @@ static __always_inline void passthrough__client_request(const struct conn_state 
 							struct kspan_trace_ctx *ctx,
 							__u32 inject_off)
 {
-	struct passthrough_request *v;
-	struct passthrough_key k = {};
+	__u8 forwarded_parent[8];
 	__u32 off;
 
-	if ((ctx->flags & (KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT)) !=
-		(KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT) ||
-	    head->tc.version != 0 || head->traceparent.len != W3C_TRACEPARENT_LEN)
+	if (!passthrough__link(head, ctx, forwarded_parent))
 		return;
-	k.tgid = bpf_get_current_pid_tgid() >> 32;
-	__builtin_memcpy(k.trace_id, ctx->trace_id, 16);
-	__builtin_memcpy(k.parent_id, ctx->parent_span_id, 8);
-	v = bpf_map_lookup_elem(&passthrough_requests, &k);
-	if (!v || v->header_flags != head->tc.trace_flags)
-		return;
-	if (v->ambiguous) {
-		counter__inc(KSPAN_CNT_PASSTHROUGH_AMBIGUOUS);
-		return;
-	}
-	__builtin_memcpy(ctx->parent_span_id, v->span_id, 8);
-	ctx->trace_flags = v->trace_flags;
-	ctx->flags |= KSPAN_CTX_F_OVER_HEADER;
 	if ((propagation & KSPAN_PROPAGATE_TUPLE) && kspan_peer_on_node(&c->tuple))
-		peer__remember_forwarded(&c->tuple, in->sk, ctx, k.parent_id);
+		peer__remember_forwarded(&c->tuple, in->sk, ctx, forwarded_parent);
 	if (!config__insert_headers()) {
 		counter__inc(KSPAN_CNT_PASSTHROUGH_NO_INSERTION);
 		return;
@@ -170,6 +188,19 @@ static __always_inline void passthrough__client_request(const struct conn_state 
 	}
 	in->inject_off = (__u16)off;
 	in->rewrite_parent = 1;
+}
+
+/* A CLIENT request written through TLS, its context decided into ctx from
+ * the head in head_scan_scratch: its parent only (kspan never edits TLS
+ * plaintext). */
+static __always_inline void passthrough__client_tls(struct kspan_trace_ctx *ctx)
+{
+	__u32 zero = 0;
+	struct head_scratch *hs = bpf_map_lookup_elem(&head_scan_scratch, &zero);
+	__u8 forwarded_parent[8];
+
+	if (hs && passthrough__link(hs, ctx, forwarded_parent))
+		counter__inc(KSPAN_CNT_PASSTHROUGH_TLS_LINKED);
 }
 
 #endif /* KSPAN_PASSTHROUGH_BPF_H */

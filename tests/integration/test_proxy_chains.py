@@ -48,7 +48,7 @@ def nginx_proxy(backend, keepalive, header=None):
     else:
         http_extra = ""
         loc = "location /proxy/ { proxy_pass http://127.0.0.1:%d; %%s}" % backend.port
-    extra = loc % ("proxy_set_header traceparent \"%s\"; " % header if header else "")
+    extra = loc % ("proxy_set_header traceparent \"%s\"; " % header if header is not None else "")
     return harness.Nginx(extra=extra, http_extra=http_extra)
 
 
@@ -155,7 +155,10 @@ class TestNginxPassThrough(ProxyChainCase):
             ngx.worker_pid, lambda tok: ngx.url("/proxy/" + tok), backend)
         self.assert_all_complete(rep)
         self.assert_wire_parent_is_proxy_client(rep, levels, backend)
-        self.assertGreaterEqual(self.metric("passthrough_rewritten"), TOTAL)
+        # The agent reads the kernel's counters periodically.
+        self.assertTrue(harness.wait_until(
+            lambda: self.metric("passthrough_rewritten") >= TOTAL, 10),
+            self.metric("passthrough_rewritten"))
         self.assertEqual(self.metric("passthrough_ambiguous"), 0)
 
     def test_nginx_keepalive_upstream_chains_complete(self):
@@ -215,3 +218,104 @@ class TestHaproxyPassThrough(ProxyChainCase):
                                       lambda tok: hap.url("/proxy/" + tok), backend)
         self.assert_all_complete(rep)
         self.assert_wire_parent_is_proxy_client(rep, levels, backend)
+
+
+SHARED_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+class TestPassThroughNegative(ProxyChainCase):
+
+    def test_same_traceparent_twice_at_once_links_neither(self):
+        """Every client sends the same traceparent; the first request of
+        each client waits in the backend for another one (so two requests
+        with that traceparent are open in nginx at once). A CLIENT request
+        written while two are open is linked to neither (counted); every
+        link made is to its own request's SERVER span, and the backend got
+        either the bytes nginx wrote or the parent-id of that request's own
+        CLIENT span."""
+        backend = LogBackend()
+        ngx = nginx_proxy(backend, keepalive=True)
+        self.start_kspan(ports=[ngx.port, backend.port])
+        chains.send_parallel(
+            lambda tok: ngx.url(("/proxy/pair/" if tok.endswith("r0") else "/proxy/") + tok),
+            headers_of=lambda tok: ["traceparent: " + SHARED_TRACEPARENT])
+        cli = chains.Level("proxy CLIENT", SPAN_KIND_CLIENT, ngx.worker_pid)
+        srv = chains.Level("proxy SERVER", SPAN_KIND_SERVER, ngx.worker_pid)
+        harness.wait_until(lambda: sum(1 for s in self.rx.spans() if cli.matches(s)) >= TOTAL,
+                           harness.SPAN_TIMEOUT)
+        spans = self.rx.spans()
+        server_tok = {s.span_id: chains.token_of(s) for s in spans if srv.matches(s)}
+        clients = {chains.token_of(s): s for s in spans if cli.matches(s)}
+        self.assertEqual(len(clients), TOTAL)
+        wrong = [s for tok, s in clients.items()
+                 if s.parent_span_id in server_tok and server_tok[s.parent_span_id] != tok]
+        self.assertEqual(wrong, [])
+        bad = []
+        for path, (tp, n) in backend.arrived().items():
+            tok = chains.TOKEN.search(path).group(0)
+            mine = "00-%s-%s-01" % (clients[tok].trace_id, clients[tok].span_id)
+            if n != 1 or tp not in (SHARED_TRACEPARENT, mine):
+                bad.append((path, tp))
+        self.assertEqual(bad, [])
+        # Four pairs of first requests were open at once: the second of
+        # each pair was written while both were.
+        self.assertTrue(harness.wait_until(
+            lambda: self.metric("passthrough_ambiguous") >= chains.CLIENTS // 2, 10),
+            self.metric("passthrough_ambiguous"))
+        unlinked = [tok for tok, s in clients.items() if s.parent_span_id not in server_tok]
+        self.assertGreaterEqual(len(unlinked), chains.CLIENTS // 2)
+
+    def test_proxy_without_forwarding_is_counted_unattributed(self):
+        """nginx drops the traceparent (proxy_set_header traceparent ""):
+        nothing is forwarded. The first requests wait in pairs in the
+        backend, so the worker serves two connections at once and in-process
+        parenting gives it up: its CLIENT requests that nothing links from
+        then on start their own traces, each counted under runtime="nginx"."""
+        backend = LogBackend()
+        ngx = nginx_proxy(backend, keepalive=True, header="")
+        self.start_kspan(ports=[ngx.port, backend.port])
+        chains.send_parallel(
+            lambda tok: ngx.url(("/proxy/pair/" if tok.endswith("r0") else "/proxy/") + tok))
+        cli = chains.Level("proxy CLIENT", SPAN_KIND_CLIENT, ngx.worker_pid)
+        harness.wait_until(lambda: sum(1 for s in self.rx.spans() if cli.matches(s)) >= TOTAL,
+                           harness.SPAN_TIMEOUT)
+        clients = [s for s in self.rx.spans() if cli.matches(s)]
+        self.assertEqual(len(clients), TOTAL)
+        roots = sum(1 for s in clients if not s.parent_span_id)
+        self.assertGreater(roots, 0)
+        key = 'kspan_client_requests_unattributed_total{runtime="nginx"}'
+        self.assertTrue(harness.wait_until(
+            lambda: self.kspan.metrics().get(key, 0) == roots, 10),
+            (self.kspan.metrics().get(key), roots))
+        self.assertEqual(self.metric("passthrough_rewritten"), 0)
+
+
+class TestPassThroughByteExact(ProxyChainCase):
+
+    def test_rewrite_changes_no_other_byte(self):
+        """Random bodies and headers through nginx (pooled and fresh upstream
+        connections) to the digest server: every body and header digest is
+        exact and each request carries one well-formed traceparent while
+        kspan rewrites the forwarded parent-ids."""
+        digest = harness.ScriptServer("digest_server.py")
+        up = digest.port
+        ngx = harness.Nginx(extra="""
+            large_client_header_buffers 8 64k;
+            client_max_body_size 1m;
+            location /fresh/ { proxy_pass http://127.0.0.1:%d/; }
+            location /pooled/ { proxy_pass http://digest_pool/; proxy_http_version 1.1;
+                                proxy_set_header Connection ""; }""" % up,
+                            http_extra="upstream digest_pool { server 127.0.0.1:%d; keepalive 4; }"
+                            % up)
+        self.start_kspan(ports=[ngx.port, up], exporter="none")
+        for seed, prefix in ((7, "/fresh"), (8, "/pooled")):
+            p = harness.spawn([harness.PY, os.path.join(harness.CLIENTS, "digest_client.py"),
+                               "127.0.0.1", str(ngx.port), "150", str(seed), "--path-prefix",
+                               prefix, "--max-header", "8000"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            out, err = p.communicate(timeout=300)
+            res = harness.json.loads(out.decode().strip().splitlines()[-1])
+            self.assertTrue(res["ok"], res)
+            self.assertGreater(res["with_traceparent"], 0, res)
+        self.assertTrue(harness.wait_until(lambda: self.metric("passthrough_rewritten") > 0, 10))
+        self.assertEqual(self.metric("passthrough_not_rewritten_unreached"), 0)
