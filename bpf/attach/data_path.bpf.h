@@ -55,19 +55,6 @@ static __always_inline void data__join_peer(struct conn_state *c, const struct i
 	c->tls_requests++;
 }
 
-/* A SERVER request starts in the bytes just read, its context decided into
- * ctx from the head in head_scan_scratch: remember it while it is open, for
- * the requests a pass-through proxy forwards it in (passthrough.bpf.h). */
-static __always_inline void data__remember_passthrough(__u64 conn_id,
-						       const struct kspan_trace_ctx *ctx)
-{
-	__u32 zero = 0;
-	struct head_scratch *hs = bpf_map_lookup_elem(&head_scan_scratch, &zero);
-
-	if (hs)
-		passthrough__server_begin(conn_id, hs, ctx);
-}
-
 /*
  * A read or write of `bytes` bytes completed on a traced socket; or, with
  * KSPAN_IO_TLS, a TLS library call moved `bytes` bytes of plaintext
@@ -159,7 +146,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		} else {
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
-				data__remember_passthrough(c->conn_id, &s->ev.ctx);
+				kspan_passthrough_server_begin(c->conn_id, &s->ev.ctx);
 				data__join_peer(c, in, bytes, &s->ev.ctx);
 				/* One lookup of the thread's entry serves both. */
 				data__remember_tracestate(

@@ -183,7 +183,7 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			peer__remember(&c->tuple, in->sk, ctx);
 		in->inject_off = (__u16)inject_off;
 	} else {
-		passthrough__client_request(c, in, head, ctx, inject_off);
+		kspan_passthrough_client_request(c, in, head, ctx, inject_off);
 	}
 	in->local_port = c->tuple.local_port;
 	in->ctx = *ctx;

@@ -92,19 +92,26 @@ static __always_inline void passthrough__server_end(__u64 conn_id)
 	bpf_map_delete_elem(&passthrough_conns, &conn_id);
 }
 
-/* A SERVER request began on conn_id with context ctx; hs: its head scan,
- * whose traceparent kspan_trace_ctx_decide() parsed (when ctx says it did). */
-static __always_inline void passthrough__server_begin(__u64 conn_id, const struct head_scratch *hs,
-						      const struct kspan_trace_ctx *ctx)
+/* A SERVER request began on conn_id with context ctx, whose traceparent
+ * kspan_trace_ctx_decide() parsed from the head in head_scan_scratch (when
+ * ctx says it did). A global function: its locals stay off the stack of the
+ * read's exit, deep already (6.1's 512-byte bound on the whole chain). */
+__noinline int kspan_passthrough_server_begin(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 {
 	struct passthrough_request fresh = {}, *v;
 	struct passthrough_key k = {};
+	const struct head_scratch *hs;
+	__u32 zero = 0;
 
+	if (!ctx)
+		return 0;
 	passthrough__server_end(conn_id);
-	if ((ctx->flags & (KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT)) !=
+	hs = bpf_map_lookup_elem(&head_scan_scratch, &zero);
+	if (!hs ||
+	    (ctx->flags & (KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT)) !=
 		(KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT) ||
 	    hs->tc.version != 0 || hs->traceparent.len != W3C_TRACEPARENT_LEN)
-		return;
+		return 0;
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	__builtin_memcpy(k.trace_id, hs->tc.trace_id, 16);
 	__builtin_memcpy(k.parent_id, hs->tc.parent_id, 8);
@@ -115,11 +122,12 @@ static __always_inline void passthrough__server_begin(__u64 conn_id, const struc
 	if (bpf_map_update_elem(&passthrough_requests, &k, &fresh, BPF_NOEXIST)) {
 		v = bpf_map_lookup_elem(&passthrough_requests, &k);
 		if (!v)
-			return;
+			return 0;
 		__sync_fetch_and_add(&v->open, 1);
 		v->ambiguous = 1;
 	}
 	bpf_map_update_elem(&passthrough_conns, &conn_id, &k, BPF_ANY);
+	return 0;
 }
 
 /*
@@ -157,37 +165,37 @@ static __always_inline bool passthrough__link(const struct head_scratch *head,
 }
 
 /*
- * The same for an HTTP/1 CLIENT request at its write's entry (`in`);
- * inject_off: where insertion would go (0: kspan did not follow the
- * connection to this request's start). A linked request plans the rewrite
- * of its parent-id, and is remembered for the same-node join with the
- * parent-id it forwards (which is what a SERVER on this node reads when the
- * rewrite does not happen).
+ * The same for an HTTP/1 CLIENT request at its write's entry (`in`), as a
+ * global function (off the write entry's stack); inject_off: where insertion
+ * would go (0: kspan did not follow the connection to this request's
+ * start). A linked request plans the rewrite of its parent-id, and is
+ * remembered for the same-node join with the parent-id it forwards (which is
+ * what a SERVER on this node reads when the rewrite does not happen).
  */
-static __always_inline void passthrough__client_request(const struct conn_state *c,
-							struct inflight_syscall *in,
-							const struct head_scratch *head,
-							struct kspan_trace_ctx *ctx,
-							__u32 inject_off)
+__noinline int kspan_passthrough_client_request(const struct conn_state *c,
+						struct inflight_syscall *in,
+						const struct head_scratch *head,
+						struct kspan_trace_ctx *ctx, __u32 inject_off)
 {
 	__u8 forwarded_parent[8];
 	__u32 off;
 
-	if (!passthrough__link(head, ctx, forwarded_parent))
-		return;
+	if (!c || !in || !head || !ctx || !passthrough__link(head, ctx, forwarded_parent))
+		return 0;
 	if ((propagation & KSPAN_PROPAGATE_TUPLE) && kspan_peer_on_node(&c->tuple))
 		peer__remember_forwarded(&c->tuple, in->sk, ctx, forwarded_parent);
 	if (!config__insert_headers()) {
 		counter__inc(KSPAN_CNT_PASSTHROUGH_NO_INSERTION);
-		return;
+		return 0;
 	}
 	off = head->traceparent.off + TRACEPARENT_PARENT_OFF;
 	if (!inject_off || off > 0xffff) {
 		counter__inc(KSPAN_CNT_PASSTHROUGH_UNFOLLOWED);
-		return;
+		return 0;
 	}
 	in->inject_off = (__u16)off;
 	in->rewrite_parent = 1;
+	return 0;
 }
 
 /* A CLIENT request written through TLS, its context decided into ctx from
