@@ -208,6 +208,45 @@ class TestNginxPassThrough(ProxyChainCase):
         self.assertEqual(self.metric("passthrough_rewritten"), 0)
 
 
+    def test_header_changed_in_its_flags_only_is_left_alone(self):
+        """curl sends its own unsampled traceparent (-00); nginx forwards it
+        with one byte changed (the sampled flag, 00 -> 01, by a map): not the
+        header the request arrived with, so no link and no rewrite. nginx's
+        CLIENT span is the child of the parent-id its header names (an
+        application's own traceparent), and the backend sees nginx's
+        bytes."""
+        backend = LogBackend()
+        ngx = harness.Nginx(
+            http_extra=("map $http_traceparent $kspan_tp_flags_on { "
+                        "\"~^(?<kspan_tp_head>00-[0-9a-f]{32}-[0-9a-f]{16}-)00$\" "
+                        "\"${kspan_tp_head}01\"; default $http_traceparent; } "
+                        "upstream passthrough_backend { server 127.0.0.1:%d; keepalive 16; }"
+                        % backend.port),
+            extra=("location /proxy/ { proxy_pass http://passthrough_backend; "
+                   "proxy_http_version 1.1; proxy_set_header Connection \"\"; "
+                   "proxy_set_header traceparent $kspan_tp_flags_on; }"))
+        self.start_kspan(ports=[ngx.port, backend.port])
+
+        def unsampled(tok):
+            return own_traceparent(tok)[:-2] + "00"
+        chains.send_parallel(lambda tok: ngx.url("/proxy/" + tok),
+                             headers_of=lambda tok: ["traceparent: " + unsampled(tok)])
+        cli = chains.Level("proxy CLIENT", SPAN_KIND_CLIENT, ngx.worker_pid)
+        harness.wait_until(lambda: sum(1 for s in self.rx.spans() if cli.matches(s)) >= TOTAL,
+                           harness.SPAN_TIMEOUT)
+        clients = {chains.token_of(s): s for s in self.rx.spans() if cli.matches(s)}
+        self.assertEqual(len(clients), TOTAL)
+        self.assertEqual([s for tok, s in clients.items()
+                          if s.parent_span_id != own_traceparent(tok).split("-")[2]], [])
+        arrived = backend.arrived()
+        self.assertEqual(len(arrived), TOTAL)
+        self.assertEqual(
+            [(p, tp) for p, (tp, n) in arrived.items()
+             if n != 1 or tp != own_traceparent(chains.TOKEN.search(p).group(0))],
+            [])
+        self.assertEqual(self.metric("passthrough_rewritten"), 0)
+
+
 class TestHaproxyPassThrough(ProxyChainCase):
 
     def test_haproxy_chains_complete(self):
