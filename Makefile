@@ -30,7 +30,7 @@ endif
 BUILD_PACKAGES := clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libssl-dev \
 	libjson-c-dev libdeflate-dev libcapstone-dev
-TEST_PACKAGES := libcmocka-dev curl nginx-light python3 python3-protobuf protobuf-compiler nodejs \
+TEST_PACKAGES := libcmocka-dev curl nginx-light haproxy python3 python3-protobuf protobuf-compiler nodejs \
 	iproute2 procps libclang-rt-14-dev valgrind nghttp2-client nghttp2-server h2o python3-grpcio \
 	openssl python3-prometheus-client python3-aiohttp wget golang-go golang-google-grpc-dev \
 	podman runc debootstrap

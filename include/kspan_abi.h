@@ -143,6 +143,16 @@ enum kspan_syscall {
 #define KSPAN_CTX_F_HAS_HEADER                                                                     \
 	(1u << 3) /* kernel-internal, never sent: a traceparent is present                         \
 		   */
+/* The kernel's parent replaces the one the request's own traceparent names:
+ * a pass-through proxy's CLIENT request, whose header is the one the request
+ * it serves arrived with (propagation/passthrough.bpf.h), or a SERVER request
+ * joined on this node to such a CLIENT request. */
+#define KSPAN_CTX_F_OVER_HEADER (1u << 4)
+/* A CLIENT request without a traceparent of its own, written by a thread
+ * that can no longer tell which request it serves (an event loop), that no
+ * mechanism linked: it starts its own trace, counted per runtime by the agent
+ * (trace_context.bpf.h, trace_ctx__unattributed). */
+#define KSPAN_CTX_F_UNATTRIBUTED (1u << 5)
 
 /* W3C trace context as the kernel decided it for the first request that
  * starts in a DATA event's payload. */
@@ -356,6 +366,22 @@ enum kspan_counter {
 						  * has answered or moved on: not linked */
 	KSPAN_CNT_GO_NO_GOROUTINE = 39,		 /* Go syscalls whose goroutine could not be read
 						  * (no bpf_task_pt_regs: before 5.15) */
+	/* Pass-through proxies (bpf/propagation/passthrough.bpf.h): */
+	KSPAN_CNT_PASSTHROUGH_REWRITTEN = 40,	 /* forwarded traceparents whose parent-id was
+						  * rewritten to the proxy's CLIENT span */
+	KSPAN_CNT_PASSTHROUGH_NO_INSERTION = 41, /* linked, not rewritten: insertion is off
+						  * (--propagation tuple) */
+	KSPAN_CNT_PASSTHROUGH_UNFOLLOWED = 42,	 /* linked, not rewritten: the request did not
+						  * start where kspan followed the connection
+						  * from its first byte */
+	KSPAN_CNT_PASSTHROUGH_UNREACHED = 43,	 /* linked, not rewritten: the sk_msg program
+						  * did not find the header where planned (socket
+						  * not in the sockhash, bytes changed, no room) */
+	KSPAN_CNT_PASSTHROUGH_AMBIGUOUS = 44,	 /* not linked: two open requests of the process
+						  * arrived with the same traceparent */
+	KSPAN_CNT_PASSTHROUGH_EVICTED = 45,	 /* open requests forgotten early: table full */
+	KSPAN_CNT_PASSTHROUGH_TLS_LINKED = 46,	 /* TLS CLIENT requests linked as pass-through
+						  * (parent only: TLS is never edited) */
 	KSPAN_CNT_MAX = 48,
 };
 
@@ -393,6 +419,7 @@ _Static_assert(sizeof(struct kspan_inject_selfcheck) == 8 + 40 + 8,
 #define KSPAN_MAX_THREADS	 16384
 #define KSPAN_MAX_PEER_REQUESTS	 16384
 #define KSPAN_MAX_TRACESTATES	 4096
+#define KSPAN_MAX_PASSTHROUGH	 16384 /* open SERVER requests that carried a traceparent */
 /* Longest tracestate value forwarded (W3C Trace Context 3.3.1.5: vendors
  * should propagate at least 512 characters); longer ones are not forwarded. */
 #define KSPAN_TRACESTATE_MAX	    512

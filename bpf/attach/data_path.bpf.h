@@ -22,6 +22,7 @@
 #include "propagation/http1_tx.bpf.h"
 #include "propagation/http2_tx.bpf.h"
 #include "propagation/node_parent.bpf.h"
+#include "propagation/passthrough.bpf.h"
 #include "propagation/trace_context.bpf.h"
 #include "tls_detect.h"
 
@@ -49,6 +50,7 @@ static __always_inline void data__join_peer(struct conn_state *c, const struct i
 {
 	if (!(in->io_flags & KSPAN_IO_TLS)) {
 		peer__claim(&c->tuple, in->sk, bytes, ctx);
+		peer__claim_forwarded(&c->tuple, in->sk, bytes, ctx);
 		return;
 	}
 	if (!c->adopted)
@@ -152,6 +154,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		} else {
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
+				kspan_passthrough_server_begin(c->conn_id, &s->ev.ctx);
 				data__join_peer(c, in, bytes, &s->ev.ctx);
 				conn__begin_server_request(c, &s->ev.ctx);
 				/* One lookup of the thread's entry serves all; in a
@@ -170,6 +173,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
 		   in->direction == KSPAN_DIR_EGRESS) {
 		c->server_open = 0;
+		passthrough__server_end(c->conn_id);
 		if (!go__end_server(c->conn_id) && !(in->io_flags & KSPAN_IO_GOROUTINE))
 			thread__end_server(c->conn_id);
 	}

@@ -66,6 +66,14 @@ static __always_inline bool inflight__take(__u64 id, __u64 key, struct inflight_
 	in->syscall = 0;
 	if (out->in_hash) {
 		in->in_hash = 0;
+		/* A planned parent-id rewrite the sk_msg program never took:
+		 * the socket is not in the sockhash (propagation/passthrough). */
+		if (out->rewrite_parent) {
+			struct inflight_syscall *h = bpf_map_lookup_elem(&inflight, &id);
+
+			if (h && h->inject_off)
+				counter__inc(KSPAN_CNT_PASSTHROUGH_UNREACHED);
+		}
 		bpf_map_delete_elem(&inflight, &id);
 	}
 	return out->key == key;

@@ -34,18 +34,22 @@ struct {
 /* A socket syscall between its enter and exit. Kernel-only: holds kernel and
  * user pointers, never sent. */
 struct inflight_syscall {
-	__u64 key;		/* which syscall (base/inflight.bpf.h), 0: not told */
-	__u64 sk;		/* struct sock * of the fd at entry (identity check only) */
-	__u64 buf;		/* user buffer, or user iovec array when iovcnt > 0 */
-	__u64 ts_enter;		/* CLOCK_MONOTONIC at entry; 0: at the exit (a read) */
-	__u32 iovcnt;		/* iovec entries, | CAPTURE_IOV_KERNEL (capture/copy.bpf.h) */
-	__u32 flat_len;		/* iovcnt == 0: bytes at buf the call moves at most;
-				 * FLAT_LEN_SYSCALL_ARG: its syscall's third argument */
-	__u8 syscall;		/* enum kspan_syscall */
-	__u8 direction;		/* enum kspan_direction */
-	__u16 local_port;	/* of the socket, for the sk_msg program's identity check */
-	__u16 inject_off;	/* where the sk_msg program inserts traceparent; 0: nowhere */
-	__u8 inject_tracestate; /* also insert the served request's tracestate */
+	__u64 key;		    /* which syscall (base/inflight.bpf.h), 0: not told */
+	__u64 sk;		    /* struct sock * of the fd at entry (identity check only) */
+	__u64 buf;		    /* user buffer, or user iovec array when iovcnt > 0 */
+	__u64 ts_enter;		    /* CLOCK_MONOTONIC at entry; 0: at the exit (a read) */
+	__u32 iovcnt;		    /* iovec entries, | CAPTURE_IOV_KERNEL (capture/copy.bpf.h) */
+	__u32 flat_len;		    /* iovcnt == 0: bytes at buf the call moves at most;
+				     * FLAT_LEN_SYSCALL_ARG: its syscall's third argument */
+	__u8 syscall;		    /* enum kspan_syscall */
+	__u8 direction;		    /* enum kspan_direction */
+	__u16 local_port;	    /* of the socket, for the sk_msg program's identity check */
+	__u16 inject_off;	    /* where the sk_msg program inserts traceparent; 0: nowhere */
+	__u8 inject_tracestate : 1; /* also insert the served request's tracestate */
+	/* inject_off names the parent-id of the request's own, forwarded
+	 * traceparent: rewrite it (propagation/passthrough.bpf.h), insert nothing */
+	__u8 rewrite_parent : 1;
+	__u8 _spare : 6;
 	/* Two flags in one byte: the struct lives on 6.1's tight stack. */
 	__u8 in_hash : 1;  /* also in `inflight` (an insertion plan): delete it at exit */
 	__u8 io_flags : 7; /* KSPAN_IO_* */

@@ -26,6 +26,7 @@
 #include "base/conn_tracking.bpf.h"
 #include "propagation/http2_tx_plan.bpf.h"
 #include "propagation/inject_sockets.bpf.h"
+#include "propagation/passthrough.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 #define KSPAN_SK_PASS 1
@@ -302,6 +303,54 @@ undo:
 	return KSPAN_SK_PASS;
 }
 
+static __always_inline bool hex_is_lower_digit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/*
+ * A pass-through request (passthrough.bpf.h): its forwarded traceparent's
+ * parent-id starts at offset off of this piece. The 16 hex digits become the
+ * CLIENT span's id (ctx->span_id) in place - nothing pushed or popped - only
+ * when the bytes around them are still "00-<ctx's trace id>-" and 16
+ * lowercase hex digits and "-": what the write's entry saw. The verdict is
+ * always pass.
+ */
+static __always_inline int passthrough__rewrite(struct sk_msg_md *msg, __u32 off,
+						const struct kspan_trace_ctx *ctx)
+{
+	__u32 start = off - TRACEPARENT_PARENT_OFF;
+	char want[TRACEPARENT_PARENT_OFF];
+	char *data;
+	void *end;
+
+	if (off < TRACEPARENT_PARENT_OFF || off + 17 > msg->size)
+		goto unreached;
+	if (bpf_msg_pull_data(msg, start, off + 17, 0))
+		goto unreached;
+	data = (char *)(long)msg->data;
+	end = (void *)(long)msg->data_end;
+	if ((void *)(data + TRACEPARENT_PARENT_OFF + 17) > end)
+		goto unreached;
+	__builtin_memcpy(want, "00-", 3);
+	hex_put(want + 3, ctx->trace_id, 16);
+	want[35] = '-';
+	for (int i = 0; i < TRACEPARENT_PARENT_OFF; i++)
+		if (data[i] != want[i])
+			goto unreached;
+	for (int i = 0; i < 16; i++)
+		if (!hex_is_lower_digit(data[TRACEPARENT_PARENT_OFF + i]))
+			goto unreached;
+	if (data[TRACEPARENT_PARENT_OFF + 16] != '-')
+		goto unreached;
+	hex_put(data + TRACEPARENT_PARENT_OFF, ctx->span_id, 8);
+	counter__inc(KSPAN_CNT_PASSTHROUGH_REWRITTEN);
+	return KSPAN_SK_PASS;
+unreached:
+	counter__inc(KSPAN_CNT_PASSTHROUGH_UNREACHED);
+	return KSPAN_SK_PASS;
+}
+
 /* A piece written by the agent's own thread during its start-up self-check
  * (user/loader/insertion_checks.c): insert what the check planned, through
  * the same code as a traced client's request. */
@@ -350,6 +399,8 @@ static __always_inline int inject__msg(struct sk_msg_md *msg)
 		return KSPAN_SK_PASS;
 	off = in->inject_off;
 	in->inject_off = 0;
+	if (in->rewrite_parent)
+		return passthrough__rewrite(msg, off, &in->ctx);
 	traceparent__format(line, &in->ctx);
 	if (in->inject_tracestate) {
 		ts = thread__tracestate(in->ctx.parent_span_id);

@@ -16,6 +16,7 @@
 #include "propagation/inject_sockets.bpf.h"
 #include "propagation/nginx_parent.bpf.h"
 #include "propagation/node_parent.bpf.h"
+#include "propagation/passthrough.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* Bytes a write of a flat buffer was asked to move (inflight__flat_len):
@@ -171,11 +172,14 @@ __noinline int kspan_client_request_enter(struct inflight_syscall *in)
 			if (!nginx__parent(in->sk, ctx) && !go__parent(ctx))
 				node__parent(ctx, in);
 		}
+		trace_ctx__mark_unattributed(ctx);
 		/* Only a server on this node can claim it (peer__claim):
 		 * for others the entry would only age out of the LRU. */
 		if ((propagation & KSPAN_PROPAGATE_TUPLE) && kspan_peer_on_node(&c->tuple))
 			peer__remember(&c->tuple, in->sk, ctx);
 		in->inject_off = (__u16)inject_off;
+	} else {
+		kspan_passthrough_client_request(c, in, head, ctx, inject_off);
 	}
 	in->local_port = c->tuple.local_port;
 	in->ctx = *ctx;

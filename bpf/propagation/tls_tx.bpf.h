@@ -19,6 +19,7 @@
 #include "capture/tls_calls.bpf.h"
 #include "http1_detect.h"
 #include "propagation/go_parent.bpf.h"
+#include "propagation/passthrough.bpf.h"
 #include "propagation/trace_context.bpf.h"
 
 /* A TLS write whose socket is known: when its plaintext starts an HTTP/1.x
@@ -74,8 +75,11 @@ __noinline int kspan_tls_client_enter(struct tls_call *call)
 			ctx->trace_flags = serving->trace_flags;
 			ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
 		}
+		trace_ctx__mark_unattributed(ctx);
 	} else if (!(ctx->flags & KSPAN_CTX_F_HAS_HEADER)) {
 		go__parent(ctx); /* its goroutine's request */
+	} else {
+		passthrough__client_tls(ctx);
 	}
 	if (!c->adopted)
 		peer__remember_tls(&c->tuple, c->tls_requests, ctx);

@@ -126,9 +126,12 @@ struct peer_request {
 	__u32 seq;  /* TCP sequence number of the request's first byte (TLS: its index) */
 	__u8 valid; /* written in full, and not claimed yet */
 	__u8 trace_flags;
-	__u8 _pad[2];
+	__u8 forwarded; /* the request carries the traceparent its process received,
+			 * not rewritten: parent-id forwarded_parent (passthrough.bpf.h) */
+	__u8 _pad;
 	__u8 trace_id[16];
 	__u8 span_id[8]; /* the CLIENT span */
+	__u8 forwarded_parent[8];
 };
 
 struct peer_requests_of_conn {
@@ -334,7 +337,8 @@ static __always_inline struct thread_tracestate *thread__tracestate(const __u8 *
  * it. A torn read is then only a missed join, never a wrong one.
  */
 static __always_inline void peer__store(const struct endpoint_pair_key *k, __u32 seq,
-					const struct kspan_trace_ctx *ctx)
+					const struct kspan_trace_ctx *ctx,
+					const __u8 *forwarded_parent)
 {
 	struct peer_requests_of_conn *v = bpf_map_lookup_elem(&peer_requests, k);
 	struct peer_request *r;
@@ -353,12 +357,36 @@ static __always_inline void peer__store(const struct endpoint_pair_key *k, __u32
 	__builtin_memcpy(r->trace_id, ctx->trace_id, 16);
 	__builtin_memcpy(r->span_id, ctx->span_id, 8);
 	r->trace_flags = ctx->trace_flags;
+	r->forwarded = forwarded_parent != NULL;
+	if (forwarded_parent)
+		__builtin_memcpy(r->forwarded_parent, forwarded_parent, 8);
 	barrier();
 	PEER_ONCE(r->valid) = 1;
 }
 
+static __always_inline bool bytes8__equal(const __u8 *a, const __u8 *b)
+{
+	__u64 x, y;
+
+	__builtin_memcpy(&x, a, 8);
+	__builtin_memcpy(&y, b, 8);
+	return x == y;
+}
+
+/* Did request r forward, unchanged, a traceparent with this parent-id and
+ * trace id? */
+static __always_inline bool peer__forwarded(const struct peer_request *r, const __u8 *parent,
+					    const __u8 *trace_id)
+{
+	return r->forwarded && bytes8__equal(r->forwarded_parent, parent) &&
+	       bytes8__equal(r->trace_id, trace_id) && bytes8__equal(r->trace_id + 8, trace_id + 8);
+}
+
+/* forwarded_parent: only a request that forwarded the traceparent whose
+ * parent-id (and trace id) the SERVER read, which its CLIENT span then
+ * replaces (KSPAN_CTX_F_OVER_HEADER); NULL: any request. */
 static __always_inline void peer__take(const struct endpoint_pair_key *k, __u32 seq,
-				       struct kspan_trace_ctx *ctx)
+				       struct kspan_trace_ctx *ctx, const __u8 *forwarded_parent)
 {
 	struct peer_requests_of_conn *v = bpf_map_lookup_elem(&peer_requests, k);
 	struct kspan_trace_ctx got;
@@ -375,6 +403,8 @@ static __always_inline void peer__take(const struct endpoint_pair_key *k, __u32 
 
 		if (!PEER_ONCE(r->valid) || PEER_ONCE(r->seq) != seq)
 			continue;
+		if (forwarded_parent && !peer__forwarded(r, forwarded_parent, ctx->trace_id))
+			return; /* the request that header came with is not this one */
 		barrier();
 		__builtin_memcpy(got.trace_id, r->trace_id, 16);
 		__builtin_memcpy(got.parent_span_id, r->span_id, 8);
@@ -387,6 +417,8 @@ static __always_inline void peer__take(const struct endpoint_pair_key *k, __u32 
 		__builtin_memcpy(ctx->parent_span_id, got.parent_span_id, 8);
 		ctx->trace_flags = got.trace_flags;
 		ctx->flags |= KSPAN_CTX_F_HAS_PARENT;
+		if (forwarded_parent)
+			ctx->flags |= KSPAN_CTX_F_OVER_HEADER;
 		return;
 	}
 }
@@ -400,7 +432,21 @@ static __always_inline void peer__remember(const struct kspan_conn_tuple *t, __u
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE))
 		return;
 	endpoint_pair__key(&k, t, true);
-	peer__store(&k, BPF_CORE_READ((struct tcp_sock *)sk, write_seq), ctx);
+	peer__store(&k, BPF_CORE_READ((struct tcp_sock *)sk, write_seq), ctx, NULL);
+}
+
+/* The same for a pass-through request: its own traceparent, with parent-id
+ * forwarded_parent, is the one its process received (passthrough.bpf.h). */
+static __always_inline void peer__remember_forwarded(const struct kspan_conn_tuple *t, __u64 sk,
+						     const struct kspan_trace_ctx *ctx,
+						     const __u8 *forwarded_parent)
+{
+	struct endpoint_pair_key k;
+
+	if (!(propagation & KSPAN_PROPAGATE_TUPLE))
+		return;
+	endpoint_pair__key(&k, t, true);
+	peer__store(&k, BPF_CORE_READ((struct tcp_sock *)sk, write_seq), ctx, forwarded_parent);
 }
 
 /* A SERVER request began `bytes` before the read position of sk: if its
@@ -413,7 +459,26 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
 	endpoint_pair__key(&k, t, false);
-	peer__take(&k, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx);
+	peer__take(&k, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx, NULL);
+}
+
+/* A SERVER request whose own traceparent (ctx: its trace id and parent-id)
+ * was forwarded, unchanged, by a pass-through CLIENT request on this node:
+ * that CLIENT span, the request's true sender, is its parent. */
+static __always_inline void peer__claim_forwarded(const struct kspan_conn_tuple *t, __u64 sk,
+						  __u32 bytes, struct kspan_trace_ctx *ctx)
+{
+	struct endpoint_pair_key k;
+	__u8 header_parent[8];
+
+	if (!(propagation & KSPAN_PROPAGATE_TUPLE) ||
+	    (ctx->flags & (KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT)) !=
+		(KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT))
+		return;
+	__builtin_memcpy(header_parent, ctx->parent_span_id, 8);
+	endpoint_pair__key(&k, t, false);
+	peer__take(&k, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx,
+		   header_parent);
 }
 
 /*
@@ -443,7 +508,7 @@ static __always_inline void peer__remember_tls(const struct kspan_conn_tuple *t,
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE))
 		return;
 	peer__tls_key(&k, t, true);
-	peer__store(&k, index, ctx);
+	peer__store(&k, index, ctx, NULL);
 }
 
 static __always_inline void peer__claim_tls(const struct kspan_conn_tuple *t, __u32 index,
@@ -454,7 +519,26 @@ static __always_inline void peer__claim_tls(const struct kspan_conn_tuple *t, __
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
 	peer__tls_key(&k, t, false);
-	peer__take(&k, index, ctx);
+	peer__take(&k, index, ctx, NULL);
+}
+
+/*
+ * The end of a CLIENT request's parent choice: a request without a
+ * traceparent of its own that no mechanism linked, written by a thread that
+ * served two connections at once (thread_request.interleaved: an event loop,
+ * which in-process parenting never uses), starts its own trace. Marked, so
+ * that the agent counts it per runtime. Mechanisms that link such requests
+ * (runtime probes) set KSPAN_CTX_F_HAS_PARENT before this is called.
+ */
+static __always_inline void trace_ctx__mark_unattributed(struct kspan_trace_ctx *ctx)
+{
+	const struct thread_request *t;
+
+	if (ctx->flags & (KSPAN_CTX_F_HAS_PARENT | KSPAN_CTX_F_HAS_HEADER))
+		return;
+	t = thread__own_request();
+	if (t && t->interleaved)
+		ctx->flags |= KSPAN_CTX_F_UNATTRIBUTED;
 }
 
 /* The head sampling decision for ctx, where its trace starts or arrives

@@ -55,9 +55,10 @@ http2_SRCS := tests/fuzz/fuzz_http2.c user/assembly/http2_assembler.c user/assem
 	user/assembly/grpc_semconv.c user/lib/net_address.c user/assembly/http_naming.c \
 	user/model/span.c user/lib/utf8.c user/lib/u64_map.c user/ingest/process_table.c user/lib/secret_redact.c user/pipeline/pipeline.c \
 	user/config/sampler.c user/lib/clock.c user/lib/log.c user/metrics/span_metrics.c \
-	user/metrics/metric_store.c user/metrics/histogram.c
+	user/metrics/metric_store.c user/metrics/histogram.c user/loader/elf_image.c \
+	user/model/process_runtime.c
 http2_ARGS := -max_len=8192
-http2_LIBS := -lnghttp2
+http2_LIBS := -lnghttp2 -lelf
 # Both OTLP encoders, decoded back by protobuf-c and json-c. Needs the
 # generated protobuf-c sources (the main Makefile's fuzz-tests target makes them).
 otlp_encoder_SRCS := tests/fuzz/fuzz_otlp_encoder.c user/export/otlp/otlp_encoder.c user/export/otlp/otlp_json.c \

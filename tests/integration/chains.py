@@ -145,9 +145,10 @@ def chain_report(spans, levels, tokens, root_parent_of=None):
     return ChainReport(complete, wrong, incomplete, len(tokens))
 
 
-def wait_chains(case, levels, tokens, timeout=harness.SPAN_TIMEOUT):
+def wait_chains(case, levels, tokens, timeout=harness.SPAN_TIMEOUT, root_parent_of=None):
     """Waits until every level has a span for every token (or timeout), then
-    returns the report over everything received."""
+    returns the report over everything received (root_parent_of: as for
+    chain_report)."""
     def all_there():
         spans = case.rx.spans()
         return all(sum(1 for s in spans if lv.matches(s) and token_of(s) in tokens) >= len(tokens)
@@ -155,7 +156,7 @@ def wait_chains(case, levels, tokens, timeout=harness.SPAN_TIMEOUT):
     harness.wait_until(all_there, timeout)
     time.sleep(0.5)  # a late span linked wrongly must be seen too
     spans = case.rx.spans()
-    return chain_report(spans, levels, tokens)
+    return chain_report(spans, levels, tokens, root_parent_of)
 
 
 def print_share(report, what):

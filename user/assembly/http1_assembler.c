@@ -198,6 +198,9 @@ static bool on_request_head(void *ctx, unsigned msg_index, const struct http1_he
 	if (!s)
 		return false;
 	decide_context(c, kernel_ctx, head, s);
+	if (!server && kernel_ctx && (kernel_ctx->flags & KSPAN_CTX_F_UNATTRIBUTED) && s->resource)
+		STAT_INC(a->stats,
+			 client_requests_unattributed[s->resource->runtime % AGENT_RUNTIMES]);
 	add_request_attributes(c, s, head);
 
 	p = &c->fifo[(c->fifo_head + c->fifo_count) % PIPELINE_DEPTH];

@@ -38,6 +38,19 @@ static enum trace_context_source choose(struct span *s, const struct trace_conte
 	else
 		span_random_id(s->span_id, 8);
 
+	/* A pass-through proxy's forwarded header: the kernel's parent is the
+	 * request's true one (the proxy's SERVER span, or its CLIENT span seen
+	 * on this node); the header's tracestate goes with it. */
+	if (from_kernel && (k->flags & KSPAN_CTX_F_OVER_HEADER) &&
+	    (k->flags & KSPAN_CTX_F_HAS_PARENT)) {
+		memcpy(s->trace_id, k->trace_id, 16);
+		memcpy(s->parent_span_id, k->parent_span_id, 8);
+		s->trace_flags = k->trace_flags & 1;
+		ts_len = in->tracestate ? w3c_tracestate_result(in->tracestate) : 0;
+		if (ts_len)
+			span_set_trace_state(s, in->tracestate->out, ts_len);
+		return TRACE_CONTEXT_KERNEL;
+	}
 	if (in->traceparent_len && in->traceparent_fields == 1 &&
 	    w3c_traceparent_parse((const __u8 *)in->traceparent, 0, (__u32)in->traceparent_len,
 				  &tc) == 0) {

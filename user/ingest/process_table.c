@@ -12,6 +12,8 @@
 #include "lib/secret_redact.h"
 #include "lib/version.h"
 #include "ingest/process_table.h"
+#include "loader/elf_image.h"
+#include "model/process_runtime.h"
 
 #define PROC_FILE_MAX (256 * 1024)
 
@@ -441,6 +443,24 @@ static int kernel_cgroup_line(const struct kspan_proc_event *ev, char *out, size
 		   : -1;
 }
 
+/* Is the process's executable a Go program (a .go.buildinfo section, as
+ * the Go crypto/tls attacher tells it)? Read through /proc/PID/exe, which
+ * names the file even in another mount namespace. */
+static bool process_is_go(const struct process_table *t, uint32_t tgid)
+{
+	struct elf_image *img;
+	struct elf_section sec;
+	char path[128];
+	bool go;
+
+	snprintf(path, sizeof(path), "%s/%u/exe", t->proc_root, tgid);
+	if (elf_image_open(path, &img))
+		return false;
+	go = elf_image_section(img, ".go.buildinfo", &sec) == 0;
+	elf_image_close(img);
+	return go;
+}
+
 static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 				       const struct kspan_proc_event *ev, uint64_t *start_ticks)
 {
@@ -492,6 +512,7 @@ static struct resource *build_resource(struct process_table *t, uint32_t tgid,
 	if (!exe_name[0])
 		snprintf(exe_name, sizeof(exe_name), "unknown");
 	r->service_name = strdup(service[0] ? service : exe_name);
+	r->runtime = (uint8_t)process_runtime_of(exe_name, dir_fd >= 0 && process_is_go(t, tgid));
 
 	attribute_list_add_str(&r->attrs, "service.name", r->service_name ? r->service_name : "");
 	attribute_list_add_int(&r->attrs, "process.pid", tgid);

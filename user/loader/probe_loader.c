@@ -753,4 +753,18 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->kernel_go_no_goroutine, counter_sum(l, KSPAN_CNT_GO_NO_GOROUTINE),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->passthrough_rewritten,
+			 counter_sum(l, KSPAN_CNT_PASSTHROUGH_REWRITTEN), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->passthrough_not_rewritten_no_insertion,
+			 counter_sum(l, KSPAN_CNT_PASSTHROUGH_NO_INSERTION), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->passthrough_not_rewritten_unfollowed,
+			 counter_sum(l, KSPAN_CNT_PASSTHROUGH_UNFOLLOWED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->passthrough_not_rewritten_unreached,
+			 counter_sum(l, KSPAN_CNT_PASSTHROUGH_UNREACHED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->passthrough_tls_linked,
+			 counter_sum(l, KSPAN_CNT_PASSTHROUGH_TLS_LINKED), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->passthrough_ambiguous,
+			 counter_sum(l, KSPAN_CNT_PASSTHROUGH_AMBIGUOUS), __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->passthrough_evicted, counter_sum(l, KSPAN_CNT_PASSTHROUGH_EVICTED),
+			 __ATOMIC_RELAXED);
 }

@@ -3,6 +3,18 @@
 #include <inttypes.h>
 
 #include "model/agent_stats.h"
+#include "model/process_runtime.h"
+
+_Static_assert(AGENT_RUNTIMES == PROCESS_RUNTIME_COUNT, "one unattributed counter per runtime");
+
+uint64_t agent_stats_unattributed_total(const struct agent_stats *s)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < AGENT_RUNTIMES; i++)
+		n += STAT_GET(s, client_requests_unattributed[i]);
+	return n;
+}
 
 uint64_t agent_stats_total_drops(const struct agent_stats *s)
 {
@@ -26,6 +38,9 @@ void agent_stats_print_line(const struct agent_stats *s, FILE *out, const char *
 	AGENT_STATS_FIELDS(AGENT_STATS_PRINT)
 	AGENT_GAUGES_FIELDS(AGENT_STATS_PRINT)
 #undef AGENT_STATS_PRINT
+	for (int i = 0; i < AGENT_RUNTIMES; i++)
+		fprintf(out, " client_requests_unattributed_%s=%" PRIu64, process_runtime_name(i),
+			STAT_GET(s, client_requests_unattributed[i]));
 	fputc('\n', out);
 }
 
@@ -67,6 +82,16 @@ void agent_stats_write_metrics_text(const struct agent_stats *s, FILE *out, bool
 		STAT_GET(s, name));
 	AGENT_GAUGES_FIELDS(AGENT_STATS_PROM_GAUGE)
 #undef AGENT_STATS_PROM_GAUGE
+	fprintf(out,
+		"# HELP kspan_client_requests_unattributed%s CLIENT requests without a "
+		"traceparent of their own, written by a thread that serves several connections "
+		"at once, that no mechanism linked (they start their own trace), by runtime\n"
+		"# TYPE kspan_client_requests_unattributed%s counter\n",
+		family_total, family_total);
+	for (int i = 0; i < AGENT_RUNTIMES; i++)
+		fprintf(out,
+			"kspan_client_requests_unattributed_total{runtime=\"%s\"} %" PRIu64 "\n",
+			process_runtime_name(i), STAT_GET(s, client_requests_unattributed[i]));
 	fputs("# HELP kspan_export_duration_seconds time from sending an export request to its "
 	      "answer\n# TYPE kspan_export_duration_seconds histogram\n",
 	      out);

@@ -69,6 +69,23 @@
 			      "or not yet)")                                                       \
 	X(tls_membio_bound, "memory-BIO TLS sessions (node, python asyncio) bound to the "         \
 			    "connection whose records their thread read just before their call")   \
+	X(passthrough_rewritten, "forwarded traceparents of pass-through proxies whose parent-id " \
+				 "kspan rewrote to the proxy's CLIENT span")                       \
+	X(passthrough_not_rewritten_no_insertion, "pass-through CLIENT requests linked, "          \
+						  "parent-id not rewritten: insertion is off")     \
+	X(passthrough_not_rewritten_unfollowed, "pass-through CLIENT requests linked, parent-id "  \
+						"not rewritten: the connection was not followed "  \
+						"from its first byte to the request")              \
+	X(passthrough_not_rewritten_unreached, "pass-through CLIENT requests linked, parent-id "   \
+					       "not rewritten: the header was not where planned "  \
+					       "when the bytes were sent (socket not in the "      \
+					       "sockhash, bytes changed)")                         \
+	X(passthrough_tls_linked, "pass-through TLS CLIENT requests linked to the request they "   \
+				  "forward (TLS is never rewritten)")                              \
+	X(passthrough_ambiguous, "pass-through CLIENT requests not linked: two open requests of "  \
+				 "the process arrived with the same traceparent")                  \
+	X(passthrough_evicted, "open SERVER requests with a traceparent forgotten early (table "   \
+			       "full): their forwarded requests are not linked")                   \
 	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \
 	X(tls_libraries_single_step,                                                               \
 	  "TLS library files probed at a read or write function whose first instruction the "      \
@@ -194,6 +211,9 @@
 	}
 #define EXPORT_LATENCY_BUCKETS 12 /* the bounds above and +Inf */
 
+/* enum process_runtime's count (model/process_runtime.h), checked there. */
+#define AGENT_RUNTIMES 7
+
 struct agent_stats {
 #define AGENT_STATS_DECLARE(name, help) uint64_t name;
 	AGENT_STATS_FIELDS(AGENT_STATS_DECLARE)
@@ -202,6 +222,10 @@ struct agent_stats {
 	/* One export request, send to answer: not cumulative per bucket. */
 	uint64_t export_latency_buckets[EXPORT_LATENCY_BUCKETS];
 	uint64_t export_latency_sum_us;
+	/* CLIENT requests that started their own trace because their thread
+	 * serves requests of several connections at once and nothing linked
+	 * them (KSPAN_CTX_F_UNATTRIBUTED), by enum process_runtime. */
+	uint64_t client_requests_unattributed[AGENT_RUNTIMES];
 };
 
 #define STAT_ADD(stats, field, n) __atomic_fetch_add(&(stats)->field, (n), __ATOMIC_RELAXED)
@@ -218,6 +242,8 @@ void agent_stats_write_metrics_text(const struct agent_stats *s, FILE *out, bool
 
 /* Sum of every counter that means "lost data". */
 uint64_t agent_stats_total_drops(const struct agent_stats *s);
+/* CLIENT requests marked unattributed, over every runtime. */
+uint64_t agent_stats_unattributed_total(const struct agent_stats *s);
 /* One line "name=value ..." of every counter. */
 void agent_stats_print_line(const struct agent_stats *s, FILE *out, const char *prefix);
 

@@ -129,6 +129,7 @@ struct resource {
 	int refcount; /* atomic */
 	uint32_t pid;
 	char *service_name; /* also present in attrs as service.name */
+	uint8_t runtime;    /* enum process_runtime (model/process_runtime.h) */
 	struct attribute_list attrs;
 };
 

@@ -82,6 +82,33 @@ static void test_header_wins_kernel_id_kept(void **state)
 	span_unref(s);
 }
 
+/* A pass-through proxy's forwarded header (KSPAN_CTX_F_OVER_HEADER): the
+ * kernel's parent (the proxy's SERVER span) replaces the header's, whose
+ * tracestate goes with it. */
+static void test_kernel_over_forwarded_header(void **state)
+{
+	struct kspan_trace_ctx k = kernel_with_parent();
+	struct agent_stats stats = {0};
+	struct span *s = span_new();
+
+	(void)state;
+	memcpy(k.trace_id, header_trace, 16);
+	k.flags |= KSPAN_CTX_F_OVER_HEADER;
+	assert_int_equal(choose(s, &k, HEADER, "a=b", &stats), TRACE_CONTEXT_KERNEL);
+	assert_memory_equal(s->trace_id, header_trace, 16);
+	assert_memory_equal(s->parent_span_id, k.parent_span_id, 8);
+	assert_memory_equal(s->span_id, k.span_id, 8);
+	assert_int_equal(s->trace_flags, 1);
+	assert_string_equal(s->trace_state, "a=b");
+	span_unref(s);
+	/* Without a parent the flag means nothing: the header wins. */
+	s = span_new();
+	k.flags &= ~KSPAN_CTX_F_HAS_PARENT;
+	assert_int_equal(choose(s, &k, HEADER, NULL, &stats), TRACE_CONTEXT_HEADER);
+	assert_memory_equal(s->parent_span_id, header_parent, 8);
+	span_unref(s);
+}
+
 /* An invalid traceparent is no traceparent: the kernel's context stands,
  * only its sampled flag taken, and no tracestate. */
 static void test_invalid_header_kernel_used(void **state)
@@ -198,6 +225,7 @@ int main(void)
 	    cmocka_unit_test(test_repeated_traceparent_kernel_saw_it),
 	    cmocka_unit_test(test_repeated_traceparent_kernel_missed_it),
 	    cmocka_unit_test(test_header_wins_kernel_id_kept),
+	    cmocka_unit_test(test_kernel_over_forwarded_header),
 	    cmocka_unit_test(test_invalid_header_kernel_used),
 	    cmocka_unit_test(test_invalid_kernel_new_trace),
 	};
