@@ -34,7 +34,20 @@ struct fd_socket {
 	 * skip the CLIENT side and the entry clock. Cleared with the cache. */
 	__u8 server;
 	__u16 _pad;
+	/* The SERVER connection's ports (skc_portpair) when server was set:
+	 * an sk is a slab object, and a closed connection's sk, file and
+	 * socket can all come back at the same addresses for the thread's
+	 * next connection (nginx closes a client's and opens an upstream one
+	 * on the same fd); its ports then differ, and the mark is not used. */
+	__u32 server_ports;
+	__u32 _pad2;
 };
+
+/* The ports of sk's connection, as one word (local and remote). */
+static __always_inline __u32 socket__ports(__u64 sk)
+{
+	return BPF_CORE_READ((struct sock *)sk, __sk_common.skc_portpair);
+}
 
 /* socket__from_fd_cached's hints */
 #define SOCKET_HINT_TLS_CALLER 1 /* the thread may be inside a probed TLS call */
@@ -78,7 +91,9 @@ static __always_inline struct sock *socket__from_fd_cached(__u32 fd, __u8 *hints
 	if (c && c->sk && c->fd == fd && c->file == (__u64)file) {
 		sock = BPF_CORE_READ(file, private_data);
 		if ((__u64)sock == c->sock && (__u64)BPF_CORE_READ(sock, sk) == c->sk) {
-			*hints |= SOCKET_HINT_CACHED | (c->server ? SOCKET_HINT_SERVER : 0);
+			*hints |= SOCKET_HINT_CACHED;
+			if (c->server && socket__ports(c->sk) == c->server_ports)
+				*hints |= SOCKET_HINT_SERVER;
 			return (struct sock *)c->sk;
 		}
 	}
@@ -100,18 +115,18 @@ static __always_inline struct sock *socket__from_fd_cached(__u32 fd, __u8 *hints
 /*
  * A data syscall on socket sk found its connection's role: `server` when it
  * is SERVER. Called only when the syscall's hint disagrees, so a get per
- * connection and thread, not per syscall. The hint is only as good as the
- * cache's identity check (file, socket and sk all reused for a new
- * connection keep it): a wrong one is corrected here at that write's exit,
- * and costs that one write its entry (a CLIENT request whose context is then
- * decided at the exit, without insertion).
+ * connection and thread, not per syscall. The hint holds only while the sk
+ * still carries the connection's ports (fd_socket.server_ports): a new
+ * connection at the same addresses never inherits it.
  */
 static __always_inline void socket__cache_note_role(__u64 sk, bool server)
 {
 	struct fd_socket *c = bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0, 0);
 
-	if (c && c->sk == sk)
+	if (c && c->sk == sk) {
 		c->server = server;
+		c->server_ports = server ? socket__ports(sk) : 0;
+	}
 }
 
 #endif /* KSPAN_SOCKET_CACHE_BPF_H */

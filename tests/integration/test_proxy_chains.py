@@ -55,6 +55,7 @@ def nginx_proxy(backend, keepalive, header=None):
 HAPROXY_CONF = """\
 global
     maxconn 256
+    {global_extra}
 defaults
     mode http
     timeout connect 5s
@@ -63,6 +64,7 @@ defaults
     option http-keep-alive
 frontend fe
     bind 127.0.0.1:{port}
+    {frontend_extra}
     default_backend be
 backend be
     http-reuse always
@@ -73,13 +75,15 @@ backend be
 class Haproxy:
     """haproxy (one process, foreground) as an HTTP pass-through proxy."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, frontend_extra="", global_extra=""):
         d = harness.tempdir("kspan-it-haproxy-")
         for _ in range(5):
             self.port = harness.free_port()
             conf = os.path.join(d, "haproxy.cfg")
             with open(conf, "w") as f:
-                f.write(HAPROXY_CONF.format(port=self.port, backend=backend.port))
+                f.write(HAPROXY_CONF.format(port=self.port, backend=backend.port,
+                                            frontend_extra=frontend_extra,
+                                            global_extra=global_extra))
             self.proc = harness.spawn(["haproxy", "-db", "-f", conf],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if harness.wait_port("127.0.0.1", self.port, 10.0):
@@ -305,24 +309,33 @@ class TestPassThroughNegative(ProxyChainCase):
         self.assertGreaterEqual(len(unlinked), chains.CLIENTS // 2)
 
     def test_proxy_without_forwarding_is_counted_unattributed(self):
-        """nginx drops the traceparent (proxy_set_header traceparent ""):
-        nothing is forwarded. The first requests wait in pairs in the
-        backend, so the worker serves two connections at once and in-process
-        parenting gives it up: its CLIENT requests that nothing links from
-        then on start their own traces, each counted under runtime="nginx"."""
+        """haproxy drops the traceparent (`http-request del-header`):
+        nothing is forwarded, and haproxy has no runtime probes (nginx has:
+        test_nginx_upstream.py). The first requests wait in pairs in the
+        backend, so haproxy's one thread (nbthread 1: with several, a thread
+        might never hold two) serves two connections at once and in-process
+        parenting gives it up: every CLIENT request that nothing links from
+        then on starts its own trace, counted under runtime="haproxy", and
+        no link is wrong."""
         backend = LogBackend()
-        ngx = nginx_proxy(backend, keepalive=True, header="")
-        self.start_kspan(ports=[ngx.port, backend.port])
+        hap = Haproxy(backend, frontend_extra="http-request del-header traceparent",
+                      global_extra="nbthread 1")
+        self.start_kspan(ports=[hap.port, backend.port])
         chains.send_parallel(
-            lambda tok: ngx.url(("/proxy/pair/" if tok.endswith("r0") else "/proxy/") + tok))
-        cli = chains.Level("proxy CLIENT", SPAN_KIND_CLIENT, ngx.worker_pid)
+            lambda tok: hap.url(("/proxy/pair/" if tok.endswith("r0") else "/proxy/") + tok))
+        srv = chains.Level("proxy SERVER", SPAN_KIND_SERVER, hap.pid)
+        cli = chains.Level("proxy CLIENT", SPAN_KIND_CLIENT, hap.pid)
         harness.wait_until(lambda: sum(1 for s in self.rx.spans() if cli.matches(s)) >= TOTAL,
                            harness.SPAN_TIMEOUT)
-        clients = [s for s in self.rx.spans() if cli.matches(s)]
+        spans = self.rx.spans()
+        server_tok = {s.span_id: chains.token_of(s) for s in spans if srv.matches(s)}
+        clients = [s for s in spans if cli.matches(s)]
         self.assertEqual(len(clients), TOTAL)
+        self.assertEqual([s for s in clients if s.parent_span_id in server_tok
+                          and server_tok[s.parent_span_id] != chains.token_of(s)], [])
         roots = sum(1 for s in clients if not s.parent_span_id)
         self.assertGreater(roots, 0)
-        key = 'kspan_client_requests_unattributed_total{runtime="nginx"}'
+        key = 'kspan_client_requests_unattributed_total{runtime="haproxy"}'
         self.assertTrue(harness.wait_until(
             lambda: self.kspan.metrics().get(key, 0) == roots, 10),
             (self.kspan.metrics().get(key), roots))
