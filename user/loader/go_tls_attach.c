@@ -16,6 +16,7 @@
 
 #include "go_tls_offsets.h"
 #include "lib/log.h"
+#include "lib/proc_pids.h"
 #include "loader/go_binary.h"
 #include "loader/go_tls_attach.h"
 
@@ -345,26 +346,15 @@ void go_tls_attacher_on_exec(struct go_tls_attacher *a, uint32_t tgid)
 	close(fd);
 }
 
+static void scan_one(void *a, uint32_t pid)
+{
+	go_tls_attacher_on_exec(a, pid);
+}
+
 void go_tls_attacher_scan(struct go_tls_attacher *a)
 {
-	DIR *d;
-	struct dirent *e;
-
-	if (!a->write)
-		return;
-	d = opendir(a->proc_root);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char *end;
-		unsigned long pid;
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pid = strtoul(e->d_name, &end, 10);
-		if (*end == '\0' && pid > 0 && pid <= UINT32_MAX)
-			go_tls_attacher_on_exec(a, (uint32_t)pid);
-	}
-	closedir(d);
+	if (a->write)
+		proc_pids_each(a->proc_root, scan_one, a);
 }
 
 /*

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
+#include "lib/proc_pids.h"
 #include "loader/nginx_attach.h"
 
 static const struct {
@@ -171,26 +172,15 @@ void nginx_attacher_on_exec(struct nginx_attacher *a, uint32_t tgid)
 		 NGINX_PROGRAMS);
 }
 
+static void scan_one(void *a, uint32_t pid)
+{
+	nginx_attacher_on_exec(a, pid);
+}
+
 void nginx_attacher_scan(struct nginx_attacher *a)
 {
-	DIR *d;
-	struct dirent *e;
-
-	if (!a->prog[0])
-		return;
-	d = opendir(a->proc_root);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char *end;
-		unsigned long pid;
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pid = strtoul(e->d_name, &end, 10);
-		if (*end == '\0' && pid > 0 && pid <= UINT32_MAX)
-			nginx_attacher_on_exec(a, (uint32_t)pid);
-	}
-	closedir(d);
+	if (a->prog[0])
+		proc_pids_each(a->proc_root, scan_one, a);
 }
 
 void nginx_attacher_free(struct nginx_attacher *a)

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
+#include "lib/proc_pids.h"
 #include "loader/node_attach.h"
 #include "loader/tls_libraries.h"
 
@@ -270,10 +271,14 @@ int tls_libraries_scan_pid(struct tls_libraries *t, uint32_t pid)
 	return added;
 }
 
+static void scan_one(void *t, uint32_t pid)
+{
+	tls_libraries_scan_pid(t, pid);
+}
+
 void tls_libraries_scan_all(struct tls_libraries *t)
 {
-	DIR *d;
-	struct dirent *e;
+	int err;
 
 	if (t->only_pids) {
 		for (size_t i = 0; i < t->only_pid_count; i++)
@@ -282,18 +287,12 @@ void tls_libraries_scan_all(struct tls_libraries *t)
 			log_info("TLS: no chosen process maps an OpenSSL library yet");
 		return;
 	}
-	d = opendir(t->proc_root);
-	if (!d) {
+	err = proc_pids_each(t->proc_root, scan_one, t);
+	if (err) {
 		log_warn("TLS: reading %s failed (%s): no TLS library is probed", t->proc_root,
-			 strerror(errno));
+			 strerror(-err));
 		return;
 	}
-	while ((e = readdir(d))) {
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		tls_libraries_scan_pid(t, (uint32_t)strtoul(e->d_name, NULL, 10));
-	}
-	closedir(d);
 	if (t->probed_files == 0)
 		log_info("TLS: no process maps an OpenSSL library yet");
 }
