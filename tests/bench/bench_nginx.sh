@@ -45,7 +45,7 @@ BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-16}
 BENCH_THREADS=${BENCH_THREADS:-1}
 KSPAN_ARGS=${KSPAN_ARGS:-}
 # Per run label: the figures of the report.
-declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US
+declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US SINK_US
 RUNS=()
 WRK_CPU='' # taskset CPU of wrk in the pinned phase
 
@@ -101,6 +101,8 @@ run_with() {
 	fi
 	sink_before=$(sink_stat requests)
 	cpu_before=$(cpu_seconds "$KSPAN_PID")
+	local sink_cpu_before
+	sink_cpu_before=$(run_seconds "$SINK_PID")
 	local perf_pid=''
 	if [ "${BENCH_PERF:-0}" = 1 ] && [ "$label" = "pid kspan" ]; then
 		perf record -q -F 999 -g -p "$KSPAN_PID" -o "$TMP/perf.data" -- sleep "$BENCH_SECONDS" \
@@ -111,10 +113,14 @@ run_with() {
 	[ -n "$perf_pid" ] && wait "$perf_pid"
 	CPU[$label]=$(awk -v a="$cpu_before" -v b="$(cpu_seconds "$KSPAN_PID")" \
 		'BEGIN { printf "%.2f", b - a }')
+	local sink_cpu
+	sink_cpu=$(awk -v a="$sink_cpu_before" -v b="$(run_seconds "$SINK_PID")" 'BEGIN { print b - a }')
 	stop_kspan
 	keep_row "$label"
 	STATE[$label]="exit $K_EXIT"
 	CPU_US[$label]=$(awk -v c="${CPU[$label]}" -v n="${REQ[$label]}" -v k="$per_request" \
+		'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / (n * k); else print "?" }')
+	SINK_US[$label]=$(awk -v c="$sink_cpu" -v n="${REQ[$label]}" -v k="$per_request" \
 		'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / (n * k); else print "?" }')
 	exported=$(counter "$log" spans_exported)
 	SPANS[$label]=$exported
@@ -136,15 +142,16 @@ print_runs() {
 	echo "kspan: OTLP/HTTP protobuf to a sink that does not decode"
 	for b in $(kspan_builds); do echo "  ${b%%=*}: ${b#*=}"; done
 	echo
-	printf '%-22s %9s %9s %7s %7s %5s %7s %8s %8s %8s %10s %-12s %s\n' run requests req/s \
-		p50ms p99ms err cpu_s "us/span" "nginx_us" "wrk_us" spans "spans-req" drops
+	printf '%-22s %9s %9s %7s %7s %5s %7s %8s %8s %8s %8s %10s %-12s %s\n' run requests req/s \
+		p50ms p99ms err cpu_s "us/span" "sink_us" "nginx_us" "wrk_us" spans "spans-req" drops
 	for label in "${RUNS[@]}"; do
-		printf '%-22s %9s %9s %7s %7s %5s %7s %8s %8s %8s %10s %-12s %s\n' "$label" \
+		printf '%-22s %9s %9s %7s %7s %5s %7s %8s %8s %8s %8s %10s %-12s %s\n' "$label" \
 			"${REQ[$label]}" "${RPS[$label]}" "${P50[$label]}" "${P99[$label]}" \
-			"${ERR[$label]}" "${CPU[$label]:--}" "${CPU_US[$label]:--}" \
+			"${ERR[$label]}" "${CPU[$label]:--}" "${CPU_US[$label]:--}" "${SINK_US[$label]:--}" \
 			"${NGINX_US[$label]}" "${WRK_US[$label]}" "${SPANS[$label]:--}" \
 			"${CHECK[$label]:--}" "${DROPS[$label]:-}${STATE[$label]:+ (${STATE[$label]})}"
 	done
+	echo "sink_us: CPU us per span of the OTLP sink (it shares the CPUs: its cost is not kspan's own)"
 	echo "nginx_us, wrk_us: CPU us per request of the nginx worker and of wrk (a saturated run is"
 	echo "bound by whichever CPU is full; pinned, wrk shares CPU 1 with kspan and the sink)"
 }
