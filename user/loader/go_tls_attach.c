@@ -138,20 +138,6 @@ static void file_remember(struct go_tls_attacher *a, uint64_t dev, uint64_t ino,
 	    (struct go_tls_file){.dev = dev, .ino = ino, .links = links, .goroutines = goroutines};
 }
 
-static int link_keep(struct go_tls_attacher *a, struct bpf_link *link)
-{
-	if (a->link_count == a->link_cap) {
-		size_t cap = a->link_cap ? a->link_cap * 2 : 16;
-		struct bpf_link **l = realloc(a->links, cap * sizeof(*l));
-		if (!l)
-			return -ENOMEM;
-		a->links = l;
-		a->link_cap = cap;
-	}
-	a->links[a->link_count++] = link;
-	return 0;
-}
-
 /* One uprobe at file offset `offset`; the cookie when the kernel takes
  * one (5.15+), else none: the probes fall back to the default offsets. */
 static int attach_one(struct go_tls_attacher *a, struct bpf_program *prog, const char *path,
@@ -177,7 +163,7 @@ static int attach_one(struct go_tls_attacher *a, struct bpf_program *prog, const
 	}
 	if (!link)
 		return -errno;
-	err = link_keep(a, link);
+	err = link_list_keep(&a->links, link);
 	if (err)
 		bpf_link__destroy(link);
 	return err;
@@ -371,15 +357,15 @@ static void release_in_child(struct go_tls_attacher *a)
 {
 	pid_t pid;
 
-	if (a->link_count == 0)
+	if (a->links.count == 0)
 		return;
 	pid = fork();
 	if (pid != 0)
 		return; /* parent (or fork failed: the links are released below) */
 	for (int fd = 0; fd < 65536; fd++) {
 		bool keep = false;
-		for (size_t i = 0; i < a->link_count && !keep; i++)
-			keep = bpf_link__fd(a->links[i]) == fd;
+		for (size_t i = 0; i < a->links.count && !keep; i++)
+			keep = bpf_link__fd(a->links.links[i]) == fd;
 		if (!keep)
 			close(fd);
 	}
@@ -389,9 +375,7 @@ static void release_in_child(struct go_tls_attacher *a)
 void go_tls_attacher_free(struct go_tls_attacher *a)
 {
 	release_in_child(a);
-	for (size_t i = 0; i < a->link_count; i++)
-		bpf_link__destroy(a->links[i]);
-	free(a->links);
+	link_list_free(&a->links);
 	free(a->files);
 	memset(a, 0, sizeof(*a));
 }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loader/link_list.h"
+
 #include "model/agent_stats.h"
 
 struct bpf_object;
@@ -46,8 +48,7 @@ struct go_tls_attacher {
 	char proc_root[64];
 	struct go_tls_file *files;
 	size_t file_count;
-	struct bpf_link **links;
-	size_t link_count, link_cap;
+	struct link_list links;
 	int cookies; /* 1: the kernel takes attach cookies, 0: not, -1: unknown */
 };
 

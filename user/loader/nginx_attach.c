@@ -89,24 +89,10 @@ static void file_remember(struct nginx_attacher *a, uint64_t dev, uint64_t ino)
 	a->files[a->file_count++] = (struct nginx_file){.dev = dev, .ino = ino};
 }
 
-static int link_keep(struct nginx_attacher *a, struct bpf_link *link)
-{
-	if (a->link_count == a->link_cap) {
-		size_t cap = a->link_cap ? a->link_cap * 2 : 8;
-		struct bpf_link **l = realloc(a->links, cap * sizeof(*l));
-		if (!l)
-			return -ENOMEM;
-		a->links = l;
-		a->link_cap = cap;
-	}
-	a->links[a->link_count++] = link;
-	return 0;
-}
-
 /* All four uprobes on the file at path, or none: 0 or a negative errno. */
 static int attach_file(struct nginx_attacher *a, const char *path)
 {
-	size_t first = a->link_count;
+	size_t first = a->links.count;
 	int err = 0;
 
 	for (int i = 0; i < NGINX_PROGRAMS && !err; i++) {
@@ -118,14 +104,12 @@ static int attach_file(struct nginx_attacher *a, const char *path)
 			err = -errno;
 			break;
 		}
-		err = link_keep(a, link);
+		err = link_list_keep(&a->links, link);
 		if (err)
 			bpf_link__destroy(link);
 	}
-	if (err) {
-		while (a->link_count > first)
-			bpf_link__destroy(a->links[--a->link_count]);
-	}
+	if (err)
+		link_list_truncate(&a->links, first);
 	return err;
 }
 
@@ -185,9 +169,7 @@ void nginx_attacher_scan(struct nginx_attacher *a)
 
 void nginx_attacher_free(struct nginx_attacher *a)
 {
-	for (size_t i = 0; i < a->link_count; i++)
-		bpf_link__destroy(a->links[i]);
-	free(a->links);
+	link_list_free(&a->links);
 	free(a->files);
 	memset(a, 0, sizeof(*a));
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loader/link_list.h"
 #include "model/agent_stats.h"
 
 struct bpf_object;
@@ -39,8 +40,7 @@ struct nginx_attacher {
 	char proc_root[64];
 	struct nginx_file *files;
 	size_t file_count;
-	struct bpf_link **links;
-	size_t link_count, link_cap;
+	struct link_list links;
 };
 
 /* Before load: the programs are attached by file, never automatically. */
