@@ -22,7 +22,7 @@ enum tls_pair_place tls_place_pair(tls_code_reader read, void *ctx, uint64_t pub
 				   uint64_t *worker, const char **why)
 {
 	uint8_t code[PROLOGUE_BYTES], code_ex[PROLOGUE_BYTES], head[PROLOGUE_BYTES];
-	size_t n = code_at(read, ctx, pub, code), n_ex = 0, n_head;
+	size_t n = code_at(read, ctx, pub, code), n_ex = 0, n_head, skip;
 	uint64_t target, target_ex;
 
 	if (pub_ex)
@@ -47,10 +47,13 @@ enum tls_pair_place tls_place_pair(tls_code_reader read, void *ctx, uint64_t pub
 		return TLS_PAIR_FALLBACK;
 	}
 	n_head = code_at(read, ctx, target, head);
-	if (!x86_uprobe_emulates(head, n_head)) {
+	/* A -fcf-protection build: the probe goes after the worker's endbr64
+	 * (x86_endbr64_len). */
+	skip = x86_endbr64_len(head, n_head);
+	if (!x86_uprobe_emulates(head + skip, n_head - skip)) {
 		*why = "the worker's first instruction is not emulated either";
 		return TLS_PAIR_FALLBACK;
 	}
-	*worker = target;
+	*worker = target + skip;
 	return TLS_PAIR_WORKER;
 }

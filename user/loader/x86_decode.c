@@ -113,6 +113,15 @@ bool x86_uprobe_emulates(const uint8_t *code, size_t len)
 	return op == 0x0f && len > 1 && code[1] >= 0x80 && code[1] <= 0x8f;
 }
 
+size_t x86_endbr64_len(const uint8_t *code, size_t len)
+{
+	static const uint8_t endbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+
+	return len >= sizeof(endbr64) && memcmp(code, endbr64, sizeof(endbr64)) == 0
+		   ? sizeof(endbr64)
+		   : 0;
+}
+
 /* Is reg rdi or rsi, or a part of one? */
 static bool is_first_two_args(uint16_t reg)
 {

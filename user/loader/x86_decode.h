@@ -51,6 +51,14 @@ int x86_go_after_stack_check(const uint8_t *code, size_t len, uint64_t addr, uin
  */
 bool x86_uprobe_emulates(const uint8_t *code, size_t len);
 
+/* 4 when code begins with endbr64 (f3 0f 1e fa), else 0. Builds with
+ * -fcf-protection (Ubuntu's, Fedora's) begin every function that may be
+ * reached indirectly with it; the kernel single-steps it like any
+ * instruction it does not emulate, while a probe on the instruction after
+ * it sees every call the same way (endbr64 changes no register and no
+ * stack: the return address is still at the top for a return probe). */
+size_t x86_endbr64_len(const uint8_t *code, size_t len);
+
 /*
  * The target of the first direct call (e8 rel32) of the function at addr,
  * reached in address order (conditional branches are passed over: their

@@ -250,6 +250,43 @@ static void test_crafted_public_entries_cheap(void **state)
 	assert_int_equal(worker, WORKER);
 }
 
+/* A -fcf-protection build: every entry begins with endbr64, which the kernel
+ * single-steps; the worker is probed on the instruction after it. */
+static void test_crafted_endbr64_worker(void **state)
+{
+	static const uint8_t ENDBR64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+	struct code c;
+	uint64_t worker;
+	const char *why;
+	uint64_t at;
+
+	(void)state;
+	memset(&c, 0xcc, sizeof(c));
+	at = put(&c, PUB, ENDBR64, sizeof(ENDBR64));
+	at = put(&c, at, SUB_18, sizeof(SUB_18));
+	at = put(&c, at, TEST_JS, sizeof(TEST_JS));
+	at = put(&c, at, ARGS, sizeof(ARGS));
+	at = put_call(&c, at, WORKER);
+	put(&c, at, RET, sizeof(RET));
+	at = put(&c, PUB_EX, ENDBR64, sizeof(ENDBR64));
+	at = put(&c, at, SUB_8, sizeof(SUB_8));
+	at = put_call(&c, at, WORKER);
+	put(&c, at, RET, sizeof(RET));
+	at = put(&c, WORKER, ENDBR64, sizeof(ENDBR64));
+	at = put(&c, at, PUSH_R14, sizeof(PUSH_R14));
+	put(&c, at, RET, sizeof(RET));
+	assert_int_equal(x86_endbr64_len(ENDBR64, sizeof(ENDBR64)), 4);
+	assert_int_equal(x86_endbr64_len(ENDBR64, 3), 0);
+	assert_int_equal(x86_endbr64_len(PUSH_R14, sizeof(PUSH_R14)), 0);
+	assert_false(x86_uprobe_emulates(ENDBR64, sizeof(ENDBR64)));
+	assert_int_equal(place(&c, PUB_EX, &worker, &why), TLS_PAIR_WORKER);
+	assert_int_equal(worker, WORKER + 4);
+	/* endbr64, then an instruction single-stepped as well: no better. */
+	put(&c, WORKER + 4, SUB_18, sizeof(SUB_18));
+	assert_int_equal(place(&c, PUB_EX, &worker, &why), TLS_PAIR_FALLBACK);
+	assert_string_equal(why, "the worker's first instruction is not emulated either");
+}
+
 static void test_crafted_fallbacks(void **state)
 {
 	struct code c;
@@ -306,6 +343,7 @@ int main(void)
 	    cmocka_unit_test(test_emulated_first_instructions),
 	    cmocka_unit_test(test_crafted_worker_found),
 	    cmocka_unit_test(test_crafted_public_entries_cheap),
+	    cmocka_unit_test(test_crafted_endbr64_worker),
 	    cmocka_unit_test(test_crafted_fallbacks),
 	};
 
