@@ -11,9 +11,13 @@
  * writes, so a request from here equals, byte for byte, protobuf-c's pack of
  * the same spans (the unit and fuzz tests compare both).
  *
- * Every length is known before the bytes are written: a span's size is summed
- * in one pass over its attributes (each attribute's size kept), then the span
- * is written front to back once. Nothing is moved afterwards.
+ * A span is written front to back in one pass, each length-delimited field
+ * with room for the length its body usually has (one byte for a KeyValue and
+ * its AnyValue, two for the Span) and the body moved only when its length
+ * needs another size (a value of 128 bytes or more); the space needed is
+ * bounded before, by a sum over the attributes' string lengths. The sealed
+ * request's outer messages (per resource, per batch) are sized first, then
+ * written.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -280,6 +284,54 @@ static uint8_t *put_attributes(uint8_t *p, uint8_t key, const struct attribute_l
 	return p;
 }
 
+/*
+ * A length-delimited field whose body was written after `reserved` bytes left
+ * for its length at slot, ending at end: the length goes into the slot, the
+ * body moved when the length's varint is not `reserved` bytes long. Returns
+ * the field's end. The caller has room for the length's largest varint.
+ */
+static inline uint8_t *finish_len(uint8_t *slot, size_t reserved, uint8_t *end)
+{
+	size_t len = (size_t)(end - (slot + reserved));
+	size_t n = varint_size(len);
+	if (n != reserved)
+		memmove(slot + n, slot + reserved, len);
+	put_varint(slot, len);
+	return slot + n + len;
+}
+
+/* One KeyValue field, written in one pass (most are under 128 bytes). */
+static inline uint8_t *put_attribute(uint8_t *p, uint8_t key, const struct attribute *a,
+				     size_t limit)
+{
+	*p++ = key;
+	uint8_t *kv = p++;
+	if (a->key_len)
+		p = put_bytes(p, KEY_VALUE_KEY, a->key, a->key_len);
+	*p++ = KEY_VALUE_VALUE;
+	uint8_t *any = p++;
+	p = put_any_value(p, a, limit);
+	p = finish_len(any, 1, p);
+	return finish_len(kv, 1, p);
+}
+
+/* Bytes an attribute can take written by put_attribute, before and while its
+ * bodies are moved: keys and lengths (varints of at most 5 bytes) of the
+ * KeyValue, the AnyValue and its member, an int's 10-byte varint. A string
+ * array adds per element (at least its NUL) an ArrayValue and an AnyValue. */
+#define ATTRIBUTE_OVERHEAD_MAX 40
+#define ARRAY_ELEMENT_MAX      13
+
+static size_t attribute_bound(const struct attribute *a)
+{
+	size_t n = ATTRIBUTE_OVERHEAD_MAX + a->key_len;
+	if (a->type == ATTR_STRING)
+		n += a->str_len;
+	else if (a->type == ATTR_STRING_ARRAY)
+		n += ARRAY_ELEMENT_MAX * a->str_len;
+	return n;
+}
+
 /* --- spans ------------------------------------------------------------------------------------ */
 
 static size_t status_size(const struct span *s)
@@ -294,27 +346,21 @@ static bool has_status(const struct span *s)
 	return s->status_code != SPAN_STATUS_UNSET || s->status_message;
 }
 
-/* The Span message body's size; attributes' sizes kept in z. */
-static int span_size(const struct span *s, size_t limit, struct attr_sizes *z, size_t *out)
+/* Fixed fields of a Span with their keys and lengths (ids, kind, times,
+ * status code, flags, the lengths of strings), generously. */
+#define SPAN_FIXED_MAX 128
+
+/* Bytes the Span field of s can take, before and while its bodies are moved. */
+static size_t span_bound(const struct span *s)
 {
-	size_t attrs;
-	if (attributes_size(&s->attrs, limit, z, &attrs))
-		return -ENOMEM;
-	size_t n = field_size(sizeof(s->trace_id)) + field_size(sizeof(s->span_id)) + attrs;
-	size_t ts = cstr_len(s->trace_state), name = cstr_len(s->name);
-	n += ts ? field_size(ts) : 0;
-	n += span_has_parent(s) ? field_size(sizeof(s->parent_span_id)) : 0;
-	n += name ? field_size(name) : 0;
-	n += s->kind ? 1 + varint_size((uint64_t)s->kind) : 0;
-	n += s->start_unix_ns ? 9 : 0;
-	n += s->end_unix_ns ? 9 : 0;
-	n += has_status(s) ? field_size(status_size(s)) : 0;
-	n += otlp_span_flags(s) ? 6 : 0;
-	*out = n;
-	return 0;
+	size_t n = SPAN_FIXED_MAX + cstr_len(s->trace_state) + cstr_len(s->name) +
+		   cstr_len(s->status_message);
+	for (size_t i = 0; i < s->attrs.count; i++)
+		n += attribute_bound(&s->attrs.items[i]);
+	return n;
 }
 
-static uint8_t *put_span(uint8_t *p, const struct span *s, size_t limit, const struct attr_sizes *z)
+static uint8_t *put_span(uint8_t *p, const struct span *s, size_t limit)
 {
 	p = put_bytes(p, SPAN_TRACE_ID, s->trace_id, sizeof(s->trace_id));
 	p = put_bytes(p, SPAN_SPAN_ID, s->span_id, sizeof(s->span_id));
@@ -339,7 +385,8 @@ static uint8_t *put_span(uint8_t *p, const struct span *s, size_t limit, const s
 		*p++ = SPAN_END_TIME;
 		p = put_le64(p, s->end_unix_ns);
 	}
-	p = put_attributes(p, SPAN_ATTRIBUTES, &s->attrs, limit, z);
+	for (size_t i = 0; i < s->attrs.count; i++)
+		p = put_attribute(p, SPAN_ATTRIBUTES, &s->attrs.items[i], limit);
 	/* An absent Status means UNSET, so only a set one is sent. */
 	if (has_status(s)) {
 		p = put_len_key(p, SPAN_STATUS, status_size(s));
@@ -412,22 +459,22 @@ static int reserve(struct otlp_span_group *g, size_t more)
 	return 0;
 }
 
+/* A Span's length takes two bytes from 128 to 16383 bytes: kspan's spans. */
+#define SPAN_LEN_RESERVED 2
+
 int otlp_span_writer_add(struct otlp_span_writer *w, const struct span *s)
 {
-	struct attr_sizes z;
-	size_t body;
-	if (span_size(s, w->attr_value_limit, &z, &body))
-		return -ENOMEM;
 	struct otlp_span_group *g = group_of(w, s->resource);
-	int err = g ? reserve(g, field_size(body)) : -ENOMEM;
-	if (!err) {
-		uint8_t *p = put_len_key(g->buf + g->len, SCOPE_SPANS_SPANS, body);
-		p = put_span(p, s, w->attr_value_limit, &z);
-		g->len = (size_t)(p - g->buf);
-		w->n_spans++;
-	}
-	attr_sizes_release(&z);
-	return err;
+	if (!g || reserve(g, span_bound(s)))
+		return -ENOMEM;
+	uint8_t *p = g->buf + g->len;
+	*p++ = SCOPE_SPANS_SPANS;
+	uint8_t *slot = p;
+	p = put_span(p + SPAN_LEN_RESERVED, s, w->attr_value_limit);
+	p = finish_len(slot, SPAN_LEN_RESERVED, p);
+	g->len = (size_t)(p - g->buf);
+	w->n_spans++;
+	return 0;
 }
 
 static const char scope_name[] = OTLP_SCOPE_NAME;
