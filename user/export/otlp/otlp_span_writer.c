@@ -293,6 +293,16 @@ static uint8_t *put_attributes(uint8_t *p, uint8_t key, const struct attribute_l
 static inline uint8_t *finish_len(uint8_t *slot, size_t reserved, uint8_t *end)
 {
 	size_t len = (size_t)(end - (slot + reserved));
+	/* The lengths reserved for: no move, no loop. */
+	if (reserved == 1 && len < 0x80) {
+		*slot = (uint8_t)len;
+		return end;
+	}
+	if (reserved == 2 && len >= 0x80 && len < 0x4000) {
+		slot[0] = (uint8_t)(len | 0x80);
+		slot[1] = (uint8_t)(len >> 7);
+		return end;
+	}
 	size_t n = varint_size(len);
 	if (n != reserved)
 		memmove(slot + n, slot + reserved, len);
@@ -416,6 +426,38 @@ void otlp_span_writer_init(struct otlp_span_writer *w, size_t attr_value_limit)
 	w->attr_value_limit = attr_value_limit;
 }
 
+static const char scope_name[] = OTLP_SCOPE_NAME;
+static const char scope_version[] = KSPAN_VERSION;
+
+static size_t scope_size(void)
+{
+	return field_size(sizeof(scope_name) - 1) + field_size(sizeof(scope_version) - 1);
+}
+
+/*
+ * The room a group leaves in front of its spans for the request's header
+ * (ExportTraceServiceRequest.resource_spans, Resource, ScopeSpans, scope):
+ * sealing a batch of one group writes the header there and hands the
+ * buffer out whole, instead of copying the spans behind a header. The two
+ * lengths that count the spans are guessed to take 3 bytes (16 KB to 2 MB:
+ * 40 to 4000 spans); sealing checks, and copies when the guess was wrong.
+ */
+#define SPANS_LEN_GUESS 3
+
+static size_t header_room(const struct resource *r, size_t limit)
+{
+	size_t room = 1 + SPANS_LEN_GUESS + 1 + SPANS_LEN_GUESS + field_size(scope_size());
+	if (r) {
+		struct attr_sizes z;
+		size_t body;
+		if (attributes_size(&r->attrs, limit, &z, &body))
+			return 0;
+		attr_sizes_release(&z);
+		room += field_size(body);
+	}
+	return room;
+}
+
 /* The group of resource r in the open batch, made when r is new to it. */
 static struct otlp_span_group *group_of(struct otlp_span_writer *w, struct resource *r)
 {
@@ -439,17 +481,21 @@ static struct otlp_span_group *group_of(struct otlp_span_writer *w, struct resou
 	}
 	struct otlp_span_group *g = &w->groups[w->n_groups];
 	g->resource = resource_ref(r);
+	g->head = header_room(r, w->attr_value_limit);
 	g->len = 0;
 	w->last = w->n_groups++;
 	return g;
 }
 
+/* Room for more bytes after the group's spans. A buffer handed out by
+ * seal is replaced at the size it had grown to: no doubling per batch. */
 static int reserve(struct otlp_span_group *g, size_t more)
 {
-	if (g->cap - g->len >= more)
+	size_t used = g->head + g->len;
+	if (g->cap >= used + more)
 		return 0;
-	size_t cap = g->cap ? g->cap : 16 * 1024;
-	while (cap - g->len < more)
+	size_t cap = g->cap ? g->cap : g->last_cap ? g->last_cap : 16 * 1024;
+	while (cap < used + more)
 		cap *= 2;
 	uint8_t *buf = realloc(g->buf, cap);
 	if (!buf)
@@ -467,22 +513,15 @@ int otlp_span_writer_add(struct otlp_span_writer *w, const struct span *s)
 	struct otlp_span_group *g = group_of(w, s->resource);
 	if (!g || reserve(g, span_bound(s)))
 		return -ENOMEM;
-	uint8_t *p = g->buf + g->len;
+	uint8_t *spans = g->buf + g->head;
+	uint8_t *p = spans + g->len;
 	*p++ = SCOPE_SPANS_SPANS;
 	uint8_t *slot = p;
 	p = put_span(p + SPAN_LEN_RESERVED, s, w->attr_value_limit);
 	p = finish_len(slot, SPAN_LEN_RESERVED, p);
-	g->len = (size_t)(p - g->buf);
+	g->len = (size_t)(p - spans);
 	w->n_spans++;
 	return 0;
-}
-
-static const char scope_name[] = OTLP_SCOPE_NAME;
-static const char scope_version[] = KSPAN_VERSION;
-
-static size_t scope_size(void)
-{
-	return field_size(sizeof(scope_name) - 1) + field_size(sizeof(scope_version) - 1);
 }
 
 /* Empty the open batch; buffers stay for the next one. */
@@ -496,6 +535,22 @@ static void writer_reset(struct otlp_span_writer *w)
 	w->n_groups = 0;
 	w->last = 0;
 	w->n_spans = 0;
+}
+
+/* One ResourceSpans up to its spans: the request's key and lengths, the
+ * Resource, the ScopeSpans' key and length, the scope. */
+static uint8_t *put_group_header(uint8_t *p, const struct otlp_span_group *g, size_t rs_body,
+				 size_t resource_body, size_t limit, const struct attr_sizes *z)
+{
+	p = put_len_key(p, REQUEST_RESOURCE_SPANS, rs_body);
+	if (g->resource) {
+		p = put_len_key(p, RESOURCE_SPANS_RESOURCE, resource_body);
+		p = put_attributes(p, RESOURCE_ATTRIBUTES, &g->resource->attrs, limit, z);
+	}
+	p = put_len_key(p, RESOURCE_SPANS_SCOPE_SPANS, field_size(scope_size()) + g->len);
+	p = put_len_key(p, SCOPE_SPANS_SCOPE, scope_size());
+	p = put_bytes(p, SCOPE_NAME, scope_name, sizeof(scope_name) - 1);
+	return put_bytes(p, SCOPE_VERSION, scope_version, sizeof(scope_version) - 1);
 }
 
 int otlp_span_writer_seal(struct otlp_span_writer *w, uint8_t **out, size_t *len)
@@ -523,29 +578,31 @@ int otlp_span_writer_seal(struct otlp_span_writer *w, uint8_t **out, size_t *len
 		rs_body[sized] = rs;
 		total += field_size(rs);
 	}
-	uint8_t *buf = err ? NULL : malloc(total);
-	if (buf) {
-		uint8_t *p = buf;
-		for (size_t i = 0; i < n; i++) {
-			struct otlp_span_group *g = &w->groups[i];
-			p = put_len_key(p, REQUEST_RESOURCE_SPANS, rs_body[i]);
-			if (g->resource) {
-				p = put_len_key(p, RESOURCE_SPANS_RESOURCE, resource_body[i]);
-				p = put_attributes(p, RESOURCE_ATTRIBUTES, &g->resource->attrs,
-						   limit, &z[i]);
-			}
-			p = put_len_key(p, RESOURCE_SPANS_SCOPE_SPANS,
-					field_size(scope_size()) + g->len);
-			p = put_len_key(p, SCOPE_SPANS_SCOPE, scope_size());
-			p = put_bytes(p, SCOPE_NAME, scope_name, sizeof(scope_name) - 1);
-			p = put_bytes(p, SCOPE_VERSION, scope_version, sizeof(scope_version) - 1);
-			memcpy(p, g->buf, g->len);
-			p += g->len;
-		}
-		*out = buf;
-		*len = (size_t)(p - buf);
+	struct otlp_span_group *only = &w->groups[0];
+	if (!err && n == 1 && total - only->len == only->head) {
+		/* The header fills the room in front of the spans exactly. */
+		put_group_header(only->buf, only, rs_body[0], resource_body[0], limit, &z[0]);
+		*out = only->buf;
+		*len = total;
+		only->last_cap = only->cap;
+		only->buf = NULL;
+		only->cap = 0;
 	} else {
-		err = -ENOMEM;
+		uint8_t *buf = err ? NULL : malloc(total);
+		if (buf) {
+			uint8_t *p = buf;
+			for (size_t i = 0; i < n; i++) {
+				struct otlp_span_group *g = &w->groups[i];
+				p = put_group_header(p, g, rs_body[i], resource_body[i], limit,
+						     &z[i]);
+				memcpy(p, g->buf + g->head, g->len);
+				p += g->len;
+			}
+			*out = buf;
+			*len = (size_t)(p - buf);
+		} else {
+			err = -ENOMEM;
+		}
 	}
 	for (size_t i = 0; z && i < sized; i++)
 		if (w->groups[i].resource)
