@@ -582,7 +582,10 @@ int otlp_span_writer_seal(struct otlp_span_writer *w, uint8_t **out, size_t *len
 	if (!err && n == 1 && total - only->len == only->head) {
 		/* The header fills the room in front of the spans exactly. */
 		put_group_header(only->buf, only, rs_body[0], resource_body[0], limit, &z[0]);
-		*out = only->buf;
+		/* Shrunk to the request (in place: glibc shrinks without a copy),
+		 * so that the queue's byte bound holds for the memory too. */
+		uint8_t *fit = realloc(only->buf, total);
+		*out = fit ? fit : only->buf;
 		*len = total;
 		only->last_cap = only->cap;
 		only->buf = NULL;
