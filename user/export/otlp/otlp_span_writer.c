@@ -11,9 +11,13 @@
  * writes, so a request from here equals, byte for byte, protobuf-c's pack of
  * the same spans (the unit and fuzz tests compare both).
  *
- * Every length is known before the bytes are written: a span's size is summed
- * in one pass over its attributes (each attribute's size kept), then the span
- * is written front to back once. Nothing is moved afterwards.
+ * A span is written front to back in one pass, each length-delimited field
+ * with room for the length its body usually has (one byte for a KeyValue and
+ * its AnyValue, two for the Span) and the body moved only when its length
+ * needs another size (a value of 128 bytes or more); the space needed is
+ * bounded before, by a sum over the attributes' string lengths. The sealed
+ * request's outer messages (per resource, per batch) are sized first, then
+ * written.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -280,6 +284,64 @@ static uint8_t *put_attributes(uint8_t *p, uint8_t key, const struct attribute_l
 	return p;
 }
 
+/*
+ * A length-delimited field whose body was written after `reserved` bytes left
+ * for its length at slot, ending at end: the length goes into the slot, the
+ * body moved when the length's varint is not `reserved` bytes long. Returns
+ * the field's end. The caller has room for the length's largest varint.
+ */
+static inline uint8_t *finish_len(uint8_t *slot, size_t reserved, uint8_t *end)
+{
+	size_t len = (size_t)(end - (slot + reserved));
+	/* The lengths reserved for: no move, no loop. */
+	if (reserved == 1 && len < 0x80) {
+		*slot = (uint8_t)len;
+		return end;
+	}
+	if (reserved == 2 && len >= 0x80 && len < 0x4000) {
+		slot[0] = (uint8_t)(len | 0x80);
+		slot[1] = (uint8_t)(len >> 7);
+		return end;
+	}
+	size_t n = varint_size(len);
+	if (n != reserved)
+		memmove(slot + n, slot + reserved, len);
+	put_varint(slot, len);
+	return slot + n + len;
+}
+
+/* One KeyValue field, written in one pass (most are under 128 bytes). */
+static inline uint8_t *put_attribute(uint8_t *p, uint8_t key, const struct attribute *a,
+				     size_t limit)
+{
+	*p++ = key;
+	uint8_t *kv = p++;
+	if (a->key_len)
+		p = put_bytes(p, KEY_VALUE_KEY, a->key, a->key_len);
+	*p++ = KEY_VALUE_VALUE;
+	uint8_t *any = p++;
+	p = put_any_value(p, a, limit);
+	p = finish_len(any, 1, p);
+	return finish_len(kv, 1, p);
+}
+
+/* Bytes an attribute can take written by put_attribute, before and while its
+ * bodies are moved: keys and lengths (varints of at most 5 bytes) of the
+ * KeyValue, the AnyValue and its member, an int's 10-byte varint. A string
+ * array adds per element (at least its NUL) an ArrayValue and an AnyValue. */
+#define ATTRIBUTE_OVERHEAD_MAX 40
+#define ARRAY_ELEMENT_MAX      13
+
+static size_t attribute_bound(const struct attribute *a)
+{
+	size_t n = ATTRIBUTE_OVERHEAD_MAX + a->key_len;
+	if (a->type == ATTR_STRING)
+		n += a->str_len;
+	else if (a->type == ATTR_STRING_ARRAY)
+		n += ARRAY_ELEMENT_MAX * a->str_len;
+	return n;
+}
+
 /* --- spans ------------------------------------------------------------------------------------ */
 
 static size_t status_size(const struct span *s)
@@ -294,27 +356,21 @@ static bool has_status(const struct span *s)
 	return s->status_code != SPAN_STATUS_UNSET || s->status_message;
 }
 
-/* The Span message body's size; attributes' sizes kept in z. */
-static int span_size(const struct span *s, size_t limit, struct attr_sizes *z, size_t *out)
+/* Fixed fields of a Span with their keys and lengths (ids, kind, times,
+ * status code, flags, the lengths of strings), generously. */
+#define SPAN_FIXED_MAX 128
+
+/* Bytes the Span field of s can take, before and while its bodies are moved. */
+static size_t span_bound(const struct span *s)
 {
-	size_t attrs;
-	if (attributes_size(&s->attrs, limit, z, &attrs))
-		return -ENOMEM;
-	size_t n = field_size(sizeof(s->trace_id)) + field_size(sizeof(s->span_id)) + attrs;
-	size_t ts = cstr_len(s->trace_state), name = cstr_len(s->name);
-	n += ts ? field_size(ts) : 0;
-	n += span_has_parent(s) ? field_size(sizeof(s->parent_span_id)) : 0;
-	n += name ? field_size(name) : 0;
-	n += s->kind ? 1 + varint_size((uint64_t)s->kind) : 0;
-	n += s->start_unix_ns ? 9 : 0;
-	n += s->end_unix_ns ? 9 : 0;
-	n += has_status(s) ? field_size(status_size(s)) : 0;
-	n += otlp_span_flags(s) ? 6 : 0;
-	*out = n;
-	return 0;
+	size_t n = SPAN_FIXED_MAX + cstr_len(s->trace_state) + cstr_len(s->name) +
+		   cstr_len(s->status_message);
+	for (size_t i = 0; i < s->attrs.count; i++)
+		n += attribute_bound(&s->attrs.items[i]);
+	return n;
 }
 
-static uint8_t *put_span(uint8_t *p, const struct span *s, size_t limit, const struct attr_sizes *z)
+static uint8_t *put_span(uint8_t *p, const struct span *s, size_t limit)
 {
 	p = put_bytes(p, SPAN_TRACE_ID, s->trace_id, sizeof(s->trace_id));
 	p = put_bytes(p, SPAN_SPAN_ID, s->span_id, sizeof(s->span_id));
@@ -339,7 +395,8 @@ static uint8_t *put_span(uint8_t *p, const struct span *s, size_t limit, const s
 		*p++ = SPAN_END_TIME;
 		p = put_le64(p, s->end_unix_ns);
 	}
-	p = put_attributes(p, SPAN_ATTRIBUTES, &s->attrs, limit, z);
+	for (size_t i = 0; i < s->attrs.count; i++)
+		p = put_attribute(p, SPAN_ATTRIBUTES, &s->attrs.items[i], limit);
 	/* An absent Status means UNSET, so only a set one is sent. */
 	if (has_status(s)) {
 		p = put_len_key(p, SPAN_STATUS, status_size(s));
@@ -369,6 +426,38 @@ void otlp_span_writer_init(struct otlp_span_writer *w, size_t attr_value_limit)
 	w->attr_value_limit = attr_value_limit;
 }
 
+static const char scope_name[] = OTLP_SCOPE_NAME;
+static const char scope_version[] = KSPAN_VERSION;
+
+static size_t scope_size(void)
+{
+	return field_size(sizeof(scope_name) - 1) + field_size(sizeof(scope_version) - 1);
+}
+
+/*
+ * The room a group leaves in front of its spans for the request's header
+ * (ExportTraceServiceRequest.resource_spans, Resource, ScopeSpans, scope):
+ * sealing a batch of one group writes the header there and hands the
+ * buffer out whole, instead of copying the spans behind a header. The two
+ * lengths that count the spans are guessed to take 3 bytes (16 KB to 2 MB:
+ * 40 to 4000 spans); sealing checks, and copies when the guess was wrong.
+ */
+#define SPANS_LEN_GUESS 3
+
+static size_t header_room(const struct resource *r, size_t limit)
+{
+	size_t room = 1 + SPANS_LEN_GUESS + 1 + SPANS_LEN_GUESS + field_size(scope_size());
+	if (r) {
+		struct attr_sizes z;
+		size_t body;
+		if (attributes_size(&r->attrs, limit, &z, &body))
+			return 0;
+		attr_sizes_release(&z);
+		room += field_size(body);
+	}
+	return room;
+}
+
 /* The group of resource r in the open batch, made when r is new to it. */
 static struct otlp_span_group *group_of(struct otlp_span_writer *w, struct resource *r)
 {
@@ -392,17 +481,21 @@ static struct otlp_span_group *group_of(struct otlp_span_writer *w, struct resou
 	}
 	struct otlp_span_group *g = &w->groups[w->n_groups];
 	g->resource = resource_ref(r);
+	g->head = header_room(r, w->attr_value_limit);
 	g->len = 0;
 	w->last = w->n_groups++;
 	return g;
 }
 
+/* Room for more bytes after the group's spans. A buffer handed out by
+ * seal is replaced at the size it had grown to: no doubling per batch. */
 static int reserve(struct otlp_span_group *g, size_t more)
 {
-	if (g->cap - g->len >= more)
+	size_t used = g->head + g->len;
+	if (g->cap >= used + more)
 		return 0;
-	size_t cap = g->cap ? g->cap : 16 * 1024;
-	while (cap - g->len < more)
+	size_t cap = g->cap ? g->cap : g->last_cap ? g->last_cap : 16 * 1024;
+	while (cap < used + more)
 		cap *= 2;
 	uint8_t *buf = realloc(g->buf, cap);
 	if (!buf)
@@ -412,30 +505,23 @@ static int reserve(struct otlp_span_group *g, size_t more)
 	return 0;
 }
 
+/* A Span's length takes two bytes from 128 to 16383 bytes: kspan's spans. */
+#define SPAN_LEN_RESERVED 2
+
 int otlp_span_writer_add(struct otlp_span_writer *w, const struct span *s)
 {
-	struct attr_sizes z;
-	size_t body;
-	if (span_size(s, w->attr_value_limit, &z, &body))
-		return -ENOMEM;
 	struct otlp_span_group *g = group_of(w, s->resource);
-	int err = g ? reserve(g, field_size(body)) : -ENOMEM;
-	if (!err) {
-		uint8_t *p = put_len_key(g->buf + g->len, SCOPE_SPANS_SPANS, body);
-		p = put_span(p, s, w->attr_value_limit, &z);
-		g->len = (size_t)(p - g->buf);
-		w->n_spans++;
-	}
-	attr_sizes_release(&z);
-	return err;
-}
-
-static const char scope_name[] = OTLP_SCOPE_NAME;
-static const char scope_version[] = KSPAN_VERSION;
-
-static size_t scope_size(void)
-{
-	return field_size(sizeof(scope_name) - 1) + field_size(sizeof(scope_version) - 1);
+	if (!g || reserve(g, span_bound(s)))
+		return -ENOMEM;
+	uint8_t *spans = g->buf + g->head;
+	uint8_t *p = spans + g->len;
+	*p++ = SCOPE_SPANS_SPANS;
+	uint8_t *slot = p;
+	p = put_span(p + SPAN_LEN_RESERVED, s, w->attr_value_limit);
+	p = finish_len(slot, SPAN_LEN_RESERVED, p);
+	g->len = (size_t)(p - spans);
+	w->n_spans++;
+	return 0;
 }
 
 /* Empty the open batch; buffers stay for the next one. */
@@ -449,6 +535,22 @@ static void writer_reset(struct otlp_span_writer *w)
 	w->n_groups = 0;
 	w->last = 0;
 	w->n_spans = 0;
+}
+
+/* One ResourceSpans up to its spans: the request's key and lengths, the
+ * Resource, the ScopeSpans' key and length, the scope. */
+static uint8_t *put_group_header(uint8_t *p, const struct otlp_span_group *g, size_t rs_body,
+				 size_t resource_body, size_t limit, const struct attr_sizes *z)
+{
+	p = put_len_key(p, REQUEST_RESOURCE_SPANS, rs_body);
+	if (g->resource) {
+		p = put_len_key(p, RESOURCE_SPANS_RESOURCE, resource_body);
+		p = put_attributes(p, RESOURCE_ATTRIBUTES, &g->resource->attrs, limit, z);
+	}
+	p = put_len_key(p, RESOURCE_SPANS_SCOPE_SPANS, field_size(scope_size()) + g->len);
+	p = put_len_key(p, SCOPE_SPANS_SCOPE, scope_size());
+	p = put_bytes(p, SCOPE_NAME, scope_name, sizeof(scope_name) - 1);
+	return put_bytes(p, SCOPE_VERSION, scope_version, sizeof(scope_version) - 1);
 }
 
 int otlp_span_writer_seal(struct otlp_span_writer *w, uint8_t **out, size_t *len)
@@ -476,29 +578,34 @@ int otlp_span_writer_seal(struct otlp_span_writer *w, uint8_t **out, size_t *len
 		rs_body[sized] = rs;
 		total += field_size(rs);
 	}
-	uint8_t *buf = err ? NULL : malloc(total);
-	if (buf) {
-		uint8_t *p = buf;
-		for (size_t i = 0; i < n; i++) {
-			struct otlp_span_group *g = &w->groups[i];
-			p = put_len_key(p, REQUEST_RESOURCE_SPANS, rs_body[i]);
-			if (g->resource) {
-				p = put_len_key(p, RESOURCE_SPANS_RESOURCE, resource_body[i]);
-				p = put_attributes(p, RESOURCE_ATTRIBUTES, &g->resource->attrs,
-						   limit, &z[i]);
-			}
-			p = put_len_key(p, RESOURCE_SPANS_SCOPE_SPANS,
-					field_size(scope_size()) + g->len);
-			p = put_len_key(p, SCOPE_SPANS_SCOPE, scope_size());
-			p = put_bytes(p, SCOPE_NAME, scope_name, sizeof(scope_name) - 1);
-			p = put_bytes(p, SCOPE_VERSION, scope_version, sizeof(scope_version) - 1);
-			memcpy(p, g->buf, g->len);
-			p += g->len;
-		}
-		*out = buf;
-		*len = (size_t)(p - buf);
+	struct otlp_span_group *only = &w->groups[0];
+	if (!err && n == 1 && total - only->len == only->head) {
+		/* The header fills the room in front of the spans exactly. */
+		put_group_header(only->buf, only, rs_body[0], resource_body[0], limit, &z[0]);
+		/* Shrunk to the request (in place: glibc shrinks without a copy),
+		 * so that the queue's byte bound holds for the memory too. */
+		uint8_t *fit = realloc(only->buf, total);
+		*out = fit ? fit : only->buf;
+		*len = total;
+		only->last_cap = only->cap;
+		only->buf = NULL;
+		only->cap = 0;
 	} else {
-		err = -ENOMEM;
+		uint8_t *buf = err ? NULL : malloc(total);
+		if (buf) {
+			uint8_t *p = buf;
+			for (size_t i = 0; i < n; i++) {
+				struct otlp_span_group *g = &w->groups[i];
+				p = put_group_header(p, g, rs_body[i], resource_body[i], limit,
+						     &z[i]);
+				memcpy(p, g->buf + g->head, g->len);
+				p += g->len;
+			}
+			*out = buf;
+			*len = (size_t)(p - buf);
+		} else {
+			err = -ENOMEM;
+		}
 	}
 	for (size_t i = 0; z && i < sized; i++)
 		if (w->groups[i].resource)

@@ -7,7 +7,9 @@
  * resource's spans already encoded as ScopeSpans.spans entries. Sealing the
  * batch writes the ExportTraceServiceRequest around them: per resource the
  * ResourceSpans and ScopeSpans headers, the Resource and the
- * InstrumentationScope, then the span bytes, one copy. The bytes are the ones
+ * InstrumentationScope, then the span bytes: in front of the spans, in the
+ * room the buffer left, when the batch has one resource (the buffer is then
+ * the request), else copied behind the headers. The bytes are the ones
  * protobuf-c's pack of otlp_encoder.c's message tree gives for the same spans
  * (same fields, same order, same omitted defaults): protobuf-c is the schema
  * and the oracle (tests/unit/export/otlp/test_otlp_span_writer.c,
@@ -24,8 +26,10 @@
 
 struct otlp_span_group {
 	struct resource *resource; /* counted reference; NULL: spans without one */
-	uint8_t *buf;		   /* encoded ScopeSpans.spans entries */
-	size_t len, cap;
+	uint8_t *buf;		   /* room for the request's header, then the spans */
+	size_t head;		   /* bytes before the spans (the header's room) */
+	size_t len, cap;	   /* len: of the encoded ScopeSpans.spans entries */
+	size_t last_cap;	   /* cap of the buffer seal handed out */
 };
 
 struct otlp_span_writer {

@@ -179,6 +179,37 @@ static void test_batches_in_turn(void **state)
 }
 
 /* The writer holds resources, not spans: a span can go once added. */
+/*
+ * The writer leaves two bytes for a Span's length and one for each KeyValue's
+ * and AnyValue's, and moves a body whose length needs another size: a Span
+ * under 128 bytes (ids only), one of 16384 bytes or more (five 4000-byte
+ * values), values of 128 bytes and more.
+ */
+static void test_lengths_of_every_size(void **state)
+{
+	(void)state;
+	struct span *small = span_new(), *large = span_new();
+	assert_non_null(small);
+	assert_non_null(large);
+	small->span_id[0] = 1;
+	large->span_id[0] = 2;
+	assert_int_equal(span_set_name(large, "GET"), 0);
+	char value[4000];
+	memset(value, 'v', sizeof(value));
+	for (size_t len = 120; len <= 136; len++)
+		assert_int_equal(attribute_list_add_strn(&large->attrs, "edge", value, len), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(
+		    attribute_list_add_strn(&large->attrs, "big", value, sizeof(value)), 0);
+	struct span *both[] = {small, large};
+	assert_same_as_protobuf_c(&small, 1, 0);
+	assert_same_as_protobuf_c(&large, 1, 0);
+	assert_same_as_protobuf_c(both, 2, 0);
+	assert_same_as_protobuf_c(both, 2, 130);
+	span_unref(small);
+	span_unref(large);
+}
+
 static void test_keeps_no_span_reference(void **state)
 {
 	struct fixture *f = *state;
@@ -207,6 +238,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_value_limit_matches_protobuf_c, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batches_in_turn, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keeps_no_span_reference, setup, teardown),
+	    cmocka_unit_test(test_lengths_of_every_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
