@@ -83,15 +83,16 @@ static __always_inline __u32 tp__flat_len(__u64 n)
  */
 __noinline int kspan_tp_write_enter(__u64 fd, __u64 key, __u64 buf, __u64 third, __u32 kind)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	__u32 iovcnt = 0, flat_len = 0;
 
 	if (kind == KSPAN_SYS_SENDMSG)
-		return probe__msg_enter(fd, key, buf, kind, KSPAN_DIR_EGRESS);
+		return probe__msg_enter(id, fd, key, buf, kind, KSPAN_DIR_EGRESS);
 	if (kind == KSPAN_SYS_WRITEV)
 		iovcnt = (__u32)third;
 	else if (kind != KSPAN_SYS_SENDFILE)
 		flat_len = tp__flat_len(third);
-	return probe__io_enter(fd, key, buf, iovcnt, flat_len, (__u8)kind, KSPAN_DIR_EGRESS);
+	return probe__io_enter(id, fd, key, buf, iovcnt, flat_len, (__u8)kind, KSPAN_DIR_EGRESS);
 }
 
 /* connect(fd, ...) and close(fd): a function of its own for the same reason
