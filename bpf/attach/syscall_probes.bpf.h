@@ -177,7 +177,8 @@ static __always_inline int probe__msg_enter(__u64 id, __u32 fd, __u64 key, __u64
  * peeked (MSG_PEEK leaves the bytes in the socket: they are read again).
  */
 static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 third, __u64 flags,
-						     __u8 syscall, struct inflight_syscall *in)
+						     __u8 syscall, struct inflight_syscall *in,
+						     struct thread_io **t)
 {
 	__u64 iov = 0, iovlen = 0, id = bpf_get_current_pid_tgid();
 	struct sock *sk;
@@ -185,7 +186,8 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 
 	if (!process__selected(id >> 32) || (flags & KSPAN_MSG_PEEK))
 		return false;
-	sk = socket__from_fd_cached(thread_io__mine(), fd, &hints);
+	*t = thread_io__mine();
+	sk = socket__from_fd_cached(*t, fd, &hints);
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
 	if (!sk || ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested_read(id, (__u64)sk)))
 		return false;
@@ -210,12 +212,15 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 }
 
 /* The exit of a remembered syscall: takes it into *in, finishes a connect,
- * and tells whether it moved bytes that data__handle() must see. */
-static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct inflight_syscall *in)
+ * and tells whether it moved bytes that data__handle() must see; *t: the
+ * thread's state, for probe__data. */
+static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct inflight_syscall *in,
+						   struct thread_io **t)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (!inflight__take(id, key, in))
+	*t = thread_io__existing();
+	if (!inflight__take(*t, id, key, in))
 		return false;
 	if (in->syscall == INFLIGHT_CONNECT) {
 		/* A new connection, whatever an entry left behind by a socket
@@ -243,13 +248,25 @@ static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct i
 	return true;
 }
 
+/* A socket syscall of the thread whose state is t moved ret bytes: ends the
+ * thread's memory-BIO offer (capture/tls_calls.bpf.h) and runs the data
+ * path. Called once per program: the data path is inlined there. */
+static __always_inline void probe__data(struct thread_io *t, struct inflight_syscall *in, long ret)
+{
+	if (!go__background_read(in, &ret))
+		return;
+	tls_membio__withdraw(t, in->sk, in->direction);
+	data__handle(in, (__u32)ret);
+}
+
 /* Exit of every syscall remembered above (the socket-function front-ends). */
 static __always_inline int probe__io_exit(long ret)
 {
 	struct inflight_syscall in;
+	struct thread_io *t = NULL;
 
-	if (probe__exit_remembered(0, ret, &in) && go__background_read(&in, &ret))
-		data__handle(&in, (__u32)ret);
+	if (probe__exit_remembered(0, ret, &in, &t))
+		probe__data(t, &in, ret);
 	return 0;
 }
 

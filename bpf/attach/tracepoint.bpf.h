@@ -152,6 +152,7 @@ static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf
 {
 	long nr = (long)TP_REG(regs, btf, orig_ax);
 	struct inflight_syscall in;
+	struct thread_io *t = NULL;
 	__u64 fd, flags = 0;
 	__u8 kind = 0;
 	bool seen;
@@ -193,15 +194,15 @@ static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf
 			flags = TP_REG(regs, btf, dx);
 		seen = probe__read_seen_at_exit(
 		    fd, TP_REG(regs, btf, si),
-		    kind == KSPAN_SYS_RECVMSG ? 0 : TP_REG(regs, btf, dx), flags, kind, &in);
+		    kind == KSPAN_SYS_RECVMSG ? 0 : TP_REG(regs, btf, dx), flags, kind, &in, &t);
 	} else if (nr == NR_accept || nr == NR_accept4) {
 		return probe__accept_exit(ret);
 	} else {
-		seen = probe__exit_remembered(tp__key(nr, fd), ret, &in);
+		seen = probe__exit_remembered(tp__key(nr, fd), ret, &in, &t);
 	}
 	/* One call site: the data path is inlined once in this program. */
-	if (seen && go__background_read(&in, &ret))
-		data__handle(&in, (__u32)ret);
+	if (seen)
+		probe__data(t, &in, ret);
 	return 0;
 }
 

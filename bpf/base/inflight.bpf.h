@@ -49,15 +49,16 @@ static __always_inline void inflight__publish(__u64 id, struct inflight_syscall 
 }
 
 /*
- * Takes the current thread's syscall in flight out of its slot into *out:
+ * Takes the current thread's syscall in flight (t: its
+ * thread_io__existing()) out of its slot into *out:
  * false when there is none, or when the one there is not the syscall that is
  * returning (`key`: the front-end's name for it, 0 when it has none; an entry
  * whose exit was never seen - attached between the two - must not be taken
  * for a later syscall's).
  */
-static __always_inline bool inflight__take(__u64 id, __u64 key, struct inflight_syscall *out)
+static __always_inline bool inflight__take(struct thread_io *t, __u64 id, __u64 key,
+					   struct inflight_syscall *out)
 {
-	struct thread_io *t = thread_io__existing();
 	struct inflight_syscall *in = t ? &t->in : NULL;
 
 	if (!in || !in->syscall)

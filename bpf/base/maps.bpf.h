@@ -100,15 +100,21 @@ struct fd_socket {
 
 /*
  * A thread's own state, in its task storage (freed with the thread): the
- * socket cache (socket_cache.bpf.h) and its socket syscall in flight between
- * entry and exit (syscall != 0 while one is, base/inflight.bpf.h). One value
- * for both so that a write's entry, which needs both, costs one get: on
- * tracing programs each get is bpf_task_storage_get_recur with its per-CPU
- * busy lock, about 10% of the server's BPF time with two maps.
+ * socket cache (socket_cache.bpf.h), its socket syscall in flight between
+ * entry and exit (syscall != 0 while one is, base/inflight.bpf.h) and its
+ * memory-BIO offer (capture/tls_calls.bpf.h). One value for all three so
+ * that each syscall program run costs one get, whose pointer is passed on:
+ * on tracing programs each get is bpf_task_storage_get_recur with its
+ * per-CPU busy lock, about 10% of the server's BPF time with three maps.
  */
 struct thread_io {
 	struct fd_socket sock;
 	struct inflight_syscall in;
+	/* The socket whose TLS records were the thread's last socket
+	 * syscalls, read outside any library call; 0 once a library call took
+	 * it, or a write or another connection's syscall came since
+	 * (capture/tls_calls.bpf.h, tls_membio__offer). */
+	__u64 membio_sk;
 };
 
 struct {
