@@ -217,11 +217,14 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct inflight_syscall *in,
 						   struct thread_io **t)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id;
 
 	*t = thread_io__existing();
-	if (!inflight__take(*t, id, key, in))
+	if (!inflight__take(*t, key, in))
 		return false;
+	if (in->syscall != INFLIGHT_CONNECT && in->syscall != INFLIGHT_SELF_CONNECT && ret > 0)
+		return true; /* the common case, without a helper call */
+	id = bpf_get_current_pid_tgid();
 	if (in->syscall == INFLIGHT_CONNECT) {
 		/* A new connection, whatever an entry left behind by a socket
 		 * at the same address said (exit, or dup2() over the last fd,

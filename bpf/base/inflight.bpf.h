@@ -56,16 +56,19 @@ static __always_inline void inflight__publish(__u64 id, struct inflight_syscall 
  * whose exit was never seen - attached between the two - must not be taken
  * for a later syscall's).
  */
-static __always_inline bool inflight__take(struct thread_io *t, __u64 id, __u64 key,
+static __always_inline bool inflight__take(struct thread_io *t, __u64 key,
 					   struct inflight_syscall *out)
 {
 	struct inflight_syscall *in = t ? &t->in : NULL;
+	__u64 id;
 
 	if (!in || !in->syscall)
 		return false;
 	*out = *in;
 	in->syscall = 0;
 	if (out->in_hash) {
+		/* The hash's key, only here: most exits have no plan. */
+		id = bpf_get_current_pid_tgid();
 		in->in_hash = 0;
 		/* A planned parent-id rewrite the sk_msg program never took:
 		 * the socket is not in the sockhash (propagation/passthrough). */
