@@ -34,7 +34,7 @@
  * buffer_updated -> MemoryBIO.write -> do_handshake/read). So a read of TLS
  * records on a connection that never carried plaintext, when it is the
  * thread's last socket syscall before a library call, names that call's
- * socket (tls_membio_reads): the call binds its SSL object to it at its
+ * socket (thread_io.membio_sk): the call binds its SSL object to it at its
  * return, unless the call made a syscall of its own (that one binds). Any
  * other socket syscall of the thread in between withdraws the offer; an
  * offer withdrawn unused means a TLS library kspan does not probe
@@ -69,7 +69,7 @@ struct tls_call {
 	__u8 depth;	/* probed calls entered inside this one (a handshake a
 			 * read makes): their returns are not this one's */
 	__u8 membio;	/* sk is the connection whose records the thread read
-			 * just before this call (tls_membio_reads): bound at
+			 * just before this call (thread_io.membio_sk): bound at
 			 * the return unless a syscall inside binds first */
 	/* A request written: its CLIENT context, decided before any of its
 	 * bytes reach the socket (ctx.flags & KSPAN_CTX_F_VALID). */
