@@ -73,9 +73,9 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	struct data_scratch *s;
 	__u16 start;
 
-	/* Any socket syscall ends the thread's memory-BIO offer (tls_calls). */
-	if (!tls)
-		tls_membio__withdraw(tgid, in->sk, in->direction);
+	/* Any socket syscall ends the thread's memory-BIO offer (tls_calls):
+	 * its front-end withdraws it before (probe__data, attach/), with the
+	 * thread's state it holds. */
 	c = conn__get(tgid, in->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c || c->ignored)
 		return;

@@ -60,14 +60,19 @@ static __always_inline __u64 go__read_count(void)
  * on its connection precedes its buffer, *in and *ret include it. */
 static __always_inline bool go__background_read(struct inflight_syscall *in, long *ret)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct go_read_held_key k = {.tgid = tgid, .sk = in->sk};
+	struct go_read_held_key k = {.sk = in->sk};
 	struct go_read_held *held, fresh = {};
 	struct conn_state *c;
 	__u8 before = 0;
+	__u32 tgid;
 
+	/* Every other read and write returns here, before any helper call. */
 	if (in->direction != KSPAN_DIR_INGRESS || in->syscall != KSPAN_SYS_READ || in->iovcnt ||
-	    (in->io_flags & KSPAN_IO_TLS) || !go__process(tgid))
+	    (in->io_flags & KSPAN_IO_TLS))
+		return true;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	k.tgid = tgid;
+	if (!go__process(tgid))
 		return true;
 	c = conn__get(tgid, in->sk, KSPAN_ROLE_UNKNOWN, true);
 	if (!c || c->role != KSPAN_ROLE_SERVER || c->protocol != KSPAN_PROTO_HTTP1 || c->tls)

@@ -67,7 +67,8 @@ static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr
 			return 0;
 		kind = KSPAN_SYS_SENDFILE; /* counted, not captured */
 	}
-	probe__remember(id, 0, (__u64)sk, buf, iovcnt, flat_len, kind, direction, 0);
+	probe__remember(thread_io__mine(), id, 0, (__u64)sk, buf, iovcnt, flat_len, kind, direction,
+			0);
 	return 0;
 }
 
@@ -78,7 +79,8 @@ static __always_inline int sock_probe__sendpage_enter(struct sock *sk)
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (process__selected(id >> 32))
-		probe__remember(id, 0, (__u64)sk, 0, 0, 0, KSPAN_SYS_SENDFILE, KSPAN_DIR_EGRESS, 0);
+		probe__remember(thread_io__mine(), id, 0, (__u64)sk, 0, 0, 0, KSPAN_SYS_SENDFILE,
+				KSPAN_DIR_EGRESS, 0);
 	return 0;
 }
 

@@ -28,17 +28,17 @@
 #define KSPAN_EINPROGRESS 115
 
 /*
- * Remembers a syscall until its exit, in the thread's slot
- * (base/inflight.bpf.h); `key` names the syscall for the exit (0: the
+ * Remembers a syscall until its exit, in the slot of the thread's state t
+ * (thread_io__mine(), base/inflight.bpf.h); `key` names the syscall for the exit (0: the
  * front-end has no name for it). A write's CLIENT side (HTTP/1 request
  * context, HTTP/2 stream contexts and header insertion plans) is decided
  * now, before its bytes can leave.
  */
-static __always_inline void probe__remember(__u64 id, __u64 key, __u64 sk, __u64 buf, __u32 iovcnt,
-					    __u32 flat_len, __u8 syscall, __u8 direction,
-					    __u8 hints)
+static __always_inline void probe__remember(struct thread_io *t, __u64 id, __u64 key, __u64 sk,
+					    __u64 buf, __u32 iovcnt, __u32 flat_len, __u8 syscall,
+					    __u8 direction, __u8 hints)
 {
-	struct inflight_syscall *in = inflight__slot();
+	struct inflight_syscall *in = inflight__slot(t);
 	int h2;
 
 	if (!in)
@@ -123,21 +123,24 @@ static __always_inline bool probe__tls_nested_read(__u64 id, __u64 sk)
 	return true;
 }
 
-/* Entry of write-like syscalls: remembered only for TCP sockets of selected
- * processes, so that file and pipe I/O costs one fd lookup. */
-static __always_inline int probe__io_enter(__u32 fd, __u64 key, __u64 buf, __u32 iovcnt,
+/* Entry of write-like syscalls (id: bpf_get_current_pid_tgid()): remembered
+ * only for TCP sockets of selected processes, so that file and pipe I/O
+ * costs one fd lookup. The thread's state serves both the socket cache and
+ * the slot: one task storage get. */
+static __always_inline int probe__io_enter(__u64 id, __u32 fd, __u64 key, __u64 buf, __u32 iovcnt,
 					   __u32 flat_len, __u8 syscall, __u8 direction)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	struct thread_io *t;
 	struct sock *sk;
 	__u8 hints;
 
 	if (!process__selected(id >> 32))
 		return 0;
-	sk = socket__from_fd_cached(fd, &hints);
+	t = thread_io__mine();
+	sk = socket__from_fd_cached(t, fd, &hints);
 	if (!sk || ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested(id, (__u64)sk)))
 		return 0;
-	probe__remember(id, key, (__u64)sk, buf, iovcnt, flat_len, syscall, direction, hints);
+	probe__remember(t, id, key, (__u64)sk, buf, iovcnt, flat_len, syscall, direction, hints);
 	return 0;
 }
 
@@ -155,15 +158,14 @@ static __always_inline bool msghdr__iov(__u64 user_msg, __u64 *iov, __u64 *iovle
 }
 
 /* sendmsg: the bytes are behind msg->msg_iov. */
-static __always_inline int probe__msg_enter(__u32 fd, __u64 key, __u64 user_msg, __u8 syscall,
-					    __u8 direction)
+static __always_inline int probe__msg_enter(__u64 id, __u32 fd, __u64 key, __u64 user_msg,
+					    __u8 syscall, __u8 direction)
 {
 	__u64 iov = 0, iovlen = 0;
 
-	if (!process__selected(bpf_get_current_pid_tgid() >> 32) ||
-	    !msghdr__iov(user_msg, &iov, &iovlen))
+	if (!process__selected(id >> 32) || !msghdr__iov(user_msg, &iov, &iovlen))
 		return 0;
-	return probe__io_enter(fd, key, iov, (__u32)iovlen, 0, syscall, direction);
+	return probe__io_enter(id, fd, key, iov, (__u32)iovlen, 0, syscall, direction);
 }
 
 /*
@@ -175,18 +177,19 @@ static __always_inline int probe__msg_enter(__u32 fd, __u64 key, __u64 user_msg,
  * peeked (MSG_PEEK leaves the bytes in the socket: they are read again).
  */
 static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 third, __u64 flags,
-						     __u8 syscall, struct inflight_syscall *in)
+						     __u8 syscall, struct inflight_syscall *in,
+						     struct thread_io **t)
 {
-	__u64 iov = 0, iovlen = 0;
+	__u64 iov = 0, iovlen = 0, id = bpf_get_current_pid_tgid();
 	struct sock *sk;
 	__u8 hints;
 
-	if (!process__selected(bpf_get_current_pid_tgid() >> 32) || (flags & KSPAN_MSG_PEEK))
+	if (!process__selected(id >> 32) || (flags & KSPAN_MSG_PEEK))
 		return false;
-	sk = socket__from_fd_cached(fd, &hints);
+	*t = thread_io__mine();
+	sk = socket__from_fd_cached(*t, fd, &hints);
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
-	if (!sk || ((hints & SOCKET_HINT_TLS_CALLER) &&
-		    probe__tls_nested_read(bpf_get_current_pid_tgid(), (__u64)sk)))
+	if (!sk || ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested_read(id, (__u64)sk)))
 		return false;
 	__builtin_memset(in, 0, sizeof(*in));
 	in->io_flags = socket__hint_io_flags(hints);
@@ -209,13 +212,19 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 }
 
 /* The exit of a remembered syscall: takes it into *in, finishes a connect,
- * and tells whether it moved bytes that data__handle() must see. */
-static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct inflight_syscall *in)
+ * and tells whether it moved bytes that data__handle() must see; *t: the
+ * thread's state, for probe__data. */
+static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct inflight_syscall *in,
+						   struct thread_io **t)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id;
 
-	if (!inflight__take(id, key, in))
+	*t = thread_io__existing();
+	if (!inflight__take(*t, key, in))
 		return false;
+	if (in->syscall != INFLIGHT_CONNECT && in->syscall != INFLIGHT_SELF_CONNECT && ret > 0)
+		return true; /* the common case, without a helper call */
+	id = bpf_get_current_pid_tgid();
 	if (in->syscall == INFLIGHT_CONNECT) {
 		/* A new connection, whatever an entry left behind by a socket
 		 * at the same address said (exit, or dup2() over the last fd,
@@ -242,13 +251,25 @@ static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct i
 	return true;
 }
 
+/* A socket syscall of the thread whose state is t moved ret bytes: ends the
+ * thread's memory-BIO offer (capture/tls_calls.bpf.h) and runs the data
+ * path. Called once per program: the data path is inlined there. */
+static __always_inline void probe__data(struct thread_io *t, struct inflight_syscall *in, long ret)
+{
+	if (!go__background_read(in, &ret))
+		return;
+	tls_membio__withdraw(t, in->sk, in->direction);
+	data__handle(in, (__u32)ret);
+}
+
 /* Exit of every syscall remembered above (the socket-function front-ends). */
 static __always_inline int probe__io_exit(long ret)
 {
 	struct inflight_syscall in;
+	struct thread_io *t = NULL;
 
-	if (probe__exit_remembered(0, ret, &in) && go__background_read(&in, &ret))
-		data__handle(&in, (__u32)ret);
+	if (probe__exit_remembered(0, ret, &in, &t))
+		probe__data(t, &in, ret);
 	return 0;
 }
 
@@ -258,11 +279,12 @@ static __always_inline int probe__connect_enter(__u32 fd, __u64 key)
 	struct sock *sk;
 
 	if ((__u32)(id >> 32) != self_tgid)
-		return probe__io_enter(fd, key, 0, 0, 0, INFLIGHT_CONNECT, 0);
+		return probe__io_enter(id, fd, key, 0, 0, 0, INFLIGHT_CONNECT, 0);
 	/* kspan's own connection (its exporter): remember its endpoint. */
 	sk = socket__from_fd(fd);
 	if (sk)
-		probe__remember(id, key, (__u64)sk, 0, 0, 0, INFLIGHT_SELF_CONNECT, 0, 0);
+		probe__remember(thread_io__mine(), id, key, (__u64)sk, 0, 0, 0,
+				INFLIGHT_SELF_CONNECT, 0, 0);
 	return 0;
 }
 

@@ -83,15 +83,16 @@ static __always_inline __u32 tp__flat_len(__u64 n)
  */
 __noinline int kspan_tp_write_enter(__u64 fd, __u64 key, __u64 buf, __u64 third, __u32 kind)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	__u32 iovcnt = 0, flat_len = 0;
 
 	if (kind == KSPAN_SYS_SENDMSG)
-		return probe__msg_enter(fd, key, buf, kind, KSPAN_DIR_EGRESS);
+		return probe__msg_enter(id, fd, key, buf, kind, KSPAN_DIR_EGRESS);
 	if (kind == KSPAN_SYS_WRITEV)
 		iovcnt = (__u32)third;
 	else if (kind != KSPAN_SYS_SENDFILE)
 		flat_len = tp__flat_len(third);
-	return probe__io_enter(fd, key, buf, iovcnt, flat_len, (__u8)kind, KSPAN_DIR_EGRESS);
+	return probe__io_enter(id, fd, key, buf, iovcnt, flat_len, (__u8)kind, KSPAN_DIR_EGRESS);
 }
 
 /* connect(fd, ...) and close(fd): a function of its own for the same reason
@@ -151,6 +152,7 @@ static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf
 {
 	long nr = (long)TP_REG(regs, btf, orig_ax);
 	struct inflight_syscall in;
+	struct thread_io *t = NULL;
 	__u64 fd, flags = 0;
 	__u8 kind = 0;
 	bool seen;
@@ -192,15 +194,15 @@ static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf
 			flags = TP_REG(regs, btf, dx);
 		seen = probe__read_seen_at_exit(
 		    fd, TP_REG(regs, btf, si),
-		    kind == KSPAN_SYS_RECVMSG ? 0 : TP_REG(regs, btf, dx), flags, kind, &in);
+		    kind == KSPAN_SYS_RECVMSG ? 0 : TP_REG(regs, btf, dx), flags, kind, &in, &t);
 	} else if (nr == NR_accept || nr == NR_accept4) {
 		return probe__accept_exit(ret);
 	} else {
-		seen = probe__exit_remembered(tp__key(nr, fd), ret, &in);
+		seen = probe__exit_remembered(tp__key(nr, fd), ret, &in, &t);
 	}
 	/* One call site: the data path is inlined once in this program. */
-	if (seen && go__background_read(&in, &ret))
-		data__handle(&in, (__u32)ret);
+	if (seen)
+		probe__data(t, &in, ret);
 	return 0;
 }
 

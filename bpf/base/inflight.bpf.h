@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * inflight.bpf.h - a thread's socket syscall between its entry and its exit,
- * kept in the thread's task storage (inflight_tasks, base/maps.bpf.h): a
+ * kept in the thread's task storage (thread_io, base/maps.bpf.h): a
  * cached get costs about as much as an array lookup, and nothing is deleted
  * at the exit (the slot is marked empty) or when the thread ends (the kernel
  * frees it with the task). Only a write whose entry planned a traceparent
@@ -21,15 +21,15 @@
 #include "base/counters.bpf.h"
 #include "base/maps.bpf.h"
 
-/* The current thread's slot, created on its first use; NULL is counted. */
-static __always_inline struct inflight_syscall *inflight__slot(void)
+/* The slot in the current thread's state t (thread_io__mine(), which the
+ * caller may already hold from its socket cache lookup); NULL is counted. */
+static __always_inline struct inflight_syscall *inflight__slot(struct thread_io *t)
 {
-	struct inflight_syscall *in = bpf_task_storage_get(
-	    &inflight_tasks, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-	if (!in)
+	if (!t) {
 		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
-	return in;
+		return NULL;
+	}
+	return &t->in;
 }
 
 /* A write's entry planned an insertion into its first piece: the sk_msg
@@ -49,22 +49,26 @@ static __always_inline void inflight__publish(__u64 id, struct inflight_syscall 
 }
 
 /*
- * Takes the current thread's syscall in flight out of its slot into *out:
+ * Takes the current thread's syscall in flight (t: its
+ * thread_io__existing()) out of its slot into *out:
  * false when there is none, or when the one there is not the syscall that is
  * returning (`key`: the front-end's name for it, 0 when it has none; an entry
  * whose exit was never seen - attached between the two - must not be taken
  * for a later syscall's).
  */
-static __always_inline bool inflight__take(__u64 id, __u64 key, struct inflight_syscall *out)
+static __always_inline bool inflight__take(struct thread_io *t, __u64 key,
+					   struct inflight_syscall *out)
 {
-	struct inflight_syscall *in =
-	    bpf_task_storage_get(&inflight_tasks, bpf_get_current_task_btf(), 0, 0);
+	struct inflight_syscall *in = t ? &t->in : NULL;
+	__u64 id;
 
 	if (!in || !in->syscall)
 		return false;
 	*out = *in;
 	in->syscall = 0;
 	if (out->in_hash) {
+		/* The hash's key, only here: most exits have no plan. */
+		id = bpf_get_current_pid_tgid();
 		in->in_hash = 0;
 		/* A planned parent-id rewrite the sk_msg program never took:
 		 * the socket is not in the sockhash (propagation/passthrough). */

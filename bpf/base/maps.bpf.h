@@ -73,16 +73,70 @@ struct inflight_syscall {
  * whose SERVER mark data__handle keeps true. */
 #define KSPAN_IO_FD_CACHED (1u << 3)
 
-/* The current thread's socket syscall in flight, between its entry and its
- * exit (syscall != 0 while one is): task storage, freed with the thread, so
- * that a syscall costs a cached get instead of a hash update and delete
- * (base/inflight.bpf.h). */
+/* The socket behind the fd a thread last used (base/socket_cache.bpf.h). */
+struct fd_socket {
+	__u64 file; /* struct file * at fds[fd] */
+	__u64 sock; /* its struct socket * */
+	__u64 sk;   /* the TCP socket; 0: nothing cached */
+	__u32 fd;
+	/* The thread has entered a probed TLS library call since kspan
+	 * started (set before the call's tls_calls entry, never cleared): only
+	 * then can a syscall of the thread be inside one, and only then does
+	 * the syscall path look tls_calls up (capture/tls_calls.bpf.h). */
+	__u8 tls_caller;
+	/* The cached socket is a SERVER connection's, as its last data syscall
+	 * on this thread found it (socket__cache_note_role): its writes' entries
+	 * skip the CLIENT side and the entry clock. Cleared with the cache. */
+	__u8 server;
+	__u16 _pad;
+	/* The SERVER connection's ports (skc_portpair) when server was set:
+	 * an sk is a slab object, and a closed connection's sk, file and
+	 * socket can all come back at the same addresses for the thread's
+	 * next connection (nginx closes a client's and opens an upstream one
+	 * on the same fd); its ports then differ, and the mark is not used. */
+	__u32 server_ports;
+	__u32 _pad2;
+};
+
+/*
+ * A thread's own state, in its task storage (freed with the thread): the
+ * socket cache (socket_cache.bpf.h), its socket syscall in flight between
+ * entry and exit (syscall != 0 while one is, base/inflight.bpf.h) and its
+ * memory-BIO offer (capture/tls_calls.bpf.h). One value for all three so
+ * that each syscall program run costs one get, whose pointer is passed on:
+ * on tracing programs each get is bpf_task_storage_get_recur with its
+ * per-CPU busy lock, about 10% of the server's BPF time with three maps.
+ */
+struct thread_io {
+	struct fd_socket sock;
+	struct inflight_syscall in;
+	/* The socket whose TLS records were the thread's last socket
+	 * syscalls, read outside any library call; 0 once a library call took
+	 * it, or a write or another connection's syscall came since
+	 * (capture/tls_calls.bpf.h, tls_membio__offer). */
+	__u64 membio_sk;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct inflight_syscall);
-} inflight_tasks SEC(".maps");
+	__type(value, struct thread_io);
+} thread_io SEC(".maps");
+
+/* The current thread's state, created on its first use; NULL when it could
+ * not be (memory, or a get nested in another on this CPU). */
+static __always_inline struct thread_io *thread_io__mine(void)
+{
+	return bpf_task_storage_get(&thread_io, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/* The current thread's state if it has any, without creating it. */
+static __always_inline struct thread_io *thread_io__existing(void)
+{
+	return bpf_task_storage_get(&thread_io, bpf_get_current_task_btf(), 0, 0);
+}
 
 /* key: bpf_get_current_pid_tgid() -> a copy of the thread's write in flight,
  * only while its entry planned a traceparent insertion: the sk_msg program

@@ -19,30 +19,6 @@
 #include "base/maps.bpf.h"
 #include "base/socket_lookup.bpf.h"
 
-struct fd_socket {
-	__u64 file; /* struct file * at fds[fd] */
-	__u64 sock; /* its struct socket * */
-	__u64 sk;   /* the TCP socket; 0: nothing cached */
-	__u32 fd;
-	/* The thread has entered a probed TLS library call since kspan
-	 * started (set before the call's tls_calls entry, never cleared): only
-	 * then can a syscall of the thread be inside one, and only then does
-	 * the syscall path look tls_calls up (capture/tls_calls.bpf.h). */
-	__u8 tls_caller;
-	/* The cached socket is a SERVER connection's, as its last data syscall
-	 * on this thread found it (socket__cache_note_role): its writes' entries
-	 * skip the CLIENT side and the entry clock. Cleared with the cache. */
-	__u8 server;
-	__u16 _pad;
-	/* The SERVER connection's ports (skc_portpair) when server was set:
-	 * an sk is a slab object, and a closed connection's sk, file and
-	 * socket can all come back at the same addresses for the thread's
-	 * next connection (nginx closes a client's and opens an upstream one
-	 * on the same fd); its ports then differ, and the mark is not used. */
-	__u32 server_ports;
-	__u32 _pad2;
-};
-
 /* The ports of sk's connection, as one word (local and remote). */
 static __always_inline __u32 socket__ports(__u64 sk)
 {
@@ -61,26 +37,22 @@ static __always_inline __u8 socket__hint_io_flags(__u8 hints)
 	       (hints & SOCKET_HINT_CACHED ? KSPAN_IO_FD_CACHED : 0);
 }
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct fd_socket);
-} fd_sockets SEC(".maps");
-
 /* The current thread's entry, created on first use; NULL when it could not
  * be (memory, or a nested get). */
 static __always_inline struct fd_socket *fd_socket__mine(void)
 {
-	return bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0,
-				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct thread_io *t = thread_io__mine();
+
+	return t ? &t->sock : NULL;
 }
 
-/* socket__from_fd(), through the current thread's cache; *hints:
+/* socket__from_fd(), through the current thread's cache (t: its
+ * thread_io__mine(), which the caller passes on to inflight.bpf.h); *hints:
  * SOCKET_HINT_* (TLS_CALLER when the entry is missing: the safe answer). */
-static __always_inline struct sock *socket__from_fd_cached(__u32 fd, __u8 *hints)
+static __always_inline struct sock *socket__from_fd_cached(struct thread_io *t, __u32 fd,
+							   __u8 *hints)
 {
-	struct fd_socket *c = fd_socket__mine();
+	struct fd_socket *c = t ? &t->sock : NULL;
 	struct file *file = file__from_fd(fd);
 	struct socket *sock;
 	struct sock *sk;
@@ -121,7 +93,8 @@ static __always_inline struct sock *socket__from_fd_cached(__u32 fd, __u8 *hints
  */
 static __always_inline void socket__cache_note_role(__u64 sk, bool server)
 {
-	struct fd_socket *c = bpf_task_storage_get(&fd_sockets, bpf_get_current_task_btf(), 0, 0);
+	struct thread_io *t = thread_io__existing();
+	struct fd_socket *c = t ? &t->sock : NULL;
 
 	if (c && c->sk == sk) {
 		c->server = server;

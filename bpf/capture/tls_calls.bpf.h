@@ -34,7 +34,7 @@
  * buffer_updated -> MemoryBIO.write -> do_handshake/read). So a read of TLS
  * records on a connection that never carried plaintext, when it is the
  * thread's last socket syscall before a library call, names that call's
- * socket (tls_membio_reads): the call binds its SSL object to it at its
+ * socket (thread_io.membio_sk): the call binds its SSL object to it at its
  * return, unless the call made a syscall of its own (that one binds). Any
  * other socket syscall of the thread in between withdraws the offer; an
  * offer withdrawn unused means a TLS library kspan does not probe
@@ -69,7 +69,7 @@ struct tls_call {
 	__u8 depth;	/* probed calls entered inside this one (a handshake a
 			 * read makes): their returns are not this one's */
 	__u8 membio;	/* sk is the connection whose records the thread read
-			 * just before this call (tls_membio_reads): bound at
+			 * just before this call (thread_io.membio_sk): bound at
 			 * the return unless a syscall inside binds first */
 	/* A request written: its CLIENT context, decided before any of its
 	 * bytes reach the socket (ctx.flags & KSPAN_CTX_F_VALID). */
@@ -147,52 +147,37 @@ static __always_inline __u64 tls__socket_of(__u32 tgid, __u64 ssl)
 	return b->sk;
 }
 
-/* One per thread: the socket whose TLS records were the thread's last socket
- * syscalls, read outside any library call; 0 once a library call took it,
- * or a write or another connection's syscall came since. */
-struct tls_membio_read {
-	__u64 sk;
-};
-
-/* task -> struct tls_membio_read (task storage, like base/inflight.bpf.h) */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct tls_membio_read);
-} tls_membio_reads SEC(".maps");
-
 /* The thread read TLS records from connection sk (not bound, not counted
- * unprobed): the next library call may be that session's. */
+ * unprobed): the next library call may be that session's. The offer is
+ * the thread's thread_io.membio_sk (base/maps.bpf.h). */
 static __always_inline void tls_membio__offer(__u64 sk)
 {
-	struct tls_membio_read *r = bpf_task_storage_get(
-	    &tls_membio_reads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct thread_io *t = thread_io__mine();
 
-	if (r)
-		r->sk = sk;
+	if (t)
+		t->membio_sk = sk;
 }
 
 /*
- * A socket syscall of process tgid on sk outside any library call: the
- * thread's offer (if any) is withdrawn. An offer that no library call took
- * means records of a library kspan does not probe: that connection is
- * counted once. A read of the same connection keeps the offer: its records
- * come in pieces (GnuTLS reads a record's 5-byte header, then its body).
+ * A socket syscall on sk outside any library call, by the thread whose
+ * state is t (the syscall front-end's, which holds it already: no get of
+ * its own): the thread's offer (if any) is withdrawn. An offer that no
+ * library call took means records of a library kspan does not probe: that
+ * connection is counted once. A read of the same connection keeps the
+ * offer: its records come in pieces (GnuTLS reads a record's 5-byte header,
+ * then its body).
  */
-static __always_inline void tls_membio__withdraw(__u32 tgid, __u64 sk, __u8 direction)
+static __always_inline void tls_membio__withdraw(struct thread_io *t, __u64 sk, __u8 direction)
 {
-	struct tls_membio_read *r =
-	    bpf_task_storage_get(&tls_membio_reads, bpf_get_current_task_btf(), 0, 0);
 	struct conn_state *c;
 	struct conn_key key;
 	__u64 offered;
 
-	if (!r || !r->sk || (r->sk == sk && direction == KSPAN_DIR_INGRESS))
+	if (!t || !t->membio_sk || (t->membio_sk == sk && direction == KSPAN_DIR_INGRESS))
 		return;
-	offered = r->sk;
-	r->sk = 0;
-	conn__key(&key, tgid, offered);
+	offered = t->membio_sk;
+	t->membio_sk = 0;
+	conn__key(&key, bpf_get_current_pid_tgid() >> 32, offered);
 	c = bpf_map_lookup_elem(&conn_table, &key);
 	if (!c || c->sk != offered || c->tls || c->tls_records)
 		return;
@@ -203,14 +188,13 @@ static __always_inline void tls_membio__withdraw(__u32 tgid, __u64 sk, __u8 dire
 /* A library call's entry takes the thread's offer: the socket, or 0. */
 static __always_inline __u64 tls_membio__take(void)
 {
-	struct tls_membio_read *r =
-	    bpf_task_storage_get(&tls_membio_reads, bpf_get_current_task_btf(), 0, 0);
+	struct thread_io *t = thread_io__existing();
 	__u64 sk;
 
-	if (!r)
+	if (!t)
 		return 0;
-	sk = r->sk;
-	r->sk = 0;
+	sk = t->membio_sk;
+	t->membio_sk = 0;
 	return sk;
 }
 
