@@ -286,18 +286,21 @@ static __always_inline void thread__exited(__u32 tid)
 static __always_inline void thread__set_tracestate(struct thread_request *r, const __u8 *span_id,
 						   const __u8 *value, __u32 len)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct thread_tracestate *t;
+	__u32 tid, zero = 0;
 	__u64 size;
 
 	if (len == 0 || len > KSPAN_TRACESTATE_MAX) {
-		/* Most requests carry none: delete only what is there. */
+		/* Most requests carry none: delete only what is there (and
+		 * ask for the thread id only then). */
 		if (r && r->has_tracestate) {
 			r->has_tracestate = 0;
+			tid = (__u32)bpf_get_current_pid_tgid();
 			bpf_map_delete_elem(&thread_tracestates, &tid);
 		}
 		return;
 	}
+	tid = (__u32)bpf_get_current_pid_tgid();
 	t = bpf_map_lookup_elem(&tracestate_scratch, &zero);
 	if (!t)
 		return;
