@@ -162,14 +162,13 @@ static __always_inline struct thread_request *thread__own_request(void)
 	return bpf_map_lookup_elem(&thread_requests, &tid);
 }
 
-/* The current thread read the start of a SERVER request on conn_id. Its
+/* The current thread (tid) read the start of a SERVER request on conn_id. Its
  * entry is rewritten in place once it exists (only the thread itself writes
  * it): a lookup per request instead of an LRU update. Returns the entry, for
  * thread__set_tracestate (NULL when there is no room). */
 static __always_inline struct thread_request *
-thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
+thread__begin_server(__u32 tid, __u64 conn_id, const struct kspan_trace_ctx *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
 	struct thread_request fresh = {};
 
@@ -194,10 +193,9 @@ thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 	return t;
 }
 
-/* The current thread began a SERVER response on conn_id. */
-static __always_inline void thread__end_server(__u64 conn_id)
+/* The current thread (tid) began a SERVER response on conn_id. */
+static __always_inline void thread__end_server(__u32 tid, __u64 conn_id)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
 
 	if (!t || t->inherited)
@@ -385,18 +383,17 @@ static __always_inline bool peer__forwarded(const struct peer_request *r, const 
 	       bytes8__equal(r->trace_id, trace_id) && bytes8__equal(r->trace_id + 8, trace_id + 8);
 }
 
-/* forwarded_parent: only a request that forwarded the traceparent whose
- * parent-id (and trace id) the SERVER read, which its CLIENT span then
+/* The request numbered seq in v, a connection's entry (the caller looked it
+ * up first, so that a connection with none costs no read of its sequence
+ * number). forwarded_parent: only a request that forwarded the traceparent
+ * whose parent-id (and trace id) the SERVER read, which its CLIENT span then
  * replaces (KSPAN_CTX_F_OVER_HEADER); NULL: any request. */
-static __always_inline void peer__take(const struct endpoint_pair_key *k, __u32 seq,
+static __always_inline void peer__take(struct peer_requests_of_conn *v, __u32 seq,
 				       struct kspan_trace_ctx *ctx, const __u8 *forwarded_parent)
 {
-	struct peer_requests_of_conn *v = bpf_map_lookup_elem(&peer_requests, k);
 	struct kspan_trace_ctx got;
 	__u32 newest;
 
-	if (!v)
-		return;
 	newest = PEER_ONCE(v->next) - 1;
 	/* Newest first: a TLS write retried after moving nothing stores its
 	 * index again (tls_tx__retract), and the retry's context is the one
@@ -457,12 +454,15 @@ static __always_inline void peer__remember_forwarded(const struct kspan_conn_tup
 static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 sk, __u32 bytes,
 					struct kspan_trace_ctx *ctx)
 {
+	struct peer_requests_of_conn *v;
 	struct endpoint_pair_key k;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
 	endpoint_pair__key(&k, t, false);
-	peer__take(&k, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx, NULL);
+	v = bpf_map_lookup_elem(&peer_requests, &k);
+	if (v)
+		peer__take(v, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx, NULL);
 }
 
 /* A SERVER request whose own traceparent (ctx: its trace id and parent-id)
@@ -471,6 +471,7 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
 static __always_inline void peer__claim_forwarded(const struct kspan_conn_tuple *t, __u64 sk,
 						  __u32 bytes, struct kspan_trace_ctx *ctx)
 {
+	struct peer_requests_of_conn *v;
 	struct endpoint_pair_key k;
 	__u8 header_parent[8];
 
@@ -480,8 +481,10 @@ static __always_inline void peer__claim_forwarded(const struct kspan_conn_tuple 
 		return;
 	__builtin_memcpy(header_parent, ctx->parent_span_id, 8);
 	endpoint_pair__key(&k, t, false);
-	peer__take(&k, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx,
-		   header_parent);
+	v = bpf_map_lookup_elem(&peer_requests, &k);
+	if (v)
+		peer__take(v, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx,
+			   header_parent);
 }
 
 /*
@@ -517,12 +520,15 @@ static __always_inline void peer__remember_tls(const struct kspan_conn_tuple *t,
 static __always_inline void peer__claim_tls(const struct kspan_conn_tuple *t, __u32 index,
 					    struct kspan_trace_ctx *ctx)
 {
+	struct peer_requests_of_conn *v;
 	struct endpoint_pair_key k;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
 	peer__tls_key(&k, t, false);
-	peer__take(&k, index, ctx, NULL);
+	v = bpf_map_lookup_elem(&peer_requests, &k);
+	if (v)
+		peer__take(v, index, ctx, NULL);
 }
 
 /*
