@@ -154,14 +154,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		} else {
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
-				/* The call only for a request with a parent from
-				 * its header, or to close the entry of the one
-				 * before (passthrough.bpf.h). */
-				if (c->server_passthrough ||
-				    (s->ev.ctx.flags &
-				     (KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT)) ==
-					(KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT))
-					kspan_passthrough_server_begin(c, &s->ev.ctx);
+				kspan_passthrough_server_begin(c, &s->ev.ctx);
 				data__join_peer(c, in, bytes, &s->ev.ctx);
 				conn__begin_server_request(c, &s->ev.ctx);
 				/* One lookup of the thread's entry serves all; in a
@@ -170,7 +163,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 				    go__begin_server(c, &s->ev.ctx) ||
 					    (in->io_flags & KSPAN_IO_GOROUTINE)
 					? thread__own_request()
-					: thread__begin_server((__u32)id, c->conn_id, &s->ev.ctx);
+					: thread__begin_server(c->conn_id, &s->ev.ctx);
 
 				node__note_server_read(t, in, bytes);
 				data__remember_tracestate(s, t);
@@ -182,7 +175,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		c->server_open = 0;
 		passthrough__server_end(c);
 		if (!go__end_server(c) && !(in->io_flags & KSPAN_IO_GOROUTINE))
-			thread__end_server((__u32)id, c->conn_id);
+			thread__end_server(c->conn_id);
 	}
 
 	/* A process is new only on a connection that never sent an event. */

@@ -162,13 +162,14 @@ static __always_inline struct thread_request *thread__own_request(void)
 	return bpf_map_lookup_elem(&thread_requests, &tid);
 }
 
-/* The current thread (tid) read the start of a SERVER request on conn_id. Its
+/* The current thread read the start of a SERVER request on conn_id. Its
  * entry is rewritten in place once it exists (only the thread itself writes
  * it): a lookup per request instead of an LRU update. Returns the entry, for
  * thread__set_tracestate (NULL when there is no room). */
 static __always_inline struct thread_request *
-thread__begin_server(__u32 tid, __u64 conn_id, const struct kspan_trace_ctx *ctx)
+thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
 	struct thread_request fresh = {};
 
@@ -193,9 +194,10 @@ thread__begin_server(__u32 tid, __u64 conn_id, const struct kspan_trace_ctx *ctx
 	return t;
 }
 
-/* The current thread (tid) began a SERVER response on conn_id. */
-static __always_inline void thread__end_server(__u32 tid, __u64 conn_id)
+/* The current thread began a SERVER response on conn_id. */
+static __always_inline void thread__end_server(__u64 conn_id)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
 
 	if (!t || t->inherited)
