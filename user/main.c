@@ -308,6 +308,7 @@ static int agent_start(struct agent *a)
 	probe_loader_probe_tls(&a->probes, &a->opts, &a->stats);
 	/* Go executables running now; those exec'd later: agent_on_exec. */
 	go_tls_attacher_init(&a->go_tls, probe_loader_object(&a->probes), "/proc", &a->stats);
+	a->go_tls.go_processes_gen = probe_loader_go_processes_gen(&a->probes);
 	go_tls_attacher_scan(&a->go_tls);
 	nginx_attacher_init(&a->nginx, probe_loader_object(&a->probes), "/proc", &a->stats);
 	nginx_attacher_scan(&a->nginx);

@@ -154,13 +154,13 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		} else {
 			kspan_trace_ctx_decide(s, captured);
 			if (c->role == KSPAN_ROLE_SERVER && in->direction == KSPAN_DIR_INGRESS) {
-				kspan_passthrough_server_begin(c->conn_id, &s->ev.ctx);
+				kspan_passthrough_server_begin(c, &s->ev.ctx);
 				data__join_peer(c, in, bytes, &s->ev.ctx);
 				conn__begin_server_request(c, &s->ev.ctx);
 				/* One lookup of the thread's entry serves all; in a
 				 * Go program the goroutine serves it, not the thread. */
 				struct thread_request *t =
-				    go__begin_server(c->conn_id, &s->ev.ctx) ||
+				    go__begin_server(c, &s->ev.ctx) ||
 					    (in->io_flags & KSPAN_IO_GOROUTINE)
 					? thread__own_request()
 					: thread__begin_server(c->conn_id, &s->ev.ctx);
@@ -173,8 +173,8 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	} else if (start == KSPAN_DATA_F_MSG_START_RESPONSE && c->role == KSPAN_ROLE_SERVER &&
 		   in->direction == KSPAN_DIR_EGRESS) {
 		c->server_open = 0;
-		passthrough__server_end(c->conn_id);
-		if (!go__end_server(c->conn_id) && !(in->io_flags & KSPAN_IO_GOROUTINE))
+		passthrough__server_end(c);
+		if (!go__end_server(c) && !(in->io_flags & KSPAN_IO_GOROUTINE))
 			thread__end_server(c->conn_id);
 	}
 

@@ -208,7 +208,15 @@ struct conn_state {
 	__u8 server_span_id[8];
 	__u8 server_trace_flags;
 	__u8 server_open;
-	__u8 _pad3[6];
+	/* passthrough_conns may hold an entry of this connection: a SERVER
+	 * request that carried no traceparent (most) costs no lookup of it at
+	 * its start and its response (propagation/passthrough.bpf.h). */
+	__u8 server_passthrough;
+	__u8 _pad3;
+	/* go_processes had no entry of the process when go_processes_gen was
+	 * this (propagation/go_parent.bpf.h): a process that is not Go costs
+	 * no lookup of it at each request and response. */
+	__u32 not_go_gen;
 };
 
 struct {

@@ -68,17 +68,42 @@ struct {
 	__type(value, struct goroutine_request);
 } goroutine_requests SEC(".maps");
 
+/* Counts the entries ever added to go_processes: bumped after each, here
+ * and by the agent (user/loader/go_tls_attach.c, through the mapped .bss).
+ * A connection that found its process absent at generation G
+ * (conn_state.not_go_gen) knows it is still absent while the generation is
+ * G: entries only leave in between. Read before the lookup and bumped after
+ * the insertion, so a lookup that raced an insertion is repeated next time. */
+volatile __u32 go_processes_gen = 0;
+
 static __always_inline bool go__process(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&go_processes, &tgid) != NULL;
+}
+
+/* go__process() for the process that owns connection c, answered from c
+ * when go_processes gained no entry since c last found it absent (a fresh
+ * c's 0 is right too: generation 0 means no entry was ever added). */
+static __always_inline bool go__conn_process(struct conn_state *c)
+{
+	__u32 gen = go_processes_gen;
+
+	if (c->not_go_gen == gen)
+		return false;
+	if (go__process(bpf_get_current_pid_tgid() >> 32))
+		return true;
+	c->not_go_gen = gen;
+	return false;
 }
 
 static __always_inline void go__mark_process(__u32 tgid)
 {
 	__u8 one = 1;
 
-	if (!go__process(tgid))
+	if (!go__process(tgid)) {
 		bpf_map_update_elem(&go_processes, &tgid, &one, BPF_ANY);
+		__sync_fetch_and_add(&go_processes_gen, 1);
+	}
 }
 
 /* The process exited or exec'd another program: a pid reused by, or an
@@ -150,38 +175,39 @@ static __always_inline void go__bind(__u32 tgid, __u64 g, __u64 from_g,
 /* A SERVER request began in the current process: true when it is a Go
  * program, whose reading goroutine now serves it (the caller then leaves
  * the thread's entry alone). */
-static __always_inline bool go__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
+static __always_inline bool go__begin_server(struct conn_state *c,
+					     const struct kspan_trace_ctx *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct goroutine_key k = {.tgid = tgid};
+	struct goroutine_key k = {};
 	struct goroutine_request r = {};
 
-	if (!go__process(tgid))
+	if (!go__conn_process(c))
 		return false;
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	k.g = go__current_g();
 	if (!k.g)
 		return true;
 	__builtin_memcpy(r.trace_id, ctx->trace_id, 16);
 	__builtin_memcpy(r.span_id, ctx->span_id, 8);
 	r.trace_flags = ctx->trace_flags;
-	r.conn_id = conn_id;
+	r.conn_id = c->conn_id;
 	r.open = 1;
 	bpf_map_update_elem(&goroutine_requests, &k, &r, BPF_ANY);
 	return true;
 }
 
-/* A SERVER response began on conn_id: true in a Go program. */
-static __always_inline bool go__end_server(__u64 conn_id)
+/* A SERVER response began on connection c: true in a Go program. */
+static __always_inline bool go__end_server(struct conn_state *c)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct goroutine_key k = {.tgid = tgid};
+	struct goroutine_key k = {};
 	struct goroutine_request *r;
 
-	if (!go__process(tgid))
+	if (!go__conn_process(c))
 		return false;
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	k.g = go__current_g();
 	r = k.g ? bpf_map_lookup_elem(&goroutine_requests, &k) : NULL;
-	if (r && !r->origin_g && r->conn_id == conn_id)
+	if (r && !r->origin_g && r->conn_id == c->conn_id)
 		r->open = 0;
 	return true;
 }

@@ -70,13 +70,21 @@ struct {
 	__type(value, struct passthrough_key);
 } passthrough_conns SEC(".maps");
 
-/* The SERVER request open on conn_id, if it is remembered, is no longer open
- * (its response began, or another request began on the connection). */
-static __always_inline void passthrough__server_end(__u64 conn_id)
+/* The SERVER request open on connection c, if it is remembered, is no
+ * longer open (its response began, or another request began on the
+ * connection). Only a connection marked as holding an entry looks it up:
+ * the mark is set with every entry stored (and cleared here), so an entry
+ * it skips does not exist; one the LRU evicted is a miss either way. */
+static __always_inline void passthrough__server_end(struct conn_state *c)
 {
-	struct passthrough_key *k = bpf_map_lookup_elem(&passthrough_conns, &conn_id);
+	struct passthrough_key *k;
 	struct passthrough_request *v;
+	__u64 conn_id = c->conn_id;
 
+	if (!c->server_passthrough)
+		return;
+	c->server_passthrough = 0;
+	k = bpf_map_lookup_elem(&passthrough_conns, &conn_id);
 	if (!k)
 		return;
 	v = bpf_map_lookup_elem(&passthrough_requests, k);
@@ -92,20 +100,23 @@ static __always_inline void passthrough__server_end(__u64 conn_id)
 	bpf_map_delete_elem(&passthrough_conns, &conn_id);
 }
 
-/* A SERVER request began on conn_id with context ctx, whose traceparent
+/* A SERVER request began on connection c with context ctx, whose traceparent
  * kspan_trace_ctx_decide() parsed from the head in head_scan_scratch (when
  * ctx says it did). A global function: its locals stay off the stack of the
  * read's exit, deep already (6.1's 512-byte bound on the whole chain). */
-__noinline int kspan_passthrough_server_begin(__u64 conn_id, const struct kspan_trace_ctx *ctx)
+__noinline int kspan_passthrough_server_begin(struct conn_state *c,
+					      const struct kspan_trace_ctx *ctx)
 {
 	struct passthrough_request fresh = {}, *v;
 	struct passthrough_key k = {};
 	const struct head_scratch *hs;
+	__u64 conn_id;
 	__u32 zero = 0;
 
-	if (!ctx)
+	if (!c || !ctx)
 		return 0;
-	passthrough__server_end(conn_id);
+	passthrough__server_end(c);
+	conn_id = c->conn_id;
 	hs = bpf_map_lookup_elem(&head_scan_scratch, &zero);
 	if (!hs ||
 	    (ctx->flags & (KSPAN_CTX_F_HAS_HEADER | KSPAN_CTX_F_HAS_PARENT)) !=
@@ -126,6 +137,8 @@ __noinline int kspan_passthrough_server_begin(__u64 conn_id, const struct kspan_
 		__sync_fetch_and_add(&v->open, 1);
 		v->ambiguous = 1;
 	}
+	/* Marked first: an entry must never exist unmarked. */
+	c->server_passthrough = 1;
 	bpf_map_update_elem(&passthrough_conns, &conn_id, &k, BPF_ANY);
 	return 0;
 }

@@ -286,18 +286,21 @@ static __always_inline void thread__exited(__u32 tid)
 static __always_inline void thread__set_tracestate(struct thread_request *r, const __u8 *span_id,
 						   const __u8 *value, __u32 len)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct thread_tracestate *t;
+	__u32 tid, zero = 0;
 	__u64 size;
 
 	if (len == 0 || len > KSPAN_TRACESTATE_MAX) {
-		/* Most requests carry none: delete only what is there. */
+		/* Most requests carry none: delete only what is there (and
+		 * ask for the thread id only then). */
 		if (r && r->has_tracestate) {
 			r->has_tracestate = 0;
+			tid = (__u32)bpf_get_current_pid_tgid();
 			bpf_map_delete_elem(&thread_tracestates, &tid);
 		}
 		return;
 	}
+	tid = (__u32)bpf_get_current_pid_tgid();
 	t = bpf_map_lookup_elem(&tracestate_scratch, &zero);
 	if (!t)
 		return;
@@ -382,18 +385,17 @@ static __always_inline bool peer__forwarded(const struct peer_request *r, const 
 	       bytes8__equal(r->trace_id, trace_id) && bytes8__equal(r->trace_id + 8, trace_id + 8);
 }
 
-/* forwarded_parent: only a request that forwarded the traceparent whose
- * parent-id (and trace id) the SERVER read, which its CLIENT span then
+/* The request numbered seq in v, a connection's entry (the caller looked it
+ * up first, so that a connection with none costs no read of its sequence
+ * number). forwarded_parent: only a request that forwarded the traceparent
+ * whose parent-id (and trace id) the SERVER read, which its CLIENT span then
  * replaces (KSPAN_CTX_F_OVER_HEADER); NULL: any request. */
-static __always_inline void peer__take(const struct endpoint_pair_key *k, __u32 seq,
+static __always_inline void peer__take(struct peer_requests_of_conn *v, __u32 seq,
 				       struct kspan_trace_ctx *ctx, const __u8 *forwarded_parent)
 {
-	struct peer_requests_of_conn *v = bpf_map_lookup_elem(&peer_requests, k);
 	struct kspan_trace_ctx got;
 	__u32 newest;
 
-	if (!v)
-		return;
 	newest = PEER_ONCE(v->next) - 1;
 	/* Newest first: a TLS write retried after moving nothing stores its
 	 * index again (tls_tx__retract), and the retry's context is the one
@@ -454,12 +456,15 @@ static __always_inline void peer__remember_forwarded(const struct kspan_conn_tup
 static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 sk, __u32 bytes,
 					struct kspan_trace_ctx *ctx)
 {
+	struct peer_requests_of_conn *v;
 	struct endpoint_pair_key k;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
 	endpoint_pair__key(&k, t, false);
-	peer__take(&k, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx, NULL);
+	v = bpf_map_lookup_elem(&peer_requests, &k);
+	if (v)
+		peer__take(v, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx, NULL);
 }
 
 /* A SERVER request whose own traceparent (ctx: its trace id and parent-id)
@@ -468,6 +473,7 @@ static __always_inline void peer__claim(const struct kspan_conn_tuple *t, __u64 
 static __always_inline void peer__claim_forwarded(const struct kspan_conn_tuple *t, __u64 sk,
 						  __u32 bytes, struct kspan_trace_ctx *ctx)
 {
+	struct peer_requests_of_conn *v;
 	struct endpoint_pair_key k;
 	__u8 header_parent[8];
 
@@ -477,8 +483,10 @@ static __always_inline void peer__claim_forwarded(const struct kspan_conn_tuple 
 		return;
 	__builtin_memcpy(header_parent, ctx->parent_span_id, 8);
 	endpoint_pair__key(&k, t, false);
-	peer__take(&k, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx,
-		   header_parent);
+	v = bpf_map_lookup_elem(&peer_requests, &k);
+	if (v)
+		peer__take(v, BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - bytes, ctx,
+			   header_parent);
 }
 
 /*
@@ -514,12 +522,15 @@ static __always_inline void peer__remember_tls(const struct kspan_conn_tuple *t,
 static __always_inline void peer__claim_tls(const struct kspan_conn_tuple *t, __u32 index,
 					    struct kspan_trace_ctx *ctx)
 {
+	struct peer_requests_of_conn *v;
 	struct endpoint_pair_key k;
 
 	if (!(propagation & KSPAN_PROPAGATE_TUPLE) || (ctx->flags & KSPAN_CTX_F_HAS_PARENT))
 		return;
 	peer__tls_key(&k, t, false);
-	peer__take(&k, index, ctx, NULL);
+	v = bpf_map_lookup_elem(&peer_requests, &k);
+	if (v)
+		peer__take(v, index, ctx, NULL);
 }
 
 /*

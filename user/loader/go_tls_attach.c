@@ -228,8 +228,11 @@ static void mark_go_process(struct go_tls_attacher *a, uint32_t tgid)
 {
 	uint8_t one = 1;
 
-	if (a->go_processes_fd >= 0)
-		bpf_map_update_elem(a->go_processes_fd, &tgid, &one, BPF_ANY);
+	if (a->go_processes_fd < 0 || bpf_map_update_elem(a->go_processes_fd, &tgid, &one, BPF_ANY))
+		return;
+	/* After the entry: connections that found tgid absent look again. */
+	if (a->go_processes_gen)
+		__atomic_fetch_add(a->go_processes_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Inspects and probes one executable (first sight of its file); returns

@@ -44,6 +44,10 @@ struct go_tls_attacher {
 	/* the goroutine parenting programs (uprobe_go_goroutines.bpf.h) */
 	struct bpf_program *newproc, *newproc_return, *round_trip, *request_write;
 	int go_processes_fd; /* the map of Go processes, -1 when absent */
+	/* the programs' go_processes_gen (mapped .bss), bumped after every
+	 * entry added to go_processes (bpf/propagation/go_parent.bpf.h); NULL
+	 * when the object has none */
+	volatile uint32_t *go_processes_gen;
 	struct agent_stats *stats;
 	char proc_root[64];
 	struct go_tls_file *files;

@@ -609,6 +609,11 @@ struct bpf_object *probe_loader_object(const struct probe_loader *l)
 	return l->skel ? l->skel->obj : NULL;
 }
 
+volatile uint32_t *probe_loader_go_processes_gen(const struct probe_loader *l)
+{
+	return l->skel && l->skel->bss ? &l->skel->bss->go_processes_gen : NULL;
+}
+
 int probe_loader_ringbuf_fd(const struct probe_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);

@@ -59,6 +59,8 @@ void probe_loader_tick(struct probe_loader *l, uint64_t now);
 int probe_loader_ringbuf_fd(const struct probe_loader *l);
 /* The loaded BPF object, for the uprobe attachers (go_tls_attach.h). */
 struct bpf_object *probe_loader_object(const struct probe_loader *l);
+/* The programs' count of entries added to go_processes (go_tls_attach.h). */
+volatile uint32_t *probe_loader_go_processes_gen(const struct probe_loader *l);
 /* After start: probes the TLS libraries every process maps; stats counts
  * them. A process that exec()s later is looked at again
  * (probe_loader_on_exec), for a while, at each probe_loader_tick. */
