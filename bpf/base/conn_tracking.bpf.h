@@ -10,7 +10,6 @@
 #include "base/counters.bpf.h"
 #include "base/maps.bpf.h"
 #include "base/socket_lookup.bpf.h"
-#include "kspan_random.h"
 
 /* Filtering happens here, in the kernel, before anything is copied. */
 static __always_inline bool process__selected(__u32 tgid)
@@ -98,72 +97,18 @@ static __always_inline void addr__learn_local(__u16 family, const __u8 *addr)
 		bpf_map_update_elem(&local_addrs, &k, &one, BPF_ANY);
 }
 
-/* The per-CPU state of the id generator (kspan_random.h). */
-struct random_state {
-	__u64 state; /* 0: not seeded yet */
-	__u32 busy;  /* a step is under way on this CPU */
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct random_state);
-} random_states SEC(".maps");
-
-static __always_inline __u64 random__prandom64(void)
-{
-	return ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
-}
-
-/*
- * 64 random-looking bits: one step of the CPU's splitmix64 (seeded from
- * bpf_get_prandom_u32 at its first use), two calls of bpf_get_prandom_u32
- * when that cannot be used. A program run may be preempted (uprobe and
- * fentry programs only disable migration) and another run on the same CPU
- * take the next step meanwhile: with the state read and written as two
- * steps, both would return the same bits, so two requests would share an
- * id. `busy` marks a step under way; a run that finds it set takes the
- * kernel's generator, whose helper runs with preemption off
- * (bpf_user_rnd_u32, kernel/bpf/core.c). The marks are on one CPU only, so
- * program order is enough; volatile accesses and barrier() keep the
- * compiler from merging or moving them.
- */
-static __always_inline __u64 random__u64(void)
-{
-	__u32 zero = 0;
-	struct random_state *r = bpf_map_lookup_elem(&random_states, &zero);
-	__u64 x;
-
-	if (!r || *(volatile __u32 *)&r->busy)
-		return random__prandom64();
-	*(volatile __u32 *)&r->busy = 1;
-	barrier();
-	x = *(volatile __u64 *)&r->state;
-	if (!x)
-		x = random__prandom64();
-	x += KSPAN_SPLITMIX64_GAMMA;
-	*(volatile __u64 *)&r->state = x;
-	barrier();
-	*(volatile __u32 *)&r->busy = 0;
-	return kspan_splitmix64_mix(x);
-}
-
-/* words (1 to 4) random 32-bit words into dst. */
 static __always_inline void random__fill(__u8 *dst, __u32 words)
 {
-	for (__u32 i = 0; i < words && i < 4; i += 2) {
-		__u64 r = random__u64();
-
-		__builtin_memcpy(dst + 4 * i, &r, words - i >= 2 ? 8 : 4);
+	for (__u32 i = 0; i < words && i < 4; i++) {
+		__u32 r = bpf_get_prandom_u32();
+		__builtin_memcpy(dst + 4 * i, &r, 4);
 	}
 }
 
 /* A random id that is never zero: zero means "absent" everywhere. */
 static __always_inline __u64 random__id64(void)
 {
-	__u64 id = random__u64();
+	__u64 id = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
 
 	return id ? id : 1;
 }
