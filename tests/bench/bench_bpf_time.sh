@@ -58,7 +58,7 @@ declare -A NS_PER # "side build" -> ns per exchange
 # measure SIDE LABEL BINARY
 measure() {
 	local side=$1 label=$2 bin=$3 log="$TMP/$1-$2.stderr" out="$TMP/$1-$2.pair"
-	local server client args=() before after id
+	local server client args=()
 	rm -f "$TMP/go"
 	mkfifo "$TMP/go"
 	"$BIN" http-pair "$BPF_ROUNDS" <"$TMP/go" >"$out" &
@@ -85,33 +85,21 @@ measure() {
 	exec 3>&-
 	wait "$tool" || note "syscall_cost http-pair failed"
 	bpf_run_per_prog "$KSPAN_PID" >"$TMP/$side-$label.after"
-	# Names while the programs are loaded: "id name" lines.
-	while read -r id _; do
-		echo "$id $(prog_name "$id")"
-	done <"$TMP/$side-$label.after" >"$TMP/$side-$label.names"
+	prog_names "$TMP/$side-$label.after" >"$TMP/$side-$label.names"
 	stop_kspan
-	before=$(awk '{ ns += $2 } END { print ns + 0 }' "$TMP/$side-$label.before")
-	after=$(awk '{ ns += $2 } END { print ns + 0 }' "$TMP/$side-$label.after")
-	NS_PER[$side $label]=$(awk -v a="$before" -v b="$after" -v n="$BPF_ROUNDS" \
-		'BEGIN { printf "%.0f", (b - a) / n }')
-	# Where the time goes: runs and ns per exchange of every program that ran.
+	NS_PER[$side $label]=$(bpf_ns_per "$TMP/$side-$label.before" "$TMP/$side-$label.after" \
+		"$BPF_ROUNDS")
 	echo "$side, $label ($bin): $(awk -v n="${NS_PER[$side $label]}" \
 		'BEGIN { printf "%.3f", n / 1000 }') us of BPF time per exchange"
-	local id ns cnt
-	join "$TMP/$side-$label.before" "$TMP/$side-$label.after" |
-		awk -v n="$BPF_ROUNDS" '$5 > $3 { printf "%s %.2f %.0f\n", $1, ($5 - $3) / n,
-			($4 - $2) / n }' | sort -k3,3nr >"$TMP/$side-$label.delta"
-	while read -r id cnt ns; do
-		printf '    %-40s %8s runs %8s ns per exchange\n' \
-			"$(awk -v i="$id" '$1 == i { print $2 }' "$TMP/$side-$label.names")" "$cnt" "$ns"
-	done <"$TMP/$side-$label.delta"
+	print_prog_split "$TMP/$side-$label.before" "$TMP/$side-$label.after" \
+		"$TMP/$side-$label.names" "$BPF_ROUNDS" exchange
 }
 
 # measure_loaded SIDE LABEL BINARY: SIDE nginx (--pid worker) or all; BPF
 # time over one wrk run against nginx, per request wrk completed.
 measure_loaded() {
 	local side=$1 label=$2 bin=$3 log="$TMP/load-$1-$2.stderr" f="$TMP/load-$1-$2"
-	local args=() id
+	local args=()
 	[ "$side" = nginx ] && args=(--pid "$WORKER")
 	clear_results
 	if ! start_kspan "$bin" "$log" --exporter none --metrics-addr '' "${args[@]}"; then
@@ -121,21 +109,12 @@ measure_loaded() {
 	bpf_run_per_prog "$KSPAN_PID" >"$f.before"
 	BENCH_SECONDS=$BPF_LOAD_SECONDS run_wrk "$f.wrk" "$URL" 1 16
 	bpf_run_per_prog "$KSPAN_PID" >"$f.after"
-	while read -r id _; do
-		echo "$id $(prog_name "$id")"
-	done <"$f.after" >"$f.names"
+	prog_names "$f.after" >"$f.names"
 	stop_kspan
-	NS_PER[load $side $label]=$(join "$f.before" "$f.after" | awk -v n="${R_REQUESTS:-0}" \
-		'{ d += $4 - $2 } END { if (n > 0) printf "%.0f", d / n; else print "?" }')
+	NS_PER[load $side $label]=$(bpf_ns_per "$f.before" "$f.after" "${R_REQUESTS:-0}")
 	echo "under load, $side, $label ($bin): $(awk -v n="${NS_PER[load $side $label]}" \
 		'BEGIN { printf "%.3f", n / 1000 }') us of BPF time per request (${R_RPS:-?} req/s)"
-	join "$f.before" "$f.after" |
-		awk -v n="${R_REQUESTS:-0}" 'n > 0 && $5 > $3 { printf "%s %.2f %.0f\n", $1,
-			($5 - $3) / n, ($4 - $2) / n }' | sort -k3,3nr |
-		while read -r id cnt ns; do
-			printf '    %-40s %8s runs %8s ns per request\n' \
-				"$(awk -v i="$id" '$1 == i { print $2 }' "$f.names")" "$cnt" "$ns"
-		done
+	print_prog_split "$f.before" "$f.after" "$f.names" "${R_REQUESTS:-0}" request
 }
 
 main() {

@@ -337,6 +337,35 @@ bpf_run_per_prog() {
 	done | sort -u -k1,1
 }
 
+# "id name" lines of the programs in a bpf_run_per_prog snapshot, read while
+# they are loaded: prog_names SNAPSHOT >NAMES.
+prog_names() {
+	local id
+	while read -r id _; do
+		echo "$id $(prog_name "$id")"
+	done <"$1"
+}
+
+# BPF ns per UNIT between two bpf_run_per_prog snapshots, all programs:
+# bpf_ns_per BEFORE AFTER N (N units; "?" without any).
+bpf_ns_per() {
+	join "$1" "$2" | awk -v n="$3" '{ d += $4 - $2 } END { if (n > 0) printf "%.0f", d / n;
+		else print "?" }'
+}
+
+# Where the BPF time goes: every program that ran between the snapshots,
+# with its runs and ns per UNIT: print_prog_split BEFORE AFTER NAMES N UNIT.
+print_prog_split() {
+	local id cnt ns
+	join "$1" "$2" |
+		awk -v n="$4" 'n > 0 && $5 > $3 { printf "%s %.2f %.0f\n", $1, ($5 - $3) / n,
+			($4 - $2) / n }' | sort -k3,3nr |
+		while read -r id cnt ns; do
+			printf '    %-40s %8s runs %8s ns per %s\n' \
+				"$(awk -v i="$id" '$1 == i { print $2 }' "$3")" "$cnt" "$ns" "$5"
+		done
+}
+
 # ---- arithmetic and results ----------------------------------------------------------------------
 
 ratio() {

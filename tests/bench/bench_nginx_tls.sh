@@ -66,7 +66,7 @@ run_without() {
 # run_with LABEL BINARY URL
 run_with() {
 	local label=$1 bin=$2 url=$3 log="$TMP/$1.kspan.stderr" f="$TMP/${1// /-}"
-	local cpu_before cpu exported id cnt ns
+	local cpu_before cpu exported
 	clear_results
 	# shellcheck disable=SC2086 # KSPAN_ARGS is a list of options
 	if ! start_kspan "$bin" "$log" --exporter otlp --otlp-endpoint "$SINK_URL" \
@@ -81,17 +81,13 @@ run_with() {
 	run_wrk "$TMP/$label.out" "$url" "$BENCH_THREADS" "$BENCH_CONNECTIONS"
 	cpu=$(awk -v a="$cpu_before" -v b="$(cpu_seconds "$KSPAN_PID")" 'BEGIN { print b - a }')
 	bpf_run_per_prog "$KSPAN_PID" >"$f.after"
-	# Names while the programs are loaded: "id name" lines.
-	while read -r id _; do
-		echo "$id $(prog_name "$id")"
-	done <"$f.after" >"$f.names"
+	prog_names "$f.after" >"$f.names"
 	stop_kspan
 	keep_row "$label"
 	STATE[$label]="exit $K_EXIT"
 	CPU_US[$label]=$(awk -v c="$cpu" -v n="${REQ[$label]}" \
 		'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "?" }')
-	BPF_NS[$label]=$(join "$f.before" "$f.after" | awk -v n="${REQ[$label]}" \
-		'{ d += $4 - $2 } END { if (n > 0) printf "%.0f", d / n; else print "?" }')
+	BPF_NS[$label]=$(bpf_ns_per "$f.before" "$f.after" "${REQ[$label]}")
 	exported=$(counter "$log" spans_exported)
 	DROPS[$label]=$(drops_of "$log")
 	CHECK[$label]=$(awk -v s="$exported" -v n="${REQ[$label]}" -v x="$BENCH_CONNECTIONS" \
@@ -99,13 +95,7 @@ run_with() {
 			d = s - n; printf "%s%+d", (d >= 0 && d <= x) ? "ok " : "MISSING ", d }')
 	# Where the BPF time goes: runs and ns per request of every program that ran.
 	echo "$label ($bin): ${BPF_NS[$label]} ns of BPF time per request"
-	join "$f.before" "$f.after" |
-		awk -v n="${REQ[$label]}" 'n > 0 && $5 > $3 { printf "%s %.2f %.0f\n", $1,
-			($5 - $3) / n, ($4 - $2) / n }' | sort -k3,3nr |
-		while read -r id cnt ns; do
-			printf '    %-40s %8s runs %8s ns per request\n' \
-				"$(awk -v i="$id" '$1 == i { print $2 }' "$f.names")" "$cnt" "$ns"
-		done
+	print_prog_split "$f.before" "$f.after" "$f.names" "${REQ[$label]}" request
 }
 
 print_runs() {
