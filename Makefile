@@ -311,12 +311,23 @@ $(BUILD)/bench/replay: tests/bench/replay.c $(LIB_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LDLIBS)
 
+# The floor of the syscall-tracepoint backend: two empty raw tracepoint
+# programs (tests/bench/empty_hooks.bpf.c), bench_nginx.sh's "floor" run.
+$(BUILD)/bench/empty_hooks.bpf.o: tests/bench/empty_hooks.bpf.c | $(BUILD)
+	$(call msg,BPF-BENCH,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/empty_hooks: tests/bench/empty_hooks.c $(BUILD)/bench/empty_hooks.bpf.o
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< -lbpf -lelf -lz
+
 # Issue 13's targets 1-6 in one run (~10 min), each beside its baseline
 # without kspan, and one summary table (tests/bench/bench_targets.sh).
 # KSPAN=<binary> measures another build; KSPAN_BASELINE=<binary> adds a
 # column for a second one, side by side in the same run. Not part of `make test`.
 bench: bench-deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/replay $(BUILD)/kspan-static
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/replay $(BUILD)/kspan-static $(BUILD)/bench/empty_hooks
 	$(Q)tests/bench/bench_targets.sh
 
 # The other benchmarks: OTLP encoder and exporter alone, syscall cost,

@@ -11,6 +11,14 @@
 # (otlp_sink.py --no-decode). Runs, in this order, each kspan build of the run
 # (KSPAN_BASELINE first when set, then KSPAN) one after the other:
 #   without kspan
+#   floor  no kspan: two empty raw syscall tracepoint programs that compare
+#          the process with the nginx worker and return (empty_hooks.bpf.c):
+#          the share of target 3 that no kspan program change can remove on
+#          a host without fentry or kprobes (every task takes the slow
+#          syscall path, every syscall runs a program twice)
+#   floor socket  the same compare on the socket layer's tracepoints
+#          (sock_send_length, sock_recv_length; kernel 6.5+), which only
+#          socket I/O passes: what a backend built on them would start from
 #   pid    kspan --pid <nginx worker>            (target 3; target 2 end to end)
 #   all    kspan tracing every process, wrk too  (target 4: two spans a request)
 #   gzip   as pid, OTEL_EXPORTER_OTLP_COMPRESSION=gzip   (target 6)
@@ -44,6 +52,7 @@ BENCH_NAME=bench_nginx
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-16}
 BENCH_THREADS=${BENCH_THREADS:-1}
 KSPAN_ARGS=${KSPAN_ARGS:-}
+EMPTY_HOOKS=${EMPTY_HOOKS:-build/bench/empty_hooks}
 # Per run label: the figures of the report.
 declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US SINK_US
 RUNS=()
@@ -76,6 +85,22 @@ run_without() {
 	clear_results
 	load "$TMP/$label.out"
 	keep_row "$label"
+}
+
+# The floor run: the empty hooks attached, nothing else (see the header).
+# run_floor LABEL MODE (empty_hooks' syscall or socket)
+run_floor() {
+	local label=$1 mode=$2 log="$TMP/${1// /-}.stderr"
+	clear_results
+	if ! start_kspan "$EMPTY_HOOKS" "$log" "$EMPTY_HOOKS.bpf.o" "$WORKER" "$mode"; then
+		keep_row "$label"
+		STATE[$label]="did not start"
+		return 0
+	fi
+	load "$TMP/$label.out"
+	stop_kspan
+	keep_row "$label"
+	STATE[$label]="exit $K_EXIT"
 }
 
 # run_with LABEL BINARY MODE: MODE pid, all or gzip (see the header).
@@ -182,6 +207,10 @@ summarize() {
 		"${v[pid.kspan]}" "${r[pid.kspan]}" "${r[pid.baseline]:-}" ">= 0.90"
 	result "3" "  spans - requests; drops" "-" "${v[chk.baseline]:-}" "${v[chk.kspan]}" "-" "" \
 		"ok, none"
+	[ -n "${RPS[floor]:-}" ] && result "3f" "floor: empty syscall hooks, no kspan (req/s)" "$base" \
+		"" "${RPS[floor]}" "$(ratio "${RPS[floor]}" "$base")" "" "-"
+	[ -n "${RPS[floor socket]:-}" ] && result "3f" "floor: empty socket tracepoint hooks (6.5+)" \
+		"$base" "" "${RPS[floor socket]}" "$(ratio "${RPS[floor socket]}" "$base")" "" "-"
 	result "3p" "nginx req/s pinned (nginx CPU0; wrk, kspan, sink CPU1)" "$pbase" \
 		"${v[pin.baseline]:-}" "${v[pin.kspan]}" "${r[pin.kspan]}" "${r[pin.baseline]:-}" ">= 0.95"
 	result "3p" "  spans - requests; drops" "-" "${v[chkp.baseline]:-}" "${v[chkp.kspan]}" "-" "" \
@@ -194,6 +223,10 @@ summarize() {
 		"${v[gz.baseline]:-}" "${v[gz.kspan]}" "${r[gz.kspan]}" "${r[gz.baseline]:-}" "<= 2.0"
 	echo
 	printf '%-58s %s\n' "saturating, kspan --pid nginx / without:" "${r[pid.kspan]}"
+	[ -n "${RPS[floor]:-}" ] && printf '%-58s %s\n' "saturating, empty syscall hooks (floor) / without:" \
+		"$(ratio "${RPS[floor]}" "$base")"
+	[ -n "${RPS[floor socket]:-}" ] && printf '%-58s %s\n' \
+		"saturating, empty socket tracepoint hooks / without:" "$(ratio "${RPS[floor socket]}" "$base")"
 	printf '%-58s %s\n' "saturating, every process traced / without:" "${r[all.kspan]}"
 	printf '%-58s %s\n' "pinned, kspan --pid nginx / without:" "${r[pin.kspan]}"
 	printf '%-58s %s\n' "noise: without again / without:" \
@@ -217,6 +250,12 @@ main() {
 	# Unreported warm-up: the first run after nginx starts is otherwise the slowest.
 	BENCH_SECONDS=2 load "$TMP/warmup.out"
 	run_without "without"
+	if [ -x "$EMPTY_HOOKS" ]; then
+		run_floor "floor" syscall
+		run_floor "floor socket" socket
+	else
+		note "$EMPTY_HOOKS not built (make $EMPTY_HOOKS): no floor run"
+	fi
 	for mode in pid all gzip; do
 		for b in $(kspan_builds); do
 			run_with "$mode ${b%%=*}" "${b#*=}" "$mode"
