@@ -92,13 +92,12 @@ class Server6(Server):
     address_family = socket.AF_INET6
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    a = ap.parse_args()
-    cls = Server6 if ":" in a.host else Server
-    srv = cls((a.host, a.port), Handler)
+def serve(handler, host, port):
+    """Serves `handler` on host:port (IPv6 when host has a colon) until
+    interrupted, after printing `READY <port>`; shared with the other test
+    servers of this folder."""
+    cls = Server6 if ":" in host else Server
+    srv = cls((host, port), handler)
     sys.stdout.write("READY %d\n" % srv.server_address[1])
     sys.stdout.flush()
     try:
@@ -106,6 +105,14 @@ def main():
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    a = ap.parse_args()
+    return serve(Handler, a.host, a.port)
 
 
 if __name__ == "__main__":

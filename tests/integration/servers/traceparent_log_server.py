@@ -12,10 +12,11 @@ after 10 s): two requests are then open in the proxy at once.
 """
 
 import argparse
-import socket
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from http_server import serve
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,15 +47,6 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class Server6(Server):
-    address_family = socket.AF_INET6
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
@@ -62,14 +54,7 @@ def main():
     ap.add_argument("--log", required=True)
     a = ap.parse_args()
     Handler.log = open(a.log, "a")
-    srv = (Server6 if ":" in a.host else Server)((a.host, a.port), Handler)
-    sys.stdout.write("READY %d\n" % srv.server_address[1])
-    sys.stdout.flush()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(Handler, a.host, a.port)
 
 
 if __name__ == "__main__":
