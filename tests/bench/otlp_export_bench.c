@@ -10,13 +10,12 @@
  * The spans are made before the clock starts: they look like kspan's HTTP
  * SERVER spans (13 attributes). Prints one line of key=value.
  */
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <zlib.h>
 
+#include "bench_cpu.h"
 #include "model/agent_stats.h"
 #include "lib/clock.h"
 #include "export/otlp/otlp_config.h"
@@ -79,14 +78,6 @@ static double encoded_bytes_per_span(struct span **spans, bool json, bool gzip)
 	return (double)out / BATCH;
 }
 
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
@@ -94,10 +85,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	unsigned n = (unsigned)strtoul(argv[4], NULL, 10);
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	sched_setaffinity(0, sizeof(one), &one); /* threads created later inherit it */
+	bench_pin_to_this_cpu(); /* threads created later inherit it */
 
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", argv[1], 1);
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", argv[3], 1);
@@ -119,13 +107,13 @@ int main(int argc, char **argv)
 	struct exporter *e = otlp_exporter_new(&cfg, &stats);
 	if (!e)
 		return 1;
-	double cpu0 = cpu_seconds();
+	double cpu0 = bench_cpu_seconds();
 	uint64_t t0 = clock_mono_ns();
 	for (unsigned i = 0; i < n; i++)
 		e->export_span(e, spans[i]);
 	e->shutdown(e, clock_mono_ns() + 600ull * 1000000000ull);
 	uint64_t t1 = clock_mono_ns();
-	double cpu = cpu_seconds() - cpu0;
+	double cpu = bench_cpu_seconds() - cpu0;
 	double secs = (t1 - t0) / 1e9;
 	bool json = cfg.protocol == OTLP_PROTOCOL_HTTP_JSON;
 	printf("protocol=%s compression=%s spans=%u exported=%llu failed=%llu seconds=%.3f "

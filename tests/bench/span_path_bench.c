@@ -14,14 +14,13 @@
  * run it under `valgrind --tool=callgrind` for instructions per span.
  */
 #include <arpa/inet.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench_cpu.h"
 #include "assembly/event_router.h"
 #include "assembly/http1_assembler.h"
 #include "export/otlp/otlp_config.h"
@@ -88,14 +87,6 @@ static size_t data_record(struct bench_conn *c, uint32_t pid, uint8_t dir, uint6
 	return sizeof(*ev) + len;
 }
 
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
@@ -103,10 +94,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	unsigned n = (unsigned)strtoul(argv[3], NULL, 10);
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	sched_setaffinity(0, sizeof(one), &one);
+	bench_pin_to_this_cpu(); /* threads created later inherit it */
 
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", 1);
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", argv[2], 1);
@@ -154,7 +142,7 @@ int main(int argc, char **argv)
 	}
 	struct kspan_trace_ctx ctx = {.trace_flags = 1, .flags = KSPAN_CTX_F_VALID};
 
-	double cpu0 = cpu_seconds();
+	double cpu0 = bench_cpu_seconds();
 	uint64_t t0 = clock_mono_ns(), ts = t0;
 	for (unsigned i = 0; i < n; i++) {
 		struct bench_conn *c = &conns[i % CONNS];
@@ -171,7 +159,7 @@ int main(int argc, char **argv)
 	}
 	pipeline_shutdown(&pipeline, clock_mono_ns() + 600ull * 1000000000ull);
 	uint64_t t1 = clock_mono_ns();
-	double cpu = cpu_seconds() - cpu0;
+	double cpu = bench_cpu_seconds() - cpu0;
 	unsigned long long exported = STAT_GET(&stats, spans_exported);
 	printf("compression=%s spans=%u exported=%llu seconds=%.3f cpu_seconds=%.3f "
 	       "cpu_us_per_span=%.3f cpu_s_per_100k_spans=%.3f\n",
