@@ -34,7 +34,9 @@
 # BENCH_RESULTS, BENCH_KEEP), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
 # KSPAN_ARGS (extra agent options for every kspan run), BENCH_PERF=1 (a perf
 # profile of kspan during the "pid kspan" run, printed at the end: perf's own
-# cost is in that run's figures). Needs root, nginx, wrk, curl, python3,
+# cost is in that run's figures; BENCH_PERF_MODE=all profiles the "all kspan"
+# run instead), BENCH_MODES (the kspan runs, "pid all gzip"; e.g. "all" for
+# target 4 alone), BENCH_PINNED=0 (no pinned phase). Needs root, nginx, wrk, curl, python3,
 # taskset; perf for BENCH_PERF.
 set -euo pipefail
 BENCH_NAME=bench_nginx
@@ -104,7 +106,7 @@ run_with() {
 	local sink_cpu_before
 	sink_cpu_before=$(run_seconds "$SINK_PID")
 	local perf_pid=''
-	if [ "${BENCH_PERF:-0}" = 1 ] && [ "$label" = "pid kspan" ]; then
+	if [ "${BENCH_PERF:-0}" = 1 ] && [ "$label" = "${BENCH_PERF_MODE:-pid} kspan" ]; then
 		perf record -q -F 999 -g -p "$KSPAN_PID" -o "$TMP/perf.data" -- sleep "$BENCH_SECONDS" \
 			>/dev/null 2>&1 &
 		perf_pid=$!
@@ -217,14 +219,16 @@ main() {
 	# Unreported warm-up: the first run after nginx starts is otherwise the slowest.
 	BENCH_SECONDS=2 load "$TMP/warmup.out"
 	run_without "without"
-	for mode in pid all gzip; do
+	for mode in ${BENCH_MODES:-pid all gzip}; do
 		for b in $(kspan_builds); do
 			run_with "$mode ${b%%=*}" "${b#*=}" "$mode"
 		done
 	done
 	run_without "without again"
 
-	if [ "$(nproc)" -ge 2 ]; then
+	if [ "${BENCH_PINNED:-1}" = 0 ]; then
+		note "BENCH_PINNED=0: no pinned runs"
+	elif [ "$(nproc)" -ge 2 ]; then
 		taskset -a -p -c 0 "$NGINX_PID" >/dev/null
 		taskset -a -p -c 0 "$WORKER" >/dev/null
 		taskset -a -p -c 1 "$SINK_PID" >/dev/null
@@ -241,7 +245,7 @@ main() {
 	summarize
 	if [ -s "$TMP/perf.data" ]; then
 		echo
-		echo "where kspan's CPU goes (perf, the 'pid kspan' run; functions >= 1% of samples, self):"
+		echo "where kspan's CPU goes (perf, the '${BENCH_PERF_MODE:-pid} kspan' run; functions >= 1% of samples, self):"
 		perf report -i "$TMP/perf.data" --stdio --no-children --percent-limit 1 -g none \
 			2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
 	fi

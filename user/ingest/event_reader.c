@@ -2,6 +2,9 @@
 /* event_reader.c - ring buffer records to their handlers. */
 #include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -67,6 +70,24 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0; /* never stop consuming because of one bad record */
 }
 
+/*
+ * A BPF ring buffer map's first page holds the consumer position, the second
+ * the producer position (kernel/bpf/ringbuf.c, struct bpf_ringbuf); both map
+ * read-only. libbpf 1.1 has no ring__avail_data_size(), so read them here. Not
+ * mapped (a fake fd in tests, an old kernel): the gauge stays 0.
+ */
+static void map_positions(struct event_reader *r, int ringbuf_fd)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, 2 * (size_t)page, PROT_READ, MAP_SHARED, ringbuf_fd, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	r->consumer_pos = p;
+	r->producer_pos = (const volatile uint64_t *)((const char *)p + page);
+	r->positions_len = 2 * (size_t)page;
+}
+
 int event_reader_open(struct event_reader *r, int ringbuf_fd, const struct event_handlers *handlers,
 		      struct agent_stats *stats)
 {
@@ -78,21 +99,34 @@ int event_reader_open(struct event_reader *r, int ringbuf_fd, const struct event
 		log_warn("opening the ring buffer failed: %s", strerror(-err));
 		return err;
 	}
+	map_positions(r, ringbuf_fd);
 	return 0;
 }
 
+static void note_waiting_bytes(struct event_reader *r)
+{
+	if (!r->consumer_pos)
+		return;
+	uint64_t waiting = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE) -
+			   __atomic_load_n(r->consumer_pos, __ATOMIC_RELAXED);
+	if (waiting > STAT_GET(r->stats, ringbuf_waiting_bytes_max))
+		STAT_SET(r->stats, ringbuf_waiting_bytes_max, waiting);
+}
+
+/*
+ * ring_buffer__poll() is epoll_wait() and then a consume of the rings epoll
+ * reported: done here by hand, to see how full the ring is before draining
+ * it. The kernel wakes us only once much data waits (batched wake-ups), so
+ * the ring is read after every wait, a timeout included.
+ */
 int event_reader_poll(struct event_reader *r, int timeout_ms)
 {
-	int n = ring_buffer__poll(r->rb, timeout_ms);
-	int m;
+	struct epoll_event ev;
 
-	if (n < 0)
-		return n;
-	/* The kernel wakes us only once much data waits (batched wake-ups),
-	 * and ring_buffer__poll() reads only rings epoll reported: read what
-	 * arrived without a wake-up too, at least once per timeout. */
-	m = ring_buffer__consume(r->rb);
-	return m < 0 ? m : n + m;
+	if (epoll_wait(ring_buffer__epoll_fd(r->rb), &ev, 1, timeout_ms) < 0)
+		return -errno;
+	note_waiting_bytes(r);
+	return ring_buffer__consume(r->rb);
 }
 
 int event_reader_drain(struct event_reader *r)
@@ -104,4 +138,7 @@ void event_reader_close(struct event_reader *r)
 {
 	ring_buffer__free(r->rb);
 	r->rb = NULL;
+	if (r->consumer_pos)
+		munmap((void *)r->consumer_pos, r->positions_len);
+	r->consumer_pos = r->producer_pos = NULL;
 }

@@ -32,12 +32,17 @@ struct event_reader {
 	struct agent_stats *stats;
 	/* --record-events: every record, as it came, before it is checked. */
 	struct event_recorder *recorder;
+	/* The ring's consumer and producer positions (its first two pages,
+	 * mapped read-only): how full the ring is when the reader wakes. */
+	const volatile uint64_t *consumer_pos, *producer_pos;
+	size_t positions_len;
 };
 
 int event_reader_open(struct event_reader *r, int ringbuf_fd, const struct event_handlers *handlers,
 		      struct agent_stats *stats);
 /* Waits up to timeout_ms for records and handles them; returns how many, or
- * a negative errno (-EINTR on a signal). */
+ * a negative errno (-EINTR on a signal). Keeps the ringbuf_waiting_bytes_max
+ * gauge: the most bytes that waited in the ring when the reader woke. */
 int event_reader_poll(struct event_reader *r, int timeout_ms);
 /* Handles everything already in the ring without waiting. */
 int event_reader_drain(struct event_reader *r);

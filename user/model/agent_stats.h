@@ -194,6 +194,8 @@
 
 /* Values that go up and down (set, not added). */
 #define AGENT_GAUGES_FIELDS(X)                                                                     \
+	X(ringbuf_waiting_bytes_max, "most bytes waiting in the ring buffer when the agent read it "  \
+				     "(since start; --ringbuf-bytes is where records drop)")         \
 	X(export_queue_spans, "spans waiting in the export queue")                                 \
 	X(export_queue_bytes, "encoded bytes waiting in the export queue")                         \
 	X(export_queue_batches, "batches waiting in the export queue")                             \
