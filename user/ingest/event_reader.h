@@ -36,13 +36,18 @@ struct event_reader {
 	 * mapped read-only): how full the ring is when the reader wakes. */
 	const volatile uint64_t *consumer_pos, *producer_pos;
 	size_t positions_len;
+	uint64_t ring_bytes, wakeup_bytes;
+	uint64_t drained_ns; /* when the last read emptied the ring */
+	int wait_ms;	     /* the next wait's bound */
 };
 
-int event_reader_open(struct event_reader *r, int ringbuf_fd, const struct event_handlers *handlers,
-		      struct agent_stats *stats);
-/* Waits up to timeout_ms for records and handles them; returns how many, or
- * a negative errno (-EINTR on a signal). Keeps the ringbuf_waiting_bytes_max
- * gauge: the most bytes that waited in the ring when the reader woke. */
+/* wakeup_bytes: the waiting data at which the kernel wakes the reader. */
+int event_reader_open(struct event_reader *r, int ringbuf_fd, uint64_t wakeup_bytes,
+		      const struct event_handlers *handlers, struct agent_stats *stats);
+/* Waits up to timeout_ms (less while records arrive fast, see the .c) for
+ * records and handles them; returns how many, or a negative errno (-EINTR on
+ * a signal). Keeps the ringbuf_waiting_bytes_max gauge (the most bytes that
+ * waited in the ring when the reader woke) and ringbuf_wakeups_missed. */
 int event_reader_poll(struct event_reader *r, int timeout_ms);
 /* Handles everything already in the ring without waiting. */
 int event_reader_drain(struct event_reader *r);
