@@ -126,17 +126,19 @@ int event_reader_open(struct event_reader *r, int ringbuf_fd, uint64_t wakeup_by
  */
 #define FILL_SHARE_BEFORE_READ 4
 
-static int next_wait_ms(const struct event_reader *r, uint64_t waiting, uint64_t since_ns,
-			int timeout_ms)
+int event_reader_wait_bound_ms(uint64_t ring_bytes, uint64_t waiting, uint64_t since_ns,
+			       int timeout_ms)
 {
-	if (!waiting || !since_ns)
+	if (!waiting || !since_ns || !ring_bytes)
 		return timeout_ms;
-	/* ns until the ring holds ring_bytes / FILL_SHARE_BEFORE_READ at this rate */
-	uint64_t ns = (r->ring_bytes / FILL_SHARE_BEFORE_READ) * since_ns / waiting;
-	uint64_t ms = ns / 1000000;
+	/* ns until the ring holds ring_bytes / FILL_SHARE_BEFORE_READ at this
+	 * rate; in 128-bit: a ring of 1 GiB times an hour of ns is past 2^64 */
+	unsigned __int128 ns =
+	    (unsigned __int128)(ring_bytes / FILL_SHARE_BEFORE_READ) * since_ns / waiting;
+	unsigned __int128 ms = ns / 1000000;
 	if (ms < 1)
 		return 1;
-	return ms < (uint64_t)timeout_ms ? (int)ms : timeout_ms;
+	return ms < (unsigned __int128)timeout_ms ? (int)ms : timeout_ms;
 }
 
 /*
@@ -161,7 +163,8 @@ int event_reader_poll(struct event_reader *r, int timeout_ms)
 			STAT_SET(r->stats, ringbuf_waiting_bytes_max, waiting);
 		if (!woken && r->wakeup_bytes && waiting >= r->wakeup_bytes)
 			STAT_INC(r->stats, ringbuf_wakeups_missed);
-		r->wait_ms = next_wait_ms(r, waiting, now - r->drained_ns, timeout_ms);
+		r->wait_ms = event_reader_wait_bound_ms(r->ring_bytes, waiting, now - r->drained_ns,
+							timeout_ms);
 	}
 	int n = ring_buffer__consume(r->rb);
 	r->drained_ns = clock_mono_ns();

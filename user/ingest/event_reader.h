@@ -49,6 +49,11 @@ int event_reader_open(struct event_reader *r, int ringbuf_fd, uint64_t wakeup_by
  * a signal). Keeps the ringbuf_waiting_bytes_max gauge (the most bytes that
  * waited in the ring when the reader woke) and ringbuf_wakeups_missed. */
 int event_reader_poll(struct event_reader *r, int timeout_ms);
+/* The next wait's bound: the ms a ring of ring_bytes takes to fill a quarter
+ * at the rate `waiting` bytes arrived in since_ns, from 1 to timeout_ms;
+ * timeout_ms when nothing arrived. Exposed for tests. */
+int event_reader_wait_bound_ms(uint64_t ring_bytes, uint64_t waiting, uint64_t since_ns,
+			       int timeout_ms);
 /* Handles everything already in the ring without waiting. */
 int event_reader_drain(struct event_reader *r);
 void event_reader_close(struct event_reader *r);
