@@ -47,7 +47,7 @@ BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-16}
 BENCH_THREADS=${BENCH_THREADS:-1}
 KSPAN_ARGS=${KSPAN_ARGS:-}
 # Per run label: the figures of the report.
-declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US SINK_US
+declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US SINK_US RING
 RUNS=()
 WRK_CPU='' # taskset CPU of wrk in the pinned phase
 
@@ -127,6 +127,14 @@ run_with() {
 	exported=$(counter "$log" spans_exported)
 	SPANS[$label]=$exported
 	DROPS[$label]=$(drops_of "$log")
+	# How full the ring buffer came (builds that report it).
+	local peak missed
+	peak=$(counter "$log" ringbuf_waiting_bytes_max)
+	missed=$(counter "$log" ringbuf_wakeups_missed)
+	if [ "$peak" != '?' ]; then
+		RING[$label]=$(awk -v p="$peak" -v m="$missed" \
+			'BEGIN { printf "at most %.1f MiB waiting when read, %s wake-ups missed", p / 1048576, m }')
+	fi
 	# Spans beyond requests x spans per request: the requests in flight when
 	# wrk stopped, and with every process traced, the sink's own.
 	extra=$((per_request * BENCH_CONNECTIONS))
@@ -152,6 +160,11 @@ print_runs() {
 			"${ERR[$label]}" "${CPU[$label]:--}" "${CPU_US[$label]:--}" "${SINK_US[$label]:--}" \
 			"${NGINX_US[$label]}" "${WRK_US[$label]}" "${SPANS[$label]:--}" \
 			"${CHECK[$label]:--}" "${DROPS[$label]:-}${STATE[$label]:+ (${STATE[$label]})}"
+	done
+	for label in "${RUNS[@]}"; do
+		if [ -n "${RING[$label]:-}" ]; then
+			printf 'ring buffer, %s: %s\n' "$label" "${RING[$label]}"
+		fi
 	done
 	echo "sink_us: CPU us per span of the OTLP sink (it shares the CPUs: its cost is not kspan's own)"
 	echo "nginx_us, wrk_us: CPU us per request of the nginx worker and of wrk (a saturated run is"
