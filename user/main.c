@@ -318,7 +318,8 @@ static int agent_start(struct agent *a)
 					  .on_exec = agent_on_exec,
 					  .exec_ctx = a};
 	handlers = event_router_handlers(&a->router);
-	err = event_reader_open(&a->reader, probe_loader_ringbuf_fd(&a->probes), &handlers,
+	err = event_reader_open(&a->reader, probe_loader_ringbuf_fd(&a->probes),
+				probe_loader_wakeup_bytes(a->opts.ringbuf_bytes), &handlers,
 				&a->stats);
 	if (err)
 		return err;

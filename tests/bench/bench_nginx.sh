@@ -42,7 +42,9 @@
 # BENCH_RESULTS, BENCH_KEEP), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
 # KSPAN_ARGS (extra agent options for every kspan run), BENCH_PERF=1 (a perf
 # profile of kspan during the "pid kspan" run, printed at the end: perf's own
-# cost is in that run's figures). Needs root, nginx, wrk, curl, python3,
+# cost is in that run's figures; BENCH_PERF_MODE=all profiles the "all kspan"
+# run instead), BENCH_MODES (the kspan runs, "pid all gzip"; e.g. "all" for
+# target 4 alone), BENCH_PINNED=0 (no pinned phase). Needs root, nginx, wrk, curl, python3,
 # taskset; perf for BENCH_PERF.
 set -euo pipefail
 BENCH_NAME=bench_nginx
@@ -54,7 +56,7 @@ BENCH_THREADS=${BENCH_THREADS:-1}
 KSPAN_ARGS=${KSPAN_ARGS:-}
 EMPTY_HOOKS=${EMPTY_HOOKS:-build/bench/empty_hooks}
 # Per run label: the figures of the report.
-declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US SINK_US
+declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US SINK_US RING
 RUNS=()
 WRK_CPU='' # taskset CPU of wrk in the pinned phase
 
@@ -129,7 +131,7 @@ run_with() {
 	local sink_cpu_before
 	sink_cpu_before=$(run_seconds "$SINK_PID")
 	local perf_pid=''
-	if [ "${BENCH_PERF:-0}" = 1 ] && [ "$label" = "pid kspan" ]; then
+	if [ "${BENCH_PERF:-0}" = 1 ] && [ "$label" = "${BENCH_PERF_MODE:-pid} kspan" ]; then
 		perf record -q -F 999 -g -p "$KSPAN_PID" -o "$TMP/perf.data" -- sleep "$BENCH_SECONDS" \
 			>/dev/null 2>&1 &
 		perf_pid=$!
@@ -150,6 +152,14 @@ run_with() {
 	exported=$(counter "$log" spans_exported)
 	SPANS[$label]=$exported
 	DROPS[$label]=$(drops_of "$log")
+	# How full the ring buffer came (builds that report it).
+	local peak missed
+	peak=$(counter "$log" ringbuf_waiting_bytes_max)
+	missed=$(counter "$log" ringbuf_wakeups_missed)
+	if [ "$peak" != '?' ]; then
+		RING[$label]=$(awk -v p="$peak" -v m="$missed" \
+			'BEGIN { printf "at most %.1f MiB waiting when read, %s wake-ups missed", p / 1048576, m }')
+	fi
 	# Spans beyond requests x spans per request: the requests in flight when
 	# wrk stopped, and with every process traced, the sink's own.
 	extra=$((per_request * BENCH_CONNECTIONS))
@@ -175,6 +185,11 @@ print_runs() {
 			"${ERR[$label]}" "${CPU[$label]:--}" "${CPU_US[$label]:--}" "${SINK_US[$label]:--}" \
 			"${NGINX_US[$label]}" "${WRK_US[$label]}" "${SPANS[$label]:--}" \
 			"${CHECK[$label]:--}" "${DROPS[$label]:-}${STATE[$label]:+ (${STATE[$label]})}"
+	done
+	for label in "${RUNS[@]}"; do
+		if [ -n "${RING[$label]:-}" ]; then
+			printf 'ring buffer, %s: %s\n' "$label" "${RING[$label]}"
+		fi
 	done
 	echo "sink_us: CPU us per span of the OTLP sink (it shares the CPUs: its cost is not kspan's own)"
 	echo "nginx_us, wrk_us: CPU us per request of the nginx worker and of wrk (a saturated run is"
@@ -256,14 +271,16 @@ main() {
 	else
 		note "$EMPTY_HOOKS not built (make $EMPTY_HOOKS): no floor run"
 	fi
-	for mode in pid all gzip; do
+	for mode in ${BENCH_MODES:-pid all gzip}; do
 		for b in $(kspan_builds); do
 			run_with "$mode ${b%%=*}" "${b#*=}" "$mode"
 		done
 	done
 	run_without "without again"
 
-	if [ "$(nproc)" -ge 2 ]; then
+	if [ "${BENCH_PINNED:-1}" = 0 ]; then
+		note "BENCH_PINNED=0: no pinned runs"
+	elif [ "$(nproc)" -ge 2 ]; then
 		taskset -a -p -c 0 "$NGINX_PID" >/dev/null
 		taskset -a -p -c 0 "$WORKER" >/dev/null
 		taskset -a -p -c 1 "$SINK_PID" >/dev/null
@@ -280,7 +297,7 @@ main() {
 	summarize
 	if [ -s "$TMP/perf.data" ]; then
 		echo
-		echo "where kspan's CPU goes (perf, the 'pid kspan' run; functions >= 1% of samples, self):"
+		echo "where kspan's CPU goes (perf, the '${BENCH_PERF_MODE:-pid} kspan' run; functions >= 1% of samples, self):"
 		perf report -i "$TMP/perf.data" --stdio --no-children --percent-limit 1 -g none \
 			2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
 	fi

@@ -32,13 +32,28 @@ struct event_reader {
 	struct agent_stats *stats;
 	/* --record-events: every record, as it came, before it is checked. */
 	struct event_recorder *recorder;
+	/* The ring's consumer and producer positions (its first two pages,
+	 * mapped read-only): how full the ring is when the reader wakes. */
+	const volatile uint64_t *consumer_pos, *producer_pos;
+	size_t positions_len;
+	uint64_t ring_bytes, wakeup_bytes;
+	uint64_t drained_ns; /* when the last read emptied the ring */
+	int wait_ms;	     /* the next wait's bound */
 };
 
-int event_reader_open(struct event_reader *r, int ringbuf_fd, const struct event_handlers *handlers,
-		      struct agent_stats *stats);
-/* Waits up to timeout_ms for records and handles them; returns how many, or
- * a negative errno (-EINTR on a signal). */
+/* wakeup_bytes: the waiting data at which the kernel wakes the reader. */
+int event_reader_open(struct event_reader *r, int ringbuf_fd, uint64_t wakeup_bytes,
+		      const struct event_handlers *handlers, struct agent_stats *stats);
+/* Waits up to timeout_ms (less while records arrive fast, see the .c) for
+ * records and handles them; returns how many, or a negative errno (-EINTR on
+ * a signal). Keeps the ringbuf_waiting_bytes_max gauge (the most bytes that
+ * waited in the ring when the reader woke) and ringbuf_wakeups_missed. */
 int event_reader_poll(struct event_reader *r, int timeout_ms);
+/* The next wait's bound: the ms a ring of ring_bytes takes to fill a quarter
+ * at the rate `waiting` bytes arrived in since_ns, from 1 to timeout_ms;
+ * timeout_ms when nothing arrived. Exposed for tests. */
+int event_reader_wait_bound_ms(uint64_t ring_bytes, uint64_t waiting, uint64_t since_ns,
+			       int timeout_ms);
 /* Handles everything already in the ring without waiting. */
 int event_reader_drain(struct event_reader *r);
 void event_reader_close(struct event_reader *r);

@@ -57,6 +57,12 @@ int probe_loader_start(struct probe_loader *l, const struct agent_options *o);
  * libraries of processes that exec()ed lately. */
 void probe_loader_tick(struct probe_loader *l, uint64_t now);
 int probe_loader_ringbuf_fd(const struct probe_loader *l);
+/* The waiting data at which the probes wake the ring's reader: a sixteenth
+ * of the ring (README, Performance notes: one wake-up per batch). */
+static inline uint32_t probe_loader_wakeup_bytes(uint32_t ringbuf_bytes)
+{
+	return ringbuf_bytes / 16;
+}
 /* The loaded BPF object, for the uprobe attachers (go_tls_attach.h). */
 struct bpf_object *probe_loader_object(const struct probe_loader *l);
 /* The programs' count of entries added to go_processes (go_tls_attach.h). */

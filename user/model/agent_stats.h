@@ -16,6 +16,8 @@
 	X(events_received, "ring-buffer records read")                                             \
 	X(events_malformed, "ring-buffer records with an impossible size or type (dropped)")       \
 	X(kernel_ringbuf_drops, "records the kernel could not put in the ring buffer")             \
+	X(ringbuf_wakeups_missed, "reads at the poll timeout that found a wake-up batch waiting "  \
+				  "(the kernel's wake-up did not come)")                           \
 	X(kernel_capture_faults, "payloads the kernel could not read from user memory")            \
 	X(kernel_inflight_full, "syscalls not followed: no in-flight slot (task storage)")         \
 	X(kernel_conn_table_full, "connections not followed: kernel conn table full")              \
@@ -194,6 +196,9 @@
 
 /* Values that go up and down (set, not added). */
 #define AGENT_GAUGES_FIELDS(X)                                                                     \
+	X(ringbuf_waiting_bytes_max,                                                               \
+	  "most bytes waiting in the ring buffer when the agent read it "                          \
+	  "(since start; --ringbuf-bytes is where records drop)")                                  \
 	X(export_queue_spans, "spans waiting in the export queue")                                 \
 	X(export_queue_bytes, "encoded bytes waiting in the export queue")                         \
 	X(export_queue_batches, "batches waiting in the export queue")                             \

@@ -52,7 +52,7 @@ static void test_config_defaults(void **state)
 	assert_int_equal(cfg.timeout_ms, 10000);
 	assert_int_equal(cfg.schedule_delay_ms, 5000);
 	assert_int_equal(cfg.export_timeout_ms, 30000);
-	assert_int_equal(cfg.max_queue_size, 2048);
+	assert_int_equal(cfg.max_queue_size, 32768);
 	assert_int_equal(cfg.max_export_batch_size, 512);
 	assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_PROTOBUF);
 	assert_int_equal(cfg.queue_max_bytes, 32u << 20);
@@ -193,7 +193,7 @@ static void test_config_numbers_and_compression(void **state)
 	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "99999999999999999999", 1);
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", 1);
 	assert_int_equal(otlp_config_from_env(&cfg, NULL), 0);
-	assert_int_equal(cfg.max_queue_size, 2048);
+	assert_int_equal(cfg.max_queue_size, 32768);
 	assert_int_equal(cfg.schedule_delay_ms, 5000);
 	assert_int_equal(cfg.export_timeout_ms, 30000);
 	assert_int_equal(cfg.max_export_batch_size, 512);
