@@ -187,7 +187,8 @@ struct conn_state {
 	__u32 h2_tx_last_stream; /* highest request stream id written */
 	__u8 h2_tx;		 /* enum h2_tx_follow */
 	__u8 h2_tx_own_tp;	 /* the process sent a traceparent: never inject again */
-	__u8 _pad2[2];
+	__u8 h2_tx_head_len;	 /* a write ended inside a frame header: its bytes so far */
+	__u8 _pad2;
 	/* HTTP/1 CLIENT connections: where the requests the process writes
 	 * begin, for header insertion (propagation/http1_tx.bpf.h). */
 	struct h1_tx_boundary h1_tx;
@@ -195,6 +196,7 @@ struct conn_state {
 	 * entry must find it unchanged, else bytes went out that the cursor
 	 * did not follow (socket__write_seq). */
 	__u32 h2_tx_seq;
+	__u8 h2_tx_head[8]; /* the h2_tx_head_len bytes (HTTP/2 frame headers are 9) */
 	/* TLS connections: requests written (CLIENT) or read (SERVER) so far,
 	 * the same-node join key of their requests (trace_context.bpf.h): the
 	 * plaintext has no TCP sequence number. */

@@ -173,30 +173,54 @@ undo:
 	return bpf_msg_pop_data(msg, ins, H2_TP_FIELD_LEN, 0) ? -1 : 0;
 }
 
+/* What tcp_sendmsg_locked charges to sk_wmem_queued per segment beyond its
+ * data: the skb (fclone), its shared info and header room, about 1 KiB on
+ * x86-64 6.x (SKB_TRUESIZE(MAX_TCP_HEADER)); twice that, as a bound. */
+#define MSG_SEGMENT_OVERHEAD 2048
+
 /*
- * Bytes the socket's send buffer can still queue (sk_sndbuf - sk_wmem_queued)
- * when the sk_msg program runs. A piece that does not fit whole may be sent
- * in part: tcp_sendmsg_locked stops at a full buffer, a non-blocking writer
- * gets EAGAIN, and tcp_bpf_send_verdict frees the rest of the piece and
- * reports as written the piece's size minus what it freed - which is wrong
- * by the inserted bytes when they were among those freed: the process then
- * writes bytes again that had already left. So kspan inserts only into a
- * piece that fits whole, inserted bytes included.
+ * Will the send buffer take this piece whole, grown to `bytes`? A piece
+ * that does not fit may be sent in part: tcp_sendmsg_locked stops where a
+ * new segment finds sk_wmem_queued >= sk_sndbuf, a non-blocking writer gets
+ * EAGAIN, and tcp_bpf_send_verdict frees the rest of the piece and reports
+ * as written the piece's size minus what it freed - which is wrong by the
+ * inserted bytes when they were among those freed: the process then writes
+ * bytes again that had already left (seen: a HEADERS frame's length grown,
+ * its field freed, a byte sent twice). So kspan inserts only into a piece
+ * that fits whole, inserted bytes included, and counts each segment's
+ * overhead too. A new segment holds up to the size goal of
+ * tcp_xmit_size_goal: the GSO size bounded by half the largest window the
+ * peer advertised, whole MSSes, at least one; half of that is taken as a
+ * segment here (the first may be the tail of one already queued). A peer
+ * with a small window thus means many segments, each charged ~1 KiB more
+ * than its bytes. Global TCP memory pressure can still cut a send short;
+ * nothing the program can see predicts that.
  */
-static __always_inline __u32 msg__sndbuf_room(struct sk_msg_md *msg)
+static __always_inline bool msg__fits_whole(struct sk_msg_md *msg, __u32 bytes)
 {
 	struct bpf_sock *sk = msg->sk;
 	struct tcp_sock *tp;
+	__u32 mss, goal, seg, segments;
 	int sndbuf, queued;
 
 	if (!sk)
-		return 0;
+		return false;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
-		return 0;
+		return false;
 	sndbuf = tp->inet_conn.icsk_inet.sk.sk_sndbuf;
 	queued = tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
-	return sndbuf > queued ? (__u32)(sndbuf - queued) : 0;
+	mss = tp->mss_cache;
+	if (mss < 64)
+		mss = 64;
+	goal = tp->inet_conn.icsk_inet.sk.sk_gso_max_size;
+	if (goal > tp->max_window / 2)
+		goal = tp->max_window / 2;
+	goal -= goal % mss;
+	seg = (goal > mss ? goal : mss) / 2;
+	segments = bytes / seg + 2;
+	return sndbuf > queued &&
+	       (__u64)(sndbuf - queued) >= (__u64)bytes + (__u64)segments * MSG_SEGMENT_OVERHEAD;
 }
 
 /* The socket cookie (SO_COOKIE) of the socket a piece is written on; 0 when
@@ -220,12 +244,11 @@ static __always_inline __u64 msg__socket_cookie(struct sk_msg_md *msg)
  * move earlier offsets. */
 static __always_inline int h2_msg__inject(struct sk_msg_md *msg, struct h2_tx_plan *p)
 {
-	__u32 start = p->msg_seen, size = msg->size, room;
+	__u32 start = p->msg_seen, size = msg->size;
 
 	if (p->msg_mismatch) /* counted per request at the exit */
 		return KSPAN_SK_PASS;
 	p->msg_seen += size;
-	room = msg__sndbuf_room(msg);
 	for (int i = H2_TX_STREAMS - 1; i >= 0; i--) {
 		struct h2_tx_stream *st = &p->streams[i];
 		__u8 was_injected = st->injected;
@@ -233,8 +256,8 @@ static __always_inline int h2_msg__inject(struct sk_msg_md *msg, struct h2_tx_pl
 		if (i >= p->count)
 			continue;
 		/* Only into a piece the send buffer takes whole
-		 * (msg__sndbuf_room); msg->size grows with each insertion. */
-		if (room < msg->size + H2_TP_FIELD_LEN) {
+		 * (msg__fits_whole); msg->size grows with each insertion. */
+		if (!msg__fits_whole(msg, msg->size + H2_TP_FIELD_LEN)) {
 			if (st->outcome == H2_TX_INJECT && !st->injected &&
 			    st->insert_off > start && st->insert_off <= start + size)
 				st->no_room = 1;
@@ -267,10 +290,10 @@ static __always_inline int inject__http1(struct sk_msg_md *msg, __u32 off, const
 		return KSPAN_SK_PASS;
 	}
 	total = TRACEPARENT_LINE_LEN + (ts ? TRACESTATE_PREFIX_LEN + ts_len + 2 : 0);
-	/* Only into a piece the send buffer takes whole (msg__sndbuf_room):
+	/* Only into a piece the send buffer takes whole (msg__fits_whole):
 	 * otherwise a non-blocking writer may be told a wrong count and send
 	 * bytes twice. The self-check goes through the same rule. */
-	if (msg__sndbuf_room(msg) < msg->size + total) {
+	if (!msg__fits_whole(msg, msg->size + total)) {
 		if (!selfcheck)
 			counter__inc(KSPAN_CNT_H1_INJECT_NO_ROOM);
 		return KSPAN_SK_PASS;

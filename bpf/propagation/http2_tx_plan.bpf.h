@@ -12,6 +12,7 @@
 #include "base/maps.bpf.h"
 #include "base/socket_lookup.bpf.h"
 #include "capture/copy.bpf.h"
+#include "http2_frame.h"
 
 /* Request streams one write can start with a kernel-decided context; more
  * are left to userspace (counted). gRPC clients put the HEADERS frames of
@@ -26,6 +27,9 @@
  * 0x00 0x0b "traceparent" 0x37 "00-<32 hex>-<16 hex>-<2 hex>". A frame grown
  * by it stays within HTTP2_MAX_FRAME_SIZE_DEFAULT, which every peer accepts. */
 #define H2_TP_FIELD_LEN 69
+
+/* A mask above any length of a frame header's piece (h2_tx_plan.head). */
+#define H2_HEAD_MASK 15
 
 /* Why a request stream did not get kspan's traceparent. */
 enum h2_tx_outcome {
@@ -45,7 +49,8 @@ struct h2_tx_stream {
 	__u8 piece_cut;	  /* the frame straddled two sk_msg pieces */
 	__u8 failed;	  /* push/pull failed (KSPAN_CNT_INJECT_FAILED) */
 	__u8 no_room;	  /* the send buffer could not take its piece whole */
-	__u8 _pad[3];
+	__u8 head_cut;	  /* its frame header began in the write before */
+	__u8 _pad[2];
 	struct kspan_trace_ctx ctx; /* KSPAN_CTX_F_VALID when decided */
 };
 
@@ -72,7 +77,11 @@ struct h2_tx_plan {
 	__u8 own_tp;	   /* a request carried its own traceparent */
 	__u8 decide;	   /* 1 at entry; 0 when the exit only advances */
 	__u8 msg_mismatch; /* an sk_msg piece was not where the plan says: no insertion */
-	__u8 _pad[3];
+	__u8 head_len;	   /* bytes of a frame header walked, its rest not yet */
+	__u8 _pad[2];
+	/* those bytes (at most 8), and room for the rest copied after them;
+	 * both lengths masked by H2_HEAD_MASK (kspan_h2_walk_head) */
+	__u8 head[2 * (H2_HEAD_MASK + 1)];
 	struct h2_tx_stream streams[H2_TX_STREAMS];
 };
 

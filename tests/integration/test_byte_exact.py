@@ -213,6 +213,51 @@ class TestByteExact(ByteExactChecks, harness.KspanCase):
                            "no plan was evicted: the test forced nothing")
         self.assertLessEqual(delta["h2_client_conns_desynced"], without_second, delta)
 
+    def test_h2c_writes_that_end_inside_frame_headers(self):
+        """Writes that end inside a frame header (4 bytes of one; 2, 1 and 5
+        of another, ...): the kernel keeps the header's bytes and walks on,
+        so requests 5 and 7 get kspan's traceparent. Request 3's frame
+        header began in the write before its block: its length field had
+        left, so it gets none (counted undecided)."""
+        _, sink, d = self.sink()
+        self.start_kspan(ports=[sink])
+        m0 = self.kspan.metrics()
+        (port,) = self.client(sink, d, "h2_split_headers")
+        tps = self.compare(d, port, strip_h2)
+        self.assertEqual(sorted(tps), [1, 5, 7], tps)
+        self.assertTrue(all(len(v) == 1 for v in tps.values()), tps)
+        names = ("h2_traceparent_injected", "h2_requests_undecided",
+                 "h2_client_conns_unfollowed", "h2_client_conns_desynced")
+        harness.wait_until(lambda: sum(self.metrics_delta(m0, names[:2]).values()) >= 4, 10)
+        self.assertEqual(self.metrics_delta(m0, names),
+                         dict(zip(names, (3, 1, 0, 0))))
+
+    def test_h2c_partial_writes_of_many_requests(self):
+        """Non-blocking writers with 4 KiB send buffers, each write 60
+        requests' HEADERS frames, until one is written only in part (kernel
+        6.18 cut such a write inside a frame header as often as not). Every
+        byte arrives exact, none twice (a piece the send buffer cannot take
+        whole, segments' overhead included, gets no insertion: counted); no
+        connection is given up; at most one traceparent per request, and the
+        requests without one are exactly those counted."""
+        n = 21
+        proc, sink, d = self.sink("--hold", "--rcvbuf", "4096")
+        self.start_kspan(ports=[sink])
+        m0 = self.kspan.metrics()
+        ports = self.client(sink, d, "h2_partial", n, release=proc)
+        self.assertEqual(len(ports), n)
+        requests = injected = 0
+        for port in ports:
+            tps = self.compare(d, port, strip_h2)
+            self.assertTrue(all(len(v) == 1 for v in tps.values()), tps)
+            with open(os.path.join(d, "sent-%d" % port), "rb") as f:
+                frames, _ = split_h2(f.read())
+            requests += sum(1 for f in frames if f[0] == HEADERS)
+            injected += len(tps)
+        check_counted(self, m0, requests - injected, injected)
+        delta = self.metrics_delta(m0, ("h2_client_conns_unfollowed", "h2_client_conns_desynced"))
+        self.assertEqual(delta, {"h2_client_conns_unfollowed": 0, "h2_client_conns_desynced": 0})
+
     def test_grpc_300_concurrent_64k(self):
         """300 calls in flight on one channel, 64 KiB each way: every call OK
         and echoed intact, at most one traceparent each, and the calls

@@ -26,6 +26,18 @@ Usage: byte_exact_client.py HOST:PORT DIR SCENARIO [ARGS]
                    stream (a cursor that missed the big write looks there),
                    and one more request. N above the kernel's h2_tx_plans
                    entries (256) makes plans of blocked writes evicted.
+  h2_split_headers one h2c connection whose writes end inside frame headers:
+                   4 bytes of a DATA frame's header, the rest of it with its
+                   payload and 2 bytes of the next one, ...; then 5 bytes of
+                   a new request's HEADERS frame header (stream 3) and the
+                   rest of that frame in the next write; then requests 5 and
+                   7, one write each.
+  h2_partial N     N h2c connections with 4 KiB send buffers, non-blocking, to
+                   a --hold sink: request 1, then writes of 60 new requests'
+                   HEADERS frames each (a 60-byte block, one byte longer
+                   on each connection) until one is written only in part;
+                   once every connection is stuck, prints BLOCKED; then the
+                   rest, and requests in writes of their own.
 Output: one JSON line {"ports": [local port of each connection]}.
 """
 
@@ -220,6 +232,58 @@ def h2_blocked(target, directory, n):
     return [c.port for c in conns]
 
 
+def h2_split_headers(target, directory):
+    c = Conn(target)
+    c.send(PREFACE + frame(SETTINGS, 0, 0, b"") +
+           frame(HEADERS, END_HEADERS, 1, header_block("/split/1")))
+    d1, d2 = frame(DATA, 0, 1, b"a" * 100), frame(DATA, 0, 1, b"b" * 50)
+    c.send(d1[:4])
+    c.send(d1[4:] + d2[:2])
+    c.send(d2[2:3])  # 3 of 9 header bytes, in three writes
+    c.send(d2[3:8])
+    c.send(d2[8:] + frame(DATA, END_STREAM, 1, b"c" * 10)[:8])
+    c.send(frame(DATA, END_STREAM, 1, b"c" * 10)[8:])
+    h3 = request(3)
+    c.send(h3[:5])  # its length field leaves before the block is seen
+    c.send(h3[5:])
+    c.send(request(5, b"e" * 20))
+    c.send(request(7))
+    c.close(directory)
+    return [c.port]
+
+
+def h2_partial(target, directory, n):
+    conns, rests, sids = [], [], []
+    for i in range(n):
+        c = Conn(target, sndbuf=4096)
+        c.send(PREFACE + frame(SETTINGS, 0, 0, b"") + request(1))
+        c.sock.setblocking(False)
+        # A short block: GET http / from the static table, :authority,
+        # and a field padding it to a size of its own per connection.
+        block = b"\x82\x86\x84\x41\x03a:1" + literal("z", "p" * (40 + i))
+        sid, rest = 3, b""
+        while not rest:
+            data = b"".join(frame(HEADERS, END_HEADERS | END_STREAM, sid + 2 * k, block)
+                            for k in range(60))
+            sid += 120
+            try:
+                done = c.sock.send(data)
+            except BlockingIOError:
+                done = 0
+            c.sent += data[:done]
+            rest = data[done:]
+        conns.append(c)
+        rests.append(rest)
+        sids.append(sid)
+    print("BLOCKED", flush=True)
+    for c, rest, sid in zip(conns, rests, sids):
+        c.send(rest)
+        for k in range(3):
+            c.send(request(sid + 2 * k, b"z" * 10))
+        c.close(directory)
+    return [c.port for c in conns]
+
+
 def main():
     host, port = sys.argv[1].rsplit(":", 1)
     target, directory, scenario = (host, int(port)), sys.argv[2], sys.argv[3]
@@ -229,6 +293,10 @@ def main():
         ports = h2_sendfile(target, directory)
     elif scenario == "h2_blocked":
         ports = h2_blocked(target, directory, int(sys.argv[4]))
+    elif scenario == "h2_split_headers":
+        ports = h2_split_headers(target, directory)
+    elif scenario == "h2_partial":
+        ports = h2_partial(target, directory, int(sys.argv[4]))
     else:
         sys.exit("unknown scenario %s" % scenario)
     print(json.dumps({"ports": ports}), flush=True)
