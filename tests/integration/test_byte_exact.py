@@ -134,6 +134,17 @@ class ByteExactChecks(GrpcChecks):
                         % (port, first_difference(sent, stripped)))
         return tps
 
+    def held_connections(self, scenario, n):
+        """n connections of a byte_exact_client scenario to a --hold sink
+        with 4 KiB receive buffers, let read once every client is stuck:
+        (kspan's metrics before, the connections' ports, the bytes' directory)."""
+        proc, sink, d = self.sink("--hold", "--rcvbuf", "4096")
+        self.start_kspan(ports=[sink])
+        m0 = self.kspan.metrics()
+        ports = self.client(sink, d, scenario, n, release=proc)
+        self.assertEqual(len(ports), n)
+        return m0, ports, d
+
     def metrics_delta(self, before, names):
         return metrics_delta(self.kspan, before, names)
 
@@ -194,12 +205,7 @@ class TestByteExact(ByteExactChecks, harness.KspanCase):
         block: a piece that does not fit the buffer whole gets no insertion,
         counted unfit, which is why a request of a connection that was not
         given up may lack one too.)"""
-        n = 300
-        proc, sink, d = self.sink("--hold", "--rcvbuf", "4096")
-        self.start_kspan(ports=[sink])
-        m0 = self.kspan.metrics()
-        ports = self.client(sink, d, "h2_blocked", n, release=proc)
-        self.assertEqual(len(ports), n)
+        m0, ports, d = self.held_connections("h2_blocked", 300)
         without_second = 0
         for port in ports:
             tps = self.compare(d, port, strip_h2)
@@ -240,12 +246,7 @@ class TestByteExact(ByteExactChecks, harness.KspanCase):
         whole, segments' overhead included, gets no insertion: counted); no
         connection is given up; at most one traceparent per request, and the
         requests without one are exactly those counted."""
-        n = 21
-        proc, sink, d = self.sink("--hold", "--rcvbuf", "4096")
-        self.start_kspan(ports=[sink])
-        m0 = self.kspan.metrics()
-        ports = self.client(sink, d, "h2_partial", n, release=proc)
-        self.assertEqual(len(ports), n)
+        m0, ports, d = self.held_connections("h2_partial", 21)
         requests = injected = 0
         for port in ports:
             tps = self.compare(d, port, strip_h2)
