@@ -50,12 +50,13 @@ def check_counted(test, m0, missing, injected):
     test.assertEqual(delta["h2_traceparent_injected"], injected, delta)
     # Under load the kernel may see bytes leave that its frame walk did not
     # (a write whose exit it missed: desynced) or a write whose frames its
-    # walk could not follow to where the write ended (a partial sendmsg when
-    # the socket buffer is full, seen once in a fresh-clone run of
-    # test_100_concurrent_streams_on_one_connection: unfollowed), and give the
-    # connection up for good: safe and counted, but the requests written
-    # after that are counted per connection, not per request. Only the one
-    # connection may be given up.
+    # walk cannot follow (more than 512 frames in one write: unfollowed), and
+    # give the connection up for good: safe and counted, but the requests
+    # written after that are counted per connection, not per request. Only
+    # the one connection may be given up. (The unfollowed give-up a
+    # fresh-clone run of test_100_concurrent_streams_on_one_connection saw, a
+    # partial sendmsg that ended inside a frame header, is followed since:
+    # the walk keeps the header's first bytes for the next write.)
     given_up = delta["h2_client_conns_desynced"] + delta["h2_client_conns_unfollowed"]
     test.assertLessEqual(given_up, 1, delta)
     if given_up == 0:
