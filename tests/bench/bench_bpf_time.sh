@@ -34,8 +34,19 @@
 # The client side under load is their difference (wrk's pid is only known
 # once it runs, after the connections that kspan would have to adopt).
 #
+# The floor (row 1f, and the "without kspan" column of rows 1 and 1L): the
+# same exchanges and the same load with two empty programs on sys_enter and
+# sys_exit instead of kspan (empty_hooks.bpf.c: one compare and return). With
+# bpf_stats on, the kernel times every run of a program with two
+# sched_clock() reads, and on this VM an empty program already measures
+# 70-110 ns per run; a traced exchange runs each program four times per side
+# (every syscall of every process runs both), so part of every figure
+# above is this fixed cost, not kspan's work. "kspan above the floor" is the
+# difference.
+#
 # Environment: bench_lib.sh's (KSPAN, KSPAN_BASELINE, BENCH_RESULTS,
-# BENCH_KEEP), BPF_ROUNDS (100000), BPF_LOAD_SECONDS (5; 0: no loaded runs).
+# BENCH_KEEP), BPF_ROUNDS (100000), BPF_LOAD_SECONDS (5; 0: no loaded runs),
+# EMPTY_HOOKS (build/bench/empty_hooks; not built: no floor).
 # Needs root, gcc; nginx and wrk for the loaded runs.
 set -euo pipefail
 BENCH_NAME=bench_bpf_time
@@ -45,6 +56,7 @@ BENCH_NAME=bench_bpf_time
 BPF_ROUNDS=${BPF_ROUNDS:-100000}
 BPF_LOAD_SECONDS=${BPF_LOAD_SECONDS:-5}
 BIN=build/bench/syscall_cost
+EMPTY_HOOKS=${EMPTY_HOOKS:-build/bench/empty_hooks}
 STATS_WAS=''
 
 restore_stats() {
@@ -74,7 +86,11 @@ measure() {
 	server) args=(--pid "$server") ;;
 	client) args=(--pid "$client") ;;
 	esac
-	if ! start_kspan "$bin" "$log" --exporter none --metrics-addr '' "${args[@]}"; then
+	# The floor's programs compare with the server's pid: which one does
+	# not matter, every syscall runs them.
+	[ "$label" = floor ] && args=("$EMPTY_HOOKS.bpf.o" "$server" syscall)
+	[ "$label" = floor ] || args=(--exporter none --metrics-addr '' "${args[@]}")
+	if ! start_kspan "$bin" "$log" "${args[@]}"; then
 		exec 3>&-
 		wait "$tool" 2>/dev/null || true
 		NS_PER[$side $label]='?'
@@ -101,8 +117,10 @@ measure_loaded() {
 	local side=$1 label=$2 bin=$3 log="$TMP/load-$1-$2.stderr" f="$TMP/load-$1-$2"
 	local args=()
 	[ "$side" = nginx ] && args=(--pid "$WORKER")
+	[ "$label" = floor ] && args=("$EMPTY_HOOKS.bpf.o" "$WORKER" syscall)
+	[ "$label" = floor ] || args=(--exporter none --metrics-addr '' "${args[@]}")
 	clear_results
-	if ! start_kspan "$bin" "$log" --exporter none --metrics-addr '' "${args[@]}"; then
+	if ! start_kspan "$bin" "$log" "${args[@]}"; then
 		NS_PER[load $side $label]='?'
 		return 0
 	fi
@@ -118,7 +136,7 @@ measure_loaded() {
 }
 
 main() {
-	local b side
+	local b side floor
 	need_root
 	check_kspan_builds
 	mkdir -p build/bench
@@ -132,6 +150,13 @@ main() {
 			measure "$side" "${b%%=*}" "${b#*=}"
 		done
 	done
+	floor=''
+	if [ -x "$EMPTY_HOOKS" ]; then
+		floor=1
+		measure server floor "$EMPTY_HOOKS"
+	else
+		note "$EMPTY_HOOKS not built (make $EMPTY_HOOKS): no floor"
+	fi
 	if [ "$BPF_LOAD_SECONDS" != 0 ]; then
 		command -v wrk >/dev/null || die "wrk not found: apt-get install wrk"
 		start_nginx
@@ -141,6 +166,7 @@ main() {
 				measure_loaded "$side" "${b%%=*}" "${b#*=}"
 			done
 		done
+		[ -n "$floor" ] && measure_loaded nginx floor "$EMPTY_HOOKS"
 		for b in $(kspan_builds); do
 			b=${b%%=*}
 			NS_PER[load client $b]=$(awk -v a="${NS_PER[load all $b]:-?}" \
@@ -148,34 +174,53 @@ main() {
 				s ~ /^[0-9]+$/) print a - s; else print "?" }')
 		done
 	fi
+	us() { awk -v n="${1:-}" 'BEGIN { if (n ~ /^[0-9.]+$/) printf "%.3f", n / 1000; else print n }'; }
+	# above NS FLOOR_NS: kspan's time less the empty programs', in us.
+	above() { awk -v n="${1:-}" -v f="${2:-}" 'BEGIN { if (n ~ /^[0-9]+$/ && f ~ /^[0-9]+$/)
+		printf "%.3f", (n - f) / 1000 }'; }
+	# The floor of each row: the same syscalls run the empty programs, so
+	# one idle figure serves the three idle rows and one loaded figure the
+	# nginx and every-process rows (wrk's row is a difference of two runs
+	# that both pay it).
+	local -A FLOOR_OF=([server]="${NS_PER[server floor]:-}" [client]="${NS_PER[server floor]:-}"
+		[both]="${NS_PER[server floor]:-}" ["load nginx"]="${NS_PER[load nginx floor]:-}"
+		["load all"]="${NS_PER[load nginx floor]:-}")
 	echo
-	printf '%-24s %14s %14s\n' side "${KSPAN_BASELINE:+baseline us}" "kspan us"
+	printf '%-14s %14s %14s %14s %18s\n' side "floor us" "${KSPAN_BASELINE:+baseline us}" \
+		"kspan us" "kspan above floor"
 	for side in server client both "load nginx" "load client" "load all"; do
 		[ -n "${NS_PER[$side kspan]:-}" ] || continue
-		printf '%-24s %14s %14s\n' "$side" \
-			"$(awk -v n="${NS_PER[$side baseline]:-}" 'BEGIN { if (n ~ /^[0-9]+$/) printf "%.3f", n / 1000 }')" \
-			"$(awk -v n="${NS_PER[$side kspan]}" 'BEGIN { if (n ~ /^[0-9]+$/) printf "%.3f", n / 1000; else print n }')"
+		printf '%-14s %14s %14s %14s %18s\n' "$side" "$(us "${FLOOR_OF[$side]:-}")" \
+			"$(us "${NS_PER[$side baseline]:-}")" "$(us "${NS_PER[$side kspan]}")" \
+			"$(above "${NS_PER[$side kspan]}" "${FLOOR_OF[$side]:-}")"
 	done
-	us() { awk -v n="${1:-}" 'BEGIN { if (n ~ /^[0-9.]+$/) printf "%.3f", n / 1000; else print n }'; }
-	result "1" "BPF us per request, server side (recv+writev)" "-" \
+	# floor_cell SIDE: the row's "without kspan" cell.
+	floor_cell() { local f; f=$(us "${FLOOR_OF[$1]:-}"); echo "${f:--}"; }
+	result "1" "BPF us per request, server side (recv+writev)" "$(floor_cell server)" \
 		"$(us "${NS_PER[server baseline]:-}")" "$(us "${NS_PER[server kspan]}")" \
 		"-" "" "<= 1.0"
-	result "1" "BPF us per request, client side (write+read)" "-" \
+	result "1" "BPF us per request, client side (write+read)" "$(floor_cell client)" \
 		"$(us "${NS_PER[client baseline]:-}")" "$(us "${NS_PER[client kspan]}")" \
 		"-" "" "<= 1.0"
-	result "1" "BPF us per request, both sides traced" "-" \
+	result "1" "BPF us per request, both sides traced" "$(floor_cell both)" \
 		"$(us "${NS_PER[both baseline]:-}")" "$(us "${NS_PER[both kspan]}")" \
 		"-" "" "<= 2.0"
+	[ -n "$floor" ] && result "1f" "floor: two empty programs on sys_enter/sys_exit, BPF us per exchange (idle)" \
+		"-" "" "$(us "${NS_PER[server floor]:-}")" "-" "" "-"
 	if [ "$BPF_LOAD_SECONDS" != 0 ]; then
-		result "1L" "under load: BPF us per request, nginx --pid (saturated by wrk)" "-" \
+		result "1L" "under load: BPF us per request, nginx --pid (saturated by wrk)" \
+			"$(floor_cell "load nginx")" \
 			"$(us "${NS_PER[load nginx baseline]:-}")" "$(us "${NS_PER[load nginx kspan]}")" \
 			"-" "" "<= 1.0"
 		result "1L" "under load: BPF us per request, wrk side (every process - nginx)" "-" \
 			"$(us "${NS_PER[load client baseline]:-}")" "$(us "${NS_PER[load client kspan]}")" \
 			"-" "" "<= 1.0"
-		result "1L" "under load: BPF us per request, every process traced" "-" \
+		result "1L" "under load: BPF us per request, every process traced" \
+			"$(floor_cell "load all")" \
 			"$(us "${NS_PER[load all baseline]:-}")" "$(us "${NS_PER[load all kspan]}")" \
 			"-" "" "<= 2.0"
+		[ -n "$floor" ] && result "1f" "floor under load: empty programs, BPF us per nginx request" \
+			"-" "" "$(us "${NS_PER[load nginx floor]:-}")" "-" "" "-"
 	fi
 	kept_or_removed
 }

@@ -310,14 +310,15 @@ drops_of() {
 }
 
 # Sum of run_time_ns and run_cnt over the BPF programs process $1 holds
-# (/proc/PID/fdinfo; each program once, by prog_id): "ns cnt". Needs
+# (/proc/PID/fdinfo; each program once, by prog_id; a link's fdinfo names
+# its program too, without the counters, and is skipped): "ns cnt". Needs
 # kernel.bpf_stats_enabled=1 for the figures to move.
 bpf_run_totals() {
 	local f
 	for f in /proc/"$1"/fdinfo/*; do
 		awk '$1 == "prog_id:" { id = $2 } $1 == "run_time_ns:" { ns = $2 }
 			$1 == "run_cnt:" { cnt = $2 }
-			END { if (id != "") print id, ns + 0, cnt + 0 }' "$f" 2>/dev/null
+			END { if (id != "" && cnt != "") print id, ns + 0, cnt + 0 }' "$f" 2>/dev/null
 	done | sort -u -k1,1 | awk '{ ns += $2; cnt += $3 } END { print ns + 0, cnt + 0 }'
 }
 
@@ -333,7 +334,7 @@ bpf_run_per_prog() {
 	for f in /proc/"$1"/fdinfo/*; do
 		awk '$1 == "prog_id:" { id = $2 } $1 == "run_time_ns:" { ns = $2 }
 			$1 == "run_cnt:" { cnt = $2 }
-			END { if (id != "") print id, ns + 0, cnt + 0 }' "$f" 2>/dev/null
+			END { if (id != "" && cnt != "") print id, ns + 0, cnt + 0 }' "$f" 2>/dev/null
 	done | sort -u -k1,1
 }
 
