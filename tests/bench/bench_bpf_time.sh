@@ -42,7 +42,9 @@
 # 70-110 ns per run; a traced exchange runs each program four times per side
 # (every syscall of every process runs both), so part of every figure
 # above is this fixed cost, not kspan's work. "kspan above the floor" is the
-# difference.
+# difference. The same empty programs on the socket layer's tracepoints
+# (sock_send_length / sock_recv_length, 6.5+: only socket I/O runs them)
+# give the floor of a backend built on those.
 #
 # Environment: bench_lib.sh's (KSPAN, KSPAN_BASELINE, BENCH_RESULTS,
 # BENCH_KEEP), BPF_ROUNDS (100000), BPF_LOAD_SECONDS (5; 0: no loaded runs),
@@ -88,8 +90,11 @@ measure() {
 	esac
 	# The floor's programs compare with the server's pid: which one does
 	# not matter, every syscall runs them.
-	[ "$label" = floor ] && args=("$EMPTY_HOOKS.bpf.o" "$server" syscall)
-	[ "$label" = floor ] || args=(--exporter none --metrics-addr '' "${args[@]}")
+	case $label in
+	floor) args=("$EMPTY_HOOKS.bpf.o" "$server" syscall) ;;
+	socket-floor) args=("$EMPTY_HOOKS.bpf.o" "$server" socket) ;;
+	*) args=(--exporter none --metrics-addr '' "${args[@]}") ;;
+	esac
 	if ! start_kspan "$bin" "$log" "${args[@]}"; then
 		exec 3>&-
 		wait "$tool" 2>/dev/null || true
@@ -117,8 +122,11 @@ measure_loaded() {
 	local side=$1 label=$2 bin=$3 log="$TMP/load-$1-$2.stderr" f="$TMP/load-$1-$2"
 	local args=()
 	[ "$side" = nginx ] && args=(--pid "$WORKER")
-	[ "$label" = floor ] && args=("$EMPTY_HOOKS.bpf.o" "$WORKER" syscall)
-	[ "$label" = floor ] || args=(--exporter none --metrics-addr '' "${args[@]}")
+	case $label in
+	floor) args=("$EMPTY_HOOKS.bpf.o" "$WORKER" syscall) ;;
+	socket-floor) args=("$EMPTY_HOOKS.bpf.o" "$WORKER" socket) ;;
+	*) args=(--exporter none --metrics-addr '' "${args[@]}") ;;
+	esac
 	clear_results
 	if ! start_kspan "$bin" "$log" "${args[@]}"; then
 		NS_PER[load $side $label]='?'
@@ -154,6 +162,7 @@ main() {
 	if [ -x "$EMPTY_HOOKS" ]; then
 		floor=1
 		measure server floor "$EMPTY_HOOKS"
+		measure server socket-floor "$EMPTY_HOOKS"
 	else
 		note "$EMPTY_HOOKS not built (make $EMPTY_HOOKS): no floor"
 	fi
@@ -166,7 +175,10 @@ main() {
 				measure_loaded "$side" "${b%%=*}" "${b#*=}"
 			done
 		done
-		[ -n "$floor" ] && measure_loaded nginx floor "$EMPTY_HOOKS"
+		if [ -n "$floor" ]; then
+			measure_loaded nginx floor "$EMPTY_HOOKS"
+			measure_loaded nginx socket-floor "$EMPTY_HOOKS"
+		fi
 		for b in $(kspan_builds); do
 			b=${b%%=*}
 			NS_PER[load client $b]=$(awk -v a="${NS_PER[load all $b]:-?}" \
@@ -207,6 +219,9 @@ main() {
 		"-" "" "<= 2.0"
 	[ -n "$floor" ] && result "1f" "floor: two empty programs on sys_enter/sys_exit, BPF us per exchange (idle)" \
 		"-" "" "$(us "${NS_PER[server floor]:-}")" "-" "" "-"
+	[ -n "${NS_PER[server socket-floor]:-}" ] && result "1f" \
+		"floor, socket tracepoints (6.5+): two empty programs on sock_send/recv_length (idle)" \
+		"-" "" "$(us "${NS_PER[server socket-floor]}")" "-" "" "-"
 	if [ "$BPF_LOAD_SECONDS" != 0 ]; then
 		result "1L" "under load: BPF us per request, nginx --pid (saturated by wrk)" \
 			"$(floor_cell "load nginx")" \
@@ -221,6 +236,9 @@ main() {
 			"-" "" "<= 2.0"
 		[ -n "$floor" ] && result "1f" "floor under load: empty programs, BPF us per nginx request" \
 			"-" "" "$(us "${NS_PER[load nginx floor]:-}")" "-" "" "-"
+		[ -n "${NS_PER[load nginx socket-floor]:-}" ] && result "1f" \
+			"floor under load, socket tracepoints (6.5+): empty programs, BPF us per nginx request" \
+			"-" "" "$(us "${NS_PER[load nginx socket-floor]}")" "-" "" "-"
 	fi
 	kept_or_removed
 }
