@@ -54,8 +54,9 @@ USER_CFLAGS := -O2 -g -std=gnu11 $(WARN) -Wno-missing-field-initializers -D_GNU_
 TEST_CFLAGS := $(USER_CFLAGS) -Itests/unit
 USER_LDLIBS := -lbpf -lelf -lz -ldeflate -lprotobuf-c -lcurl -lnghttp2 -lssl -lcrypto -ljson-c -lcapstone -lm -lpthread
 
+# BPF_EXTRA_CFLAGS: defines of benchmark builds only (tests/bench/bench_bpf_stages.sh).
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
-	-Wno-unused-function -Ibpf -Iinclude -Ivmlinux/$(ARCH)
+	-Wno-unused-function -Ibpf -Iinclude -Ivmlinux/$(ARCH) $(BPF_EXTRA_CFLAGS)
 
 # OTLP protocol files, written from the OpenTelemetry protocol specification.
 PROTO_DIR := user/export/otlp/proto

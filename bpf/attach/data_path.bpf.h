@@ -26,6 +26,25 @@
 #include "propagation/trace_context.bpf.h"
 #include "tls_detect.h"
 
+/*
+ * Benchmark builds only (tests/bench/bench_bpf_stages.sh, which builds kspan
+ * with -DKSPAN_BENCH_STAGE_STOP=N): the data path returns at the end of
+ * stage N, so that the BPF time of builds stopped at successive stages tells
+ * what each stage costs. Stages: 1 the front-end (filter, socket, the
+ * syscall's arguments), 2 the connection, 3 the copy and classification,
+ * 4 the event and the trace context; the rest is the ring buffer send.
+ * Nothing in a normal build.
+ */
+#ifdef KSPAN_BENCH_STAGE_STOP
+#define data__stage_end(n)                                                                         \
+	do {                                                                                       \
+		if ((n) == KSPAN_BENCH_STAGE_STOP)                                                 \
+			return;                                                                    \
+	} while (0)
+#else
+#define data__stage_end(n) ((void)0)
+#endif
+
 /* Bytes of a connection not (yet) known to be HTTP that are TLS records:
  * every call of a probed library that makes syscalls is probed (handshake
  * and shutdown included, capture/tls_calls.bpf.h), so these come from a
@@ -73,6 +92,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	struct data_scratch *s;
 	__u16 start;
 
+	data__stage_end(1);
 	/* Any socket syscall ends the thread's memory-BIO offer (tls_calls):
 	 * its front-end withdraws it before (probe__data, attach/), with the
 	 * thread's state it holds. */
@@ -90,6 +110,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return;
+	data__stage_end(2);
 	if (c->protocol == KSPAN_PROTO_UNKNOWN) {
 		/* Only connections seen to carry HTTP/1.x or HTTP/2 produce
 		 * events: look at just enough bytes to tell, and stay quiet
@@ -136,6 +157,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 		return;
 	}
 	start = (__u16)kspan_message_start(s, captured);
+	data__stage_end(3);
 	role__learn(c, in->direction, start);
 	/* Syscalls seen from their socket cache (tracepoint front-end): keep
 	 * its SERVER mark true (base/socket_cache.bpf.h). */
@@ -178,6 +200,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 			thread__end_server(c->conn_id);
 	}
 
+	data__stage_end(4);
 	/* A process is new only on a connection that never sent an event. */
 	if (!c->announced)
 		process__announce(tgid, c->proc_start_ns, now);

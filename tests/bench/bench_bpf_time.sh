@@ -48,7 +48,8 @@
 #
 # Environment: bench_lib.sh's (KSPAN, KSPAN_BASELINE, BENCH_RESULTS,
 # BENCH_KEEP), BPF_ROUNDS (100000), BPF_LOAD_SECONDS (5; 0: no loaded runs),
-# EMPTY_HOOKS (build/bench/empty_hooks; not built: no floor).
+# BPF_SIDES (the idle sides: "server client both"; empty: none), BPF_FLOOR (1;
+# syscall: not the socket one; 0: no floor runs), EMPTY_HOOKS (build/bench/empty_hooks; not built: no floor).
 # Needs root, gcc; nginx and wrk for the loaded runs.
 set -euo pipefail
 BENCH_NAME=bench_bpf_time
@@ -153,16 +154,18 @@ main() {
 	sysctl -q -w kernel.bpf_stats_enabled=1
 	echo "BPF run time per HTTP/1.1 keep-alive exchange (kernel.bpf_stats_enabled), $BPF_ROUNDS"
 	echo "exchanges of syscall_cost http-pair per run; kernel $(uname -r), default backend"
-	for side in server client both; do
+	for side in ${BPF_SIDES-server client both}; do
 		for b in $(kspan_builds); do
 			measure "$side" "${b%%=*}" "${b#*=}"
 		done
 	done
 	floor=''
-	if [ -x "$EMPTY_HOOKS" ]; then
+	if [ "${BPF_FLOOR:-1}" = 0 ]; then
+		:
+	elif [ -x "$EMPTY_HOOKS" ]; then
 		floor=1
 		measure server floor "$EMPTY_HOOKS"
-		measure server socket-floor "$EMPTY_HOOKS"
+		[ "${BPF_FLOOR:-1}" = syscall ] || measure server socket-floor "$EMPTY_HOOKS"
 	else
 		note "$EMPTY_HOOKS not built (make $EMPTY_HOOKS): no floor"
 	fi
@@ -177,7 +180,8 @@ main() {
 		done
 		if [ -n "$floor" ]; then
 			measure_loaded nginx floor "$EMPTY_HOOKS"
-			measure_loaded nginx socket-floor "$EMPTY_HOOKS"
+			[ "${BPF_FLOOR:-1}" = syscall ] ||
+				measure_loaded nginx socket-floor "$EMPTY_HOOKS"
 		fi
 		for b in $(kspan_builds); do
 			b=${b%%=*}
@@ -209,13 +213,13 @@ main() {
 	# floor_cell SIDE: the row's "without kspan" cell.
 	floor_cell() { local f; f=$(us "${FLOOR_OF[$1]:-}"); echo "${f:--}"; }
 	result "1" "BPF us per request, server side (recv+writev)" "$(floor_cell server)" \
-		"$(us "${NS_PER[server baseline]:-}")" "$(us "${NS_PER[server kspan]}")" \
+		"$(us "${NS_PER[server baseline]:-}")" "$(us "${NS_PER[server kspan]:-}")" \
 		"-" "" "<= 1.0"
 	result "1" "BPF us per request, client side (write+read)" "$(floor_cell client)" \
-		"$(us "${NS_PER[client baseline]:-}")" "$(us "${NS_PER[client kspan]}")" \
+		"$(us "${NS_PER[client baseline]:-}")" "$(us "${NS_PER[client kspan]:-}")" \
 		"-" "" "<= 1.0"
 	result "1" "BPF us per request, both sides traced" "$(floor_cell both)" \
-		"$(us "${NS_PER[both baseline]:-}")" "$(us "${NS_PER[both kspan]}")" \
+		"$(us "${NS_PER[both baseline]:-}")" "$(us "${NS_PER[both kspan]:-}")" \
 		"-" "" "<= 2.0"
 	[ -n "$floor" ] && result "1f" "floor: two empty programs on sys_enter/sys_exit, BPF us per exchange (idle)" \
 		"-" "" "$(us "${NS_PER[server floor]:-}")" "-" "" "-"
