@@ -19,10 +19,12 @@
 #   floor socket  the same compare on the socket layer's tracepoints
 #          (sock_send_length, sock_recv_length; kernel 6.5+), which only
 #          socket I/O passes: what a backend built on them would start from
+#   without kspan, again ("without 2")
 #   pid    kspan --pid <nginx worker>            (target 3; target 2 end to end)
+#   without kspan, again ("without 3")
 #   all    kspan tracing every process, wrk too  (target 4: two spans a request)
+#   without kspan, again ("without 4")
 #   gzip   as pid, OTEL_EXPORTER_OTLP_COMPRESSION=gzip   (target 6)
-#   without kspan, again
 #   pinned: nginx alone on CPU 0 (taskset), wrk, kspan and the sink on CPU 1:
 #     without kspan, pid, without kspan again      (target 3, pinned)
 # Every run also reports the CPU us per request of the nginx worker and of
@@ -30,7 +32,11 @@
 # so a pinned run is bound by CPU 1 (wrk, kspan and the sink) as soon as
 # kspan's agent and the sink take CPU there; the nginx column is what kspan
 # costs the traced server itself.
-# Ratios divide by the mean of the two runs without kspan around them. For
+# Ratios divide by the mean of the two runs without kspan just around them:
+# this machine kind drifts by a quarter within one bench (seen: 79.5k req/s
+# without kspan at the start, 58.1k at the end), so each group of runs has
+# its own pair. The "noise" line gives the smallest over the largest of all
+# runs without kspan. For
 # each kspan run: its CPU seconds during the load (utime+stime, all threads),
 # per span (spans = requests x spans per request), the spans it exported
 # against the requests wrk completed (wrk does not count the up to
@@ -57,6 +63,9 @@ KSPAN_ARGS=${KSPAN_ARGS:-}
 EMPTY_HOOKS=${EMPTY_HOOKS:-build/bench/empty_hooks}
 # Per run label: the figures of the report.
 declare -A RPS REQ P50 P99 ERR CPU CPU_US SPANS CHECK DROPS STATE NGINX_US WRK_US SINK_US RING
+# Per group of runs (floor, pid, all): the mean req/s of the runs without
+# kspan just before and after it.
+declare -A BASE
 RUNS=()
 WRK_CPU='' # taskset CPU of wrk in the pinned phase
 
@@ -199,14 +208,13 @@ print_runs() {
 # The summary rows: for each target, the kspan build's figure and, when
 # there is one, the baseline build's.
 summarize() {
-	local base pbase b label
-	base=$(mean "${RPS[without]}" "${RPS[without again]}")
+	local base=${BASE[pid]:-} fbase=${BASE[floor]:-} abase=${BASE[all]:-} pbase b label
 	pbase=$(mean "${RPS[pinned without]:-0}" "${RPS[pinned without again]:-0}")
 	local -A v r
 	for b in $(kspan_builds); do
 		label=${b%%=*}
 		v[pid.$label]=${RPS[pid $label]:-0} r[pid.$label]=$(ratio "${RPS[pid $label]:-0}" "$base")
-		v[all.$label]=${RPS[all $label]:-0} r[all.$label]=$(ratio "${RPS[all $label]:-0}" "$base")
+		v[all.$label]=${RPS[all $label]:-0} r[all.$label]=$(ratio "${RPS[all $label]:-0}" "$abase")
 		v[pin.$label]=${RPS[pinned pid $label]:-0}
 		r[pin.$label]=$(ratio "${RPS[pinned pid $label]:-0}" "$pbase")
 		v[cpu.$label]=${CPU_US[pid $label]:-?}
@@ -222,15 +230,15 @@ summarize() {
 		"${v[pid.kspan]}" "${r[pid.kspan]}" "${r[pid.baseline]:-}" ">= 0.90"
 	result "3" "  spans - requests; drops" "-" "${v[chk.baseline]:-}" "${v[chk.kspan]}" "-" "" \
 		"ok, none"
-	[ -n "${RPS[floor]:-}" ] && result "3f" "floor: empty syscall hooks, no kspan (req/s)" "$base" \
-		"" "${RPS[floor]}" "$(ratio "${RPS[floor]}" "$base")" "" "-"
+	[ -n "${RPS[floor]:-}" ] && result "3f" "floor: empty syscall hooks, no kspan (req/s)" "$fbase" \
+		"" "${RPS[floor]}" "$(ratio "${RPS[floor]}" "$fbase")" "" "-"
 	[ -n "${RPS[floor socket]:-}" ] && result "3f" "floor: empty socket tracepoint hooks (6.5+)" \
-		"$base" "" "${RPS[floor socket]}" "$(ratio "${RPS[floor socket]}" "$base")" "" "-"
+		"$fbase" "" "${RPS[floor socket]}" "$(ratio "${RPS[floor socket]}" "$fbase")" "" "-"
 	result "3p" "nginx req/s pinned (nginx CPU0; wrk, kspan, sink CPU1)" "$pbase" \
 		"${v[pin.baseline]:-}" "${v[pin.kspan]}" "${r[pin.kspan]}" "${r[pin.baseline]:-}" ">= 0.95"
 	result "3p" "  spans - requests; drops" "-" "${v[chkp.baseline]:-}" "${v[chkp.kspan]}" "-" "" \
 		"ok, none"
-	result "4" "nginx req/s, every process traced (2 spans/request)" "$base" \
+	result "4" "nginx req/s, every process traced (2 spans/request)" "$abase" \
 		"${v[all.baseline]:-}" "${v[all.kspan]}" "${r[all.kspan]}" "${r[all.baseline]:-}" ">= 0.85"
 	result "4" "  spans - 2 x requests; drops" "-" "${v[chka.baseline]:-}" "${v[chka.kspan]}" "-" "" \
 		"ok, none"
@@ -239,13 +247,16 @@ summarize() {
 	echo
 	printf '%-58s %s\n' "saturating, kspan --pid nginx / without:" "${r[pid.kspan]}"
 	[ -n "${RPS[floor]:-}" ] && printf '%-58s %s\n' "saturating, empty syscall hooks (floor) / without:" \
-		"$(ratio "${RPS[floor]}" "$base")"
+		"$(ratio "${RPS[floor]}" "$fbase")"
 	[ -n "${RPS[floor socket]:-}" ] && printf '%-58s %s\n' \
-		"saturating, empty socket tracepoint hooks / without:" "$(ratio "${RPS[floor socket]}" "$base")"
+		"saturating, empty socket tracepoint hooks / without:" "$(ratio "${RPS[floor socket]}" "$fbase")"
 	printf '%-58s %s\n' "saturating, every process traced / without:" "${r[all.kspan]}"
 	printf '%-58s %s\n' "pinned, kspan --pid nginx / without:" "${r[pin.kspan]}"
-	printf '%-58s %s\n' "noise: without again / without:" \
-		"$(ratio "${RPS[without again]}" "${RPS[without]}")"
+	printf '%-58s %s\n' "noise: slowest / fastest run without kspan:" \
+		"$(for label in "${RUNS[@]}"; do
+			case $label in without*) echo "${RPS[$label]}" ;; esac
+		done | awk 'NF { if (min == "" || $1 < min) min = $1;
+			if ($1 > max) max = $1 } END { if (max > 0) printf "%.3f", min / max }')"
 	if [ -n "$KSPAN_BASELINE" ]; then
 		printf '%-58s %s %s %s\n' "baseline build, the same three:" "${r[pid.baseline]}" \
 			"${r[all.baseline]}" "${r[pin.baseline]}"
@@ -265,9 +276,14 @@ main() {
 	# Unreported warm-up: the first run after nginx starts is otherwise the slowest.
 	BENCH_SECONDS=2 load "$TMP/warmup.out"
 	run_without "without"
+	local prev=without n=1
 	if [ -x "$EMPTY_HOOKS" ]; then
 		run_floor "floor" syscall
 		run_floor "floor socket" socket
+		n=2
+		run_without "without $n"
+		BASE[floor]=$(mean "${RPS[$prev]}" "${RPS[without $n]}")
+		prev="without $n"
 	else
 		note "$EMPTY_HOOKS not built (make $EMPTY_HOOKS): no floor run"
 	fi
@@ -275,8 +291,13 @@ main() {
 		for b in $(kspan_builds); do
 			run_with "$mode ${b%%=*}" "${b#*=}" "$mode"
 		done
+		# gzip's ratio is against pid (CPU per span): no pair of its own.
+		[ "$mode" = gzip ] && continue
+		n=$((n + 1))
+		run_without "without $n"
+		BASE[$mode]=$(mean "${RPS[$prev]}" "${RPS[without $n]}")
+		prev="without $n"
 	done
-	run_without "without again"
 
 	if [ "${BENCH_PINNED:-1}" = 0 ]; then
 		note "BENCH_PINNED=0: no pinned runs"

@@ -150,7 +150,7 @@ run_bench() {
 				after=$(bpf_run_ns $pid)
 				echo "VM-BENCH $label $median bpf_ns=$(((after - before) / (3 * rounds)))"
 			else
-				echo "VM-BENCH $label failed: $(tail -n 1 /tmp/bench.err)" \
+				echo "VM-BENCH $label failed (exit or no ready line): $(tail -n 5 /tmp/bench.err | tr "\n" " ")" \
 					"$(head -n 3 /proc/$pid/stack 2>/dev/null | tr '\n' ' ')"
 			fi
 			kill -INT $pid 2>/dev/null
