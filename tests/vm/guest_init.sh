@@ -136,21 +136,27 @@ run_bench() {
 		for b in $(arg kspan_backends | tr ',' ' '); do
 			label=$b
 			[ $bin = /kspan-baseline ] && label=$b@baseline
-			$bin --backend "$b" --exporter none >/dev/null 2>/tmp/bench.err &
+			# A file of its own, created before kspan starts: the
+			# shell may look for the ready line before the child's
+			# redirection has truncated the file, and the previous
+			# backend's "ready" then ended the wait at once.
+			err=/tmp/bench-$label.err
+			: >"$err"
+			$bin --backend "$b" --exporter none >/dev/null 2>"$err" &
 			pid=$!
 			i=0
-			while ! grep -q '^kspan: ready' /tmp/bench.err && kill -0 $pid 2>/dev/null &&
+			while ! grep -q '^kspan: ready' "$err" && kill -0 $pid 2>/dev/null &&
 				[ $i -lt $READY_WAIT ]; do
 				i=$((i + 1))
 				sleep 1
 			done
-			if grep -q '^kspan: ready' /tmp/bench.err; then
+			if grep -q '^kspan: ready' "$err"; then
 				before=$(bpf_run_ns $pid)
 				median=$(bench_median "$rounds")
 				after=$(bpf_run_ns $pid)
 				echo "VM-BENCH $label $median bpf_ns=$(((after - before) / (3 * rounds)))"
 			else
-				echo "VM-BENCH $label failed (exit or no ready line): $(tail -n 5 /tmp/bench.err | tr "\n" " ")" \
+				echo "VM-BENCH $label failed (exit or no ready line): $(tail -n 5 "$err" | tr "\n" " ")" \
 					"$(head -n 3 /proc/$pid/stack 2>/dev/null | tr '\n' ' ')"
 			fi
 			kill -INT $pid 2>/dev/null
