@@ -10,7 +10,19 @@ for 8 parallel clients x 15 requests, each with a path of its own:
   CLIENT span on this node;
 over keep-alive upstream connections (reused, rebound per request) and
 fresh ones (HTTP/1.0, one connection per request, written from the write
-event after the hand-off returned), with one worker and with two."""
+event after the hand-off returned), with one worker and with two.
+
+The backend answers each request 20 ms late, so that a worker always holds
+requests of several clients at once: the thread rule
+(trace_context.bpf.h) links a worker's requests only until it first
+interleaves two connections, and the hand-off must link the rest. With an
+upstream that answers at once, a slow host could run the clients one after
+the other, every request then linked by the thread rule and none by the
+hand-off (seen: kspan_kernel_nginx_linked_total 0 with 120 of 120 traces
+complete)."""
+
+# ms the backend waits before each answer (see above).
+BACKEND_DELAY_MS = 20
 
 import os
 
@@ -45,7 +57,7 @@ class TestNginxUpstream(harness.KspanCase):
         unattributed, and its request linked only if the thread rule
         could. https: nginx serves HTTPS (its requests read through
         OpenSSL's uprobes), curl trusting the test CA."""
-        srv = harness.http_server()
+        srv = harness.ScriptServer("http_server.py", args=["--delay-ms", str(BACKEND_DELAY_MS)])
         certs = tls_certs.make_certs(harness.tempdir("kspan-it-nginx-certs-")) if https else None
         ngx = proxy_nginx(srv.port, workers, certs)
         if certs:

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """HTTP/1.1 test server for the kspan integration tests.
 
-Usage: http_server.py [--host 127.0.0.1] [--port 0]
+Usage: http_server.py [--host 127.0.0.1] [--port 0] [--delay-ms N]
+
+--delay-ms N: every GET waits N ms before it is answered: a slow upstream,
+so that a proxy in front of it holds several requests at once.
 
 Binds, then prints one line `READY <port>` on stdout (flushed) so the harness
 knows the real port (port 0 picks a free one, without any race). Serves until
@@ -31,6 +34,7 @@ CHUNK = 64 * 1024
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kspan-test/1"
+    delay_s = 0.0  # --delay-ms
 
     def log_message(self, fmt, *args):  # keep stderr quiet
         pass
@@ -44,6 +48,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def do_GET(self):
+        if self.delay_s:
+            time.sleep(self.delay_s)
         path = self.path.split("?", 1)[0]
         parts = [p for p in path.split("/") if p]
         try:
@@ -111,7 +117,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--delay-ms", type=int, default=0)
     a = ap.parse_args()
+    Handler.delay_s = a.delay_ms / 1000.0
     return serve(Handler, a.host, a.port)
 
 
