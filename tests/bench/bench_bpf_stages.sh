@@ -51,20 +51,17 @@ for n in $STAGES; do
 	cp "$DIR/kspan" "$DIR/kspan-stage$n"
 done
 
-# ns_of BUILD: BPF ns per exchange of one bench_bpf_time.sh run (the floor
-# build: its empty programs).
+# ns_of BUILD: BPF ns per exchange of one bench_bpf_time.sh run (BUILD
+# floor: the empty programs, which that script runs beside KSPAN).
 ns_of() {
-	local out
+	local side=$STAGE_SIDE label=kspan vars=(BPF_SIDES="$STAGE_SIDE" BPF_FLOOR=0 KSPAN="$1")
 	if [ "$1" = floor ]; then
-		out=$(BPF_SIDES='' BPF_FLOOR=syscall BPF_LOAD_SECONDS=0 BENCH_RESULTS='' KSPAN="$KSPAN" \
-			KSPAN_BASELINE='' tests/with_machine_lock.sh tests/bench/bench_bpf_time.sh 2>&1)
-		echo "$out" | awk '/^server, floor/ { for (i = 1; i <= NF; i++) if ($i == "us") print $(i - 1) * 1000 }'
-		return
+		side=server label=floor vars=(BPF_SIDES='' BPF_FLOOR=syscall KSPAN="$KSPAN")
 	fi
-	out=$(BPF_SIDES="$STAGE_SIDE" BPF_FLOOR=0 BPF_LOAD_SECONDS=0 BENCH_RESULTS='' KSPAN="$1" \
-		KSPAN_BASELINE='' tests/with_machine_lock.sh tests/bench/bench_bpf_time.sh 2>&1)
-	echo "$out" | awk -v side="$STAGE_SIDE," '$1 == side && $2 == "kspan" {
-		for (i = 1; i <= NF; i++) if ($i == "us") print $(i - 1) * 1000 }'
+	env "${vars[@]}" BPF_LOAD_SECONDS=0 BENCH_RESULTS='' KSPAN_BASELINE='' \
+		tests/with_machine_lock.sh tests/bench/bench_bpf_time.sh 2>&1 |
+		awk -v side="$side," -v label="$label" '$1 == side && $2 == label {
+			for (i = 1; i <= NF; i++) if ($i == "us") print $(i - 1) * 1000 }'
 }
 
 declare -A SUM

@@ -70,6 +70,20 @@ trap restore_stats EXIT
 
 declare -A NS_PER # "side build" -> ns per exchange
 
+# agent_args LABEL PID [KSPAN_ARGS...]: the arguments of the agent of run
+# LABEL into AGENT_ARGS: the empty programs comparing with PID for the
+# floors (on the syscall or the socket tracepoints), kspan with KSPAN_ARGS
+# and no export otherwise.
+agent_args() {
+	local label=$1 pid=$2
+	shift 2
+	case $label in
+	floor) AGENT_ARGS=("$EMPTY_HOOKS.bpf.o" "$pid" syscall) ;;
+	socket-floor) AGENT_ARGS=("$EMPTY_HOOKS.bpf.o" "$pid" socket) ;;
+	*) AGENT_ARGS=(--exporter none --metrics-addr '' "$@") ;;
+	esac
+}
+
 # measure SIDE LABEL BINARY
 measure() {
 	local side=$1 label=$2 bin=$3 log="$TMP/$1-$2.stderr" out="$TMP/$1-$2.pair"
@@ -91,12 +105,8 @@ measure() {
 	esac
 	# The floor's programs compare with the server's pid: which one does
 	# not matter, every syscall runs them.
-	case $label in
-	floor) args=("$EMPTY_HOOKS.bpf.o" "$server" syscall) ;;
-	socket-floor) args=("$EMPTY_HOOKS.bpf.o" "$server" socket) ;;
-	*) args=(--exporter none --metrics-addr '' "${args[@]}") ;;
-	esac
-	if ! start_kspan "$bin" "$log" "${args[@]}"; then
+	agent_args "$label" "$server" "${args[@]}"
+	if ! start_kspan "$bin" "$log" "${AGENT_ARGS[@]}"; then
 		exec 3>&-
 		wait "$tool" 2>/dev/null || true
 		NS_PER[$side $label]='?'
@@ -123,13 +133,9 @@ measure_loaded() {
 	local side=$1 label=$2 bin=$3 log="$TMP/load-$1-$2.stderr" f="$TMP/load-$1-$2"
 	local args=()
 	[ "$side" = nginx ] && args=(--pid "$WORKER")
-	case $label in
-	floor) args=("$EMPTY_HOOKS.bpf.o" "$WORKER" syscall) ;;
-	socket-floor) args=("$EMPTY_HOOKS.bpf.o" "$WORKER" socket) ;;
-	*) args=(--exporter none --metrics-addr '' "${args[@]}") ;;
-	esac
+	agent_args "$label" "$WORKER" "${args[@]}"
 	clear_results
-	if ! start_kspan "$bin" "$log" "${args[@]}"; then
+	if ! start_kspan "$bin" "$log" "${AGENT_ARGS[@]}"; then
 		NS_PER[load $side $label]='?'
 		return 0
 	fi

@@ -309,26 +309,17 @@ drops_of() {
 	echo "${out:-none}"
 }
 
-# Sum of run_time_ns and run_cnt over the BPF programs process $1 holds
-# (/proc/PID/fdinfo; each program once, by prog_id; a link's fdinfo names
-# its program too, without the counters, and is skipped): "ns cnt". Needs
-# kernel.bpf_stats_enabled=1 for the figures to move.
-bpf_run_totals() {
-	local f
-	for f in /proc/"$1"/fdinfo/*; do
-		awk '$1 == "prog_id:" { id = $2 } $1 == "run_time_ns:" { ns = $2 }
-			$1 == "run_cnt:" { cnt = $2 }
-			END { if (id != "" && cnt != "") print id, ns + 0, cnt + 0 }' "$f" 2>/dev/null
-	done | sort -u -k1,1 | awk '{ ns += $2; cnt += $3 } END { print ns + 0, cnt + 0 }'
-}
-
 # The name of BPF program ID (bpftool), or the ID.
 prog_name() {
 	bpftool prog show id "$1" 2>/dev/null | awk -F'name ' 'NR == 1 && NF > 1 { split($2, w, " ");
 		print w[1]; found = 1 } END { if (!found) print "" }' | grep . || echo "id$1"
 }
 
-# Per program: "id ns cnt" lines, for the breakdown of where the time goes.
+# Per program: "id ns cnt" lines (run_time_ns, run_cnt) of the BPF programs
+# process $1 holds (/proc/PID/fdinfo; each program once, by prog_id; a link's
+# fdinfo names its program too, without the counters, and is skipped), for the
+# breakdown of where the time goes. Needs kernel.bpf_stats_enabled=1 for the
+# figures to move.
 bpf_run_per_prog() {
 	local f
 	for f in /proc/"$1"/fdinfo/*; do

@@ -438,8 +438,10 @@ def _readline_timeout(stream, timeout):
     return box[0] if box else b""
 
 
-def http_server(host="127.0.0.1"):
-    return ScriptServer("http_server.py", host)
+def http_server(host="127.0.0.1", delay_ms=0):
+    """delay_ms: every GET answered that late (servers/http_server.py)."""
+    return ScriptServer("http_server.py", host,
+                        args=["--delay-ms", str(delay_ms)] if delay_ms else ())
 
 
 def echo_server(host="127.0.0.1"):

@@ -21,9 +21,6 @@ the other, every request then linked by the thread rule and none by the
 hand-off (seen: kspan_kernel_nginx_linked_total 0 with 120 of 120 traces
 complete)."""
 
-# ms the backend waits before each answer (see above).
-BACKEND_DELAY_MS = 20
-
 import os
 
 import chains
@@ -32,6 +29,8 @@ import tls_certs
 from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER
 
 TOTAL = chains.CLIENTS * chains.REQUESTS
+# ms the backend waits before each answer (see above).
+BACKEND_DELAY_MS = 20
 
 
 def proxy_nginx(backend_port, workers, certs=None):
@@ -57,7 +56,7 @@ class TestNginxUpstream(harness.KspanCase):
         unattributed, and its request linked only if the thread rule
         could. https: nginx serves HTTPS (its requests read through
         OpenSSL's uprobes), curl trusting the test CA."""
-        srv = harness.ScriptServer("http_server.py", args=["--delay-ms", str(BACKEND_DELAY_MS)])
+        srv = harness.http_server(delay_ms=BACKEND_DELAY_MS)
         certs = tls_certs.make_certs(harness.tempdir("kspan-it-nginx-certs-")) if https else None
         ngx = proxy_nginx(srv.port, workers, certs)
         if certs:
