@@ -2,10 +2,12 @@
 /*
  * kspan.bpf.c - the kernel side of kspan: one object, every program.
  *
- * Three attach front-ends share the probe bodies; the loader picks one at
- * run time and loads only its programs (by section prefix):
+ * Four attach front-ends share the probe bodies; the loader picks one at
+ * run time and loads only its programs (by section prefix or name):
  *   - syscall tracepoints (every kernel with CONFIG_FTRACE_SYSCALLS,
  *     including those without kprobes): attach/tracepoint.bpf.h;
+ *   - socket tracepoints (6.14+, without header insertion):
+ *     attach/socket_tracepoint.bpf.h;
  *   - kprobes on the kernel's TCP functions: attach/kprobe.bpf.h;
  *   - fentry/fexit on the same functions: attach/fentry.bpf.h.
  * Programs of other section types are loaded with every backend (the
@@ -17,6 +19,7 @@
 #include "attach/fentry.bpf.h"
 #include "attach/kprobe.bpf.h"
 #include "attach/tracepoint.bpf.h"
+#include "attach/socket_tracepoint.bpf.h"
 #include "attach/sched_programs.bpf.h"
 #include "attach/uprobe_openssl.bpf.h"
 #include "attach/uprobe_go_tls.bpf.h"

@@ -382,6 +382,9 @@ enum kspan_counter {
 	KSPAN_CNT_PASSTHROUGH_EVICTED = 45,	 /* open requests forgotten early: table full */
 	KSPAN_CNT_PASSTHROUGH_TLS_LINKED = 46,	 /* TLS CLIENT requests linked as pass-through
 						  * (parent only: TLS is never edited) */
+	KSPAN_CNT_SOCKTP_READ_UNSEEN = 47,	 /* reads of a traced process's TCP socket that the
+						  * socket-tracepoint backend cannot capture: no read
+						  * syscall it unpacks (io_uring, recvmmsg, splice) */
 	KSPAN_CNT_MAX = 48,
 };
 

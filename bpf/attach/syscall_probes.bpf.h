@@ -168,32 +168,17 @@ static __always_inline int probe__msg_enter(__u64 id, __u32 fd, __u64 key, __u64
 	return probe__io_enter(id, fd, key, iov, (__u32)iovlen, 0, syscall, direction);
 }
 
-/*
- * A read that returned data (ret > 0), seen only at its exit: its fd, buffer
- * and flags are still in the task's saved user registers, read by the
- * front-end (`third`: read/recvfrom's length, readv's iovcnt; a read needs nothing from its entry:
- * its span starts when the bytes arrived, so the exit time stands for the entry's). Fills *in for
- * data__handle; false when the fd is no traced TCP socket or the read only
- * peeked (MSG_PEEK leaves the bytes in the socket: they are read again).
- */
-static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 third, __u64 flags,
-						     __u8 syscall, struct inflight_syscall *in,
-						     struct thread_io **t)
+/* *in for data__handle: a read of kind `syscall` on sk that returned data, from
+ * its arguments (`third`: read/recvfrom's length, readv's iovcnt; recvmsg's
+ * buf is its user msghdr). False when recvmsg's msghdr cannot be read. */
+static __always_inline bool probe__read_in(struct inflight_syscall *in, __u64 sk, __u8 io_flags,
+					   __u64 buf, __u64 third, __u8 syscall)
 {
-	__u64 iov = 0, iovlen = 0, id = bpf_get_current_pid_tgid();
-	struct sock *sk;
-	__u8 hints;
+	__u64 iov = 0, iovlen = 0;
 
-	if (!process__selected(id >> 32) || (flags & KSPAN_MSG_PEEK))
-		return false;
-	*t = thread_io__mine();
-	sk = socket__from_fd_cached(*t, fd, &hints);
-	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
-	if (!sk || ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested_read(id, (__u64)sk)))
-		return false;
 	__builtin_memset(in, 0, sizeof(*in));
-	in->io_flags = socket__hint_io_flags(hints);
-	in->sk = (__u64)sk;
+	in->io_flags = io_flags;
+	in->sk = sk;
 	in->buf = buf;
 	in->syscall = syscall;
 	in->direction = KSPAN_DIR_INGRESS;
@@ -209,6 +194,32 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 		in->iovcnt = (__u32)iovlen;
 	}
 	return true;
+}
+
+/*
+ * A read that returned data (ret > 0), seen only at its exit: its fd, buffer
+ * and flags are still in the task's saved user registers, read by the
+ * front-end (`third`: as for probe__read_in; a read needs nothing from its
+ * entry: its span starts when the bytes arrived, so the exit time stands for
+ * the entry's). Fills *in for data__handle; false when the fd is no traced TCP socket or the read
+ * only peeked (MSG_PEEK leaves the bytes in the socket: they are read again).
+ */
+static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 third, __u64 flags,
+						     __u8 syscall, struct inflight_syscall *in,
+						     struct thread_io **t)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock *sk;
+	__u8 hints;
+
+	if (!process__selected(id >> 32) || (flags & KSPAN_MSG_PEEK))
+		return false;
+	*t = thread_io__mine();
+	sk = socket__from_fd_cached(*t, fd, &hints);
+	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
+	if (!sk || ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested_read(id, (__u64)sk)))
+		return false;
+	return probe__read_in(in, (__u64)sk, socket__hint_io_flags(hints), buf, third, syscall);
 }
 
 /* The exit of a remembered syscall: takes it into *in, finishes a connect,

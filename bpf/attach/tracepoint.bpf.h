@@ -22,46 +22,13 @@
  * but the syscalls below returns after one compare. Reads have no entry
  * program at all: their fd, buffer and flags are still in the registers at
  * the exit, and a read that returned nothing costs the switch and a compare.
- * The syscall numbers are x86-64's (arch/x86/entry/syscalls/syscall_64.tbl);
- * an ia32 task (TS_COMPAT) uses other numbers for other syscalls and is
- * skipped, as the per-syscall tracepoints skipped it
- * (ARCH_TRACE_IGNORE_COMPAT_SYSCALLS, kernel/trace/trace_syscalls.c).
+ * The syscall numbers and the ia32 rule: syscall_regs.bpf.h.
  */
 #ifndef KSPAN_TRACEPOINT_BPF_H
 #define KSPAN_TRACEPOINT_BPF_H
 
 #include "attach/syscall_probes.bpf.h"
-
-#define NR_read	    0
-#define NR_write    1
-#define NR_close    3
-#define NR_readv    19
-#define NR_writev   20
-#define NR_sendfile 40
-#define NR_connect  42
-#define NR_accept   43
-#define NR_sendto   44
-#define NR_recvfrom 45
-#define NR_sendmsg  46
-#define NR_recvmsg  47
-#define NR_accept4  288
-
-/* arch/x86/include/asm/thread_info.h: a 32-bit syscall is running. */
-#define KSPAN_TS_COMPAT 0x0002
-
-/* A saved user register: a plain load from tp_btf's typed pt_regs, a probe
- * read from raw_tp's untyped one. `btf` is a constant in every caller. */
-#define TP_REG(regs, btf, reg) ((btf) ? (__u64)(regs)->reg : (__u64)BPF_CORE_READ(regs, reg))
-
-/* Is the current task in an ia32 syscall? */
-static __always_inline bool tp__compat(void)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	if (!bpf_core_field_exists(task->thread_info.status))
-		return false;
-	return task->thread_info.status & KSPAN_TS_COMPAT;
-}
+#include "attach/syscall_regs.bpf.h"
 
 /* The syscall's name for its exit (base/inflight.bpf.h): number and fd. */
 static __always_inline __u64 tp__key(long nr, __u64 fd)

@@ -115,6 +115,10 @@ struct thread_io {
 	 * it, or a write or another connection's syscall came since
 	 * (capture/tls_calls.bpf.h, tls_membio__offer). */
 	__u64 membio_sk;
+	/* The socket tracepoint front-end only: the TCP socket of the write
+	 * whose entry was seen and whose exit was not yet
+	 * (attach/socket_tracepoint.bpf.h). */
+	__u64 send_sk;
 };
 
 struct {

@@ -107,7 +107,8 @@ const struct option_spec options_table[] = {
      DEFAULT_OF(spool_max_bytes, OPTION_DEFAULT_U64)},
     {"backend", OPT_BACKEND, "NAME",
      "how the probes attach: auto (default: the best that\n"
-     "works here), fentry, kprobe or tracepoint"},
+     "works here), fentry, kprobe, socket-tracepoint (no\n"
+     "header insertion) or tracepoint"},
     {"record-events", OPT_RECORD_EVENTS, "FILE",
      "also write every ring-buffer record, as the kernel sent\n"
      "it, to FILE (at most 1 GiB), for the replay benchmark\n"
@@ -281,6 +282,7 @@ static const char *const backend_names[] = {
     [PROBE_BACKEND_FENTRY] = "fentry",
     [PROBE_BACKEND_KPROBE] = "kprobe",
     [PROBE_BACKEND_TRACEPOINT] = "tracepoint",
+    [PROBE_BACKEND_SOCKET_TRACEPOINT] = "socket-tracepoint",
 };
 
 const char *probe_backend_name(enum probe_backend b)
@@ -297,7 +299,9 @@ static int parse_backend(const char *s, enum probe_backend *out)
 			return 0;
 		}
 	}
-	log_warn("--backend: unknown backend '%s' (use auto, fentry, kprobe or tracepoint)", s);
+	log_warn("--backend: unknown backend '%s' (use auto, fentry, kprobe, socket-tracepoint or "
+		 "tracepoint)",
+		 s);
 	return -EINVAL;
 }
 

@@ -124,6 +124,15 @@ static bool optional_target(const char *func)
  * (bpf/attach/tracepoint.bpf.h): tp_btf, and raw_tp where tp_btf is refused. */
 #define TP_BTF_PREFIX "kspan_tp_sys_"
 #define TP_RAW_PREFIX "kspan_tp_raw_sys_"
+/* The socket tracepoint backend's programs (bpf/attach/socket_tracepoint.bpf.h). */
+#define SOCKTP_PREFIX "kspan_socktp_"
+/* ... and the tracepoints they need (their BTF types: btf_trace_NAME). */
+static const char *const socket_tracepoints[] = {
+    "tcp_sendmsg_locked",
+    "sock_send_length",
+    "sock_recv_length",
+    "inet_sock_set_state",
+};
 
 /* Which backend a program belongs to, by its section (the tracepoint
  * backend's by its name: its sections are tp_btf/ and raw_tp/, like those
@@ -137,6 +146,8 @@ static enum probe_backend program_backend(const struct bpf_program *prog)
 	if (strncmp(name, TP_BTF_PREFIX, strlen(TP_BTF_PREFIX)) == 0 ||
 	    strncmp(name, TP_RAW_PREFIX, strlen(TP_RAW_PREFIX)) == 0)
 		return PROBE_BACKEND_TRACEPOINT;
+	if (strncmp(name, SOCKTP_PREFIX, strlen(SOCKTP_PREFIX)) == 0)
+		return PROBE_BACKEND_SOCKET_TRACEPOINT;
 	if (strncmp(sec, "kprobe/", 7) == 0 || strncmp(sec, "kretprobe/", 10) == 0)
 		return PROBE_BACKEND_KPROBE;
 	if (strncmp(sec, "fentry/", 7) == 0 || strncmp(sec, "fexit/", 6) == 0)
@@ -151,6 +162,28 @@ static const char *program_target(const struct bpf_program *prog)
 	return slash ? slash + 1 : "";
 }
 
+/* The socket tracepoint backend: every tracepoint it needs, and no header
+ * insertion (its sk_msg plan would be decided too late: the write's entry
+ * tracepoint fires after the sk_msg program). */
+static int socket_tracepoint_check(struct probe_loader *l, char *why, size_t len)
+{
+	char type[64];
+
+	if (l->propagation & KSPAN_PROPAGATE_HEADERS) {
+		snprintf(why, len, "socket-tracepoint: cannot insert headers");
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < sizeof(socket_tracepoints) / sizeof(socket_tracepoints[0]); i++) {
+		snprintf(type, sizeof(type), "btf_trace_%s", socket_tracepoints[i]);
+		if (btf__find_by_name_kind(l->btf, type, BTF_KIND_TYPEDEF) <= 0) {
+			snprintf(why, len, "socket-tracepoint: no %s tracepoint",
+				 socket_tracepoints[i]);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 /* Can backend b work on this kernel? Cheap checks before the real load. */
 static int backend_check(struct probe_loader *l, enum probe_backend b, char *why, size_t len)
 {
@@ -160,6 +193,8 @@ static int backend_check(struct probe_loader *l, enum probe_backend b, char *why
 	 * find; whether tp_btf or raw_tp loads is learnt by loading. */
 	if (b == PROBE_BACKEND_TRACEPOINT)
 		return 0;
+	if (b == PROBE_BACKEND_SOCKET_TRACEPOINT)
+		return socket_tracepoint_check(l, why, len);
 	for (size_t i = 0; i < sizeof(socket_hook_targets) / sizeof(socket_hook_targets[0]); i++) {
 		if (!kernel_btf_has_func(l->btf, socket_hook_targets[i])) {
 			snprintf(why, len, "%s: no %s in the kernel's BTF", name,
@@ -476,14 +511,15 @@ static int tracepoint_raw_fallback(struct probe_loader *l, const struct agent_op
 }
 
 /*
- * --backend NAME: that one, or exit with why. auto: fentry, kprobe, then
- * tracepoint; a backend whose check, load or attach fails is undone and the
- * next one tried. Either way one line says which backend runs and why the
- * better ones do not.
+ * --backend NAME: that one, or exit with why. auto: fentry, kprobe,
+ * socket-tracepoint, then tracepoint; a backend whose check, load or attach
+ * fails is undone and the next one tried. Either way one line says which
+ * backend runs and why the better ones do not.
  */
 static int start_backend(struct probe_loader *l, const struct agent_options *o)
 {
 	static const enum probe_backend order[] = {PROBE_BACKEND_FENTRY, PROBE_BACKEND_KPROBE,
+						   PROBE_BACKEND_SOCKET_TRACEPOINT,
 						   PROBE_BACKEND_TRACEPOINT};
 	char reasons[768] = "", why[256];
 	int err = -ENOTSUP;
@@ -772,4 +808,6 @@ void probe_loader_read_counters(const struct probe_loader *l, struct agent_stats
 			 counter_sum(l, KSPAN_CNT_PASSTHROUGH_AMBIGUOUS), __ATOMIC_RELAXED);
 	__atomic_store_n(&stats->passthrough_evicted, counter_sum(l, KSPAN_CNT_PASSTHROUGH_EVICTED),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->kernel_socket_reads_unseen,
+			 counter_sum(l, KSPAN_CNT_SOCKTP_READ_UNSEEN), __ATOMIC_RELAXED);
 }

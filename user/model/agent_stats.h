@@ -86,6 +86,9 @@
 				  "forward (TLS is never rewritten)")                              \
 	X(passthrough_ambiguous, "pass-through CLIENT requests not linked: two open requests of "  \
 				 "the process arrived with the same traceparent")                  \
+	X(kernel_socket_reads_unseen, "reads of traced TCP sockets the socket-tracepoint backend " \
+				      "did not capture: they came from no read syscall it "        \
+				      "unpacks (io_uring, recvmmsg)")                              \
 	X(passthrough_evicted, "open SERVER requests with a traceparent forgotten early (table "   \
 			       "full): their forwarded requests are not linked")                   \
 	X(tls_libraries_probed, "TLS library files whose functions kspan probes")                  \

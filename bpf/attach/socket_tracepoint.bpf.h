@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * socket_tracepoint.bpf.h - the socket tracepoint front-end (kernels with the
+ * tcp:tcp_sendmsg_locked tracepoint, 6.14+): tp_btf programs on tracepoints
+ * of the socket layer instead of sys_enter/sys_exit, so that only socket
+ * sends and receives run a program, and every other syscall of every process
+ * keeps the kernel's fast path. (Attaching anything to sys_enter or sys_exit
+ * sets SYSCALL_WORK_SYSCALL_TRACEPOINT on every task: each syscall then takes
+ * the slow path, which cost nginx 9% of its throughput here with empty
+ * programs; these tracepoints cost 2%: tests/bench, rows 3f.)
+ *
+ *   tcp:tcp_sendmsg_locked(sk, msg, ...)  a write's entry: its first firing
+ *                                         per write, while msg's iterator
+ *                                         still holds every byte (it fires
+ *                                         again for each segment it fills);
+ *   sock:sock_send_length(sk, ret, ...)   that write's exit;
+ *   sock:sock_recv_length(sk, ret, flags) a read's exit: its buffer is in the
+ *                                         task's saved registers, as on the
+ *                                         syscall tracepoints;
+ *   sock:inet_sock_set_state(sk, old, new) connect, accept and close.
+ *
+ * The socket comes with each hook: no walk from fd to socket. A connection's
+ * start is seen in its state changes: CLOSE -> SYN_SENT in the connecting
+ * thread, SYN_RECV -> ESTABLISHED in softirq for an accepted one, whose
+ * process is not known until it reads or writes. Both leave a mark in the
+ * socket's local storage (freed with the socket), which the first read or
+ * write of a traced process takes: the connection then starts over with its
+ * role, not adopted (header insertion and HTTP/2 need its first byte). A
+ * close is the process-context change to FIN_WAIT1, LAST_ACK or CLOSE once
+ * both directions are shut (tcp_close; shutdown(SHUT_WR) alone is a half
+ * close), in the process that closed last, as for tcp_close on the
+ * socket-function front-ends.
+ *
+ * What it cannot do: insert headers. The sk_msg program that inserts them
+ * runs before tcp_sendmsg_locked, so a write's plan would come too late; the
+ * loader takes this backend only when propagation has no headers (the
+ * default on kernels whose sockhash breaks FIONREAD). Reads that come from no
+ * syscall below (io_uring, recvmmsg) are counted, not captured
+ * (KSPAN_CNT_SOCKTP_READ_UNSEEN).
+ */
+#ifndef KSPAN_SOCKET_TRACEPOINT_BPF_H
+#define KSPAN_SOCKET_TRACEPOINT_BPF_H
+
+#include "attach/socket_probes.bpf.h"
+#include "attach/syscall_regs.bpf.h"
+
+/* include/net/tcp_states.h */
+#define KSPAN_TCP_ESTABLISHED 1
+#define KSPAN_TCP_SYN_SENT    2
+#define KSPAN_TCP_SYN_RECV    3
+#define KSPAN_TCP_FIN_WAIT1   4
+#define KSPAN_TCP_CLOSE	      7
+#define KSPAN_TCP_CLOSE_WAIT  8
+#define KSPAN_TCP_LAST_ACK    9
+/* include/net/sock.h: RCV_SHUTDOWN | SEND_SHUTDOWN */
+#define KSPAN_SHUTDOWN_MASK 3
+
+/* A connection that started while kspan ran, not yet claimed by a process. */
+struct socktp_birth {
+	__u8 role;     /* KSPAN_ROLE_CLIENT or KSPAN_ROLE_SERVER */
+	__u8 own_conn; /* kspan's own connection (its exporter) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct socktp_birth);
+} socktp_births SEC(".maps");
+
+/* The first read or write of sk by process tgid: a connection born while
+ * kspan ran starts over here, with the role its birth gave it. */
+static __always_inline void socktp__claim_birth(__u32 tgid, struct sock *sk)
+{
+	struct socktp_birth *b = bpf_sk_storage_get(&socktp_births, sk, 0, 0);
+	__u8 role;
+
+	if (!b || b->own_conn)
+		return;
+	role = b->role;
+	bpf_sk_storage_delete(&socktp_births, sk);
+	conn__close_socket(tgid, (__u64)sk);
+	conn__get(tgid, (__u64)sk, role, false);
+}
+
+/* The attach macros give every program a ctx that it may not use. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wunused-parameter"
+
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(kspan_socktp_tcp_sendmsg_locked, struct sock *sk, struct msghdr *msg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct thread_io *t;
+
+	if (!process__selected(id >> 32))
+		return 0;
+	t = thread_io__mine();
+	if (!t) {
+		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
+		return 0;
+	}
+	if (t->send_sk == (__u64)sk)
+		return 0; /* a later segment of the write that entered */
+	t->send_sk = (__u64)sk;
+	socktp__claim_birth(id >> 32, sk);
+	return sock_probe__msg_enter(t, id, sk, msg, KSPAN_DIR_EGRESS, (__u64)sk);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(kspan_socktp_sock_send_length, struct sock *sk, int ret)
+{
+	struct inflight_syscall in;
+	struct thread_io *t;
+	__u64 entered;
+
+	if (!process__selected(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	t = thread_io__existing();
+	if (!t || !t->send_sk)
+		return 0;
+	/* Whatever socket entered: a write that an sk_msg verdict of another
+	 * program redirected ends here on the socket it was written to. */
+	entered = t->send_sk;
+	t->send_sk = 0;
+	if (probe__exit_remembered(entered == (__u64)sk ? entered : 0, ret, &in, &t))
+		probe__data(t, &in, ret);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	__u64 id = bpf_get_current_pid_tgid(), third = 0;
+	struct inflight_syscall in;
+	struct pt_regs *regs;
+	struct thread_io *t;
+	__u8 kind;
+
+	/* MSG_PEEK leaves the bytes in the socket: they are read again. */
+	if (ret <= 0 || (flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32) ||
+	    !socket__is_tcp(sk))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	switch (regs->orig_ax) {
+	case NR_read: /* read(fd, buf, count) */
+		kind = KSPAN_SYS_READ;
+		third = regs->dx;
+		break;
+	case NR_readv: /* readv(fd, iov, iovcnt) */
+		kind = KSPAN_SYS_READV;
+		third = regs->dx;
+		break;
+	case NR_recvfrom: /* recvfrom(fd, buf, len, flags, addr, addrlen) */
+		kind = KSPAN_SYS_RECVFROM;
+		third = regs->dx;
+		break;
+	case NR_recvmsg: /* recvmsg(fd, msg, flags) */
+		kind = KSPAN_SYS_RECVMSG;
+		break;
+	default:
+		counter__inc(KSPAN_CNT_SOCKTP_READ_UNSEEN);
+		return 0;
+	}
+	if (tp__compat())
+		return 0;
+	socktp__claim_birth(id >> 32, sk);
+	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
+	if (probe__tls_nested_read(id, (__u64)sk) ||
+	    !probe__read_in(&in, (__u64)sk, 0, regs->si, third, kind))
+		return 0;
+	t = thread_io__mine();
+	probe__data(t, &in, ret);
+	return 0;
+}
+
+/* A connection starts or ends (every TCP socket's state change, in process
+ * or softirq context). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(kspan_socktp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct socktp_birth *b;
+
+	if (!socket__is_tcp(sk))
+		return 0;
+	if (oldstate == KSPAN_TCP_CLOSE && newstate == KSPAN_TCP_SYN_SENT) {
+		/* connect(), in the connecting thread; its local port is not
+		 * chosen yet: the connection is built at its first byte. */
+		if (tgid != self_tgid && !process__selected(tgid))
+			return 0;
+		b = bpf_sk_storage_get(&socktp_births, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!b)
+			return 0;
+		b->role = KSPAN_ROLE_CLIENT;
+		b->own_conn = tgid == self_tgid;
+		if (!b->own_conn)
+			node__connected((__u64)sk);
+		return 0;
+	}
+	if (newstate == KSPAN_TCP_ESTABLISHED) {
+		if (oldstate == KSPAN_TCP_SYN_RECV) {
+			/* Accepted (softirq): its process is the first to use it. */
+			b = bpf_sk_storage_get(&socktp_births, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (b)
+				b->role = KSPAN_ROLE_SERVER;
+		} else if (oldstate == KSPAN_TCP_SYN_SENT) {
+			/* kspan's own connection, now with both endpoints. */
+			b = bpf_sk_storage_get(&socktp_births, sk, 0, 0);
+			if (b && b->own_conn)
+				self__note_endpoint(sk, true);
+		}
+		return 0;
+	}
+	if (!(oldstate == KSPAN_TCP_ESTABLISHED && newstate == KSPAN_TCP_FIN_WAIT1) &&
+	    !(oldstate == KSPAN_TCP_CLOSE_WAIT && newstate == KSPAN_TCP_LAST_ACK) &&
+	    !((oldstate == KSPAN_TCP_ESTABLISHED || oldstate == KSPAN_TCP_CLOSE_WAIT) &&
+	      newstate == KSPAN_TCP_CLOSE))
+		return 0;
+	/* tcp_close shuts both directions before it changes the state; a
+	 * reset in softirq changes the state first. */
+	if ((BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & KSPAN_SHUTDOWN_MASK) !=
+	    KSPAN_SHUTDOWN_MASK)
+		return 0;
+	return sock_probe__close(sk);
+}
+
+#pragma clang diagnostic pop
+
+#endif /* KSPAN_SOCKET_TRACEPOINT_BPF_H */
