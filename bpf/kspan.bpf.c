@@ -6,7 +6,8 @@
  * run time and loads only its programs (by section prefix or name):
  *   - syscall tracepoints (every kernel with CONFIG_FTRACE_SYSCALLS,
  *     including those without kprobes): attach/tracepoint.bpf.h;
- *   - socket tracepoints (6.14+, without header insertion):
+ *   - socket tracepoints (kernels with tcp:tcp_sendmsg_locked; no header
+ *     insertion):
  *     attach/socket_tracepoint.bpf.h;
  *   - kprobes on the kernel's TCP functions: attach/kprobe.bpf.h;
  *   - fentry/fexit on the same functions: attach/fentry.bpf.h.

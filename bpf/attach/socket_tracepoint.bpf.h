@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * socket_tracepoint.bpf.h - the socket tracepoint front-end (kernels with the
- * tcp:tcp_sendmsg_locked tracepoint, 6.14+): tp_btf programs on tracepoints
+ * tcp:tcp_sendmsg_locked tracepoint: this host's 6.18 has it, Debian's 6.12
+ * does not): tp_btf programs on tracepoints
  * of the socket layer instead of sys_enter/sys_exit, so that only socket
  * sends and receives run a program, and every other syscall of every process
  * keeps the kernel's fast path. (Attaching anything to sys_enter or sys_exit
@@ -25,11 +26,11 @@
  * process is not known until it reads or writes. Both leave a mark in the
  * socket's local storage (freed with the socket), which the first read or
  * write of a traced process takes: the connection then starts over with its
- * role, not adopted (header insertion and HTTP/2 need its first byte). A
- * close is the process-context change to FIN_WAIT1, LAST_ACK or CLOSE once
- * both directions are shut (tcp_close; shutdown(SHUT_WR) alone is a half
- * close), in the process that closed last, as for tcp_close on the
- * socket-function front-ends.
+ * role, not adopted (HTTP/2 needs its first byte). A close is the change to
+ * FIN_WAIT1 or LAST_ACK by close() (both directions shut), in the process
+ * that closed last, as for tcp_close on the socket-function front-ends; or
+ * else the change to CLOSE, in whatever context, for the process that last
+ * read or wrote the socket (kept in the same storage).
  *
  * What it cannot do: insert headers. The sk_msg program that inserts them
  * runs before tcp_sendmsg_locked, so a write's plan would come too late; the
@@ -55,9 +56,11 @@
 /* include/net/sock.h: RCV_SHUTDOWN | SEND_SHUTDOWN */
 #define KSPAN_SHUTDOWN_MASK 3
 
-/* A connection that started while kspan ran, not yet claimed by a process. */
-struct socktp_birth {
-	__u8 role;     /* KSPAN_ROLE_CLIENT or KSPAN_ROLE_SERVER */
+/* What the front-end keeps per socket, in its local storage (freed with it). */
+struct socktp_sock {
+	__u32 owner;   /* the process that last read or wrote it, for its close */
+	__u8 role;     /* born while kspan ran, not yet claimed: KSPAN_ROLE_CLIENT
+			* or KSPAN_ROLE_SERVER; 0 once claimed */
 	__u8 own_conn; /* kspan's own connection (its exporter) */
 };
 
@@ -65,22 +68,40 @@ struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct socktp_birth);
-} socktp_births SEC(".maps");
+	__type(value, struct socktp_sock);
+} socktp_socks SEC(".maps");
 
-/* The first read or write of sk by process tgid: a connection born while
- * kspan ran starts over here, with the role its birth gave it. */
-static __always_inline void socktp__claim_birth(__u32 tgid, struct sock *sk)
+/* A read or write of sk by process tgid: a connection born while kspan ran
+ * starts over at its first one, with the role its birth gave it; the process
+ * becomes the socket's owner, whose connection its close ends. */
+static __always_inline void socktp__claim(__u32 tgid, struct sock *sk)
 {
-	struct socktp_birth *b = bpf_sk_storage_get(&socktp_births, sk, 0, 0);
-	__u8 role;
+	struct socktp_sock *s =
+	    bpf_sk_storage_get(&socktp_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
-	if (!b || b->own_conn)
+	if (!s)
+		return; /* no memory: its close is seen only in the process */
+	if (s->role) {
+		conn__close_socket(tgid, (__u64)sk);
+		conn__get(tgid, (__u64)sk, s->role, false);
+		s->role = 0;
+	}
+	s->owner = tgid;
+}
+
+/* A socket's state became CLOSE (in any context: a reset or the last ACK
+ * arrives in softirq): its owner's connection ends. */
+static __always_inline void socktp__closed(struct sock *sk)
+{
+	struct socktp_sock *s = bpf_sk_storage_get(&socktp_socks, sk, 0, 0);
+
+	if (!s)
 		return;
-	role = b->role;
-	bpf_sk_storage_delete(&socktp_births, sk);
-	conn__close_socket(tgid, (__u64)sk);
-	conn__get(tgid, (__u64)sk, role, false);
+	if (s->own_conn)
+		self__note_endpoint(sk, false);
+	else if (s->owner)
+		conn__close_socket(s->owner, (__u64)sk);
+	s->owner = 0;
 }
 
 /* The attach macros give every program a ctx that it may not use. */
@@ -103,7 +124,7 @@ int BPF_PROG(kspan_socktp_tcp_sendmsg_locked, struct sock *sk, struct msghdr *ms
 	if (t->send_sk == (__u64)sk)
 		return 0; /* a later segment of the write that entered */
 	t->send_sk = (__u64)sk;
-	socktp__claim_birth(id >> 32, sk);
+	socktp__claim(id >> 32, sk);
 	return sock_probe__msg_enter(t, id, sk, msg, KSPAN_DIR_EGRESS, (__u64)sk);
 }
 
@@ -164,7 +185,7 @@ int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
 	}
 	if (tp__compat())
 		return 0;
-	socktp__claim_birth(id >> 32, sk);
+	socktp__claim(id >> 32, sk);
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
 	if (probe__tls_nested_read(id, (__u64)sk) ||
 	    !probe__read_in(&in, (__u64)sk, 0, regs->si, third, kind))
@@ -180,7 +201,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(kspan_socktp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct socktp_birth *b;
+	struct socktp_sock *s;
 
 	if (!socket__is_tcp(sk))
 		return 0;
@@ -189,36 +210,37 @@ int BPF_PROG(kspan_socktp_inet_sock_set_state, struct sock *sk, int oldstate, in
 		 * chosen yet: the connection is built at its first byte. */
 		if (tgid != self_tgid && !process__selected(tgid))
 			return 0;
-		b = bpf_sk_storage_get(&socktp_births, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (!b)
+		s = bpf_sk_storage_get(&socktp_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!s)
 			return 0;
-		b->role = KSPAN_ROLE_CLIENT;
-		b->own_conn = tgid == self_tgid;
-		if (!b->own_conn)
+		s->role = KSPAN_ROLE_CLIENT;
+		s->own_conn = tgid == self_tgid;
+		if (!s->own_conn)
 			node__connected((__u64)sk);
 		return 0;
 	}
 	if (newstate == KSPAN_TCP_ESTABLISHED) {
 		if (oldstate == KSPAN_TCP_SYN_RECV) {
 			/* Accepted (softirq): its process is the first to use it. */
-			b = bpf_sk_storage_get(&socktp_births, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-			if (b)
-				b->role = KSPAN_ROLE_SERVER;
+			s = bpf_sk_storage_get(&socktp_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (s)
+				s->role = KSPAN_ROLE_SERVER;
 		} else if (oldstate == KSPAN_TCP_SYN_SENT) {
 			/* kspan's own connection, now with both endpoints. */
-			b = bpf_sk_storage_get(&socktp_births, sk, 0, 0);
-			if (b && b->own_conn)
+			s = bpf_sk_storage_get(&socktp_socks, sk, 0, 0);
+			if (s && s->own_conn)
 				self__note_endpoint(sk, true);
 		}
 		return 0;
 	}
+	if (newstate == KSPAN_TCP_CLOSE)
+		socktp__closed(sk);
+	/* close() by the process that closed last: tcp_close shuts both
+	 * directions before it changes the state (shutdown(SHUT_WR) alone is a
+	 * half close); the CLOSE that follows may be long after. */
 	if (!(oldstate == KSPAN_TCP_ESTABLISHED && newstate == KSPAN_TCP_FIN_WAIT1) &&
-	    !(oldstate == KSPAN_TCP_CLOSE_WAIT && newstate == KSPAN_TCP_LAST_ACK) &&
-	    !((oldstate == KSPAN_TCP_ESTABLISHED || oldstate == KSPAN_TCP_CLOSE_WAIT) &&
-	      newstate == KSPAN_TCP_CLOSE))
+	    !(oldstate == KSPAN_TCP_CLOSE_WAIT && newstate == KSPAN_TCP_LAST_ACK))
 		return 0;
-	/* tcp_close shuts both directions before it changes the state; a
-	 * reset in softirq changes the state first. */
 	if ((BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & KSPAN_SHUTDOWN_MASK) !=
 	    KSPAN_SHUTDOWN_MASK)
 		return 0;

@@ -114,8 +114,10 @@ static __always_inline __u64 random__id64(void)
 }
 
 /* Written in place in the ring (no copy on the stack: it is called deep in
- * call chains that must stay within the verifier's combined stack limit). */
-static __always_inline void conn__send_close(const struct conn_state *c, __u64 now)
+ * call chains that must stay within the verifier's combined stack limit).
+ * tgid: the connection's process, which need not be the current one (the
+ * socket tracepoint front-end sees some closes in softirq). */
+static __always_inline void conn__send_close(const struct conn_state *c, __u32 tgid, __u64 now)
 {
 	struct kspan_conn_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	__u64 id = bpf_get_current_pid_tgid();
@@ -126,8 +128,8 @@ static __always_inline void conn__send_close(const struct conn_state *c, __u64 n
 	}
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->hdr.type = KSPAN_EVENT_CONN_CLOSE;
-	ev->hdr.tgid = id >> 32;
-	ev->hdr.tid = (__u32)id;
+	ev->hdr.tgid = tgid;
+	ev->hdr.tid = (__u32)(id >> 32) == tgid ? (__u32)id : 0;
 	ev->hdr.ts_ns = now;
 	ev->conn_id = c->conn_id;
 	ev->tuple = c->tuple;
@@ -166,7 +168,7 @@ static __always_inline struct conn_state *conn__get(__u32 tgid, __u64 sk, __u8 r
 		return c;
 	}
 	if (c && c->announced)
-		conn__send_close(c, bpf_ktime_get_ns());
+		conn__send_close(c, tgid, bpf_ktime_get_ns());
 
 	/* Built in a per-CPU slot, not on the stack: callers deep in a call
 	 * chain must stay within the verifier's 512-byte combined stack. */
@@ -197,7 +199,7 @@ static __always_inline void conn__forget(const struct conn_key *key)
 	if (!c)
 		return;
 	if (c->announced)
-		conn__send_close(c, bpf_ktime_get_ns());
+		conn__send_close(c, key->tgid, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&conn_table, key);
 }
 
