@@ -246,9 +246,12 @@ class Kspan:
         # This machine's kernel has the sockhash FIONREAD regression, where
         # kspan's default is no header insertion: the tests of insertion opt
         # in explicitly (test_insertion_safety.py tests the default).
-        if insert_despite_fionread:
+        forced = os.environ.get("KSPAN_IT_FORCE_BACKEND")
+        if insert_despite_fionread and not forced:
             argv += ["--insert-despite-fionread"]
         argv += list(extra_args)
+        if forced and "--backend" not in argv:
+            argv += ["--backend", forced]
         e = dict(os.environ)
         for k in list(e):
             if k.startswith("OTEL_"):
