@@ -56,6 +56,18 @@
 /* include/net/sock.h: RCV_SHUTDOWN | SEND_SHUTDOWN */
 #define KSPAN_SHUTDOWN_MASK 3
 
+/* Is sk a TCP socket (IPv4 or IPv6)? Plain loads: a tp_btf argument is a
+ * trusted pointer (socket__is_tcp reads through helpers for the front-ends
+ * whose sk is only a number). sock_send_length and sock_recv_length fire for
+ * every socket: unix and UDP too. */
+static __always_inline bool socktp__is_tcp(const struct sock *sk)
+{
+	__u16 family = sk->__sk_common.skc_family;
+
+	return sk->sk_type == KSPAN_SOCK_STREAM && sk->sk_protocol == KSPAN_IPPROTO_TCP &&
+	       (family == KSPAN_AF_INET || family == KSPAN_AF_INET6);
+}
+
 /* What the front-end keeps per socket, in its local storage (freed with it). */
 struct socktp_sock {
 	__u32 owner;   /* the process that last read or wrote it, for its close */
@@ -160,7 +172,7 @@ int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
 
 	/* MSG_PEEK leaves the bytes in the socket: they are read again. */
 	if (ret <= 0 || (flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32) ||
-	    !socket__is_tcp(sk))
+	    !socktp__is_tcp(sk))
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	switch (regs->orig_ax) {
@@ -203,7 +215,7 @@ int BPF_PROG(kspan_socktp_inet_sock_set_state, struct sock *sk, int oldstate, in
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct socktp_sock *s;
 
-	if (!socket__is_tcp(sk))
+	if (!socktp__is_tcp(sk))
 		return 0;
 	if (oldstate == KSPAN_TCP_CLOSE && newstate == KSPAN_TCP_SYN_SENT) {
 		/* connect(), in the connecting thread; its local port is not

@@ -246,6 +246,17 @@ cpu_seconds() {
 
 # start_kspan BINARY LOG [ARGS...]: waits for "kspan: ready"; sets KSPAN_PID.
 # KSPAN_CPU pins it (taskset -c); KSPAN_ENV adds environment words (gzip).
+declare -A BACKEND_NOTED # binary -> its backend line, printed once
+
+# note_backend BINARY LOG: the backend a kspan binary runs on, the first time.
+note_backend() {
+	local line
+	line=$(grep -m1 '^kspan: backend ' "$2" || true)
+	[ -z "$line" ] || [ "${BACKEND_NOTED[$1]:-}" = "$line" ] && return 0
+	BACKEND_NOTED[$1]=$line
+	note "$1: ${line#kspan: }"
+}
+
 start_kspan() {
 	local bin=$1 log=$2
 	shift 2
@@ -255,7 +266,10 @@ start_kspan() {
 	env ${KSPAN_ENV:-} "${pin[@]}" "$bin" "$@" 2>"$log" >/dev/null &
 	KSPAN_PID=$!
 	for _ in $(seq $((KSPAN_READY_TIMEOUT * 10))); do
-		grep -q '^kspan: ready' "$log" && return 0
+		if grep -q '^kspan: ready' "$log"; then
+			note_backend "$bin" "$log"
+			return 0
+		fi
 		kill -0 "$KSPAN_PID" 2>/dev/null || break
 		sleep 0.1
 	done

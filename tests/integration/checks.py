@@ -95,6 +95,19 @@ class CommonChecks:
                                 % (r.pid, port), context=ctx)
         return srv[0], cli[0]
 
+    def curl_exchange(self, srv, joined=True):
+        """curl GET /ok from srv (harness.http_server()): exactly its SERVER
+        and CLIENT spans, checked, and (joined) the SERVER span the CLIENT
+        span's child."""
+        r = harness.curl(srv.url("/ok"))
+        self.assertEqual((r.rc, r.http_code), (0, 200), r)
+        s, c = self.one_exchange(srv.port, srv.pid, r)
+        self.check_server_span(s, srv.pid, srv.port, "/ok", 200, peer_port=r.local_port)
+        self.check_client_span(c, r.pid, srv.port, "/ok", 200)
+        if joined:
+            self.assert_joined(s, c)
+        return s, c
+
 
 def fmt(spans):
     return harness.fmt_spans(spans)

@@ -16,7 +16,6 @@ import subprocess
 
 import harness
 from checks import CommonChecks
-from harness import curl
 
 KPROBE_PMU = "/sys/bus/event_source/devices/kprobe"
 
@@ -28,13 +27,7 @@ def backend_lines(k):
 class TestBackend(CommonChecks, harness.KspanCase):
 
     def traced_exchange_works(self):
-        srv = harness.http_server()
-        r = curl(srv.url("/ok"))
-        self.assertEqual((r.rc, r.http_code), (0, 200), r)
-        s, c = self.one_exchange(srv.port, srv.pid, r)
-        self.check_server_span(s, srv.pid, srv.port, "/ok", 200,
-                               peer_port=r.local_port)
-        self.check_client_span(c, r.pid, srv.port, "/ok", 200)
+        self.curl_exchange(harness.http_server(), joined=False)
 
     def test_auto_picks_tracepoints_on_this_kernel_and_says_why(self):
         k = self.start_kspan()

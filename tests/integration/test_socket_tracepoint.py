@@ -10,11 +10,11 @@ import re
 import subprocess
 
 import harness
-import test_adoption
+import test_http2
 import test_nginx
 import test_python_server
 from checks import CommonChecks
-from harness import client, curl, is_client, is_server
+from harness import client, is_client, is_server
 from otlp_receiver import SPAN_KIND_CLIENT, SPAN_KIND_SERVER
 
 SOCKET_TRACEPOINTS = {"extra_args": ["--backend", "socket-tracepoint", "--propagation", "tuple"],
@@ -53,12 +53,7 @@ class TestSocketTracepoint(CommonChecks, harness.KspanCase):
                                    r"\(auto: fentry [^;]+; kprobe: [^;)]+\)$")
         srv = harness.http_server()
         self.addCleanup(srv.stop)
-        r = curl(srv.url("/ok"))
-        self.assertEqual((r.rc, r.http_code), (0, 200), r)
-        s, c = self.one_exchange(srv.port, srv.pid, r)
-        self.check_server_span(s, srv.pid, srv.port, "/ok", 200, peer_port=r.local_port)
-        self.check_client_span(c, r.pid, srv.port, "/ok", 200)
-        self.assert_joined(s, c)
+        self.curl_exchange(srv)
 
     def test_forced_with_header_insertion_exits_1_with_one_line(self):
         p = subprocess.run([harness.KSPAN_BIN, "--backend", "socket-tracepoint",
@@ -135,4 +130,8 @@ class TestPythonServerOnSocketTracepoints(test_python_server.TestPythonServer):
 
 
 class TestNginxOnSocketTracepoints(test_nginx.TestNginx):
+    kspan_args = SOCKET_TRACEPOINTS
+
+
+class TestH2cOnSocketTracepoints(test_http2.TestH2c):
     kspan_args = SOCKET_TRACEPOINTS
