@@ -333,13 +333,16 @@ prog_name() {
 # process $1 holds (/proc/PID/fdinfo; each program once, by prog_id; a link's
 # fdinfo names its program too, without the counters, and is skipped), for the
 # breakdown of where the time goes. Needs kernel.bpf_stats_enabled=1 for the
-# figures to move.
+# figures to move. kspan opens and closes files of its own all the time
+# (/proc reads): an fd listed by the glob may be gone when awk opens it, which
+# must not fail the pipeline (and with it, under set -e, the whole bench).
 bpf_run_per_prog() {
 	local f
 	for f in /proc/"$1"/fdinfo/*; do
 		awk '$1 == "prog_id:" { id = $2 } $1 == "run_time_ns:" { ns = $2 }
 			$1 == "run_cnt:" { cnt = $2 }
-			END { if (id != "" && cnt != "") print id, ns + 0, cnt + 0 }' "$f" 2>/dev/null
+			END { if (id != "" && cnt != "") print id, ns + 0, cnt + 0 }' "$f" 2>/dev/null ||
+			true
 	done | sort -u -k1,1
 }
 

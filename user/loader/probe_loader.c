@@ -428,6 +428,9 @@ static int open_and_load(struct probe_loader *l, const struct agent_options *o,
 		bpf_map__set_autocreate(l->skel->maps.inject_candidates, false);
 		bpf_map__set_autocreate(l->skel->maps.inject_sockets, false);
 	}
+	/* The socket tracepoint front-end's per-socket storage. */
+	if (b != PROBE_BACKEND_SOCKET_TRACEPOINT)
+		bpf_map__set_autocreate(l->skel->maps.socktp_socks, false);
 	l->tls_guarded = tls_guarded;
 	return kspan_bpf__load(l->skel);
 }

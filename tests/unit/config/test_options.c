@@ -235,6 +235,10 @@ static void test_backend_is_chosen_by_name(void **state)
 	assert_int_equal(o.backend, PROBE_BACKEND_KPROBE);
 	assert_int_equal(PARSE(&o, "--backend", "tracepoint"), 0);
 	assert_int_equal(o.backend, PROBE_BACKEND_TRACEPOINT);
+	assert_int_equal(PARSE(&o, "--backend", "socket-tracepoint"), 0);
+	assert_int_equal(o.backend, PROBE_BACKEND_SOCKET_TRACEPOINT);
+	assert_string_equal(probe_backend_name(PROBE_BACKEND_SOCKET_TRACEPOINT),
+			    "socket-tracepoint");
 	assert_int_equal(PARSE(&o, "--backend", "auto"), 0);
 	assert_int_equal(o.backend, PROBE_BACKEND_AUTO);
 	assert_int_equal(PARSE(&o, "--backend", "uprobe"), -EINVAL);
