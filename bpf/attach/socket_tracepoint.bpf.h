@@ -70,10 +70,11 @@ static __always_inline bool socktp__is_tcp(const struct sock *sk)
 
 /* What the front-end keeps per socket, in its local storage (freed with it). */
 struct socktp_sock {
-	__u32 owner;   /* the process that last read or wrote it, for its close */
-	__u8 role;     /* born while kspan ran, not yet claimed: KSPAN_ROLE_CLIENT
-			* or KSPAN_ROLE_SERVER; 0 once claimed */
-	__u8 own_conn; /* kspan's own connection (its exporter) */
+	__u64 birth_ns; /* when it connected or was accepted (role set) */
+	__u32 owner;	/* the process that last read or wrote it, for its close */
+	__u8 role;	/* born while kspan ran, not yet claimed: KSPAN_ROLE_CLIENT
+			 * or KSPAN_ROLE_SERVER; 0 once claimed */
+	__u8 own_conn;	/* kspan's own connection (its exporter) */
 };
 
 struct {
@@ -84,21 +85,55 @@ struct {
 } socktp_socks SEC(".maps");
 
 /* A read or write of sk by process tgid: a connection born while kspan ran
- * starts over at its first one, with the role its birth gave it; the process
- * becomes the socket's owner, whose connection its close ends. */
+ * takes the role its birth gave it at its first one, and is followed from its
+ * first byte (not adopted). An entry that a closed connection left at the same
+ * socket address is ended first; one made for this connection since its birth
+ * (a TLS library's probes, which may see the socket before its first
+ * syscall's exit: Go's handshake) is kept. The process becomes the socket's
+ * owner, whose connection its close ends. */
 static __always_inline void socktp__claim(__u32 tgid, struct sock *sk)
 {
 	struct socktp_sock *s =
 	    bpf_sk_storage_get(&socktp_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	struct conn_state *c;
+	struct conn_key key;
 
 	if (!s)
 		return; /* no memory: its close is seen only in the process */
 	if (s->role) {
-		conn__close_socket(tgid, (__u64)sk);
-		conn__get(tgid, (__u64)sk, s->role, false);
+		conn__key(&key, tgid, (__u64)sk);
+		c = bpf_map_lookup_elem(&conn_table, &key);
+		if (c && c->sk == (__u64)sk && c->born_ns >= s->birth_ns) {
+			if (c->role == KSPAN_ROLE_UNKNOWN)
+				c->role = s->role;
+			c->adopted = 0;
+		} else {
+			conn__close_socket(tgid, (__u64)sk);
+			conn__get(tgid, (__u64)sk, s->role, false);
+		}
 		s->role = 0;
 	}
-	s->owner = tgid;
+	if (s->owner != tgid)
+		s->owner = tgid;
+}
+
+/* SOCKET_HINT_* for the thread's read or write on sk, from the thread's
+ * socket cache (base/socket_cache.bpf.h) keyed by the socket alone: these
+ * hooks are given the socket, so only the role learnt for it and the
+ * thread's TLS calls are worth keeping. The data path keeps the role right
+ * (socket__cache_note_role). */
+static __always_inline __u8 socktp__hints(struct thread_io *t, __u64 sk)
+{
+	struct fd_socket *c = &t->sock;
+	__u8 hints = SOCKET_HINT_CACHED | (c->tls_caller ? SOCKET_HINT_TLS_CALLER : 0);
+
+	if (c->sk != sk) {
+		c->sk = sk;
+		c->server = 0;
+	} else if (c->server && socket__ports(sk) == c->server_ports) {
+		hints |= SOCKET_HINT_SERVER;
+	}
+	return hints;
 }
 
 /* A socket's state became CLOSE (in any context: a reset or the last ACK
@@ -137,7 +172,8 @@ int BPF_PROG(kspan_socktp_tcp_sendmsg_locked, struct sock *sk, struct msghdr *ms
 		return 0; /* a later segment of the write that entered */
 	t->send_sk = (__u64)sk;
 	socktp__claim(id >> 32, sk);
-	return sock_probe__msg_enter(t, id, sk, msg, KSPAN_DIR_EGRESS, (__u64)sk);
+	return sock_probe__msg_enter(t, id, sk, msg, KSPAN_DIR_EGRESS, (__u64)sk,
+				     socktp__hints(t, (__u64)sk));
 }
 
 SEC("tp_btf/sock_send_length")
@@ -168,7 +204,7 @@ int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
 	struct inflight_syscall in;
 	struct pt_regs *regs;
 	struct thread_io *t;
-	__u8 kind;
+	__u8 kind, hints;
 
 	/* MSG_PEEK leaves the bytes in the socket: they are read again. */
 	if (ret <= 0 || (flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32) ||
@@ -197,12 +233,17 @@ int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
 	}
 	if (tp__compat())
 		return 0;
-	socktp__claim(id >> 32, sk);
-	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
-	if (probe__tls_nested_read(id, (__u64)sk) ||
-	    !probe__read_in(&in, (__u64)sk, 0, regs->si, third, kind))
-		return 0;
 	t = thread_io__mine();
+	if (!t) {
+		counter__inc(KSPAN_CNT_INFLIGHT_FULL);
+		return 0;
+	}
+	socktp__claim(id >> 32, sk);
+	hints = socktp__hints(t, (__u64)sk);
+	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
+	if (((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested_read(id, (__u64)sk)) ||
+	    !probe__read_in(&in, (__u64)sk, socket__hint_io_flags(hints), regs->si, third, kind))
+		return 0;
 	probe__data(t, &in, ret);
 	return 0;
 }
@@ -226,6 +267,7 @@ int BPF_PROG(kspan_socktp_inet_sock_set_state, struct sock *sk, int oldstate, in
 		if (!s)
 			return 0;
 		s->role = KSPAN_ROLE_CLIENT;
+		s->birth_ns = bpf_ktime_get_ns();
 		s->own_conn = tgid == self_tgid;
 		if (!s->own_conn)
 			node__connected((__u64)sk);
@@ -235,8 +277,10 @@ int BPF_PROG(kspan_socktp_inet_sock_set_state, struct sock *sk, int oldstate, in
 		if (oldstate == KSPAN_TCP_SYN_RECV) {
 			/* Accepted (softirq): its process is the first to use it. */
 			s = bpf_sk_storage_get(&socktp_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-			if (s)
+			if (s) {
 				s->role = KSPAN_ROLE_SERVER;
+				s->birth_ns = bpf_ktime_get_ns();
+			}
 		} else if (oldstate == KSPAN_TCP_SYN_SENT) {
 			/* kspan's own connection, now with both endpoints. */
 			s = bpf_sk_storage_get(&socktp_socks, sk, 0, 0);

@@ -181,6 +181,7 @@ static __always_inline struct conn_state *conn__get(__u32 tgid, __u64 sk, __u8 r
 	fresh->conn_id = random__id64();
 	fresh->role = role;
 	fresh->adopted = adopted;
+	fresh->born_ns = bpf_ktime_get_ns();
 	socket__read_tuple((struct sock *)sk, &fresh->tuple);
 	fresh->ignored = !tuple__selected(&fresh->tuple);
 	if (bpf_map_update_elem(&conn_table, &key, fresh, BPF_ANY)) {

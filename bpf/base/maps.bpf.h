@@ -223,6 +223,10 @@ struct conn_state {
 	 * this (propagation/go_parent.bpf.h): a process that is not Go costs
 	 * no lookup of it at each request and response. */
 	__u32 not_go_gen;
+	/* When this entry was made (bpf_ktime_get_ns): the socket tracepoint
+	 * front-end tells an entry of the socket's current connection from one
+	 * a closed connection left at the same address (socktp__claim). */
+	__u64 born_ns;
 };
 
 struct {

@@ -246,14 +246,15 @@ cpu_seconds() {
 
 # start_kspan BINARY LOG [ARGS...]: waits for "kspan: ready"; sets KSPAN_PID.
 # KSPAN_CPU pins it (taskset -c); KSPAN_ENV adds environment words (gzip).
-declare -A BACKEND_NOTED # binary -> its backend line, printed once
+declare -A BACKEND_NOTED # "binary|backend line" -> 1 once printed
 
-# note_backend BINARY LOG: the backend a kspan binary runs on, the first time.
+# note_backend BINARY LOG: the backend a kspan binary runs on, once per
+# binary and backend.
 note_backend() {
 	local line
 	line=$(grep -m1 '^kspan: backend ' "$2" || true)
-	[ -z "$line" ] || [ "${BACKEND_NOTED[$1]:-}" = "$line" ] && return 0
-	BACKEND_NOTED[$1]=$line
+	[ -z "$line" ] || [ -n "${BACKEND_NOTED[$1|$line]:-}" ] && return 0
+	BACKEND_NOTED[$1|$line]=1
 	note "$1: ${line#kspan: }"
 }
 

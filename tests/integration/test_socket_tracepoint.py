@@ -3,16 +3,19 @@ host's kernel: auto takes it when propagation has no headers, refuses it with
 header insertion, follows connections from their state changes (start,
 half close, close in softirq), and runs no program for syscalls that are not
 socket sends and receives, which is what it is for. Whole suites of other
-files run again on it at the end of this file."""
+files run again on it at the end of this file: HTTP/1 (python, nginx),
+HTTP/2, and TLS (OpenSSL, memory BIOs, Go), less what needs insertion.
 
 import os
 import re
 import subprocess
 
 import harness
+import test_go_tls
 import test_http2
 import test_nginx
 import test_python_server
+import test_tls
 from checks import CommonChecks
 from harness import client, is_client, is_server
 from otlp_receiver import SPAN_KIND_CLIENT, SPAN_KIND_SERVER
@@ -135,3 +138,22 @@ class TestNginxOnSocketTracepoints(test_nginx.TestNginx):
 
 class TestH2cOnSocketTracepoints(test_http2.TestH2c):
     kspan_args = SOCKET_TRACEPOINTS
+
+
+class TestTlsOnSocketTracepoints(test_tls.TestTls):
+    kspan_args = SOCKET_TRACEPOINTS
+    test_no_insertion_into_tls = None  # the plaintext control needs insertion
+
+
+class TestTlsMemoryBioOnSocketTracepoints(test_tls.TestTlsMemoryBio):
+    kspan_args = SOCKET_TRACEPOINTS
+
+
+class TestGoTlsOnSocketTracepoints(test_go_tls.TestGoTls):
+    kspan_args = SOCKET_TRACEPOINTS
+
+
+class TestGoTlsCountersOnSocketTracepoints(test_go_tls.TestGoTlsCounters):
+    """Go's handshake probes see a connection before its first syscall's
+    exit: the birth of the socket must not end what they made of it."""
+    kspan_args = dict(SOCKET_TRACEPOINTS, **test_go_tls.TestGoTlsCounters.kspan_args)
