@@ -331,11 +331,12 @@ bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/replay $(BUILD)/kspan-static $(BUILD)/bench/empty_hooks
 	$(Q)tests/bench/bench_targets.sh
 
-# The other benchmarks: OTLP encoder and exporter alone, syscall cost,
-# propagation, gRPC.
+# The other benchmarks: OTLP encoder and exporter alone, the backends this
+# kernel allows side by side under nginx, syscall cost, propagation, gRPC.
 bench-more: bench-deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_export_bench $(BUILD)/bench/span_path_bench
 	$(Q)tests/bench/bench_otlp_export.sh
+	$(Q)$(LOCKED) tests/bench/bench_backends.sh
 	$(Q)$(LOCKED) tests/bench/bench_syscalls.sh
 	$(Q)$(LOCKED) tests/bench/bench_propagation.sh
 	$(Q)$(LOCKED) tests/bench/bench_sampling.sh

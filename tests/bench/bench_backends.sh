@@ -17,9 +17,12 @@
 # kspan costs the traced server itself, the steadier figure) and of kspan's
 # CPU us per span.
 #
+# BACKEND_PIN=1 runs them pinned as bench_nginx.sh's target 3p does: nginx
+# alone on CPU 0; wrk, kspan and the sink on CPU 1.
+#
 # Environment: bench_lib.sh's (KSPAN, BENCH_SECONDS, BENCH_KEEP),
 # BACKEND_ROUNDS (4), BACKENDS ("tracepoint socket-tracepoint"), BACKEND_MODE
-# (pid or all). Needs root, nginx, wrk.
+# (pid or all), BACKEND_PIN (0). Needs root, nginx, wrk, taskset.
 set -euo pipefail
 BENCH_NAME=bench_backends
 # shellcheck source=tests/bench/bench_lib.sh
@@ -28,6 +31,8 @@ BENCH_NAME=bench_backends
 BACKEND_ROUNDS=${BACKEND_ROUNDS:-4}
 BACKENDS=${BACKENDS:-tracepoint socket-tracepoint}
 BACKEND_MODE=${BACKEND_MODE:-pid}
+BACKEND_PIN=${BACKEND_PIN:-0}
+WRK_CPU=''
 trap bench_cleanup EXIT
 
 declare -A RATIOS NGINX_US SPAN_US # condition -> space-separated values, one per round
@@ -40,14 +45,14 @@ measure() {
 	if [ "$cond" != without ]; then
 		[ "$BACKEND_MODE" = pid ] && args=(--pid "$WORKER")
 		[ "$BACKEND_MODE" = all ] && per_request=2
-		start_kspan "$KSPAN" "$log" --backend "$cond" --propagation tuple --exporter otlp \
+		KSPAN_CPU=$WRK_CPU start_kspan "$KSPAN" "$log" --backend "$cond" --propagation tuple --exporter otlp \
 			--otlp-endpoint "$SINK_URL" --metrics-addr '' "${args[@]}" ||
 			die "kspan did not start on $cond"
 		cpu_before=$(cpu_seconds "$KSPAN_PID")
 	fi
 	before=$(run_seconds "$WORKER")
 	clear_results
-	run_wrk "$TMP/$cond.wrk" "$URL" 1 16
+	run_wrk "$TMP/$cond.wrk" "$URL" 1 16 "$WRK_CPU"
 	M_RPS=${R_RPS:-0}
 	M_NGINX_US=$(awk -v a="$before" -v b="$(run_seconds "$WORKER")" -v n="${R_REQUESTS:-0}" \
 		'BEGIN { if (n > 0) printf "%.2f", (b - a) * 1e6 / n; else print "?" }')
@@ -73,10 +78,17 @@ main() {
 	[ -x "$KSPAN" ] || die "$KSPAN not found (make)"
 	start_sink
 	start_nginx http
-	BENCH_SECONDS=2 run_wrk "$TMP/warmup.wrk" "$URL" 1 16 # unreported warm-up
+	if [ "$BACKEND_PIN" = 1 ]; then
+		taskset -a -p -c 0 "$NGINX_PID" >/dev/null
+		taskset -a -p -c 0 "$WORKER" >/dev/null
+		taskset -a -p -c 1 "$SINK_PID" >/dev/null
+		WRK_CPU=1
+	fi
+	BENCH_SECONDS=2 run_wrk "$TMP/warmup.wrk" "$URL" 1 16 "$WRK_CPU" # unreported warm-up
 	n=${#conds[@]}
 	echo "probe backends under a saturated nginx: $BACKEND_ROUNDS rounds of ${BENCH_SECONDS}s runs,"
-	echo "kspan $BACKEND_MODE, --propagation tuple; $(nproc) CPUs, kernel $(uname -r)"
+	echo "kspan $BACKEND_MODE, --propagation tuple${WRK_CPU:+, pinned (nginx CPU 0; wrk, kspan, sink CPU 1)};" \
+		"$(nproc) CPUs, kernel $(uname -r)"
 	for round in $(seq "$BACKEND_ROUNDS"); do
 		base=''
 		for i in $(seq 0 $((n - 1))); do

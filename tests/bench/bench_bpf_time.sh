@@ -203,11 +203,19 @@ main() {
 	# The floor of each row: the same syscalls run the empty programs, so
 	# one idle figure serves the three idle rows and one loaded figure the
 	# nginx and every-process rows (wrk's row is a difference of two runs
-	# that both pay it).
-	local -A FLOOR_OF=([server]="${NS_PER[server floor]:-}" [client]="${NS_PER[server floor]:-}"
-		[both]="${NS_PER[server floor]:-}" ["load nginx"]="${NS_PER[load nginx floor]:-}"
-		["load all"]="${NS_PER[load nginx floor]:-}")
+	# that both pay it). The empty programs on the hooks kspan ran on: the
+	# socket tracepoints' when its programs were the socket-tracepoint
+	# backend's.
+	local fl=floor
+	if grep -qs ' kspan_socktp_' "$TMP"/*-kspan.names &&
+		[ -n "${NS_PER[server socket-floor]:-}${NS_PER[load nginx socket-floor]:-}" ]; then
+		fl=socket-floor
+	fi
+	local -A FLOOR_OF=([server]="${NS_PER[server $fl]:-}" [client]="${NS_PER[server $fl]:-}"
+		[both]="${NS_PER[server $fl]:-}" ["load nginx"]="${NS_PER[load nginx $fl]:-}"
+		["load all"]="${NS_PER[load nginx $fl]:-}")
 	echo
+	[ -n "$floor" ] && echo "floor: the empty programs of run \"$fl\" (the hooks kspan ran on)"
 	printf '%-14s %14s %14s %14s %18s\n' side "floor us" "${KSPAN_BASELINE:+baseline us}" \
 		"kspan us" "kspan above floor"
 	for side in server client both "load nginx" "load client" "load all"; do
