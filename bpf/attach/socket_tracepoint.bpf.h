@@ -55,6 +55,16 @@
 #define KSPAN_TCP_LAST_ACK    9
 /* include/net/sock.h: RCV_SHUTDOWN | SEND_SHUTDOWN */
 #define KSPAN_SHUTDOWN_MASK 3
+/* include/linux/sched.h */
+#define KSPAN_PF_KTHREAD 0x00200000
+
+/* Is the current task a kernel thread (NFS, iSCSI, kTLS workers)? Its
+ * sockets carry no process's HTTP, and its saved registers are zeroes, which
+ * would read as a read(0, NULL, 0). */
+static __always_inline bool socktp__kernel_thread(void)
+{
+	return bpf_get_current_task_btf()->flags & KSPAN_PF_KTHREAD;
+}
 
 /* Is sk a TCP socket (IPv4 or IPv6)? Plain loads: a tp_btf argument is a
  * trusted pointer (socket__is_tcp reads through helpers for the front-ends
@@ -161,7 +171,7 @@ int BPF_PROG(kspan_socktp_tcp_sendmsg_locked, struct sock *sk, struct msghdr *ms
 	__u64 id = bpf_get_current_pid_tgid();
 	struct thread_io *t;
 
-	if (!process__selected(id >> 32))
+	if (!process__selected(id >> 32) || socktp__kernel_thread())
 		return 0;
 	t = thread_io__mine();
 	if (!t) {
@@ -208,7 +218,7 @@ int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
 
 	/* MSG_PEEK leaves the bytes in the socket: they are read again. */
 	if (ret <= 0 || (flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32) ||
-	    !socktp__is_tcp(sk))
+	    !socktp__is_tcp(sk) || socktp__kernel_thread())
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	switch (regs->orig_ax) {

@@ -4,7 +4,7 @@ header insertion, follows connections from their state changes (start,
 half close, close in softirq), and runs no program for syscalls that are not
 socket sends and receives, which is what it is for. Whole suites of other
 files run again on it at the end of this file: HTTP/1 (python, nginx),
-HTTP/2, and TLS (OpenSSL, memory BIOs, Go), less what needs insertion.
+HTTP/2, and TLS (OpenSSL, memory BIOs, Go), less what needs insertion."""
 
 import os
 import re
