@@ -49,19 +49,17 @@ static __always_inline bool msg__user_memory(struct msghdr *msg, __u64 *buf, __u
 	return *buf != 0;
 }
 
-/* A send or receive of `msg` on sk enters, for a process kspan follows
- * (checked by the caller): remembered in the thread's state t under `key`
- * (the front-end's name for it, 0 when it has none) until its exit. hints:
- * SOCKET_HINT_* (base/socket_cache.bpf.h) the front-end knows. */
-static __always_inline int sock_probe__msg_enter(struct thread_io *t, __u64 id, struct sock *sk,
-						 struct msghdr *msg, __u8 direction, __u64 key,
-						 __u8 hints)
+/* tcp_sendmsg / tcp_recvmsg entry. */
+static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr *msg,
+						  __u8 direction, __u64 flags)
 {
-	__u64 buf = 0;
+	__u64 id = bpf_get_current_pid_tgid(), buf = 0;
 	__u32 iovcnt = 0, flat_len = 0;
 	__u8 kind = direction == KSPAN_DIR_INGRESS ? KSPAN_SYS_RECVMSG : KSPAN_SYS_SENDMSG;
 
-	if ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested(id, (__u64)sk))
+	/* MSG_PEEK leaves the bytes in the socket: they are read again later. */
+	if ((flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32) ||
+	    probe__tls_nested(id, (__u64)sk))
 		return 0;
 	if (!msg__user_memory(msg, &buf, &iovcnt, &flat_len)) {
 		/* Bytes the process reads into kernel memory are not its own. */
@@ -69,22 +67,9 @@ static __always_inline int sock_probe__msg_enter(struct thread_io *t, __u64 id, 
 			return 0;
 		kind = KSPAN_SYS_SENDFILE; /* counted, not captured */
 	}
-	probe__remember(t, id, key, (__u64)sk, buf, iovcnt, flat_len, kind, direction, hints);
+	probe__remember(thread_io__mine(), id, 0, (__u64)sk, buf, iovcnt, flat_len, kind, direction,
+			0);
 	return 0;
-}
-
-/* tcp_sendmsg / tcp_recvmsg entry. */
-static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr *msg,
-						  __u8 direction, __u64 flags)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	/* MSG_PEEK leaves the bytes in the socket: they are read again later. */
-	if ((flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32))
-		return 0;
-	/* No thread cache here: every call may be inside a TLS call. */
-	return sock_probe__msg_enter(thread_io__mine(), id, sk, msg, direction, 0,
-				     SOCKET_HINT_TLS_CALLER);
 }
 
 /* tcp_sendpage entry (sendfile and splice before 6.5): file pages, counted

@@ -146,6 +146,77 @@ static __always_inline __u8 socktp__hints(struct thread_io *t, __u64 sk)
 	return hints;
 }
 
+/* The user bytes of the write syscall the current task is in, from its saved
+ * registers, for a write whose msg already holds kernel memory when TCP sees
+ * it: a socket with another program's sk_msg verdict (a second agent's
+ * header insertion, a service mesh's sockmap) goes through tcp_bpf_sendmsg,
+ * which copies the bytes into pages first. False when the task is in no such
+ * syscall (sendfile, splice: file pages, counted, not captured). */
+static __always_inline bool socktp__write_args(__u64 *buf, __u32 *iovcnt, __u32 *flat_len,
+					       __u8 *kind)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u64 nr = regs->orig_ax, second = regs->si, third = regs->dx, iov = 0, iovlen = 0;
+
+	if (tp__compat())
+		return false;
+	/* The registers are read into scalars first: one store of a value
+	 * loaded either from them or from the stack is a load the verifier
+	 * refuses ("same insn cannot be used with different pointers"). */
+	if (nr == NR_sendmsg) { /* sendmsg(fd, msg, flags) */
+		if (!msghdr__iov(second, &iov, &iovlen))
+			return false;
+		second = iov;
+		third = iovlen;
+	}
+	switch (nr) {
+	case NR_write: /* write(fd, buf, count) */
+		*kind = KSPAN_SYS_WRITE;
+		*flat_len = tp__flat_len(third);
+		break;
+	case NR_sendto: /* sendto(fd, buf, len, flags, addr, addrlen) */
+		*kind = KSPAN_SYS_SENDTO;
+		*flat_len = tp__flat_len(third);
+		break;
+	case NR_writev: /* writev(fd, iov, iovcnt) */
+		*kind = KSPAN_SYS_WRITEV;
+		*iovcnt = (__u32)third;
+		break;
+	case NR_sendmsg:
+		*kind = KSPAN_SYS_SENDMSG;
+		*iovcnt = (__u32)third;
+		break;
+	default:
+		return false;
+	}
+	*buf = second;
+	return true;
+}
+
+/* A write's entry on sk (hints: socktp__hints), remembered in the thread's
+ * slot under the socket's address until sock_send_length. */
+static __always_inline int socktp__write_enter(struct thread_io *t, __u64 id, struct sock *sk,
+					       struct msghdr *msg, __u8 hints)
+{
+	__u64 buf = 0;
+	__u32 iovcnt = 0, flat_len = 0;
+	__u8 kind = KSPAN_SYS_SENDMSG;
+
+	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
+	if ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested(id, (__u64)sk))
+		return 0;
+	if (!msg__user_memory(msg, &buf, &iovcnt, &flat_len) &&
+	    !socktp__write_args(&buf, &iovcnt, &flat_len, &kind)) {
+		buf = 0;
+		iovcnt = 0;
+		flat_len = 0;
+		kind = KSPAN_SYS_SENDFILE;
+	}
+	probe__remember(t, id, (__u64)sk, (__u64)sk, buf, iovcnt, flat_len, kind, KSPAN_DIR_EGRESS,
+			hints);
+	return 0;
+}
+
 /* A socket's state became CLOSE (in any context: a reset or the last ACK
  * arrives in softirq): its owner's connection ends. */
 static __always_inline void socktp__closed(struct sock *sk)
@@ -182,8 +253,7 @@ int BPF_PROG(kspan_socktp_tcp_sendmsg_locked, struct sock *sk, struct msghdr *ms
 		return 0; /* a later segment of the write that entered */
 	t->send_sk = (__u64)sk;
 	socktp__claim(id >> 32, sk);
-	return sock_probe__msg_enter(t, id, sk, msg, KSPAN_DIR_EGRESS, (__u64)sk,
-				     socktp__hints(t, (__u64)sk));
+	return socktp__write_enter(t, id, sk, msg, socktp__hints(t, (__u64)sk));
 }
 
 SEC("tp_btf/sock_send_length")

@@ -47,4 +47,10 @@ static __always_inline bool tp__compat(void)
 	return task->thread_info.status & KSPAN_TS_COMPAT;
 }
 
+/* A length argument as inflight_syscall.flat_len (which reserves ~0u). */
+static __always_inline __u32 tp__flat_len(__u64 n)
+{
+	return n > 0xfffffffeu ? 0xfffffffeu : (__u32)n;
+}
+
 #endif /* KSPAN_SYSCALL_REGS_BPF_H */

@@ -36,12 +36,6 @@ static __always_inline __u64 tp__key(long nr, __u64 fd)
 	return ((__u64)nr << 32) | (__u32)fd;
 }
 
-/* A length argument as inflight_syscall.flat_len (which reserves ~0u). */
-static __always_inline __u32 tp__flat_len(__u64 n)
-{
-	return n > 0xfffffffeu ? 0xfffffffeu : (__u32)n;
-}
-
 /*
  * A write-like syscall's entry (kind: KSPAN_SYS_*), from its first three
  * arguments. A function of its own, verified once for every syscall number,

@@ -16,6 +16,7 @@ import test_http2
 import test_nginx
 import test_python_server
 import test_tls
+import test_two_agents
 from checks import CommonChecks
 from harness import client, is_client, is_server
 from otlp_receiver import SPAN_KIND_CLIENT, SPAN_KIND_SERVER
@@ -90,6 +91,27 @@ class TestSocketTracepoint(CommonChecks, harness.KspanCase):
             self.assertEqual(s.name, "GET /unanswered", repr(s))
             self.assert_attr(s, "error.type", "connection_closed")
             self.assertIsNone(s.attr("http.response.status_code"), repr(s))
+
+    def test_writes_through_another_agents_sk_msg_are_captured(self):
+        """A client socket in another program's sockhash (here a first kspan
+        that inserts traceparent) sends through tcp_bpf_sendmsg, which hands
+        TCP the bytes in kernel pages: this backend takes them from the write
+        syscall's registers instead, and every request keeps its CLIENT span
+        (three agents at once lost ~70 of them in a fresh-clone run before).
+        The SERVER span is not joined to it: the request carried the first
+        agent's traceparent, which wins."""
+        srv = harness.http_server()
+        self.addCleanup(srv.stop)
+        first = harness.Kspan(self.rx.endpoint, ports=[srv.port], exporter="none")
+        self.addCleanup(lambda: first.returncode is None and first.stop())
+        first.wait_ready()
+        self.start_kspan(ports=[srv.port], **SOCKET_TRACEPOINTS)
+        for _ in range(5):
+            s, _ = self.curl_exchange(srv, joined=False)
+            self.assertNotEqual(s.parent_span_id, "", "the inserted traceparent: %r" % s)
+        first.stop()
+        self.assertEqual(test_two_agents.counters(first)["traceparent_injected"], 5,
+                         first.log_tail())
 
     def count_program_runs(self, backend):
         """BPF program runs, over every program kspan holds, while a process
