@@ -28,7 +28,7 @@ static __always_inline long fexit__ret(void *ctx)
 SEC("fentry/tcp_sendmsg")
 int BPF_PROG(kspan_fentry_tcp_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	return sock_probe__data_enter(sk, msg, KSPAN_DIR_EGRESS, 0);
+	return sock_probe__data_enter(sk, msg, true, KSPAN_DIR_EGRESS, 0);
 }
 
 SEC("fexit/tcp_sendmsg")
@@ -43,7 +43,7 @@ int BPF_PROG(kspan_fentry_tcp_recvmsg, struct sock *sk, struct msghdr *msg)
 	__u64 flags = 0;
 
 	bpf_get_func_arg(ctx, tcp_recvmsg_flags_arg, &flags);
-	return sock_probe__data_enter(sk, msg, KSPAN_DIR_INGRESS, flags);
+	return sock_probe__data_enter(sk, msg, true, KSPAN_DIR_INGRESS, flags);
 }
 
 SEC("fexit/tcp_recvmsg")
@@ -57,7 +57,7 @@ int BPF_PROG(kspan_fexit_tcp_recvmsg)
 SEC("fentry/tcp_bpf_sendmsg")
 int BPF_PROG(kspan_fentry_tcp_bpf_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	return sock_probe__data_enter(sk, msg, KSPAN_DIR_EGRESS, 0);
+	return sock_probe__data_enter(sk, msg, true, KSPAN_DIR_EGRESS, 0);
 }
 
 SEC("fexit/tcp_bpf_sendmsg")

@@ -21,7 +21,7 @@
 SEC("kprobe/tcp_sendmsg")
 int BPF_KPROBE(kspan_kprobe_tcp_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	return sock_probe__data_enter(sk, msg, KSPAN_DIR_EGRESS, 0);
+	return sock_probe__data_enter(sk, msg, false, KSPAN_DIR_EGRESS, 0);
 }
 
 SEC("kretprobe/tcp_sendmsg")
@@ -38,7 +38,7 @@ int BPF_KPROBE(kspan_kprobe_tcp_recvmsg, struct sock *sk, struct msghdr *msg)
 	/* Both loaded at fixed offsets: the verifier refuses a ctx pointer that
 	 * clang would otherwise offset by a selected amount. */
 	asm volatile("" : "+r"(fourth), "+r"(fifth));
-	return sock_probe__data_enter(sk, msg, KSPAN_DIR_INGRESS,
+	return sock_probe__data_enter(sk, msg, false, KSPAN_DIR_INGRESS,
 				      tcp_recvmsg_flags_arg == 4 ? fifth : fourth);
 }
 
@@ -53,7 +53,7 @@ int BPF_KRETPROBE(kspan_kretprobe_tcp_recvmsg, int ret)
 SEC("kprobe/tcp_bpf_sendmsg")
 int BPF_KPROBE(kspan_kprobe_tcp_bpf_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	return sock_probe__data_enter(sk, msg, KSPAN_DIR_EGRESS, 0);
+	return sock_probe__data_enter(sk, msg, false, KSPAN_DIR_EGRESS, 0);
 }
 
 SEC("kretprobe/tcp_bpf_sendmsg")

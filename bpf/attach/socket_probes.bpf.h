@@ -27,30 +27,33 @@
  * (*iovcnt = 0) of *flat_len bytes (the iterator's count) or an iovec array
  * of user buffers. False for kernel memory (kvec, bvec:
  * splice, sendfile on 6.5+, in-kernel sockets). The iterator's layout differs
- * between kernels: base/core_fixes.bpf.h.
+ * between kernels: base/core_fixes.bpf.h. `btf`: msg is typed (KERNEL_FIELD);
+ * its pointer fields are probe reads all the same (their value is a number
+ * here, and 6.1 types the buffer's as an iovec pointer).
  */
-static __always_inline bool msg__user_memory(struct msghdr *msg, __u64 *buf, __u32 *iovcnt,
-					     __u32 *flat_len)
+static __always_inline bool msg__user_memory(struct msghdr *msg, bool btf, __u64 *buf,
+					     __u32 *iovcnt, __u32 *flat_len)
 {
-	__u8 type = BPF_CORE_READ(msg, msg_iter.iter_type);
-	__u64 offset = BPF_CORE_READ(msg, msg_iter.iov_offset);
+	__u8 type = KERNEL_FIELD(btf, msg, msg_iter.iter_type);
+	__u64 offset = KERNEL_FIELD(btf, msg, msg_iter.iov_offset);
 
 	if (iter_type__is_ubuf(type)) {
 		*buf = (__u64)BPF_CORE_READ(msg, msg_iter.ubuf) + offset;
 		*iovcnt = 0;
-		*flat_len = msg__iter_count(msg);
+		*flat_len = msg__iter_count(msg, btf);
 		return true;
 	}
 	if (!iter_type__is_iovec(type) || offset)
 		return false; /* a partly consumed iovec array: not a message start */
 	*buf = msg__iovec_array(msg);
 	/* The array is the kernel's copy of the process's (import_iovec). */
-	*iovcnt = (__u32)BPF_CORE_READ(msg, msg_iter.nr_segs) | CAPTURE_IOV_KERNEL;
+	*iovcnt = (__u32)KERNEL_FIELD(btf, msg, msg_iter.nr_segs) | CAPTURE_IOV_KERNEL;
 	return *buf != 0;
 }
 
-/* tcp_sendmsg / tcp_recvmsg entry. */
-static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr *msg,
+/* tcp_sendmsg / tcp_recvmsg entry (`btf`: the arguments are typed, fentry's;
+ * kprobe's are addresses). */
+static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr *msg, bool btf,
 						  __u8 direction, __u64 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid(), buf = 0;
@@ -61,7 +64,7 @@ static __always_inline int sock_probe__data_enter(struct sock *sk, struct msghdr
 	if ((flags & KSPAN_MSG_PEEK) || !process__selected(id >> 32) ||
 	    probe__tls_nested(id, (__u64)sk))
 		return 0;
-	if (!msg__user_memory(msg, &buf, &iovcnt, &flat_len)) {
+	if (!msg__user_memory(msg, btf, &buf, &iovcnt, &flat_len)) {
 		/* Bytes the process reads into kernel memory are not its own. */
 		if (direction == KSPAN_DIR_INGRESS)
 			return 0;

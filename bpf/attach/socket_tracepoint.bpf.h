@@ -132,15 +132,15 @@ static __always_inline void socktp__claim(__u32 tgid, struct sock *sk)
  * hooks are given the socket, so only the role learnt for it and the
  * thread's TLS calls are worth keeping. The data path keeps the role right
  * (socket__cache_note_role). */
-static __always_inline __u8 socktp__hints(struct thread_io *t, __u64 sk)
+static __always_inline __u8 socktp__hints(struct thread_io *t, struct sock *sk)
 {
 	struct fd_socket *c = &t->sock;
 	__u8 hints = SOCKET_HINT_CACHED | (c->tls_caller ? SOCKET_HINT_TLS_CALLER : 0);
 
-	if (c->sk != sk) {
-		c->sk = sk;
+	if (c->sk != (__u64)sk) {
+		c->sk = (__u64)sk;
 		c->server = 0;
-	} else if (c->server && socket__ports(sk) == c->server_ports) {
+	} else if (c->server && sk->__sk_common.skc_portpair == c->server_ports) {
 		hints |= SOCKET_HINT_SERVER;
 	}
 	return hints;
@@ -169,26 +169,13 @@ static __always_inline bool socktp__write_args(__u64 *buf, __u32 *iovcnt, __u32 
 		second = iov;
 		third = iovlen;
 	}
-	switch (nr) {
-	case NR_write: /* write(fd, buf, count) */
-		*kind = KSPAN_SYS_WRITE;
-		*flat_len = tp__flat_len(third);
-		break;
-	case NR_sendto: /* sendto(fd, buf, len, flags, addr, addrlen) */
-		*kind = KSPAN_SYS_SENDTO;
-		*flat_len = tp__flat_len(third);
-		break;
-	case NR_writev: /* writev(fd, iov, iovcnt) */
-		*kind = KSPAN_SYS_WRITEV;
-		*iovcnt = (__u32)third;
-		break;
-	case NR_sendmsg:
-		*kind = KSPAN_SYS_SENDMSG;
-		*iovcnt = (__u32)third;
-		break;
-	default:
+	*kind = syscall__write_kind((long)nr);
+	if (!*kind)
 		return false;
-	}
+	if (*kind == KSPAN_SYS_WRITE || *kind == KSPAN_SYS_SENDTO)
+		*flat_len = tp__flat_len(third);
+	else
+		*iovcnt = (__u32)third;
 	*buf = second;
 	return true;
 }
@@ -205,7 +192,7 @@ static __always_inline int socktp__write_enter(struct thread_io *t, __u64 id, st
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
 	if ((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested(id, (__u64)sk))
 		return 0;
-	if (!msg__user_memory(msg, &buf, &iovcnt, &flat_len) &&
+	if (!msg__user_memory(msg, true, &buf, &iovcnt, &flat_len) &&
 	    !socktp__write_args(&buf, &iovcnt, &flat_len, &kind)) {
 		buf = 0;
 		iovcnt = 0;
@@ -253,7 +240,7 @@ int BPF_PROG(kspan_socktp_tcp_sendmsg_locked, struct sock *sk, struct msghdr *ms
 		return 0; /* a later segment of the write that entered */
 	t->send_sk = (__u64)sk;
 	socktp__claim(id >> 32, sk);
-	return socktp__write_enter(t, id, sk, msg, socktp__hints(t, (__u64)sk));
+	return socktp__write_enter(t, id, sk, msg, socktp__hints(t, sk));
 }
 
 SEC("tp_btf/sock_send_length")
@@ -272,7 +259,7 @@ int BPF_PROG(kspan_socktp_sock_send_length, struct sock *sk, int ret)
 	 * program redirected ends here on the socket it was written to. */
 	entered = t->send_sk;
 	t->send_sk = 0;
-	if (probe__exit_remembered(entered == (__u64)sk ? entered : 0, ret, &in, &t))
+	if (probe__exit_remembered(t, entered == (__u64)sk ? entered : 0, ret, &in))
 		probe__data(t, &in, ret);
 	return 0;
 }
@@ -280,7 +267,7 @@ int BPF_PROG(kspan_socktp_sock_send_length, struct sock *sk, int ret)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
 {
-	__u64 id = bpf_get_current_pid_tgid(), third = 0;
+	__u64 id = bpf_get_current_pid_tgid();
 	struct inflight_syscall in;
 	struct pt_regs *regs;
 	struct thread_io *t;
@@ -291,23 +278,8 @@ int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
 	    !socktp__is_tcp(sk) || socktp__kernel_thread())
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	switch (regs->orig_ax) {
-	case NR_read: /* read(fd, buf, count) */
-		kind = KSPAN_SYS_READ;
-		third = regs->dx;
-		break;
-	case NR_readv: /* readv(fd, iov, iovcnt) */
-		kind = KSPAN_SYS_READV;
-		third = regs->dx;
-		break;
-	case NR_recvfrom: /* recvfrom(fd, buf, len, flags, addr, addrlen) */
-		kind = KSPAN_SYS_RECVFROM;
-		third = regs->dx;
-		break;
-	case NR_recvmsg: /* recvmsg(fd, msg, flags) */
-		kind = KSPAN_SYS_RECVMSG;
-		break;
-	default:
+	kind = syscall__read_kind((long)regs->orig_ax);
+	if (!kind) {
 		counter__inc(KSPAN_CNT_SOCKTP_READ_UNSEEN);
 		return 0;
 	}
@@ -319,10 +291,10 @@ int BPF_PROG(kspan_socktp_sock_recv_length, struct sock *sk, int ret, int flags)
 		return 0;
 	}
 	socktp__claim(id >> 32, sk);
-	hints = socktp__hints(t, (__u64)sk);
+	hints = socktp__hints(t, sk);
 	/* Inside a TLS library call: ciphertext (probe__tls_nested). */
 	if (((hints & SOCKET_HINT_TLS_CALLER) && probe__tls_nested_read(id, (__u64)sk)) ||
-	    !probe__read_in(&in, (__u64)sk, socket__hint_io_flags(hints), regs->si, third, kind))
+	    !probe__read_in(&in, (__u64)sk, socket__hint_io_flags(hints), regs->si, regs->dx, kind))
 		return 0;
 	probe__data(t, &in, ret);
 	return 0;

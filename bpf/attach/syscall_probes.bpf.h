@@ -222,16 +222,16 @@ static __always_inline bool probe__read_seen_at_exit(__u32 fd, __u64 buf, __u64 
 	return probe__read_in(in, (__u64)sk, socket__hint_io_flags(hints), buf, third, syscall);
 }
 
-/* The exit of a remembered syscall: takes it into *in, finishes a connect,
- * and tells whether it moved bytes that data__handle() must see; *t: the
- * thread's state, for probe__data. */
-static __always_inline bool probe__exit_remembered(__u64 key, long ret, struct inflight_syscall *in,
-						   struct thread_io **t)
+/* The exit of a remembered syscall of the thread whose state is t
+ * (thread_io__existing(), which the caller keeps for probe__data): takes it
+ * into *in, finishes a connect, and tells whether it moved bytes that
+ * data__handle() must see. */
+static __always_inline bool probe__exit_remembered(struct thread_io *t, __u64 key, long ret,
+						   struct inflight_syscall *in)
 {
 	__u64 id;
 
-	*t = thread_io__existing();
-	if (!inflight__take(*t, key, in))
+	if (!inflight__take(t, key, in))
 		return false;
 	if (in->syscall != INFLIGHT_CONNECT && in->syscall != INFLIGHT_SELF_CONNECT && ret > 0)
 		return true; /* the common case, without a helper call */
@@ -276,10 +276,10 @@ static __always_inline void probe__data(struct thread_io *t, struct inflight_sys
 /* Exit of every syscall remembered above (the socket-function front-ends). */
 static __always_inline int probe__io_exit(long ret)
 {
+	struct thread_io *t = thread_io__existing();
 	struct inflight_syscall in;
-	struct thread_io *t = NULL;
 
-	if (probe__exit_remembered(0, ret, &in, &t))
+	if (probe__exit_remembered(t, 0, ret, &in))
 		probe__data(t, &in, ret);
 	return 0;
 }

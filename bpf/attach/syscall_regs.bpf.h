@@ -15,6 +15,7 @@
 #define KSPAN_SYSCALL_REGS_BPF_H
 
 #include "base/kernel.bpf.h"
+#include "kspan_abi.h"
 
 #define NR_read	    0
 #define NR_write    1
@@ -29,6 +30,44 @@
 #define NR_sendmsg  46
 #define NR_recvmsg  47
 #define NR_accept4  288
+
+/* The KSPAN_SYS_* kind of a read syscall whose bytes kspan captures, or 0.
+ * Its buffer is in si; dx is read/recvfrom's length and readv's iovcnt
+ * (recvmsg's msghdr, in si, holds both). */
+static __always_inline __u8 syscall__read_kind(long nr)
+{
+	switch (nr) {
+	case NR_read: /* read(fd, buf, count) */
+		return KSPAN_SYS_READ;
+	case NR_readv: /* readv(fd, iov, iovcnt) */
+		return KSPAN_SYS_READV;
+	case NR_recvfrom: /* recvfrom(fd, buf, len, flags, addr, addrlen) */
+		return KSPAN_SYS_RECVFROM;
+	case NR_recvmsg: /* recvmsg(fd, msg, flags) */
+		return KSPAN_SYS_RECVMSG;
+	default:
+		return 0;
+	}
+}
+
+/* The same for a write syscall with a user buffer (sendfile has none). Its
+ * buffer is in si; dx is write/sendto's length and writev's iovcnt
+ * (sendmsg's msghdr, in si, holds both). */
+static __always_inline __u8 syscall__write_kind(long nr)
+{
+	switch (nr) {
+	case NR_write: /* write(fd, buf, count) */
+		return KSPAN_SYS_WRITE;
+	case NR_writev: /* writev(fd, iov, iovcnt) */
+		return KSPAN_SYS_WRITEV;
+	case NR_sendto: /* sendto(fd, buf, len, flags, addr, addrlen) */
+		return KSPAN_SYS_SENDTO;
+	case NR_sendmsg: /* sendmsg(fd, msg, flags) */
+		return KSPAN_SYS_SENDMSG;
+	default:
+		return 0;
+	}
+}
 
 /* arch/x86/include/asm/thread_info.h: a 32-bit syscall is running. */
 #define KSPAN_TS_COMPAT 0x0002

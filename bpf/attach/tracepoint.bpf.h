@@ -68,34 +68,18 @@ __noinline int kspan_tp_socket_enter(__u64 fd, __u64 key, __u32 is_close)
 static __always_inline int tp__sys_enter(struct pt_regs *regs, long nr, bool btf)
 {
 	__u64 fd, buf = 0, third = 0;
-	__u8 kind;
+	__u8 kind = syscall__write_kind(nr); /* 0 below: close(fd) */
 
-	switch (nr) {
-	case NR_write: /* write(fd, buf, count) */
-		kind = KSPAN_SYS_WRITE;
-		break;
-	case NR_sendto: /* sendto(fd, buf, len, flags, addr, addrlen) */
-		kind = KSPAN_SYS_SENDTO;
-		break;
-	case NR_writev: /* writev(fd, iov, iovcnt) */
-		kind = KSPAN_SYS_WRITEV;
-		break;
-	case NR_sendmsg: /* sendmsg(fd, msg, flags) */
-		kind = KSPAN_SYS_SENDMSG;
-		break;
-	case NR_sendfile: /* sendfile(out_fd, in_fd, offset, count): body bytes
-			   * without a user buffer, counted so that
-			   * Content-Length framing and timing stay exact. */
-		kind = KSPAN_SYS_SENDFILE;
-		break;
-	case NR_connect:
-		kind = INFLIGHT_CONNECT;
-		break;
-	case NR_close:
-		kind = 0;
-		break;
-	default:
-		return 0;
+	if (!kind) {
+		/* sendfile(out_fd, in_fd, offset, count): body bytes without a
+		 * user buffer, counted so that Content-Length framing and
+		 * timing stay exact. */
+		if (nr == NR_sendfile)
+			kind = KSPAN_SYS_SENDFILE;
+		else if (nr == NR_connect)
+			kind = INFLIGHT_CONNECT;
+		else if (nr != NR_close)
+			return 0;
 	}
 	if (tp__compat())
 		return 0;
@@ -115,34 +99,14 @@ static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf
 	struct inflight_syscall in;
 	struct thread_io *t = NULL;
 	__u64 fd, flags = 0;
-	__u8 kind = 0;
+	__u8 kind = syscall__read_kind(nr);
 	bool seen;
 
-	switch (nr) {
-	case NR_read: /* read(fd, buf, count) */
-		kind = KSPAN_SYS_READ;
-		break;
-	case NR_readv: /* readv(fd, iov, iovcnt) */
-		kind = KSPAN_SYS_READV;
-		break;
-	case NR_recvfrom: /* recvfrom(fd, buf, len, flags, addr, addrlen) */
-		kind = KSPAN_SYS_RECVFROM;
-		break;
-	case NR_recvmsg: /* recvmsg(fd, msg, flags) */
-		kind = KSPAN_SYS_RECVMSG;
-		break;
-	case NR_write:
-	case NR_writev:
-	case NR_sendto:
-	case NR_sendmsg:
-	case NR_sendfile:
-	case NR_connect:
-	case NR_accept:
-	case NR_accept4:
-		break;
-	default:
+	/* Reads are seen at their exit alone; the rest remembered their entry
+	 * (or, accept, need none). */
+	if (!kind && !syscall__write_kind(nr) && nr != NR_sendfile && nr != NR_connect &&
+	    nr != NR_accept && nr != NR_accept4)
 		return 0;
-	}
 	if (kind && ret <= 0)
 		return 0;
 	if (tp__compat())
@@ -159,7 +123,8 @@ static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf
 	} else if (nr == NR_accept || nr == NR_accept4) {
 		return probe__accept_exit(ret);
 	} else {
-		seen = probe__exit_remembered(tp__key(nr, fd), ret, &in, &t);
+		t = thread_io__existing();
+		seen = probe__exit_remembered(t, tp__key(nr, fd), ret, &in);
 	}
 	/* One call site: the data path is inlined once in this program. */
 	if (seen)

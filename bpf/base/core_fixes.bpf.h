@@ -37,7 +37,7 @@ static __always_inline bool file__is_last_reference(struct file *file)
 struct iov_iter___pre_6_4 {
 	const struct iovec *iov;
 	size_t count;
-};
+} __attribute__((preserve_access_index));
 
 /* The iovec array of an ITER_IOVEC message iterator. */
 static __always_inline __u64 msg__iovec_array(struct msghdr *msg)
@@ -51,15 +51,16 @@ static __always_inline __u64 msg__iovec_array(struct msghdr *msg)
  * A flat buffer's length must come from here: since 6.4 (commit 3b2deb0e46da,
  * "iov_iter: import single vector iovecs as ITER_UBUF") a writev or sendmsg
  * of ONE iovec is an ITER_UBUF iterator too, and io_uring sends have no
- * syscall arguments at all, so no syscall argument is its length. */
-static __always_inline __u32 msg__iter_count(struct msghdr *msg)
+ * syscall arguments at all, so no syscall argument is its length. `btf`:
+ * KERNEL_FIELD's. */
+static __always_inline __u32 msg__iter_count(struct msghdr *msg, bool btf)
 {
 	__u64 count;
 
 	if (bpf_core_field_exists(((struct iov_iter___pre_6_4 *)0)->iov))
-		count = BPF_CORE_READ((struct iov_iter___pre_6_4 *)&msg->msg_iter, count);
+		count = KERNEL_FIELD(btf, (struct iov_iter___pre_6_4 *)&msg->msg_iter, count);
 	else
-		count = BPF_CORE_READ(msg, msg_iter.count);
+		count = KERNEL_FIELD(btf, msg, msg_iter.count);
 	return count > 0xfffffffeu ? 0xfffffffeu : (__u32)count;
 }
 

@@ -434,6 +434,22 @@ def check_kernel(series, lines):
     return None
 
 
+SOCKTP_REFUSAL = ("kspan: warning: backend socket-tracepoint cannot work here: "
+                  "socket-tracepoint: no tcp_sendmsg_locked tracepoint")
+
+
+def check_socket_tracepoint_refused(lines):
+    """--backend socket-tracepoint on a kernel without the tcp_sendmsg_locked
+    tracepoint (the loader reads the kernel's BTF): exit 1, one warning."""
+    exits = [m.group(1) for m in (re.search(r"VM-SOCKTP-EXIT (\d+)", ln) for ln in lines) if m]
+    warnings = [m.group(1).strip() for m in (re.search(r"VM-SOCKTP-WARNING (.*)", ln)
+                                             for ln in lines) if m]
+    if exits != ["1"] or warnings != [SOCKTP_REFUSAL]:
+        return "want exit 1 and the one warning %r, got exits %r, warnings %r" % (
+            SOCKTP_REFUSAL, exits, warnings)
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", required=True)
@@ -462,6 +478,7 @@ def main():
         releases = release_of(lines)
         verdict("%s/kernel" % series, check_kernel(series, lines),
                 " (%s)" % releases[0] if releases else "")
+        verdict("%s/socket-tracepoint.refused" % series, check_socket_tracepoint_refused(lines))
         out, exits = sections(lines)
         for b in a.backends.split(","):
             failed_before = failed

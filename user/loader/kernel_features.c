@@ -34,6 +34,15 @@ bool kernel_btf_has_func(const struct btf *btf, const char *func)
 	return btf && btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) > 0;
 }
 
+bool kernel_btf_has_tracepoint(const struct btf *btf, const char *name)
+{
+	char type[128];
+
+	if (!btf || snprintf(type, sizeof(type), "btf_trace_%s", name) >= (int)sizeof(type))
+		return false;
+	return btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) > 0;
+}
+
 int kernel_btf_param_index(const struct btf *btf, const char *func, const char *param)
 {
 	const struct btf_type *proto;

@@ -18,6 +18,9 @@ struct btf *kernel_btf_load(void);
 /* Is `func` a function of the kernel's BTF (traceable by fentry, probably
  * not inlined)? */
 bool kernel_btf_has_func(const struct btf *btf, const char *func);
+/* Does the kernel's BTF describe tracepoint `name` (its btf_trace_NAME
+ * typedef, which a tp_btf program needs to attach)? */
+bool kernel_btf_has_tracepoint(const struct btf *btf, const char *name);
 /* 0-based position of parameter `param` of kernel function `func`, or -1. */
 int kernel_btf_param_index(const struct btf *btf, const char *func, const char *param);
 

@@ -126,7 +126,7 @@ static bool optional_target(const char *func)
 #define TP_RAW_PREFIX "kspan_tp_raw_sys_"
 /* The socket tracepoint backend's programs (bpf/attach/socket_tracepoint.bpf.h). */
 #define SOCKTP_PREFIX "kspan_socktp_"
-/* ... and the tracepoints they need (their BTF types: btf_trace_NAME). */
+/* ... and the tracepoints they need (kernel_btf_has_tracepoint). */
 static const char *const socket_tracepoints[] = {
     "tcp_sendmsg_locked",
     "sock_send_length",
@@ -167,15 +167,12 @@ static const char *program_target(const struct bpf_program *prog)
  * tracepoint fires after the sk_msg program). */
 static int socket_tracepoint_check(struct probe_loader *l, char *why, size_t len)
 {
-	char type[64];
-
 	if (l->propagation & KSPAN_PROPAGATE_HEADERS) {
 		snprintf(why, len, "socket-tracepoint: cannot insert headers");
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(socket_tracepoints) / sizeof(socket_tracepoints[0]); i++) {
-		snprintf(type, sizeof(type), "btf_trace_%s", socket_tracepoints[i]);
-		if (btf__find_by_name_kind(l->btf, type, BTF_KIND_TYPEDEF) <= 0) {
+		if (!kernel_btf_has_tracepoint(l->btf, socket_tracepoints[i])) {
 			snprintf(why, len, "socket-tracepoint: no %s tracepoint",
 				 socket_tracepoints[i]);
 			return -ENOENT;
