@@ -99,14 +99,34 @@ static __always_inline int tp__sys_exit(struct pt_regs *regs, long ret, bool btf
 	struct inflight_syscall in;
 	struct thread_io *t = NULL;
 	__u64 fd, flags = 0;
-	__u8 kind = syscall__read_kind(nr);
+	__u8 kind = 0;
 	bool seen;
 
-	/* Reads are seen at their exit alone; the rest remembered their entry
-	 * (or, accept, need none). */
-	if (!kind && !syscall__write_kind(nr) && nr != NR_sendfile && nr != NR_connect &&
-	    nr != NR_accept && nr != NR_accept4)
+	switch (nr) {
+	case NR_read: /* read(fd, buf, count) */
+		kind = KSPAN_SYS_READ;
+		break;
+	case NR_readv: /* readv(fd, iov, iovcnt) */
+		kind = KSPAN_SYS_READV;
+		break;
+	case NR_recvfrom: /* recvfrom(fd, buf, len, flags, addr, addrlen) */
+		kind = KSPAN_SYS_RECVFROM;
+		break;
+	case NR_recvmsg: /* recvmsg(fd, msg, flags) */
+		kind = KSPAN_SYS_RECVMSG;
+		break;
+	case NR_write:
+	case NR_writev:
+	case NR_sendto:
+	case NR_sendmsg:
+	case NR_sendfile:
+	case NR_connect:
+	case NR_accept:
+	case NR_accept4:
+		break;
+	default:
 		return 0;
+	}
 	if (kind && ret <= 0)
 		return 0;
 	if (tp__compat())
