@@ -270,7 +270,7 @@ static __always_inline void probe__data(struct thread_io *t, struct inflight_sys
 	if (!go__background_read(in, &ret))
 		return;
 	tls_membio__withdraw(t, in->sk, in->direction);
-	data__handle(in, (__u32)ret);
+	data__handle(in, (__u32)ret, false);
 }
 
 /* Exit of every syscall remembered above (the socket-function front-ends). */

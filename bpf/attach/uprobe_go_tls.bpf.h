@@ -221,7 +221,7 @@ static __always_inline void go__call_end(const struct go_call_key *k, struct tls
 	bpf_map_delete_elem(&go_tls_calls, k);
 	if (ok) {
 		in.io_flags |= KSPAN_IO_GOROUTINE;
-		data__handle(&in, bytes);
+		data__handle(&in, bytes, true);
 	}
 }
 

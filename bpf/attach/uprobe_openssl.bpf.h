@@ -117,7 +117,7 @@ static __always_inline void tls__return(int ret)
 		return;
 	}
 	if (tls__call_exit(&call, (__u32)moved, &in))
-		data__handle(&in, (__u32)moved);
+		data__handle(&in, (__u32)moved, true);
 }
 
 /* The programs, in two sets: with preemption disabled (`guarded`), and

@@ -11,11 +11,12 @@
 #include "base/maps.bpf.h"
 
 /* The fields of a DATA event that only depend on the connection and the
- * syscall. Numbered (seq) by the caller, before sending: a failed send leaves
- * a gap userspace sees. */
+ * syscall (`tls`: a TLS library call's plaintext, data__handle's). Numbered
+ * (seq) by the caller, before sending: a failed send leaves a gap userspace
+ * sees. */
 static __always_inline void data__fill_event(struct data_scratch *s, const struct conn_state *c,
 					     const struct inflight_syscall *in, __u64 id, __u64 now,
-					     __u32 bytes, __u32 captured)
+					     __u32 bytes, __u32 captured, bool tls)
 {
 	__builtin_memset(&s->ev, 0, sizeof(s->ev));
 	s->ev.hdr.type = KSPAN_EVENT_DATA;
@@ -31,8 +32,7 @@ static __always_inline void data__fill_event(struct data_scratch *s, const struc
 	s->ev.captured_len = captured;
 	s->ev.flags = (captured < bytes ? KSPAN_DATA_F_TRUNCATED : 0) |
 		      (c->announced ? 0 : KSPAN_DATA_F_NEW_CONN) |
-		      (c->adopted ? KSPAN_DATA_F_ADOPTED : 0) |
-		      (in->io_flags & KSPAN_IO_TLS ? KSPAN_DATA_F_TLS : 0);
+		      (c->adopted ? KSPAN_DATA_F_ADOPTED : 0) | (tls ? KSPAN_DATA_F_TLS : 0);
 	s->ev.direction = in->direction;
 	s->ev.role = c->role;
 	s->ev.protocol = c->protocol;

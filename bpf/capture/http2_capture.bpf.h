@@ -109,14 +109,14 @@ __noinline int kspan_h2_send_all(struct data_scratch *s, struct conn_state *c, _
 
 static __always_inline void h2__capture(struct conn_state *c, struct data_scratch *s,
 					const struct inflight_syscall *in, __u64 id, __u64 now,
-					__u32 bytes)
+					__u32 bytes, bool tls)
 {
 	if (!c->announced)
 		process__announce(id >> 32, c->proc_start_ns, now);
-	data__fill_event(s, c, in, id, now, bytes, 0);
+	data__fill_event(s, c, in, id, now, bytes, 0, tls);
 	/* A TLS write's parent hint for the CLIENT streams it starts
 	 * (propagation/tls_tx.bpf.h). */
-	if ((in->io_flags & KSPAN_IO_TLS) && (in->ctx.flags & KSPAN_CTX_F_HAS_PARENT))
+	if (tls && (in->ctx.flags & KSPAN_CTX_F_HAS_PARENT))
 		s->ev.ctx = in->ctx;
 	kspan_h2_send_all(s, c, in->buf, in->iovcnt, bytes);
 }
