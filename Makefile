@@ -85,6 +85,8 @@ STATIC_LDLIBS := -static -lbpf -lelf -lz -lcapstone -lnghttp2 -lpthread
 # tests/unit mirrors user/; each test_*.c is one binary in build/tests/.
 UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
+# The ring buffer reader's oracle test (an integration test: it loads BPF).
+RING_ORACLE := $(BUILD)/tests/ring_oracle $(BUILD)/tests/ring_writer.bpf.o
 
 .PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-more bench-vm \
 	clean format format-check bpf-check
@@ -284,9 +286,22 @@ $(TLS_ROOTFS)/.complete:
 	$(call msg,ROOTFS,$(TLS_ROOTFS))
 	-$(Q)tests/integration/rootfs/build_rootfs.sh $(TLS_ROOTFS)
 
-integration-tests: $(BUILD)/kspan $(BUILD)/bench/replay otel-node-deps $(GRPC_JS) $(GO_TLS_APPS) \
-		$(TLS_ROOTFS)/.complete
+integration-tests: $(BUILD)/kspan $(BUILD)/bench/replay $(RING_ORACLE) otel-node-deps $(GRPC_JS) \
+		$(GO_TLS_APPS) $(TLS_ROOTFS)/.complete
 	$(Q)$(LOCKED) /usr/bin/python3 tests/integration/run.py
+
+# kspan's ring buffer reader (user/ingest/ring_consumer.c) against libbpf's,
+# its oracle, on a real ring that a small BPF program fills
+# (tests/integration/test_ring_consumer.py; RING_ORACLE is defined above).
+$(BUILD)/tests/ring_writer.bpf.o: tests/integration/ring/ring_writer.bpf.c | $(BUILD)
+	$(call msg,BPF-TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/ring_oracle: tests/integration/ring/ring_oracle.c $(OBJ)/user/ingest/ring_consumer.o
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(OBJ)/user/ingest/ring_consumer.o -lbpf -lelf -lz
 
 # kspan's probe backends on Debian's 6.1 and 6.12 (bookworm-backports)
 # kernels under QEMU (TCG); each kernel is fetched once into /var/cache/kspan-vm.
@@ -348,8 +363,8 @@ bench-vm: $(BUILD)/kspan-static
 
 # `make test` runs every suite even if one fails, then reports one summary.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/replay $(GO_TLS_APPS) otel-node-deps \
-		$(TLS_ROOTFS)/.complete
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/replay $(RING_ORACLE) $(GO_TLS_APPS) \
+		otel-node-deps $(TLS_ROOTFS)/.complete
 	$(Q)tests/run-all.sh
 
 run: deps

@@ -415,8 +415,7 @@ static void agent_stop(struct agent *a, bool print_counters)
 	go_tls_attacher_free(&a->go_tls);
 	nginx_attacher_free(&a->nginx);
 	health_set_probes_attached(&a->health, false);
-	if (a->reader.rb)
-		event_reader_drain(&a->reader);
+	event_reader_drain(&a->reader);
 	probe_loader_read_counters(&a->probes, &a->stats);
 	http1_assembler_finish_all(&a->assembler);
 	http2_assembler_finish_all(&a->h2_assembler);

@@ -3,11 +3,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "ingest/event_reader.h"
 #include "lib/clock.h"
@@ -62,53 +57,31 @@ malformed:
 	return -EINVAL;
 }
 
-static int on_record(void *ctx, void *data, size_t size)
+static void on_record(void *ctx, const void *data, size_t size)
 {
 	struct event_reader *r = ctx;
 
 	if (r->recorder)
 		event_recorder_write(r->recorder, data, size);
-	event_reader_handle(r, data, size);
-	return 0; /* never stop consuming because of one bad record */
-}
-
-/*
- * A BPF ring buffer map's first page holds the consumer position, the second
- * the producer position (kernel/bpf/ringbuf.c, struct bpf_ringbuf); both map
- * read-only. libbpf 1.1 has no ring__avail_data_size(), so read them here. Not
- * mapped (a fake fd in tests, an old kernel): the gauge stays 0.
- */
-static void map_positions(struct event_reader *r, int ringbuf_fd)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	struct bpf_map_info info = {0};
-	__u32 info_len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(ringbuf_fd, &info, &info_len) || !info.max_entries)
-		return;
-	void *p = mmap(NULL, 2 * (size_t)page, PROT_READ, MAP_SHARED, ringbuf_fd, 0);
-	if (p == MAP_FAILED)
-		return;
-	r->ring_bytes = info.max_entries;
-	r->consumer_pos = p;
-	r->producer_pos = (const volatile uint64_t *)((const char *)p + page);
-	r->positions_len = 2 * (size_t)page;
+	event_reader_handle(r, data, size); /* a bad record never stops the reader */
 }
 
 int event_reader_open(struct event_reader *r, int ringbuf_fd, uint64_t wakeup_bytes,
 		      const struct event_handlers *handlers, struct agent_stats *stats)
 {
+	int err;
+
 	r->handlers = *handlers;
 	r->stats = stats;
 	r->wakeup_bytes = wakeup_bytes;
 	r->drained_ns = clock_mono_ns();
-	r->rb = ring_buffer__new(ringbuf_fd, on_record, r, NULL);
-	if (!r->rb) {
-		int err = -errno;
+	err = ring_consumer_open(&r->ring, ringbuf_fd, on_record, r);
+	if (err) {
 		log_warn("opening the ring buffer failed: %s", strerror(-err));
 		return err;
 	}
-	map_positions(r, ringbuf_fd);
+	r->open = true;
+	r->ring_bytes = r->ring.data_len;
 	return 0;
 }
 
@@ -142,8 +115,7 @@ int event_reader_wait_bound_ms(uint64_t ring_bytes, uint64_t waiting, uint64_t s
 }
 
 /*
- * ring_buffer__poll() is epoll_wait() and then a consume of the rings epoll
- * reported: done here by hand, to see how full the ring is before draining
+ * epoll_wait() on the ring, then a look at how full it is before draining
  * it. The kernel wakes us only once much data waits (batched wake-ups), so
  * the ring is read after every wait, a timeout included.
  */
@@ -151,36 +123,33 @@ int event_reader_poll(struct event_reader *r, int timeout_ms)
 {
 	struct epoll_event ev;
 	int wait_ms = r->wait_ms > 0 && r->wait_ms < timeout_ms ? r->wait_ms : timeout_ms;
-	int woken = epoll_wait(ring_buffer__epoll_fd(r->rb), &ev, 1, wait_ms);
+	int woken = epoll_wait(r->ring.epoll_fd, &ev, 1, wait_ms);
+	uint64_t now = clock_mono_ns(), waiting;
+	int n;
 
 	if (woken < 0)
 		return -errno;
-	if (r->consumer_pos) {
-		uint64_t now = clock_mono_ns();
-		uint64_t waiting = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE) -
-				   __atomic_load_n(r->consumer_pos, __ATOMIC_RELAXED);
-		if (waiting > STAT_GET(r->stats, ringbuf_waiting_bytes_max))
-			STAT_SET(r->stats, ringbuf_waiting_bytes_max, waiting);
-		if (!woken && r->wakeup_bytes && waiting >= r->wakeup_bytes)
-			STAT_INC(r->stats, ringbuf_wakeups_missed);
-		r->wait_ms = event_reader_wait_bound_ms(r->ring_bytes, waiting, now - r->drained_ns,
-							timeout_ms);
-	}
-	int n = ring_buffer__consume(r->rb);
+	waiting = __atomic_load_n(r->ring.producer_pos, __ATOMIC_ACQUIRE) -
+		  __atomic_load_n(r->ring.consumer_pos, __ATOMIC_RELAXED);
+	if (waiting > STAT_GET(r->stats, ringbuf_waiting_bytes_max))
+		STAT_SET(r->stats, ringbuf_waiting_bytes_max, waiting);
+	if (!woken && r->wakeup_bytes && waiting >= r->wakeup_bytes)
+		STAT_INC(r->stats, ringbuf_wakeups_missed);
+	r->wait_ms =
+	    event_reader_wait_bound_ms(r->ring_bytes, waiting, now - r->drained_ns, timeout_ms);
+	n = ring_consumer_consume(&r->ring);
 	r->drained_ns = clock_mono_ns();
 	return n;
 }
 
 int event_reader_drain(struct event_reader *r)
 {
-	return ring_buffer__consume(r->rb);
+	return r->open ? ring_consumer_consume(&r->ring) : 0;
 }
 
 void event_reader_close(struct event_reader *r)
 {
-	ring_buffer__free(r->rb);
-	r->rb = NULL;
-	if (r->consumer_pos)
-		munmap((void *)r->consumer_pos, r->positions_len);
-	r->consumer_pos = r->producer_pos = NULL;
+	if (r->open)
+		ring_consumer_close(&r->ring);
+	r->open = false;
 }

@@ -6,14 +6,14 @@
 #ifndef KSPAN_EVENT_READER_H
 #define KSPAN_EVENT_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kspan_abi.h"
 #include "ingest/event_recording.h"
+#include "ingest/ring_consumer.h"
 #include "model/agent_stats.h"
-
-struct ring_buffer;
 
 /* One function per record type; each gets a record whose size was checked. */
 struct event_handlers {
@@ -27,15 +27,12 @@ struct event_handlers {
 };
 
 struct event_reader {
-	struct ring_buffer *rb;
+	struct ring_consumer ring;
+	bool open; /* ring is mapped */
 	struct event_handlers handlers;
 	struct agent_stats *stats;
 	/* --record-events: every record, as it came, before it is checked. */
 	struct event_recorder *recorder;
-	/* The ring's consumer and producer positions (its first two pages,
-	 * mapped read-only): how full the ring is when the reader wakes. */
-	const volatile uint64_t *consumer_pos, *producer_pos;
-	size_t positions_len;
 	uint64_t ring_bytes, wakeup_bytes;
 	uint64_t drained_ns; /* when the last read emptied the ring */
 	int wait_ms;	     /* the next wait's bound */
