@@ -264,10 +264,11 @@ __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 	 * the verifier would follow the judge once per value. */
 	asm volatile("" ::: "memory");
 	if (st->head_cut) {
-		/* Left to userspace (counted); the judge still read the block,
-		 * for a traceparent of its own. The slot is not the plan's. */
+		/* Left to userspace (counted at the exit, h2_tx_plan); the
+		 * judge still read the block, for a traceparent of its own.
+		 * The slot is not the plan's. */
 		p->count = (__u8)idx;
-		counter__inc(KSPAN_CNT_H2_UNDECIDED);
+		p->head_cut_end = (__u8)p->pos;
 		return p->state != H2_WALK_RUNNING;
 	}
 	/* Decided even when the request names its own traceparent (which the
@@ -370,6 +371,7 @@ __noinline int kspan_h2_tx_enter(struct inflight_syscall *in, int preface)
 	p->seq = seq;
 	p->cookie = socket__cookie(in->sk);
 	p->count = 0;
+	p->head_cut_end = 0;
 	p->own_tp = c->h2_tx_own_tp;
 	p->decide = 1;
 	h2_walk__run(p, s, c);
@@ -472,6 +474,8 @@ __noinline int kspan_h2_tx_exit(struct conn_state *c, __u32 bytes, __u64 now)
 		__builtin_memcpy(c->h2_tx_head, p->head, sizeof(c->h2_tx_head));
 		c->h2_tx_seq = seq;
 	}
+	if (p->head_cut_end && p->head_cut_end <= bytes)
+		counter__inc(KSPAN_CNT_H2_UNDECIDED);
 	for (__u32 i = 0; i < H2_TX_STREAMS; i++) {
 		const struct h2_tx_stream *st = &p->streams[i];
 

@@ -78,7 +78,12 @@ struct h2_tx_plan {
 	__u8 decide;	   /* 1 at entry; 0 when the exit only advances */
 	__u8 msg_mismatch; /* an sk_msg piece was not where the plan says: no insertion */
 	__u8 head_len;	   /* bytes of a frame header walked, its rest not yet */
-	__u8 _pad[2];
+	/* A request's frame header that began in the write before ends this
+	 * many bytes into this one (0: none): the request is left to
+	 * userspace, counted undecided at the exit once those bytes left (an
+	 * entry may be followed by EAGAIN and the same bytes written again). */
+	__u8 head_cut_end;
+	__u8 _pad;
 	/* those bytes (at most 8), and room for the rest copied after them;
 	 * both lengths masked by H2_HEAD_MASK (kspan_h2_walk_head) */
 	__u8 head[2 * (H2_HEAD_MASK + 1)];
