@@ -325,6 +325,16 @@ class Kspan:
                 out[name] = float(value)
         return out
 
+    def counters_nonzero(self):
+        """The agent's counters that are not 0, one line (for a failure's
+        message: what the agent counted while a span went missing)."""
+        try:
+            m = self.metrics()
+        except OSError as e:
+            return "(no metrics: %s)" % e
+        return " ".join("%s=%g" % (k[len("kspan_"):], v) for k, v in sorted(m.items())
+                        if k.startswith("kspan_") and k.endswith("_total") and v)
+
     def assert_alive(self):
         if not self.alive():
             raise AssertionError("kspan died (exit %s); stderr:\n%s"
