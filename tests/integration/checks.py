@@ -1,6 +1,7 @@
 """Span assertions shared by the test modules."""
 
 import random
+import re
 
 import harness
 from harness import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, is_client, is_server, is_server_conn
@@ -23,6 +24,22 @@ def rand_hex(n):
 
 class CommonChecks:
     """Assertions shared by the python and nginx cases."""
+
+    def assert_verifier_margin(self, k, largest):
+        """kspan's startup line on the verifier's budget: a program whose
+        name matches `largest` took the most instructions to verify, and below the 95%
+        of the kernel's 1M at which kspan warns (README, "6.18 counts the
+        instructions"): a change that eats the margin fails here, on this
+        kernel, before one that passes the limit makes kspan fall back to a
+        slower backend."""
+        lines = [ln for ln in k.log_text().splitlines() if "verifier:" in ln]
+        self.assertEqual(len(lines), 1, "want one verifier line:\n%s" % k.log_tail())
+        m = re.match(r"^kspan: verifier: (\d+) programs; the largest, (\w+), took (\d+) of "
+                     r"1000000 instructions \((\d+)%\)$", lines[0])
+        self.assertIsNotNone(m, "unexpected verifier line %r" % lines[0])
+        self.assertRegex(m.group(2), "^(%s)$" % largest, lines[0])
+        self.assertEqual(int(m.group(3)) * 100 // 1000000, int(m.group(4)), lines[0])
+        self.assertLess(int(m.group(4)), 95, lines[0])
 
     def check_server_span(self, s, srv_pid, port, path, status, peer_port=None,
                           peer_addr="127.0.0.1", method="GET", name=None, scheme="http",

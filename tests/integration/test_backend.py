@@ -39,6 +39,8 @@ class TestBackend(CommonChecks, harness.KspanCase):
         self.assertIsNotNone(m, "unexpected backend line %r" % lines[0])
         if not os.path.exists(KPROBE_PMU):
             self.assertEqual(m.group(2), "kprobe: no kprobe PMU")
+        # The read exit holds the data path, HTTP/2 insertion included.
+        self.assert_verifier_margin(k, "kspan_tp_sys_exit")
         self.traced_exchange_works()
 
     def test_forced_tracepoint(self):

@@ -55,6 +55,8 @@ class TestSocketTracepoint(CommonChecks, harness.KspanCase):
         self.assertEqual(len(lines), 1, "want one backend line, got:\n%s" % k.log_tail())
         self.assertRegex(lines[0], r"^kspan: backend socket-tracepoint "
                                    r"\(auto: fentry [^;]+; kprobe: [^;)]+\)$")
+        # One of the two that run the data path (a read's, a write's).
+        self.assert_verifier_margin(k, "kspan_socktp_sock_(send|recv)_length")
         srv = harness.http_server()
         self.addCleanup(srv.stop)
         self.curl_exchange(srv)

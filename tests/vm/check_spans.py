@@ -142,6 +142,10 @@ def parse_spans(stdout):
     return spans
 
 
+VERIFIER_LINE = re.compile(r"^kspan: verifier: \d+ programs; the largest, (\w+), took (\d+) of "
+                           r"1000000 instructions \((\d+)%\)$")
+
+
 def check_startup(backend, stderr):
     lines = [ln for ln in stderr if ln.startswith("kspan: backend ")]
     want = ("kspan: backend fentry (auto: fentry attached)" if backend == "auto"
@@ -150,7 +154,17 @@ def check_startup(backend, stderr):
         want += ": tp_btf sys_enter/sys_exit"
     if lines != [want]:
         return "want the one line %r, got %r" % (want, lines)
+    verifier = [ln for ln in stderr if "verifier:" in ln]
+    if len(verifier) != 1 or not VERIFIER_LINE.match(verifier[0]):
+        # A warning instead: a program took 95% of the 1M or more.
+        return "want one `kspan: verifier: ...` line below the warning mark, got %r" % verifier
     return None
+
+
+def verifier_note(stderr):
+    """The largest program and its instructions, for the startup verdict."""
+    m = VERIFIER_LINE.match(next((ln for ln in stderr or [] if "verifier:" in ln), ""))
+    return " (verifier: %s %s, %s%%)" % (m.group(1), m.group(2), m.group(3)) if m else ""
 
 
 def exit_counters(stderr):
@@ -499,8 +513,9 @@ def main():
                     why = "no output from the guest for this backend (hung, crashed or timed out)"
                 else:
                     why = check()
-                verdict("%s/%s.%s" % (series, b, name), why,
-                        fionread_note(fion) if name == "fionread" else "")
+                note = (fionread_note(fion) if name == "fionread" else
+                        verifier_note(stderr) if name == "startup" and not why else "")
+                verdict("%s/%s.%s" % (series, b, name), why, note)
             if failed > failed_before and stderr is not None:
                 print("\n".join("        " + ln for ln in
                                  stderr + (stdout or []) + single + fion + tls))

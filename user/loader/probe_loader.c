@@ -28,6 +28,7 @@
 #include "loader/probe_loader.h"
 #include "loader/self_pid.h"
 #include "loader/tls_programs.h"
+#include "loader/verifier_budget.h"
 
 /* libbpf's own messages (failed loads, the verifier log) only with -v: a
  * backend that fails is reported in one line, and the next one tried. */
@@ -522,6 +523,7 @@ static int start_backend(struct probe_loader *l, const struct agent_options *o)
 						   PROBE_BACKEND_SOCKET_TRACEPOINT,
 						   PROBE_BACKEND_TRACEPOINT};
 	char reasons[768] = "", why[256];
+	struct verifier_budget budget;
 	int err = -ENOTSUP;
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -547,6 +549,8 @@ static int start_backend(struct probe_loader *l, const struct agent_options *o)
 					 reasons[0] ? reasons : probe_backend_name(b),
 					 reasons[0] ? "" : " attached", l->attach_note);
 			log_debug("attached %d BPF programs", l->attached_programs);
+			verifier_budget_read(l->skel->obj, &budget);
+			verifier_budget_report(&budget);
 			return 0;
 		}
 		if (o->backend != PROBE_BACKEND_AUTO) {
