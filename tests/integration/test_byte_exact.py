@@ -14,7 +14,7 @@ import struct
 import subprocess
 
 import harness
-from test_grpc import (H2_NOT_INJECTED, GrpcChecks, check_counted, counter, grpc_server,
+from test_grpc import (GrpcChecks, check_counted, counter, grpc_server,
                        metrics_delta, python_client)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"

@@ -14,7 +14,7 @@ import json
 import os
 
 import harness
-from harness import SPAN_KIND_CLIENT, curl, is_client, is_server
+from harness import curl, is_client, is_server
 
 NODE_MODULES = os.environ.get("KSPAN_OTEL_NODE_MODULES",
                               os.path.join(harness.REPO, "build", "otel-node", "node_modules"))

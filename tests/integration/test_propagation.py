@@ -215,7 +215,7 @@ class TestPropagationChain(ChainChecks, harness.KspanCase):
         self.start("off")
         r, body = self.curl_chain(["/call/urllib/call/urllib/ok"])
         spans = self.chain_spans(6)
-        traces = self.by_trace(spans, 4)
+        self.by_trace(spans, 4)  # no propagation: four traces
         c0, sa, ca, sb, cb, sn = self.tree(spans, r.pid)
         self.assertEqual(ca.parent_span_id, sa.span_id, fmt(spans))
         self.assertEqual(ca.trace_id, sa.trace_id, fmt(spans))

@@ -10,8 +10,11 @@ kspan probes an internal function: its log names the offset). Prints
 import argparse
 import ctypes
 import ctypes.util
-import ssl  # noqa: F401  maps libssl through _ssl, as a TLS service would
+import ssl
 import sys
+
+# Importing ssl maps libssl through _ssl, as a TLS service would.
+OPENSSL_VERSION = ssl.OPENSSL_VERSION
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--host")
