@@ -8,12 +8,17 @@
 #include "base/config.bpf.h"
 #include "base/maps.bpf.h"
 
-static __always_inline void counter__inc(__u32 which)
+static __always_inline void counter__add(__u32 which, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &which);
 
 	if (v)
-		*v += 1; /* per-CPU slot: no other writer */
+		*v += n; /* per-CPU slot: no other writer */
+}
+
+static __always_inline void counter__inc(__u32 which)
+{
+	counter__add(which, 1);
 }
 
 /*

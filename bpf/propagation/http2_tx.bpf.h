@@ -234,13 +234,15 @@ __noinline int kspan_h2_tx_step(struct h2_tx_plan *p, struct data_scratch *s)
 	if (type != HTTP2_FRAME_HEADERS || !(id & 1) || id <= p->last_stream)
 		return 0;
 	p->last_stream = id;
+	/* Counted whether the walk decides or only advances (h2_tx_plan);
+	 * a frame header cut by the write before takes no slot (head_cut). */
+	if (p->pos >= HTTP2_FRAME_HEADER_LEN && ++p->slots_walked > H2_TX_STREAMS)
+		p->overflow++;
 	if (!p->decide)
 		return 0;
 	idx = p->count;
-	if (idx >= H2_TX_STREAMS) {
-		counter__inc(KSPAN_CNT_H2_UNDECIDED);
-		return 0;
-	}
+	if (idx >= H2_TX_STREAMS)
+		return 0; /* p->overflow */
 	p->count = (__u8)(idx + 1);
 	/* Masked after a barrier: clang knows idx < H2_TX_STREAMS and would
 	 * drop the mask, but its test of the __u8's sign bit bounds nothing
@@ -292,6 +294,8 @@ static __always_inline void h2_walk__run(struct h2_tx_plan *p, struct data_scrat
 	p->head_len = c->h2_tx_head_len;
 	__builtin_memcpy(p->head, c->h2_tx_head, sizeof(c->h2_tx_head));
 	p->state = H2_WALK_RUNNING;
+	p->slots_walked = 0;
+	p->overflow = 0;
 	for (__u32 i = 0; i < H2_TX_WALK_FRAMES; i++)
 		if (kspan_h2_tx_step(p, s))
 			break;
@@ -476,6 +480,8 @@ __noinline int kspan_h2_tx_exit(struct conn_state *c, __u32 bytes, __u64 now)
 	}
 	if (p->head_cut_end && p->head_cut_end <= bytes)
 		counter__inc(KSPAN_CNT_H2_UNDECIDED);
+	if (p->overflow)
+		counter__add(KSPAN_CNT_H2_UNDECIDED, p->overflow);
 	for (__u32 i = 0; i < H2_TX_STREAMS; i++) {
 		const struct h2_tx_stream *st = &p->streams[i];
 

@@ -72,6 +72,13 @@ struct h2_tx_plan {
 	__u32 msg_seen;	   /* bytes of the write earlier sk_msg pieces carried */
 	__u32 seq;	   /* tcp write_seq at the write's entry: where its bytes start */
 	__u32 msg_grown;   /* bytes the sk_msg program inserted into earlier pieces */
+	/* Requests whose frame header the walk found whole (those that could
+	 * take a slot of streams[]), and those past the last slot: left to
+	 * userspace, counted undecided at the exit from the walk that covered
+	 * exactly the bytes written (the exit walks again after a partial
+	 * write; an EAGAIN counts nothing, its retry plans them again). */
+	__u16 slots_walked;
+	__u16 overflow;
 	__u8 count;	   /* streams[] used */
 	__u8 state;	   /* enum h2_walk_state */
 	__u8 own_tp;	   /* a request carried its own traceparent */

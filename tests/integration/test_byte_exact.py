@@ -14,7 +14,7 @@ import struct
 import subprocess
 
 import harness
-from test_grpc import (GrpcChecks, check_counted, counter, grpc_server,
+from test_grpc import (H2_NOT_INJECTED, GrpcChecks, check_counted, counter, grpc_server,
                        metrics_delta, python_client)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -134,14 +134,15 @@ class ByteExactChecks(GrpcChecks):
                         % (port, first_difference(sent, stripped)))
         return tps
 
-    def held_connections(self, scenario, n):
-        """n connections of a byte_exact_client scenario to a --hold sink
-        with 4 KiB receive buffers, let read once every client is stuck:
-        (kspan's metrics before, the connections' ports, the bytes' directory)."""
+    def held_connections(self, scenario, n, *args):
+        """n connections of a byte_exact_client scenario (args: its own) to
+        a --hold sink with 4 KiB receive buffers, let read once every client
+        is stuck: (kspan's metrics before, the connections' ports, the
+        bytes' directory)."""
         proc, sink, d = self.sink("--hold", "--rcvbuf", "4096")
         self.start_kspan(ports=[sink])
         m0 = self.kspan.metrics()
-        ports = self.client(sink, d, scenario, n, release=proc)
+        ports = self.client(sink, d, scenario, n, *args, release=proc)
         self.assertEqual(len(ports), n)
         return m0, ports, d
 
@@ -246,7 +247,18 @@ class TestByteExact(ByteExactChecks, harness.KspanCase):
         whole, segments' overhead included, gets no insertion: counted); no
         connection is given up; at most one traceparent per request, and the
         requests without one are exactly those counted."""
-        m0, ports, d = self.held_connections("h2_partial", 21)
+        self.check_partial_writes(60)
+
+    def test_h2c_partial_writes_past_the_plans_streams(self):
+        """The same with 100 requests per write: a write's plan holds 64
+        streams, the rest are left to userspace and counted undecided once,
+        by what the write moved, whether it went whole, in part (the exit
+        walks the bytes written again) or not at all (EAGAIN, and the
+        retry plans them anew)."""
+        self.check_partial_writes(100)
+
+    def check_partial_writes(self, per_write):
+        m0, ports, d = self.held_connections("h2_partial", 21, per_write)
         requests = injected = 0
         for port in ports:
             tps = self.compare(d, port, strip_h2)
@@ -258,6 +270,8 @@ class TestByteExact(ByteExactChecks, harness.KspanCase):
         check_counted(self, m0, requests - injected, injected)
         delta = self.metrics_delta(m0, ("h2_client_conns_unfollowed", "h2_client_conns_desynced"))
         self.assertEqual(delta, {"h2_client_conns_unfollowed": 0, "h2_client_conns_desynced": 0})
+        print("    | %d requests per write: %d requests, %d with kspan's traceparent, %s" % (
+            per_write, requests, injected, self.metrics_delta(m0, H2_NOT_INJECTED)))
 
     def test_grpc_300_concurrent_64k(self):
         """300 calls in flight on one channel, 64 KiB each way: every call OK

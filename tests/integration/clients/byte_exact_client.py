@@ -32,8 +32,8 @@ Usage: byte_exact_client.py HOST:PORT DIR SCENARIO [ARGS]
                    a new request's HEADERS frame header (stream 3) and the
                    rest of that frame in the next write; then requests 5 and
                    7, one write each.
-  h2_partial N     N h2c connections with 4 KiB send buffers, non-blocking, to
-                   a --hold sink: request 1, then writes of 60 new requests'
+  h2_partial N [K] N h2c connections with 4 KiB send buffers, non-blocking, to
+                   a --hold sink: request 1, then writes of K (60) new requests'
                    HEADERS frames each (a 60-byte block, one byte longer
                    on each connection) until one is written only in part;
                    once every connection is stuck, prints BLOCKED; then the
@@ -252,7 +252,7 @@ def h2_split_headers(target, directory):
     return [c.port]
 
 
-def h2_partial(target, directory, n):
+def h2_partial(target, directory, n, per_write):
     conns, rests, sids = [], [], []
     for i in range(n):
         c = Conn(target, sndbuf=4096)
@@ -264,8 +264,8 @@ def h2_partial(target, directory, n):
         sid, rest = 3, b""
         while not rest:
             data = b"".join(frame(HEADERS, END_HEADERS | END_STREAM, sid + 2 * k, block)
-                            for k in range(60))
-            sid += 120
+                            for k in range(per_write))
+            sid += 2 * per_write
             try:
                 done = c.sock.send(data)
             except BlockingIOError:
@@ -296,7 +296,8 @@ def main():
     elif scenario == "h2_split_headers":
         ports = h2_split_headers(target, directory)
     elif scenario == "h2_partial":
-        ports = h2_partial(target, directory, int(sys.argv[4]))
+        ports = h2_partial(target, directory, int(sys.argv[4]),
+                           int(sys.argv[5]) if len(sys.argv) > 5 else 60)
     else:
         sys.exit("unknown scenario %s" % scenario)
     print(json.dumps({"ports": ports}), flush=True)
