@@ -88,7 +88,7 @@ UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
 # The ring buffer reader's oracle test (an integration test: it loads BPF).
 RING_ORACLE := $(BUILD)/tests/ring_oracle $(BUILD)/tests/ring_writer.bpf.o
 
-.PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-more bench-vm \
+.PHONY: layout-tests all generated deps test-deps bench-deps otel-node-deps npm-dep run test unit-tests integration-tests fuzz-tests vm-tests bench bench-more bench-lines bench-vm \
 	clean format format-check bpf-check
 
 all: $(BUILD)/kspan
@@ -337,6 +337,16 @@ $(BUILD)/bench/empty_hooks.bpf.o: tests/bench/empty_hooks.bpf.c | $(BUILD)
 $(BUILD)/bench/empty_hooks: tests/bench/empty_hooks.c $(BUILD)/bench/empty_hooks.bpf.o
 	$(call msg,CC-BENCH,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< -lbpf -lelf -lz
+
+# Where the BPF time goes, source line by source line (tests/bench/bench_bpf_lines.sh).
+$(BUILD)/bench/bpf_jit_lines: tests/bench/bpf_jit_lines.c
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< -lbpf -lelf -lz
+
+bench-lines: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/bpf_jit_lines
+	$(Q)$(LOCKED) tests/bench/bench_bpf_lines.sh
 
 # Issue 13's targets 1-6 in one run (~10 min), each beside its baseline
 # without kspan, and one summary table (tests/bench/bench_targets.sh).
