@@ -209,7 +209,7 @@ static __always_inline void data__handle(const struct inflight_syscall *in, __u3
 	/* A process is new only on a connection that never sent an event. */
 	if (!c->announced)
 		process__announce(tgid, c->proc_start_ns, now);
-	if (ringbuf__send(s, sizeof(s->ev) + bound_len(captured, KSPAN_CAPTURE_MAX)) == 0)
+	if (ringbuf__send_data(s, sizeof(s->ev) + bound_len(captured, KSPAN_CAPTURE_MAX)) == 0)
 		c->announced = 1;
 }
 

@@ -20,6 +20,8 @@ const volatile __u32 capture_bytes = KSPAN_CAPTURE_DEFAULT;
 /* Wake the reader only once this much data waits (batched wake-ups); the
  * reader also polls on a short timeout, so nothing waits long. */
 const volatile __u64 wakeup_data_bytes = 64 * 1024;
+/* Each CPU's share of it, for the DATA records (ringbuf__send_data). */
+const volatile __u64 wakeup_cpu_bytes = 32 * 1024;
 /* The head sampler (OTEL_TRACES_SAMPLER, _ARG; config/sampler.h): the root
  * sampler (enum kspan_sampler_root), whether a parent's flag decides, and
  * TraceIdRatioBased's rejection threshold (trace_sampling.h). The default is

@@ -303,10 +303,13 @@ struct {
 } traced_ports SEC(".maps");
 
 /* Per-CPU scratch: the DATA event under construction, its payload, and room
- * for masked indexes (kspan_bytes.h). Too big for the 512-byte BPF stack. */
+ * for masked indexes (kspan_bytes.h). Too big for the 512-byte BPF stack.
+ * unwoken_bytes, after what is sent: the bytes of DATA records this CPU sent
+ * since it last woke the ring's reader (ringbuf__send_data). */
 struct data_scratch {
 	struct kspan_data_event ev;
 	__u8 payload[KSPAN_SCRATCH_SIZE];
+	__u64 unwoken_bytes;
 };
 
 struct {

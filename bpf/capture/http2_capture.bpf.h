@@ -58,7 +58,7 @@ __noinline int kspan_h2_send_piece(struct data_scratch *s, __u64 buf, __u32 iovc
 		s->ev.flags |= KSPAN_DATA_F_TRUNCATED;
 	else
 		s->ev.flags &= ~KSPAN_DATA_F_TRUNCATED;
-	if (ringbuf__send(s, sizeof(s->ev) + len))
+	if (ringbuf__send_data(s, sizeof(s->ev) + len))
 		return -1;
 	return (int)s->ev.bytes_total;
 }

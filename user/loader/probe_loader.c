@@ -227,6 +227,8 @@ static void configure(struct probe_loader *l, const struct agent_options *o)
 	l->skel->rodata->filter_ports = o->port_count > 0;
 	l->skel->rodata->capture_bytes = o->capture_bytes;
 	l->skel->rodata->wakeup_data_bytes = probe_loader_wakeup_bytes(o->ringbuf_bytes);
+	l->skel->rodata->wakeup_cpu_bytes =
+	    probe_loader_wakeup_cpu_bytes(o->ringbuf_bytes, libbpf_num_possible_cpus());
 	l->skel->rodata->propagation = l->propagation;
 	l->skel->rodata->sampler_root = (__u8)o->sampler.root;
 	l->skel->rodata->sampler_parent_based = o->sampler.parent_based;

@@ -63,6 +63,23 @@ static inline uint32_t probe_loader_wakeup_bytes(uint32_t ringbuf_bytes)
 {
 	return ringbuf_bytes / 16;
 }
+/* Each CPU's share of it: the DATA records' wake-ups are counted per CPU
+ * (bpf/base/counters.bpf.h, ringbuf__send_data), so the data no wake-up
+ * announced stays below the CPUs' shares summed. At least 16 KiB (or the
+ * whole mark, if smaller), so that a machine with many CPUs does not wake
+ * the reader every few records: with 128 CPUs and the default 8 MiB ring,
+ * 2 MiB may then wait unannounced, a quarter of the ring, which the
+ * reader's own wait bound reads in time (ingest/event_reader.c). */
+#define PROBE_LOADER_WAKEUP_CPU_MIN (16u * 1024)
+static inline uint32_t probe_loader_wakeup_cpu_bytes(uint32_t ringbuf_bytes, int cpus)
+{
+	uint32_t mark = probe_loader_wakeup_bytes(ringbuf_bytes);
+	uint32_t share = mark / (uint32_t)(cpus > 1 ? cpus : 1);
+	uint32_t floor = mark < PROBE_LOADER_WAKEUP_CPU_MIN ? mark : PROBE_LOADER_WAKEUP_CPU_MIN;
+
+	share = share > floor ? share : floor;
+	return share > 0 ? share : 1;
+}
 /* The loaded BPF object, for the uprobe attachers (go_tls_attach.h). */
 struct bpf_object *probe_loader_object(const struct probe_loader *l);
 /* The programs' count of entries added to go_processes (go_tls_attach.h). */
