@@ -46,8 +46,14 @@
 # (sock_send_length / sock_recv_length, 6.5+: only socket I/O runs them)
 # give the floor of a backend built on those.
 #
+# This machine kind drifts by a quarter from one run to the next, more than
+# most changes move these figures: BPF_REPEAT=N measures every side N times,
+# the builds interleaved within each round (baseline, kspan, baseline, ...),
+# and reports each side's median, after its rounds' figures.
+#
 # Environment: bench_lib.sh's (KSPAN, KSPAN_BASELINE, BENCH_RESULTS,
 # BENCH_KEEP), BPF_ROUNDS (100000), BPF_LOAD_SECONDS (5; 0: no loaded runs),
+# BPF_REPEAT (1),
 # BPF_SIDES (the idle sides: "server client both"; empty: none), BPF_FLOOR (1;
 # syscall: not the socket one; 0: no floor runs), EMPTY_HOOKS (build/bench/empty_hooks; not built: no floor).
 # Needs root, gcc; nginx and wrk for the loaded runs.
@@ -58,6 +64,7 @@ BENCH_NAME=bench_bpf_time
 
 BPF_ROUNDS=${BPF_ROUNDS:-100000}
 BPF_LOAD_SECONDS=${BPF_LOAD_SECONDS:-5}
+BPF_REPEAT=${BPF_REPEAT:-1}
 BIN=build/bench/syscall_cost
 EMPTY_HOOKS=${EMPTY_HOOKS:-build/bench/empty_hooks}
 STATS_WAS=''
@@ -68,7 +75,31 @@ restore_stats() {
 }
 trap restore_stats EXIT
 
-declare -A NS_PER # "side build" -> ns per exchange
+declare -A NS_PER    # "side build" -> ns per exchange
+declare -A NS_ROUNDS # "side build" -> each round's ns per exchange
+
+# keep_round KEY: NS_PER[KEY] of this round, kept for median_of_rounds.
+keep_round() {
+	NS_ROUNDS[$1]="${NS_ROUNDS[$1]:-} ${NS_PER[$1]:-?}"
+}
+
+# NS_PER of every key measured over BPF_REPEAT rounds: the median of its
+# rounds (rounds that measured nothing, "?", left out), printed with them.
+median_of_rounds() {
+	local key
+	[ "$BPF_REPEAT" = 1 ] && return 0
+	# Not in a pipeline: NS_PER must be set in this shell, not a subshell.
+	for key in "${!NS_ROUNDS[@]}"; do
+		NS_PER[$key]=$(echo "${NS_ROUNDS[$key]}" | tr ' ' '\n' | grep -E '^[0-9]+$' | sort -n |
+			awk '{ v[NR] = $1 } END { if (!NR) print "?"; else if (NR % 2) print v[(NR + 1) / 2];
+				else printf "%d\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	done
+	for key in "${!NS_ROUNDS[@]}"; do
+		echo "$key: median $(awk -v n="${NS_PER[$key]}" 'BEGIN { if (n ~ /^[0-9]+$/)
+			printf "%.3f", n / 1000; else print n }') us of rounds (ns)${NS_ROUNDS[$key]}"
+	done | sort
+	NS_ROUNDS=()
+}
 
 # agent_args LABEL PID [KSPAN_ARGS...]: the arguments of the agent of run
 # LABEL into AGENT_ARGS: the empty programs comparing with PID for the
@@ -151,7 +182,7 @@ measure_loaded() {
 }
 
 main() {
-	local b side floor
+	local b side floor round
 	need_root
 	check_kspan_builds
 	mkdir -p build/bench
@@ -160,11 +191,16 @@ main() {
 	sysctl -q -w kernel.bpf_stats_enabled=1
 	echo "BPF run time per HTTP/1.1 keep-alive exchange (kernel.bpf_stats_enabled), $BPF_ROUNDS"
 	echo "exchanges of syscall_cost http-pair per run; kernel $(uname -r), default backend"
-	for side in ${BPF_SIDES-server client both}; do
-		for b in $(kspan_builds); do
-			measure "$side" "${b%%=*}" "${b#*=}"
+	for round in $(seq "$BPF_REPEAT"); do
+		[ "$BPF_REPEAT" = 1 ] || echo "round $round of $BPF_REPEAT"
+		for side in ${BPF_SIDES-server client both}; do
+			for b in $(kspan_builds); do
+				measure "$side" "${b%%=*}" "${b#*=}"
+				keep_round "$side ${b%%=*}"
+			done
 		done
 	done
+	median_of_rounds
 	floor=''
 	if [ "${BPF_FLOOR:-1}" = 0 ]; then
 		:
@@ -179,11 +215,16 @@ main() {
 		command -v wrk >/dev/null || die "wrk not found: apt-get install wrk"
 		start_nginx
 		BENCH_SECONDS=2 run_wrk "$TMP/warmup.wrk" "$URL" 1 16 # unreported warm-up
-		for side in nginx all; do
-			for b in $(kspan_builds); do
-				measure_loaded "$side" "${b%%=*}" "${b#*=}"
+		for round in $(seq "$BPF_REPEAT"); do
+			[ "$BPF_REPEAT" = 1 ] || echo "loaded round $round of $BPF_REPEAT"
+			for side in nginx all; do
+				for b in $(kspan_builds); do
+					measure_loaded "$side" "${b%%=*}" "${b#*=}"
+					keep_round "load $side ${b%%=*}"
+				done
 			done
 		done
+		median_of_rounds
 		if [ -n "$floor" ]; then
 			measure_loaded nginx floor "$EMPTY_HOOKS"
 			[ "${BPF_FLOOR:-1}" = syscall ] ||
