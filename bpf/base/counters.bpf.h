@@ -48,14 +48,21 @@ static __always_inline __u64 ringbuf__wakeup_flags(__u64 size, bool reserved)
 	return BPF_RB_NO_WAKEUP + (below & reaches); /* BPF_RB_FORCE_WAKEUP when both */
 }
 
-/* bpf_ringbuf_output() that counts what it could not send. */
-static __always_inline int ringbuf__send(void *data, __u64 size)
+/* bpf_ringbuf_output() that counts what it could not send: every send
+ * below goes through it. */
+static __always_inline int ringbuf__output(void *data, __u64 size, __u64 flags)
 {
-	int err = bpf_ringbuf_output(&events, data, size, ringbuf__wakeup_flags(size, false));
+	int err = bpf_ringbuf_output(&events, data, size, flags);
 
 	if (err)
 		counter__inc(KSPAN_CNT_RINGBUF_DROPS);
 	return err;
+}
+
+/* A record whose wake-up follows the ring's fill level. */
+static __always_inline int ringbuf__send(void *data, __u64 size)
+{
+	return ringbuf__output(data, size, ringbuf__wakeup_flags(size, false));
 }
 
 /*
@@ -66,35 +73,27 @@ static __always_inline int ringbuf__send(void *data, __u64 size)
  * and consumer positions, cache lines that every other CPU's send and the
  * reader write, and with both ends of loopback traffic traced that miss
  * was 8% of kspan's BPF time (tests/bench/bench_bpf_lines.sh). A CPU wakes
- * the reader once per wakeup_cpu_bytes (the loader sets it to
- * wakeup_data_bytes over the CPU count), so data waits unannounced only
- * while every CPU is below its share: less than wakeup_data_bytes in all,
- * as before, and without the race of two CPUs that both read the level
- * below the mark. A wake-up the reader did not need (it drained the ring
- * meanwhile) costs one self-IPI per share. Branch-free, as above.
+ * the reader once per wakeup_cpu_bytes (probe_loader_wakeup_cpu_bytes:
+ * wakeup_data_bytes over the CPU count, at least 16 KiB), so data waits
+ * unannounced only while every CPU is below its share: less than the shares
+ * summed (wakeup_data_bytes, unless the 16 KiB floor raised them), and
+ * without the race of two CPUs that both read the level below the mark. A wake-up the reader did
+ * not need (it drained the ring meanwhile) costs one self-IPI per share. Branch-free, as above.
  */
 static __always_inline int ringbuf__send_data(struct data_scratch *s, __u64 size)
 {
 	__u64 total = s->unwoken_bytes + size;
 	__u64 reaches = 1 - ((total - wakeup_cpu_bytes) >> 63); /* total >= share */
-	int err;
 
 	s->unwoken_bytes = total * (1 - reaches);
-	err = bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP + reaches);
-	if (err)
-		counter__inc(KSPAN_CNT_RINGBUF_DROPS);
-	return err;
+	return ringbuf__output(s, size, BPF_RB_NO_WAKEUP + reaches);
 }
 
 /* ringbuf__send() that wakes the reader now: for a record the agent must act
  * on before the process goes on (an exec, whose uprobes the agent attaches). */
 static __always_inline int ringbuf__send_now(void *data, __u64 size)
 {
-	int err = bpf_ringbuf_output(&events, data, size, BPF_RB_FORCE_WAKEUP);
-
-	if (err)
-		counter__inc(KSPAN_CNT_RINGBUF_DROPS);
-	return err;
+	return ringbuf__output(data, size, BPF_RB_FORCE_WAKEUP);
 }
 
 #endif /* KSPAN_COUNTERS_BPF_H */
