@@ -78,6 +78,9 @@ trap restore_stats EXIT
 declare -A NS_PER    # "side build" -> ns per exchange
 declare -A NS_ROUNDS # "side build" -> each round's ns per exchange
 
+# us NS: nanoseconds as microseconds (3 decimals); anything else as it is.
+us() { awk -v n="${1:-}" 'BEGIN { if (n ~ /^[0-9.]+$/) printf "%.3f", n / 1000; else print n }'; }
+
 # keep_round KEY: NS_PER[KEY] of this round, kept for median_of_rounds.
 keep_round() {
 	NS_ROUNDS[$1]="${NS_ROUNDS[$1]:-} ${NS_PER[$1]:-?}"
@@ -95,8 +98,7 @@ median_of_rounds() {
 				else printf "%d\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	done
 	for key in "${!NS_ROUNDS[@]}"; do
-		echo "$key: median $(awk -v n="${NS_PER[$key]}" 'BEGIN { if (n ~ /^[0-9]+$/)
-			printf "%.3f", n / 1000; else print n }') us of rounds (ns)${NS_ROUNDS[$key]}"
+		echo "$key: median $(us "${NS_PER[$key]}") us of rounds (ns)${NS_ROUNDS[$key]}"
 	done | sort
 	NS_ROUNDS=()
 }
@@ -237,7 +239,6 @@ main() {
 				s ~ /^[0-9]+$/) print a - s; else print "?" }')
 		done
 	fi
-	us() { awk -v n="${1:-}" 'BEGIN { if (n ~ /^[0-9.]+$/) printf "%.3f", n / 1000; else print n }'; }
 	# above NS FLOOR_NS: kspan's time less the empty programs', in us.
 	above() { awk -v n="${1:-}" -v f="${2:-}" 'BEGIN { if (n ~ /^[0-9]+$/ && f ~ /^[0-9]+$/)
 		printf "%.3f", (n - f) / 1000 }'; }
