@@ -166,6 +166,13 @@ def print_share(report, what):
     sys.stderr.flush()
 
 
+def spans_per_level(spans, levels):
+    """How many of spans each level holds: when a chain misses a span, was
+    it lost (its level short), or made with another request's path (the
+    level full anyway)?"""
+    return [sum(1 for s in spans if lv.matches(s)) for lv in levels]
+
+
 def describe(report, limit=10):
     out = []
     for s, why in report.wrong[:limit]:

@@ -140,12 +140,12 @@ class ProxyChainCase(harness.KspanCase):
         header it would match (measured: 1 request of 120, now and then). No
         wrong link, ever; nearly all complete."""
         self.assertEqual(rep.wrong, [], chains.describe(rep))
-        spans, per_level = {}, [0] * len(levels)
-        for s in self.rx.spans():
+        received = self.rx.spans()
+        spans, per_level = {}, chains.spans_per_level(received, levels)
+        for s in received:
             for n, lv in enumerate(levels):
                 if lv.matches(s):
                     spans[(n, chains.token_of(s))] = s
-                    per_level[n] += 1
         for tok in rep.incomplete:
             got = [spans.get((n, tok)) for n in range(4)]
             # A missing span: lost (what did the agent count?) or made with
