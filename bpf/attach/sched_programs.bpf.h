@@ -38,7 +38,7 @@ int kspan_btf_sched_process_fork(__u64 *ctx)
 	struct task_struct *parent = (struct task_struct *)ctx[0];
 	struct task_struct *child = (struct task_struct *)ctx[1];
 
-	thread__created(BPF_CORE_READ(parent, pid), BPF_CORE_READ(child, pid));
+	thread__created(parent, BPF_CORE_READ(parent, pid), child, BPF_CORE_READ(child, pid));
 	return 0;
 }
 

@@ -98,11 +98,36 @@ struct fd_socket {
 	__u32 _pad2;
 };
 
+/* The SERVER request a thread serves (propagation/trace_context.bpf.h);
+ * all zeroes until it reads one. */
+struct thread_request {
+	__u8 trace_id[16];
+	__u8 span_id[8];  /* the SERVER span: parent of the thread's CLIENT requests */
+	__u64 conn_id;	  /* connection the request arrived on */
+	__u32 parent_tid; /* inherited: the creating thread, which must still serve it */
+	__u8 trace_flags;
+	__u8 open;	     /* request read, response not begun */
+	__u8 interleaved;    /* served two connections at once: never linked */
+	__u8 inherited;	     /* copied from parent_tid when this thread was created */
+	__u8 has_tracestate; /* thread_tracestates may hold an entry of this thread */
+	__u8 mirrored;	     /* copied to thread_requests at each change: a thread it
+			      * created inherited the request (thread__created) */
+	__u8 _pad[6];
+	__u64 read_buf;	  /* node__note_server_read: the buffer the request was read */
+	__u64 read_bytes; /* into, and its length; 0: not one whole request */
+};
+
 /*
  * A thread's own state, in its task storage (freed with the thread): the
  * socket cache (socket_cache.bpf.h), its socket syscall in flight between
- * entry and exit (syscall != 0 while one is, base/inflight.bpf.h) and its
- * memory-BIO offer (capture/tls_calls.bpf.h). One value for all three so
+ * entry and exit (syscall != 0 while one is, base/inflight.bpf.h), its
+ * memory-BIO offer (capture/tls_calls.bpf.h) and the SERVER request it
+ * serves (propagation/trace_context.bpf.h). That entry was an LRU hash keyed
+ * by thread id; here a thread's end costs no delete and no busy thread's
+ * entry is evicted by others. Its lookups were 8% of a saturated nginx's
+ * BPF samples (make bench-lines), yet the total did not move (3 rounds side
+ * by side): the entry's cache line is as cold here as in the hash, and
+ * the time goes to such misses. One value for all four so
  * that each syscall program run costs one get, whose pointer is passed on:
  * on tracing programs each get is bpf_task_storage_get_recur with its
  * per-CPU busy lock, about 10% of the server's BPF time with three maps.
@@ -119,6 +144,8 @@ struct thread_io {
 	 * whose entry was seen and whose exit was not yet
 	 * (attach/socket_tracepoint.bpf.h). */
 	__u64 send_sk;
+	/* The SERVER request the thread serves (propagation/trace_context.bpf.h). */
+	struct thread_request req;
 };
 
 struct {

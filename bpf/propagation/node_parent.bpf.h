@@ -3,7 +3,7 @@
  * node_parent.bpf.h - the parent of a CLIENT request node writes while its
  * event loop runs the read callback of a SERVER connection.
  *
- * node serves every connection on one thread, so thread_requests marks that
+ * node serves every connection on one thread, so its thread_request marks that
  * thread interleaved and never links it. But node runs an HTTP request's
  * handler synchronously inside the read callback of the connection the
  * request arrived on: libuv's uv__read() read()s the bytes and at once calls
@@ -75,7 +75,7 @@ struct {
 } node_connects SEC(".maps");
 
 /* A SERVER request start was read into in->buf by the current thread (t, its
- * thread_requests entry): remembered for node__callback_enter when the read
+ * thread_request, in its thread_io): remembered for node__callback_enter when the read
  * holds exactly one request head (the scan kspan_trace_ctx_decide just made
  * of it is in head_scan_scratch). */
 static __always_inline void node__note_server_read(struct thread_request *t,
@@ -98,7 +98,7 @@ static __always_inline void node__note_server_read(struct thread_request *t,
 static __always_inline void node__callback_enter(long nread, __u64 buf_base)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
+	struct thread_request *t = thread__own_request();
 	struct node_callback *cb = bpf_map_lookup_elem(&node_callbacks, &tid);
 	struct node_callback fresh = {};
 	bool exact;
@@ -159,7 +159,7 @@ static __always_inline void node__connected(__u64 sk)
 }
 
 /* A CLIENT request without a traceparent of its own, on a thread whose
- * requests thread_requests cannot tell: its parent (ctx and in filled, true)
+ * requests its thread_request cannot tell: its parent (ctx and in filled, true)
  * when the thread is in node's read callback of one request, or when it is
  * the first request on a connection connect()ed in one (both: they must
  * agree). Any other request of a node thread is counted unattributed. */
@@ -175,7 +175,7 @@ static __always_inline bool node__parent(struct kspan_trace_ctx *ctx, struct inf
 		return false; /* not a node thread */
 	nc = bpf_map_lookup_elem(&node_connects, &sk);
 	/* Only while nothing was written: the first request may have been
-	 * linked by thread_requests, without a look here. */
+	 * linked by the thread's request, without a look here. */
 	first = nc && nc->tgid == (__u32)(id >> 32) && socket__nothing_written(sk);
 	if (cb->serving) {
 		__builtin_memcpy(&a, cb->span_id, 8);

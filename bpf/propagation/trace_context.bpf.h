@@ -29,23 +29,14 @@
 #include "w3c_traceparent.h"
 #include "w3c_tracestate.h"
 
-/* The SERVER request a thread serves. */
-struct thread_request {
-	__u8 trace_id[16];
-	__u8 span_id[8];  /* the SERVER span: parent of the thread's CLIENT requests */
-	__u64 conn_id;	  /* connection the request arrived on */
-	__u32 parent_tid; /* inherited: the creating thread, which must still serve it */
-	__u8 trace_flags;
-	__u8 open;	     /* request read, response not begun */
-	__u8 interleaved;    /* served two connections at once: never linked */
-	__u8 inherited;	     /* copied from parent_tid when this thread was created */
-	__u8 has_tracestate; /* thread_tracestates may hold an entry of this thread */
-	__u8 _pad[7];
-	__u64 read_buf;	  /* node__note_server_read: the buffer the request was read */
-	__u64 read_bytes; /* into, and its length; 0: not one whole request */
-};
-
-/* key: thread id -> the request it serves. */
+/*
+ * key: thread id -> a copy of the request that thread serves, kept only for
+ * threads that created a thread while serving one (thread_request.mirrored):
+ * the created thread inherits the request while its creator still serves it,
+ * which it checks here (thread__serving_request). Every thread's own entry is
+ * in its task storage (thread_io.req), which costs no lookup by thread id at
+ * each request and response.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KSPAN_MAX_THREADS);
@@ -162,34 +153,38 @@ volatile __u32 peer_requests_stored = 0;
 /* One load or store the compiler neither merges nor moves across barrier(). */
 #define PEER_ONCE(x) (*(volatile typeof(x) *)&(x))
 
-/* The current thread's entry, or NULL. */
+/* The current thread's entry, or NULL (no state: it never read or wrote a
+ * followed socket). */
 static __always_inline struct thread_request *thread__own_request(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_io *t = thread_io__existing();
 
-	return bpf_map_lookup_elem(&thread_requests, &tid);
+	if (!t)
+		return NULL;
+	/* Else clang adds the offset before the check, and the verifier
+	 * refuses arithmetic on a pointer that may be NULL. */
+	barrier_var(t);
+	return &t->req;
+}
+
+/* Thread tid's entry t changed: its copy in thread_requests follows, when a
+ * thread it created may look there. */
+static __always_inline void thread__mirror(__u32 tid, const struct thread_request *t)
+{
+	if (t->mirrored)
+		bpf_map_update_elem(&thread_requests, &tid, t, BPF_ANY);
 }
 
 /* The current thread read the start of a SERVER request on conn_id. Its
- * entry is rewritten in place once it exists (only the thread itself writes
- * it): a lookup per request instead of an LRU update. Returns the entry, for
- * thread__set_tracestate (NULL when there is no room). */
+ * entry is rewritten in place (only the thread itself writes it). Returns the
+ * entry, for thread__set_tracestate (NULL when the thread has no state). */
 static __always_inline struct thread_request *
 thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
-	struct thread_request fresh = {};
+	struct thread_request *t = thread__own_request();
 
-	if (!t) {
-		__builtin_memcpy(fresh.trace_id, ctx->trace_id, 16);
-		__builtin_memcpy(fresh.span_id, ctx->span_id, 8);
-		fresh.trace_flags = ctx->trace_flags;
-		fresh.conn_id = conn_id;
-		fresh.open = 1;
-		bpf_map_update_elem(&thread_requests, &tid, &fresh, BPF_ANY);
-		return bpf_map_lookup_elem(&thread_requests, &tid);
-	}
+	if (!t)
+		return NULL;
 	if (t->open && !t->inherited && t->conn_id != conn_id)
 		t->interleaved = 1;
 	__builtin_memcpy(t->trace_id, ctx->trace_id, 16);
@@ -199,20 +194,21 @@ thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 	t->parent_tid = 0;
 	t->inherited = 0;
 	t->open = 1;
+	thread__mirror((__u32)bpf_get_current_pid_tgid(), t);
 	return t;
 }
 
 /* The current thread began a SERVER response on conn_id. */
 static __always_inline void thread__end_server(__u64 conn_id)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
+	struct thread_request *t = thread__own_request();
 
 	if (!t || t->inherited)
 		return;
 	if (t->open && t->conn_id != conn_id)
 		t->interleaved = 1; /* answering another connection while one is open */
 	t->open = 0;
+	thread__mirror((__u32)bpf_get_current_pid_tgid(), t);
 }
 
 /* The request the current thread serves, when it can be told for sure; a
@@ -220,8 +216,7 @@ static __always_inline void thread__end_server(__u64 conn_id)
  * their stack (6.1's verifier limits the chain's combined stack to 512). */
 static __always_inline const struct thread_request *thread__serving_request(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_request *t = bpf_map_lookup_elem(&thread_requests, &tid);
+	struct thread_request *t = thread__own_request();
 
 	if (!t || t->interleaved || !t->open)
 		return NULL;
@@ -262,20 +257,30 @@ static __always_inline void conn__begin_server_request(struct conn_state *c,
 	c->server_open = 1;
 }
 
-/* A thread or process was created: it serves what its creator serves. */
-static __always_inline void thread__created(__u32 parent_tid, __u32 child_tid)
+/* A thread or process (child, of task parent, with thread ids parent_tid
+ * and child_tid) was created: it serves what its creator serves, while its
+ * creator does. The creator's entry is then kept in thread_requests too,
+ * where the child checks it (thread__serving_request). */
+static __always_inline void thread__created(struct task_struct *parent, __u32 parent_tid,
+					    struct task_struct *child, __u32 child_tid)
 {
-	struct thread_request *p = bpf_map_lookup_elem(&thread_requests, &parent_tid);
-	struct thread_request t;
+	struct thread_io *p = bpf_task_storage_get(&thread_io, parent, 0, 0);
+	struct thread_io *c;
 
-	if (!p || !p->open || p->interleaved)
+	if (!p || !p->req.open || p->req.interleaved)
 		return;
-	t = *p;
-	if (!p->inherited)
-		t.parent_tid = parent_tid;
-	t.inherited = 1;
-	bpf_map_update_elem(&thread_requests, &child_tid, &t, BPF_ANY);
-	{
+	c = bpf_task_storage_get(&thread_io, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return;
+	c->req = p->req;
+	c->req.mirrored = 0;
+	c->req.inherited = 1;
+	if (!p->req.inherited) {
+		c->req.parent_tid = parent_tid;
+		p->req.mirrored = 1;
+		thread__mirror(parent_tid, &p->req);
+	}
+	if (p->req.has_tracestate) {
 		struct thread_tracestate *ts =
 		    bpf_map_lookup_elem(&thread_tracestates, &parent_tid);
 		if (ts)
@@ -283,10 +288,17 @@ static __always_inline void thread__created(__u32 parent_tid, __u32 child_tid)
 	}
 }
 
+/* The current thread (tid) ends: what it left in the thread-id maps goes. */
 static __always_inline void thread__exited(__u32 tid)
 {
-	bpf_map_delete_elem(&thread_requests, &tid);
-	bpf_map_delete_elem(&thread_tracestates, &tid);
+	struct thread_request *t = thread__own_request();
+
+	if (!t)
+		return;
+	if (t->mirrored)
+		bpf_map_delete_elem(&thread_requests, &tid);
+	if (t->has_tracestate)
+		bpf_map_delete_elem(&thread_tracestates, &tid);
 }
 
 /* The current thread's SERVER request (span span_id; r: the thread's entry,
