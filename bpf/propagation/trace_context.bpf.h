@@ -167,12 +167,17 @@ static __always_inline struct thread_request *thread__own_request(void)
 	return &t->req;
 }
 
-/* Thread tid's entry t changed: its copy in thread_requests follows, when a
- * thread it created may look there. */
-static __always_inline void thread__mirror(__u32 tid, const struct thread_request *t)
+/* The current thread's entry t changed: its copy in thread_requests follows,
+ * when a thread it created may look there. The thread id is asked for only
+ * then: most threads never create one while serving. */
+static __always_inline void thread__mirror(const struct thread_request *t)
 {
-	if (t->mirrored)
-		bpf_map_update_elem(&thread_requests, &tid, t, BPF_ANY);
+	__u32 tid;
+
+	if (!t->mirrored)
+		return;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&thread_requests, &tid, t, BPF_ANY);
 }
 
 /* The current thread read the start of a SERVER request on conn_id. Its
@@ -194,7 +199,7 @@ thread__begin_server(__u64 conn_id, const struct kspan_trace_ctx *ctx)
 	t->parent_tid = 0;
 	t->inherited = 0;
 	t->open = 1;
-	thread__mirror((__u32)bpf_get_current_pid_tgid(), t);
+	thread__mirror(t);
 	return t;
 }
 
@@ -208,7 +213,7 @@ static __always_inline void thread__end_server(__u64 conn_id)
 	if (t->open && t->conn_id != conn_id)
 		t->interleaved = 1; /* answering another connection while one is open */
 	t->open = 0;
-	thread__mirror((__u32)bpf_get_current_pid_tgid(), t);
+	thread__mirror(t);
 }
 
 /* The request the current thread serves, when it can be told for sure; a
@@ -260,7 +265,8 @@ static __always_inline void conn__begin_server_request(struct conn_state *c,
 /* A thread or process (child, of task parent, with thread ids parent_tid
  * and child_tid) was created: it serves what its creator serves, while its
  * creator does. The creator's entry is then kept in thread_requests too,
- * where the child checks it (thread__serving_request). */
+ * where the child checks it (thread__serving_request). sched_process_fork
+ * runs in the creator: it is the current thread (thread__mirror). */
 static __always_inline void thread__created(struct task_struct *parent, __u32 parent_tid,
 					    struct task_struct *child, __u32 child_tid)
 {
@@ -278,7 +284,7 @@ static __always_inline void thread__created(struct task_struct *parent, __u32 pa
 	if (!p->req.inherited) {
 		c->req.parent_tid = parent_tid;
 		p->req.mirrored = 1;
-		thread__mirror(parent_tid, &p->req);
+		thread__mirror(&p->req);
 	}
 	if (p->req.has_tracestate) {
 		struct thread_tracestate *ts =
